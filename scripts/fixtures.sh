@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Test and demo fixtures that come from Debian's archive rather than from this repo: a
+# kernel for qemu boots. Cached under .cache/fixtures (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+F=.cache/fixtures
+mkdir -p "$F"
+if [ ! -f "$F/vmlinuz" ]; then
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$pkg" ] || { echo "fixtures: cannot find Debian's cloud kernel package (apt-get update?)" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "fixtures: apt-get download $pkg failed" >&2; exit 1; }
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  cp "$tmp"/x/boot/vmlinuz-* "$F/vmlinuz"
+  ver=$(basename "$tmp"/x/boot/vmlinuz-* | sed 's/^vmlinuz-//')
+  echo "$ver" > "$F/kernel-version"
+  rm -rf "$F/modules" && mkdir -p "$F/modules" && cp -a "$tmp/x/lib/modules/$ver" "$F/modules/"
+  rm -rf "$tmp"
+  echo "fixtures: kernel $ver" >&2
+fi

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what xcimg's build, tests and demo need on a fresh Debian 12 machine (idempotent:
+# a second run installs nothing). Needs root or sudo. Node.js + npm must already be there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# Tools the tests drive for real: an OpenSSH server for capture, GNU tar/cpio and compressors
+# for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone.
+PKGS=(
+  openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
+  squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
+  qemu-system-x86 qemu-utils ipxe-qemu ovmf grub-common grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common
+  qemu-user iproute2 debootstrap hyperfine ca-certificates
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages, Bun among them (devDependency: a fresh machine needs only Node/npm).
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2
+fi

@@ -1,0 +1,24 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Context } from "../core/context";
+import { type Db, openDb } from "../core/db/open";
+
+export type { Context };
+
+/** Build the invocation's context; the database opens on first use and closes at exit. */
+export function makeContext(parts: Omit<Context, "db">): Context & { closeDb(): void } {
+  let db: Db | null = null;
+  return {
+    ...parts,
+    db() {
+      db ??= openDb(parts.config["db.path"]);
+      return db;
+    },
+    closeDb() {
+      db?.close();
+      db = null;
+    },
+  };
+}
+
+/** The invocation in flight, for code reached through citty objects built at import time. */
+export const invocation = new AsyncLocalStorage<Context>();

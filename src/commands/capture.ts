@@ -1,0 +1,35 @@
+import { leaf, output } from "../cli/command";
+import { operation } from "../provmethods/registry";
+
+/** -t diskless captures a netboot root tree; -t sysclone a tree to clone onto disks. */
+const TYPE_TO_METHOD = { diskless: "netboot", sysclone: "sysclone" } as const;
+
+export default leaf({
+  name: "capture",
+  description: "copy a running golden node over SSH into an image (xCAT imgcapture)",
+  args: {
+    node: { type: "positional", description: "the golden node (hosts.ip if set, else the name)" },
+    type: { type: "enum", alias: "t", options: ["diskless", "sysclone"], required: true, description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)" },
+    osimage: { type: "string", alias: "o", description: "image to create or update (default for diskless: <os>-<arch>-netboot-<profile>)" },
+    profile: { type: "string", alias: "p", description: "profile of the new image (default: compute)" },
+    exclude: { type: "string", alias: "x", multiple: true, description: "exclude a path pattern, as in an exlist: ./var/cache/*" },
+    excludeFile: { type: "string", description: "file of exclude patterns, one per line" },
+    rootdir: { type: "string", description: "capture this directory on the node as if it were /" },
+    port: { type: "string", description: "SSH port (default: ssh.port)" },
+    user: { type: "string", description: "SSH user (default: ssh.user)" },
+    identity: { type: "string", description: "SSH private key (default: ssh.identity; SSH_AUTH_SOCK is used too)" },
+    acceptNewHostkey: { type: "boolean", description: "trust and record the host key of a node not yet in known_hosts" },
+    keepIdentity: { type: "boolean", description: "keep SSH host keys, machine-id, net rules and DHCP leases" },
+  },
+  examples: [
+    "xcimg capture golden01 -t diskless -o rocky9-x86_64-netboot-compute",
+    "xcimg capture golden01 -t sysclone -o golden-2024-06 -x './scratch/*'",
+    "xcimg capture buildhost -t diskless -o test --rootdir /srv/chroot/rocky9 --accept-new-hostkey",
+  ],
+  async run(ctx, args) {
+    const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
+    const fn = await operation(method, "capture", `capture -t ${args.type}`);
+    const result = await fn(ctx, { ...args, node: args.node, image: args.osimage ?? "" });
+    return output(result, String((result as { summary?: string })?.summary ?? ""));
+  },
+});

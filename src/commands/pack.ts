@@ -1,0 +1,18 @@
+import { leaf, output } from "../cli/command";
+import { imageOperation } from "../cli/shared";
+
+export default leaf({
+  name: "pack",
+  description: "pack an image's root tree into the archive nodes boot from (xCAT packimage)",
+  args: {
+    osimage: { type: "positional", description: "the image to pack" },
+    method: { type: "string", alias: "m", description: "archive method: cpio (default), tar or squashfs" },
+    compress: { type: "string", alias: "c", description: "compression: gzip, pigz, zstd or xz (default: pigz-style parallel gzip)" },
+  },
+  examples: ["xcimg pack rocky9-x86_64-netboot-compute", "xcimg pack rocky9-x86_64-netboot-compute -m tar -c zstd"],
+  async run(ctx, args) {
+    const { image, fn } = await imageOperation(ctx, args.osimage, "pack");
+    const result = await fn(ctx, image, { method: args.method, compress: args.compress });
+    return output(result, String((result as { summary?: string })?.summary ?? ""));
+  },
+});

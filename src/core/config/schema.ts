@@ -1,0 +1,38 @@
+/**
+ * The configuration keys xcimg understands (cli.md "Config"), their types and built-in
+ * defaults. Adding a key here is all it takes: the loader validates against this table and
+ * rejects anything else with file:line:col, so a typo in a site's TOML never goes unnoticed.
+ */
+export type KeyType = "string" | "path" | "port" | "integer" | "boolean" | "string[]";
+
+export interface KeySpec {
+  type: KeyType;
+  default: string | number | boolean | string[];
+  description: string;
+}
+
+export const CONFIG_SCHEMA = {
+  installdir: { type: "path", default: "/install", description: "xCAT site.installdir: images, autoinst, postscripts" },
+  tftpdir: { type: "path", default: "/tftpboot", description: "xCAT site.tftpdir: boot loaders and per-node boot files" },
+  master: { type: "string", default: "10.0.0.1", description: "address nodes use to reach this management node" },
+  "db.path": { type: "path", default: "/var/lib/xcimg/xcimg.db", description: "embedded SQLite database" },
+  "ssh.user": { type: "string", default: "root", description: "user for capture and update over SSH" },
+  "ssh.identity": { type: "path", default: "~/.ssh/id_ed25519", description: "private key (SSH_AUTH_SOCK is used too)" },
+  "ssh.known_hosts": { type: "path", default: "~/.ssh/known_hosts", description: "known_hosts checked on every connection" },
+  "ssh.port": { type: "port", default: 22, description: "SSH port of golden and cloned nodes" },
+  "http.port": { type: "port", default: 80, description: "port of the web server that serves installdir and tftpdir" },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+type ValueOf<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K]["type"] extends "port" | "integer"
+  ? number
+  : (typeof CONFIG_SCHEMA)[K]["type"] extends "boolean"
+    ? boolean
+    : string;
+
+/** The resolved configuration, flat and fully typed; paths are absolute. */
+export type Config = { [K in ConfigKey]: ValueOf<K> } & {
+  /** Which file the values came from, or null for built-in defaults only. */
+  readonly source: string | null;
+};

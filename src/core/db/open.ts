@@ -1,0 +1,96 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+
+/**
+ * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
+ * transaction per command, so a failed command leaves the tables as they were and two
+ * xcimg processes serialise instead of failing with "database is locked".
+ */
+export class Db {
+  constructor(
+    readonly sqlite: Database,
+    readonly path: string,
+  ) {}
+
+  /** Run fn in one IMMEDIATE transaction (a savepoint when already inside one). */
+  write<T>(fn: () => T): T {
+    if (this.sqlite.inTransaction) return this.sqlite.transaction(fn)();
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+}
+
+const BUSY_TIMEOUT_MS = 15000;
+
+export function openDb(path: string): Db {
+  if (path !== ":memory:") {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw fsError(e, `cannot create the database directory ${dirname(path)}`);
+    }
+  }
+  let sqlite: Database;
+  try {
+    sqlite = new Database(path, { create: true, strict: true });
+  } catch (e) {
+    throw new CantCreateError(`cannot open database ${path}: ${(e as Error).message}`, { hint: "check db.path in the config and the directory's permissions" });
+  }
+  try {
+    sqlite.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (path !== ":memory:") enableWal(sqlite);
+    sqlite.exec("PRAGMA synchronous = NORMAL");
+    migrate(sqlite, path);
+  } catch (e) {
+    sqlite.close();
+    if (e instanceof XcimgError) throw e;
+    throw new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
+  }
+  return new Db(sqlite, path);
+}
+
+/**
+ * Switching a fresh database to WAL takes a lock the busy handler does not wait for (two
+ * processes racing on a new file fail 1 time in 3, bun.md §4), so retry it ourselves.
+ */
+function enableWal(sqlite: Database): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const row = sqlite.query("PRAGMA journal_mode = WAL").get() as { journal_mode: string } | null;
+      if (row?.journal_mode === "wal") return;
+      throw new Error(`journal_mode is ${row?.journal_mode}`);
+    } catch (e) {
+      if (attempt >= 200 || !/busy|locked/i.test(String(e))) throw e;
+      Bun.sleepSync(10 + Math.floor(Math.random() * 40));
+    }
+  }
+}
+
+function userVersion(sqlite: Database): number {
+  return (sqlite.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+function migrate(sqlite: Database, path: string): void {
+  if (userVersion(sqlite) === SCHEMA_VERSION) return;
+  sqlite
+    .transaction(() => {
+      const current = userVersion(sqlite); // re-read under the write lock: another process may have migrated
+      if (current > SCHEMA_VERSION) {
+        throw new DataError(`database ${path} has schema version ${current}, newer than this xcimg knows (${SCHEMA_VERSION})`, {
+          hint: "use the xcimg release that wrote it, or a newer one",
+        });
+      }
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        for (const stmt of m.sql) sqlite.exec(stmt);
+        sqlite.exec(`PRAGMA user_version = ${m.version}`);
+      }
+    })
+    .immediate();
+}

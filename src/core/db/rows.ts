@@ -1,0 +1,70 @@
+import type { Db } from "./open";
+import { TABLES, type TableName } from "./tables";
+
+/** A table row as xCAT sees it: column → value, with unset columns absent. */
+export type Row = Record<string, string>;
+
+const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
+
+function clean(raw: Record<string, unknown>): Row {
+  const row: Row = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== null && v !== undefined && v !== "") row[k] = String(v);
+  return row;
+}
+
+/** All rows in insertion (rowid) order, the order xCAT's tabdump prints. */
+export function allRows(db: Db, table: TableName): Row[] {
+  return (db.sqlite.query(`SELECT * FROM ${q(table)} ORDER BY rowid`).all() as Record<string, unknown>[]).map(clean);
+}
+
+export function getRow(db: Db, table: TableName, key: Row): Row | null {
+  const keys = Object.keys(key);
+  const sql = `SELECT * FROM ${q(table)} WHERE ${keys.map((k) => `${q(k)} = ?`).join(" AND ")}`;
+  const raw = db.sqlite.query(sql).get(...keys.map((k) => key[k] ?? null)) as Record<string, unknown> | null;
+  return raw ? clean(raw) : null;
+}
+
+/** Rows whose `column` equals one of `values` (chunked so 10,000 nodes stay within SQLite limits). */
+export function rowsWhereIn(db: Db, table: TableName, column: string, values: readonly string[]): Row[] {
+  const out: Row[] = [];
+  for (let i = 0; i < values.length; i += 500) {
+    const chunk = values.slice(i, i + 500);
+    const sql = `SELECT * FROM ${q(table)} WHERE ${q(column)} IN (${chunk.map(() => "?").join(",")}) ORDER BY rowid`;
+    out.push(...(db.sqlite.query(sql).all(...chunk) as Record<string, unknown>[]).map(clean));
+  }
+  return out;
+}
+
+/**
+ * xCAT setAttribs: create the row for `key` or update only the given columns of the existing
+ * one (its rowid, hence its tabdump position, is kept). An empty or null value clears a column.
+ */
+export function upsert(db: Db, table: TableName, key: Row, values: Record<string, string | null | undefined>): void {
+  const spec = TABLES[table];
+  const cols = [...Object.keys(key), ...Object.keys(values).filter((c) => !(c in key))];
+  for (const c of cols) if (!(spec.cols as readonly string[]).includes(c)) throw new Error(`internal: ${table} has no column ${c}`);
+  const vals = cols.map((c) => {
+    const v = c in key ? key[c] : values[c];
+    return v === undefined || v === null || v === "" ? null : v;
+  });
+  const updates = cols.filter((c) => !(c in key));
+  const conflict = updates.length
+    ? `ON CONFLICT (${spec.keys.map(q).join(", ")}) DO UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(", ")}`
+    : "ON CONFLICT DO NOTHING";
+  db.sqlite.query(`INSERT INTO ${q(table)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ${conflict}`).run(...vals);
+}
+
+/** Delete rows matching every column of `where`; returns how many went. */
+export function deleteRows(db: Db, table: TableName, where: Row): number {
+  const keys = Object.keys(where);
+  const sql = `DELETE FROM ${q(table)}${keys.length ? ` WHERE ${keys.map((k) => `${q(k)} = ?`).join(" AND ")}` : ""}`;
+  return db.sqlite.query(sql).run(...keys.map((k) => where[k] ?? null)).changes;
+}
+
+/** Replace a whole table's contents (tabrestore) with rows in the given order. */
+export function replaceTable(db: Db, table: TableName, rows: Row[]): void {
+  const spec = TABLES[table];
+  db.sqlite.exec(`DELETE FROM ${q(table)}`);
+  const stmt = db.sqlite.query(`INSERT INTO ${q(table)} (${spec.cols.map(q).join(", ")}) VALUES (${spec.cols.map(() => "?").join(", ")})`);
+  for (const r of rows) stmt.run(...spec.cols.map((c) => (r[c] === undefined || r[c] === "" ? null : r[c])));
+}

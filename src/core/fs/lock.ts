@@ -1,0 +1,77 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { BusyError, fsError } from "../errors";
+
+/**
+ * An exclusive lock on one image directory, shared by capture, pack, lite, import and rm so
+ * two of them never work on the same tree (xCAT locks genimage/packimage/rmimage the same way
+ * and never locked imgimport, issue #2077). The lock file holds the owner's pid; a lock left
+ * by a process that no longer exists is taken over.
+ */
+export interface Lock {
+  release(): void;
+}
+
+export function lockDir(installdir: string): string {
+  return join(installdir, ".xcimg", "locks");
+}
+
+export function acquireLock(installdir: string, subject: string, what: string): Lock {
+  const dir = lockDir(installdir);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fsError(e, `cannot create lock directory ${dir}`);
+  }
+  const file = join(dir, `${createHash("sha256").update(subject).digest("hex").slice(0, 32)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o644);
+      writeSync(fd, `${process.pid}\n${what}\n${subject}\n`);
+      closeSync(fd);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          try {
+            unlinkSync(file);
+          } catch {
+            // already gone: nothing to release
+          }
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(e, `cannot create lock ${file}`);
+      const [pidLine = "", owner = "another xcimg command"] = safeRead(file).split("\n");
+      const pid = Number.parseInt(pidLine, 10);
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+        throw new BusyError(`${subject} is locked by '${owner}' (pid ${pid})`, { hint: "wait for it to finish, then try again" });
+      }
+      try {
+        unlinkSync(file); // stale: its process is gone
+      } catch {
+        // someone else removed it first; retry the create
+      }
+    }
+  }
+  throw new BusyError(`${subject} is locked by another xcimg command`, { hint: "wait for it to finish, then try again" });
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

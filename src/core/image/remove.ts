@@ -1,0 +1,71 @@
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Context } from "../context";
+import { getImage, listImages, findImage, removeImageRows } from "../defs/image";
+import { DataError } from "../errors";
+import { StagedRemoval } from "../fs/removal";
+import { bootFilesDir, isInside, rootImgDir } from "./paths";
+
+/** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
+const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.xcimg-.*)$/;
+
+/**
+ * Remove an image's rows and, with files, its root tree, packed archives and boot files.
+ * Files are moved aside first and deleted only after the rows are gone, so a failure leaves
+ * both as they were. Files outside installdir/tftpdir, or shared with another image, are
+ * never removed.
+ */
+export async function removeImage(ctx: Context, name: string, opts: { files: boolean }): Promise<{ image: string; removed: string[] }> {
+  const db = ctx.db();
+  const img = getImage(db, name);
+  const staged = new StagedRemoval();
+  if (opts.files) {
+    let dir: string | null = null;
+    try {
+      dir = resolve(rootImgDir(ctx.config, img));
+    } catch {
+      dir = null; // no osvers/profile: nothing was ever written for it
+    }
+    if (dir && img.attrs.provmethod !== "install") {
+      if (!isInside(dir, ctx.config.installdir)) {
+        throw new DataError(`refusing to remove files of '${name}': its rootimgdir ${dir} is outside installdir ${ctx.config.installdir}`, {
+          hint: "remove them by hand, or run 'xcimg image rm' without --files",
+        });
+      }
+      const sharers = listImages(db).filter((other) => {
+        if (other === name) return false;
+        const o = findImage(db, other);
+        try {
+          return o !== null && resolve(rootImgDir(ctx.config, o)) === dir;
+        } catch {
+          return false;
+        }
+      });
+      if (sharers.length) {
+        throw new DataError(`refusing to remove files of '${name}': image ${sharers.join(", ")} uses the same directory ${dir}`, {
+          hint: "run 'xcimg image rm' without --files, or remove the other image first",
+        });
+      }
+      if (img.attrs.provmethod === "sysclone") staged.add(dir);
+      else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
+    }
+    staged.add(bootFilesDir(ctx.config, name));
+  }
+  try {
+    removeImageRows(db, name);
+  } catch (e) {
+    staged.rollback();
+    throw e;
+  }
+  const removed = staged.paths;
+  staged.commit();
+  return { image: name, removed };
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

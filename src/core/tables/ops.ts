@@ -1,0 +1,87 @@
+import { basename } from "node:path";
+import type { Db } from "../db/open";
+import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
+import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
+import { DataError, NotFoundError, UsageError } from "../errors";
+import { dumpCsv, parseCsv } from "./csv";
+
+export function requireTable(name: string): TableName {
+  if (!isTableName(name)) throw new NotFoundError(`no table named '${name}'`, { hint: `tables: ${TABLE_NAMES.join(", ")}` });
+  return name;
+}
+
+/** xCAT tabrestore takes the table from the file name: /tmp/site.csv → site. */
+export function tableFromFileName(file: string): string {
+  return basename(file).replace(/\..*$/, "");
+}
+
+export function dumpTable(db: Db, table: TableName): string {
+  return dumpCsv(TABLES[table].cols, allRows(db, table));
+}
+
+/**
+ * tabrestore: replace the table with the file's rows (or add them with addRows), all in one
+ * transaction. Any malformed line aborts the whole restore and names the line.
+ */
+export function restoreTable(db: Db, table: TableName, text: string, file: string, opts: { addRows?: boolean } = {}): number {
+  const spec = TABLES[table];
+  const parsed = parseCsv(text, file, spec.cols);
+  const required = [...spec.keys, ...(("required" in spec ? spec.required : []) as readonly string[])];
+  for (const { line, values } of parsed.rows) {
+    const missing = required.filter((c) => !values[c]);
+    if (missing.length) throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
+  }
+  db.write(() => {
+    if (!opts.addRows) deleteRows(db, table, {});
+    for (const { values } of parsed.rows) {
+      const key: Row = {};
+      for (const k of spec.keys) key[k] = values[k] as string;
+      const rest: Record<string, string | null> = {};
+      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] ?? null;
+      upsert(db, table, key, rest);
+    }
+  });
+  return parsed.rows.length;
+}
+
+/** Parse `k=v[,k=v]` as the key of a row of `table` (chtab's key syntax). */
+export function parseRowKey(table: TableName, spec: string): Row {
+  const key: Row = {};
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new UsageError(`'${part}' is not key=value`, { hint: `key columns of ${table}: ${TABLES[table].keys.join(", ")}` });
+    key[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const keys = TABLES[table].keys as readonly string[];
+  const given = Object.keys(key);
+  if (given.length !== keys.length || !keys.every((k) => key[k])) {
+    throw new UsageError(`the key of ${table} is ${keys.map((k) => `${k}=...`).join(",")}`, { hint: `got ${spec}` });
+  }
+  return key;
+}
+
+/** chtab: set columns of one row, creating it when absent. */
+export function setRow(db: Db, table: TableName, key: Row, assignments: readonly string[]): Row {
+  const cols = TABLES[table].cols as readonly string[];
+  const values: Record<string, string> = {};
+  for (const a of assignments) {
+    const eq = a.indexOf("=");
+    const col = eq > 0 ? a.slice(0, eq).replace(new RegExp(`^${table}\\.`), "") : "";
+    if (!col || !cols.includes(col) || col in key) {
+      throw new UsageError(`'${a}' is not column=value for ${table}`, { hint: `columns: ${cols.filter((c) => !(c in key)).join(", ")}` });
+    }
+    values[col] = a.slice(eq + 1);
+  }
+  const required = ("required" in TABLES[table] ? (TABLES[table] as { required: readonly string[] }).required : []) as readonly string[];
+  db.write(() => {
+    const existing = getRow(db, table, key);
+    const missing = required.filter((c) => !(values[c] ?? existing?.[c]));
+    if (missing.length) throw new UsageError(`${table} rows need ${missing.join(", ")}`);
+    upsert(db, table, key, values);
+  });
+  return getRow(db, table, key) as Row;
+}
+
+export function removeRow(db: Db, table: TableName, key: Row): number {
+  return db.write(() => deleteRows(db, table, key));
+}

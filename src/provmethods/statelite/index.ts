@@ -1,0 +1,7 @@
+import { defineProvMethod } from "../types";
+
+/** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
+export default defineProvMethod({
+  name: "statelite",
+  description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
+});

@@ -1,0 +1,7 @@
+import { defineProvMethod } from "../types";
+
+/** Diskful nodes cloned from a captured golden node. */
+export default defineProvMethod({
+  name: "sysclone",
+  description: "diskful clones of a captured golden node",
+});
