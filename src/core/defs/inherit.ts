@@ -26,7 +26,7 @@ export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[
   for (const table of tablesOf(type)) {
     const key = type.keyColumn(table);
     const m = new Map<string, Row>();
-    for (const row of rowsWhereIn(db, table, key, keyList)) m.set(row[key] as string, row);
+    for (const row of rowsWhereIn(db, table, key, keyList)) if (!isDisabled(row)) m.set(row[key] as string, row);
     tableRows.set(table, m);
   }
 
@@ -43,7 +43,7 @@ export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[
         if (!row) continue;
         for (const [col, v] of Object.entries(row)) {
           const attr = byColumn.get(`${table}.${col}`);
-          if (!attr || col === key || attr in attrs) continue;
+          if (!attr || col === key || col === "disable" || attr in attrs) continue;
           const value = transRegexAttr(node, v);
           if (value !== null) attrs[attr] = value;
         }
@@ -52,6 +52,12 @@ export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[
     out.set(node, sortKeys(attrs));
   }
   return out;
+}
+
+/** xCAT's Table.pm ignores rows whose `disable` column is set ("1" or "yes"). */
+export function isDisabled(row: Row): boolean {
+  const d = row.disable?.toLowerCase();
+  return d === "1" || d === "yes";
 }
 
 function sortKeys(a: Attrs): Attrs {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { NotFoundError, UsageError } from "../errors";
 import { assertBalancedParens, fileRanges, splitFirstParenGroup, splitTopLevel, stripQuotes } from "./parse";
-import { incrementNames, namesBetween, rangeEnds, rewriteFirstBracket } from "./range-syntax";
+import { type BracketRewrite, incrementNames, namesBetween, rangeEnds, rewriteFirstBracket } from "./range-syntax";
 import { parseSelector, userRegex } from "./selector";
 import type { ExpandOptions, NodeSource } from "./source";
 
@@ -95,10 +95,12 @@ class Expansion {
           continue;
         }
         const found = this.atom(atom, mode);
-        if (op.includes("@")) combine(nodes, "@", new Set(found));
-        else if (op.includes(",-"))
-          for (const n of found) excluded.add(n); // exclusions win: applied at the end
-        else for (const n of found) nodes.add(n);
+        if (op.includes("@")) {
+          combine(nodes, "@", new Set(found));
+        } else {
+          // exclusions win over inclusions anywhere in the range, so they are applied last
+          append(op.includes(",-") ? excluded : nodes, found);
+        }
         i++;
         op = tokens[i] ?? ",";
       }
@@ -138,19 +140,19 @@ class Expansion {
     });
   }
 
-  private brackets({ parts, more }: { parts: string[]; more: string | null }, mode: Mode): string[] {
-    const out: string[] = [];
-    for (const part of parts) {
-      if (more === null) out.push(...this.atom(part, mode));
-      // f[1-2]n[1-3]: expand f1, f2 as plain text first, then each with the rest of the brackets
-      else for (const head of this.atom(part, { verify: false, generic: true })) out.push(...this.atom(`${head}${more}`, mode));
-    }
-    return out;
+  private brackets({ parts, more }: BracketRewrite, mode: Mode): string[] {
+    if (more === null) return this.each(parts, mode);
+    // f[1-2]n[1-3]: expand f1, f2 as plain text first, then each with the rest of the brackets
+    const heads = this.each(parts, { verify: false, generic: true });
+    return this.each(
+      heads.map((head) => `${head}${more}`),
+      mode,
+    );
   }
 
   private each(names: readonly string[], mode: Mode): string[] {
     const out: string[] = [];
-    for (const name of names) out.push(...this.atom(name, mode));
+    for (const name of names) append(out, this.atom(name, mode));
     return out;
   }
 
@@ -164,13 +166,9 @@ class Expansion {
   private select(atom: string): string[] {
     const selector = parseSelector(atom);
     const key = `${selector.table}.${selector.column}`;
-    let values = this.attributes.get(key);
-    if (!values) {
-      values = this.src.attribute(selector.table, selector.column);
-      this.attributes.set(key, values);
-    }
-    const known = values;
-    return this.allNodes().filter((n) => selector.matches(known.get(n) ?? ""));
+    const values = this.attributes.get(key) ?? this.src.attribute(selector.table, selector.column);
+    this.attributes.set(key, values);
+    return this.allNodes().filter((n) => selector.matches(values.get(n) ?? ""));
   }
 
   private file(path: string, mode: Mode): Set<string> {
@@ -222,6 +220,12 @@ class Expansion {
       this.depth--;
     }
   }
+}
+
+/** push(...items) overflows the call stack for ranges of a few hundred thousand names. */
+function append(to: string[] | Set<string>, items: readonly string[]): void {
+  if (Array.isArray(to)) for (const item of items) to.push(item);
+  else for (const item of items) to.add(item);
 }
 
 /** Apply one of the immediate set operations to `nodes`. */
