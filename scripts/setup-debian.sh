@@ -13,7 +13,7 @@ PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
   qemu-system-x86 qemu-utils ipxe-qemu ovmf grub-common grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common
-  qemu-user iproute2 debootstrap hyperfine ca-certificates
+  qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
 )
 missing=()
 for p in "${PKGS[@]}"; do
