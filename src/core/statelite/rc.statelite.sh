@@ -217,6 +217,8 @@ setup() { # $1 option  $2 path  $3 1=child  $4 option of the top-level ancestor
       fi
       ;;
     link,con)
+      # below a linked directory the parent's copy already holds the default: start afresh
+      rm -f "$TMPFS$p"
       for s in $(sources_of "$path"); do cat "$s" >>"$TMPFS$p"; done
       ;;
     con)
