@@ -97,6 +97,13 @@ function splitServer(v: string): { server: string; path: string } {
   return i < 0 ? { server: "", path: v } : { server: v.slice(0, i), path: v.slice(i + 1) };
 }
 
+/** xCAT splits `server:path` first and substitutes each half on its own. */
+function substituteLocation(db: Db, config: Config, node: string, value: string, what: string): string {
+  const { server, path } = splitServer(value);
+  const p = substituteVars(db, config, node, path, what);
+  return server ? `${substituteVars(db, config, node, server, what)}:${p}` : p;
+}
+
 function checkLocation(v: string, what: string): string {
   if (/\s/.test(v)) throw new DataError(`${what} '${v}' contains white space`);
   const { server, path } = splitServer(v);
@@ -124,11 +131,11 @@ export function stateliteNodeData(db: Db, config: Config, node: string, image: s
     .map(([priority, t]) => {
       const what = `litetree priority ${priority} directory`;
       if (/\s/.test(t.mntopts)) throw new DataError(`litetree priority ${priority} mntopts '${t.mntopts}' contains white space`);
-      return { priority, dir: checkLocation(substituteVars(db, config, node, t.dir, what), what), mntopts: t.mntopts };
+      return { priority, dir: checkLocation(substituteLocation(db, config, node, t.dir, what), what), mntopts: t.mntopts };
     });
 
   const rawMnt = nodeColumn(db, "statelite", "statemnt", node) ?? "";
-  const statemnt = rawMnt ? checkLocation(substituteVars(db, config, node, rawMnt, "statelite.statemnt"), "statelite.statemnt") : "";
+  const statemnt = rawMnt ? checkLocation(substituteLocation(db, config, node, rawMnt, "statelite.statemnt"), "statelite.statemnt") : "";
   const mntopts = nodeColumn(db, "statelite", "mntopts", node) ?? "";
   if (/\s/.test(mntopts)) throw new DataError(`statelite.mntopts '${mntopts}' for ${node} contains white space`);
 
