@@ -80,7 +80,8 @@ export function unlinkIfPresent(host: string): void {
 /**
  * `cp -a` of src to exactly dst (`-T`: dst is the copy's name, an existing directory is
  * merged into like `cp -r -a src parentdir/`). A destination of the other type (file vs
- * directory, or a symlink where a directory goes) is removed first instead of making cp fail.
+ * directory, or a symlink where a directory goes) is removed first instead of making cp fail;
+ * a symlink inside the destination is replaced, never written through.
  */
 export async function copyA(src: string, dst: string, signal?: AbortSignal): Promise<void> {
   const s = lstatOrNull(src);
@@ -89,7 +90,9 @@ export async function copyA(src: string, dst: string, signal?: AbortSignal): Pro
   if (d && s.isDirectory() !== d.isDirectory()) rmrf(dst);
   mkdirp(dirname(dst));
   if (signal?.aborted) throw new InterruptedError("interrupted; run the command again to finish");
-  const proc = Bun.spawn(["cp", "-a", "-T", "--", src, dst], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  // --remove-destination: never write through a symlink already at the destination (plain
+  // `cp -a`, as liteimg runs it, follows a planted .default/etc/hosts -> /etc/passwd)
+  const proc = Bun.spawn(["cp", "-a", "--remove-destination", "-T", "--", src, dst], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const onAbort = () => proc.kill("SIGTERM");
   signal?.addEventListener("abort", onAbort, { once: true });
   const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Sandbox } from "../../helpers/sandbox";
 import { LITEFILE_ROWS, listTree, makeImageRoot } from "../../helpers/statelite-fixture";
@@ -47,6 +47,23 @@ describe("lite edge cases", () => {
     writeFileSync(join(root, "xcatpost", "stale"), "old\n");
     expect((await sb.run("lite", "post")).code).toBe(0);
     expect(listTree(join(root, "xcatpost"))).toBe('f 0755 /syslog "#!/bin/sh\\n"\n');
+  });
+
+  test("symlinks planted in the image never lead lite outside it", async () => {
+    const root = await image("planted");
+    const victim = join(sb.dir, "victim");
+    const hostdir = join(sb.dir, "hostdir");
+    writeFileSync(victim, "do not touch\n");
+    mkdirSync(hostdir);
+    mkdirSync(join(root, ".default/etc"), { recursive: true });
+    symlinkSync(victim, join(root, ".default/etc/motd")); // an absolute link out of the image
+    symlinkSync(hostdir, join(root, ".statelite")); // .statelite itself pointing at a host dir
+    expect((await sb.run("lite", "planted")).code).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("do not touch\n");
+    expect(readdirSync(hostdir)).toEqual([]);
+    expect(readFileSync(join(root, ".default/etc/motd"), "utf8")).toBe("welcome\n");
+    // the absolute link was followed inside the image: <rootimg><hostdir>/litefile.save
+    expect(readFileSync(join(root, hostdir, "litefile.save"), "utf8")).toContain("planted: link          /etc/hosts");
   });
 
   test("a copy that fails midway exits 74 with cp's reason; after the fix a re-run finishes the same image", async () => {
