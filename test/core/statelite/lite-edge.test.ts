@@ -66,6 +66,34 @@ describe("lite edge cases", () => {
     expect(readFileSync(join(root, hostdir, "litefile.save"), "utf8")).toContain("planted: link          /etc/hosts");
   });
 
+  test("xCAT's own test litefile (25 tmpfs rows) on a RHEL-like tree with /etc/rc3.d -> rc.d/rc3.d", async () => {
+    const other = new Sandbox("lite-edge-xcat");
+    try {
+      const root = join(other.installdir, "netboot", "rhels7", "x86_64", "compute", "rootimg");
+      makeImageRoot(root);
+      for (const n of [2, 3, 4, 5]) {
+        mkdirSync(join(root, `etc/rc.d/rc${n}.d`), { recursive: true });
+        writeFileSync(join(root, `etc/rc.d/rc${n}.d/S10network`), "#!/bin/sh\n");
+        symlinkSync(`rc.d/rc${n}.d`, join(root, `etc/rc${n}.d`));
+      }
+      expect((await other.run("image", "set", "rhels7-x86_64-statelite-compute", "provmethod=statelite", "osvers=rhels7", "osarch=x86_64", "profile=compute")).code).toBe(0);
+      expect((await other.run("table", "restore", join(import.meta.dir, "..", "..", "fixtures", "litefile.csv"))).code).toBe(0);
+      const r = await other.run("lite", "rhels7-x86_64-statelite-compute");
+      expect(r.code).toBe(0);
+      const tree = listTree(root);
+      // the symlinked directory's content is what .default keeps; the link itself stays
+      expect(tree).toContain('f 0644 /.default/etc/rc3.d/S10network "#!/bin/sh\\n"');
+      expect(tree).toContain("l 0777 /etc/rc3.d -> rc.d/rc3.d");
+      // absent entries were created (empty file, or directory for a trailing /)
+      expect(tree).toContain('f 0644 /etc/yp.conf ""');
+      expect(tree).toContain("d 0755 /etc/systemd/system/multi-user.target.wants");
+      expect(tree).toContain("d 0755 /.default/var/log");
+      expect((await other.run("lite", "--list", "rhels7-x86_64-statelite-compute")).stdout.split("\n")).toContain("        tmpfs         /etc/rc5.d/");
+    } finally {
+      other.cleanup();
+    }
+  });
+
   test("a copy that fails midway exits 74 with cp's reason; after the fix a re-run finishes the same image", async () => {
     const clean = await image("clean");
     const broken = await image("broken");
