@@ -35,7 +35,7 @@ export class ParallelGzip {
   private readonly queue: Promise<Uint8Array>[] = [];
   private writer: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private buf: Uint8Array;
+  private buf: Uint8Array<ArrayBuffer>;
   private fill = 0;
   private stored = false;
   private nextId = 0;
@@ -140,7 +140,7 @@ export class ParallelGzip {
       while (this.writer) await this.writer;
       if (this.failed) throw this.failed;
       if (this.bytesOut === 0) {
-        const empty = gzipBlock(new Uint8Array(0), this.level);
+        const empty = gzipBlock(new Uint8Array(new ArrayBuffer(0)), this.level);
         await this.sink(empty);
         this.bytesOut += empty.length;
       }

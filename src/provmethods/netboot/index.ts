@@ -1,7 +1,10 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
 import { defineProvMethod } from "../types";
+import { netbootExport } from "./export";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */
 export default defineProvMethod({
   name: "netboot",
   description: "stateless diskless: the packed root image runs in RAM",
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), netbootExport),
 });

@@ -1,7 +1,10 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
 import { defineProvMethod } from "../types";
+import { stateliteExport } from "./export";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({
   name: "statelite",
   description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), stateliteExport),
 });
