@@ -47,7 +47,8 @@ export async function writeRootimgtree(rootimgdir: string, out: string, signal: 
  * a symlink the archive itself creates. (GNU cpio extracts absolute names and follows
  * symlinks it made earlier, so this check is what makes extraction safe.)
  */
-export async function vetRootimgtree(path: string, signal?: AbortSignal): Promise<{ entries: number; bytes: number }> {
+export async function vetRootimgtree(path: string, opts: { under: "rootimg" | null; what: string }, signal?: AbortSignal): Promise<{ entries: number; bytes: number }> {
+  const what = opts.what;
   const nonDirs = new Map<string, string>();
   const parents = new Set<string>();
   let entries = 0;
@@ -67,12 +68,12 @@ export async function vetRootimgtree(path: string, signal?: AbortSignal): Promis
       }
       if (buf.length < 110) return;
       const magic = buf.subarray(0, 6).toString("latin1");
-      if (magic !== "070701" && magic !== "070702") throw new DataError(`rootimgtree.gz is not a cpio newc archive (bad header at entry ${entries + 1})`);
+      if (magic !== "070701" && magic !== "070702") throw new DataError(`${what} is not a cpio newc archive (bad header at entry ${entries + 1})`);
       const field = (i: number) => Number.parseInt(buf.subarray(6 + i * 8, 14 + i * 8).toString("latin1"), 16);
       const mode = field(1);
       const filesize = field(6);
       const namesize = field(11);
-      if (!(namesize > 0 && namesize < 65536) || Number.isNaN(filesize)) throw new DataError("rootimgtree.gz: corrupt cpio header");
+      if (!(namesize > 0 && namesize < 65536) || Number.isNaN(filesize)) throw new DataError(`${what}: corrupt cpio header`);
       const nameEnd = 110 + namesize;
       const dataStart = nameEnd + ((4 - (nameEnd % 4)) % 4);
       if (buf.length < dataStart) return;
@@ -87,21 +88,20 @@ export async function vetRootimgtree(path: string, signal?: AbortSignal): Promis
       bytes += filesize;
       const shown = printableName(name);
       const parts = name.split("/");
-      if (name.startsWith("/") || parts.includes("..") || (parts[0] !== "rootimg" && parts[0] !== ".")) {
-        throw new DataError(`rootimgtree.gz: entry '${shown}' is not below rootimg/`, { hint: "a statelite tree holds rootimg and what is below it, nothing else" });
-      }
+      if (name.startsWith("/") || parts.includes("..")) throw new DataError(`${what}: entry '${shown}' has an absolute or '..' path`, { hint: "extracting it would write outside the image" });
+      if (opts.under && parts[0] !== opts.under) throw new DataError(`${what}: entry '${shown}' is not below ${opts.under}/`, { hint: "a statelite tree holds rootimg and what is below it, nothing else" });
       const norm = parts.filter((p) => p !== "." && p !== "").join("/");
       const type = FILE_TYPES[mode & 0o170000] ?? "unknown";
-      if (type === "unknown") throw new DataError(`rootimgtree.gz: entry '${shown}' has an unknown file type`);
+      if (type === "unknown") throw new DataError(`${what}: entry '${shown}' has an unknown file type`);
       const segs = norm.split("/");
       for (let i = 1; i < segs.length; i++) {
         const a = segs.slice(0, i).join("/");
         const t = nonDirs.get(a);
-        if (t) throw new DataError(`rootimgtree.gz: entry '${shown}' lies below '${printableName(a)}', which is a ${t}`, { hint: "extracting it would write through a link" });
+        if (t) throw new DataError(`${what}: entry '${shown}' lies below '${printableName(a)}', which is a ${t}`, { hint: "extracting it would write through a link" });
         parents.add(a);
       }
       if (type !== "dir") {
-        if (parents.has(norm)) throw new DataError(`rootimgtree.gz: entry '${shown}' is a ${type} but other entries lie below it`);
+        if (parents.has(norm)) throw new DataError(`${what}: entry '${shown}' is a ${type} but other entries lie below it`);
         nonDirs.set(norm, type);
       } else nonDirs.delete(norm);
     }
@@ -116,7 +116,7 @@ export async function vetRootimgtree(path: string, signal?: AbortSignal): Promis
     };
     const onAbort = () => stop(signal?.reason ?? new InterruptedError("interrupted"));
     signal?.addEventListener("abort", onAbort, { once: true });
-    gunzip.on("error", (e) => stop(new DataError(`rootimgtree.gz is corrupt or truncated: ${e.message}`)));
+    gunzip.on("error", (e) => stop(new DataError(`${what} is corrupt or truncated: ${e.message}`)));
     input.on("error", (e) => stop(e));
     gunzip.on("data", (c: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, c]) : c;
@@ -128,7 +128,7 @@ export async function vetRootimgtree(path: string, signal?: AbortSignal): Promis
     });
     gunzip.on("end", () => {
       signal?.removeEventListener("abort", onAbort);
-      if (!done) reject(new DataError("rootimgtree.gz is truncated (no cpio trailer)"));
+      if (!done) reject(new DataError(`${what} is truncated (no cpio trailer)`));
       else resolve();
     });
     input.pipe(gunzip);
@@ -136,8 +136,8 @@ export async function vetRootimgtree(path: string, signal?: AbortSignal): Promis
   return { entries, bytes };
 }
 
-/** Extract a vetted rootimgtree.gz into `dir` (which then holds rootimg/), as `cpio -idum` does. */
-export async function extractRootimgtree(path: string, dir: string, signal: AbortSignal): Promise<void> {
+/** Extract a vetted cpio.gz into `dir` (rootimgtree.gz: dir then holds rootimg/), as xCAT's `zcat | cpio -idum`. */
+export async function extractCpioGz(path: string, dir: string, signal: AbortSignal): Promise<void> {
   const gunzip = Bun.spawn(["gzip", "-dc", path], { stdout: "pipe", stderr: "pipe" });
   const cpio = Bun.spawn(["cpio", "-idum", "--no-absolute-filenames", "--quiet"], { cwd: dir, stdin: gunzip.stdout, stdout: "ignore", stderr: "pipe" });
   const kill = () => {
