@@ -170,14 +170,14 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
   const seen = new Map<string, string>();
   for (const ref of fileRefs(m)) {
     if (ref.key === "rootimgtree") continue; // unpacked by the statelite import, never placed as a file
+    const to = ref.path;
+    checkDestination(to, plan.rules, ref.key);
     const rel = sourceOf(m, ref);
     if (rel.includes("/") || rel === "" || rel === "." || rel === "..") throw new DataError(`manifest: bad file name '${rel}' for ${ref.key}`);
     const member = members.get(memberPath(img, rel));
     if (!member || member.entry.type !== "file") {
       throw new DataError(`the bundle has no file ${printableName(memberPath(img, rel))} for ${ref.key} ${ref.path}`, { hint: "the bundle is incomplete" });
     }
-    const to = ref.path;
-    checkDestination(to, plan.rules, ref.key);
     const prev = seen.get(to);
     if (prev !== undefined && prev !== member.name) throw new DataError(`manifest: ${to} is named for two different files`);
     if (prev !== undefined) continue;

@@ -66,7 +66,12 @@ function number(b: Uint8Array, off: number, len: number, field: string): number 
 }
 
 function checksumOk(h: Uint8Array): boolean {
-  const stored = number(h, 148, 8, "checksum");
+  let stored: number;
+  try {
+    stored = number(h, 148, 8, "checksum");
+  } catch {
+    return false;
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
