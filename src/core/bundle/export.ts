@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Context } from "../context";
 import { getRow } from "../db/rows";
 import type { Image } from "../defs/image";
-import { DataError, NotFoundError } from "../errors";
+import { DataError, NotFoundError, XcimgError } from "../errors";
 import { isInside } from "../image/paths";
 import { validateImageName } from "../names";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
@@ -152,9 +152,14 @@ export async function exportImage(ctx: Context, image: Image, req: ExportRequest
       mkdirSync(join(stagingDir(), imageDir, "extra"), { recursive: true, mode: 0o755 });
     }
     if (req.postscripts) {
-      const ps = exportPostscripts(db, req.postscripts, ctx.env);
-      if (ps.postscripts) m.top.postscripts = ps.postscripts;
-      if (ps.postbootscripts) m.top.postbootscripts = ps.postbootscripts;
+      try {
+        const ps = exportPostscripts(db, req.postscripts, ctx.env);
+        if (ps.postscripts) m.top.postscripts = ps.postscripts;
+        if (ps.postbootscripts) m.top.postbootscripts = ps.postbootscripts;
+      } catch (e) {
+        if (!(e instanceof XcimgError)) throw e;
+        errors.push(e.message);
+      }
     }
     if (errors.length) throw errorList(ctx, errors);
 

@@ -93,6 +93,11 @@ export function parseManifestCfg(text: string, file: string, installdir: string)
     m.sources[fileRefKey("rootimg", 0)] = rootimg;
     if (pairs.has("media")) m.top.media = pairs.get("media") as string;
   }
-  for (const e of extras) m.extra.push({ src: e.file, dest: e.dest });
+  // the seed's destinations are written for xCAT's default installdir
+  const onSite = (d: string) => (d === "/install" || d.startsWith("/install/") ? installdir + d.slice("/install".length) : d);
+  for (const e of extras) {
+    e.dest = onSite(e.dest);
+    m.extra.push({ src: e.file, dest: e.dest });
+  }
   return { manifest: m, extras, expandRootimg: method !== "install" };
 }

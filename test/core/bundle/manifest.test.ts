@@ -130,7 +130,7 @@ describe("seed 001 manifest.cfg", () => {
     expect(m.top.ramdisk).toBe("/srv/install/netboot/rhels5.4/x86_64/foo/initrd-stateless.gz");
     expect(m.top.rootimg).toBe("/srv/install/netboot/rhels5.4/x86_64/foo/rootimg.gz");
     expect(Object.values(m.sources)).toContain("initrd.gz");
-    expect(extras).toEqual([{ file: "my_cool_postscript", dest: "/install/postscripts" }]);
+    expect(extras).toEqual([{ file: "my_cool_postscript", dest: "/srv/install/postscripts" }]);
   });
 
   test("all on one line (the seed's install example)", () => {
