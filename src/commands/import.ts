@@ -18,7 +18,13 @@ export default leaf({
     "xcimg import site-image.tgz --allow-dest /srv/site-files --force",
   ],
   async run(ctx, args) {
-    const plan = await planImport(ctx, { bundle: args.bundle, postscripts: args.postscripts, profile: args.profile, force: args.force, allowDest: args.allowDest });
+    const plan = await planImport(ctx, {
+      bundle: args.bundle,
+      postscripts: args.postscripts,
+      profile: args.profile,
+      force: args.force,
+      allowDest: args.allowDest,
+    });
     for (const image of plan.images) {
       const fn = await operation(image.provmethod, "import", `bundle image '${image.name}'`);
       await fn(ctx, { plan, image });

@@ -41,7 +41,13 @@ describe("xcimg export / import (compiled binary)", () => {
 
   test("a hostile bundle exits 65 with the reason", async () => {
     const file = join(b.dir, "evil.tgz");
-    writeFileSync(file, tgz([{ name: "./", type: "dir" }, { name: "../../etc/cron.d/x", data: "* * * * * root id\n" }]));
+    writeFileSync(
+      file,
+      tgz([
+        { name: "./", type: "dir" },
+        { name: "../../etc/cron.d/x", data: "* * * * * root id\n" },
+      ]),
+    );
     const r = await b.bin(["import", file]);
     expect(r.code).toBe(65);
     expect(r.stderr).toContain("has a '..' path component");

@@ -67,7 +67,9 @@ function base(xml = manifest()): Entry[] {
 }
 
 function snapshot(): string {
-  const site = treeListing(sb.dir, { xattrs: false }).split("\n").filter((l) => !l.includes("/.xcimg") && !l.includes('"bundles') && !l.includes('"db'));
+  const site = treeListing(sb.dir, { xattrs: false })
+    .split("\n")
+    .filter((l) => !l.includes("/.xcimg") && !l.includes('"bundles') && !l.includes('"db'));
   return `${site.join("\n")}\n${treeListing(outside, { xattrs: false })}`;
 }
 
@@ -120,21 +122,35 @@ describe("hostile bundles are refused and change nothing", () => {
 
   test("a symlink, then a file written through it", async () => {
     await refused(
-      tgz([...base(), { name: `./${IMG}/extra/`, type: "dir" }, { name: `./${IMG}/extra/link`, type: "symlink", link: outside }, { name: `./${IMG}/extra/link/victim`, data: "owned" }]),
+      tgz([
+        ...base(),
+        { name: `./${IMG}/extra/`, type: "dir" },
+        { name: `./${IMG}/extra/link`, type: "symlink", link: outside },
+        { name: `./${IMG}/extra/link/victim`, data: "owned" },
+      ]),
       `lies below '${IMG}/extra/link', which is a symlink`,
     );
     await refused(tgz([...base(), { name: `./${IMG}/boot`, type: "symlink", link: "/etc" }]), "symlinks are allowed only inside an image tree");
   });
 
   test("hard links that escape", async () => {
-    await refused(tgz([...base(), { name: `./${IMG}/imagetree/`, type: "dir" }, { name: `./${IMG}/imagetree/passwd`, type: "hardlink", link: "/etc/passwd" }]), "has an absolute path");
-    await refused(tgz([...base(), { name: `./${IMG}/imagetree/`, type: "dir" }, { name: `./${IMG}/imagetree/k`, type: "hardlink", link: `./${IMG}/kernel` }]), "not an earlier file of the same image tree");
+    await refused(
+      tgz([...base(), { name: `./${IMG}/imagetree/`, type: "dir" }, { name: `./${IMG}/imagetree/passwd`, type: "hardlink", link: "/etc/passwd" }]),
+      "has an absolute path",
+    );
+    await refused(
+      tgz([...base(), { name: `./${IMG}/imagetree/`, type: "dir" }, { name: `./${IMG}/imagetree/k`, type: "hardlink", link: `./${IMG}/kernel` }]),
+      "not an earlier file of the same image tree",
+    );
     await refused(tgz([...base(), { name: `./${IMG}/k2`, type: "hardlink", link: `./${IMG}/kernel` }]), "hard links are allowed only inside an image tree");
   });
 
   test("device nodes and FIFOs outside an image tree", async () => {
     await refused(tgz([...base(), { name: `./${IMG}/sda`, type: "block" }]), "device nodes and FIFOs are allowed only inside an image tree");
-    await refused(tgz([...base(), { name: `./${IMG}/extra/`, type: "dir" }, { name: `./${IMG}/extra/mem`, type: "char" }]), "device nodes and FIFOs are allowed only inside an image tree");
+    await refused(
+      tgz([...base(), { name: `./${IMG}/extra/`, type: "dir" }, { name: `./${IMG}/extra/mem`, type: "char" }]),
+      "device nodes and FIFOs are allowed only inside an image tree",
+    );
     await refused(tgz([...base(), { name: `./${IMG}/fifo`, type: "fifo" }]), "FIFO");
   });
 
@@ -149,7 +165,10 @@ describe("hostile bundles are refused and change nothing", () => {
     const err = await refused(tgz(base(manifest("", { kernel: `${outside}/victim` }))), `outside installdir ${sb.installdir}`);
     expect(err).toContain("--allow-dest");
     const extra = `  <extra>\n    <dest>${outside}</dest>\n    <src>/tmp/victim</src>\n  </extra>`;
-    await refused(tgz([...base(manifest(extra)), { name: `./${IMG}/extra/`, type: "dir" }, { name: `./${IMG}/extra/victim`, data: "owned" }]), "outside installdir");
+    await refused(
+      tgz([...base(manifest(extra)), { name: `./${IMG}/extra/`, type: "dir" }, { name: `./${IMG}/extra/victim`, data: "owned" }]),
+      "outside installdir",
+    );
     await refused(tgz(base(manifest("", { kernel: "/install/../etc/cron.d/evil" }))), "has a '..' component");
   });
 
@@ -177,7 +196,10 @@ describe("hostile bundles are refused and change nothing", () => {
     const sums = (kernelHash: string) =>
       [`${good(data(4))}  initrd-stateless.gz`, `${kernelHash}  kernel`, `${good(data(2))}  manifest.xml`, `${good(data(5))}  rootimg.cpio.gz`, ""].join("\n");
     await refused(tgz([...entries, { name: `./${IMG}/xcimg.sha256`, data: sums(good("tampered")) }]), `checksum mismatch for ${IMG}/kernel`);
-    await refused(tgz([...entries, { name: `./${IMG}/added`, data: "x" }, { name: `./${IMG}/xcimg.sha256`, data: sums(good("kernel")) }]), `${IMG}/added is not listed in ${IMG}/xcimg.sha256`);
+    await refused(
+      tgz([...entries, { name: `./${IMG}/added`, data: "x" }, { name: `./${IMG}/xcimg.sha256`, data: sums(good("kernel")) }]),
+      `${IMG}/added is not listed in ${IMG}/xcimg.sha256`,
+    );
   });
 
   test("truncated, not gzip, not a tar, no end marker", async () => {
@@ -209,7 +231,14 @@ describe("hostile bundles are refused and change nothing", () => {
       // rootimg/etc -> <outside>, then rootimg/etc/victim written through it
       const list = "rootimg\nrootimg/etc\n";
       const first = sh(["sh", "-c", `printf '${list}' | cpio -H newc -o --quiet | base64 -w0`], work);
-      const second = sh(["sh", "-c", "cd x && mkdir -p ../y/rootimg/etc && cp victim ../y/rootimg/etc/ && cd ../y && printf 'rootimg/etc/victim\\n' | cpio -H newc -o --quiet | base64 -w0"], work);
+      const second = sh(
+        [
+          "sh",
+          "-c",
+          "cd x && mkdir -p ../y/rootimg/etc && cp victim ../y/rootimg/etc/ && cd ../y && printf 'rootimg/etc/victim\\n' | cpio -H newc -o --quiet | base64 -w0",
+        ],
+        work,
+      );
       // concatenate without the first archive's trailer: one cpio stream with both entries
       const a = Buffer.from(first, "base64");
       const trailer = a.indexOf("TRAILER!!!") - 110;

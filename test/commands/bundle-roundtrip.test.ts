@@ -53,17 +53,31 @@ describe("export → import round trip, per provmethod", () => {
     try {
       expect(out).toContain("Extracting rootimgtree.gz. It will take a while.");
       const bdir = join(b.installdir, "netboot", OSVERS, ARCH, "lite");
-      expect(treeListing(join(bdir, "rootimg"), { xattrs: false, skipDirMtime: true })).toBe(treeListing(join(img.dir, "rootimg"), { xattrs: false, skipDirMtime: true }));
+      expect(treeListing(join(bdir, "rootimg"), { xattrs: false, skipDirMtime: true })).toBe(
+        treeListing(join(img.dir, "rootimg"), { xattrs: false, skipDirMtime: true }),
+      );
       expect(existsSync(join(bdir, "rootimgtree.gz"))).toBe(false);
       const csv = sh(["tar", "xzOf", bundle, `./${img.name}/litefile.csv`]);
       expect(csv).toBe(
-        [`"${img.name}","/etc/adjtime","tmpfs",,`, `"${img.name}","/var/log/","tmpfs",,`, `"${img.name}","/etc/ssh/","persistent",,`, `"${img.name}","/var/log/","tmpfs,rw",,`, ""].join("\n"),
+        [
+          `"${img.name}","/etc/adjtime","tmpfs",,`,
+          `"${img.name}","/var/log/","tmpfs",,`,
+          `"${img.name}","/etc/ssh/","persistent",,`,
+          `"${img.name}","/var/log/","tmpfs,rw",,`,
+          "",
+        ].join("\n"),
       );
       expect(readFileSync(join(bdir, "litefile.csv"), "utf8")).toBe(csv);
       // rows identical to an ALL row are skipped; the image's own rows are added in file order
       const lite = (await b.run("table", "dump", "litefile")).stdout;
       expect(lite).toBe(
-        ["#image,file,options,comments,disable", '"ALL","/etc/adjtime","tmpfs",,', `"${img.name}","/var/log/","tmpfs,rw",,`, `"${img.name}","/etc/ssh/","persistent",,`, ""].join("\n"),
+        [
+          "#image,file,options,comments,disable",
+          '"ALL","/etc/adjtime","tmpfs",,',
+          `"${img.name}","/var/log/","tmpfs,rw",,`,
+          `"${img.name}","/etc/ssh/","persistent",,`,
+          "",
+        ].join("\n"),
       );
       const tables = (s: string) => s.split("\n").filter((l) => !l.includes(`"${img.name}","/`));
       expect(tables(await imageTables(b, img.name))).toEqual(tables(await imageTables(a, img.name, a.installdir, b.installdir)));
@@ -138,12 +152,11 @@ describe("import -f <new profile> (xcat.md §1.6)", () => {
       expect(show).toContain(`    synclists=${b.installdir}/custom/netboot/rh/compute_test.synclist`);
       for (const f of ["kernel", "initrd-stateless.gz", "rootimg.cpio.gz"]) expect(existsSync(join(dir, f))).toBe(true);
       // xCAT's test: ls /install/custom/netboot/rh/compute_test.*
-      expect(sh(["sh", "-c", "ls compute_test.*"], join(b.installdir, "custom", "netboot", "rh")).trim().split("\n")).toEqual([
-        "compute_test.exlist",
-        "compute_test.postinstall",
-        "compute_test.rhels8.x86_64.pkglist",
-        "compute_test.synclist",
-      ]);
+      expect(
+        sh(["sh", "-c", "ls compute_test.*"], join(b.installdir, "custom", "netboot", "rh"))
+          .trim()
+          .split("\n"),
+      ).toEqual(["compute_test.exlist", "compute_test.postinstall", "compute_test.rhels8.x86_64.pkglist", "compute_test.synclist"]);
       expect(existsSync(join(b.installdir, "netboot", OSVERS, ARCH, "compute"))).toBe(false);
     } finally {
       b.cleanup();

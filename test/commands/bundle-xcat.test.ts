@@ -99,7 +99,9 @@ describe("bundles made by xCAT's imgexport import", () => {
       expect(show).toContain(`    rootimgdir=${dir}`);
       // xcatdefaults' scripts are not repeated per node (set_postscripts)
       expect((await sb.run("table", "dump", "postscripts")).stdout).toBe(
-        ["#node,postscripts,postbootscripts,comments,disable", '"xcatdefaults","syslog,remoteshell,syncfiles","otherpkgs",,', '"cn1","myscript1",,,', ""].join("\n"),
+        ["#node,postscripts,postbootscripts,comments,disable", '"xcatdefaults","syslog,remoteshell,syncfiles","otherpkgs",,', '"cn1","myscript1",,,', ""].join(
+          "\n",
+        ),
       );
     } finally {
       sb.cleanup();
@@ -144,7 +146,9 @@ describe("bundles made by xCAT's imgexport import", () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toContain("The litetree and statelite tables are untouched. You can update them if needed.");
       const dir = join(sb.installdir, "netboot/sles15/x86_64/compute");
-      expect(treeListing(join(dir, "rootimg"), { xattrs: false, skipDirMtime: true })).toBe(treeListing(join(src, "rootimg"), { xattrs: false, skipDirMtime: true }));
+      expect(treeListing(join(dir, "rootimg"), { xattrs: false, skipDirMtime: true })).toBe(
+        treeListing(join(src, "rootimg"), { xattrs: false, skipDirMtime: true }),
+      );
       expect((await sb.run("table", "dump", "litefile")).stdout).toBe(
         ["#image,file,options,comments,disable", `"${S}","/etc/ssh/","persistent",,`, `"${S}","/var/log/","tmpfs",,`, ""].join("\n"),
       );
@@ -184,13 +188,17 @@ describe("bundles made by xCAT's imgexport import", () => {
     makeRootTree(tree, { xattrs: false });
     sh(["sh", "-c", `find . -print0 | cpio --null -H newc -o --quiet | gzip > ${work}/cfg-rootimg.gz`], tree);
     const netboot = stage("cfg-netboot", {
-      "manifest.cfg": "name Foo_Stateless\nos rhels5.4\narch x86_64\nprofile foo\nmethod netboot\ninitrd initrd.gz\nkernel kernel\nrootimg rootimg.gz\nextra my_cool_postscript:/install/postscripts\n",
+      "manifest.cfg":
+        "name Foo_Stateless\nos rhels5.4\narch x86_64\nprofile foo\nmethod netboot\ninitrd initrd.gz\nkernel kernel\nrootimg rootimg.gz\nextra my_cool_postscript:/install/postscripts\n",
       "initrd.gz": Bun.gzipSync(Buffer.from("i")),
       kernel: "k",
       "rootimg.gz": readFileSync(join(work, "cfg-rootimg.gz")),
       my_cool_postscript: "#!/bin/sh\n",
     });
-    const install = stage("cfg-install", { "manifest.cfg": "name Foo_Image os rhels5.4 arch x86_64 profile foo method install template foo.tmpl media required", "foo.tmpl": "ks" });
+    const install = stage("cfg-install", {
+      "manifest.cfg": "name Foo_Image os rhels5.4 arch x86_64 profile foo method install template foo.tmpl media required",
+      "foo.tmpl": "ks",
+    });
     const sb = new Sandbox("cfg");
     try {
       const r = await sb.run("import", netboot);
@@ -324,7 +332,11 @@ describe("bundles xcimg exports are what xCAT's imgimport expects", () => {
       expect(files.stderr).toContain("Error: Couldn't find compressed rootimg for nb");
       expect(files.stderr).toContain("Can not find Extra file /nonexistent/file.");
       expect(existsSync(join(sb.dir, "nb.tgz"))).toBe(false);
-      expect(sh(["ls", "-a", sb.dir]).split("\n").filter((f) => f.includes("xcimg-"))).toEqual([]);
+      expect(
+        sh(["ls", "-a", sb.dir])
+          .split("\n")
+          .filter((f) => f.includes("xcimg-")),
+      ).toEqual([]);
     } finally {
       sb.cleanup();
     }

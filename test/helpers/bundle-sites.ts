@@ -19,7 +19,7 @@ function write(path: string, data: string | Uint8Array, mode = 0o644): void {
   chmodSync(path, mode);
 }
 
-function pseudoRandom(n: number, seed: number): Uint8Array {
+function pseudoRandom(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
@@ -67,10 +67,33 @@ export function treeListing(root: string, opts: { xattrs: boolean; skipDirMtime?
       const r = rel ? `${rel}/${name}` : name;
       const p = join(root, r);
       const st = lstatSync(p);
-      const type = st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : st.isFIFO() ? "p" : "?";
-      const extra = type === "f" ? createHash("sha256").update(readFileSync(p)).digest("hex").slice(0, 16) : type === "l" ? readlinkSync(p) : type === "c" || type === "b" ? String(st.rdev) : "";
+      const type = st.isDirectory()
+        ? "d"
+        : st.isSymbolicLink()
+          ? "l"
+          : st.isFile()
+            ? "f"
+            : st.isCharacterDevice()
+              ? "c"
+              : st.isBlockDevice()
+                ? "b"
+                : st.isFIFO()
+                  ? "p"
+                  : "?";
+      const extra =
+        type === "f"
+          ? createHash("sha256").update(readFileSync(p)).digest("hex").slice(0, 16)
+          : type === "l"
+            ? readlinkSync(p)
+            : type === "c" || type === "b"
+              ? String(st.rdev)
+              : "";
       const mtime = type === "d" && opts.skipDirMtime ? "" : type === "l" ? "" : String(Math.floor(st.mtimeMs / 1000));
-      lines.push([JSON.stringify(r), type, (st.mode & 0o7777).toString(8), st.uid, st.gid, type === "f" ? st.size : "", extra, type === "f" ? st.nlink : "", mtime].join(" "));
+      lines.push(
+        [JSON.stringify(r), type, (st.mode & 0o7777).toString(8), st.uid, st.gid, type === "f" ? st.size : "", extra, type === "f" ? st.nlink : "", mtime].join(
+          " ",
+        ),
+      );
       if (type === "d") walk(r);
     }
   };
@@ -116,7 +139,19 @@ export async function makeNetboot(sb: Sandbox, profile = "compute"): Promise<Sit
   makeRootTree(join(dir, "rootimg"), { xattrs: false });
   sh(["sh", "-c", "find . -print0 | cpio --null -H newc -o --quiet | gzip > ../rootimg.cpio.gz"], join(dir, "rootimg"));
   const lists = listFiles(sb, profile, "netboot");
-  await set(sb, name, { provmethod: "netboot", osvers: OSVERS, osarch: ARCH, profile, rootimgdir: dir, pkglist: lists.pkglist, exlist: lists.exlist, postinstall: lists.postinstall, synclists: lists.synclists, pkgdir: join(sb.installdir, OSVERS, ARCH), netdrivers: "virtio_net,e1000" });
+  await set(sb, name, {
+    provmethod: "netboot",
+    osvers: OSVERS,
+    osarch: ARCH,
+    profile,
+    rootimgdir: dir,
+    pkglist: lists.pkglist,
+    exlist: lists.exlist,
+    postinstall: lists.postinstall,
+    synclists: lists.synclists,
+    pkgdir: join(sb.installdir, OSVERS, ARCH),
+    netdrivers: "virtio_net,e1000",
+  });
   return { name, dir };
 }
 

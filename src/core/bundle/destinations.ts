@@ -18,7 +18,8 @@ import { platformOf } from "./manifest-cfg";
 export function normaliseAbsolute(p: string, what: string): string {
   if (!p.startsWith("/")) throw new DataError(`manifest.xml: ${what} '${p}' is not an absolute path`);
   if (p.includes("\0") || p.includes("\n")) throw new DataError(`manifest.xml: ${what} contains a control character`);
-  if (p.split("/").includes("..")) throw new DataError(`manifest.xml: ${what} '${p}' has a '..' component`, { hint: "a manifest path must not climb out of its directory" });
+  if (p.split("/").includes(".."))
+    throw new DataError(`manifest.xml: ${what} '${p}' has a '..' component`, { hint: "a manifest path must not climb out of its directory" });
   const n = posix.normalize(p);
   return n.length > 1 ? n.replace(/\/$/, "") : n;
 }
@@ -73,7 +74,11 @@ export function rebaseManifest(m: Manifest, rules: DestinationRules): void {
   if (m.top.imagetree) m.top.imagetree = mapPath(m.top.imagetree, rules, "imagetree");
   for (const col of ["pkgdir", "otherpkgdir"] as const) {
     const v = m.linuximage[col];
-    if (v?.startsWith("/")) m.linuximage[col] = v.split(",").map((p) => (p.startsWith("/") ? mapPath(p, rules, col) : p)).join(",");
+    if (v?.startsWith("/"))
+      m.linuximage[col] = v
+        .split(",")
+        .map((p) => (p.startsWith("/") ? mapPath(p, rules, col) : p))
+        .join(",");
   }
   m.extra = m.extra.map((e) => ({ src: e.src, dest: mapPath(e.dest, rules, "extra dest") }));
 }

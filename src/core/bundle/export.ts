@@ -79,7 +79,12 @@ function escapeReplacement(s: string): string {
   return s.replace(/[\\&|]/g, (c) => `\\${c}`);
 }
 
-export async function exportImage(ctx: Context, image: Image, req: ExportRequest, method: ExportMethod): Promise<{ bundle: string; image: string } & WriteResult> {
+export async function exportImage(
+  ctx: Context,
+  image: Image,
+  req: ExportRequest,
+  method: ExportMethod,
+): Promise<{ bundle: string; image: string } & WriteResult> {
   const db = ctx.db();
   const name = image.name;
   const imageDir = name.replace(/\s+/g, "_");

@@ -17,7 +17,7 @@ function member(plan: ImportPlan, img: ImportImage, key: "rootimgtree" | "rootim
   if (!ref) return null;
   const rel = sourceOf(img.manifest, ref);
   const m = plan.bundle.members.get(img.dir ? `${img.dir}/${rel}` : rel);
-  if (!m || m.entry.type !== "file") throw new DataError(`the bundle has no file ${img.dir ? `${img.dir}/` : ""}${rel} for ${key}`);
+  if (m?.entry.type !== "file") throw new DataError(`the bundle has no file ${img.dir ? `${img.dir}/` : ""}${rel} for ${key}`);
   return { ref, member: m };
 }
 

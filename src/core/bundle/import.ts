@@ -149,7 +149,9 @@ export async function planImport(ctx: Context, req: ImportRequest): Promise<Impo
     };
     if (plan.images.some((o) => o.name === name)) throw new DataError(`the bundle holds image '${name}' twice`);
     if (img.exists && !req.force) {
-      throw new UsageError(`image '${name}' already exists`, { hint: "rerun with --force to replace it (its files are kept as .ORIG), or import under another profile with -f" });
+      throw new UsageError(`image '${name}' already exists`, {
+        hint: "rerun with --force to replace it (its files are kept as .ORIG), or import under another profile with -f",
+      });
     }
     commonPlacements(plan, img, extrasFlat);
     if (dir.litefile && img.provmethod === "statelite") img.litefile = parseLitefileCsv(dir.litefile.toString("utf8"), `${dir.dir}/litefile.csv`);
@@ -175,7 +177,7 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
     const rel = sourceOf(m, ref);
     if (rel.includes("/") || rel === "" || rel === "." || rel === "..") throw new DataError(`manifest: bad file name '${rel}' for ${ref.key}`);
     const member = members.get(memberPath(img, rel));
-    if (!member || member.entry.type !== "file") {
+    if (member?.entry.type !== "file") {
       throw new DataError(`the bundle has no file ${printableName(memberPath(img, rel))} for ${ref.key} ${ref.path}`, { hint: "the bundle is incomplete" });
     }
     const prev = seen.get(to);
@@ -187,7 +189,7 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
   for (const e of m.extra) {
     if (extrasFlat) {
       const member = members.get(memberPath(img, e.src));
-      if (!member || member.entry.type !== "file" || e.src.includes("/")) throw new DataError(`the bundle has no extra file '${e.src}'`);
+      if (member?.entry.type !== "file" || e.src.includes("/")) throw new DataError(`the bundle has no extra file '${e.src}'`);
       const to = posix.join(mapPath(e.dest, plan.rules, "extra dest"), e.src);
       checkDestination(to, plan.rules, "an extra file");
       img.placements.push({ from: member.name, to, what: "extra", sha256: member.sha256 });
@@ -201,7 +203,7 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
     } else {
       const base = posix.basename(src);
       const member = members.get(memberPath(img, `extra/${base}`));
-      if (!member || member.entry.type !== "file") throw new DataError(`the bundle has no extra file extra/${base} for ${e.src}`);
+      if (member?.entry.type !== "file") throw new DataError(`the bundle has no extra file extra/${base} for ${e.src}`);
       const to = posix.join(e.dest, base);
       checkDestination(to, plan.rules, "an extra file");
       img.placements.push({ from: member.name, to, what: "extra", sha256: member.sha256 });
@@ -268,16 +270,21 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
     for (const p of img.placements) if (p.tree && p.what !== "extra" && exists(p.to)) conflicts.push(p.to);
   }
   if (conflicts.length && !force) {
-    throw new UsageError(`the import would replace ${conflicts.length} existing file(s): ${conflicts.slice(0, 5).join(", ")}${conflicts.length > 5 ? ", ..." : ""}`, {
-      hint: "rerun with --force to replace them (the old ones are kept as <file>.ORIG)",
-    });
+    throw new UsageError(
+      `the import would replace ${conflicts.length} existing file(s): ${conflicts.slice(0, 5).join(", ")}${conflicts.length > 5 ? ", ..." : ""}`,
+      {
+        hint: "rerun with --force to replace them (the old ones are kept as <file>.ORIG)",
+      },
+    );
   }
 
   try {
     const st = statfsSync(installdir);
     const free = Number(st.bavail) * Number(st.bsize);
     if (plan.bundle.dataBytes > free) {
-      throw new IOFailure(`the bundle unpacks to ${plan.bundle.dataBytes} bytes but ${installdir} has only ${free} bytes free`, { hint: "free some space and try again" });
+      throw new IOFailure(`the bundle unpacks to ${plan.bundle.dataBytes} bytes but ${installdir} has only ${free} bytes free`, {
+        hint: "free some space and try again",
+      });
     }
   } catch (e) {
     if (e instanceof IOFailure) throw e;
@@ -359,7 +366,21 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
 /** The second pass: GNU tar extracts the vetted bundle into the staging directory. */
 async function extract(bundle: string, dir: string, signal: AbortSignal): Promise<void> {
   const pigz = Bun.which("pigz");
-  const args = ["tar", "-x", "-f", bundle, "-C", dir, "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner", "--same-owner", "-p", "--no-overwrite-dir"];
+  const args = [
+    "tar",
+    "-x",
+    "-f",
+    bundle,
+    "-C",
+    dir,
+    "--xattrs",
+    "--xattrs-include=*",
+    "--acls",
+    "--numeric-owner",
+    "--same-owner",
+    "-p",
+    "--no-overwrite-dir",
+  ];
   if (pigz) args.push(`--use-compress-program=${pigz}`);
   else args.push("-z");
   const proc = Bun.spawn(args, { stdout: "ignore", stderr: "pipe" });

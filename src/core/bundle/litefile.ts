@@ -12,7 +12,10 @@ const ENABLED = `("disable" IS NULL OR "disable" IN ('0','no','NO','No','nO'))`;
 
 export function litefileCsv(db: Db, image: string, groups: string | undefined): string {
   const rows = (where: string, ...args: string[]) =>
-    db.sqlite.query(`SELECT file, options FROM litefile WHERE ${where} AND ${ENABLED} ORDER BY rowid`).all(...args) as { file: string | null; options: string | null }[];
+    db.sqlite.query(`SELECT file, options FROM litefile WHERE ${where} AND ${ENABLED} ORDER BY rowid`).all(...args) as {
+      file: string | null;
+      options: string | null;
+    }[];
   const all = [...rows(`(image IS NULL OR image = '')`), ...rows("image = ?", groups || "ALL"), ...rows("image = ?", image)];
   return all
     .filter((r) => r.file)

@@ -66,11 +66,11 @@ export function fileRefs(m: Manifest): FileRef[] {
   const out: FileRef[] = [];
   for (const k of TOP_FILE_KEYS) {
     const v = m.top[k];
-    if (v) v.split(",").forEach((path, index) => out.push({ key: k, index, path }));
+    if (v) for (const [index, path] of v.split(",").entries()) out.push({ key: k, index, path });
   }
   for (const [table, col] of LIST_KEYS) {
     const v = m[table][col];
-    if (v) v.split(",").forEach((path, index) => out.push({ key: `${table}.${col}`, index, path }));
+    if (v) for (const [index, path] of v.split(",").entries()) out.push({ key: `${table}.${col}`, index, path });
   }
   return out;
 }

@@ -41,13 +41,39 @@ export async function writeRootimgtree(rootimgdir: string, out: string, signal: 
   }
 }
 
+/** The S_IFMT part of a cpio mode. */
+function fileType(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o100000:
+      return "file";
+    case 0o040000:
+      return "dir";
+    case 0o120000:
+      return "symlink";
+    case 0o020000:
+      return "char";
+    case 0o060000:
+      return "block";
+    case 0o010000:
+      return "fifo";
+    case 0o140000:
+      return "socket";
+    default:
+      return "unknown";
+  }
+}
+
 /**
  * Vet a rootimgtree.gz from a bundle before GNU cpio extracts it: every name must be
  * `rootimg` or below it, without `..` or absolute paths, and nothing may be written through
  * a symlink the archive itself creates. (GNU cpio extracts absolute names and follows
  * symlinks it made earlier, so this check is what makes extraction safe.)
  */
-export async function vetRootimgtree(path: string, opts: { under: "rootimg" | null; what: string }, signal?: AbortSignal): Promise<{ entries: number; bytes: number }> {
+export async function vetRootimgtree(
+  path: string,
+  opts: { under: "rootimg" | null; what: string },
+  signal?: AbortSignal,
+): Promise<{ entries: number; bytes: number }> {
   const what = opts.what;
   const nonDirs = new Map<string, string>();
   const parents = new Set<string>();
@@ -56,7 +82,6 @@ export async function vetRootimgtree(path: string, opts: { under: "rootimg" | nu
   let buf: Buffer = Buffer.alloc(0);
   let skip = 0;
   let done = false;
-  const FILE_TYPES: Record<number, string> = { 0o100000: "file", 0o040000: "dir", 0o120000: "symlink", 0o020000: "char", 0o060000: "block", 0o010000: "fifo", 0o140000: "socket" };
   const step = () => {
     for (;;) {
       if (done) return;
@@ -88,16 +113,23 @@ export async function vetRootimgtree(path: string, opts: { under: "rootimg" | nu
       bytes += filesize;
       const shown = printableName(name);
       const parts = name.split("/");
-      if (name.startsWith("/") || parts.includes("..")) throw new DataError(`${what}: entry '${shown}' has an absolute or '..' path`, { hint: "extracting it would write outside the image" });
-      if (opts.under && parts[0] !== opts.under) throw new DataError(`${what}: entry '${shown}' is not below ${opts.under}/`, { hint: "a statelite tree holds rootimg and what is below it, nothing else" });
+      if (name.startsWith("/") || parts.includes(".."))
+        throw new DataError(`${what}: entry '${shown}' has an absolute or '..' path`, { hint: "extracting it would write outside the image" });
+      if (opts.under && parts[0] !== opts.under)
+        throw new DataError(`${what}: entry '${shown}' is not below ${opts.under}/`, {
+          hint: "a statelite tree holds rootimg and what is below it, nothing else",
+        });
       const norm = parts.filter((p) => p !== "." && p !== "").join("/");
-      const type = FILE_TYPES[mode & 0o170000] ?? "unknown";
+      const type = fileType(mode);
       if (type === "unknown") throw new DataError(`${what}: entry '${shown}' has an unknown file type`);
       const segs = norm.split("/");
       for (let i = 1; i < segs.length; i++) {
         const a = segs.slice(0, i).join("/");
         const t = nonDirs.get(a);
-        if (t) throw new DataError(`${what}: entry '${shown}' lies below '${printableName(a)}', which is a ${t}`, { hint: "extracting it would write through a link" });
+        if (t)
+          throw new DataError(`${what}: entry '${shown}' lies below '${printableName(a)}', which is a ${t}`, {
+            hint: "extracting it would write through a link",
+          });
         parents.add(a);
       }
       if (type !== "dir") {

@@ -35,7 +35,17 @@ export interface TarHandlers {
 const BLOCK = 512;
 /** pax records and GNU long names a hostile archive could make arbitrarily large. */
 const MAX_META = 1 << 20;
-const TYPES: Record<string, EntryType> = { "0": "file", "\0": "file", "7": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
+const TYPES: Record<string, EntryType> = {
+  "0": "file",
+  "\0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
 
 /** A latin1 (raw-bytes) name for messages: UTF-8 shown as such, other bytes escaped. */
 export function printableName(name: string): string {
@@ -198,7 +208,8 @@ export class TarParser {
     const size = number(h, 124, 12, "size");
     const pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
-      if (size > MAX_META) throw new DataError(`tar: a ${flag === "L" || flag === "K" ? "long name" : "pax"} header of ${size} bytes is larger than ${MAX_META}`);
+      if (size > MAX_META)
+        throw new DataError(`tar: a ${flag === "L" || flag === "K" ? "long name" : "pax"} header of ${size} bytes is larger than ${MAX_META}`);
       this.meta = { kind: flag, buf: new Uint8Array(size), fill: 0 };
       this.remaining = size;
       this.padding = pad;
@@ -208,7 +219,8 @@ export class TarParser {
     }
     const type = TYPES[flag];
     if (!type) {
-      const what = flag === "S" ? "a GNU sparse file" : flag === "V" ? "a volume label" : flag === "M" ? "a multi-volume continuation" : `member type '${flag}'`;
+      const what =
+        flag === "S" ? "a GNU sparse file" : flag === "V" ? "a volume label" : flag === "M" ? "a multi-volume continuation" : `member type '${flag}'`;
       throw new DataError(`tar: ${what} is not allowed in a bundle`);
     }
     const magic = cstring(h, 257, 6);

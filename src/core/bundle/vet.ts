@@ -65,7 +65,8 @@ export function normaliseMemberName(raw: string): string {
   if (n === "." || n === "") return "";
   n = n.replace(/\/$/, "");
   const parts = n.split("/");
-  if (parts.includes("..")) throw new DataError(`bundle member '${shown}' has a '..' path component`, { hint: "a member name must not point outside the bundle" });
+  if (parts.includes(".."))
+    throw new DataError(`bundle member '${shown}' has a '..' path component`, { hint: "a member name must not point outside the bundle" });
   if (parts.some((p) => p === "" || p === ".")) throw new DataError(`bundle member '${shown}' has an empty or '.' path component`);
   return n;
 }
@@ -106,20 +107,27 @@ class Vetter {
       case "dir":
         break;
       case "symlink":
-        if (!area) throw new DataError(`bundle member '${shown}' is a symlink (to '${printableName(e.linkname)}'); symlinks are allowed only inside an image tree or an extra directory`);
+        if (!area)
+          throw new DataError(
+            `bundle member '${shown}' is a symlink (to '${printableName(e.linkname)}'); symlinks are allowed only inside an image tree or an extra directory`,
+          );
         break;
       case "hardlink": {
-        if (area !== "imagetree") throw new DataError(`bundle member '${shown}' is a hard link to '${printableName(e.linkname)}'; hard links are allowed only inside an image tree`);
+        if (area !== "imagetree")
+          throw new DataError(`bundle member '${shown}' is a hard link to '${printableName(e.linkname)}'; hard links are allowed only inside an image tree`);
         const target = normaliseMemberName(e.linkname);
         const t = this.members.get(target);
         const sameTree = target.split("/")[0] === name.split("/")[0] && treeArea(target) === "imagetree";
-        if (!t || t.entry.type !== "file" || !sameTree) {
+        if (t?.entry.type !== "file" || !sameTree) {
           throw new DataError(`bundle member '${shown}' is a hard link to '${printableName(e.linkname)}', which is not an earlier file of the same image tree`);
         }
         break;
       }
       default:
-        if (area !== "imagetree") throw new DataError(`bundle member '${shown}' is a ${e.type === "fifo" ? "FIFO" : `${e.type} device`}; device nodes and FIFOs are allowed only inside an image tree`);
+        if (area !== "imagetree")
+          throw new DataError(
+            `bundle member '${shown}' is a ${e.type === "fifo" ? "FIFO" : `${e.type} device`}; device nodes and FIFOs are allowed only inside an image tree`,
+          );
     }
     for (const a of ancestors(name)) this.parents.add(a);
     const member: Member = { name, entry: { ...e, name } };
@@ -179,7 +187,9 @@ export async function vetBundle(path: string, signal?: AbortSignal): Promise<Vet
   if (head.length < 2 || head[0] !== GZIP_MAGIC[0] || head[1] !== GZIP_MAGIC[1]) {
     const plainTar = head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar";
     throw new DataError(`${path} is not a gzip-compressed bundle`, {
-      hint: plainTar ? `it is an uncompressed tar; compress it first (gzip -k ${path}) and import the .gz` : "an image bundle is a .tgz made by 'xcimg export' or xCAT's imgexport",
+      hint: plainTar
+        ? `it is an uncompressed tar; compress it first (gzip -k ${path}) and import the .gz`
+        : "an image bundle is a .tgz made by 'xcimg export' or xCAT's imgexport",
     });
   }
   const v = new Vetter();
@@ -232,7 +242,8 @@ function imageDirs(v: Vetter, path: string): ImageDir[] {
     // seed 001: manifest.cfg and its files at the top, nothing else
     for (const m of v.members.values()) {
       if (m.name !== "" && m.name.includes("/")) throw new DataError(`${path}: a manifest.cfg bundle holds flat files only, found '${printableName(m.name)}'`);
-      if (m.name !== "" && m.entry.type !== "file") throw new DataError(`${path}: a manifest.cfg bundle holds flat files only, found ${m.entry.type} '${printableName(m.name)}'`);
+      if (m.name !== "" && m.entry.type !== "file")
+        throw new DataError(`${path}: a manifest.cfg bundle holds flat files only, found ${m.entry.type} '${printableName(m.name)}'`);
     }
     return [{ dir: "", kind: "cfg", manifest: v.smallFile("manifest.cfg") as Buffer, checksummed: false }];
   }
@@ -242,7 +253,9 @@ function imageDirs(v: Vetter, path: string): ImageDir[] {
     const top = m.name.split("/")[0] as string;
     const topMember = v.members.get(top);
     if (topMember && topMember.entry.type !== "dir") {
-      throw new DataError(`${path}: unexpected top-level ${topMember.entry.type} '${printableName(top)}'`, { hint: "a bundle holds one directory per image: ./<image>/manifest.xml ..." });
+      throw new DataError(`${path}: unexpected top-level ${topMember.entry.type} '${printableName(top)}'`, {
+        hint: "a bundle holds one directory per image: ./<image>/manifest.xml ...",
+      });
     }
     tops.add(top);
   }
@@ -271,8 +284,12 @@ function verifyChecksums(v: Vetter, img: ImageDir, path: string): void {
     if (m.entry.type !== "file" || !m.name.startsWith(prefix) || m.name === `${prefix}${CHECKSUM_FILE}`) continue;
     const rel = m.name.slice(prefix.length);
     const want = sums.get(rel);
-    if (want === undefined) throw new DataError(`${path}: ${printableName(m.name)} is not listed in ${img.dir}/${CHECKSUM_FILE}`, { hint: "the bundle was modified after it was made" });
-    if (want !== m.sha256) throw new DataError(`${path}: checksum mismatch for ${printableName(m.name)}`, { hint: "the bundle is corrupt or was modified after it was made" });
+    if (want === undefined)
+      throw new DataError(`${path}: ${printableName(m.name)} is not listed in ${img.dir}/${CHECKSUM_FILE}`, {
+        hint: "the bundle was modified after it was made",
+      });
+    if (want !== m.sha256)
+      throw new DataError(`${path}: checksum mismatch for ${printableName(m.name)}`, { hint: "the bundle is corrupt or was modified after it was made" });
     sums.delete(rel);
   }
   const missing = [...sums.keys()];

@@ -25,7 +25,7 @@ export interface XmlLimits {
 export const MANIFEST_LIMITS: XmlLimits = { maxBytes: 1 << 20, maxDepth: 32, maxElements: 100_000 };
 
 const NAME_START = /[A-Za-z_:]/;
-const NAME_CHAR = /[A-Za-z0-9._:\-]/;
+const NAME_CHAR = /[A-Za-z0-9._:-]/;
 const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
 class Reader {
@@ -79,7 +79,12 @@ class Reader {
       if (!m.endsWith(";")) this.fail(`'&' must start a reference such as &amp;`, at);
       if (ref.startsWith("#")) {
         const code = ref.startsWith("#x") ? Number.parseInt(ref.slice(2), 16) : /^#[0-9]+$/.test(ref) ? Number.parseInt(ref.slice(1), 10) : Number.NaN;
-        const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0x10ffff && code !== 0xfffe && code !== 0xffff);
+        const valid =
+          code === 0x9 ||
+          code === 0xa ||
+          code === 0xd ||
+          (code >= 0x20 && code <= 0xd7ff) ||
+          (code >= 0xe000 && code <= 0x10ffff && code !== 0xfffe && code !== 0xffff);
         if (!Number.isInteger(code) || !valid) this.fail(`invalid character reference &${ref};`, at);
         return String.fromCodePoint(code);
       }
