@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { acquireLock } from "../../src/core/fs/lock";
 import { ARCH, imageTables, makeInstall, makeNetboot, makeStatelite, makeSysclone, OSVERS, sh, treeListing } from "../helpers/bundle-sites";
 import { Sandbox } from "../helpers/sandbox";
 
@@ -188,6 +189,28 @@ describe("import -f <new profile> (xcat.md §1.6)", () => {
       expect(readFileSync(kernel)).toEqual(readFileSync(join(a.installdir, "netboot", OSVERS, ARCH, "compute", "kernel")));
       expect(await imageTables(b, name)).toBe(before);
     } finally {
+      b.cleanup();
+    }
+  });
+
+  test("an image directory locked by pack/lite/capture is not touched (exit 75)", async () => {
+    const name = `${OSVERS}-${ARCH}-netboot-compute`;
+    const bundle = join(a.dir, "out", `${name}.tgz`);
+    if (!existsSync(bundle)) {
+      await makeNetboot(a);
+      expect((await a.run("export", name, bundle)).code).toBe(0);
+    }
+    const b = new Sandbox("bundle-lock");
+    const dir = join(b.installdir, "netboot", OSVERS, ARCH, "compute");
+    const lock = acquireLock(b.installdir, `image directory ${dir}`, "xcimg lite (test)");
+    try {
+      const r = await b.run("import", bundle);
+      expect(r.code).toBe(75);
+      expect(r.stderr).toContain("is locked by 'xcimg lite (test)'");
+      expect(existsSync(dir)).toBe(false);
+      expect((await b.run("image", "list")).stdout).toBe("");
+    } finally {
+      lock.release();
       b.cleanup();
     }
   });

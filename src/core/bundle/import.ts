@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { accessSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { accessSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statfsSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
 import { findImage } from "../defs/image";
 import { DataError, fsError, InterruptedError, IOFailure, NotFoundError, UsageError } from "../errors";
 import { acquireLock, type Lock } from "../fs/lock";
+import { rootImgDir } from "../image/paths";
 import { validateImageName, validatePathComponent } from "../names";
 import type { ProvMethodName } from "../provmethod-names";
 import { errorList } from "./export";
@@ -296,7 +297,12 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   let staging = "";
   const tx = new PlacementTx();
   try {
-    for (const img of plan.images) locks.push(acquireLock(installdir, `image ${img.name}`, "xcimg import"));
+    for (const img of plan.images) {
+      locks.push(acquireLock(installdir, `image ${img.name}`, `xcimg import ${img.name}`));
+      // the same subject pack and lite lock, so import never replaces a tree they are working on
+      const dir = imageDirOf(ctx, img);
+      if (dir) locks.push(acquireLock(installdir, `image directory ${dir}`, `xcimg import ${img.name}`));
+    }
     mkdirSync(stageRoot, { recursive: true, mode: 0o755 });
     staging = join(stageRoot, `import.${process.pid}.${Date.now()}`);
     mkdirSync(staging, { mode: 0o700 });
@@ -360,6 +366,21 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   } finally {
     if (staging) rmSync(staging, { recursive: true, force: true });
     for (const l of locks) l.release();
+  }
+}
+
+function imageDirOf(ctx: Context, img: ImportImage): string | null {
+  if (img.provmethod === "install") return null;
+  let dir: string;
+  try {
+    dir = img.manifest.linuximage.rootimgdir ?? rootImgDir(ctx.config, { name: img.name, attrs: img.manifest.osimage });
+  } catch {
+    return null;
+  }
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
   }
 }
 
