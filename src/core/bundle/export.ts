@@ -194,6 +194,9 @@ export async function exportImage(
         parts.push({ cwd: d, names: [own], recursion: false, transform: `s|^.*$|./${escapeReplacement(`${target}/${as}`)}|` });
       }
     }
+    for (const t of trees) {
+      if (isInside(dest, resolve(t.cwd))) throw new DataError(`the bundle ${dest} would be inside ${t.cwd}, which it carries`, { hint: "write it somewhere else" });
+    }
     parts.push(...trees);
     ctx.log.info(`Compressing ${name} bundle.  Please be patient.`);
     const started = performance.now();

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { accessSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statfsSync } from "node:fs";
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statfsSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
@@ -43,8 +43,9 @@ export interface Placement {
   to: string;
   what: string;
   tree?: boolean;
-  /** SHA-256 of a staged file (from the vetting pass), to skip identical existing files. */
+  /** SHA-256 and size of a staged file (from the vetting pass), to skip identical existing files. */
   sha256?: string;
+  size?: number;
 }
 
 export interface ImportImage {
@@ -185,7 +186,7 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
     if (prev !== undefined && prev !== member.name) throw new DataError(`manifest: ${to} is named for two different files`);
     if (prev !== undefined) continue;
     seen.set(to, member.name);
-    img.placements.push({ from: member.name, to, what: ref.key, sha256: member.sha256 });
+    img.placements.push({ from: member.name, to, what: ref.key, sha256: member.sha256, size: member.entry.size });
   }
   for (const e of m.extra) {
     if (extrasFlat) {
@@ -223,13 +224,26 @@ function exists(p: string): boolean {
   }
 }
 
-function sameFile(p: string, sha: string | undefined): boolean {
+/** Whether the existing file at `p` already holds exactly the staged content (streamed: root images are large). */
+function sameFile(p: string, sha: string | undefined, size: number | undefined): boolean {
   if (!sha) return false;
+  let fd: number | null = null;
   try {
-    if (!lstatSync(p).isFile()) return false;
-    return createHash("sha256").update(readFileSync(p)).digest("hex") === sha;
+    const st = lstatSync(p);
+    if (!st.isFile() || (size !== undefined && st.size !== size)) return false;
+    fd = openSync(p, "r");
+    const h = createHash("sha256");
+    const buf = Buffer.alloc(4 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest("hex") === sha;
   } catch {
     return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -261,7 +275,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   for (const img of plan.images) {
     img.placements = img.placements.filter((p) => {
       if (p.tree || !exists(p.to)) return true;
-      if (sameFile(p.to, p.sha256)) {
+      if (sameFile(p.to, p.sha256, p.size)) {
         img.notes.push(`${p.to} (unchanged)`);
         return false;
       }
@@ -332,6 +346,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       files.set(img.name, placed);
     }
     for (const line of tx.log) ctx.log.info(line);
+    for (const img of plan.images) for (const note of img.notes) ctx.log.info(note);
     if (ctx.signal.aborted) throw new InterruptedError("import interrupted; nothing was changed");
 
     const db = ctx.db();
