@@ -98,6 +98,7 @@ timed([...bin, "--config", a.config, "image", "set", "bench-netboot", "provmetho
 sh(`cat ${nbDir}/* > /dev/null`); // warm the page cache for both sides
 
 const results: { what: string; xcimg: number; base: number; baseName: string; xBytes: number; bBytes: number }[] = [];
+// the import rows: a gzip of stored blocks inflates faster than tar czf's re-deflated stream, so both are shown
 {
   const xs: number[] = [];
   const bs: number[] = [];
@@ -113,14 +114,17 @@ const results: { what: string; xcimg: number; base: number; baseName: string; xB
 
   const xi: number[] = [];
   const bi: number[] = [];
+  const bx: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const b = site("site-b");
     xi.push(xcimg(b, ["import", out], b.dir));
-    const x = join(b.dir, "x");
-    mkdirSync(x);
-    bi.push(timed(["tar", "xzf", ref, "-C", x], b.dir));
+    for (const [dir, file, list] of [["x", ref, bi], ["y", out, bx]] as const) {
+      mkdirSync(join(b.dir, dir));
+      list.push(timed(["tar", "xzf", file, "-C", join(b.dir, dir)], b.dir));
+    }
   }
-  results.push({ what: "import, same bundle (vet + extract + place + rows)", xcimg: best(xi), base: best(bi), baseName: "tar xzf", xBytes: size(out), bBytes: size(ref) });
+  results.push({ what: "import (vet + extract + place + rows) vs unpacking tar czf's bundle", xcimg: best(xi), base: best(bi), baseName: "tar xzf", xBytes: size(out), bBytes: size(ref) });
+  results.push({ what: "import vs unpacking the same xcimg bundle", xcimg: best(xi), base: best(bx), baseName: "tar xzf", xBytes: size(out), bBytes: size(out) });
   rmSync(join(cache, "site-b"), { recursive: true, force: true });
 }
 
@@ -168,6 +172,8 @@ const lines = [
   "",
   "Import does more than `tar xzf`: it reads the whole bundle once to vet it (names, links, devices, sizes, SHA-256 of every member) before",
   "anything is written, then GNU tar extracts into a staging directory and the files are renamed into place with the rows in one transaction.",
+  "Against `tar xzf` of tar czf's own bundle it still wins, because xcimg's bundle stores the already-compressed members and inflating stored",
+  "blocks costs almost nothing; against `tar xzf` of the same xcimg bundle it pays for the second (vetting) pass.",
   "",
 ];
 mkdirSync(join(root, "docs", "bench"), { recursive: true });
