@@ -216,4 +216,38 @@ describe("import -f <new profile> (xcat.md §1.6)", () => {
       b.cleanup();
     }
   });
+
+  test("a failure while placing files undoes everything (atomic import)", async () => {
+    const name = `${OSVERS}-${ARCH}-netboot-compute`;
+    const bundle = join(a.dir, "out", `${name}.tgz`);
+    if (!existsSync(bundle)) {
+      await makeNetboot(a);
+      expect((await a.run("export", name, bundle)).code).toBe(0);
+    }
+    const b = new Sandbox("bundle-atomic");
+    try {
+      // the lists go to <installdir>/custom/..., which is a file here: the kernel, initrd and
+      // root image are already in place when that fails, and must be taken back
+      writeFileSync(join(b.installdir, "custom"), "not a directory");
+      const before = treeListing(b.installdir, { xattrs: false });
+      const r = await b.run("import", bundle);
+      expect(r.code).toBe(74);
+      expect(r.stderr).toContain("custom");
+      expect(r.stdout).toBe("");
+      const after = treeListing(b.installdir, { xattrs: false })
+        .split("\n")
+        .filter((l) => !l.startsWith('".xcimg'));
+      expect(after.join("\n")).toBe(
+        before
+          .split("\n")
+          .filter((l) => !l.startsWith('".xcimg'))
+          .join("\n"),
+      );
+      expect(existsSync(join(b.installdir, "netboot"))).toBe(false);
+      expect((await b.run("image", "list")).stdout).toBe("");
+      expect(sh(["ls", "-A", join(b.installdir, ".xcimg")]).trim()).toBe("locks");
+    } finally {
+      b.cleanup();
+    }
+  });
 });

@@ -157,6 +157,32 @@ describe("bundles made by xCAT's imgexport import", () => {
     }
   });
 
+  test("a bundle with two image directories imports both, in one transaction", async () => {
+    const two = XCAT_MANIFEST.replace(/compute/g, "login");
+    const files = (name: string, xml: string, p: string) => ({
+      [`${name}/manifest.xml`]: xml,
+      [`${name}/kernel`]: `kernel-${p}`,
+      [`${name}/initrd-stateless.gz`]: "i",
+      [`${name}/rootimg.cpio.gz`]: "r",
+      [`${name}/${p}.rhels8.x86_64.pkglist`]: "p",
+      [`${name}/${p}.rhels8.x86_64.exlist`]: "e",
+      [`${name}/extra/myscript1`]: "#!/bin/sh\n",
+      [`${name}/extra/tmp/mydir/a.conf`]: "a\n",
+    });
+    const login = IMG.replace("compute", "login");
+    const bundle = stage("xcat-two", { ...files(IMG, XCAT_MANIFEST, "compute"), ...files(login, two, "login") });
+    const sb = new Sandbox("xcat-two");
+    try {
+      const r = await sb.run("import", bundle);
+      expect(r.stderr).not.toContain("Error");
+      expect(r.stdout).toBe(`Successfully imported the image ${IMG}.\nSuccessfully imported the image ${login}.\n`);
+      expect(readFileSync(join(sb.installdir, "netboot/rhels8.5/x86_64/login/kernel"), "utf8")).toBe("kernel-login");
+      expect(existsSync(join(sb.installdir, "postscripts/myscript1.ORIG"))).toBe(false); // the shared extra is placed once
+    } finally {
+      sb.cleanup();
+    }
+  });
+
   test("an xCAT 2.7 flat manifest", async () => {
     const legacy = readFileSync(join(import.meta.dir, "../core/bundle/golden/read-legacy-2.7.xml"), "utf8");
     const bundle = stage("xcat-27", {

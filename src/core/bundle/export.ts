@@ -195,7 +195,8 @@ export async function exportImage(
       }
     }
     for (const t of trees) {
-      if (isInside(dest, resolve(t.cwd))) throw new DataError(`the bundle ${dest} would be inside ${t.cwd}, which it carries`, { hint: "write it somewhere else" });
+      if (isInside(dest, resolve(t.cwd)))
+        throw new DataError(`the bundle ${dest} would be inside ${t.cwd}, which it carries`, { hint: "write it somewhere else" });
     }
     parts.push(...trees);
     ctx.log.info(`Compressing ${name} bundle.  Please be patient.`);

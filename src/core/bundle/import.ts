@@ -270,6 +270,18 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   const { installdir } = plan.rules;
   const force = plan.req.force;
 
+  // two images of one bundle may carry the same file (an extra, a shared list): place it once
+  const claimed = new Map<string, string | undefined>();
+  for (const img of plan.images) {
+    img.placements = img.placements.filter((p) => {
+      if (!claimed.has(p.to)) {
+        claimed.set(p.to, p.tree ? undefined : p.sha256);
+        return true;
+      }
+      if (!p.tree && claimed.get(p.to) === p.sha256) return false;
+      throw new DataError(`the bundle puts two different files at ${p.to}`);
+    });
+  }
   // what would be replaced: identical files are left alone, others need --force
   const conflicts: string[] = [];
   for (const img of plan.images) {
