@@ -279,6 +279,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
         return true;
       }
       if (!p.tree && claimed.get(p.to) === p.sha256) return false;
+      if (p.tree && p.what === "extra") return true; // extra directories merge into their destination
       throw new DataError(`the bundle puts two different files at ${p.to}`);
     });
   }
