@@ -228,13 +228,13 @@ function stagedDirs(stage: string, rel: string): string[] {
 
 function extraSpec(spec: string, errors: string[]): { src: string; dest: string; dir: boolean } | null {
   // xCAT splits on ':' and keeps the first two fields
-  const [src = "", destGiven] = spec.split(":");
+  const [given = "", destGiven] = spec.split(":");
+  const src = resolve(given);
   let st: Stats;
   try {
     st = statSync(src);
-    if (!src.startsWith("/")) throw new Error("relative");
   } catch {
-    errors.push(`Can not find Extra file ${src}.`);
+    errors.push(`Can not find Extra file ${given}.`);
     return null;
   }
   const dir = st.isDirectory();

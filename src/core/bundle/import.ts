@@ -124,6 +124,8 @@ export async function planImport(ctx: Context, req: ImportRequest): Promise<Impo
       m = parseManifestCfg(text, file, installdir).manifest;
       extrasFlat = true;
     }
+    const kits = [...Object.keys(m.kit), ...Object.keys(m.kitcomp)];
+    if (kits.length) ctx.log.warn(`the bundle's kits are not installed (${kits.join(", ")}): xcimg has no kit tables; osimage.kitcomponents is kept`);
     const errs = verifyCommon(m);
     if (errs.length) throw errorList(ctx, errs);
     const rules: DestinationRules = { installdir, from: dir.kind === "cfg" ? installdir : sourceInstalldir(m), allow };
