@@ -1,5 +1,6 @@
 import { leaf, output } from "../cli/command";
-import { commitImport, planImport } from "../core/bundle/import";
+import { planImport } from "../core/bundle/import";
+import { commitImport } from "../core/bundle/import-commit";
 import { operation } from "../provmethods/registry";
 
 export default leaf({

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, openSync, readSync, closeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Context } from "../context";
 import { DataError } from "../errors";

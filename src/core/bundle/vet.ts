@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, openSync, readSync, closeSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { DataError, fsError } from "../errors";
 import { CHECKSUM_FILE, parseChecksums } from "./checksums";

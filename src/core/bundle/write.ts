@@ -4,8 +4,8 @@ import { basename, dirname, join } from "node:path";
 import { ParallelGzip } from "../compress/gzip";
 import { CantCreateError, fsError, InterruptedError, IOFailure } from "../errors";
 import { CHECKSUM_FILE, formatChecksums } from "./checksums";
+import { TarParser, tarEnd, tarFileMember } from "./tar";
 import { normaliseMemberName } from "./vet";
-import { tarEnd, tarFileMember, TarParser } from "./tar";
 
 /**
  * Writes a bundle without staging copies of the image: GNU tar children read the files in
