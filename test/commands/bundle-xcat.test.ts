@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeNetboot, makeRootTree, sh, treeListing } from "../helpers/bundle-sites";
+import { makeNetboot, makeRootTree, makeStatelite, sh, treeListing } from "../helpers/bundle-sites";
 import { Sandbox } from "../helpers/sandbox";
 
 /**
@@ -328,6 +328,26 @@ describe("bundles xcimg exports are what xCAT's imgimport expects", () => {
       mkdirSync(out);
       sh(["tar", "xzf", bundle, "-C", out]);
       expect(sh(["sha256sum", "-c", "xcimg.sha256"], join(out, img.name))).toContain("kernel: OK");
+    } finally {
+      sb.cleanup();
+    }
+  });
+
+  test("statelite: imgimport's own steps (tar zxf; zcat rootimgtree.gz | cpio -idum) rebuild the tree", async () => {
+    const sb = new Sandbox("xcat-steps");
+    try {
+      const img = await makeStatelite(sb);
+      const bundle = join(sb.dir, "lite.tgz");
+      expect((await sb.run("export", img.name, bundle)).code).toBe(0);
+      const out = join(sb.dir, "imgimport");
+      mkdirSync(out);
+      sh(["tar", "zxf", bundle, "-C", out]);
+      const unpacked = join(sb.dir, "unpacked");
+      mkdirSync(unpacked);
+      sh(["sh", "-c", `zcat ${join(out, img.name, "rootimgtree.gz")} | cpio -idum --quiet`], unpacked);
+      const listing = (d: string) => treeListing(d, { xattrs: false, skipDirMtime: true });
+      expect(listing(join(unpacked, "rootimg"))).toBe(listing(join(img.dir, "rootimg")));
+      expect(readFileSync(join(out, img.name, "litefile.csv"), "utf8")).toStartWith(`"${img.name}","/etc/adjtime","tmpfs",,`);
     } finally {
       sb.cleanup();
     }
