@@ -1,7 +1,13 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
+import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { installExport } from "./export";
+import { installImport } from "./import";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
 export default defineProvMethod({
   name: "install",
   description: "install the OS from its media with a rendered kickstart, AutoYaST or preseed template",
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), installExport),
+  import: (ctx, req) => installImport(ctx, asImageImport(req)),
 });
