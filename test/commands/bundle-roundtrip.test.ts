@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acquireLock } from "../../src/core/fs/lock";
+import { lockImageDir } from "../../src/core/fs/lock";
 import { ARCH, imageTables, makeInstall, makeNetboot, makeStatelite, makeSysclone, OSVERS, sh, treeListing } from "../helpers/bundle-sites";
 import { Sandbox } from "../helpers/sandbox";
 
@@ -204,7 +204,7 @@ describe("import -f <new profile> (xcat.md §1.6)", () => {
     }
     const b = new Sandbox("bundle-lock");
     const dir = join(b.installdir, "netboot", OSVERS, ARCH, "compute");
-    const lock = acquireLock(b.installdir, `image directory ${dir}`, "xcimg lite (test)");
+    const lock = lockImageDir(b.installdir, dir, "xcimg lite (test)");
     try {
       const r = await b.run("import", bundle);
       expect(r.code).toBe(75);

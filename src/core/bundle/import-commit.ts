@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
 import { DataError, fsError, InterruptedError, IOFailure, UsageError } from "../errors";
-import { acquireLock, type Lock } from "../fs/lock";
+import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { errorList } from "./export";
 import type { ImportImage, ImportPlan } from "./import";
@@ -131,7 +131,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       locks.push(acquireLock(installdir, `image ${img.name}`, `xcimg import ${img.name}`));
       // the same subject pack and lite lock, so import never replaces a tree they are working on
       const dir = imageDirOf(ctx, img);
-      if (dir) locks.push(acquireLock(installdir, `image directory ${dir}`, `xcimg import ${img.name}`));
+      if (dir) locks.push(lockImageDir(installdir, dir, `xcimg import ${img.name}`));
     }
     mkdirSync(stageRoot, { recursive: true, mode: 0o755 });
     staging = join(stageRoot, `import.${process.pid}.${Date.now()}`);

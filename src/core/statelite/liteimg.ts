@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, fsError, InterruptedError, NotFoundError } from "../errors";
-import { acquireLock } from "../fs/lock";
+import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { readExlist } from "./exlist";
 import { copyA, mkdirp, rmrf } from "./fsops";
@@ -60,7 +60,7 @@ export function appliedEntries(ctx: Context, image: string): LiteEntry[] {
  */
 export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
   const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
-  const lock = acquireLock(ctx.config.installdir, `image directory ${realpathSync(dir)}`, `xcimg lite ${img.name}`);
+  const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
   try {
     ctx.log.info(`Modifying ${rootimg} ...`);
     const entries = appliedEntries(ctx, img.name);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { realpathSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acquireLock } from "../../../src/core/fs/lock";
+import { lockImageDir } from "../../../src/core/fs/lock";
 import { Sandbox } from "../../helpers/sandbox";
 import { listTree, makeImageRoot } from "../../helpers/statelite-fixture";
 
@@ -157,7 +157,7 @@ describe("which images lite works on", () => {
     expect(r.stderr).toContain(`no rootimage dir: ${join(sb.installdir, "netboot/rhels9/x86_64/empty/rootimg")} does not exist`);
   });
   test("another command working on the same image directory: busy (75), nothing changed", async () => {
-    const lock = acquireLock(sb.installdir, `image directory ${realpathSync(dir)}`, "xcimg pack test");
+    const lock = lockImageDir(sb.installdir, dir, "xcimg pack test");
     try {
       const before = listTree(rootimg);
       const r = await sb.run("lite", IMG);
