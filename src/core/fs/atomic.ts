@@ -99,6 +99,8 @@ export function linkOrCopyAtomic(src: string, dst: string): "link" | "copy" {
   try {
     linkSync(src, temp);
     renameSync(temp, dst);
+    // rename(2) between two links of one inode does nothing and leaves temp behind
+    rmSync(temp, { force: true });
     return "link";
   } catch (e) {
     rmSync(temp, { force: true });

@@ -23,7 +23,8 @@ export function tarOptions(): string[] {
 }
 
 export async function writeTar(root: string, entries: readonly TreeEntry[], sink: ArchiveSink, signal?: AbortSignal): Promise<number> {
-  const argv = ["tar", ...tarOptions(), "--no-recursion", "--null", "--verbatim-files-from", "-T", "-", "-C", root, "-cf", "-"];
+  // -C before -T: tar applies it to the names that follow
+  const argv = ["tar", ...tarOptions(), "-C", root, "--no-recursion", "--null", "--verbatim-files-from", "-cf", "-", "-T", "-"];
   const proc = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const kill = () => proc.kill();
   signal?.addEventListener("abort", kill);
