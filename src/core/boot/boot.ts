@@ -1,14 +1,14 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { fsError } from "../errors";
-import { tempNameFor, writeFileAtomic } from "../fs/atomic";
+import { tempNameFor, writeFileIfChanged } from "../fs/atomic";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
-import { ensureHostKey } from "./hostkeys";
+import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, MYIPFN } from "./kcmdline";
 import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
@@ -57,9 +57,11 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
   const grub2Inodes = new Grub2Links(paths.grub2Dir);
+  const hostKeys = new HostKeyStore(stateDir(cfg));
   const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
-  const now = Math.floor(Date.now() / 1000);
+  // a fixed time inside the overlay keeps it byte-identical between runs, so unchanged nodes cost a read
+  const mtime = Math.floor(statSync(published.packed).mtimeMs / 1000);
 
   for (const node of nodes) {
     try {
@@ -70,10 +72,9 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
       const kcmdline = nodeKcmdline(ctx, img, node, a, site, published);
       const loader = a.netboot || "xnba";
       const net = nodeNetwork(mac, a, site);
-      const { key, created } = ensureHostKey(stateDir(cfg), node);
-      if (created) result.hostKeysCreated++;
-      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts }, now);
-      writeFileAtomic(join(cfg.tftpdir, overlayRel(node)), overlay, 0o644, { fsync: false });
+      const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
+      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts }, mtime);
+      writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
       const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), initrd: files.initrds.join(",") });
@@ -83,6 +84,8 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
     }
   }
 
+  hostKeys.save();
+  result.hostKeysCreated = hostKeys.created;
   db.write(() => {
     for (const r of rows) {
       writeObject(db, NODE_TYPE, r.node, {
@@ -129,11 +132,11 @@ function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPa
   if (j.loader === "xnba") {
     const base = `http://\${next-server}${portSuffix}/tftpboot`;
     const f = join(paths.xnbaDir, j.node);
-    writeFileAtomic(f, xnbaConfig(input, base), 0o644, { fsync: false });
+    writeFileIfChanged(f, xnbaConfig(input, base));
     written.push(f);
     const uefi = `${f}.uefi`;
     if (j.published.efiStub) {
-      writeFileAtomic(uefi, xnbaConfig(input, base, { uefi: true }), 0o644, { fsync: false });
+      writeFileIfChanged(uefi, xnbaConfig(input, base, { uefi: true }));
       written.push(uefi);
     } else rmQuiet(uefi);
     rmQuiet(`${f}.elilo`);
@@ -144,7 +147,7 @@ function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPa
     written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
   } else if (j.loader === "pxe") {
     const f = join(paths.pxelinuxDir, j.node);
-    writeFileAtomic(f, pxelinuxConfig(input, myIp), 0o644, { fsync: false });
+    writeFileIfChanged(f, pxelinuxConfig(input, myIp));
     written.push(f);
     for (const name of [`01-${dashedMac(j.mac)}`, ...(j.ip ? [hexIp(j.ip)] : [])]) {
       replaceSymlink(j.node, join(paths.pxelinuxDir, name));
@@ -261,10 +264,11 @@ class Grub2Links {
   }
 
   write(node: string, text: string, names: string[]): string[] {
-    this.removeNode(node);
     const f = join(this.dir, node);
-    writeFileAtomic(f, text, 0o644, { fsync: false });
-    const out = [f];
+    const out = [f, ...names.map((n) => join(this.dir, n))];
+    if (this.unchanged(f, text, out.slice(1))) return out;
+    this.removeNode(node);
+    writeFileIfChanged(f, text);
     for (const n of names) {
       const p = join(this.dir, n);
       const tmp = tempNameFor(p);
@@ -275,10 +279,20 @@ class Grub2Links {
         rmQuiet(tmp);
         throw fsError(e, `cannot link ${p}`);
       }
-      out.push(p);
     }
     if (this.byInode) this.byInode.set(statSync(f).ino, [node, ...names]);
     return out;
+  }
+
+  /** Same text, and every name already linked to it: nothing to do. */
+  private unchanged(f: string, text: string, links: string[]): boolean {
+    try {
+      const st = statSync(f);
+      if (readFileSync(f, "utf8") !== text) return false;
+      return links.every((l) => statSync(l).ino === st.ino);
+    } catch {
+      return false;
+    }
   }
 }
 

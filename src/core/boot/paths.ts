@@ -11,7 +11,7 @@ export const bootPaths = (tftpdir: string) => ({
 });
 
 /** The node's identity overlay, relative to the TFTP root. */
-export const overlayRel = (node: string) => `xcat/overlay/${node}.cpio.gz`;
+export const overlayRel = (node: string) => `xcat/overlay/${node}.cpio`;
 
 /** Private per-node state (SSH host keys): next to the database, never under a web-served tree. */
 export function stateDir(config: Config): string {

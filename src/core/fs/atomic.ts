@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsError } from "../errors";
 
@@ -134,4 +134,20 @@ export function sameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Write `data` to `path` unless the file already holds exactly that (no rename, no inode
+ * churn: rewriting 10,000 unchanged node files is a read each). Returns whether it wrote.
+ */
+export function writeFileIfChanged(path: string, data: string | Uint8Array, mode = 0o644): boolean {
+  const buf = typeof data === "string" ? Buffer.from(data) : data;
+  try {
+    const st = statSync(path);
+    if (st.size === buf.length && (st.mode & 0o7777) === mode && readFileSync(path).equals(buf)) return false;
+  } catch {
+    // absent: write it
+  }
+  writeFileAtomic(path, buf, mode, { fsync: false });
+  return true;
 }
