@@ -180,3 +180,32 @@ describe("xcimg pack", () => {
     expect(r.stderr).toContain("xcimg capture");
   });
 });
+
+describe("xcimg pack, compiled binary", () => {
+  test("Ctrl-C mid-pack: exit 130, the previous archive untouched, no temp files, lock released", async () => {
+    const { BIN } = await import("../../helpers/sandbox");
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'bun scripts/build.ts --host' first`);
+    expect((await sb.run("pack", IMG)).code).toBe(0);
+    const out = join(dir, "rootimg.cpio.gz");
+    const before = readFileSync(out);
+    // enough data that packing takes a while: 2,000 files of incompressible bytes
+    const bulk = join(rootimg, "var/bulk");
+    mkdirSync(bulk, { recursive: true });
+    const { randomBytes } = await import("node:crypto");
+    for (let i = 0; i < 2000; i++) writeFileSync(join(bulk, `f${i}`), randomBytes(64 << 10));
+    const proc = Bun.spawn([BIN, "pack", IMG], { env: { ...process.env, XCIMG_CONFIG: sb.config }, stdout: "pipe", stderr: "pipe" });
+    // wait until it holds the lock (it is packing), then interrupt it
+    const locks = join(sb.installdir, ".xcimg", "locks");
+    for (let i = 0; i < 200 && !(existsSync(locks) && readdirSync(locks).length); i++) await Bun.sleep(10);
+    await Bun.sleep(150);
+    proc.kill("SIGINT");
+    const code = await proc.exited;
+    const stderr = await new Response(proc.stderr).text();
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain("interrupted");
+    expect(readFileSync(out).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.includes("xcimg"))).toEqual([]);
+    expect(readdirSync(locks)).toEqual([]);
+    rmSync(bulk, { recursive: true });
+  }, 60000);
+});
