@@ -62,7 +62,8 @@ for e in /* /.[!.]* /..?*; do
 	add TOP "$n"
 	if [ -L "$e" ] || [ ! -d "$e" ]; then add COPY "$n"; continue; fi
 	case "$n" in
-	bin | sbin | lib | lib32 | lib64 | libx32) add COPY "$n" ;;
+	# /etc is small and the tools below resolve through it (ld.so.cache, /etc/alternatives/awk)
+	bin | sbin | lib | lib32 | lib64 | libx32 | etc) add COPY "$n" ;;
 	usr)
 		add SKELETON usr
 		for u in /usr/* /usr/.[!.]*; do
