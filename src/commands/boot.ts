@@ -16,7 +16,7 @@ export default leaf({
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
   },
   examples: [
-    "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute",
+    "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
     "xcimg boot rack3,-cn017            # each node boots its nodetype.provmethod",
     "xcimg boot cn001 --offline",
   ],

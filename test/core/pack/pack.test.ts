@@ -74,6 +74,26 @@ describe("xcimg pack", () => {
     await sb.run("image", "set", IMG, "exlist=");
   });
 
+  test("site.timezone: /etc/localtime points at the zone, which is packed even when the exlist drops zoneinfo", async () => {
+    mkdirSync(join(rootimg, "usr/share/zoneinfo/Europe"), { recursive: true });
+    writeFileSync(join(rootimg, "usr/share/zoneinfo/Europe/Berlin"), "TZif2 Berlin");
+    writeFileSync(join(rootimg, "usr/share/zoneinfo/Europe/Paris"), "TZif2 Paris");
+    writeFileSync(join(sb.dir, "tz.exlist"), "./usr/share/zoneinfo*\n");
+    await sb.run("image", "set", IMG, `exlist=${join(sb.dir, "tz.exlist")}`);
+    await sb.run("table", "set", "site", "key=timezone", "value=Europe/Berlin");
+    const r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    const entries = readNewc(execSync(`zcat ${join(dir, "rootimg.cpio.gz")}`));
+    const names = entries.map((e) => e.name.toString());
+    expect(names).toContain("usr/share/zoneinfo/Europe/Berlin");
+    expect(names).not.toContain("usr/share/zoneinfo/Europe/Paris");
+    expect(entries.find((e) => e.name.toString() === "etc/localtime")?.data.toString()).toBe("../usr/share/zoneinfo/Europe/Berlin");
+    await sb.run("table", "set", "site", "key=timezone", "value=Mars/Olympus");
+    expect((await sb.run("pack", IMG)).stderr).toContain("Unable to set timezone to 'Mars/Olympus', check this is a valid timezone");
+    await sb.run("table", "rm", "site", "key=timezone");
+    await sb.run("image", "set", IMG, "exlist=");
+  });
+
   test("linuximage.kernelver picks the kernel; an absent one is named", async () => {
     await sb.run("image", "set", IMG, "kernelver=6.1.0-9-amd64");
     expect((await sb.run("pack", IMG)).code).toBe(0);
