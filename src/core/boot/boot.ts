@@ -1,17 +1,18 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { fsError } from "../errors";
-import { tempNameFor, writeFileIfChanged } from "../fs/atomic";
+import { writeFileIfChanged } from "../fs/atomic";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, MYIPFN } from "./kcmdline";
-import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
+import type { BootFiles } from "./loaders";
+import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { type PublishedImage, publishImage } from "./publish";
@@ -79,7 +80,7 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), initrd: files.initrds.join(",") });
     } catch (e) {
-      if (e instanceof NodeError || e instanceof KcmdlineError) result.failed[node] = e.message;
+      if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
       else throw e;
     }
   }
@@ -101,62 +102,6 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
     }
   });
   return result;
-}
-
-interface LoaderJob {
-  node: string;
-  loader: string;
-  currstate: string;
-  kcmdline: string;
-  files: BootFiles;
-  mac: string;
-  ip?: string;
-  arch: string;
-  xcatmaster?: string;
-  published: PublishedImage;
-  site: SiteSettings;
-}
-
-/** Write the node's file for its loader and remove what other loaders had for it. */
-function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links): string[] {
-  const cfg = ctx.config;
-  const myIp = j.xcatmaster || cfg.master;
-  const written: string[] = [];
-  const httpPort = cfg["http.port"];
-  const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
-  const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files };
-  if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node);
-  if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
-  if (j.loader !== "pxe") removePxelinux(paths.pxelinuxDir, j.node, j.mac, j.ip);
-
-  if (j.loader === "xnba") {
-    const base = `http://\${next-server}${portSuffix}/tftpboot`;
-    const f = join(paths.xnbaDir, j.node);
-    writeFileIfChanged(f, xnbaConfig(input, base));
-    written.push(f);
-    const uefi = `${f}.uefi`;
-    if (j.published.efiStub) {
-      writeFileIfChanged(uefi, xnbaConfig(input, base, { uefi: true }));
-      written.push(uefi);
-    } else rmQuiet(uefi);
-    rmQuiet(`${f}.elilo`);
-    rmQuiet(`${f}.pxelinux`);
-  } else if (j.loader.startsWith("grub2")) {
-    const protocol = j.loader === "grub2-http" ? "http" : "tftp";
-    const text = grub2Config({ ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode }, myIp);
-    written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
-  } else if (j.loader === "pxe") {
-    const f = join(paths.pxelinuxDir, j.node);
-    writeFileIfChanged(f, pxelinuxConfig(input, myIp));
-    written.push(f);
-    for (const name of [`01-${dashedMac(j.mac)}`, ...(j.ip ? [hexIp(j.ip)] : [])]) {
-      replaceSymlink(j.node, join(paths.pxelinuxDir, name));
-      written.push(join(paths.pxelinuxDir, name));
-    }
-  } else {
-    throw new NodeError(`noderes.netboot '${j.loader}' is not supported by xcimg (use xnba, grub2, grub2-tftp, grub2-http or pxe)`);
-  }
-  return written;
 }
 
 /** `xcimg boot --offline`: remove every boot file of the nodes; they fall back to their local disk or DHCP default. */
@@ -230,103 +175,6 @@ function nodeNetwork(mac: string, a: Attrs, site: SiteSettings): NodeNetwork {
   return { mac, mode: "dhcp" };
 }
 
-/** grub2 names one file per node and hard-links it under the MAC and IP names (xCAT's scheme). */
-class Grub2Links {
-  private byInode: Map<number, string[]> | null = null;
-  constructor(private readonly dir: string) {}
-
-  private index(): Map<number, string[]> {
-    if (this.byInode) return this.byInode;
-    const m = new Map<number, string[]>();
-    for (const name of safeList(this.dir)) {
-      try {
-        const ino = statSync(join(this.dir, name)).ino;
-        const l = m.get(ino);
-        if (l) l.push(name);
-        else m.set(ino, [name]);
-      } catch {
-        // vanished
-      }
-    }
-    this.byInode = m;
-    return m;
-  }
-
-  /** Remove the node's file and every name linked to it (also names of an old MAC or IP). */
-  removeNode(node: string): string[] {
-    const f = join(this.dir, node);
-    if (!existsSync(f)) return [];
-    const removed: string[] = [];
-    const ino = statSync(f).ino;
-    for (const name of this.index().get(ino) ?? [node]) if (rmQuiet(join(this.dir, name))) removed.push(join(this.dir, name));
-    this.byInode?.delete(ino);
-    return removed;
-  }
-
-  write(node: string, text: string, names: string[]): string[] {
-    const f = join(this.dir, node);
-    const out = [f, ...names.map((n) => join(this.dir, n))];
-    if (this.unchanged(f, text, out.slice(1))) return out;
-    this.removeNode(node);
-    writeFileIfChanged(f, text);
-    for (const n of names) {
-      const p = join(this.dir, n);
-      const tmp = tempNameFor(p);
-      try {
-        linkSync(f, tmp);
-        renameSync(tmp, p);
-      } catch (e) {
-        rmQuiet(tmp);
-        throw fsError(e, `cannot link ${p}`);
-      }
-    }
-    if (this.byInode) this.byInode.set(statSync(f).ino, [node, ...names]);
-    return out;
-  }
-
-  /** Same text, and every name already linked to it: nothing to do. */
-  private unchanged(f: string, text: string, links: string[]): boolean {
-    try {
-      const st = statSync(f);
-      if (readFileSync(f, "utf8") !== text) return false;
-      return links.every((l) => statSync(l).ino === st.ino);
-    } catch {
-      return false;
-    }
-  }
-}
-
-function removeXnba(dir: string, node: string): string[] {
-  return [node, `${node}.uefi`, `${node}.elilo`, `${node}.pxelinux`].map((n) => join(dir, n)).filter(rmQuiet);
-}
-
-function removePxelinux(dir: string, node: string, mac?: string, ip?: string): string[] {
-  const names = [node];
-  if (mac) names.push(`01-${dashedMac(mac)}`);
-  if (ip) names.push(hexIp(ip));
-  return names.map((n) => join(dir, n)).filter(rmQuiet);
-}
-
-function replaceSymlink(target: string, path: string): void {
-  const tmp = tempNameFor(path);
-  try {
-    symlinkSync(target, tmp);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmQuiet(tmp);
-    throw fsError(e, `cannot link ${path}`);
-  }
-}
-
-function rmQuiet(p: string): boolean {
-  try {
-    unlinkSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function mkdirQuiet(d: string): void {
   try {
     mkdirSync(d, { recursive: true, mode: 0o755 });
@@ -335,10 +183,3 @@ function mkdirQuiet(d: string): void {
   }
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
