@@ -1,7 +1,7 @@
 import type { Context } from "../../core/context";
 import { getRow } from "../../core/db/rows";
 import type { Image } from "../../core/defs/image";
-import { DataError, NotFoundError } from "../../core/errors";
+import { DataError, NotFoundError, XcimgError } from "../../core/errors";
 import { republishIfPublished } from "../../core/boot/publish";
 import { parsePackOptions } from "../../core/pack/options";
 import { packRootImage, type PackResult } from "../../core/pack/pack";
@@ -17,7 +17,13 @@ export async function pack(ctx: Context, img: Image, req: { method?: unknown; co
     });
   }
   const r = await packRootImage(ctx, img, opts);
-  if (republishIfPublished(ctx.config, img)) ctx.log.info(`Refreshed the boot files of ${img.name} in ${ctx.config.tftpdir}/xcat/osimage/${img.name}`);
+  try {
+    if (republishIfPublished(ctx.config, img)) ctx.log.info(`Refreshed the boot files of ${img.name} in ${ctx.config.tftpdir}/xcat/osimage/${img.name}`);
+  } catch (e) {
+    // the pack itself succeeded; nodes keep booting what was published before
+    if (!(e instanceof XcimgError)) throw e;
+    ctx.log.warn(`the boot files published for ${img.name} were left as they were: ${e.message}`);
+  }
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   const ratio = r.archiveBytes ? `, ${(r.archiveBytes / r.packedBytes).toFixed(2)}:1` : "";
   const summary = `${r.archive}: ${mib(r.packedBytes)} (${r.entries} entries${ratio}) in ${r.seconds.toFixed(1)} s${r.kernelVersion ? `; kernel ${r.kernelVersion}` : ""}`;

@@ -184,6 +184,25 @@ describe("xcimg boot", () => {
     expect(readdirSync(tftp("xcat/osimage"))).toEqual([IMG]);
   });
 
+  test("repacking republishes the image for its nodes; a tar repack leaves the published cpio and says so", async () => {
+    const published = tftp(`xcat/osimage/${IMG}/rootimg.cpio.gz`);
+    let r = await sb.run("pack", IMG, "-c", "zstd");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Refreshed the boot files of ${IMG}`);
+    expect(existsSync(published)).toBe(false);
+    expect(statSync(tftp(`xcat/osimage/${IMG}/rootimg.cpio.zst`)).ino).toBe(statSync(join(dir, "rootimg.cpio.zst")).ino);
+    r = await sb.run("pack", IMG, "-m", "tar");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Warning: the boot files published for ${IMG} were left as they were`);
+    expect(existsSync(tftp(`xcat/osimage/${IMG}/rootimg.cpio.zst`))).toBe(true);
+    r = await sb.run("boot", "cn01", "-o", IMG);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("cannot be booted: xcimg boots images the kernel unpacks itself (cpio)");
+    expect((await sb.run("pack", IMG)).code).toBe(0);
+    expect(existsSync(published)).toBe(true);
+    expect(existsSync(tftp(`xcat/osimage/${IMG}/rootimg.cpio.zst`))).toBe(false);
+  });
+
   test("--offline removes every boot file of the nodes and marks them offline", async () => {
     expect((await sb.run("boot", "cn[01-04]", "-o", IMG)).code).toBe(0);
     const r = await sb.run("boot", "cn[01-04]", "--offline");
