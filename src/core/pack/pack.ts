@@ -51,7 +51,8 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
   if (!isDir(tree)) {
     throw new NotFoundError(`${tree} does not exist`, { hint: `capture a node into it first: 'xcimg capture <node> -t diskless -o ${img.name}'` });
   }
-  const lock = acquireLock(ctx.config.installdir, `root image dir "${realpathSync(dir)}"`, `xcimg pack ${img.name}`);
+  // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
+  const lock = acquireLock(ctx.config.installdir, `image directory ${realpathSync(dir)}`, `xcimg pack ${img.name}`);
   try {
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);

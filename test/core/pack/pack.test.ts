@@ -187,7 +187,7 @@ describe("xcimg pack", () => {
     const codes = [a.code, b.code].sort();
     expect(codes).toEqual([0, 75]);
     const refused = a.code === 75 ? a : b;
-    expect(refused.stderr).toMatch(/root image dir ".*compute" is locked by 'xcimg pack test1-x86_64-netboot-compute'/);
+    expect(refused.stderr).toMatch(/image directory \/.*\/compute is locked by 'xcimg pack test1-x86_64-netboot-compute' \(pid \d+\)/);
     expect(existsSync(join(sb.installdir, ".xcimg", "locks"))).toBe(true);
     expect(readdirSync(join(sb.installdir, ".xcimg", "locks"))).toEqual([]);
   });
