@@ -1,23 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import { getRow } from "../db/rows";
 import type { Image } from "../defs/image";
-import { CantCreateError, fsError, InterruptedError, NotFoundError } from "../errors";
-import { atomicFile, fsyncDir, linkOrCopyAtomic, writeFileAtomic } from "../fs/atomic";
+import { CantCreateError, fsError, NotFoundError } from "../errors";
+import { fsyncDir, linkOrCopyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { acquireLock } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { bootInitrd } from "../boot/initrd";
-import { createSink } from "./compress";
-import { assertFitsCpio, writeCpio } from "./cpio-archive";
+import { archiveTree } from "./archive-tree";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
 import { archiveName, otherPackedImages } from "./outputs";
 import { writeSquashfs } from "./squashfs";
-import { writeTar } from "./tar-archive";
-import { walkTree } from "./walk";
+import { type WalkResult, walkTree } from "./walk";
 
 export interface PackResult {
   image: string;
@@ -63,38 +61,18 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     const rules = readExlists(img.attrs.exlist);
     if (rules.files.length) ctx.log.debug(`exlist: ${rules.files.join(", ")}`);
     const filter = new PathFilter({ excludes: [...rules.excludes, ...STATELITE_EXCLUDES], includes: [...rules.includes, ...includes] });
-    const walk = walkTree(tree, filter);
-    if (walk.otherFilesystems.length) ctx.log.warn(`not packed (other filesystems mounted in the tree): ${walk.otherFilesystems.join(" ")}`);
-    if (opts.method === "cpio") assertFitsCpio(walk.entries);
-
     const name = archiveName(opts.method, opts.compression);
     const out = join(dir, name);
-    const file = atomicFile(out, 0o644);
+    let walk: WalkResult;
     let archiveBytes = 0;
     let packedBytes = 0;
-    try {
-      if (opts.method === "squashfs") {
-        file.discard(); // mksquashfs writes the file itself; it goes to the temp name
-        await writeSquashfs(tree, dir, walk.entries, file.temp, opts.compression, ctx.signal);
-        packedBytes = statSync(file.temp).size;
-        linkOrCopyAtomic(file.temp, out);
-        rmSync(file.temp, { force: true });
-        fsyncDir(dir);
-      } else {
-        const sink = createSink({ fd: file.fd, compression: opts.compression });
-        try {
-          archiveBytes = opts.method === "cpio" ? await writeCpio(tree, walk.entries, sink, ctx.signal) : await writeTar(tree, walk.entries, sink, ctx.signal);
-          packedBytes = await sink.finish();
-        } catch (e) {
-          sink.abort();
-          throw e;
-        }
-        if (ctx.signal.aborted) throw new InterruptedError("interrupted; the previous packed image is untouched");
-        file.commit();
-      }
-    } catch (e) {
-      file.discard();
-      throw e;
+    if (opts.method === "squashfs") {
+      walk = walkTree(tree, filter);
+      reportOtherFilesystems(ctx, walk);
+      packedBytes = await packSquashfs(tree, dir, walk, out, opts, ctx.signal);
+    } else {
+      ({ walk, archiveBytes, packedBytes } = await archiveTree({ tree, out, method: opts.method, compression: opts.compression, filter, signal: ctx.signal }));
+      reportOtherFilesystems(ctx, walk);
     }
     const removed: string[] = [];
     for (const old of otherPackedImages(dir, name)) {
@@ -103,7 +81,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     }
     const kernel = placeKernel(ctx, img, tree, dir);
     const initrd = join(dir, "initrd-stateless.gz");
-    writeFileAtomic(initrd, bootInitrd(Math.floor(Date.now() / 1000)));
+    writeFileAtomic(initrd, bootInitrd());
     return {
       image: img.name,
       method: opts.method,
@@ -122,6 +100,24 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
   } finally {
     lock.release();
   }
+}
+
+/** mksquashfs writes its own file: to a temporary name, renamed over the old one when complete. */
+async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, signal: AbortSignal): Promise<number> {
+  const temp = tempNameFor(out);
+  try {
+    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, signal);
+    const size = statSync(temp).size;
+    renameSync(temp, out);
+    fsyncDir(dir);
+    return size;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+function reportOtherFilesystems(ctx: Context, walk: WalkResult): void {
+  if (walk.otherFilesystems.length) ctx.log.warn(`not packed (other filesystems mounted in the tree): ${walk.otherFilesystems.join(" ")}`);
 }
 
 /** opt/xcat/xcatinfo as xCAT writes it; a new IMAGEUUID every pack. */

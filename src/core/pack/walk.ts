@@ -42,14 +42,16 @@ interface Pending {
 }
 
 /**
- * Walk `root` the way xCAT's `find . -xdev` does, filtered by the exlist rules, and return
+ * Walk `root` the way xCAT's `find . -xdev` does (xdev: false descends into other filesystems,
+ * as liteimg's find does), filtered by the exlist rules, and return
  * the entries in archive order. Unlike find, the order is deterministic (names sorted
  * bytewise, as the kernel and cpio see them), a kept entry always has its parent directories
  * before it (an include below an excluded directory would otherwise be lost at unpack time),
  * and all links of a hardlinked file sit together at the position of the last one, so an
  * archive split at entry boundaries never separates them and the first carries the data.
  */
-export function walkTree(root: string, filter: PathFilter): WalkResult {
+export function walkTree(root: string, filter: PathFilter, opts: { xdev?: boolean } = {}): WalkResult {
+  const xdev = opts.xdev ?? true;
   const rootAbs = Buffer.from(root);
   const rootSt = statOrThrow(rootAbs, root);
   const rootDev = rootSt.dev;
@@ -77,7 +79,7 @@ export function walkTree(root: string, filter: PathFilter): WalkResult {
       emit(entry);
       pending.emitted = true;
     }
-    if (st.dev !== rootDev) {
+    if (xdev && st.dev !== rootDev) {
       result.otherFilesystems.push(name);
       return;
     }
