@@ -4,4 +4,5 @@ import { defineProvMethod } from "../types";
 export default defineProvMethod({
   name: "netboot",
   description: "stateless diskless: the packed root image runs in RAM",
+  capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
 });

@@ -4,4 +4,5 @@ import { defineProvMethod } from "../types";
 export default defineProvMethod({
   name: "sysclone",
   description: "diskful clones of a captured golden node",
+  capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
 });
