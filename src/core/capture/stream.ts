@@ -150,9 +150,12 @@ export async function streamCapture(
 
     const evaluate = () => {
       if (settled || !remoteExit || !localExit) return;
-      const warnings = tarLines(remoteErr);
+      // tar's own messages start with "tar: "; anything else came from the login shell
+      const lines = tarLines(remoteErr);
+      const warnings = lines.filter((l) => TAR_MESSAGE.test(l));
+      for (const l of lines) if (!TAR_MESSAGE.test(l)) opts.log.debug(`${session.where}: ${l}`);
       if (remoteExit.code !== 0 && remoteExit.code !== 1) {
-        return finish(remoteTarError(remoteExit, warnings, session.where));
+        return finish(remoteTarError(remoteExit, warnings.length ? warnings : lines, session.where));
       }
       if (prefix) return finish(new RemoteError(`the node sent no archive${warnings.length ? `: ${warnings.slice(0, 3).join("; ")}` : ""}`));
       if (localExit.code !== 0) return finish(localTarError(localErr, staging));
@@ -181,6 +184,8 @@ export async function streamCapture(
     });
   });
 }
+
+const TAR_MESSAGE = /^(\S*\/)?tar: /;
 
 function tarLines(stderr: string): string[] {
   return stderr
