@@ -55,6 +55,14 @@ describe("capture over SSH", () => {
     expect(statSync(join(tree(), "usr/bin/sgid-user")).mode & 0o7777).toBe(0o6755);
     expect(statSync(join(tree(), "data/big-sparse")).size).toBe(5 * 1024 ** 3);
     expect(statSync(join(tree(), "data/big-sparse")).blocks).toBeLessThan(64);
+    const at = (off: number) => {
+      const fd = openSync(join(tree(), "data/big-sparse"), "r");
+      const b = Buffer.alloc(4096);
+      readSync(fd, b, 0, 4096, off);
+      closeSync(fd);
+      return [...new Set(b.toString("latin1"))].join("");
+    };
+    expect([at(0), at(4096), at(Math.floor(4.5 * 1024 ** 3)), at(5 * 1024 ** 3 - 4096)]).toEqual(["\0", "c", "d", "\0"]);
     for (const d of ["tmp", "dev", "proc"]) expect(readdirSync(join(tree(), d))).toEqual([]);
     expect(leftovers(tree())).toEqual([]);
     expect(out.files).toBeGreaterThan(15);
