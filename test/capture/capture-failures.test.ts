@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeContext } from "../../src/cli/context";
 import { captureNode } from "../../src/core/capture/capture";
@@ -9,7 +9,7 @@ import { openDb } from "../../src/core/db/open";
 import { InterruptedError, XcimgError } from "../../src/core/errors";
 import { MemoryLogger } from "../../src/core/log";
 import { BIN } from "../helpers/sandbox";
-import { type CaptureEnv, captureEnv, leftovers, sh } from "../helpers/capture-env";
+import { type CaptureEnv, captureEnv, leftovers, sh, workDir } from "../helpers/capture-env";
 import { compareTrees, walk } from "../helpers/fidelity-tree";
 import { freePort, Sshd } from "../helpers/sshd";
 
@@ -80,12 +80,12 @@ function record() {
   }
 }
 
-/** Wait until the capture has started writing the big file into its staging tree. */
+/** Wait until the capture has started writing the big file into the tree it builds. */
 async function midStream(): Promise<void> {
-  const parent = join(TREE(), "..");
+  const work = workDir(TREE());
   for (let i = 0; i < 400; i++) {
-    const staging = sh(`ls -a '${parent}'`).split("\n").find((n) => n.startsWith(".xcimg-staging"));
-    if (staging && existsSync(join(parent, staging, "data/random"))) return;
+    const building = readdirSync(work).filter((n) => n === "base" || n.startsWith("staging."));
+    if (building.some((n) => existsSync(join(work, n, "data/random")))) return;
     await Bun.sleep(25);
   }
   throw new Error("the capture never got mid-stream");
@@ -219,7 +219,7 @@ describe("an interrupted capture leaves the previous image and the tables as the
     expect(r.code).toBe(69);
     expect(r.stderr).toContain("was lost");
     intact();
-  });
+  }, 30_000);
 
   test("Ctrl-C (the abort signal) mid-stream → InterruptedError, nothing changed", async () => {
     nodeTar("stall");
@@ -245,7 +245,7 @@ describe("an interrupted capture leaves the previous image and the tables as the
     expect(err).toBeInstanceOf(XcimgError);
     expect((err as XcimgError).exitCode).toBe(130);
     intact();
-  });
+  }, 30_000);
 
   test("SIGINT to the compiled binary mid-stream → exit 130, nothing changed", async () => {
     nodeTar("stall");
@@ -261,7 +261,7 @@ describe("an interrupted capture leaves the previous image and the tables as the
     expect(code).toBe(130);
     expect(stderr).toContain("interrupted by SIGINT");
     intact();
-  });
+  }, 30_000);
 
   test("after the failures the next capture is still incremental, and complete", async () => {
     nodeTar("real");
@@ -283,7 +283,7 @@ describe("an interrupted capture leaves the previous image and the tables as the
       `echo "before=$(${fp})"`,
       `'${BIN}' --config '${config(limited.port, limited.knownHosts)}' capture golden -t diskless --rootdir '${big}' --keep-identity 2>&1; echo "second=$?"`,
       `echo "after=$(${fp})"`,
-      `echo "left=$(ls -A '${join(TREE(), "..")}' | grep -c xcimg-staging)"`,
+      `echo "left=$(ls -A '${workDir(TREE())}' | grep -c staging)"`,
     ].join("\n");
     writeFileSync(join(env.sb.dir, "full-disk.sh"), script);
     const out = sh(`unshare -m --propagation private /bin/sh '${join(env.sb.dir, "full-disk.sh")}'`);
@@ -293,5 +293,5 @@ describe("an interrupted capture leaves the previous image and the tables as the
     const val = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(out)?.[1];
     expect(val("before")).toBe(val("after") as string);
     expect(val("left")).toBe("0");
-  });
+  }, 60_000);
 });

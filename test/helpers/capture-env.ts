@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Sandbox } from "./sandbox";
 import { Sshd, type SshdOptions } from "./sshd";
 
@@ -29,11 +29,16 @@ export async function captureEnv(name: string, opts: SshdOptions & { knownHosts?
   };
 }
 
-/** Staging or aside directories a capture may have left next to `tree`. */
+/** The capture work area next to a tree (see src/core/capture/tree.ts). */
+export function workDir(tree: string): string {
+  return join(dirname(tree), `.xcimg-capture.${basename(tree)}`);
+}
+
+/** Staging or aside directories a capture may have left behind. */
 export function leftovers(tree: string): string[] {
-  const parent = join(tree, "..");
-  if (!existsSync(parent)) return [];
-  return readdirSync(parent).filter((n) => n.startsWith(".xcimg-staging") || n.startsWith(".xcimg-old"));
+  const work = workDir(tree);
+  if (!existsSync(work)) return [];
+  return readdirSync(work).filter((n) => n.startsWith("staging.") || n.startsWith("aside."));
 }
 
 export function sh(cmd: string, cwd = "/"): string {

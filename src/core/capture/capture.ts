@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Context } from "../context";
 import { fsError, RemoteError, UsageError } from "../errors";
 import { acquireLock } from "../fs/lock";
@@ -15,7 +15,23 @@ import { formatBytes } from "./progress";
 import { type NodeFacts, probeNode } from "./probe";
 import { recordCapture } from "./record";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
-import { fullCaptureReason, linkCopy, localChange, recoverLeftovers, removeTree, type StateKey, touchState, treePaths, writeState } from "./tree";
+import { catchUp } from "./catchup";
+import {
+  dropState,
+  ensureWork,
+  linkCopy,
+  localChange,
+  readChanges,
+  readSnar,
+  recoverLeftovers,
+  removeTree,
+  type StateKey,
+  stateTreeToBase,
+  touchTreeState,
+  treePaths,
+  unusableReason,
+  writeTreeState,
+} from "./tree";
 
 /**
  * `xcimg capture`: copy a live golden node over SSH into an image, faithfully and
@@ -37,7 +53,7 @@ export interface CaptureRequest {
   ssh: SshFlags;
 }
 
-export interface CaptureResult extends Omit<StreamResult, "warnings"> {
+export interface CaptureResult extends Omit<StreamResult, "warnings" | "snar" | "names"> {
   image: string;
   node: string;
   type: CaptureType;
@@ -112,14 +128,24 @@ function estimate(facts: NodeFacts, mounts: ClassifiedMount[]): number | null {
   return total > 0 ? total : null;
 }
 
+/**
+ * Where the new tree is built: in base/ (the tree before last, kept hardlinked after the
+ * previous swap, brought up to the live tree by replaying the last capture's changes) when it
+ * is a valid starting point, else in a hardlink copy of the live tree, else (no usable
+ * previous capture) from nothing. The first two are incremental against the live tree's
+ * snapshot: only what changed on the node since the last capture travels.
+ */
+type Mode = "base" | "link" | "full";
+
 async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSession, facts: NodeFacts, plan: CapturePlan, fileExcludes: string[], started: Date): Promise<CaptureResult> {
   const { log, signal } = ctx;
   const paths = treePaths(plan.tree);
   try {
-    mkdirSync(paths.parent, { recursive: true, mode: 0o755 });
+    mkdirSync(dirname(plan.tree), { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw fsError(e, `cannot create ${paths.parent}`);
+    throw fsError(e, `cannot create ${dirname(plan.tree)}`);
   }
+  ensureWork(paths);
   await recoverLeftovers(paths, log);
 
   const mounts = classifyMounts(facts.mounts, facts.root);
@@ -135,43 +161,44 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   });
   const patterns = [...ex.patterns.map(toBinary), ...ex.mountPatterns];
   const key: StateKey = { node: req.node, rootdir: req.rootdir ?? "/", excludes: patterns, identity: req.keepIdentity ? "kept" : "generalized" };
-  let reason = fullCaptureReason(paths, key);
+  let reason = unusableReason(paths, "tree", key);
   if (!reason) {
     const changed = await localChange(paths, signal);
     if (changed) reason = `${changed} was changed on this management node after the previous capture`;
   }
-  const level = reason ? "full" : "incremental";
+  const changes = reason || unusableReason(paths, "base", key) ? null : readChanges(paths);
+  const mode: Mode = reason ? "full" : changes ? "base" : "link";
+  const snar = mode === "full" ? null : readSnar(paths, "tree");
+  const level = mode === "full" ? "full" : "incremental";
   if (reason && existsSync(plan.tree)) log.info(`Full capture: ${reason}`);
   const excludedMounts = mounts.filter((m) => m.action === "excluded").map((m) => `${display(m.mountpoint)} (${m.fstype})`);
   if (excludedMounts.length) log.info(`Not captured, kept as empty directories: ${excludedMounts.join(", ")}`);
   log.debug(`excludes (${ex.base}): ${patterns.map(display).join(" ")}`);
 
-  const tmpSnar = `${facts.tmpdir}/snar`;
-  if (level === "incremental") {
-    const up = await session.run(`cat > ${shq(tmpSnar)}`, { stdin: readFileSync(paths.snar), signal });
-    if (up.code !== 0) throw new RemoteError(`cannot write the snapshot file to ${facts.tmpdir} on ${session.where}: ${up.stderr.trim()}`);
-  }
+  // base/ is about to change: it stops being a valid starting point whatever happens next
+  dropState(paths, "base");
+  const target = mode === "base" ? paths.base : paths.staging;
   let result: StreamResult;
-  let snar: Buffer;
   let identityRemoved: string[] = [];
   try {
-    if (level === "incremental") await linkCopy(plan.tree, paths.staging, signal);
-    else mkdirSync(paths.staging, { mode: 0o755 });
+    if (mode === "base") log.debug(`brought the previous tree up to date: ${catchUp(plan.tree, paths.base, changes ?? [])} paths`);
+    if (mode === "link") await linkCopy(plan.tree, paths.staging, signal);
+    if (mode === "full") mkdirSync(paths.staging, { mode: 0o755 });
     log.info(`Transferring the image captured on ${session.where} into ${plan.tree} (${level})...`);
-    result = await streamCapture(session, { tarPath: facts.tar?.path ?? "tar", root: facts.root, snarPath: tmpSnar, excludes: patterns }, paths.staging, {
+    const spec = { tarPath: facts.tar?.path ?? "tar", root: facts.root, tmpdir: facts.tmpdir as string, snar, excludes: patterns };
+    result = await streamCapture(session, spec, target, {
       signal,
       log,
       estimate: level === "full" && !req.rootdir ? estimate(facts, mounts) : null,
       label: `capturing ${req.node}`,
+      names: mode !== "full",
     });
-    const got = await session.run(`cat ${shq(tmpSnar)}`, { signal });
-    if (got.code !== 0) throw new RemoteError(`cannot read the snapshot file back from ${session.where}: ${got.stderr.trim()}`);
-    snar = got.stdout;
-    if (!req.keepIdentity) identityRemoved = await generalizeIdentity(paths.staging);
+    facts.tmpdir = null; // the node-side script removed it
+    if (!req.keepIdentity) identityRemoved = await generalizeIdentity(target);
     if (signal.aborted) throw abortReason(signal);
   } catch (e) {
-    await removeTree(paths.staging);
-    if (level === "incremental") touchState(paths);
+    await removeTree(target);
+    if (mode !== "full") touchTreeState(paths);
     throw e;
   }
   if (result.warnings.length) {
@@ -179,11 +206,11 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   }
   if (identityRemoved.length) log.info(`Generalized the node's identity (--keep-identity keeps it): ${identityRemoved.join(", ")}`);
 
-  // commit: swap the tree in, write the tables, then drop the previous tree
+  // commit: swap the tree in, write the tables (swapping back if that fails), then keep the
+  // previous tree as the next capture's base/ (or drop it if it shares nothing with the new one)
   const hadTree = existsSync(plan.tree);
-  const aside = join(paths.parent, `.xcimg-old.${basename(plan.tree)}.${process.pid}`);
-  if (hadTree) await exchangeDirs(plan.tree, paths.staging, aside);
-  else renameSync(paths.staging, plan.tree);
+  if (hadTree) await exchangeDirs(plan.tree, target, paths.aside);
+  else renameSync(target, plan.tree);
   const finished = new Date();
   try {
     recordCapture(ctx.db(), plan, {
@@ -205,20 +232,32 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
       seconds: (finished.getTime() - started.getTime()) / 1000,
     });
   } catch (e) {
-    if (hadTree) await exchangeDirs(plan.tree, paths.staging, aside);
-    else renameSync(plan.tree, paths.staging);
-    await removeTree(paths.staging);
+    if (hadTree) await exchangeDirs(plan.tree, target, paths.aside);
+    else renameSync(plan.tree, target);
+    await removeTree(target);
     throw e;
   }
-  if (hadTree) await removeTree(paths.staging);
-  writeState(paths, key, snar);
+  if (hadTree && mode === "full") {
+    await removeTree(target);
+    stateTreeToBase(paths, false);
+  } else if (hadTree) {
+    if (target !== paths.base) {
+      await removeTree(paths.base);
+      renameSync(target, paths.base);
+    }
+    stateTreeToBase(paths, true);
+  }
+  // what this capture changed, for the next one to replay into base/
+  const changed = result.names ? [...result.names, ...identityRemoved.map((r) => r.replace(/^\//, "").replace(/ \(emptied\)$/, ""))] : null;
+  writeTreeState(paths, key, result.snar, changed);
 
   const seconds = (Date.now() - started.getTime()) / 1000;
   const what = level === "full" ? `${result.files} files, ${result.dirs} directories` : `${result.files} files new or changed, ${result.dirs} directories checked`;
   const summary = `Captured ${req.node} into image ${plan.name} (${plan.tree}): ${level}, ${what}, ${formatBytes(result.bytes)} in ${seconds.toFixed(1)} s`;
   log.info("Done.");
+  const { snar: _snapshot, names: _names, ...counts } = result;
   return {
-    ...result,
+    ...counts,
     seconds,
     image: plan.name,
     node: req.node,

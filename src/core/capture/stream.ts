@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { CantCreateError, InterruptedError, IOFailure, RemoteError, type XcimgError } from "../errors";
 import type { Logger } from "../log";
 import { shq } from "../remote/shell";
@@ -8,29 +9,42 @@ import { type TarCounts, TarScanner } from "./tar-scan";
 
 /**
  * The one pass that moves the node's files: the node's GNU tar writes a pax archive of the
- * capture root to the SSH channel (no file on the node's disk), and a local GNU tar extracts
- * it into the staging tree. Both sides keep numeric owners, xattrs of every namespace
+ * capture root to the SSH channel (nothing is written to the node's disks), and a local GNU
+ * tar extracts it into the new tree. Both keep numeric owners, xattrs of every namespace
  * (security.capability, security.selinux), POSIX ACLs, sparse files, hardlinks, devices and
- * FIFOs; node-tar cannot (bun.md §1). --listed-incremental makes the node send only what
- * changed since the snapshot, plus every directory's list of names, which the local tar
- * uses to delete what vanished.
+ * FIFOs, which node-tar cannot (bun.md §1).
+ *
+ * One exec does it all, because every round trip costs a login shell on the node: stdin
+ * brings the previous snapshot (for --listed-incremental: send only what changed since, plus
+ * every directory's list of names, which the local tar uses to delete what vanished) and the
+ * exclude patterns, one per line; stdout carries a marker
+ * then the archive; after tar, stderr carries the new snapshot behind a marker of its own.
  */
-const MARKER = "XCIMG-TAR-STREAM-7f3c9a\n";
-
-/** Options both ends need so nothing of a root filesystem is lost. */
 const FIDELITY = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls"];
 
 export interface StreamSpec {
   tarPath: string;
   /** Capture root on the node (binary string). */
   root: string;
-  snarPath: string;
-  /** Exclude patterns, binary strings, relative to the root ("./tmp/*"). */
+  /** Scratch directory on the node's tmpfs (from the probe). */
+  tmpdir: string;
+  /** Snapshot of the tree being brought up to date; null for a full capture. */
+  snar: Buffer | null;
+  /** Exclude patterns, binary strings, anchored at the root ("./tmp/*"). */
   excludes: string[];
 }
 
-/** The node-side script: a marker line, then tar's archive on stdout. */
-export function remoteTarScript(s: StreamSpec): string {
+/**
+ * A binary string as a sh word followed by an "x" (strip it with ${v%x}; it protects trailing
+ * newlines from $(...)): quoted if printable ASCII, else rebuilt by printf from octal escapes.
+ */
+function shBytes(s: string): string {
+  if (/^[\x20-\x7e]*$/.test(s)) return shq(`${s}x`);
+  const oct = [...s].map((c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`).join("");
+  return `"$(printf '${oct}x')"`;
+}
+
+export function remoteScript(s: StreamSpec, markers: { stream: string; snar: string }): string {
   const args = [
     "--create",
     "--file=-",
@@ -38,19 +52,28 @@ export function remoteTarScript(s: StreamSpec): string {
     ...FIDELITY,
     "--sparse",
     "--no-check-device",
-    `--listed-incremental=${s.snarPath}`,
     "--warning=no-file-ignored",
     // xCAT exlist semantics: anchored at the root, `*` matches `/` (find -path). Exclude
     // patterns are wildcards by default; --wildcards itself must not be given: with
     // --listed-incremental it makes tar 1.34 drop every directory entry from the archive.
     "--anchored",
     "--wildcards-match-slash",
-    ...s.excludes.map((p) => `--exclude=${p}`),
-    "-C",
-    s.root,
-    ".",
-  ];
-  return `LC_ALL=C; export LC_ALL\nprintf '%s' ${shq(MARKER)}\nexec ${shq(s.tarPath)} ${args.map(shq).join(" ")}\n`;
+  ].map(shq);
+  return [
+    "umask 077",
+    `d=${shBytes(s.tmpdir)}; d=\${d%x}`,
+    `root=${shBytes(s.root)}; root=\${root%x}`,
+    `tar=${shBytes(s.tarPath)}; tar=\${tar%x}`,
+    s.snar ? `head -c ${s.snar.length} > "$d/snar" || exit 96` : `rm -f "$d/snar"`,
+    `cat > "$d/exclude" || exit 96`,
+    `printf '%s' ${shq(markers.stream)}`,
+    `LC_ALL=C "$tar" ${args.join(" ")} --listed-incremental="$d/snar" --exclude-from="$d/exclude" -C "$root" .`,
+    "rc=$?",
+    `printf '\\n%s\\n' ${shq(markers.snar)} >&2`,
+    `cat "$d/snar" >&2`,
+    `rm -rf "$d" 2>/dev/null`,
+    "exit $rc",
+  ].join("\n");
 }
 
 export function localTarArgs(staging: string): string[] {
@@ -70,24 +93,32 @@ export interface StreamResult extends TarCounts {
   seconds: number;
   /** Warnings the node's tar printed (files that changed while being read, …). */
   warnings: string[];
+  /** The node's snapshot after this capture, for the next one. */
+  snar: Buffer;
+  /** Non-directory members of the archive (binary strings), when asked for. */
+  names: string[] | null;
 }
+
+const TAR_MESSAGE = /^(\S*\/)?tar: /;
 
 export async function streamCapture(
   session: RemoteSession,
   spec: StreamSpec,
-  staging: string,
-  opts: { signal: AbortSignal; log: Logger; estimate: number | null; label: string },
+  target: string,
+  opts: { signal: AbortSignal; log: Logger; estimate: number | null; label: string; names: boolean },
 ): Promise<StreamResult> {
   const started = performance.now();
-  const remote = await session.exec("/bin/sh -s");
-  const local = spawn("tar", localTarArgs(staging), { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } });
-  const scanner = new TarScanner();
+  const nonce = randomBytes(6).toString("hex");
+  const markers = { stream: `XCIMG-TAR-STREAM-${nonce}\n`, snar: `XCIMG-SNAR-${nonce}` };
+  const remote = await session.exec(Buffer.from(`/bin/sh -c ${shq(remoteScript(spec, markers))}`, "latin1"));
+  const local = spawn("tar", localTarArgs(target), { stdio: ["pipe", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+  const scanner = new TarScanner({ names: opts.names });
   const progress = new Progress(opts.log, opts.label, opts.estimate);
+  const marker = Buffer.from(markers.stream, "latin1");
   let streamBytes = 0;
-  let remoteErr = "";
+  const remoteErr: Buffer[] = [];
   let localErr = "";
   let prefix: Buffer | null = Buffer.alloc(0);
-  const marker = Buffer.from(MARKER, "latin1");
 
   return await new Promise<StreamResult>((resolve, reject) => {
     let settled = false;
@@ -103,7 +134,7 @@ export async function streamCapture(
       if (err) {
         remote.kill();
         local.kill("SIGKILL");
-        // wait for the local tar to really exit before the caller removes its directory
+        // wait for the local tar to exit before the caller removes its directory
         if (localExit) reject(err);
         else local.once("close", () => reject(err));
       } else resolve(value as StreamResult);
@@ -136,9 +167,7 @@ export async function streamCapture(
       }
     });
     ch.on("end", () => local.stdin.end());
-    ch.stderr.on("data", (d: Buffer) => {
-      if (remoteErr.length < 1 << 20) remoteErr += d.toString("utf8");
-    });
+    ch.stderr.on("data", (d: Buffer) => remoteErr.push(d));
     local.stdin.on("error", () => {
       // EPIPE: the local tar died; its exit status tells why
     });
@@ -146,21 +175,24 @@ export async function streamCapture(
       if (localErr.length < 1 << 16) localErr += d.toString("utf8");
     });
     local.on("error", (e) => finish(new CantCreateError(`cannot run tar on this management node: ${e.message}`, { cause: e })));
-    ch.end(Buffer.from(remoteTarScript(spec), "latin1"));
+    ch.write(spec.snar ?? Buffer.alloc(0));
+    // one per line (tar 1.34 ignores --null for --exclude-from); `?` stands for a newline
+    ch.end(Buffer.concat(spec.excludes.map((p) => Buffer.from(`${p.replace(/\n/g, "?")}\n`, "latin1"))));
 
     const evaluate = () => {
       if (settled || !remoteExit || !localExit) return;
+      const { text, snar } = splitStderr(Buffer.concat(remoteErr), markers.snar);
       // tar's own messages start with "tar: "; anything else came from the login shell
-      const lines = tarLines(remoteErr);
+      const lines = tarLines(text);
       const warnings = lines.filter((l) => TAR_MESSAGE.test(l));
       for (const l of lines) if (!TAR_MESSAGE.test(l)) opts.log.debug(`${session.where}: ${l}`);
-      if (remoteExit.code !== 0 && remoteExit.code !== 1) {
-        return finish(remoteTarError(remoteExit, warnings.length ? warnings : lines, session.where));
-      }
-      if (prefix) return finish(new RemoteError(`the node sent no archive${warnings.length ? `: ${warnings.slice(0, 3).join("; ")}` : ""}`));
-      if (localExit.code !== 0) return finish(localTarError(localErr, staging));
+      if (remoteExit.code === 96) return finish(new RemoteError(`cannot write to ${spec.tmpdir} on ${session.where}: ${lines.slice(0, 3).join("; ")}`));
+      if (remoteExit.code !== 0 && remoteExit.code !== 1) return finish(remoteTarError(remoteExit, warnings.length ? warnings : lines, session.where));
+      if (prefix) return finish(new RemoteError(`${session.where} sent no archive${lines.length ? `: ${lines.slice(0, 3).join("; ")}` : ""}`));
+      if (localExit.code !== 0) return finish(localTarError(localErr, target));
       if (!scanner.ended && !scanner.broken) return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
-      finish(null, { ...scanner.counts(), streamBytes, seconds: (performance.now() - started) / 1000, warnings });
+      if (!snar) return finish(new RemoteError(`${session.where} did not send back the snapshot of this capture`));
+      finish(null, { ...scanner.counts(), streamBytes, seconds: (performance.now() - started) / 1000, warnings, snar, names: scanner.names });
     };
     remote.done.then(
       (r) => {
@@ -174,9 +206,9 @@ export async function streamCapture(
       if (code !== 0 && !settled) {
         // the local side failed first; a full disk is ours to report, anything else may be
         // the symptom of a broken stream, so give the node a moment to explain
-        if (/No space left on device|Disk quota exceeded/i.test(localErr)) return finish(localTarError(localErr, staging));
+        if (/No space left on device|Disk quota exceeded/i.test(localErr)) return finish(localTarError(localErr, target));
         setTimeout(() => {
-          if (!remoteExit && !settled) finish(localTarError(localErr, staging));
+          if (!remoteExit && !settled) finish(localTarError(localErr, target));
         }, 3000).unref?.();
         return;
       }
@@ -185,7 +217,19 @@ export async function streamCapture(
   });
 }
 
-const TAR_MESSAGE = /^(\S*\/)?tar: /;
+/**
+ * The node's stderr: tar's messages, then `\n<marker>\n` and the snapshot, to the end. A
+ * snapshot (GNU tar format 2) starts with its "GNU tar-" header and ends with a NUL-terminated
+ * record, so a truncated one is recognised and refused.
+ */
+export function splitStderr(all: Buffer, marker: string): { text: string; snar: Buffer | null } {
+  const m = Buffer.from(`\n${marker}\n`, "latin1");
+  const at = all.indexOf(m);
+  if (at < 0) return { text: all.toString("utf8"), snar: null };
+  const body = all.subarray(at + m.length);
+  const valid = body.subarray(0, 8).toString("latin1") === "GNU tar-" && body.at(-1) === 0;
+  return { text: all.subarray(0, at).toString("utf8"), snar: valid ? body : null };
+}
 
 function tarLines(stderr: string): string[] {
   return stderr
@@ -201,10 +245,10 @@ function remoteTarError(exit: { code: number | null; signal: string | null }, li
   return new IOFailure(`tar on ${where} ${what}${detail ? `: ${detail}` : ""}`, { hint: "nothing was changed; fix the cause on the node and capture again" });
 }
 
-function localTarError(stderr: string, staging: string): XcimgError {
+function localTarError(stderr: string, target: string): XcimgError {
   const lines = tarLines(stderr);
   if (lines.some((l) => /No space left on device|Disk quota exceeded/i.test(l))) {
-    return new IOFailure(`no space left on device while writing the image under ${staging}`, { hint: "free space under installdir (the previous image was kept) and capture again" });
+    return new IOFailure(`no space left on device while writing the image under ${target}`, { hint: "free space under installdir (the previous image was kept) and capture again" });
   }
-  return new IOFailure(`extracting the archive into ${staging} failed: ${lines.slice(0, 5).join("; ") || "tar exited with an error"}`);
+  return new IOFailure(`extracting the archive into ${target} failed: ${lines.slice(0, 5).join("; ") || "tar exited with an error"}`);
 }

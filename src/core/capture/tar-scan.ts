@@ -2,7 +2,9 @@
  * Counts what a tar stream carries while it passes through, without touching the data: a
  * walk over the 512-byte headers (pax extended headers parsed for size overrides and sparse
  * real sizes), skipping data blocks by arithmetic. It gives the capture summary exact numbers
- * (files, links, bytes of file data) and tells whether the archive ended properly.
+ * (files, links, bytes of file data) and tells whether the archive ended properly. It can also
+ * list the names of the non-directory members (binary strings, "./" removed): what a capture
+ * changed, which the next capture replays (see tree.ts).
  */
 export interface TarCounts {
   entries: number;
@@ -16,6 +18,7 @@ export interface TarCounts {
 }
 
 const BLOCK = 512;
+const KEYS = new Set(["size", "path", "GNU.sparse.name", "GNU.sparse.realsize", "GNU.sparse.size"]);
 
 export class TarScanner implements TarCounts {
   entries = 0;
@@ -34,8 +37,15 @@ export class TarScanner implements TarCounts {
   private fill = 0;
   private skip = 0;
   private zeroBlocks = 0;
-  private pax: { buf: Buffer[]; need: number; global: boolean } | null = null;
+  private pax: { buf: Buffer[]; need: number; global: boolean; longName: boolean } | null = null;
   private override: Record<string, string> = {};
+  private longName: string | null = null;
+  /** Names of non-directory members, when asked for. */
+  readonly names: string[] | null;
+
+  constructor(opts: { names?: boolean } = {}) {
+    this.names = opts.names ? [] : null;
+  }
 
   push(chunk: Buffer): void {
     let i = 0;
@@ -73,18 +83,19 @@ export class TarScanner implements TarCounts {
     const type = String.fromCharCode(h[156] as number);
     const size = this.override.size !== undefined ? Number(this.override.size) : parseNumber(h.subarray(124, 136));
     const padded = Math.ceil(size / BLOCK) * BLOCK;
-    if (type === "x" || type === "g") {
-      // the pax data is collected, then its records apply to the next entry
-      this.pax = { buf: [], need: size, global: type === "g" };
+    if (type === "x" || type === "g" || type === "L") {
+      // pax or GNU long-name data is collected, then applies to the next entry
+      this.pax = { buf: [], need: size, global: type === "g", longName: type === "L" };
       this.skip = padded;
       if (padded === 0) this.finishPax();
       return;
     }
-    if (type === "L" || type === "K") {
-      this.skip = padded; // GNU long name/link: data is the name
+    if (type === "K") {
+      this.skip = padded; // GNU long link target: not needed
       return;
     }
     this.entries++;
+    if (this.names && type !== "5" && type !== "D") this.names.push(this.memberName(h));
     switch (type) {
       case "0":
       case "\0":
@@ -107,7 +118,19 @@ export class TarScanner implements TarCounts {
         this.specials++;
     }
     this.override = {};
+    this.longName = null;
     this.skip = padded;
+  }
+
+  private memberName(h: Buffer): string {
+    // sparse files in pax format 1.0 carry a placeholder path and their name in GNU.sparse.name
+    let name = this.override["GNU.sparse.name"] ?? this.override.path ?? this.longName;
+    if (name === undefined || name === null) {
+      const field = (a: number, b: number) => h.subarray(a, b).toString("latin1").replace(/\0.*$/s, "");
+      const prefix = h.subarray(257, 262).toString("latin1") === "ustar" ? field(345, 500) : "";
+      name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    }
+    return name.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
   }
 
   private finishPax(): void {
@@ -115,6 +138,10 @@ export class TarScanner implements TarCounts {
     this.pax = null;
     if (!p) return;
     const data = Buffer.concat(p.buf).subarray(0, p.need);
+    if (p.longName) {
+      this.longName = data.toString("latin1").replace(/\0.*$/s, "");
+      return;
+    }
     if (p.global) return;
     // records: "<len> <key>=<value>\n"
     let pos = 0;
@@ -127,7 +154,7 @@ export class TarScanner implements TarCounts {
       const eq = rec.indexOf("=");
       if (eq > 0) {
         const key = rec.slice(0, eq);
-        if (key === "size" || key === "GNU.sparse.realsize" || key === "GNU.sparse.size") this.override[key] = rec.slice(eq + 1);
+        if (KEYS.has(key)) this.override[key] = rec.slice(eq + 1);
       }
       pos += len;
     }

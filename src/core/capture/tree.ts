@@ -1,102 +1,112 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsError, IOFailure } from "../errors";
 import type { Logger } from "../log";
 import { abortReason } from "../remote/ssh";
 
 /**
- * The image tree on the management node and the files around it. A capture never writes into
- * the live tree: it builds `.xcimg-staging.<tree>.<pid>` next to it (for an incremental
- * capture, a hardlink copy of the live tree that GNU tar then changes by unlinking and
- * recreating, so the live tree's inodes are never written), and swaps it in at the end.
- * Beside the tree lives the state of the last capture: GNU tar's snapshot file (what the node
- * looked like) and a JSON record of how it was captured.
+ * The image tree on the management node and its capture work area. A capture never writes
+ * into the live tree: it builds the new tree beside it and swaps it in with one rename. The
+ * work area `.xcimg-capture.<tree>/` (same filesystem) holds
+ *   base/              the previous tree, kept after a swap. Its files are hardlinks shared
+ *                      with the live tree except those that changed in the last capture, so it
+ *                      costs little space, and the next capture updates it into the new tree
+ *                      (GNU tar unlinks before writing: shared inodes are never written).
+ *                      This makes a re-capture cost what changed, not the size of the tree.
+ *   tree.snar/.json    GNU tar's snapshot of the node for the live tree, and how it was made
+ *   tree.changes       the paths the capture that made the live tree changed (NUL-separated):
+ *                      replaying them from the live tree brings base/ up to date before the
+ *                      next capture, so it only receives what changed since the live tree
+ *   base.snar/.json    the same for base/
+ *   staging.<pid>/     a tree being built when there is no usable base (first re-capture:
+ *                      a hardlink copy of the live tree; full capture: empty)
  */
 export interface TreePaths {
   tree: string;
-  parent: string;
+  work: string;
+  base: string;
   staging: string;
-  snar: string;
-  state: string;
+  aside: string;
 }
 
 export function treePaths(tree: string): TreePaths {
-  const parent = dirname(tree);
-  const base = basename(tree);
-  return {
-    tree,
-    parent,
-    staging: join(parent, `.xcimg-staging.${base}.${process.pid}`),
-    snar: join(parent, `.xcimg-capture.${base}.snar`),
-    state: join(parent, `.xcimg-capture.${base}.json`),
-  };
+  const work = join(dirname(tree), `.xcimg-capture.${basename(tree)}`);
+  return { tree, work, base: join(work, "base"), staging: join(work, `staging.${process.pid}`), aside: join(work, `aside.${process.pid}`) };
 }
 
-/** How the last capture was made; an incremental capture must be made the same way. */
+/** How a tree was captured; an incremental capture must be made the same way. */
 export interface CaptureState {
   version: 1;
   node: string;
   rootdir: string;
   excludes: string[];
   identity: "generalized" | "kept";
-  /** Identity of the tree directory the snapshot describes. */
+  /** Identity of the directory the snapshot describes. */
   tree: { dev: number; ino: number };
   snarSha256: string;
+  /** sha256 of tree.changes, or null when the capture recorded none (full captures). */
+  changesSha256: string | null;
   finished: string;
 }
 
 export type StateKey = Pick<CaptureState, "node" | "rootdir" | "excludes" | "identity">;
+type Which = "tree" | "base";
+
+const stateFile = (p: TreePaths, w: Which) => join(p.work, `${w}.json`);
+const snarFile = (p: TreePaths, w: Which) => join(p.work, `${w}.snar`);
+const changesFile = (p: TreePaths) => join(p.work, "tree.changes");
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const dirOf = (p: TreePaths, w: Which) => (w === "tree" ? p.tree : p.base);
 
 /**
- * Leftovers of a capture that was killed (SIGKILL, power loss): staging trees are removed;
- * if the tree itself is missing because the process died between the two renames of the
- * fallback swap, the previous tree is put back.
+ * Leftovers of a capture that was killed (SIGKILL, power loss): staging trees go; if the tree
+ * itself is missing because the process died between the two renames of the fallback swap,
+ * the aside copy is put back.
  */
 export async function recoverLeftovers(p: TreePaths, log: Logger): Promise<void> {
-  const base = basename(p.tree);
-  let names: string[] = [];
+  let names: string[];
   try {
-    names = readdirSync(p.parent);
+    names = readdirSync(p.work);
   } catch {
-    return; // no parent yet: nothing left over
+    return;
   }
-  const staging = names.filter((n) => n.startsWith(`.xcimg-staging.${base}.`));
-  const old = names.filter((n) => n.startsWith(`.xcimg-old.${base}.`));
-  if (!existsSync(p.tree) && old.length > 0) {
-    renameSync(join(p.parent, old[0] as string), p.tree);
-    log.warn(`restored ${p.tree} from ${old[0]} (a previous capture was interrupted while swapping it)`);
-    old.shift();
+  const aside = names.filter((n) => n.startsWith("aside."));
+  if (!existsSync(p.tree) && aside.length > 0) {
+    renameSync(join(p.work, aside[0] as string), p.tree);
+    log.warn(`restored ${p.tree} (a capture was interrupted while swapping it in)`);
+    aside.shift();
   }
-  for (const n of [...staging, ...old]) {
-    log.info(`removing ${join(p.parent, n)} left by an interrupted capture`);
-    await removeTree(join(p.parent, n));
+  for (const n of [...names.filter((n) => n.startsWith("staging.")), ...aside]) {
+    log.info(`removing ${join(p.work, n)}, left by an interrupted capture`);
+    await removeTree(join(p.work, n));
   }
 }
 
-export function readState(p: TreePaths): CaptureState | null {
+function readState(p: TreePaths, w: Which): CaptureState | null {
   try {
-    const s = JSON.parse(readFileSync(p.state, "utf8")) as CaptureState;
+    const s = JSON.parse(readFileSync(stateFile(p, w), "utf8")) as CaptureState;
     return s.version === 1 ? s : null;
   } catch {
     return null;
   }
 }
 
-/** Why the next capture must be a full one, or null when an incremental one is safe. */
-export function fullCaptureReason(p: TreePaths, want: StateKey): string | null {
-  if (!existsSync(p.tree)) return "no previous image";
-  const s = readState(p);
+/** Why `w` cannot be the starting point of an incremental capture, or null when it can. */
+export function unusableReason(p: TreePaths, w: Which, want: StateKey): string | null {
+  const dir = dirOf(p, w);
+  if (!existsSync(dir)) return w === "tree" ? "no previous image" : "no previous tree kept";
+  const s = readState(p, w);
   if (!s) return "no record of a previous xcimg capture of this tree";
   let snar: Buffer;
   try {
-    snar = readFileSync(p.snar);
+    snar = readFileSync(snarFile(p, w));
   } catch {
     return "the snapshot file of the previous capture is missing";
   }
-  if (createHash("sha256").update(snar).digest("hex") !== s.snarSha256) return "the snapshot file does not match the previous capture";
-  const st = statSync(p.tree);
+  if (sha256(snar) !== s.snarSha256) return "the snapshot file does not match the previous capture";
+  const st = statSync(dir);
   if (st.dev !== s.tree.dev || st.ino !== s.tree.ino) return "the image directory was replaced since the previous capture";
   if (s.node !== want.node) return `the previous capture was of ${s.node}`;
   if (s.rootdir !== want.rootdir) return `the previous capture was of ${s.rootdir}`;
@@ -111,16 +121,36 @@ export function fullCaptureReason(p: TreePaths, want: StateKey): string | null {
   return null;
 }
 
+export function readSnar(p: TreePaths, w: Which): Buffer {
+  return readFileSync(snarFile(p, w));
+}
+
+/** The paths (binary strings) the live tree's capture changed, or null if not recorded. */
+export function readChanges(p: TreePaths): string[] | null {
+  const s = readState(p, "tree");
+  if (!s?.changesSha256) return null;
+  let buf: Buffer;
+  try {
+    buf = readFileSync(changesFile(p));
+  } catch {
+    return null;
+  }
+  if (sha256(buf) !== s.changesSha256) return null;
+  return buf.toString("latin1").split("\0").filter(Boolean);
+}
+
 /**
- * The first entry of the tree changed on this management node since the last capture ended
- * (ctime newer than the state file), or null. Such a change would not be undone by an
- * incremental capture, which only sends what changed on the node.
+ * The first entry of the live tree changed on this management node since the last capture
+ * (ctime newer than its state file), or null. An incremental capture only sends what changed
+ * on the node, so it would keep such an edit; a full capture undoes it. ctime catches edits,
+ * creations, removals, renames, chmod, chown and xattr changes, and is set by this machine's
+ * clock (mtimes come from the node's). Our own hardlink work moves ctimes too: it happens
+ * before the state is written, or the state is touched after a failed attempt.
  */
 export async function localChange(p: TreePaths, signal: AbortSignal): Promise<string | null> {
-  const r = await run(["find", p.tree, "-cnewer", p.state, "-print", "-quit"], signal);
+  const r = await run(["find", p.tree, "-cnewer", stateFile(p, "tree"), "-print", "-quit"], signal);
   if (r.code !== 0) return null;
-  const line = r.stdout.split("\n")[0] ?? "";
-  return line ? line : null;
+  return r.stdout.split("\n")[0] || null;
 }
 
 /** Hardlink copy of the live tree (GNU cp -al: directories are new, everything else is linked). */
@@ -128,9 +158,7 @@ export async function linkCopy(from: string, to: string, signal: AbortSignal): P
   const r = await run(["cp", "-a", "-l", "-T", "--", from, to], signal);
   if (r.code !== 0) {
     const nospc = /No space left|Too many links/i.test(r.stderr);
-    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, {
-      hint: nospc ? "free some space (or inodes) under installdir" : undefined,
-    });
+    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, { hint: nospc ? "free some space (or inodes) under installdir" : undefined });
   }
 }
 
@@ -140,45 +168,73 @@ export async function removeTree(path: string): Promise<void> {
   if (r.code !== 0) throw new IOFailure(`cannot remove ${path}: ${firstLine(r.stderr)}`);
 }
 
-/** Record a finished capture: the snapshot file, then the state that names its checksum. */
-export function writeState(p: TreePaths, key: StateKey, snar: Buffer): void {
-  const st = statSync(p.tree);
-  const state: CaptureState = {
-    version: 1,
-    ...key,
-    tree: { dev: st.dev, ino: st.ino },
-    snarSha256: createHash("sha256").update(snar).digest("hex"),
-    finished: new Date().toISOString(),
-  };
+export function ensureWork(p: TreePaths): void {
   try {
-    writeFileSync(`${p.snar}.tmp`, snar, { mode: 0o600 });
-    renameSync(`${p.snar}.tmp`, p.snar);
-    writeFileSync(`${p.state}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
-    renameSync(`${p.state}.tmp`, p.state);
+    mkdirSync(p.work, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw fsError(e, `cannot write the capture state next to ${p.tree}`);
+    throw fsError(e, `cannot create ${p.work}`);
   }
 }
 
+/** Forget what `w` was: it is no longer a valid starting point. */
+export function dropState(p: TreePaths, w: Which): void {
+  rmSync(stateFile(p, w), { force: true });
+  rmSync(snarFile(p, w), { force: true });
+}
+
 /**
- * After a failed incremental capture: our hardlink copy and its removal changed the link
- * counts (hence ctimes) of the live tree's files. The tree itself is unchanged, so move the
- * state's timestamp forward to keep the next capture incremental.
+ * After a failed attempt: our hardlink work changed the link counts (hence ctimes) of the live
+ * tree's files, but not the tree itself; move its state's time forward so the next capture is
+ * still incremental.
  */
-export function touchState(p: TreePaths): void {
+export function touchTreeState(p: TreePaths): void {
   try {
     const now = new Date();
-    utimesSync(p.state, now, now);
+    utimesSync(stateFile(p, "tree"), now, now);
   } catch {
     // no state: the next capture is a full one anyway
   }
 }
 
-export function isRealDir(path: string): boolean {
+/** After a swap: the previous tree's record becomes base's (the base directory now holds it). */
+export function stateTreeToBase(p: TreePaths, previousWasValid: boolean): void {
+  dropState(p, "base");
+  if (!previousWasValid) {
+    dropState(p, "tree");
+    return;
+  }
   try {
-    return lstatSync(path).isDirectory();
+    renameSync(snarFile(p, "tree"), snarFile(p, "base"));
+    renameSync(stateFile(p, "tree"), stateFile(p, "base"));
   } catch {
-    return false;
+    dropState(p, "base");
+  }
+  rmSync(changesFile(p), { force: true });
+}
+
+/** Record a finished capture of the live tree: snapshot and changes, then the state naming their checksums. */
+export function writeTreeState(p: TreePaths, key: StateKey, snar: Buffer, changes: string[] | null): void {
+  const st = statSync(p.tree);
+  const list = changes ? Buffer.from(changes.map((c) => `${c}\0`).join(""), "latin1") : null;
+  const state: CaptureState = {
+    version: 1,
+    ...key,
+    tree: { dev: st.dev, ino: st.ino },
+    snarSha256: sha256(snar),
+    changesSha256: list ? sha256(list) : null,
+    finished: new Date().toISOString(),
+  };
+  try {
+    if (list) {
+      writeFileSync(`${changesFile(p)}.tmp`, list, { mode: 0o600 });
+      renameSync(`${changesFile(p)}.tmp`, changesFile(p));
+    } else rmSync(changesFile(p), { force: true });
+    writeFileSync(`${snarFile(p, "tree")}.tmp`, snar, { mode: 0o600 });
+    renameSync(`${snarFile(p, "tree")}.tmp`, snarFile(p, "tree"));
+    writeFileSync(`${stateFile(p, "tree")}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+    renameSync(`${stateFile(p, "tree")}.tmp`, stateFile(p, "tree"));
+  } catch (e) {
+    throw fsError(e, `cannot write the capture state in ${p.work}`);
   }
 }
 

@@ -83,10 +83,11 @@ export class RemoteSession {
     });
   }
 
-  exec(command: string): Promise<RemoteProcess> {
+  /** Run a command; a Buffer is sent byte for byte (node paths need not be UTF-8). */
+  exec(command: string | Buffer): Promise<RemoteProcess> {
     return new Promise((resolve, reject) => {
       if (this.lostError) return reject(this.lostError);
-      this.client.exec(command, (err, channel) => {
+      const onChannel = (err: Error | undefined, channel: ClientChannel) => {
         if (err) return reject(this.lostError ?? new RemoteError(`cannot run a command on ${this.where}: ${err.message}`, { cause: err }));
         let exit: { code: number | null; signal: string | null } | null = null;
         channel.on("exit", (code: number | null, signal?: string) => {
@@ -115,7 +116,12 @@ export class RemoteSession {
             }
           },
         });
-      });
+      };
+      try {
+        this.client.exec(command as string, onChannel);
+      } catch (e) {
+        reject(this.lostError ?? new RemoteError(`cannot run a command on ${this.where}: ${(e as Error).message}`, { cause: e }));
+      }
     });
   }
 
