@@ -33,8 +33,8 @@ function makeSmallTree(root: string, extraMiB = 0): void {
   if (extraMiB) sh(`head -c ${extraMiB * 1024 * 1024} /dev/urandom > '${join(root, "data/random")}'`);
 }
 
-/** The node's tar: none, a fake old one, the real one, or the real one stalling after 1 MiB. */
-function nodeTar(kind: "none" | "old" | "real" | "stall"): void {
+/** The node's tar: none, a fake old one, the real one, the real one stalling after 1 MiB, or failing. */
+function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail"): void {
   rmSync(join(fakebin, "tar"), { force: true });
   if (kind === "real") symlinkSync("/usr/bin/tar", join(fakebin, "tar"));
   if (kind === "old") {
@@ -43,6 +43,12 @@ function nodeTar(kind: "none" | "old" | "real" | "stall"): void {
       `#!/bin/sh\ncase "$1" in --version) echo "tar (GNU tar) 1.26";; --help) echo "  --format=FORMAT --xattrs --sparse --listed-incremental=FILE --no-check-device --anchored --wildcards-match-slash --numeric-owner";; esac\n`,
       { mode: 0o755 },
     );
+  }
+  if (kind === "fail") {
+    // a complete archive, then the error status tar gives when it could not read a file
+    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f3: Cannot open: Input/output error" >&2; exit 2 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
+      mode: 0o755,
+    });
   }
   if (kind === "stall") {
     // sends 1 MiB of the archive, then blocks on a FIFO nobody writes until unstall()
@@ -260,6 +266,15 @@ describe("an interrupted capture leaves the previous image and the tables as the
     unstall();
     expect(code).toBe(130);
     expect(stderr).toContain("interrupted by SIGINT");
+    intact();
+  }, 30_000);
+
+  test("the node's tar fails → exit 74 with its message, nothing changed", async () => {
+    nodeTar("fail");
+    const r = await runLimited("--keep-identity");
+    nodeTar("real");
+    expect(r.code).toBe(74);
+    expect(r.stderr).toContain("failed with exit status 2: tar: ./data/f3: Cannot open: Input/output error");
     intact();
   }, 30_000);
 

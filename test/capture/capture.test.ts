@@ -213,12 +213,12 @@ describe("capture over SSH", () => {
     expect(r.stderr).toContain(`The 'osvers' or 'osarch' attribute of the "el9" table doesn't match the node's attribute`);
   });
 
-  test("a capture already running on the same tree makes a second one wait its turn (exit 75)", async () => {
-    const lock = acquireLock(env.sb.installdir, tree(), "another capture");
+  test("a command holding the image directory's lock makes capture wait its turn (exit 75)", async () => {
+    const lock = acquireLock(env.sb.installdir, join(tree(), ".."), "xcimg pack");
     try {
       const r = await env.sb.run("capture", "golden", "-t", "diskless", "--rootdir", golden);
       expect(r.code).toBe(75);
-      expect(r.stderr).toContain("is locked by 'another capture'");
+      expect(r.stderr).toContain("is locked by 'xcimg pack'");
     } finally {
       lock.release();
     }

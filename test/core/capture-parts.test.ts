@@ -6,7 +6,9 @@ import { findExlist, normalizePattern, osSearchList, parseExcludeList, XCAT_DEFA
 import { classifyMounts, escapeGlob, parseMountinfo } from "../../src/core/capture/mounts";
 import { archFromElf, xcatOsvers } from "../../src/core/capture/osvers";
 import { findKernels, splitSections } from "../../src/core/capture/probe";
+import { formatBytes, formatDuration, Progress } from "../../src/core/capture/progress";
 import { TarScanner } from "../../src/core/capture/tar-scan";
+import type { Logger } from "../../src/core/log";
 
 /** The pure parts of capture: OS naming, exclude lists, mount classification, tar counting. */
 const dir = mkdtempSync(join(tmpdir(), "xcimg-capparts-"));
@@ -166,5 +168,22 @@ describe("tar stream scanner", () => {
     const junk = new TarScanner();
     junk.push(Buffer.from("not a tar archive".repeat(100)));
     expect(junk.broken).toBe(true);
+  });
+});
+
+describe("progress line", () => {
+  test("bytes, rate and ETA; cleared when done", async () => {
+    const lines: string[] = [];
+    let cleared = 0;
+    const log = { info() {}, warn() {}, error() {}, debug() {}, progress: (m: string) => lines.push(m), progressDone: () => cleared++ } as Logger;
+    const p = new Progress(log, "capturing golden", 1_000_000_000);
+    p.draw(0);
+    await Bun.sleep(50);
+    p.draw(100_000_000);
+    p.done();
+    expect(lines[1]).toMatch(/^capturing golden: 100 MB at [\d.]+ [kMG]?B\/s, ETA \d+:\d\d \(0:00\)$/);
+    expect(cleared).toBe(1);
+    expect([formatBytes(999), formatBytes(1_234_567), formatBytes(45_600_000_000)]).toEqual(["999 B", "1.23 MB", "45.6 GB"]);
+    expect([formatDuration(59.6), formatDuration(3725)]).toEqual(["1:00", "1:02:05"]);
   });
 });

@@ -87,7 +87,8 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     facts = await probeNode(session, req.rootdir ?? "/", req.type === "sysclone" && !req.rootdir, signal);
     checkRemoteTar(facts, session.where);
     const plan = planImage(ctx.db(), ctx.config, { type: req.type, image: req.image, profile: req.profile, existing }, { osvers: facts.osvers, arch: facts.arch, where: session.where });
-    const lock = acquireLock(ctx.config.installdir, plan.tree, `capture ${req.node} -o ${plan.name}`);
+    // the image directory is the lock subject every command that writes an image uses
+    const lock = acquireLock(ctx.config.installdir, plan.rootimgdir, `capture ${req.node} -o ${plan.name}`);
     try {
       return await captureInto(ctx, req, session, facts, plan, fileExcludes, started);
     } finally {
