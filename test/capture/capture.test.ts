@@ -204,6 +204,10 @@ describe("capture over SSH", () => {
     const wrong = await env.sb.run("capture", "golden", "-t", "diskless", "-o", "golden-sc", "--rootdir", golden);
     expect(wrong.code).toBe(64);
     expect(wrong.stderr).toContain("has provmethod 'sysclone'");
+    // image rm --files takes the tree, the capture's work area and its record
+    expect((await env.sb.run("image", "rm", "golden-sc", "--files")).code).toBe(0);
+    expect(readdirSync(join(env.sb.installdir, "sysclone/images"))).toEqual([]);
+    expect(record("golden-sc")).toBeNull();
   });
 
   test("an existing image of another OS is refused in xCAT's words, before anything is written", async () => {
