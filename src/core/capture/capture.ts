@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, posix } from "node:path";
 import type { Context } from "../context";
-import { fsError, RemoteError, UsageError } from "../errors";
+import { fsError, UsageError } from "../errors";
 import { acquireLock } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
 import { shq, toBinary } from "../remote/shell";
@@ -9,10 +9,10 @@ import { abortReason, connect, type RemoteSession } from "../remote/ssh";
 import { type SshFlags, nodeTarget } from "../remote/target";
 import { buildExcludes, readExcludeFile } from "./excludes";
 import { generalizeIdentity } from "./identity";
-import { classifyMounts, type ClassifiedMount } from "./mounts";
+import { classifyMounts } from "./mounts";
 import { type CaptureType, type CapturePlan, planImage, precheck } from "./plan";
 import { formatBytes } from "./progress";
-import { type NodeFacts, probeNode } from "./probe";
+import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe";
 import { recordCapture } from "./record";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
 import { catchUp } from "./catchup";
@@ -75,7 +75,10 @@ const display = (binary: string) => Buffer.from(binary, "latin1").toString("utf8
 export async function captureNode(ctx: Context, req: CaptureRequest): Promise<CaptureResult> {
   const { log, signal } = ctx;
   const started = new Date();
-  if (req.rootdir !== undefined && !req.rootdir.startsWith("/")) throw new UsageError(`--rootdir must be an absolute path on the node, not '${req.rootdir}'`);
+  if (req.rootdir !== undefined) {
+    if (!req.rootdir.startsWith("/")) throw new UsageError(`--rootdir must be an absolute path on the node, not '${req.rootdir}'`);
+    req = { ...req, rootdir: posix.normalize(req.rootdir).replace(/(.)\/+$/, "$1") };
+  }
   const existing = precheck(ctx.db(), req.type, req.image, req.profile);
   const fileExcludes = req.excludeFile ? readExcludeFile(req.excludeFile, (m) => log.warn(m)) : [];
   checkLocalTar();
@@ -85,7 +88,7 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
   try {
     log.info(`Capturing image on ${session.where}...`);
     facts = await probeNode(session, req.rootdir ?? "/", req.type === "sysclone" && !req.rootdir, signal);
-    checkRemoteTar(facts, session.where);
+    requireUsableTar(facts, session.where);
     const plan = planImage(ctx.db(), ctx.config, { type: req.type, image: req.image, profile: req.profile, existing }, { osvers: facts.osvers, arch: facts.arch, where: session.where });
     // the image directory is the lock subject every command that writes an image uses
     const lock = acquireLock(ctx.config.installdir, plan.rootimgdir, `capture ${req.node} -o ${plan.name}`);
@@ -98,35 +101,6 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     if (facts?.tmpdir && !session.lost) await session.run(`rm -rf ${shq(facts.tmpdir)}`).catch(() => {});
     session.close();
   }
-}
-
-function checkRemoteTar(facts: NodeFacts, where: string): void {
-  const t = facts.tar;
-  if (!t) throw new RemoteError(`${where} has no tar: GNU tar 1.27 or newer is needed to stream its files`, { hint: "install the 'tar' package on the node" });
-  if (!/GNU tar/.test(t.version)) throw new RemoteError(`the tar on ${where} is not GNU tar (${t.path}: '${t.version}')`, { hint: "install GNU tar 1.27 or newer on the node" });
-  if (t.missing.length) {
-    throw new RemoteError(`GNU tar on ${where} (${t.version}) lacks ${t.missing.join(", ")}, needed to carry xattrs, ACLs and sparse files and to capture incrementally`, {
-      hint: "install GNU tar 1.27 or newer on the node",
-    });
-  }
-  if (!facts.tmpdir) throw new RemoteError(`cannot create a scratch directory in /dev/shm, /run or /tmp on ${where}`);
-}
-
-/** Used bytes of the filesystems being captured, for the ETA of a full capture of /. */
-function estimate(facts: NodeFacts, mounts: ClassifiedMount[]): number | null {
-  const fs = (facts.findmnt as { filesystems?: unknown[] } | null)?.filesystems;
-  if (!fs) return null;
-  const flat: { target?: string; used?: number }[] = [];
-  const walk = (list: unknown[]) => {
-    for (const f of list as { target?: string; used?: number; children?: unknown[] }[]) {
-      flat.push(f);
-      if (f.children) walk(f.children);
-    }
-  };
-  walk(fs);
-  const captured = new Set(mounts.filter((m) => m.action !== "excluded").map((m) => display(m.mountpoint)));
-  const total = flat.filter((f) => f.target && captured.has(f.target)).reduce((n, f) => n + (Number(f.used) || 0), 0);
-  return total > 0 ? total : null;
 }
 
 /**
@@ -190,7 +164,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     result = await streamCapture(session, spec, target, {
       signal,
       log,
-      estimate: level === "full" && !req.rootdir ? estimate(facts, mounts) : null,
+      estimate: level === "full" && !req.rootdir ? usedBytes(facts, mounts) : null,
       label: `capturing ${req.node}`,
       names: mode !== "full",
     });

@@ -1,7 +1,7 @@
 import { NotFoundError, RemoteError } from "../errors";
 import { shq, toBinary } from "../remote/shell";
 import type { RemoteSession } from "../remote/ssh";
-import { type Mount, LOCAL_FS, parseMountinfo, parseProcMounts } from "./mounts";
+import { type ClassifiedMount, type Mount, LOCAL_FS, parseMountinfo, parseProcMounts } from "./mounts";
 import { archFromElf, normalizeArch, parseOsRelease, xcatOsvers } from "./osvers";
 
 /**
@@ -266,4 +266,34 @@ export function parseProbe(out: Buffer, rootArg: string, layout: boolean): NodeF
 export async function probeNode(session: RemoteSession, root: string, layout: boolean, signal?: AbortSignal): Promise<NodeFacts> {
   const r = await session.run("/bin/sh -s", { stdin: Buffer.from(probeScript(root, layout), "latin1"), signal });
   return parseProbe(r.stdout, root, layout);
+}
+
+/** The node can stream a root filesystem, or a RemoteError saying exactly what it lacks. */
+export function requireUsableTar(facts: NodeFacts, where: string): void {
+  const t = facts.tar;
+  if (!t) throw new RemoteError(`${where} has no tar: GNU tar 1.27 or newer is needed to stream its files`, { hint: "install the 'tar' package on the node" });
+  if (!/GNU tar/.test(t.version)) throw new RemoteError(`the tar on ${where} is not GNU tar (${t.path}: '${t.version}')`, { hint: "install GNU tar 1.27 or newer on the node" });
+  if (t.missing.length) {
+    throw new RemoteError(`GNU tar on ${where} (${t.version}) lacks ${t.missing.join(", ")}, needed to carry xattrs, ACLs and sparse files and to capture incrementally`, {
+      hint: "install GNU tar 1.27 or newer on the node",
+    });
+  }
+  if (!facts.tmpdir) throw new RemoteError(`cannot create a scratch directory in /dev/shm, /run or /tmp on ${where}`);
+}
+
+/** Used bytes of the filesystems being captured, for the ETA of a full capture of /. */
+export function usedBytes(facts: NodeFacts, mounts: ClassifiedMount[]): number | null {
+  const fs = (facts.findmnt as { filesystems?: unknown[] } | null)?.filesystems;
+  if (!fs) return null;
+  const flat: { target?: string; used?: number }[] = [];
+  const walk = (list: unknown[]) => {
+    for (const f of list as { target?: string; used?: number; children?: unknown[] }[]) {
+      flat.push(f);
+      if (f.children) walk(f.children);
+    }
+  };
+  walk(fs);
+  const captured = new Set(mounts.filter((m) => m.action !== "excluded").map((m) => Buffer.from(m.mountpoint, "latin1").toString("utf8")));
+  const total = flat.filter((f) => f.target && captured.has(f.target)).reduce((n, f) => n + (Number(f.used) || 0), 0);
+  return total > 0 ? total : null;
 }
