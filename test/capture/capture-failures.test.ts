@@ -162,6 +162,26 @@ describe("capture refuses untrusted hosts and bad credentials (exit 69)", () => 
     expect(r.code).toBe(0);
   });
 
+  test("the SSH agent (SSH_AUTH_SOCK) logs in when the identity file is missing or locked", async () => {
+    writeFileSync(kh(), saved);
+    const sock = join(env.sb.dir, "agent.sock");
+    const agent = Bun.spawn(["ssh-agent", "-D", "-a", sock], { stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await Bun.sleep(20);
+      const add = Bun.spawnSync(["ssh-add", env.sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stderr: "pipe" });
+      expect(add.exitCode).toBe(0);
+      const withAgent = { ...env.sb.env, SSH_AUTH_SOCK: sock };
+      const r = await env.sb.bin(["capture", "golden", "-t", "diskless", "--rootdir", small, "-o", "agent", "-p", "agent", "--identity", join(env.sb.dir, "no-such-key")], {
+        env: withAgent,
+      });
+      if (r.code !== 0) throw new Error(r.stderr);
+      expect(r.stdout).toContain("Captured golden into image agent");
+    } finally {
+      agent.kill();
+      await agent.exited;
+    }
+  });
+
   test("authentication failure, a passphrase key without an agent, nothing listening", async () => {
     writeFileSync(kh(), saved);
     const wrong = join(env.sb.dir, "wrong_key");

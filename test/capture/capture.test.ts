@@ -190,6 +190,18 @@ describe("capture over SSH", () => {
     expect(readdirSync(join(t, "boot")).length).toBeGreaterThan(0);
   });
 
+  test("a --rootdir whose name is not ASCII reaches the node byte for byte", async () => {
+    const odd = join(env.sb.dir, "gold én $x 'q'");
+    mkdirSync(join(odd, "etc"), { recursive: true });
+    writeFileSync(join(odd, "etc/os-release"), "ID=debian\nVERSION_ID=12\n");
+    writeFileSync(join(odd, "etc/motd"), "odd\n");
+    const r = await env.sb.run("--json", "capture", "golden", "-t", "diskless", "--rootdir", odd, "-o", "odd", "-p", "odd");
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.stdout).tree as string;
+    expect(compareTrees(odd, t, { ignoreRootMtime: true })).toEqual([]);
+    expect((await env.sb.run("--json", "capture", "golden", "-t", "diskless", "--rootdir", `${odd}/`, "-o", "odd")).stdout).toContain('"level": "incremental"');
+  });
+
   test("sysclone: -o is required (xCAT's message); the tree goes to sysclone/images/<image>", async () => {
     const bad = await env.sb.run("capture", "golden", "-t", "sysclone", "--rootdir", golden);
     expect(bad.code).toBe(64);

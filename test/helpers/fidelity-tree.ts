@@ -118,7 +118,7 @@ const CONTENT_LIMIT = 256 * 1024 * 1024;
 export function walk(root: string, skip: (rel: string) => boolean = () => false): Map<string, Entry> {
   const out = new Map<string, Entry>();
   const visit = (rel: Buffer) => {
-    const abs = Buffer.concat([B(root), rel.length ? B("/") : B(""), rel]);
+    const abs = Buffer.concat([Buffer.from(root, "utf8"), rel.length ? B("/") : B(""), rel]);
     const st = lstatSync(abs, { bigint: true });
     const key = rel.length ? rel.toString("latin1") : ".";
     if (skip(key)) return;
