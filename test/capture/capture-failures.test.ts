@@ -34,7 +34,7 @@ function makeSmallTree(root: string, extraMiB = 0): void {
 }
 
 /** The node's tar: none, a fake old one, the real one, the real one stalling after 1 MiB, or failing. */
-function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail"): void {
+function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail" | "warn"): void {
   rmSync(join(fakebin, "tar"), { force: true });
   if (kind === "real") symlinkSync("/usr/bin/tar", join(fakebin, "tar"));
   if (kind === "old") {
@@ -47,6 +47,12 @@ function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail"): void {
   if (kind === "fail") {
     // a complete archive, then the error status tar gives when it could not read a file
     writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f3: Cannot open: Input/output error" >&2; exit 2 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
+      mode: 0o755,
+    });
+  }
+  if (kind === "warn") {
+    // what a live node's tar says when a log file grows while it is read (exit status 1)
+    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f1: file changed as we read it" >&2; exit 1 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
       mode: 0o755,
     });
   }
@@ -298,9 +304,13 @@ describe("an interrupted capture leaves the previous image and the tables as the
     intact();
   }, 30_000);
 
-  test("after the failures the next capture is still incremental, and complete", async () => {
-    nodeTar("real");
+  test("after the failures the next capture is still incremental, and complete; tar's warnings are reported", async () => {
+    nodeTar("warn");
     const r = await runLimited("--keep-identity", "--json");
+    nodeTar("real");
+    expect(r.stderr).toContain("Warning: the node's tar reported 1 warning(s)");
+    expect(r.stderr).toContain("tar: ./data/f1: file changed as we read it");
+    expect(record()?.warnings).toEqual(["tar: ./data/f1: file changed as we read it"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.level).toBe("incremental");
