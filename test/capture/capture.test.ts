@@ -3,7 +3,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from "node:path";
 import { readCaptureRecord } from "../../src/core/capture/record";
 import { openDb } from "../../src/core/db/open";
-import { acquireLock } from "../../src/core/fs/lock";
+import { lockImageDir } from "../../src/core/fs/lock";
 import { type CaptureEnv, captureEnv, leftovers, sh } from "../helpers/capture-env";
 import { compareTrees, makeFidelityTree } from "../helpers/fidelity-tree";
 
@@ -230,7 +230,7 @@ describe("capture over SSH", () => {
   });
 
   test("a command holding the image directory's lock makes capture wait its turn (exit 75)", async () => {
-    const lock = acquireLock(env.sb.installdir, join(tree(), ".."), "xcimg pack");
+    const lock = lockImageDir(env.sb.installdir, join(tree(), ".."), "xcimg pack");
     try {
       const r = await env.sb.run("capture", "golden", "-t", "diskless", "--rootdir", golden);
       expect(r.code).toBe(75);

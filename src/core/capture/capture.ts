@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { dirname, posix } from "node:path";
 import type { Context } from "../context";
 import { fsError, UsageError } from "../errors";
-import { acquireLock } from "../fs/lock";
+import { lockImageDir } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
 import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
@@ -91,7 +91,7 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     requireUsableTar(facts, session.where);
     const plan = planImage(ctx.db(), ctx.config, { type: req.type, image: req.image, profile: req.profile, existing }, { osvers: facts.osvers, arch: facts.arch, where: session.where });
     // the image directory is the lock subject every command that writes an image uses
-    const lock = acquireLock(ctx.config.installdir, plan.rootimgdir, `capture ${req.node} -o ${plan.name}`);
+    const lock = lockImageDir(ctx.config.installdir, plan.rootimgdir, `xcimg capture ${req.node} -o ${plan.name}`);
     try {
       return await captureInto(ctx, req, session, facts, plan, fileExcludes, started);
     } finally {

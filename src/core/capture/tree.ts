@@ -148,10 +148,16 @@ export function readChanges(p: TreePaths): string[] | null {
  * before the state is written, or the state is touched after a failed attempt.
  */
 export async function localChange(p: TreePaths, signal: AbortSignal): Promise<string | null> {
-  const r = await run(["find", p.tree, "-cnewer", stateFile(p, "tree"), "-print", "-quit"], signal);
+  // pack writes opt/xcat/xcatinfo into the tree (xCAT's packimage does too); that is ours,
+  // not an admin's edit, and must not turn every capture after a pack into a full one
+  const ours = PACK_WRITES.flatMap((rel) => ["!", "-path", join(p.tree, rel)]);
+  const r = await run(["find", p.tree, ...ours, "-cnewer", stateFile(p, "tree"), "-print", "-quit"], signal);
   if (r.code !== 0) return null;
   return r.stdout.split("\n")[0] || null;
 }
+
+/** Paths xcimg itself writes into a captured tree (and their parent directories). */
+const PACK_WRITES = ["opt", "opt/xcat", "opt/xcat/xcatinfo"];
 
 /** Hardlink copy of the live tree (GNU cp -al: directories are new, everything else is linked). */
 export async function linkCopy(from: string, to: string, signal: AbortSignal): Promise<void> {
