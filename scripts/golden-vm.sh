@@ -6,7 +6,12 @@
 #   p3  256 MiB  swap
 #   p4  rest     ext4 root
 # holding systemd, udev, OpenSSH (root logs in with .cache/golden/id_ed25519), networkd on
-# DHCP, and Debian's cloud kernel with its initramfs. Loop partition devices do not exist on
+# DHCP, and Debian's cloud kernel with its initramfs. For `xcimg clone`, which installs a
+# bootloader with the image's own tools, the image also has GRUB for BIOS and UEFI
+# (grub-pc-bin, grub-efi-amd64-bin, grub2-common; none installed on this disk: the VM boots with
+# qemu -kernel), efibootmgr, dosfstools (mkfs.vfat for the ESP), rsync (clone --update),
+# getcap/getfattr (libcap2-bin, attr: the tests check capabilities and xattrs on clones) and an
+# /etc/default/grub with a serial console, as a site's golden node would have. Loop partition devices do not exist on
 # the build machines, so each filesystem is made in a partition-sized file (mkfs.ext4 -d
 # copies the tree in) and written into the disk image at the offsets sfdisk chose.
 #
@@ -20,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G="$PWD/.cache/golden"
-RECIPE=1 # bump when the recipe below changes: the cached root tree is rebuilt
+RECIPE=2 # bump when the recipe below changes: the cached root tree is rebuilt
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ROOT_UUID=6a1d3a5e-0c1b-4d2e-9f3a-7b5c4d3e2f10
 SWAP_UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60
@@ -35,7 +40,7 @@ if [ "$(cat "$G/rootfs.stamp" 2>/dev/null)" != "$RECIPE" ]; then
   rm -rf "$G/rootfs" "$G/disk.img"
   started=$(date +%s)
   debootstrap --variant=minbase \
-    --include=systemd-sysv,udev,openssh-server,linux-image-cloud-amd64,initramfs-tools,fdisk,iproute2,kmod,procps \
+    --include=systemd-sysv,udev,openssh-server,linux-image-cloud-amd64,initramfs-tools,fdisk,iproute2,kmod,procps,grub-pc-bin,grub-efi-amd64-bin,grub2-common,efibootmgr,dosfstools,rsync,libcap2-bin,attr \
     bookworm "$G/rootfs" "$MIRROR" >"$G/debootstrap.log" 2>&1 || { tail -20 "$G/debootstrap.log" >&2; exit 1; }
   R="$G/rootfs"
   echo golden >"$R/etc/hostname"
@@ -43,6 +48,16 @@ if [ "$(cat "$G/rootfs.stamp" 2>/dev/null)" != "$RECIPE" ]; then
   mkdir -p "$R/etc/systemd/network" "$R/boot/efi" "$R/root/.ssh"
   printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n' >"$R/etc/systemd/network/80-dhcp.network"
   chroot "$R" systemctl enable systemd-networkd.service >/dev/null 2>&1
+  cat >"$R/etc/default/grub" <<'EOF'
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_DISTRIBUTOR=Debian
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=ttyS0,115200 net.ifnames=0"
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_DISABLE_OS_PROBER=true
+EOF
   cat >"$R/etc/fstab" <<EOF
 UUID=$ROOT_UUID / ext4 errors=remount-ro 0 1
 UUID=${ESP_ID:0:4}-${ESP_ID:4:4} /boot/efi vfat umask=0077 0 2
