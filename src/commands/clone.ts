@@ -1,6 +1,10 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
-import { UsageError } from "../core/errors";
+import type { CloneResult } from "../core/clone/prepare";
+import { parseSize } from "../core/clone/size";
+import { cloneStatus, isFinished, type NodeStatus, statusLine } from "../core/clone/status";
+import type { UpdateResult } from "../core/clone/update";
+import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderange } from "../core/noderange/index";
 import { dbNodeSource } from "../core/noderange/db-source";
 
@@ -10,15 +14,69 @@ export default leaf({
   args: {
     noderange: { type: "positional", description: "nodes to clone, in xCAT noderange syntax" },
     osimage: { type: "string", alias: "o", description: "the sysclone image" },
-    dryRun: { type: "boolean", description: "show each node's disk plan and change nothing" },
-    status: { type: "boolean", description: "show each node's clone progress" },
+    dryRun: { type: "boolean", description: "show the disk plan (or, with --update, what would change) and change nothing" },
+    diskSize: { type: "string", description: "with --dry-run: plan for disks of this size (e.g. 500G; default: the golden node's disk)" },
+    disk: { type: "string", description: "the device the nodes clone onto (default: the golden node's disk name, else the node's first disk)" },
+    rebootAfter: { type: "string", description: "seconds a finished node waits to be switched to local boot before rebooting anyway (default: wait for it)" },
+    status: { type: "boolean", description: "show each node's progress; switch finished nodes to boot from their disk" },
+    wait: { type: "boolean", description: "like --status, again every 10 s until every node has booted from its disk or failed" },
+    timeout: { type: "string", description: "with --wait: give up after this many seconds" },
+    update: { type: "boolean", description: "bring running clones up to date with the image over SSH (rsync; identity and overrides kept)" },
+    port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
+    user: { type: "string", description: "SSH user (default: ssh.user)" },
+    identity: { type: "string", description: "SSH private key (default: ssh.identity)" },
   },
-  examples: ["xcimg clone cn[001-128] -o golden-2024-06", "xcimg clone rack3 -o golden-2024-06 --dry-run", "xcimg clone rack3 --status"],
+  examples: [
+    "xcimg clone cn[001-128] -o golden-2024-06            # then power the nodes on (network boot)",
+    "xcimg clone rack3 -o golden-2024-06 --dry-run --disk-size 480G",
+    "xcimg clone rack3 --wait                              # progress; finished nodes boot from their disk",
+    "xcimg clone rack3 --status",
+    "xcimg clone rack3 -o golden-2024-07 --update --dry-run   # what a re-captured image would change",
+    "xcimg clone rack3 -o golden-2024-07 --update",
+  ],
   async run(ctx, args) {
     const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
-    if (!args.osimage) throw new UsageError("clone needs -o <osimage>");
+    const ssh = { port: args.port, user: args.user, identity: args.identity };
+    if (args.status || args.wait) {
+      if (args.osimage || args.update || args.dryRun) throw new UsageError("--status and --wait take only a noderange (and SSH options)");
+      const timeout = args.timeout === undefined ? null : seconds(args.timeout, "--timeout");
+      const deadline = timeout === null ? Number.POSITIVE_INFINITY : Date.now() + timeout * 1000;
+      let statuses: NodeStatus[] = [];
+      const seen = new Map<string, string>();
+      for (;;) {
+        statuses = await cloneStatus(ctx, nodes, { ssh, switchDone: true });
+        if (!args.wait) break;
+        for (const s of statuses) {
+          const line = statusLine(s);
+          if (seen.get(s.node) !== line) ctx.log.info(line);
+          seen.set(s.node, line);
+        }
+        if (statuses.every(isFinished) || Date.now() >= deadline || ctx.signal.aborted) break;
+        await Bun.sleep(Math.min(10_000, Math.max(0, deadline - Date.now())));
+      }
+      const bad = statuses.some((s) => s.state === "failed") || (args.wait && !statuses.every(isFinished));
+      return output(statuses, statuses.map(statusLine), bad ? ExitCode.PARTIAL : ExitCode.OK);
+    }
+    if (!args.osimage) throw new UsageError("clone needs -o <osimage>", { hint: "or --status / --wait to follow nodes being cloned" });
+    if (args.diskSize && !args.dryRun) throw new UsageError("--disk-size only shapes the plan --dry-run prints: each node plans for its own disk");
+    if (args.disk && !/^\/dev\/[A-Za-z0-9/_-]+$/.test(args.disk)) throw new UsageError(`--disk must name a device such as /dev/sda, not '${args.disk}'`);
     const { image, fn } = await imageOperation(ctx, args.osimage, "clone");
-    const result = await fn(ctx, image, { nodes, dryRun: args.dryRun, status: args.status });
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    const req = {
+      nodes,
+      dryRun: args.dryRun,
+      update: args.update,
+      diskBytes: args.diskSize ? parseSize(args.diskSize) : undefined,
+      disk: args.disk,
+      rebootAfter: args.rebootAfter === undefined ? undefined : seconds(args.rebootAfter, "--reboot-after"),
+      ssh,
+    };
+    const result = (await fn(ctx, image, req)) as CloneResult | UpdateResult;
+    for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);
+    return output(result, result.lines, Object.keys(result.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
   },
 });
+
+function seconds(v: string, flag: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} takes a number of seconds, not '${v}'`);
+  return Number(v);
+}

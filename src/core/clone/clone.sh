@@ -54,7 +54,8 @@ status() {
 		echo "updated=$(date +%s 2>/dev/null)"
 	} >"$STATUS.tmp" && mv -f "$STATUS.tmp" "$STATUS"
 	log "status $_st${_pc:+ $_pc%} $*"
-	echo "xcimg-clone: $_st${_pc:+ $_pc%}${*:+: $*}"
+	# stderr: stdout may be the image stream (stream_archive); systemd sends both to the console
+	echo "xcimg-clone: $_st${_pc:+ $_pc%}${*:+: $*}" >&2
 }
 
 fail() {
@@ -100,7 +101,14 @@ fetch() {
 		case $? in 0) return 0 ;; 22) return 2 ;; *) return 1 ;; esac
 		;;
 	wget)
-		if [ -n "$_range" ]; then wget -q -T 30 -O "$_out" --header "Range: bytes=$_range" "$_url" 2>>"$LOG"; else wget -q -T 30 -O "$_out" "$_url" 2>>"$LOG"; fi
+		# wget refuses a Range header of ours that does not start at 0: --start-pos (wget 1.16+)
+		# asks from the offset on and head keeps the range; one try, our loop retries
+		if [ -n "$_range" ]; then
+			wget -q -t 1 -T 30 -O - --start-pos="$3" "$_url" 2>>"$LOG" | head -c $(($4 - $3 + 1)) >"$_out"
+			[ "$(size_of "$_out")" -eq $(($4 - $3 + 1)) ] && return 0
+			return 1
+		fi
+		wget -q -t 1 -T 30 -O "$_out" "$_url" 2>>"$LOG"
 		case $? in 0) return 0 ;; 8) return 2 ;; *) return 1 ;; esac
 		;;
 	python3)
@@ -171,11 +179,14 @@ fetch_chunk() {
 	while :; do
 		_have=$(size_of "$_part")
 		if [ "$_have" -lt "$_want" ]; then
-			if fetch "$XC_ARCHIVE" "$_part.more" $((_first + _have)) "$_last"; then
-				cat "$_part.more" >>"$_part" && rm -f "$_part.more"
-				continue
-			fi
+			# what arrived before a drop is a prefix of the range asked for: keep it and ask for
+			# the remainder (the chunk's sha256 is checked once it is complete)
+			fetch "$XC_ARCHIVE" "$_part.more" $((_first + _have)) "$_last"
+			_rc=$?
+			[ -f "$_part.more" ] && cat "$_part.more" >>"$_part"
 			rm -f "$_part.more"
+			[ "$_rc" = 0 ] && continue
+			[ "$(size_of "$_part")" -gt "$_have" ] && log "chunk $_i: resuming at byte $(size_of "$_part")" && continue
 		elif [ "$_have" -eq "$_want" ]; then
 			if [ -z "$SUMS_OK" ] || [ "$(sha256sum "$_part" | cut -d' ' -f1)" = "$(sed -n "$((_i + 1))p" "$XC_RUN/sums")" ]; then
 				mv -f "$_part" "$CHUNKS/$_i"
@@ -269,8 +280,9 @@ select_variant() {
 
 # nth word of a list
 nth() {
+	_nth=$1
 	eval "set -- $2"
-	eval "printf '%s' \"\${$1}\""
+	eval "printf '%s' \"\${$_nth}\""
 }
 
 part_size() { # <partition index 1..n> → MiB, or empty for an extended partition that fills the disk
@@ -342,26 +354,30 @@ wait_dev() {
 	done
 }
 
+# the partition table for sfdisk: the golden partitions in order, with their numbers, types,
+# names and flags, each sized by the chosen variant (an extended partition of "rest" fills the disk)
+sfdisk_script() {
+	echo "label: $XC_LABEL"
+	_i=1
+	while [ "$_i" -le "$XC_NPARTS" ]; do
+		_n=$(var "XC_P${_i}_NUM")
+		_s=$(part_size "$_i")
+		_line="$(partdev "$DISK" "$_n") : ${_s:+size=${_s}MiB, }type=$(var "XC_P${_i}_TYPE")"
+		[ -n "$(var "XC_P${_i}_NAME")" ] && _line="$_line, name=\"$(var "XC_P${_i}_NAME")\""
+		[ -n "$(var "XC_P${_i}_ATTRS")" ] && _line="$_line, attrs=\"$(var "XC_P${_i}_ATTRS")\""
+		[ "$(var "XC_P${_i}_BOOTABLE")" = 1 ] && _line="$_line, bootable"
+		echo "$_line"
+		_i=$((_i + 1))
+	done
+}
+
 partition() {
 	status partitioning "$DISK ($XC_LABEL)"
 	# whatever the disk held before may be active (LVM autoactivation in this environment)
 	if has vgchange; then
 		for vg in $(pvs --noheadings -o vg_name "$DISK"* 2>/dev/null | sort -u); do run "deactivating $vg" vgchange -an "$vg"; done
 	fi
-	{
-		echo "label: $XC_LABEL"
-		_i=1
-		while [ "$_i" -le "$XC_NPARTS" ]; do
-			_n=$(var "XC_P${_i}_NUM")
-			_s=$(part_size "$_i")
-			_line="$(partdev "$DISK" "$_n") : ${_s:+size=${_s}MiB, }type=$(var "XC_P${_i}_TYPE")"
-			[ -n "$(var "XC_P${_i}_NAME")" ] && _line="$_line, name=\"$(var "XC_P${_i}_NAME")\""
-			[ -n "$(var "XC_P${_i}_ATTRS")" ] && _line="$_line, attrs=\"$(var "XC_P${_i}_ATTRS")\""
-			[ "$(var "XC_P${_i}_BOOTABLE")" = 1 ] && _line="$_line, bootable"
-			echo "$_line"
-			_i=$((_i + 1))
-		done
-	} >"$XC_RUN/sfdisk.script"
+	sfdisk_script >"$XC_RUN/sfdisk.script"
 	log "$(cat "$XC_RUN/sfdisk.script")"
 	has wipefs && run "wiping $DISK" wipefs -a -f "$DISK"
 	run "partitioning $DISK" sfdisk -q --wipe always --wipe-partitions always "$DISK" <"$XC_RUN/sfdisk.script"
@@ -448,7 +464,7 @@ sed_escape() { printf '%s' "$1" | sed 's/[][\\/.*^$&]/\\&/g'; }
 
 write_fstab() {
 	_f=$XC_RUN/fstab
-	printf '%s\n' "$XC_FSTAB" >"$_f"
+	printf '%s' "$XC_FSTAB" >"$_f"
 	_i=1
 	while [ "$_i" -le "$XC_NFS" ]; do
 		sed -i "s/@XC:$(sed_escape "$(var "XC_F${_i}_ID")")@/UUID=$(var "NEW_UUID_$_i")/g" "$_f"
@@ -488,7 +504,9 @@ overrides() {
 	for ov in $XC_OVERRIDES; do
 		status configuring "override ${ov##*/}"
 		fetch_retry "$ov" "$XC_RUN/override.tar" 12 || fail "cannot fetch the override $ov from $XC_MASTER"
-		run "unpacking the override ${ov##*/}" tar -x -f "$XC_RUN/override.tar" --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls --warning=no-timestamp -C "$T"
+		log "+ unpacking $ov"
+		$XC_DECOMPRESS <"$XC_RUN/override.tar" | tar -x -f - --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls --warning=no-timestamp -C "$T" >>"$LOG" 2>&1 ||
+			fail "unpacking the override ${ov##*/} failed: $(tail -n 2 "$LOG" | tr '\n' ' ')"
 		rm -f "$XC_RUN/override.tar"
 	done
 }
@@ -555,7 +573,7 @@ postscripts() {
 	mkdir -p "$T/xcatpost"
 	for ps in $XC_POSTSCRIPTS; do
 		status postscripts "$ps"
-		if ! fetch_retry "/install/postscripts/$ps" "$T/xcatpost/$ps" 12; then
+		if ! fetch_retry "$XC_POSTSCRIPTS_URL/$ps" "$T/xcatpost/$ps" 12; then
 			WARNINGS="$WARNINGS postscript $ps could not be fetched;"
 			continue
 		fi

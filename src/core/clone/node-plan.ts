@@ -29,6 +29,8 @@ export interface NodePlanInput {
   disk?: string;
   overrides: string[];
   postscripts: string[];
+  /** URL path of <installdir>/postscripts. */
+  postscriptsUrl: string;
   identityFiles: string[];
   layout: SourceLayout;
   tools: ImageTools;
@@ -197,6 +199,7 @@ export function renderPlanEnv(i: NodePlanInput): string {
 
   set("XC_OVERRIDES", i.overrides.join(" "));
   set("XC_POSTSCRIPTS", i.postscripts.join(" "));
+  set("XC_POSTSCRIPTS_URL", i.postscriptsUrl);
   set("XC_IDENTITY_FILES", i.identityFiles.join(" "));
   return `${lines.join("\n")}\n`;
 }

@@ -11,4 +11,5 @@ export default defineProvMethod({
   export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), syscloneExport),
   import: (ctx, req) => syscloneImport(ctx, asImageImport(req)),
   capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
+  clone: (ctx, img, req) => import("./clone").then((m) => m.clone(ctx, img, req)),
 });

@@ -1,0 +1,232 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Context } from "../context";
+import type { Image } from "../defs/image";
+import { readNodes } from "../defs/node";
+import { CantCreateError, IOFailure, NotFoundError, XcimgError } from "../errors";
+import { rootImgDir } from "../image/paths";
+import { shq } from "../remote/shell";
+import { connect } from "../remote/ssh";
+import type { SshFlags } from "../remote/target";
+import { FIX_FILES } from "./node-plan";
+import { NodeTrust } from "./node-ssh";
+import { groupsOf, overrideChain } from "./overrides";
+import { cloneDir, overridesDir } from "./paths";
+
+/**
+ * `xcimg clone --update <noderange> -o <image>`: bring running clones up to date with a
+ * re-captured image without reinstalling them, as SystemImager's si_updateclient and xCAT's
+ * updatenode after sysclone do. rsync over SSH moves only what differs (owners, modes, xattrs,
+ * ACLs, hardlinks, sparse files; `--delete` removes what the image no longer has) from the image
+ * with the node's overrides laid over it (the same chain as at clone time), so overrides stay in
+ * force; what makes the node itself — UPDATE_EXCLUDES: hostname, fstab, host keys, network
+ * files, machine-id, its bootloader files, logs — is never touched. Afterwards the node's file
+ * UUIDs are fixed as at clone time and, if /boot changed, its GRUB configuration is rebuilt with
+ * the image's own tool. `--dry-run` lists what would change per node and changes nothing.
+ *
+ * rsync needs OpenSSH's client here as its transport (trusting only the node's xcimg host key)
+ * and rsync on the node.
+ */
+export const UPDATE_EXCLUDES = [
+  "/proc/*",
+  "/sys/*",
+  "/dev/*",
+  "/run/*",
+  "/tmp/*",
+  "/var/tmp/*",
+  "/mnt/*",
+  "/media/*",
+  "/lost+found",
+  "/var/log/*",
+  "/var/lib/xcimg/",
+  "/var/lib/systemd/random-seed",
+  "/var/lib/dhcp/*",
+  "/var/lib/dhclient/*",
+  "/var/lib/NetworkManager/*",
+  "/etc/hostname",
+  "/etc/hosts",
+  "/etc/fstab",
+  "/etc/crypttab",
+  "/etc/machine-id",
+  "/var/lib/dbus/machine-id",
+  "/etc/ssh/ssh_host_*",
+  "/etc/xcimg/",
+  "/etc/systemd/network/10-xcimg.network",
+  "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
+  "/etc/NetworkManager/system-connections/xcimg-*",
+  "/etc/network/interfaces",
+  "/root/.ssh/authorized_keys",
+  "/etc/default/grub",
+  "/etc/initramfs-tools/conf.d/resume",
+  "/etc/kernel/cmdline",
+  "/boot/grub/",
+  "/boot/grub2/",
+  "/boot/efi/",
+  "/boot/loader/",
+  "/xcatpost/",
+];
+
+export interface UpdateRequest {
+  nodes: string[];
+  dryRun: boolean;
+  ssh: SshFlags;
+}
+
+export interface NodeUpdate {
+  node: string;
+  /** rsync's itemized changes (`>f.st...... usr/bin/x`, `*deleting   old`). */
+  changes: string[];
+  bootChanged: boolean;
+  seconds: number;
+}
+
+export interface UpdateResult {
+  image: string;
+  dryRun: boolean;
+  updated: NodeUpdate[];
+  failed: Record<string, string>;
+  lines: string[];
+}
+
+export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest): Promise<UpdateResult> {
+  const tree = rootImgDir(ctx.config, img);
+  if (!Bun.which("rsync")) throw new CantCreateError("rsync is not installed on this management node: clone --update moves changed files with it", { hint: "install the rsync package" });
+  if (!Bun.which("ssh")) throw new CantCreateError("the OpenSSH client (ssh) is not installed on this management node: rsync needs it", { hint: "install openssh-client" });
+  if (!isDir(tree)) throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
+  const attrs = readNodes(ctx.db(), req.nodes);
+  const trust = new NodeTrust(ctx);
+  const result: UpdateResult = { image: img.name, dryRun: req.dryRun, updated: [], failed: {}, lines: [] };
+  const sources = new Map<string, string>();
+  const work = join(cloneDir(ctx.config, img.name), ".update");
+  try {
+    for (const node of req.nodes) {
+      const a = attrs.get(node);
+      if (!a) {
+        result.failed[node] = "is not a defined node";
+        continue;
+      }
+      if (!trust.hasKey(node)) {
+        result.failed[node] = "xcimg has no host key for this node: it was not cloned (or booted) by xcimg";
+        continue;
+      }
+      try {
+        const chain = overrideChain(ctx.config, img.name, groupsOf(a.groups), node);
+        const key = chain.join("\n");
+        let source = sources.get(key);
+        if (!source) {
+          source = chain.length ? await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key))) : tree;
+          sources.set(key, source);
+        }
+        const started = performance.now();
+        const target = trust.target(ctx, node, req.ssh);
+        const changes = await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun);
+        const bootChanged = changes.some((c) => / boot\/[^/]+$/.test(c));
+        if (!req.dryRun) {
+          const session = await connect(target, { signal: ctx.signal });
+          try {
+            const r = await session.run(afterUpdateScript(img.name, bootChanged), { signal: ctx.signal });
+            if (r.code !== 0) throw new IOFailure(`the files are updated, but fixing UUIDs or the bootloader configuration failed: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
+          } finally {
+            session.close();
+          }
+        }
+        const u: NodeUpdate = { node, changes, bootChanged, seconds: (performance.now() - started) / 1000 };
+        result.updated.push(u);
+        const what = `${changes.length} change(s)${bootChanged ? ", /boot changed: GRUB configuration rebuilt" : ""}`;
+        result.lines.push(req.dryRun ? `${node}: would update (${changes.length} change(s)):` : `${node}: updated from ${img.name}: ${what} in ${u.seconds.toFixed(1)} s`);
+        if (req.dryRun) result.lines.push(...changes.map((c) => `  ${c}`));
+      } catch (e) {
+        if (!(e instanceof XcimgError)) throw e;
+        result.failed[node] = e.message;
+      }
+    }
+  } finally {
+    trust.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** The image with overrides laid over it: a hardlink copy (no data copied), override files replacing links. */
+async function mergedSource(tree: string, overrides: string[], dir: string): Promise<string> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, ".."), { recursive: true });
+  await run(["cp", "-a", "-l", "-T", "--", tree, dir], `cannot make a hardlink copy of ${tree} in ${dir}`);
+  for (const ov of overrides) await run(["cp", "-a", "--remove-destination", "-T", "--", ov, dir], `cannot lay the override ${ov} over the image`);
+  return dir;
+}
+
+async function rsync(ctx: Context, source: string, dest: string, ssh: string[], dryRun: boolean): Promise<string[]> {
+  const tmp = mkdtempSync(join(tmpdir(), "xcimg-update-"));
+  const excludes = join(tmp, "excludes");
+  writeFileSync(excludes, `${UPDATE_EXCLUDES.join("\n")}\n`);
+  const argv = ["rsync", "-aHAXS", "--numeric-ids", "--delete", "--itemize-changes", `--exclude-from=${excludes}`, "-e", ssh.map((a) => shq(a)).join(" ")];
+  if (dryRun) argv.push("--dry-run");
+  argv.push(`${source}/`, dest);
+  try {
+    const r = await run(argv, "", ctx.env, true);
+    if (r.code !== 0 && r.code !== 24) {
+      const why = /command not found|rsync: not found|No such file or directory.*rsync/.test(r.stderr) ? "rsync is not installed on the node" : r.stderr.trim().split("\n").slice(-3).join(" ");
+      throw new IOFailure(`rsync to ${dest.replace(/:\/$/, "")} failed (exit ${r.code}): ${why}`);
+    }
+    // itemized lines; directory entries whose only change is their time are noise
+    return r.stdout.split("\n").filter((l) => l && !/^\.d\.\.t\.\.\.\.\.\. /.test(l) && !/^\.d\s/.test(l));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * On the node after the files moved: new or updated files that name the golden node's
+ * filesystems get the node's UUIDs (the map clone left in /var/lib/xcimg/clone.json), the GRUB
+ * configuration is rebuilt when kernels changed, and the update is recorded.
+ */
+export function afterUpdateScript(image: string, bootChanged: boolean): string {
+  return `set -e
+f=/var/lib/xcimg/clone.json
+pairs=$(sed -n 's/.*"uuids": {\\(.*\\)}.*/\\1/p' "$f" 2>/dev/null | tr ',' '\\n' | sed -n 's/^ *"\\([^"]*\\)": *"\\([^"]*\\)".*/\\1=\\2/p')
+for rel in ${FIX_FILES.join(" ")}; do
+  for file in /$rel; do
+    [ -f "$file" ] && [ ! -L "$file" ] || continue
+    for p in $pairs; do sed -i "s/\${p%%=*}/\${p#*=}/g" "$file"; done
+  done
+done
+${bootChanged ? `mk=$(sed -n 's/.*"mkconfig": *"\\([^"]*\\)".*/\\1/p' "$f"); [ -n "$mk" ] && sh -c "$mk" >/dev/null 2>&1` : ":"}
+mkdir -p /var/lib/xcimg
+printf 'image=%s\\nupdated=%s\\n' ${shq(image)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/var/lib/xcimg/update.status
+`;
+}
+
+function hash(s: string): string {
+  return createHash("sha256").update(s).digest("hex").slice(0, 12);
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function run(argv: string[], failMsg: string, env?: Record<string, string | undefined>, keep = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env, LC_ALL: "C" } });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      if (stderr.length < 65536) stderr += d.toString("utf8");
+    });
+    p.on("error", (e) => reject(new IOFailure(`${failMsg || argv[0]}: ${e.message}`)));
+    p.on("close", (code) => {
+      if (code !== 0 && !keep) reject(new IOFailure(`${failMsg}: ${stderr.trim().split("\n").slice(-2).join(" ")}`));
+      else resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}

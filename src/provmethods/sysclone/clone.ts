@@ -1,0 +1,24 @@
+import { type CloneResult, cloneNodes } from "../../core/clone/prepare";
+import { type UpdateResult, updateNodes } from "../../core/clone/update";
+import type { SshFlags } from "../../core/remote/target";
+import type { OperationFns } from "../types";
+
+/**
+ * clone for sysclone images (core/clone): prepare nodes to clone themselves at their next
+ * network boot, or (update) bring running clones up to date over SSH.
+ */
+export interface SyscloneCloneRequest {
+  nodes: string[];
+  dryRun?: boolean;
+  update?: boolean;
+  diskBytes?: number;
+  disk?: string;
+  rebootAfter?: number;
+  ssh?: SshFlags;
+}
+
+export const clone: OperationFns["clone"] = async (ctx, img, req): Promise<CloneResult | UpdateResult> => {
+  const r = req as SyscloneCloneRequest;
+  if (r.update) return updateNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), ssh: r.ssh ?? {} });
+  return cloneNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), diskBytes: r.diskBytes, disk: r.disk, waitSeconds: r.rebootAfter ?? 0 });
+};

@@ -1,0 +1,222 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DiskLayout } from "../../../src/core/capture/probe";
+import { chunkSums } from "../../../src/core/clone/artifacts";
+import type { ImageTools } from "../../../src/core/clone/image-tools";
+import { MiB, normalizeLayout, type SourceLayout } from "../../../src/core/clone/layout";
+import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
+import { nodeFilesystems, renderPlanEnv } from "../../../src/core/clone/node-plan";
+import { type ClonePlan, planFor } from "../../../src/core/clone/planner";
+import { goldenGpt, lvmUefi, mbrBios } from "../../helpers/clone-layouts";
+
+/**
+ * The node side of clone (clone.sh, run by dash here as Debian's /bin/sh runs it on nodes),
+ * function by function on this machine: choosing the plan variant for a real disk size must
+ * agree with the planner; the partition table it writes is applied by the real sfdisk to a
+ * sparse disk image and read back; a disk too small stops the script before anything is
+ * written; the image is fetched in checked byte ranges with each HTTP client the script knows
+ * (curl, wget, python3, bash's /dev/tcp) from a server that drops connections; fstab and other
+ * files get the new UUIDs.
+ */
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "xcimg-clone-sh-"));
+  writeFileSync(join(dir, "clone.sh"), CLONE_SCRIPT);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const TOOLS: ImageTools = {
+  grubInstall: "grub-install",
+  grubMkconfig: "grub-mkconfig -o /boot/grub/grub.cfg",
+  grubPc: true,
+  grubEfi: true,
+  shim: null,
+  efiId: "debian",
+  efiLabel: "Debian GNU/Linux",
+  initrdCmd: "update-initramfs -u -k all",
+  decompress: "gzip",
+  mkfsTools: ["mkfs.ext4", "mkswap"],
+  fetchers: ["bash"],
+};
+
+function planEnv(layout: SourceLayout, extra: Partial<Parameters<typeof renderPlanEnv>[0]> = {}, entries = 0): string {
+  return renderPlanEnv({
+    job: "20260101T000000-abcdef",
+    node: "cn01",
+    image: "golden-vm",
+    osvers: "debian12",
+    arch: "x86_64",
+    profile: "compute",
+    master: "127.0.0.1",
+    httpPort: 80,
+    archive: { urlPath: "/install/sysclone/clone/golden-vm/rootimg.tar.gz", bytes: 1000, chunkBytes: 400, chunks: 3 },
+    loaderUrlPath: "/tftpboot/xcat/xnba/nodes/cn01",
+    waitSeconds: 0,
+    overrides: [],
+    postscripts: [],
+    postscriptsUrl: "/install/postscripts",
+    identityFiles: ["etc/hostname"],
+    layout,
+    tools: TOOLS,
+    planOptions: { entries },
+    ...extra,
+  });
+}
+
+/** Run `body` in dash with clone.sh's functions and the plan loaded. */
+async function sh(env: string, body: string): Promise<{ code: number; out: string; err: string; run: string }> {
+  const run = mkdtempSync(join(dir, "run-"));
+  writeFileSync(join(run, "plan.env"), env);
+  const script = `XC_LIB=1 XC_DIR=${run} XC_RUN=${run}; . ${join(dir, "clone.sh")}; . ${run}/plan.env; ${body}`;
+  const p = Bun.spawn(["dash", "-c", script], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err, run };
+}
+
+const CASES: { name: string; raw: () => DiskLayout; entries: number }[] = [
+  { name: "GPT (golden VM)", raw: () => goldenGpt().layout, entries: goldenGpt().entries },
+  { name: "MBR with extended partition", raw: mbrBios, entries: 0 },
+  { name: "GPT with LVM", raw: lvmUefi, entries: 0 },
+];
+
+describe("clone.sh chooses what the planner chose, and sfdisk makes it", () => {
+  for (const c of CASES) {
+    const layout = normalizeLayout(c.raw(), "img");
+    const env = planEnv(layout, {}, c.entries);
+    for (const factor of [1, 2, 0.75]) {
+      test(`${c.name}, disk ${factor} x golden`, async () => {
+        const bytes = Math.floor((layout.disk.bytes * factor) / MiB) * MiB;
+        const plan = planFor(layout, bytes, { entries: c.entries }) as ClonePlan;
+        expect("tooSmall" in plan).toBe(false);
+        const img = join(dir, `disk-${c.name.replace(/\W+/g, "_")}-${factor}.img`);
+        rmSync(img, { force: true });
+        writeFileSync(img, "");
+        const r = await sh(env, `DISK=${img}; DISK_BYTES=${bytes}; select_variant; echo "variant=$VARIANT rest=$REST"; sfdisk_script >${img}.script && truncate -s ${bytes} ${img} && sfdisk -q ${img} <${img}.script && sfdisk --json ${img}`);
+        expect(r.code, r.err).toBe(0);
+        const first = r.out.split("\n")[0] as string;
+        const rest = plan.partitions.find((p) => plan.variant.partitions[plan.partitions.indexOf(p)] === "rest" && p.role !== "extended");
+        expect(first).toBe(`variant=${plan.variant.policy} rest=${rest?.sizeMiB}`);
+        const table = JSON.parse(r.out.slice(r.out.indexOf("{"))).partitiontable as { label: string; partitions: { node: string; size: number; type: string; bootable?: boolean }[] };
+        expect(table.label).toBe(layout.disk.label);
+        const got = table.partitions.map((p) => [Number(/(\d+)$/.exec(p.node)?.[1]), Math.round((p.size * 512) / MiB), p.type.toUpperCase()]);
+        const want = plan.partitions.map((p, i) => [p.number, p.sizeMiB, (layout.partitions[i]?.type ?? "").toUpperCase()]);
+        expect(got).toEqual(want);
+        rmSync(img, { force: true });
+      });
+    }
+  }
+
+  test("a disk too small stops before anything is written, naming the bytes needed and available", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    const r = await sh(planEnv(layout, {}, goldenGpt().entries), "DISK=/dev/vdz; DISK_BYTES=536870912; select_variant; echo never");
+    expect(r.code).toBe(1);
+    expect(r.out).not.toContain("never");
+    const status = readFileSync(join(r.run, "clone.status"), "utf8");
+    expect(status).toContain("state=failed\n");
+    const need = (planFor(layout, 536870912, { entries: goldenGpt().entries }) as { neededBytes: number }).neededBytes;
+    expect(status).toContain(`message=the disk /dev/vdz has 536870912 bytes (512 MiB); image golden-vm needs at least ${need} bytes`);
+    expect(status).toContain("The disk was not touched");
+  });
+});
+
+describe("clone.sh writes the new UUIDs where the golden ones were", () => {
+  test("fstab from the template, resume= in /etc/default/grub, the ESP's grub.cfg stub", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    const fss = nodeFilesystems(layout);
+    const T = join(dir, "target");
+    for (const d of ["etc/default", "boot/efi/EFI/debian", "etc/initramfs-tools/conf.d"]) mkdirSync(join(T, d), { recursive: true });
+    writeFileSync(join(T, "etc/default/grub"), 'GRUB_CMDLINE_LINUX="console=ttyS0 resume=UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60"\n');
+    writeFileSync(join(T, "boot/efi/EFI/debian/grub.cfg"), "search.fs_uuid 6a1d3a5e-0c1b-4d2e-9f3a-7b5c4d3e2f10 root hd0,gpt4\n");
+    writeFileSync(join(T, "etc/initramfs-tools/conf.d/resume"), "RESUME=UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60\n");
+    const news = fss.map((_, i) => `NEW_UUID_${i + 1}=1111111${i}-aaaa-4bbb-8ccc-dddddddddddd; NEW_PARTUUID_${i + 1}=2222222${i}-aaaa-4bbb-8ccc-eeeeeeeeeeee`).join("; ");
+    const r = await sh(planEnv(layout), `T=${T}; ${news}; write_fstab; fix_uuids; echo "initrd=$FIXED_INITRD"`);
+    expect(r.code, r.err).toBe(0);
+    const idx = (id: string) => fss.findIndex((f) => f.id === id);
+    const fstab = readFileSync(join(T, "etc/fstab"), "utf8");
+    expect(fstab).toBe(
+      [
+        `UUID=1111111${idx("p4")}-aaaa-4bbb-8ccc-dddddddddddd / ext4 errors=remount-ro 0 1`,
+        `UUID=1111111${idx("p2")}-aaaa-4bbb-8ccc-dddddddddddd /boot/efi vfat umask=0077 0 2`,
+        `UUID=1111111${idx("p3")}-aaaa-4bbb-8ccc-dddddddddddd none swap sw 0 0`,
+        "",
+      ].join("\n"),
+    );
+    expect(readFileSync(join(T, "etc/default/grub"), "utf8")).toContain(`resume=UUID=1111111${idx("p3")}-aaaa`);
+    expect(readFileSync(join(T, "boot/efi/EFI/debian/grub.cfg"), "utf8")).toContain(`search.fs_uuid 1111111${idx("p4")}-aaaa-4bbb-8ccc-dddddddddddd root`);
+    expect(r.out).toContain("initrd=1"); // the initramfs carries the resume device: rebuild it
+  });
+});
+
+describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
+  const data = Buffer.alloc(5 * 1024 * 1024 + 123);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+  const chunk = 1024 * 1024;
+  let served: { port: number; stop(): void; drops: number };
+
+  beforeAll(() => {
+    const file = join(dir, "rootimg.tar.gz");
+    writeFileSync(file, data);
+    writeFileSync(`${file}.sha256`, chunkSums(file, chunk));
+    // every other range request is cut off half way: the connection drops mid-body, as on a
+    // flaky network (Content-Length promises the whole range)
+    let n = 0;
+    const state = { drops: 0 };
+    const srv = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const path = new URL(req.url).pathname;
+        const f = path === "/img/rootimg.tar.gz" ? file : path === "/img/rootimg.tar.gz.sha256" ? `${file}.sha256` : null;
+        if (!f) return new Response("no", { status: 404 });
+        const range = req.headers.get("range");
+        if (range && n++ % 2 === 0) {
+          const [a, b] = (range.replace("bytes=", "").split("-") as [string, string]).map(Number) as [number, number];
+          state.drops++;
+          const half = data.subarray(a, a + Math.floor((b - a + 1) / 2));
+          const body = new ReadableStream({
+            async pull(c) {
+              c.enqueue(half);
+              await Bun.sleep(50);
+              c.close();
+            },
+          });
+          return new Response(body, { status: 206, headers: { "content-range": `bytes ${a}-${b}/${data.length}`, "content-length": String(b - a + 1) } });
+        }
+        return new Response(Bun.file(f));
+      },
+    });
+    served = { port: srv.port as number, stop: () => srv.stop(true), get drops() { return state.drops; } };
+  });
+  afterAll(() => served.stop());
+
+  for (const fetcher of ["curl", "wget", "python3", "bash"]) {
+    test(`${fetcher}: every chunk, each retried and resumed, sums checked`, async () => {
+      if (!Bun.which(fetcher)) throw new Error(`${fetcher} is not installed (scripts/setup-debian.sh)`);
+      const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+      const env = planEnv(layout, {
+        master: "127.0.0.1",
+        httpPort: served.port,
+        archive: { urlPath: "/img/rootimg.tar.gz", bytes: data.length, chunkBytes: chunk, chunks: Math.ceil(data.length / chunk) },
+      });
+      const before = served.drops;
+      const r = await sh(env, `FETCHER=${fetcher}; SUMS_OK=; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; stream_archive | sha256sum`);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+      expect(served.drops).toBeGreaterThan(before); // the server did cut responses short
+      expect(readFileSync(join(r.run, "clone.log"), "utf8")).toMatch(/chunk \d+: resuming at byte \d+/);
+      expect(readFileSync(join(r.run, "clone.status"), "utf8")).toContain("state=copying\npercent=100\n");
+    }, 60_000);
+  }
+
+  test("an HTTP error is told apart from an unreachable server", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    for (const fetcher of ["curl", "wget", "python3", "bash"]) {
+      const env = planEnv(layout, { master: "127.0.0.1", httpPort: served.port });
+      const r = await sh(env, `FETCHER=${fetcher}; fetch /nope "$XC_RUN/x"; echo "rc=$?"; XC_HTTP_PORT=1; fetch /nope "$XC_RUN/x"; echo "rc=$?"`);
+      expect(r.out, `${fetcher}: ${r.err}`).toBe("rc=2\nrc=1\n");
+    }
+  });
+});
