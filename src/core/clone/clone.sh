@@ -182,11 +182,13 @@ fetch_chunk() {
 			# what arrived before a drop is a prefix of the range asked for: keep it and ask for
 			# the remainder (the chunk's sha256 is checked once it is complete)
 			fetch "$XC_ARCHIVE" "$_part.more" $((_first + _have)) "$_last"
-			_rc=$?
 			[ -f "$_part.more" ] && cat "$_part.more" >>"$_part"
 			rm -f "$_part.more"
-			[ "$_rc" = 0 ] && continue
-			[ "$(size_of "$_part")" -gt "$_have" ] && log "chunk $_i: resuming at byte $(size_of "$_part")" && continue
+			_now=$(size_of "$_part")
+			if [ "$_now" -gt "$_have" ]; then
+				[ "$_now" -lt "$_want" ] && log "chunk $_i: cut short, resuming at byte $_now"
+				continue
+			fi
 		elif [ "$_have" -eq "$_want" ]; then
 			if [ -z "$SUMS_OK" ] || [ "$(sha256sum "$_part" | cut -d' ' -f1)" = "$(sed -n "$((_i + 1))p" "$XC_RUN/sums")" ]; then
 				mv -f "$_part" "$CHUNKS/$_i"
