@@ -15,6 +15,10 @@ export interface VmOptions {
   firmware?: "bios" | "uefi";
   /** Forward host 127.0.0.1:<port> to guest port 22. */
   sshPort?: number;
+  /** A raw disk image attached as a virtio disk; with it the firmware tries the network, then the disk. */
+  disk?: string;
+  /** Let the guest reboot (default: a reboot ends qemu). */
+  reboot?: boolean;
 }
 
 export interface VmResult {
@@ -36,8 +40,10 @@ export class Vm {
   constructor(o: VmOptions) {
     let netdev = `user,id=n0,tftp=${o.tftpdir},bootfile=${o.bootfile}`;
     if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
-    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-boot", "n", "-netdev", netdev];
-    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac}`, "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot");
+    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-boot", o.disk ? "order=nc" : "n", "-netdev", netdev];
+    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac}`, "-display", "none", "-serial", "stdio", "-monitor", "none");
+    if (!o.reboot) argv.push("-no-reboot");
+    if (o.disk) argv.push("-drive", `file=${o.disk},if=virtio,format=raw`);
     if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
     const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.proc = proc;

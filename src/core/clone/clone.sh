@@ -611,7 +611,16 @@ mark_disk() {
 		echo "}"
 		echo "}"
 	} >"$T/var/lib/xcimg/clone.json"
-	sed "s/^state=.*/state=done/" "$STATUS" >"$T/var/lib/xcimg/clone.status"
+	{
+		echo "job=$XC_JOB"
+		echo "node=$XC_NODE"
+		echo "state=done"
+		echo "percent=100"
+		echo "message=cloned from $XC_IMAGE onto $DISK in $(($(date +%s) - STARTED)) s${WARNINGS:+; warnings:$WARNINGS}"
+		echo "disk=$DISK"
+		echo "updated=$(date +%s 2>/dev/null)"
+	} >"$T/var/lib/xcimg/clone.status"
+	cp "$LOG" "$T/var/lib/xcimg/clone.log" 2>/dev/null
 }
 
 unmount_all() {
@@ -644,6 +653,7 @@ wait_for_local_boot() {
 }
 
 main() {
+	STARTED=$(date +%s)
 	mkdir -p "$XC_RUN"
 	: >>"$LOG"
 	. "$XC_DIR/plan.env" || fail "cannot read $XC_DIR/plan.env"

@@ -249,6 +249,9 @@ export async function connect(t: SshTarget, opts: { signal?: AbortSignal; log?: 
   };
 
   const client = new Client();
+  // ssh2 may emit a second error (e.g. "Connection lost before handshake") after the first has
+  // rejected the connect: without a listener it would surface as an unhandled error event
+  client.on("error", () => {});
   const config: ConnectConfig = {
     host: t.host,
     port: t.port,
