@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectMedia } from "../../../src/core/media/detect";
 import { fakeDebianMedia, fakeRhelMedia, fakeSlesMedia } from "../../helpers/fake-media";
-import { Sandbox } from "../../helpers/sandbox";
+import { BIN, Sandbox } from "../../helpers/sandbox";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
@@ -98,5 +98,22 @@ describe("xcimg image media", () => {
     const missing = await sb.run("image", "media", join(sb.installdir, "rhels8.10", "x86_64"), "-n", "rhels8.10", "-a", "x86_64");
     expect(missing.stderr).toContain("This image requires that you first copy media for rhels8.10-x86_64");
     expect(existsSync(join(sb.installdir, "custom", "install", "rh", "compute.tmpl"))).toBe(true);
+  });
+});
+
+describe("the compiled binary carries the built-in templates", () => {
+  test("xcimg image media in dist/xcimg writes the built-in kickstart, AutoYaST and preseed templates", async () => {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'bun scripts/build.ts --host' first`);
+    sb = new Sandbox("media-bin");
+    const trees = [
+      [fakeRhelMedia(join(sb.installdir, "rhels9.4", "x86_64")), "rh", "%packages"],
+      [fakeSlesMedia(join(sb.installdir, "sle15.5", "x86_64")), "sles", "<profile xmlns="],
+      [fakeDebianMedia(join(sb.installdir, "debian12.5.0", "x86_64")), "debian", "d-i passwd/root-password-crypted password"],
+    ] as const;
+    for (const [dir, platform, marker] of trees) {
+      const r = await sb.bin(["image", "media", dir], { cwd: "/" });
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(sb.installdir, "custom", "install", platform, "compute.tmpl"), "utf8")).toContain(marker);
+    }
   });
 });
