@@ -138,6 +138,16 @@ describe("xcimg binary", () => {
     expect(r.stderr).toContain(`${bad}:2: unmatched "`);
   });
 
+  test("restoring an xCAT site table warns where it disagrees with the config", async () => {
+    const f = join(sb.dir, "site.csv");
+    writeFileSync(f, `#key,value,comments,disable\n"installdir","/install",,\n"tftpdir","${sb.tftpdir}",,\n"domain","cluster",,\n`);
+    const r = await sb.bin(["table", "restore", f]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Warning: site.installdir is '/install' but xcimg uses installdir = '${sb.installdir}'`);
+    expect(r.stderr).not.toContain("site.tftpdir");
+    expect((await sb.bin(["table", "dump", "site"])).stdout).toBe(await Bun.file(f).text());
+  });
+
   test("--json errors are JSON on stdout too", async () => {
     const r = await sb.bin(["--json", "image", "show", "nope"]);
     expect(r.code).toBe(66);

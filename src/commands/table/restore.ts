@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { leaf, output } from "../../cli/command";
 import { fsError, UsageError } from "../../core/errors";
 import { requireTable, restoreTable, tableFromFileName } from "../../core/tables/ops";
+import { siteConfigDrift } from "../../core/tables/site-drift";
 
 export default leaf({
   name: "table restore",
@@ -24,6 +25,7 @@ export default leaf({
     }
     const n = restoreTable(ctx.db(), table, text, file, { addRows: args.addrows });
     ctx.log.info(`Restored ${n} row(s) into ${table}.`);
+    if (table === "site") for (const w of siteConfigDrift(ctx.db(), ctx.config)) ctx.log.warn(w);
     return output({ table, rows: n }, "");
   },
 });
