@@ -149,12 +149,26 @@ function missingHint(table: string, byNode: boolean, node: string, pairs: Record
   return undefined;
 }
 
+/**
+ * xcimg's schema does not carry xCAT's passwd table yet (a site migrating from xCAT brings it in
+ * its database, where #CRYPT# reads it); say what works meanwhile.
+ */
+const NO_PASSWD_TABLE_HINT =
+  "the root password comes from xCAT's passwd table (key=system, username=root), which this database does not have; write a crypt hash into the template instead, or use #CRYPTORLOCKED:...# to leave root locked";
+
 function crydb(st: DirectiveState, table: string, key: string, column: string, orLocked: boolean, fail: Fail): string {
   const { req } = st;
   const { pairs } = parseKey(key);
   if (Object.keys(pairs).length === 0) fail(`Unable to parse password parameters ${key}`);
   if (site(st, "secureroot") === "1") return "*";
-  const password = req.tables.keyedValue(table, pairs, column);
+  let password: string | undefined;
+  try {
+    password = req.tables.keyedValue(table, pairs, column);
+  } catch (e) {
+    if (!(e instanceof TableLookupError) || !e.message.startsWith("Unable to open table")) throw e;
+    if (orLocked) return "*"; // no password table at all: nothing to set, so the account stays locked
+    return fail(e.message, NO_PASSWD_TABLE_HINT);
+  }
   if (password === undefined) {
     if (orLocked) return "*";
     return fail(`no ${column} in table ${table} for ${key}`, `store the root password in the ${table} table (key=system, username=root), or use #CRYPTORLOCKED:...# to lock the account`);
