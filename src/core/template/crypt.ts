@@ -63,14 +63,17 @@ export function shaCrypt(password: string, salt: string, method: CryptMethod = "
   for (let i = 0; i < 16 + (aDigest[0] ?? 0); i++) ds.update(s);
   const S = repeat(ds.digest(), s.length);
 
-  let c = aDigest;
+  // The 5000+ rounds are the whole cost: hash from one scratch buffer into `c` without
+  // allocating (Bun's one-shot hashers are ~2x faster than createHash() per round here).
+  const c = Buffer.from(aDigest);
+  const scratch = Buffer.alloc(2 * P.length + S.length + size);
+  const oneShot = method === "sha512" ? Bun.SHA512 : Bun.SHA256;
   for (let i = 0; i < r; i++) {
-    const h = createHash(alg);
-    h.update(i & 1 ? P : c);
-    if (i % 3) h.update(S);
-    if (i % 7) h.update(P);
-    h.update(i & 1 ? c : P);
-    c = h.digest();
+    let n = (i & 1 ? P : c).copy(scratch, 0);
+    if (i % 3) n += S.copy(scratch, n);
+    if (i % 7) n += P.copy(scratch, n);
+    n += (i & 1 ? c : P).copy(scratch, n);
+    oneShot.hash(scratch.subarray(0, n), c);
   }
 
   let enc = "";

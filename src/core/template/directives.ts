@@ -183,7 +183,13 @@ function crydb(st: DirectiveState, table: string, key: string, column: string, o
   if (method && method !== "sha512" && method !== "sha256") {
     return fail(`Unsupported crypt method ${method}`, "use cryptmethod sha512 (the default) or sha256, or store an already hashed password");
   }
-  return shaCrypt(password, (req.salt ?? randomSalt)(), method === "sha256" ? "sha256" : "sha512");
+  const alg = method === "sha256" ? "sha256" : "sha512";
+  const cacheKey = `${alg}\0${password}`;
+  const cached = req.cryptCache?.get(cacheKey);
+  if (cached) return cached;
+  const hashed = shaCrypt(password, (req.salt ?? randomSalt)(), alg);
+  req.cryptCache?.set(cacheKey, hashed);
+  return hashed;
 }
 
 function command(st: DirectiveState, cmd: string, fail: Fail): string {

@@ -35,6 +35,12 @@ export interface RenderRequest {
   allowCommands: boolean;
   /** Salt for #CRYPT# hashes (tests pass a fixed one; production uses a random salt per render). */
   salt?: () => string;
+  /**
+   * Hashes already made in this run, by method and password: SHA-crypt costs milliseconds, so
+   * the nodes of one `boot` share one salted hash of the same password instead of paying it
+   * 10,000 times (the password is the same for all of them anyway).
+   */
+  cryptCache?: Map<string, string>;
 }
 
 /**

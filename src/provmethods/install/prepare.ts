@@ -131,6 +131,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
   const site = (key: string) => tables.keyedValue("site", { key }, "value");
   const env = imageEnv(ctx, img);
   const mediaPath = httpPath(pkgdir, config.installdir);
+  const cryptCache = new Map<string, string>();
 
   for (const node of nodes) {
     if (ctx.signal.aborted) break;
@@ -166,6 +167,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         },
         env,
         allowCommands: env.XCIMG_TEMPLATE_COMMANDS === "1",
+        cryptCache,
       });
       const kcmdline = installKcmdline({
         family,
