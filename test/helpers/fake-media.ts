@@ -27,6 +27,7 @@ export function fakeSlesMedia(dir: string): string {
   put(dir, "1/media.1/media", "SUSE - SLE-15-SP5-Full-x86_64-GM-Media1\n20230615\n");
   put(dir, "1/boot/x86_64/loader/linux", "SLES kernel\n");
   put(dir, "1/boot/x86_64/loader/initrd", "SLES initrd\n");
+  for (const repo of ["Module-Basesystem", "Module-Server-Applications", "Module-SAP-Applications", "Product-SLES", "Product-SLES_SAP"]) put(dir, `1/${repo}/repodata/repomd.xml`, "<repomd/>\n");
   return dir;
 }
 

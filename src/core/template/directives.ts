@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { isCryptHash, randomSalt, shaCrypt } from "./crypt";
 import { TableLookupError } from "./tables";
 import { httpPath } from "./urls";
@@ -256,6 +258,11 @@ function installSources(st: DirectiveState): string {
     const url = /^(http|ftp)s?:/.test(dir) ? dir : `${baseUrl(st)}${httpPath(dir, req.installdir)}`;
     if (RH_FAMILY.test(req.platform)) out.push(i === 0 ? `url --url ${url}` : `repo --name=pkg${i} --baseurl=${url}`);
     else if (req.platform === "sles") {
+      const modules = i === 0 ? sle15Modules(dir, url) : [];
+      if (modules.length) {
+        out.push(...modules);
+        return;
+      }
       const media = i === 0 ? `${url}/1` : url;
       out.push(
         `<listentry><media_url>${media}</media_url><product>SuSE-Linux-pkg${i}</product><product_dir>/</product_dir><ask_on_error config:type="boolean">false</ask_on_error><name>SuSE-Linux-pkg${i}</name></listentry>`,
@@ -263,6 +270,31 @@ function installSources(st: DirectiveState): string {
     }
   });
   return out.join("\n");
+}
+
+/**
+ * SLE 15 "Full" media keeps its repositories in Module-* and Product-* directories; AutoYaST
+ * must add each one (Template.pm's sle15 branch and _sle15_install_product_name): Module-X is
+ * product sle-module-x, Product-X is X; SAP modules and products that are not plain SLES
+ * (SUSE Manager, SLES_SAP, SLED) are left out as xCAT leaves them out.
+ */
+function sle15Modules(pkgdir: string, url: string): string[] {
+  for (const [root, base] of [[join(pkgdir, "1"), `${url}/1`], [pkgdir, url]] as const) {
+    let dirs: string[];
+    try {
+      dirs = readdirSync(root).filter((d) => /^(Module|Product)-/.test(d)).sort();
+    } catch {
+      continue;
+    }
+    const entries: string[] = [];
+    for (const d of dirs) {
+      if (/^Module-SAP-/.test(d) || /^Product-(SUSE-Manager-Server|SLES_SAP|SLED)/.test(d)) continue;
+      const product = d.startsWith("Module-") ? `sle-${d.toLowerCase()}` : d.slice("Product-".length);
+      entries.push(`<listentry><media_url>${base}</media_url><product>${product}</product><product_dir>/${d}</product_dir></listentry>`);
+    }
+    if (entries.length) return entries;
+  }
+  return [];
 }
 
 function installSourcesInPre(st: DirectiveState): string {

@@ -201,10 +201,11 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       fail(node, e);
     }
   }
-  const ok = entries.length;
-  const summary = `${ok} of ${nodes.length} node${nodes.length === 1 ? "" : "s"} ready to install ${img.name}`;
+  // nodeset's output: one "<node>: <state>" line per node that is ready
+  const summary = entries.map((e) => `${e.node}: ${e.currstate}`).join("\n");
   const result: InstallPrepResult = { image: img.name, nodes: entries, failures, summary };
-  if (Object.keys(failures).length) throw new PartialFailure(`${Object.keys(failures).length} of ${nodes.length} nodes failed; ${summary}`, failures, result);
+  const failed = Object.keys(failures).length;
+  if (failed) throw new PartialFailure(`${failed} of ${nodes.length} nodes failed; ${entries.length} ready to install ${img.name}`, failures, result);
   return result;
 }
 

@@ -62,7 +62,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     const r = await sb.run("boot", "cn01,cn02.cluster", "-o", img);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`2 of 2 nodes ready to install ${img}\n`);
+    expect(r.stdout).toBe("cn01: install rhels9.4-x86_64-compute\ncn02.cluster: install rhels9.4-x86_64-compute\n");
     const boot = join(sb.tftpdir, "xcat", "osimage", img);
     expect(readFileSync(join(boot, "vmlinuz"), "utf8")).toBe("EL kernel\n");
     expect(readFileSync(join(boot, "initrd.img"), "utf8")).toBe("EL initrd\n");
@@ -128,7 +128,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     const tmpl = join(sb.installdir, "custom", "install", "rh", "compute.tmpl");
     const line = readFileSync(tmpl, "utf8").split("\n").indexOf("#KICKSTARTNET#") + 1;
     expect(r.stderr).toContain(`cn03: ${tmpl}:${line}: missing mac data for cn03 (set it with 'xcimg node set cn03 mac=...')`);
-    expect(r.stderr).toContain("1 of 2 nodes failed; 1 of 2 nodes ready to install");
+    expect(r.stderr).toContain(`1 of 2 nodes failed; 1 ready to install ${img}`);
     expect(readFileSync(join(sb.installdir, "autoinst", "cn01"), "utf8")).toContain("rootpw --iscrypted");
     expect(before).toContain("rootpw --iscrypted");
     expect(existsSync(join(sb.installdir, "autoinst", "cn03"))).toBe(false);
@@ -160,7 +160,12 @@ describe("install boot preparation: SLES (AutoYaST) and Debian (preseed)", () =>
     expect(xml).toContain("<timezone>Europe/Berlin</timezone>");
     expect(xml).toContain("<package>openssh</package>");
     expect(xml).toContain("<pattern>base</pattern>");
-    expect(xml).toContain("<media_url>http://10.0.0.5:80/install/sle15.5/x86_64/1</media_url>");
+    // SLE 15 Full media: one add-on per module and product directory (no SAP, no SLES_SAP)
+    const media = "<media_url>http://10.0.0.5:80/install/sle15.5/x86_64/1</media_url>";
+    expect(xml).toContain(`<listentry>${media}<product>sle-module-basesystem</product><product_dir>/Module-Basesystem</product_dir></listentry>`);
+    expect(xml).toContain(`<listentry>${media}<product>sle-module-server-applications</product><product_dir>/Module-Server-Applications</product_dir></listentry>`);
+    expect(xml).toContain(`<listentry>${media}<product>SLES</product><product_dir>/Product-SLES</product_dir></listentry>`);
+    expect(xml).not.toContain("SAP");
   });
 
   test("Debian: netboot linux/initrd.gz, url= preseed, and the preseed passes debconf-set-selections --checkonly", async () => {
