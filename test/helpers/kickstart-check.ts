@@ -74,7 +74,13 @@ export function checkKickstart(text: string): string[] {
     }
     const spec = OPTIONS[cmd];
     if (spec) {
-      for (const a of args) if (a.startsWith("--") && !spec.flags.includes(a.split("=")[0] as string)) problems.push(`${n}: ${cmd} has no option ${a.split("=")[0]}`);
+      for (const a of args) {
+        if (!a.startsWith("--")) continue;
+        const opt = a.split("=")[0] as string;
+        // pykickstart parses with argparse, which takes an unambiguous prefix (--disable → --disabled)
+        const matches = spec.flags.includes(opt) ? [opt] : spec.flags.filter((f) => f.startsWith(opt));
+        if (matches.length !== 1) problems.push(`${n}: ${cmd} has no option ${opt}`);
+      }
       const p = spec.check?.(args);
       if (p) problems.push(`${n}: ${p}`);
     }

@@ -20,9 +20,6 @@ export function renderTemplate(req: RenderRequest): string {
     return name === "XCATROOT" ? "/opt/xcat" : undefined; // Template.pm envvar()'s default
   };
   const pkglists = (req.pkglist ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  const cx: ExpandContext = { node: req.node, rootDir: dirname(req.template), lookupVar, pkglists };
-  const lines = loadLines(req.template, "plain", cx);
-
   let packages: string | undefined;
   const st: DirectiveState = {
     req,
@@ -37,5 +34,13 @@ export function renderTemplate(req: RenderRequest): string {
       return packages;
     },
   };
+  const cx: ExpandContext = {
+    node: req.node,
+    rootDir: dirname(req.template),
+    lookupVar,
+    pkglists,
+    expandPath: (path, at) => substituteLine({ text: path, ...at }, st),
+  };
+  const lines = loadLines(req.template, "plain", cx);
   return `${lines.map((l) => substituteLine(l, st)).join("\n")}\n`;
 }

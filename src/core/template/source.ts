@@ -29,7 +29,13 @@ const MODE_OF: Record<string, IncludeMode> = {
   INCLUDE_RMPKGLIST: "rmpkglist",
   INCLUDE_NOP: "nop",
 };
-const INCLUDE_RE = /#(INCLUDE|INCLUDE_PKGLIST|INCLUDE_PTRNLIST|INCLUDE_RMPKGLIST|INCLUDE_NOP):([^#\n]+)#|#INCLUDE_DEFAULT_(PKGLIST|PKGLIST_S|PTRNLIST_S|RMPKGLIST_S)#/g;
+/**
+ * An include path may itself hold #TABLE#/#XCATVAR#/#ENV# directives (xCAT's scripts include
+ * `#INCLUDE:#TABLE:site:key=installdir:value#/postscripts/updateflag.awk#`): xCAT expands them on
+ * its next pass and includes then; we expand them in the path first.
+ */
+const INCLUDE_RE =
+  /#(INCLUDE|INCLUDE_PKGLIST|INCLUDE_PTRNLIST|INCLUDE_RMPKGLIST|INCLUDE_NOP):((?:[^#\n]|#(?:TABLE|TABLEBLANKOKAY|XCATVAR|ENV):[^#\n]*#)+)#|#INCLUDE_DEFAULT_(PKGLIST|PKGLIST_S|PTRNLIST_S|RMPKGLIST_S)#/g;
 const HAS_INCLUDE = new RegExp(INCLUDE_RE.source);
 /** #INCLUDE_DEFAULT_*# include the image's pkglist file(s) in these modes (Template.pm rewrites them to includes). */
 const DEFAULT_MODE: Record<string, IncludeMode> = { PKGLIST: "plain", PKGLIST_S: "pkglist", PTRNLIST_S: "ptrnlist", RMPKGLIST_S: "rmpkglist" };
@@ -45,6 +51,8 @@ export interface ExpandContext {
   pkglists: string[];
   /** Set while expanding an include found inside a package list. */
   inList?: boolean;
+  /** Expands the directives an include path may contain (see INCLUDE_RE). */
+  expandPath?: (path: string, at: { file: string; line: number }) => string;
 }
 
 export function readSource(path: string): string {
@@ -165,7 +173,9 @@ function expandIncludesInLine(text: string, at: { file: string; line: number }, 
       included = cx.pkglists.flatMap((f) => loadLines(f, mode, { ...cx, inList }, chain, at));
     } else {
       const mode = MODE_OF[m[1] as string] as IncludeMode;
-      included = loadLines(resolvePath((m[2] as string).trim(), at, cx), mode, { ...cx, inList }, chain, at);
+      const raw = (m[2] as string).trim();
+      const path = raw.includes("#") && cx.expandPath ? cx.expandPath(raw, at) : raw;
+      included = loadLines(resolvePath(path, at, cx), mode, { ...cx, inList }, chain, at);
     }
     const tail = result[result.length - 1] as SourceLine;
     tail.text += before;

@@ -98,6 +98,11 @@ describe("template directives, per node", () => {
     expect(out.split("\n")[0]).toBe("d-i pkgsel/include string openssh-server chrony");
   });
 
+  test("include paths may hold #TABLE#, #XCATVAR# and #ENV# directives (xCAT's scripts use them)", () => {
+    const out = renderTemplate(req("cn01", "include-path.tmpl", { env: { XCIMG_TEST_INC_DIR: join(TEMPLATES, "inc") } }));
+    expect(out).toBe("arch-specific part for cn01 (chosen by a table value)\none-line include\n");
+  });
+
   test("a table value that looks like a directive is written out, never expanded", async () => {
     const r = await sb.run("node", "set", "cn01", "usercomment=#COMMAND:touch /tmp/xcimg-pwned#");
     expect(r.code).toBe(0);
