@@ -9,5 +9,6 @@ export default defineCommand({
     rm: () => import("./rm").then((m) => m.default),
     copy: () => import("./copy").then((m) => m.default),
     media: () => import("./media").then((m) => m.default),
+    render: () => import("./render").then((m) => m.default),
   },
 });

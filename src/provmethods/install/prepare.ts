@@ -1,16 +1,13 @@
 import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../../core/context";
-import { type Image, requireAttr } from "../../core/defs/image";
+import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
-import { CantCreateError, DataError, fsError, PartialFailure, XcimgError } from "../../core/errors";
+import { CantCreateError, DataError, fsError, InterruptedError, PartialFailure, XcimgError } from "../../core/errors";
 import { bootFilesDir } from "../../core/image/paths";
-import { renderTemplate } from "../../core/template/render";
-import { customInstallDir, familyOf, findInstallFile, platformOf } from "../../core/template/search";
-import { dbTemplateTables } from "../../core/template/tables";
-import { httpPath } from "../../core/template/urls";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
+import { planInstall, renderAnswerFile, serverFor } from "./plan";
 
 /**
  * What a boot loader needs to start one node's installer: the boot-file writer (iPXE, GRUB2,
@@ -34,16 +31,6 @@ export interface InstallPrepResult {
   nodes: InstallBootEntry[];
   failures: Record<string, string>;
   summary: string;
-}
-
-function imageEnv(ctx: Context, img: Image): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...ctx.env };
-  // osimage.environvar: "NAME=value,NAME2=value2", exported to templates as anaconda.pm does
-  for (const pair of (img.attrs.environvar ?? "").split(",")) {
-    const m = /^\s*(\S+?)\s*=\s*(\S+)\s*$/.exec(pair);
-    if (m) env[m[1] as string] = m[2];
-  }
-  return env;
 }
 
 /** Write a file so a node fetching it never sees half of it. */
@@ -78,24 +65,9 @@ function copyAtomic(src: string, dest: string): void {
  */
 export async function prepareInstall(ctx: Context, img: Image, nodes: string[]): Promise<InstallPrepResult> {
   const { config } = ctx;
-  const osvers = requireAttr(img, "osvers");
-  const arch = requireAttr(img, "osarch");
-  const profile = requireAttr(img, "profile");
-  const platform = platformOf(osvers);
-  const family = platform ? familyOf(platform) : undefined;
-  if (!platform || !family) throw new DataError(`xcimg cannot install ${osvers}: the install provmethod supports RHEL-like, SLES and Debian/Ubuntu`);
-  if (img.attrs.partitionfile) {
-    throw new DataError(`image '${img.name}' sets linuximage.partitionfile, which xcimg does not support yet`, { hint: "put the partitioning into the template itself" });
-  }
-  const pkgdirs = (img.attrs.pkgdir || join(config.installdir, osvers, arch)).split(",").map((s) => s.trim()).filter(Boolean);
-  const pkgdir = pkgdirs[0] as string;
-  const template = img.attrs.template || findInstallFile(config.installdir, osvers, arch, profile, "tmpl");
-  if (!template) {
-    throw new DataError(`No ${platform} install template exists for ${profile} in directory ${customInstallDir(config.installdir, platform)} or xcimg's built-in templates`, {
-      hint: `set one with 'xcimg image set ${img.name} template=<file>'`,
-    });
-  }
-  const pkglist = img.attrs.pkglist || findInstallFile(config.installdir, osvers, arch, profile, "pkglist");
+  const plan = planInstall(ctx, img);
+  const { osvers, arch, profile, family } = plan;
+  const pkgdir = plan.pkgdirs[0] as string;
 
   const failures: Record<string, string> = {};
   const entries: InstallBootEntry[] = [];
@@ -126,57 +98,23 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
 
   const autoinstDir = join(config.installdir, "autoinst");
   mkdirSync(autoinstDir, { recursive: true });
-  const tables = dbTemplateTables(ctx.db(), config);
   const attrsOf = readNodes(ctx.db(), nodes);
-  const site = (key: string) => tables.keyedValue("site", { key }, "value");
-  const env = imageEnv(ctx, img);
-  const mediaPath = httpPath(pkgdir, config.installdir);
-  const cryptCache = new Map<string, string>();
+  const site = (key: string) => plan.tables.keyedValue("site", { key }, "value");
 
   for (const node of nodes) {
-    if (ctx.signal.aborted) break;
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${entries.length} of ${nodes.length} nodes`);
     try {
-      const a: Attrs = attrsOf.get(node) ?? {};
-      if (!attrsOf.has(node)) throw new DataError(`${node} is not a defined node`);
-      const xcatmaster = a.xcatmaster || config.master;
-      const server = a.nfsserver || xcatmaster;
-      const add = splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline);
-      const text = renderTemplate({
-        node,
-        template,
-        pkglist,
-        platform,
-        pkgdirs,
-        installdir: config.installdir,
-        httpPort: config["http.port"],
-        server,
-        tables,
-        vars: {
-          XCATMASTER: xcatmaster,
-          MASTER_IP: xcatmaster,
-          INSTALLDIR: config.installdir,
-          HTTPPORT: String(config["http.port"]),
-          PERSKCMDLINE: add.persistent,
-          NODESTATUS: site("nodestatus") ?? "",
-          IMAGENAME: img.name,
-          OSVER: osvers,
-          ARCH: arch,
-          PROFILE: profile,
-          INSTALL_HOSTPORT: config["http.port"] === 80 ? server : `${server}:${config["http.port"]}`,
-          MEDIA_URLPATH: mediaPath,
-        },
-        env,
-        allowCommands: env.XCIMG_TEMPLATE_COMMANDS === "1",
-        cryptCache,
-      });
+      const a: Attrs | undefined = attrsOf.get(node);
+      if (!a) throw new DataError(`${node} is not a defined node`);
+      const text = renderAnswerFile(ctx, plan, node, a);
       const kcmdline = installKcmdline({
         family,
         node,
         osvers,
         arch,
-        server,
+        server: serverFor(ctx, a).server,
         httpPort: config["http.port"],
-        mediaPath,
+        mediaPath: plan.mediaPath,
         installnic: a.installnic,
         primarynic: a.primarynic,
         mac: macFor(node, a.mac),
@@ -185,7 +123,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         serialflow: a.serialflow,
         debugmode: site("xcatdebugmode"),
         domain: site("domain"),
-        addkcmdline: add.volatile,
+        addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile,
       });
       const autoinst = join(autoinstDir, node);
       writeAtomic(autoinst, text);

@@ -134,6 +134,19 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     expect(existsSync(join(sb.installdir, "autoinst", "cn03"))).toBe(false);
   });
 
+  test("xcimg image render prints one node's kickstart without writing it", async () => {
+    const before = readFileSync(join(sb.installdir, "autoinst", "cn02.cluster"), "utf8");
+    const r = await sb.run("image", "render", img, "cn02.cluster");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("network --hostname=cn02.cluster");
+    expect(checkKickstart(r.stdout)).toEqual([]);
+    expect(readFileSync(join(sb.installdir, "autoinst", "cn02.cluster"), "utf8")).toBe(before);
+    expect((await sb.run("image", "render", img, "nosuchnode")).stderr).toContain("nosuchnode is not a defined node");
+    const r3 = await sb.run("image", "render", img, "cn03");
+    expect(r3.code).toBe(65);
+    expect(r3.stderr).toContain("missing mac data for cn03");
+  });
+
   test("missing media: xCAT's message for every node", async () => {
     expect((await sb.run("image", "set", "rhels8.10-x86_64-install-compute", "provmethod=install", "osvers=rhels8.10", "osarch=x86_64", "profile=compute")).code).toBe(0);
     const r = await sb.run("boot", "cn01,cn02.cluster", "-o", "rhels8.10-x86_64-install-compute");
