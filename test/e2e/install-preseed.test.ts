@@ -91,10 +91,10 @@ describe("install provmethod in qemu", () => {
       ],
       { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
     );
-    const { found, log } = await readUntil(qemu.stdout as ReadableStream<Uint8Array>, new RegExp(`${MARK} node=\\S+ tz=\\S+`), 280_000);
+    const { found, log } = await readUntil(qemu.stdout as ReadableStream<Uint8Array>, new RegExp(`${MARK} node=\\S+ tz=\\S+`), 420_000);
     qemu.kill(9);
     if (!found) console.error(log.slice(-4000));
     expect(found).toBe(`${MARK} node=cn07 tz=Europe/Paris`);
     expect(http.requests).toContain("GET /install/autoinst/cn07");
-  }, 320_000);
+  }, 450_000);
 });
