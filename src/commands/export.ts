@@ -1,19 +1,28 @@
 import { leaf, output } from "../cli/command";
-import { imageOperation } from "../cli/shared";
+import { checkExportable, errorList } from "../core/bundle/export";
+import { getImage } from "../core/defs/image";
+import { operation } from "../provmethods/registry";
 
 export default leaf({
   name: "export",
   description: "write one image as a portable bundle (xCAT imgexport: manifest.xml tgz)",
   args: {
     osimage: { type: "positional", description: "the image to export" },
-    bundle: { type: "positional", required: false, description: "bundle file (default: ./<osimage>.tgz)" },
-    postscripts: { type: "string", alias: "p", description: "carry this node's postscripts in the bundle" },
-    extra: { type: "string", alias: "e", multiple: true, description: "extra file or directory, as src[:dest]" },
+    bundle: { type: "positional", required: false, description: "bundle file or directory (default: ./<osimage>.tgz); unlike xCAT the path is honoured" },
+    postscripts: { type: "string", alias: "p", description: "carry this node's postscripts (and xcatdefaults') in the manifest" },
+    extra: { type: "string", alias: "e", multiple: true, description: "extra file or directory, as src[:dest]; lands in dest on import" },
   },
-  examples: ["xcimg export rocky9-x86_64-netboot-compute", "xcimg export rocky9-x86_64-netboot-compute /backup/rocky9.tgz -p cn001 -e /install/postscripts/myscript"],
+  examples: [
+    "xcimg export rocky9-x86_64-netboot-compute",
+    "xcimg export rocky9-x86_64-netboot-compute /backup/rocky9.tgz -p cn001 -e /install/postscripts/myscript",
+    "xcimg export rocky9-x86_64-statelite-compute /backup/ -e /srv/site-files:/install/site-files",
+  ],
   async run(ctx, args) {
-    const { image, fn } = await imageOperation(ctx, args.osimage, "export");
-    const result = await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra });
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    const errors = checkExportable(ctx, args.osimage);
+    if (errors.length) throw errorList(ctx, errors);
+    const image = getImage(ctx.db(), args.osimage);
+    const fn = await operation(image.attrs.provmethod as string, "export", `image '${args.osimage}'`);
+    const r = (await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra })) as { bundle: string; bytes: number };
+    return output(r, `Done! ${r.bundle} (${r.bytes} bytes)`);
   },
 });

@@ -1,5 +1,7 @@
-import { leaf } from "../cli/command";
-import { NotImplementedError } from "../core/errors";
+import { leaf, output } from "../cli/command";
+import { planImport } from "../core/bundle/import";
+import { commitImport } from "../core/bundle/import-commit";
+import { operation } from "../provmethods/registry";
 
 export default leaf({
   name: "import",
@@ -7,12 +9,31 @@ export default leaf({
   args: {
     bundle: { type: "positional", description: "the bundle (.tgz with manifest.xml, or manifest.cfg)" },
     postscripts: { type: "string", alias: "p", description: "set the bundle's postscripts on these existing nodes (noderange)" },
-    profile: { type: "string", alias: "f", description: "import under a new profile name (xCAT -f)" },
-    force: { type: "boolean", description: "replace an existing image of the same name, keeping .ORIG backups" },
-    allowDest: { type: "string", multiple: true, description: "also allow files to land under this directory" },
+    profile: { type: "string", alias: "f", description: "import under a new profile name (xCAT -f): <osvers>-<osarch>-<provmethod>-<profile>" },
+    force: { type: "boolean", description: "replace an existing image or files of the same name, keeping .ORIG backups" },
+    allowDest: { type: "string", multiple: true, description: "also allow files to land under this directory (outside installdir)" },
   },
-  examples: ["xcimg import rocky9-x86_64-netboot-compute.tgz", "xcimg import rocky9.tgz -f compute2 -p rack3"],
-  async run() {
-    throw new NotImplementedError("'import' is not implemented yet in this release of xcimg");
+  examples: [
+    "xcimg import rocky9-x86_64-netboot-compute.tgz",
+    "xcimg import rocky9.tgz -f compute2 -p rack3",
+    "xcimg import site-image.tgz --allow-dest /srv/site-files --force",
+  ],
+  async run(ctx, args) {
+    const plan = await planImport(ctx, {
+      bundle: args.bundle,
+      postscripts: args.postscripts,
+      profile: args.profile,
+      force: args.force,
+      allowDest: args.allowDest,
+    });
+    for (const image of plan.images) {
+      const fn = await operation(image.provmethod, "import", `bundle image '${image.name}'`);
+      await fn(ctx, { plan, image });
+    }
+    const result = await commitImport(ctx, plan);
+    return output(
+      result,
+      result.images.map((i) => `Successfully imported the image ${i.image}.`),
+    );
   },
 });

@@ -1,5 +1,10 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
+import { findImage, getImage } from "../core/defs/image";
+import { DataError, NotFoundError } from "../core/errors";
+import { validateImageName } from "../core/names";
+import { imageLiteEntries, lsliteLine } from "../core/statelite/litefile";
+import { PROVMETHOD_MESSAGE } from "../core/statelite/liteimg";
 
 export default leaf({
   name: "lite",
@@ -8,10 +13,21 @@ export default leaf({
     osimage: { type: "positional", description: "a statelite image" },
     list: { type: "boolean", description: "print the image's statelite entries (xCAT lslite -i) and change nothing" },
   },
-  examples: ["xcimg lite rocky9-x86_64-statelite-compute", "xcimg lite --list rocky9-x86_64-statelite-compute"],
+  examples: [
+    "xcimg table set litefile image=ALL,file=/var/log/ options=persistent",
+    "xcimg lite rocky9-x86_64-statelite-compute",
+    "xcimg lite --list rocky9-x86_64-statelite-compute",
+  ],
   async run(ctx, args) {
-    const { image, fn } = await imageOperation(ctx, args.osimage, "lite");
-    const result = await fn(ctx, image, { list: args.list });
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    if (args.list) {
+      // lslite -i works on any defined osimage, whatever its provmethod
+      if (!findImage(ctx.db(), validateImageName(args.osimage))) throw new NotFoundError(`The osimage named '${args.osimage}' is not defined.`);
+      const entries = imageLiteEntries(ctx.db(), args.osimage);
+      return output(entries, entries.map(lsliteLine));
+    }
+    const image = getImage(ctx.db(), args.osimage);
+    if (image.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${args.osimage} provmethod=statelite` });
+    const { fn } = await imageOperation(ctx, args.osimage, "lite");
+    return output(await fn(ctx, image, {}), "");
   },
 });

@@ -123,7 +123,7 @@ describe("xcimg binary", () => {
       [["table", "dump", "nope"], 66, /no table named 'nope'/],
       [["node", "show", "ghost"], 66, /ghost/],
       [["image", "set", "x", "provmethod=raw"], 64, /provmethod must be one of install, netboot, statelite, sysclone/],
-      [["import", "x.tgz"], 3, /not implemented yet/],
+      [["import", "x.tgz"], 66, /Cannot find x.tgz/],
     ];
     for (const [argv, code, msg] of cases) {
       const r = await sb.bin(argv);

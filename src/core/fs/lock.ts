@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BusyError, fsError } from "../errors";
 
 /**
@@ -73,5 +73,32 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The one lock every command that writes an image tree takes (capture, pack, lite, import,
+ * rm): keyed by the directory's canonical path, so two names for one directory still
+ * exclude each other, and a directory that does not exist yet locks the same as it will
+ * once created.
+ */
+export function lockImageDir(installdir: string, dir: string, what: string): Lock {
+  return acquireLock(installdir, `image directory ${canonicalPath(dir)}`, what);
+}
+
+/** realpath of the deepest existing ancestor, plus the components that do not exist yet. */
+export function canonicalPath(p: string): string {
+  const abs = resolve(p);
+  const rest: string[] = [];
+  let cur = abs;
+  for (;;) {
+    try {
+      return join(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = dirname(cur);
+      if (parent === cur) return abs;
+      rest.push(basename(cur));
+      cur = parent;
+    }
   }
 }

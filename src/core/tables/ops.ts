@@ -3,6 +3,7 @@ import type { Db } from "../db/open";
 import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
+import { checkStateliteCell } from "../statelite/cells";
 import { dumpCsv, parseCsv } from "./csv";
 
 export function requireTable(name: string): TableName {
@@ -47,10 +48,17 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
 /** Parse `k=v[,k=v]` as the key of a row of `table` (chtab's key syntax). */
 export function parseRowKey(table: TableName, spec: string): Row {
   const key: Row = {};
+  let last = "";
   for (const part of spec.split(",")) {
     const eq = part.indexOf("=");
+    // a part without "=" continues the previous value: file=/etc/a,b is the path "/etc/a,b"
+    if (eq < 0 && last) {
+      key[last] += `,${part}`;
+      continue;
+    }
     if (eq <= 0) throw new UsageError(`'${part}' is not key=value`, { hint: `key columns of ${table}: ${TABLES[table].keys.join(", ")}` });
-    key[part.slice(0, eq)] = part.slice(eq + 1);
+    last = part.slice(0, eq);
+    key[last] = part.slice(eq + 1);
   }
   const keys = TABLES[table].keys as readonly string[];
   const given = Object.keys(key);
@@ -71,6 +79,10 @@ export function setRow(db: Db, table: TableName, key: Row, assignments: readonly
       throw new UsageError(`'${a}' is not column=value for ${table}`, { hint: `columns: ${cols.filter((c) => !(c in key)).join(", ")}` });
     }
     values[col] = a.slice(eq + 1);
+  }
+  for (const [col, v] of [...Object.entries(key), ...Object.entries(values)]) {
+    const problem = checkStateliteCell(table, col, v);
+    if (problem) throw new UsageError(problem.trim(), { hint: `${table}.${col}=${v}` });
   }
   const required = ("required" in TABLES[table] ? (TABLES[table] as { required: readonly string[] }).required : []) as readonly string[];
   db.write(() => {

@@ -1,4 +1,8 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
+import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { installExport } from "./export";
+import { installImport } from "./import";
 import { prepareInstall } from "./prepare";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
@@ -6,4 +10,6 @@ export default defineProvMethod({
   name: "install",
   description: "install the OS from its media with a rendered kickstart, AutoYaST or preseed template",
   boot: (ctx, img, req) => prepareInstall(ctx, img, req.nodes),
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), installExport),
+  import: (ctx, req) => installImport(ctx, asImageImport(req)),
 });

@@ -1,7 +1,13 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
+import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { netbootExport } from "./export";
+import { netbootImport } from "./import";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */
 export default defineProvMethod({
   name: "netboot",
   description: "stateless diskless: the packed root image runs in RAM",
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), netbootExport),
+  import: (ctx, req) => netbootImport(ctx, asImageImport(req)),
 });

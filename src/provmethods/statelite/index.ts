@@ -1,7 +1,15 @@
+import { asExportRequest, exportImage } from "../../core/bundle/export";
+import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { stateliteExport } from "./export";
+import { stateliteImport } from "./import";
+import { lite } from "./lite";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({
   name: "statelite",
   description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
+  lite,
+  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), stateliteExport),
+  import: (ctx, req) => stateliteImport(ctx, asImageImport(req)),
 });

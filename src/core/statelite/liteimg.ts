@@ -1,0 +1,186 @@
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import type { Context } from "../context";
+import type { Image } from "../defs/image";
+import { DataError, fsError, InterruptedError, NotFoundError } from "../errors";
+import { lockImageDir } from "../fs/lock";
+import { rootImgDir } from "../image/paths";
+import { readExlist } from "./exlist";
+import { copyA, mkdirp, rmrf } from "./fsops";
+import { buildHierarchy, processingOrder } from "./hierarchy";
+import { ImageRoot, lstatOrNull } from "./image-root";
+import { type LiteCtx, liteItem } from "./lite-item";
+import { ilitefileLine, imageLiteEntries, type LiteEntry, parseSavedList } from "./litefile";
+import { rewriteOption } from "./options";
+import { packStateliteRamdisk } from "./ramdisk";
+import { RC_STATELITE } from "./rc-statelite";
+import { recoverChanged } from "./recover";
+import { validateEntries, validateHierarchy } from "./validate";
+
+export const PROVMETHOD_MESSAGE = "Please make sure that osimage.provmethod is set to statelite before calling this command.";
+
+export interface LiteResult {
+  image: string;
+  rootimg: string;
+  entries: LiteEntry[];
+  /** Entries of the previous run that were reverted (option changed, moved or removed). */
+  reverted: string[];
+  /** rootimg-statelite.gz, for osimage.rootfstype=ramdisk. */
+  packed: { file: string; compress: string; bytes: number } | null;
+}
+
+/** Where lite works and the checks liteimg makes before touching anything. */
+export function liteTarget(ctx: Context, img: Image): { dir: string; rootimg: string; profile: string; arch: string } {
+  if (img.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${img.name} provmethod=statelite` });
+  const { osvers, osarch, profile } = img.attrs;
+  if (!osvers || !osarch || !profile) {
+    throw new DataError(`osimage.osvers, osimage.osarch, and osimage.profile and must be specified for the image ${img.name} in the database, or you must specify -o os -p profile -a arch.`, {
+      hint: `xcimg image set ${img.name} osvers=... osarch=... profile=...`,
+    });
+  }
+  const dir = rootImgDir(ctx.config, img);
+  const rootimg = join(dir, "rootimg");
+  if (!lstatOrNull(rootimg)?.isDirectory()) {
+    throw new NotFoundError(`no rootimage dir: ${rootimg} does not exist`, { hint: `capture the image first (xcimg capture <node> -t diskless -o ${img.name})` });
+  }
+  return { dir, rootimg, profile, arch: osarch };
+}
+
+/** The litefile list as liteimg applies it: ilitefile, with "tmpfs,rw" rewritten to "link". */
+export function appliedEntries(ctx: Context, image: string): LiteEntry[] {
+  return imageLiteEntries(ctx.db(), image).map((e) => ({ file: e.file, options: rewriteOption(e.options) }));
+}
+
+/**
+ * xcimg lite = xCAT liteimg <image> (statelite.pm process_request): validate the merged
+ * litefile list, revert what the previous run did for entries that changed, build the
+ * .default/.statelite structure (lite-item.ts), install the node script and, for ramdisk
+ * images, pack rootimg-statelite.gz. Validation happens before anything changes.
+ */
+export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
+  const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
+  const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
+  try {
+    ctx.log.info(`Modifying ${rootimg} ...`);
+    const entries = appliedEntries(ctx, img.name);
+    validateEntries(entries, img.name);
+    const hierarchy = buildHierarchy(entries);
+    validateHierarchy(hierarchy, img.name);
+
+    const image = new ImageRoot(rootimg);
+    const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };
+    await refreshXcatpost(ctx, image);
+    updateFstab(image, profile, arch);
+
+    const stateDir = image.follow("/.statelite");
+    const saveFile = join(stateDir, "litefile.save");
+    const previous = existsSync(saveFile) ? parseSavedList(readFileSync(saveFile, "utf8")) : [];
+    if (!lstatOrNull(stateDir)?.isDirectory()) {
+      ctx.log.info(`creating ${rootimg}/.statelite`);
+      rmrf(stateDir);
+      mkdirp(stateDir);
+    }
+    mkdirp(join(stateDir, "tmpfs"));
+
+    // .statebackup is scratch space for reverting; a leftover from a crash is stale
+    const backup = image.at("/.statebackup");
+    rmrf(backup);
+    mkdirp(backup);
+    removeDracutLeftovers(image);
+    const reverted = await recoverChanged(c, previous, entries);
+    rmrf(backup);
+
+    // saved before the structure is built, as xCAT does: a run cut short is reverted from it
+    writeAtomic(saveFile, entries.map((e) => `${ilitefileLine(img.name, e)}\n`).join(""), 0o644);
+    for (const { entry, isChild } of processingOrder(hierarchy)) {
+      if (ctx.signal.aborted) throw new InterruptedError("interrupted; run 'xcimg lite' again to finish the image");
+      await liteItem(c, entry, isChild);
+    }
+    ctx.log.info(`Modifying ${rootimg} done.`);
+
+    installNodeScript(image);
+    let packed: LiteResult["packed"] = null;
+    if (img.attrs.rootfstype === "ramdisk") {
+      writeXcatinfo(image, img.name);
+      ctx.log.info(`Packing contents of ${rootimg} ...`);
+      packed = await packStateliteRamdisk(rootimg, join(dir, "rootimg-statelite.gz"), readExlist(img.attrs.exlist, ctx.log), ctx.log, ctx.signal);
+      ctx.log.info(`Packing contents of ${rootimg} done.`);
+    }
+    return { image: img.name, rootimg, entries, reverted, packed };
+  } finally {
+    lock.release();
+  }
+}
+
+/** liteimg refreshes /xcatpost from <installdir>/postscripts; done only when a site has one. */
+async function refreshXcatpost(ctx: Context, image: ImageRoot): Promise<void> {
+  const src = join(ctx.config.installdir, "postscripts");
+  if (!lstatOrNull(src)?.isDirectory()) return;
+  const dst = image.at("/xcatpost");
+  rmrf(dst);
+  await copyA(src, dst, ctx.signal);
+}
+
+/**
+ * updateFstab: on lines starting with "<profile>_<arch>" (the root entry of xCAT's SLES
+ * images) the first whole word "rw" becomes "ro". A missing fstab is left missing (xCAT
+ * creates an empty one).
+ */
+export function updateFstab(image: ImageRoot, profile: string, arch: string): void {
+  const file = image.follow("/etc/fstab");
+  if (!lstatOrNull(file)?.isFile()) return;
+  const text = readFileSync(file, "utf8");
+  const prefix = `${profile}_${arch}`;
+  const out = text
+    .split("\n")
+    .map((l) => (l.startsWith(prefix) ? l.replace(/\brw\b/, "ro") : l))
+    .join("\n");
+  if (out !== text) writeFileSync(file, out); // same inode: owner and mode stay
+}
+
+/** rootimg/tmp/dracut.*: genimage leftovers liteimg deletes so they are not copied around. */
+function removeDracutLeftovers(image: ImageRoot): void {
+  const tmp = image.follow("/tmp");
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith("dracut.")) rmrf(join(tmp, n));
+}
+
+function installNodeScript(image: ImageRoot): void {
+  const dir = image.follow("/etc/init.d");
+  mkdirp(dir);
+  writeAtomic(join(dir, "statelite"), RC_STATELITE, 0o755);
+}
+
+/** opt/xcat/xcatinfo, as liteimg writes it before packing a ramdisk image. */
+function writeXcatinfo(image: ImageRoot, name: string): void {
+  const dir = image.follow("/opt/xcat");
+  mkdirp(dir);
+  writeAtomic(join(dir, "xcatinfo"), `IMAGENAME='${name}'\nIMAGEUUID='${randomUUID()}'\nTIMESTAMP='${dateLikeDate(new Date())}'\n`, 0o644);
+}
+
+/** The `date` command's default output in the C locale: "Sat Nov 22 04:29:00 UTC 2026". */
+export function dateLikeDate(d: Date): string {
+  const day = d.toLocaleString("en-US", { weekday: "short" });
+  const mon = d.toLocaleString("en-US", { month: "short" });
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const tz = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "UTC";
+  return `${day} ${mon} ${String(d.getDate()).padStart(2, " ")} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${tz} ${d.getFullYear()}`;
+}
+
+function writeAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.xcimg-${process.pid}`;
+  try {
+    writeFileSync(tmp, text, { mode });
+    chmodSync(tmp, mode);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmrf(tmp);
+    throw fsError(e, `cannot write ${file}`);
+  }
+}
