@@ -1,6 +1,9 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
-import { NotImplementedError, UsageError } from "../core/errors";
+import type { BootResult, NodeBooted } from "../core/boot/boot";
+import { offlineNodes } from "../core/boot/boot";
+import { nodesByImage } from "../core/boot/plan";
+import { ExitCode, UsageError, XcimgError } from "../core/errors";
 import { expandNoderange } from "../core/noderange/index";
 import { dbNodeSource } from "../core/noderange/db-source";
 
@@ -9,17 +12,42 @@ export default leaf({
   description: "write per-node network-boot configs for an image (xCAT nodeset osimage=)",
   args: {
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax" },
-    osimage: { type: "string", alias: "o", description: "the image the nodes boot next" },
+    osimage: { type: "string", alias: "o", description: "the image the nodes boot next (default: each node's nodetype.provmethod)" },
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
   },
-  examples: ["xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute", "xcimg boot rack3,-cn017 -o rocky9-x86_64-statelite-compute", "xcimg boot cn001 --offline"],
+  examples: [
+    "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
+    "xcimg boot rack3,-cn017            # each node boots its nodetype.provmethod",
+    "xcimg boot cn001 --offline",
+  ],
   async run(ctx, args) {
-    if (!args.osimage && !args.offline) throw new UsageError("boot needs -o <osimage> or --offline");
     if (args.osimage && args.offline) throw new UsageError("-o and --offline exclude each other");
     const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
-    if (args.offline) throw new NotImplementedError("'boot --offline' is not implemented yet in this release of xcimg");
-    const { image, fn } = await imageOperation(ctx, args.osimage as string, "boot");
-    const result = await fn(ctx, image, { nodes });
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    if (args.offline) {
+      const res = offlineNodes(ctx, nodes);
+      return output(res, res.map((r) => `${r.node}: offline`));
+    }
+    const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
+    const booted: NodeBooted[] = [];
+    const imageErrors: XcimgError[] = [];
+    for (const [name, group] of groups) {
+      try {
+        const { image, fn } = await imageOperation(ctx, name, "boot");
+        const r = (await fn(ctx, image, { nodes: group })) as BootResult;
+        booted.push(...r.booted);
+        Object.assign(failed, r.failed);
+        if (r.hostKeysCreated) ctx.log.info(`created SSH host keys for ${r.hostKeysCreated} node(s)`);
+      } catch (e) {
+        if (!(e instanceof XcimgError)) throw e;
+        imageErrors.push(e);
+        for (const n of group) failed[n] = e.message;
+      }
+    }
+    // one image and nothing could be done: its error, with its own exit code and hint
+    if (booted.length === 0 && imageErrors.length === 1 && Object.keys(failed).length === nodes.length && groups.size === 1) throw imageErrors[0];
+    for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
+    const lines = booted.map((b) => `${b.node}: ${b.currstate}`);
+    const code = Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK;
+    return output({ booted, failed }, lines, code);
   },
 });

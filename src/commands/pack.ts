@@ -7,9 +7,13 @@ export default leaf({
   args: {
     osimage: { type: "positional", description: "the image to pack" },
     method: { type: "string", alias: "m", description: "archive method: cpio (default), tar or squashfs" },
-    compress: { type: "string", alias: "c", description: "compression: gzip, pigz, zstd or xz (default: pigz-style parallel gzip)" },
+    compress: { type: "string", alias: "c", description: "compression: gzip (default; pigz is the same), zstd or xz" },
   },
-  examples: ["xcimg pack rocky9-x86_64-netboot-compute", "xcimg pack rocky9-x86_64-netboot-compute -m tar -c zstd"],
+  examples: [
+    "xcimg pack rocky9-x86_64-netboot-compute            # cpio + gzip on all cores, kernel and initrd-stateless.gz beside it",
+    "xcimg pack rocky9-x86_64-netboot-compute -c zstd    # faster and smaller; boots on kernels with zstd initramfs support",
+    "xcimg pack rocky9-x86_64-netboot-compute -m tar -c xz   # keeps file capabilities, xattrs, files over 4 GiB",
+  ],
   async run(ctx, args) {
     const { image, fn } = await imageOperation(ctx, args.osimage, "pack");
     const result = await fn(ctx, image, { method: args.method, compress: args.compress });

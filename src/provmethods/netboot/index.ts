@@ -3,6 +3,8 @@ import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
 import { netbootExport } from "./export";
 import { netbootImport } from "./import";
+import { boot } from "./boot";
+import { pack } from "./pack";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */
 export default defineProvMethod({
@@ -10,4 +12,6 @@ export default defineProvMethod({
   description: "stateless diskless: the packed root image runs in RAM",
   export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), netbootExport),
   import: (ctx, req) => netbootImport(ctx, asImageImport(req)),
+  pack,
+  boot,
 });

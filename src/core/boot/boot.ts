@@ -1,0 +1,185 @@
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../context";
+import type { Image } from "../defs/image";
+import { NODE_TYPE, readNodes } from "../defs/node";
+import { type Attrs, writeObject } from "../defs/object";
+import { fsError } from "../errors";
+import { writeFileIfChanged } from "../fs/atomic";
+import { requireAttr } from "../defs/image";
+import { rootImgDir } from "../image/paths";
+import { HostKeyStore } from "./hostkeys";
+import { inspectImage } from "./image-facts";
+import { baseKcmdline, fullKcmdline, KcmdlineError, MYIPFN } from "./kcmdline";
+import type { BootFiles } from "./loaders";
+import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
+import { type NodeNetwork, nodeOverlay } from "./overlay";
+import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
+import { type PublishedImage, publishImage } from "./publish";
+import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
+
+export interface NodeBooted {
+  node: string;
+  currstate: string;
+  loader: string;
+  files: string[];
+}
+
+export interface BootResult {
+  image: string;
+  booted: NodeBooted[];
+  /** node → reason, for nodes that got nothing. */
+  failed: Record<string, string>;
+  hostKeysCreated: number;
+}
+
+/** A per-node problem: reported for that node, the others carry on. */
+class NodeError extends Error {}
+
+/**
+ * xCAT `nodeset <noderange> osimage=<image>` for a netboot image: publish the image's boot
+ * files, then for every node write its boot loader file (chosen by its effective
+ * noderes.netboot: xnba, grub2, grub2-tftp, grub2-http or pxe), its identity overlay, and set
+ * nodetype.provmethod and chain.currstate. Node attributes are read in one batch and written
+ * in one transaction; nothing is spawned per node.
+ */
+export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
+  const cfg = ctx.config;
+  const db = ctx.db();
+  const osvers = requireAttr(img, "osvers");
+  const osarch = requireAttr(img, "osarch");
+  const profile = requireAttr(img, "profile");
+  const published = publishImage(cfg, img);
+  const facts = inspectImage(join(rootImgDir(cfg, img), "rootimg"));
+  const site = siteSettings(db);
+  const keys = authorizedKeys(cfg, ctx.log);
+  const attrs = readNodes(db, nodes);
+  const currstate = `netboot ${osvers}-${osarch}-${profile}`;
+  const paths = bootPaths(cfg.tftpdir);
+  for (const d of Object.values(paths)) mkdirQuiet(d);
+  const grub2Inodes = new Grub2Links(paths.grub2Dir);
+  const hostKeys = new HostKeyStore(stateDir(cfg));
+  const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
+  const rows: { node: string; kcmdline: string; initrd: string }[] = [];
+  // a fixed time inside the overlay keeps it byte-identical between runs, so unchanged nodes cost a read
+  const mtime = Math.floor(statSync(published.packed).mtimeMs / 1000);
+
+  for (const node of nodes) {
+    try {
+      const a = attrs.get(node);
+      if (!a) throw new NodeError("is not a defined node");
+      const mac = nodeMac(node, a);
+      const files: BootFiles = { kernel: published.kernel, initrds: [published.rootimg, published.initrd, overlayRel(node)] };
+      const kcmdline = nodeKcmdline(ctx, img, node, a, site, published);
+      const loader = a.netboot || "xnba";
+      const net = nodeNetwork(mac, a, site);
+      const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
+      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts }, mtime);
+      writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
+      const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
+      result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
+      rows.push({ node, kcmdline: baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), initrd: files.initrds.join(",") });
+    } catch (e) {
+      if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
+      else throw e;
+    }
+  }
+
+  hostKeys.save();
+  result.hostKeysCreated = hostKeys.created;
+  db.write(() => {
+    for (const r of rows) {
+      writeObject(db, NODE_TYPE, r.node, {
+        provmethod: img.name,
+        os: osvers,
+        arch: osarch,
+        profile,
+        currstate,
+        kernel: published.kernel,
+        initrd: r.initrd,
+        kcmdline: r.kcmdline,
+      });
+    }
+  });
+  return result;
+}
+
+/** `xcimg boot --offline`: remove every boot file of the nodes; they fall back to their local disk or DHCP default. */
+export function offlineNodes(ctx: Context, nodes: readonly string[]): { node: string; removed: string[] }[] {
+  const cfg = ctx.config;
+  const db = ctx.db();
+  const attrs = readNodes(db, nodes);
+  const paths = bootPaths(cfg.tftpdir);
+  const grub2 = new Grub2Links(paths.grub2Dir);
+  const out: { node: string; removed: string[] }[] = [];
+  for (const node of nodes) {
+    const a = attrs.get(node) ?? {};
+    const removed: string[] = [];
+    const mac = firstMac(node, a.mac);
+    removed.push(...removeXnba(paths.xnbaDir, node));
+    removed.push(...grub2.removeNode(node));
+    removed.push(...removePxelinux(paths.pxelinuxDir, node, mac, a.ip));
+    const ov = join(cfg.tftpdir, overlayRel(node));
+    if (rmQuiet(ov)) removed.push(ov);
+    out.push({ node, removed });
+  }
+  db.write(() => {
+    for (const node of nodes) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
+  });
+  return out;
+}
+
+function kcmdlineInput(ctx: Context, img: Image, node: string, a: Attrs, site: SiteSettings, published: PublishedImage) {
+  const xcatMaster = a.xcatmaster || MYIPFN;
+  const imgServer = [a.nfsserver, a.tftpserver].find((s) => s && s !== "<xcatmaster>") || xcatMaster;
+  return {
+    node,
+    imgServer,
+    xcatMaster,
+    httpPort: ctx.config["http.port"],
+    xcatdPort: site.xcatdPort,
+    imagePath: urlPath(ctx.config, published.packed),
+    flowControl: site.flowControl,
+    noNodeStatus: site.noNodeStatus,
+    arch: a.arch || img.attrs.osarch || "x86_64",
+    serialport: a.serialport,
+    serialspeed: a.serialspeed,
+    serialflow: a.serialflow,
+  };
+}
+
+function nodeKcmdline(ctx: Context, img: Image, node: string, a: Attrs, site: SiteSettings, published: PublishedImage): string {
+  return fullKcmdline(baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), a.addkcmdline, img.attrs.addkcmdline);
+}
+
+/** The MAC of the NIC the node boots from: installnic when it is a MAC, else its own mac table entry. */
+function nodeMac(node: string, a: Attrs): string {
+  if (a.installnic && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(a.installnic)) return a.installnic.toLowerCase();
+  const mac = firstMac(node, a.mac);
+  if (!mac) throw new NodeError("No MAC address available for this node");
+  return mac;
+}
+
+/** mac table values are "aa:bb:.." or "mac!host|mac!host": the entry without a host, or for this node. */
+export function firstMac(node: string, value?: string): string | undefined {
+  if (!value) return undefined;
+  const entries = value.split("|").map((p) => p.split("!"));
+  const own = entries.find(([, host]) => !host || host === node) ?? entries[0];
+  return own?.[0]?.toLowerCase();
+}
+
+function nodeNetwork(mac: string, a: Attrs, site: SiteSettings): NodeNetwork {
+  if (site.staticAddresses && a.ip) {
+    return { mac, mode: "static", ip: a.ip, prefix: site.prefix, gateway: site.gateway, dns: site.nameservers };
+  }
+  return { mac, mode: "dhcp" };
+}
+
+function mkdirQuiet(d: string): void {
+  try {
+    mkdirSync(d, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw fsError(e, `cannot create ${d}`);
+  }
+}
+

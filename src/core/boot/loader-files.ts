@@ -1,0 +1,179 @@
+import { existsSync, linkSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../context";
+import { fsError } from "../errors";
+import { tempNameFor, writeFileIfChanged } from "../fs/atomic";
+import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
+import type { bootPaths } from "./paths";
+import type { PublishedImage } from "./publish";
+import type { SiteSettings } from "./site";
+
+/**
+ * Putting a node's boot loader file in place: xnba scripts, GRUB2 files with their MAC/IP
+ * hard links, pxelinux files with their symlinks. A node switching loader loses the old
+ * loader's files; a file whose content has not changed is left alone (10,000 nodes re-run in
+ * seconds); replacements are renamed into place, so a node booting meanwhile reads the old
+ * file or the new one.
+ */
+export class LoaderError extends Error {}
+
+export interface LoaderJob {
+  node: string;
+  loader: string;
+  currstate: string;
+  kcmdline: string;
+  files: BootFiles;
+  mac: string;
+  ip?: string;
+  arch: string;
+  xcatmaster?: string;
+  published: PublishedImage;
+  site: SiteSettings;
+}
+
+/** Write the node's file for its loader and remove what other loaders had for it. */
+export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links): string[] {
+  const cfg = ctx.config;
+  const myIp = j.xcatmaster || cfg.master;
+  const written: string[] = [];
+  const httpPort = cfg["http.port"];
+  const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
+  const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files };
+  if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node);
+  if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
+  if (j.loader !== "pxe") removePxelinux(paths.pxelinuxDir, j.node, j.mac, j.ip);
+
+  if (j.loader === "xnba") {
+    const base = `http://\${next-server}${portSuffix}/tftpboot`;
+    const f = join(paths.xnbaDir, j.node);
+    writeFileIfChanged(f, xnbaConfig(input, base));
+    written.push(f);
+    const uefi = `${f}.uefi`;
+    if (j.published.efiStub) {
+      writeFileIfChanged(uefi, xnbaConfig(input, base, { uefi: true }));
+      written.push(uefi);
+    } else rmQuiet(uefi);
+    rmQuiet(`${f}.elilo`);
+    rmQuiet(`${f}.pxelinux`);
+  } else if (j.loader.startsWith("grub2")) {
+    const protocol = j.loader === "grub2-http" ? "http" : "tftp";
+    const text = grub2Config({ ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode }, myIp);
+    written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
+  } else if (j.loader === "pxe") {
+    const f = join(paths.pxelinuxDir, j.node);
+    writeFileIfChanged(f, pxelinuxConfig(input, myIp));
+    written.push(f);
+    for (const name of [`01-${dashedMac(j.mac)}`, ...(j.ip ? [hexIp(j.ip)] : [])]) {
+      replaceSymlink(j.node, join(paths.pxelinuxDir, name));
+      written.push(join(paths.pxelinuxDir, name));
+    }
+  } else {
+    throw new LoaderError(`noderes.netboot '${j.loader}' is not supported by xcimg (use xnba, grub2, grub2-tftp, grub2-http or pxe)`);
+  }
+  return written;
+}
+
+/** grub2 names one file per node and hard-links it under the MAC and IP names (xCAT's scheme). */
+export class Grub2Links {
+  private byInode: Map<number, string[]> | null = null;
+  constructor(private readonly dir: string) {}
+
+  private index(): Map<number, string[]> {
+    if (this.byInode) return this.byInode;
+    const m = new Map<number, string[]>();
+    for (const name of safeList(this.dir)) {
+      try {
+        const ino = statSync(join(this.dir, name)).ino;
+        const l = m.get(ino);
+        if (l) l.push(name);
+        else m.set(ino, [name]);
+      } catch {
+        // vanished
+      }
+    }
+    this.byInode = m;
+    return m;
+  }
+
+  /** Remove the node's file and every name linked to it (also names of an old MAC or IP). */
+  removeNode(node: string): string[] {
+    const f = join(this.dir, node);
+    if (!existsSync(f)) return [];
+    const removed: string[] = [];
+    const ino = statSync(f).ino;
+    for (const name of this.index().get(ino) ?? [node]) if (rmQuiet(join(this.dir, name))) removed.push(join(this.dir, name));
+    this.byInode?.delete(ino);
+    return removed;
+  }
+
+  write(node: string, text: string, names: string[]): string[] {
+    const f = join(this.dir, node);
+    const out = [f, ...names.map((n) => join(this.dir, n))];
+    if (this.unchanged(f, text, out.slice(1))) return out;
+    this.removeNode(node);
+    writeFileIfChanged(f, text);
+    for (const n of names) {
+      const p = join(this.dir, n);
+      const tmp = tempNameFor(p);
+      try {
+        linkSync(f, tmp);
+        renameSync(tmp, p);
+      } catch (e) {
+        rmQuiet(tmp);
+        throw fsError(e, `cannot link ${p}`);
+      }
+    }
+    if (this.byInode) this.byInode.set(statSync(f).ino, [node, ...names]);
+    return out;
+  }
+
+  /** Same text, and every name already linked to it: nothing to do. */
+  private unchanged(f: string, text: string, links: string[]): boolean {
+    try {
+      const st = statSync(f);
+      if (readFileSync(f, "utf8") !== text) return false;
+      return links.every((l) => statSync(l).ino === st.ino);
+    } catch {
+      return false;
+    }
+  }
+}
+
+export function removeXnba(dir: string, node: string): string[] {
+  return [node, `${node}.uefi`, `${node}.elilo`, `${node}.pxelinux`].map((n) => join(dir, n)).filter(rmQuiet);
+}
+
+export function removePxelinux(dir: string, node: string, mac?: string, ip?: string): string[] {
+  const names = [node];
+  if (mac) names.push(`01-${dashedMac(mac)}`);
+  if (ip) names.push(hexIp(ip));
+  return names.map((n) => join(dir, n)).filter(rmQuiet);
+}
+
+function replaceSymlink(target: string, path: string): void {
+  const tmp = tempNameFor(path);
+  try {
+    symlinkSync(target, tmp);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmQuiet(tmp);
+    throw fsError(e, `cannot link ${path}`);
+  }
+}
+
+export function rmQuiet(p: string): boolean {
+  try {
+    unlinkSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The per-node boot loader files, as xCAT's xnba.pm, grub2.pm and pxe.pm write them
+ * (xcat.md §4.2), with one difference that makes the boot daemonless: instead of one initrd
+ * that downloads the image (imgurl=) xcimg loads three — the packed image, xcimg's generic
+ * initrd-stateless.gz and the node's identity overlay — which the kernel unpacks in that order.
+ * These functions are pure (text in, text out) so golden tests can pin them.
+ */
+export interface BootFiles {
+  /** Paths relative to the TFTP root, e.g. xcat/osimage/<img>/kernel. */
+  kernel: string;
+  /** In load order: packed image, boot initrd, node overlay. */
+  initrds: string[];
+}
+
+export interface LoaderInput {
+  /** chain.currstate, e.g. "netboot debian12-x86_64-compute". */
+  currstate: string;
+  /** Full kernel command line (with MYIPFN still in it). */
+  kcmdline: string;
+  files: BootFiles;
+}
+
+/** iPXE's variable for the DHCP next-server, which xCAT puts where the MN address goes. */
+const NEXT_SERVER = "$" + "{next-server}";
+
+/** The names iPXE gives the fetched images; UEFI kernels find initrds by these names. */
+function ipxeName(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  return base.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/**
+ * xnba (iPXE) for BIOS: <tftpdir>/xcat/xnba/nodes/<node>. `base` is the URL prefix of the
+ * TFTP root, e.g. "http://${next-server}/tftpboot" (xCAT's) or "http://${next-server}:8080/tftpboot".
+ */
+export function xnbaConfig(i: LoaderInput, base: string, opts: { uefi?: boolean } = {}): string {
+  const kcmd = i.kcmdline.replaceAll("!myipfn!", NEXT_SERVER);
+  const names = i.files.initrds.map(ipxeName);
+  const initrdArgs = opts.uefi ? names.map((n) => ` initrd=${n}`).join("") : "";
+  let s = "#!gpxe\n";
+  s += `#${i.currstate}\n`;
+  s += `imgfetch -n kernel ${base}/${i.files.kernel}\n`;
+  s += "imgload kernel\n";
+  s += `imgargs kernel ${kcmd} BOOTIF=01-\${netX/mac:hexhyp}${initrdArgs}\n`;
+  i.files.initrds.forEach((f, n) => {
+    s += `imgfetch -n ${names[n]} ${base}/${f}\n`;
+  });
+  s += "imgexec kernel\n";
+  return s;
+}
+
+export interface Grub2Input extends LoaderInput {
+  /** tftp (grub2, grub2-tftp) or http (grub2-http). */
+  protocol: "tftp" | "http";
+  serverIp: string;
+  httpPort: number;
+  /** For http: the URL path of the TFTP root, xCAT's <tftpdir> (e.g. /tftpboot). */
+  httpRoot: string;
+  arch: string;
+  debug?: boolean;
+}
+
+/** grub2: <tftpdir>/boot/grub2/<node>, hard-linked as grub.cfg-01-<mac> and grub.cfg-<HEXIP>. No newline after }. */
+export function grub2Config(i: Grub2Input, myIp: string): string {
+  const kcmd = i.kcmdline.replaceAll("!myipfn!", myIp);
+  const efi = /x86/i.test(i.arch) ? "efi" : "";
+  const root = i.protocol === "http" ? i.httpRoot : "";
+  let s = `#${i.currstate}\n`;
+  if (i.debug) s += "set debug=all\n";
+  s += "set timeout=5\n";
+  s += 'set default="xCAT OS Deployment"\n';
+  s += 'menuentry "xCAT OS Deployment" {\n';
+  s += "    insmod http\n";
+  s += "    insmod tftp\n";
+  s += i.protocol === "http" && i.httpPort !== 80 ? `    set root=http,${i.serverIp}:${i.httpPort}\n` : `    set root=${i.protocol},${i.serverIp}\n`;
+  s += "    echo Loading Install kernel ...\n";
+  s += `    linux${efi} ${root}/${i.files.kernel} ${kcmd} BOOTIF=$net_default_mac\n`;
+  s += "    echo Loading initial ramdisk ...\n";
+  s += `    initrd${efi} ${i.files.initrds.map((f) => `${root}/${f}`).join(" ")}\n`;
+  s += "}";
+  return s;
+}
+
+/** pxelinux: <tftpdir>/pxelinux.cfg/<node>, linked as 01-<mac> and <HEXIP>. */
+export function pxelinuxConfig(i: LoaderInput, myIp: string, opts: { ipappend?: boolean } = {}): string {
+  const kcmd = i.kcmdline.replaceAll("!myipfn!", myIp);
+  let s = `#${i.currstate}\n`;
+  s += "DEFAULT xCAT\n";
+  s += "LABEL xCAT\n";
+  s += ` KERNEL ${i.files.kernel}\n`;
+  s += ` APPEND initrd=${i.files.initrds.join(",")} ${kcmd}\n`;
+  if (opts.ipappend !== false) s += "  IPAPPEND 2\n";
+  return s;
+}
+
+/** 10.0.2.15 → 0A00020F, the name pxelinux and GRUB try after the MAC. */
+export function hexIp(ip: string): string {
+  return ip
+    .split(".")
+    .map((o) => Number(o).toString(16).toUpperCase().padStart(2, "0"))
+    .join("");
+}
+
+/** 52:54:00:AB:cd:01 → 52-54-00-ab-cd-01 */
+export function dashedMac(mac: string): string {
+  return mac.toLowerCase().replaceAll(":", "-");
+}

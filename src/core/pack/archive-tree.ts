@@ -1,0 +1,56 @@
+import { createSink, type Compression } from "./compress";
+import { assertFitsCpio, writeCpio } from "./cpio-archive";
+import type { PathFilter } from "./exlist";
+import { atomicFile } from "../fs/atomic";
+import { InterruptedError } from "../errors";
+import { writeTar } from "./tar-archive";
+import { walkTree, type WalkResult } from "./walk";
+
+/**
+ * A filtered tree as one compressed archive file, replaced atomically: the building block of
+ * `xcimg pack` and of anything else that packs an image tree (liteimg's rootimg-statelite.gz,
+ * export's rootimgtree.gz). The file appears complete or not at all; on failure or Ctrl-C the
+ * previous one stays and no temporary file is left.
+ */
+export interface ArchiveTreeRequest {
+  tree: string;
+  out: string;
+  method: "cpio" | "tar";
+  compression: Compression;
+  filter: PathFilter;
+  /** Stay on the tree's filesystem, as `find -xdev` (default true). */
+  xdev?: boolean;
+  mode?: number;
+  signal?: AbortSignal;
+}
+
+export interface ArchiveTreeResult {
+  walk: WalkResult;
+  /** Bytes before compression and on disk. */
+  archiveBytes: number;
+  packedBytes: number;
+}
+
+export async function archiveTree(r: ArchiveTreeRequest): Promise<ArchiveTreeResult> {
+  const walk = walkTree(r.tree, r.filter, { xdev: r.xdev });
+  if (r.method === "cpio") assertFitsCpio(walk.entries);
+  const file = atomicFile(r.out, r.mode ?? 0o644);
+  try {
+    const sink = createSink({ fd: file.fd, compression: r.compression });
+    let archiveBytes: number;
+    let packedBytes: number;
+    try {
+      archiveBytes = r.method === "cpio" ? await writeCpio(r.tree, walk.entries, sink, r.signal) : await writeTar(r.tree, walk.entries, sink, r.signal);
+      packedBytes = await sink.finish();
+    } catch (e) {
+      sink.abort();
+      throw e;
+    }
+    if (r.signal?.aborted) throw new InterruptedError("interrupted; the previous packed image is untouched");
+    file.commit();
+    return { walk, archiveBytes, packedBytes };
+  } catch (e) {
+    file.discard();
+    throw e;
+  }
+}

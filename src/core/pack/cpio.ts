@@ -1,0 +1,92 @@
+/**
+ * The cpio "newc" format (070701), as the kernel's initramfs unpacker and GNU cpio read it:
+ * a 110-byte ASCII header of 13 hex u32 fields, the NUL-terminated name padded to 4 bytes
+ * (header included), the data padded to 4 bytes, and a `TRAILER!!!` entry at the end.
+ * No npm package writes it correctly (bun.md §2), so this is ours.
+ */
+export const NEWC_MAGIC = "070701";
+export const TRAILER = "TRAILER!!!";
+/** newc stores the file size in 8 hex digits. */
+export const NEWC_MAX_SIZE = 0xffffffff;
+
+export interface CpioHeader {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime: number;
+  size: number;
+  rdevMajor: number;
+  rdevMinor: number;
+}
+
+const HEX = "0123456789ABCDEF";
+
+function putHex(buf: Buffer, off: number, value: number): void {
+  let v = value >>> 0;
+  for (let i = 7; i >= 0; i--) {
+    buf[off + i] = HEX.charCodeAt(v & 15);
+    v >>>= 4;
+  }
+}
+
+export const pad4 = (n: number) => (4 - (n & 3)) & 3;
+
+/** Bytes an entry occupies before its data: header + name + NUL, padded to 4. */
+export function headerLength(nameLength: number): number {
+  const n = 110 + nameLength + 1;
+  return n + pad4(n);
+}
+
+/** Header and name of one entry, padded so the data starts 4-aligned. */
+export function encodeHeader(h: CpioHeader, name: Uint8Array): Buffer {
+  const buf = Buffer.alloc(headerLength(name.length)); // zero-filled: the NUL and padding
+  buf.write(NEWC_MAGIC, 0, "latin1");
+  const fields = [h.ino, h.mode, h.uid, h.gid, h.nlink, h.mtime, h.size, 0, 0, h.rdevMajor, h.rdevMinor, name.length + 1, 0];
+  for (let i = 0; i < fields.length; i++) putHex(buf, 6 + i * 8, fields[i] as number);
+  buf.set(name, 110);
+  return buf;
+}
+
+/** The closing entry. */
+export function trailer(): Buffer {
+  return encodeHeader({ ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0 }, Buffer.from(TRAILER, "latin1"));
+}
+
+/** Clamp a time to the u32 newc can hold (before 1970 → 0, after 2106 → max). */
+export function newcTime(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0) return 0;
+  return Math.min(Math.floor(seconds), 0xffffffff);
+}
+
+/** A file for a small archive built in memory (the boot initrd, a node's overlay). */
+export interface MemoryEntry {
+  name: string;
+  /** Full st_mode, type bits included (e.g. 0o100644, 0o040755, 0o020600). */
+  mode: number;
+  uid?: number;
+  gid?: number;
+  data?: string | Uint8Array;
+  rdevMajor?: number;
+  rdevMinor?: number;
+}
+
+/** A complete newc archive of `entries`, in the order given. */
+export function memoryCpio(entries: readonly MemoryEntry[], mtime: number): Buffer {
+  const parts: Buffer[] = [];
+  let ino = 0;
+  for (const e of entries) {
+    const data = e.data === undefined ? Buffer.alloc(0) : Buffer.from(e.data);
+    const name = Buffer.from(e.name);
+    parts.push(
+      encodeHeader(
+        { ino: ++ino, mode: e.mode, uid: e.uid ?? 0, gid: e.gid ?? 0, nlink: (e.mode & 0o170000) === 0o040000 ? 2 : 1, mtime: newcTime(mtime), size: data.length, rdevMajor: e.rdevMajor ?? 0, rdevMinor: e.rdevMinor ?? 0 },
+        name,
+      ),
+    );
+    if (data.length) parts.push(data, Buffer.alloc(pad4(data.length)));
+  }
+  parts.push(trailer());
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../context";
+import { getRow } from "../db/rows";
+import type { Image } from "../defs/image";
+import { CantCreateError, fsError, NotFoundError } from "../errors";
+import { fsyncDir, linkOrCopyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
+import { acquireLock } from "../fs/lock";
+import { rootImgDir } from "../image/paths";
+import { bootInitrd } from "../boot/initrd";
+import { archiveTree } from "./archive-tree";
+import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
+import { type ImageKernel, pickKernel } from "./kernel";
+import type { PackOptions } from "./options";
+import { archiveName, otherPackedImages } from "./outputs";
+import { writeSquashfs } from "./squashfs";
+import { type WalkResult, walkTree } from "./walk";
+
+export interface PackResult {
+  image: string;
+  method: string;
+  compress: string;
+  archive: string;
+  /** Bytes of the archive before compression (cpio/tar) and on disk. */
+  archiveBytes: number;
+  packedBytes: number;
+  entries: number;
+  seconds: number;
+  uuid: string;
+  kernel: string | null;
+  kernelVersion: string | null;
+  initrd: string;
+  removed: string[];
+}
+
+/**
+ * xCAT packimage for one image: write opt/xcat/xcatinfo, filter the tree with the exlist,
+ * archive and compress it next to rootimg/, then — only once the new archive is complete and
+ * synced — rename it over the old one and remove archives of other methods. Also leaves what
+ * netboot needs beside it: `kernel` (newest in the image, or linuximage.kernelver) and
+ * `initrd-stateless.gz` (xcimg's generic boot initrd). A failed or interrupted pack leaves the
+ * previous archive untouched; a second pack of the same tree is refused (exit 75).
+ */
+export async function packRootImage(ctx: Context, img: Image, opts: PackOptions): Promise<PackResult> {
+  const started = performance.now();
+  const dir = rootImgDir(ctx.config, img);
+  const tree = join(dir, "rootimg");
+  if (!isDir(tree)) {
+    throw new NotFoundError(`${tree} does not exist`, { hint: `capture a node into it first: 'xcimg capture <node> -t diskless -o ${img.name}'` });
+  }
+  // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
+  const lock = acquireLock(ctx.config.installdir, `image directory ${realpathSync(dir)}`, `xcimg pack ${img.name}`);
+  try {
+    ctx.log.info(`Packing contents of ${tree}`);
+    ctx.log.info(`archive method:${opts.method}`);
+    if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
+    const uuid = writeXcatinfo(tree, img.name);
+    const timezone = siteValue(ctx, "timezone");
+    const includes = timezone ? setTimezone(ctx, tree, timezone) : [];
+    const rules = readExlists(img.attrs.exlist);
+    if (rules.files.length) ctx.log.debug(`exlist: ${rules.files.join(", ")}`);
+    const filter = new PathFilter({ excludes: [...rules.excludes, ...STATELITE_EXCLUDES], includes: [...rules.includes, ...includes] });
+    const name = archiveName(opts.method, opts.compression);
+    const out = join(dir, name);
+    let walk: WalkResult;
+    let archiveBytes = 0;
+    let packedBytes = 0;
+    if (opts.method === "squashfs") {
+      walk = walkTree(tree, filter);
+      reportOtherFilesystems(ctx, walk);
+      packedBytes = await packSquashfs(tree, dir, walk, out, opts, ctx.signal);
+    } else {
+      ({ walk, archiveBytes, packedBytes } = await archiveTree({ tree, out, method: opts.method, compression: opts.compression, filter, signal: ctx.signal }));
+      reportOtherFilesystems(ctx, walk);
+    }
+    const removed: string[] = [];
+    for (const old of otherPackedImages(dir, name)) {
+      rmSync(old, { force: true });
+      removed.push(old);
+    }
+    const kernel = placeKernel(ctx, img, tree, dir);
+    const initrd = join(dir, "initrd-stateless.gz");
+    writeFileAtomic(initrd, bootInitrd());
+    return {
+      image: img.name,
+      method: opts.method,
+      compress: opts.method === "squashfs" ? opts.compression : opts.compressName,
+      archive: out,
+      archiveBytes,
+      packedBytes,
+      entries: walk.entries.length,
+      seconds: (performance.now() - started) / 1000,
+      uuid,
+      kernel: kernel ? join(dir, "kernel") : null,
+      kernelVersion: kernel?.version ?? null,
+      initrd,
+      removed,
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+/** mksquashfs writes its own file: to a temporary name, renamed over the old one when complete. */
+async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, signal: AbortSignal): Promise<number> {
+  const temp = tempNameFor(out);
+  try {
+    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, signal);
+    const size = statSync(temp).size;
+    renameSync(temp, out);
+    fsyncDir(dir);
+    return size;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+function reportOtherFilesystems(ctx: Context, walk: WalkResult): void {
+  if (walk.otherFilesystems.length) ctx.log.warn(`not packed (other filesystems mounted in the tree): ${walk.otherFilesystems.join(" ")}`);
+}
+
+/** opt/xcat/xcatinfo as xCAT writes it; a new IMAGEUUID every pack. */
+function writeXcatinfo(tree: string, imageName: string): string {
+  const uuid = randomUUID();
+  const dir = join(tree, "opt", "xcat");
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new CantCreateError(`cannot create ${dir}: ${(e as Error).message}`);
+  }
+  writeFileAtomic(join(dir, "xcatinfo"), `IMAGENAME='${imageName}'\nIMAGEUUID='${uuid}'\nTIMESTAMP='${cDate(new Date())}'\n`, 0o644);
+  return uuid;
+}
+
+/** date(1) in the C locale, as xCAT stores TIMESTAMP: "Sat Nov 22 04:39:15 UTC 2026". */
+export function cDate(d: Date): string {
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+}
+
+function siteValue(ctx: Context, key: string): string | undefined {
+  return getRow(ctx.db(), "site", { key })?.value;
+}
+
+/**
+ * site.timezone: /etc/localtime points at the zone, and the zone file (and the file it links
+ * to) is packed even when the exlist drops /usr/share/zoneinfo (xCAT issues #4520, #7321).
+ */
+function setTimezone(ctx: Context, tree: string, tz: string): string[] {
+  const zone = join(tree, "usr/share/zoneinfo", tz);
+  if (!existsSync(zone) || tz.split("/").includes("..")) {
+    ctx.log.warn(`Unable to set timezone to '${tz}', check this is a valid timezone`);
+    return [];
+  }
+  const localtime = join(tree, "etc/localtime");
+  try {
+    if (existsSync(localtime) || isLink(localtime)) unlinkSync(localtime);
+    symlinkSync(`../usr/share/zoneinfo/${tz}`, localtime);
+  } catch (e) {
+    throw fsError(e, `cannot set ${localtime}`);
+  }
+  const includes = [`./usr/share/zoneinfo/${tz}`];
+  const real = realpathSync(zone);
+  if (real !== zone && real.startsWith(`${realpathSync(tree)}/`)) includes.push(`.${real.slice(realpathSync(tree).length)}`);
+  return includes;
+}
+
+/** <rootimgdir>/kernel: the image's kernel, where xCAT's genimage leaves it. */
+function placeKernel(ctx: Context, img: Image, tree: string, dir: string): ImageKernel | null {
+  const k = pickKernel(tree, img.attrs.kernelver);
+  if (!k) {
+    if (!existsSync(join(dir, "kernel"))) ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
+    return null;
+  }
+  linkOrCopyAtomic(k.path, join(dir, "kernel"));
+  return k;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,41 @@
+import { availableParallelism } from "node:os";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { IOFailure, NotFoundError } from "../errors";
+import type { Compression } from "./compress";
+import type { TreeEntry } from "./walk";
+
+/**
+ * `-m squashfs`: xCAT copies the filtered tree into /tmp with `cpio -dump` and runs
+ * mksquashfs on the copy. We stage next to rootimg/ (same filesystem) with `cpio -p -l`, which
+ * hard-links files instead of copying them, so staging costs no data copy and file xattrs
+ * (an inode property) come along; mksquashfs then packs the staging tree.
+ */
+export async function writeSquashfs(root: string, rootimgdir: string, entries: readonly TreeEntry[], out: string, compression: Compression, signal?: AbortSignal): Promise<void> {
+  for (const tool of ["mksquashfs", "cpio"]) {
+    if (!Bun.which(tool)) throw new NotFoundError(`${tool} not found, squashfs-tools and cpio should be installed on the management node`);
+  }
+  const staging = join(rootimgdir, `.xcimg-sfs.${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const list: Buffer[] = [];
+    for (const e of entries) list.push(e.rel, Buffer.from([0]));
+    await run(["cpio", "-p", "-d", "-m", "-l", "--null", "--quiet", staging], root, Buffer.concat(list), signal);
+    const argv = ["mksquashfs", staging, out, "-noappend", "-comp", compression, "-processors", String(availableParallelism()), "-no-progress", "-quiet"];
+    await run(argv, rootimgdir, undefined, signal);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function run(argv: string[], cwd: string, input: Buffer | undefined, signal?: AbortSignal): Promise<void> {
+  const proc = Bun.spawn(argv, { cwd, stdin: input ? new Blob([input]) : "ignore", stdout: "pipe", stderr: "pipe" });
+  const kill = () => proc.kill();
+  signal?.addEventListener("abort", kill);
+  try {
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) throw new IOFailure(`Command "${argv.join(" ")}" failed\n${(out + err).trim()}`);
+  } finally {
+    signal?.removeEventListener("abort", kill);
+  }
+}

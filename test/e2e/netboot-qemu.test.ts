@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
+import { bootVm } from "../helpers/qemu";
+
+/**
+ * Every CI run: a packed image PXE-boots a real (virtual) node from the files xcimg wrote.
+ * qemu's iPXE ROM gets DHCP and the node's iPXE script from qemu's user-mode network (its
+ * built-in TFTP serves tftpdir), fetches kernel, image, boot initrd and overlay over HTTP from
+ * a plain static web server (no xcimg process), and the node must reach userspace as itself,
+ * on a tmpfs root, with the address DHCP gave it. About 10 s under TCG.
+ */
+let site: NetbootSite;
+beforeAll(async () => {
+  site = await netbootSite("netboot-qemu");
+});
+afterAll(() => site.cleanup());
+
+describe("netboot in qemu", () => {
+  test("pack + boot: the node comes up as cn01 on a tmpfs root, its network up via DHCP", async () => {
+    const { sb, image } = site;
+    let r = await sb.run("pack", image);
+    expect(r.code, r.stderr).toBe(0);
+    // more than one gzip member: the kernel must take xcimg's parallel output
+    const packed = readFileSync(join(site.dir, "rootimg.cpio.gz"));
+    expect(packed.indexOf(Buffer.from("1f8b08000000000000ff", "hex"), 10)).toBeGreaterThan(0);
+    r = await sb.run("node", "set", "cn01", "groups=compute,all", "netboot=xnba", "arch=x86_64", "mac=52:54:00:12:34:01", "serialport=0", "serialspeed=115200");
+    expect(r.code).toBe(0);
+    r = await sb.run("boot", "cn01", "-o", image);
+    expect(r.code, r.stderr).toBe(0);
+
+    const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:01", until: /xcimg-node: [^\r\n]*[\r\n]/, timeoutMs: 120000 });
+    console.log(`netboot (iPXE, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
+    if (!vm.match) console.log(vm.console.slice(-3000));
+    expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn01 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
+    expect(vm.console).toContain("xcimg: node cn01, image bb-x86_64-netboot-compute");
+    expect(vm.console).toMatch(/xcimg: root is a tmpfs holding \d+ MiB; starting \/sbin\/init/);
+    expect(site.server.log).toEqual([
+      `/tftpboot/xcat/osimage/${image}/kernel`,
+      `/tftpboot/xcat/osimage/${image}/rootimg.cpio.gz`,
+      `/tftpboot/xcat/osimage/${image}/initrd-stateless.gz`,
+      "/tftpboot/xcat/overlay/cn01.cpio",
+    ]);
+  }, 180000);
+});

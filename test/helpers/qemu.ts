@@ -1,0 +1,92 @@
+import { existsSync } from "node:fs";
+
+/**
+ * Boot a qemu VM from the network the way a real node boots: firmware PXE (qemu's iPXE ROM
+ * on BIOS, or OVMF's network stack on UEFI) gets DHCP and the boot file from qemu's
+ * user-mode network, whose built-in TFTP server serves `tftpdir`. The guest reaches the
+ * host's 127.0.0.1 as 10.0.2.2. We read the serial console.
+ */
+export interface VmOptions {
+  tftpdir: string;
+  /** DHCP boot file name, relative to tftpdir. */
+  bootfile: string;
+  mac: string;
+  memMiB?: number;
+  firmware?: "bios" | "uefi";
+  /** Forward host 127.0.0.1:<port> to guest port 22. */
+  sshPort?: number;
+}
+
+export interface VmResult {
+  console: string;
+  match: RegExpMatchArray | null;
+  seconds: number;
+}
+
+export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+export const haveQemu = () => existsSync("/usr/bin/qemu-system-x86_64");
+
+export class Vm {
+  private text = "";
+  private readonly started = performance.now();
+  private readonly proc: ReturnType<typeof Bun.spawn>;
+  private readonly reading: Promise<void>;
+  private wake: (() => void) | null = null;
+
+  constructor(o: VmOptions) {
+    let netdev = `user,id=n0,tftp=${o.tftpdir},bootfile=${o.bootfile}`;
+    if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
+    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-boot", "n", "-netdev", netdev];
+    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac}`, "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot");
+    if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
+    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = proc;
+    const decoder = new TextDecoder();
+    this.reading = (async () => {
+      for await (const chunk of proc.stdout) {
+        this.text += decoder.decode(chunk, { stream: true });
+        this.wake?.();
+      }
+      this.wake?.();
+    })();
+  }
+
+  get console(): string {
+    return this.text;
+  }
+
+  get seconds(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  /** Wait until the console matches `re` (searching only output after `from`), or time out with null. */
+  async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray | null> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const m = this.text.slice(from).match(re);
+      if (m) return m;
+      if (this.proc.exitCode !== null || performance.now() > deadline) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 250);
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill();
+    await this.proc.exited;
+    await this.reading.catch(() => {});
+  }
+}
+
+/** Boot, read the console until `until` matches (or `timeoutMs`), power off. */
+export async function bootVm(o: VmOptions & { until: RegExp; timeoutMs: number }): Promise<VmResult> {
+  const vm = new Vm(o);
+  try {
+    const match = await vm.waitFor(o.until, o.timeoutMs);
+    return { console: vm.console, match, seconds: vm.seconds };
+  } finally {
+    await vm.stop();
+  }
+}
