@@ -4,7 +4,7 @@ import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
-import { CantCreateError, DataError, fsError, InterruptedError, PartialFailure, XcimgError } from "../../core/errors";
+import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
 import { bootFilesDir } from "../../core/image/paths";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
 import { planInstall, renderAnswerFile, serverFor } from "./plan";
@@ -20,6 +20,8 @@ export interface InstallBootEntry {
   kernel: string;
   initrds: string[];
   kcmdline: string;
+  /** kcmdline without the addkcmdline words: what nodeset stores in bootparams.kcmdline. */
+  baseKcmdline: string;
   /** The rendered answer file, <installdir>/autoinst/<node>. */
   autoinst: string;
   /** chain.currstate as nodeset writes it: "install <os>-<arch>-<profile>". */
@@ -29,8 +31,8 @@ export interface InstallBootEntry {
 export interface InstallPrepResult {
   image: string;
   nodes: InstallBootEntry[];
+  /** node → reason, for nodes that got nothing. */
   failures: Record<string, string>;
-  summary: string;
 }
 
 /** Write a file so a node fetching it never sees half of it. */
@@ -60,8 +62,7 @@ function copyAtomic(src: string, dest: string): void {
  * xCAT mkinstall for a list of nodes: render the image's template per node into
  * <installdir>/autoinst/<node>, copy the installer kernel and initrd from the media to
  * <tftpdir>/xcat/osimage/<image>/, and compute each node's kernel command line. A node whose
- * template fails is reported with its reason and the others still get their files; then
- * PartialFailure (exit 1) carries the per-node results.
+ * template fails is reported with its reason and the others still get their files.
  */
 export async function prepareInstall(ctx: Context, img: Image, nodes: string[]): Promise<InstallPrepResult> {
   const { config } = ctx;
@@ -75,7 +76,6 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
     if (!(err instanceof XcimgError)) throw err;
     const msg = err.message.startsWith(`${node}: `) ? err.message.slice(node.length + 2) : err.message;
     failures[node] = err.hint ? `${msg} (${err.hint})` : msg;
-    ctx.log.error(`${node}: ${failures[node]}`);
   };
 
   // Media first: without it no node can install (xCAT reports it for every node).
@@ -84,7 +84,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
     installer = findInstaller(family, pkgdir, osvers, arch);
   } catch (e) {
     for (const n of nodes) fail(n, e);
-    throw new PartialFailure(`${nodes.length} of ${nodes.length} nodes failed`, failures, { image: img.name, nodes: [], failures });
+    return { image: img.name, nodes: [], failures };
   }
   const bootDir = bootFilesDir(config, img.name);
   try {
@@ -107,7 +107,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       const a: Attrs | undefined = attrsOf.get(node);
       if (!a) throw new DataError(`${node} is not a defined node`);
       const text = renderAnswerFile(ctx, plan, node, a);
-      const kcmdline = installKcmdline({
+      const kcmdlineInput = {
         family,
         node,
         osvers,
@@ -123,8 +123,9 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         serialflow: a.serialflow,
         debugmode: site("xcatdebugmode"),
         domain: site("domain"),
-        addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile,
-      });
+      };
+      const baseKcmdline = installKcmdline(kcmdlineInput);
+      const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
       const autoinst = join(autoinstDir, node);
       writeAtomic(autoinst, text);
       entries.push({
@@ -132,6 +133,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         kernel: `${relBoot}/${installer.kernelName}`,
         initrds: [`${relBoot}/${installer.initrdName}`],
         kcmdline,
+        baseKcmdline,
         autoinst,
         currstate: `install ${osvers}-${arch}-${profile}`,
       });
@@ -139,16 +141,11 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       fail(node, e);
     }
   }
-  // nodeset's output: one "<node>: <state>" line per node that is ready
-  const summary = entries.map((e) => `${e.node}: ${e.currstate}`).join("\n");
-  const result: InstallPrepResult = { image: img.name, nodes: entries, failures, summary };
-  const failed = Object.keys(failures).length;
-  if (failed) throw new PartialFailure(`${failed} of ${nodes.length} nodes failed; ${entries.length} ready to install ${img.name}`, failures, result);
-  return result;
+  return { image: img.name, nodes: entries, failures };
 }
 
 /** The node's MAC from the mac table (`mac` or `mac!host|mac!host`), lower case. */
-function macFor(node: string, v: string | undefined): string | undefined {
+export function macFor(node: string, v: string | undefined): string | undefined {
   if (!v) return undefined;
   for (const entry of v.split("|")) {
     const [mac, host] = entry.split("!");

@@ -5,7 +5,6 @@ import { makeContext } from "../../../src/cli/context";
 import { loadConfig } from "../../../src/core/config/load";
 import type { Context } from "../../../src/core/context";
 import { getImage } from "../../../src/core/defs/image";
-import { PartialFailure } from "../../../src/core/errors";
 import { MemoryLogger } from "../../../src/core/log";
 import { type InstallPrepResult, prepareInstall } from "../../../src/provmethods/install/prepare";
 import { fakeDebianMedia, fakeRhelMedia, fakeSlesMedia } from "../../helpers/fake-media";
@@ -41,9 +40,6 @@ async function prepare(image: string, nodes: string[]): Promise<InstallPrepResul
   const ctx = context();
   try {
     return await prepareInstall(ctx, getImage(ctx.db(), image), nodes);
-  } catch (e) {
-    if (e instanceof PartialFailure) return e.result as InstallPrepResult;
-    throw e;
   } finally {
     ctx.closeDb();
   }
@@ -67,6 +63,37 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     expect(readFileSync(join(boot, "vmlinuz"), "utf8")).toBe("EL kernel\n");
     expect(readFileSync(join(boot, "initrd.img"), "utf8")).toBe("EL initrd\n");
     for (const n of ["cn01", "cn02.cluster"]) expect(existsSync(join(sb.installdir, "autoinst", n))).toBe(true);
+    // the boot loader file (xnba, the default loader) starts the installer with the node's command line
+    expect(readFileSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn02.cluster"), "utf8")).toBe(
+      [
+        "#!gpxe",
+        "#install rhels9.4-x86_64-compute",
+        `imgfetch -n kernel http://\${next-server}/tftpboot/xcat/osimage/${img}/vmlinuz`,
+        "imgload kernel",
+        "imgargs kernel inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp  BOOTIF=01-\${netX/mac:hexhyp}",
+        `imgfetch -n initrd.img http://\${next-server}/tftpboot/xcat/osimage/${img}/initrd.img`,
+        "imgexec kernel",
+        "",
+      ].join("\n"),
+    );
+    // and nodeset's bookkeeping
+    const show = (await sb.run("node", "show", "cn01")).stdout;
+    for (const kv of [`provmethod=${img}`, "currstate=install rhels9.4-x86_64-compute", `kernel=xcat/osimage/${img}/vmlinuz`, `initrd=xcat/osimage/${img}/initrd.img`, "os=rhels9.4"]) {
+      expect(show).toContain(`    ${kv}\n`);
+    }
+  });
+
+  test("grub2 and pxelinux nodes get their files under the MAC (and IP) names", async () => {
+    expect((await sb.run("node", "set", "cn01", "netboot=grub2", "ip=10.0.0.101")).code).toBe(0);
+    expect((await sb.run("node", "set", "cn02.cluster", "netboot=pxe")).code).toBe(0);
+    const r = await sb.run("boot", "cn01,cn02.cluster", "-o", img);
+    expect(r.code).toBe(0);
+    const grub = readFileSync(join(sb.tftpdir, "boot", "grub2", "grub.cfg-01-52-54-00-aa-00-01"), "utf8");
+    expect(grub).toContain(`    linuxefi /xcat/osimage/${img}/vmlinuz inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200 BOOTIF=$net_default_mac\n`);
+    expect(readFileSync(join(sb.tftpdir, "boot", "grub2", "grub.cfg-0A000065"), "utf8")).toBe(grub);
+    expect(readFileSync(join(sb.tftpdir, "pxelinux.cfg", "01-52-54-00-aa-00-02"), "utf8")).toContain(`APPEND initrd=xcat/osimage/${img}/initrd.img inst.repo=`);
+    expect(existsSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn01"))).toBe(false); // switching loader removes the old file
+    expect((await sb.run("node", "set", "cn01,cn02.cluster", "netboot=", "ip=")).code).toBe(0);
   });
 
   test("kernel command lines are xCAT's (EL >= 7), per node", async () => {
@@ -79,6 +106,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         initrds: [`xcat/osimage/${img}/initrd.img`],
         // nfsserver, ip=dhcp (a MAC, no installnic), serial console from nodehm
         kcmdline: "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
+        baseKcmdline: "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
         autoinst: join(sb.installdir, "autoinst", "cn01"),
         currstate: "install rhels9.4-x86_64-compute",
       },
@@ -88,6 +116,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         initrds: [`xcat/osimage/${img}/initrd.img`],
         // no nfsserver: the xcatmaster its group sets
         kcmdline: "inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp ",
+        baseKcmdline: "inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp ",
         autoinst: join(sb.installdir, "autoinst", "cn02.cluster"),
         currstate: "install rhels9.4-x86_64-compute",
       },
@@ -120,18 +149,29 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
   });
 
   test("a node whose template fails is reported with file and line; the others still get their files (exit 1)", async () => {
-    expect((await sb.run("node", "set", "cn03", "groups=compute,all")).code).toBe(0); // no MAC: #KICKSTARTNET# cannot work
-    const before = readFileSync(join(sb.installdir, "autoinst", "cn01"), "utf8");
+    // boots from a MAC given as installnic, but has no mac table entry for #KICKSTARTNET#
+    expect((await sb.run("node", "set", "cn03", "groups=compute,all", "installnic=52:54:00:aa:00:03")).code).toBe(0);
+    expect((await sb.run("node", "set", "cn04", "groups=compute,all")).code).toBe(0);
     writeFileSync(join(sb.installdir, "autoinst", "cn01"), "stale\n");
-    const r = await sb.run("boot", "cn01,cn03", "-o", img);
+    const r = await sb.run("boot", "cn01,cn03,cn04", "-o", img);
     expect(r.code).toBe(1);
     const tmpl = join(sb.installdir, "custom", "install", "rh", "compute.tmpl");
     const line = readFileSync(tmpl, "utf8").split("\n").indexOf("#KICKSTARTNET#") + 1;
     expect(r.stderr).toContain(`cn03: ${tmpl}:${line}: missing mac data for cn03 (set it with 'xcimg node set cn03 mac=...')`);
-    expect(r.stderr).toContain(`1 of 2 nodes failed; 1 ready to install ${img}`);
+    expect(r.stderr).toContain("cn04: No MAC address available for this node");
+    expect(r.stdout).toBe("cn01: install rhels9.4-x86_64-compute\n");
     expect(readFileSync(join(sb.installdir, "autoinst", "cn01"), "utf8")).toContain("rootpw --iscrypted");
-    expect(before).toContain("rootpw --iscrypted");
     expect(existsSync(join(sb.installdir, "autoinst", "cn03"))).toBe(false);
+    expect(existsSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn03"))).toBe(false);
+  });
+
+  test("addkcmdline: volatile words go on this boot's command line, R:: words into the installed system", async () => {
+    expect((await sb.run("table", "set", "bootparams", "node=cn02.cluster", "addkcmdline=rd.debug R::console=ttyS1,115200")).code).toBe(0);
+    const res = await prepare(img, ["cn02.cluster"]);
+    const e = res.nodes[0];
+    expect(e?.kcmdline).toBe(`${e?.baseKcmdline} rd.debug`);
+    expect(readFileSync(join(sb.installdir, "autoinst", "cn02.cluster"), "utf8")).toContain('bootloader --append="console=ttyS1,115200"');
+    expect((await sb.run("table", "set", "bootparams", "node=cn02.cluster", "addkcmdline=")).code).toBe(0);
   });
 
   test("xcimg image render prints one node's kickstart without writing it", async () => {
@@ -142,7 +182,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     expect(checkKickstart(r.stdout)).toEqual([]);
     expect(readFileSync(join(sb.installdir, "autoinst", "cn02.cluster"), "utf8")).toBe(before);
     expect((await sb.run("image", "render", img, "nosuchnode")).stderr).toContain("nosuchnode is not a defined node");
-    const r3 = await sb.run("image", "render", img, "cn03");
+    const r3 = await sb.run("image", "render", img, "cn03"); // a node with no mac table entry
     expect(r3.code).toBe(65);
     expect(r3.stderr).toContain("missing mac data for cn03");
   });
