@@ -70,7 +70,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         "#install rhels9.4-x86_64-compute",
         `imgfetch -n kernel http://\${next-server}/tftpboot/xcat/osimage/${img}/vmlinuz`,
         "imgload kernel",
-        "imgargs kernel inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp  BOOTIF=01-\${netX/mac:hexhyp}",
+        `imgargs kernel inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp  BOOTIF=01-\${netX/mac:hexhyp}`,
         `imgfetch -n initrd.img http://\${next-server}/tftpboot/xcat/osimage/${img}/initrd.img`,
         "imgexec kernel",
         "",
