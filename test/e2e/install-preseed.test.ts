@@ -1,59 +1,39 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeContext } from "../../src/cli/context";
-import { loadConfig } from "../../src/core/config/load";
 import { openDb } from "../../src/core/db/open";
-import { getImage } from "../../src/core/defs/image";
-import { MemoryLogger } from "../../src/core/log";
-import { prepareInstall } from "../../src/provmethods/install/prepare";
-import { serveSite, type TestHttpServer } from "../helpers/http-server";
+import { type StaticServer, serveStatic } from "../helpers/http-serve";
 import { createPasswdTable } from "../helpers/install-site";
+import { bootVm } from "../helpers/qemu";
 import { ROOT, Sandbox } from "../helpers/sandbox";
 
 /**
  * The real debian-installer (Debian's debian-installer-12-netboot-amd64, fetched by
- * scripts/fixtures.sh) boots in qemu with the kernel, initrd and command line xcimg prepared,
- * gets its address from qemu's DHCP, fetches the node's preseed from xcimg's installdir over
- * HTTP (10.0.2.2 = a server on 127.0.0.1 here) and runs it: the preseed's early command writes
- * a line rendered for this node to the console. A full install is not needed to prove that.
+ * scripts/fixtures.sh) network-boots in qemu from what `xcimg boot -o <install image>` wrote:
+ * qemu's iPXE ROM gets DHCP and the node's xnba script over TFTP from tftpdir, fetches the
+ * installer kernel and initrd over HTTP from a static server on 127.0.0.1 (10.0.2.2 to the
+ * guest), the installer gets its address, fetches the node's preseed from installdir and runs
+ * it: the preseed's early command writes a line rendered for this node to the console. A full
+ * install is not needed to prove that.
  */
 const DI = join(ROOT, ".cache", "fixtures", "d-i");
 const MARK = "XCIMG-PRESEED-LOADED";
 
 let sb: Sandbox | undefined;
-let http: TestHttpServer | undefined;
-let qemu: ReturnType<typeof Bun.spawn> | undefined;
+let http: StaticServer | undefined;
 afterAll(() => {
-  qemu?.kill(9);
   http?.stop();
   sb?.cleanup();
 });
 
-async function readUntil(stream: ReadableStream<Uint8Array>, want: RegExp, ms: number): Promise<{ found: string | null; log: string }> {
-  const reader = stream.getReader();
-  const dec = new TextDecoder();
-  let log = "";
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const timer = new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())));
-    const chunk = await Promise.race([reader.read(), timer]);
-    if (chunk === null || chunk.done) break;
-    log += dec.decode(chunk.value, { stream: true });
-    const m = want.exec(log.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ""));
-    if (m) return { found: m[0], log };
-  }
-  return { found: null, log };
-}
-
 describe("install provmethod in qemu", () => {
-  test("debian-installer loads the node's own preseed from xcimg's files", async () => {
+  test("debian-installer PXE-boots from xcimg's files and loads the node's own preseed", async () => {
     if (!existsSync(join(DI, "linux"))) throw new Error(`${DI}/linux missing: run 'bash scripts/fixtures.sh' first`);
     sb = new Sandbox("dipxe");
-    http = serveSite({ installdir: sb.installdir, tftpdir: sb.tftpdir });
+    http = serveStatic({ "/install": sb.installdir, "/tftpboot": sb.tftpdir });
     appendFileSync(sb.config, `[http]\nport = ${http.port}\n`);
 
-    // media: a Debian tree with the netboot installer where copycds-style media keeps it
+    // media: a Debian tree with the netboot installer where copied media keeps it
     const media = join(sb.installdir, "debian12", "x86_64");
     mkdirSync(join(media, "dists", "bookworm"), { recursive: true });
     writeFileSync(join(media, "dists", "bookworm", "Release"), "Origin: Debian\nVersion: 12\nCodename: bookworm\nArchitectures: amd64\n");
@@ -63,6 +43,7 @@ describe("install provmethod in qemu", () => {
     const must = async (...argv: string[]) => {
       const r = await sb?.run(...argv);
       if (r?.code !== 0) throw new Error(`xcimg ${argv.join(" ")}: ${r?.stderr}`);
+      return r;
     };
     await must("image", "media", media);
     await must("node", "set", "cn07", "groups=compute,all", "mac=52:54:00:12:34:07", "serialport=0", "serialspeed=115200");
@@ -74,27 +55,24 @@ describe("install provmethod in qemu", () => {
     const tmpl = join(sb.installdir, "custom", "install", "debian", "compute.tmpl");
     appendFileSync(tmpl, `d-i preseed/early_command string echo "${MARK} node=#HOSTNAME# tz=#TABLE:site:key=timezone:value#" > /dev/console\n`);
 
-    const config = loadConfig({ file: sb.config });
-    const ctx = makeContext({ config, log: new MemoryLogger(), signal: new AbortController().signal, json: false, verbose: false, quiet: true, env: {} });
-    const res = await prepareInstall(ctx, getImage(ctx.db(), "debian12-x86_64-install-compute"), ["cn07"]);
-    ctx.closeDb();
-    const entry = res.nodes[0];
-    if (!entry) throw new Error(JSON.stringify(res.failures));
-    expect(entry.kcmdline).toContain(`url=http://10.0.2.2:${http.port}/install/autoinst/cn07`);
+    const boot = await must("boot", "cn07", "-o", "debian12-x86_64-install-compute");
+    expect(boot.stdout).toBe("cn07: install debian12-x86_64-compute\n");
+    const script = readFileSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn07"), "utf8");
+    expect(script).toContain(`url=http://10.0.2.2:${http.port}/install/autoinst/cn07`);
     expect(readFileSync(join(sb.installdir, "autoinst", "cn07"), "utf8")).toContain(`${MARK} node=cn07 tz=Europe/Paris`);
 
-    qemu = Bun.spawn(
-      [
-        "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", "1", "-nographic", "-no-reboot",
-        "-kernel", join(sb.tftpdir, entry.kernel), "-initrd", join(sb.tftpdir, entry.initrds[0] as string), "-append", entry.kcmdline,
-        "-netdev", "user,id=n0", "-device", "e1000,netdev=n0,mac=52:54:00:12:34:07",
-      ],
-      { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
-    );
-    const { found, log } = await readUntil(qemu.stdout as ReadableStream<Uint8Array>, new RegExp(`${MARK} node=\\S+ tz=\\S+`), 420_000);
-    qemu.kill(9);
-    if (!found) console.error(log.slice(-4000));
-    expect(found).toBe(`${MARK} node=cn07 tz=Europe/Paris`);
-    expect(http.requests).toContain("GET /install/autoinst/cn07");
+    const vm = await bootVm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn07",
+      mac: "52:54:00:12:34:07",
+      until: new RegExp(`${MARK} node=\\S+ tz=\\S+`),
+      timeoutMs: 420_000,
+    });
+    if (!vm.match) console.error(vm.console.slice(-4000));
+    expect(vm.match?.[0]).toBe(`${MARK} node=cn07 tz=Europe/Paris`);
+    expect(http.log).toContain("/tftpboot/xcat/osimage/debian12-x86_64-install-compute/vmlinuz");
+    expect(http.log).toContain("/tftpboot/xcat/osimage/debian12-x86_64-install-compute/initrd.img");
+    expect(http.log).toContain("/install/autoinst/cn07");
+    console.error(`debian-installer ran cn07's preseed ${vm.seconds.toFixed(0)} s after power-on`);
   }, 450_000);
 });
