@@ -15,7 +15,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyA } from "../src/core/statelite/fsops";
-import { ImageRoot } from "../src/core/statelite/image-root";
+import { ImageRoot } from "../src/core/image/image-root";
 import { liteItem } from "../src/core/statelite/lite-item";
 import { processingOrder, buildHierarchy } from "../src/core/statelite/hierarchy";
 import { MemoryLogger } from "../src/core/log";

@@ -3,8 +3,9 @@
 # throwaway site under .cache/demo, on built-in defaults: define an image and nodes, put a
 # golden root in place, pack it, write the nodes' boot files, and PXE-boot one node in qemu
 # from those files, served by a plain static web server (no xcimg process at boot).
-# The golden root is a small busybox tree with Debian's cloud kernel until capture lands;
-# then this script captures it from a node over SSH instead.
+# The golden node is a small busybox root with Debian's cloud kernel, captured over SSH from
+# an OpenSSH server the demo starts on 127.0.0.1 (its own keys and config, in a private
+# mount namespace; nothing system-wide changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -13,7 +14,8 @@ node_modules/.bin/bun scripts/build.ts --host
 X="$PWD/dist/xcimg"
 D="$PWD/.cache/demo"
 PORT=${DEMO_HTTP_PORT:-18080}
-rm -rf "$D" && mkdir -p "$D"
+SSHPORT=${DEMO_SSH_PORT:-18022}
+rm -rf "$D" && mkdir -p "$D/ssh"
 cat > "$D/xcimg.toml" <<TOML
 installdir = "$D/install"
 tftpdir = "$D/tftpboot"
@@ -22,6 +24,10 @@ master = "10.0.2.2"
 path = "$D/xcimg.db"
 [http]
 port = $PORT
+[ssh]
+identity = "$D/ssh/id_ed25519"
+known_hosts = "$D/ssh/known_hosts"
+port = $SSHPORT
 TOML
 export XCIMG_CONFIG="$D/xcimg.toml"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -29,15 +35,36 @@ IMG=demo-x86_64-netboot-compute
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
-step "define an image and 4 nodes"
-$X image set $IMG provmethod=netboot osvers=debian12 osarch=x86_64 profile=compute
+step "a golden node: a busybox root served by sshd on 127.0.0.1:$SSHPORT"
+bash scripts/mkroot-busybox.sh "$D/golden"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' >"$D/golden/etc/os-release"
+ssh-keygen -q -t ed25519 -N '' -f "$D/ssh/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$D/ssh/id_ed25519"
+cp "$D/ssh/id_ed25519.pub" "$D/ssh/authorized_keys"
+cat >"$D/ssh/sshd_config" <<SSHD
+Port $SSHPORT
+ListenAddress 127.0.0.1
+HostKey $D/ssh/host_key
+AuthorizedKeysFile $D/ssh/authorized_keys
+PidFile $D/ssh/sshd.pid
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+LogLevel ERROR
+SSHD
+unshare -m --propagation private /bin/sh -c "mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f $D/ssh/sshd_config" 2>"$D/ssh/sshd.log" &
+PIDS+=($!)
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$SSHPORT) 2>/dev/null && break; sleep 0.1; done
+
+step "define the golden node and 4 compute nodes"
+$X node set golden ip=127.0.0.1 groups=golden
 $X node set 'cn[01-04]' groups=compute,all netboot=xnba arch=x86_64 serialport=0 serialspeed=115200
 $X node set cn01 mac=52:54:00:12:34:01 ip=10.0.2.15
-$X node list compute
-$X image show $IMG
+$X node list all
 
-step "a golden root where capture puts it: <installdir>/netboot/debian12/x86_64/compute/rootimg"
-bash scripts/mkroot-busybox.sh "$D/install/netboot/debian12/x86_64/compute/rootimg"
+step "capture it over SSH into an image (xCAT imgcapture -t diskless)"
+$X capture golden -t diskless -o $IMG --rootdir "$D/golden" --accept-new-hostkey
+$X image show $IMG
 
 step "pack it (xCAT packimage): cpio, gzip on all cores, kernel and boot initrd beside it"
 $X pack $IMG

@@ -9,4 +9,4 @@ B=node_modules/.bin
 $B/bun scripts/build.ts
 $B/tsc --noEmit -p .
 $B/biome lint src test scripts
-$B/bun test "$@"
+$B/bun test --timeout 60000 "$@"

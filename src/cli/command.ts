@@ -50,7 +50,8 @@ export function toCittyArgs(args: ArgsSpec): NonNullable<CommandDef["args"]> {
     delete d.multiple;
     delete d.variadic;
     if (spec.type === "enum") d.options = [...spec.options];
-    out[name] = d;
+    // help shows the spelling the parser accepts: --exclude-file, not --excludeFile
+    out[spec.type === "positional" ? name : name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = d;
   }
   return out as NonNullable<CommandDef["args"]>;
 }

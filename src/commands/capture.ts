@@ -12,7 +12,7 @@ export default leaf({
     type: { type: "enum", alias: "t", options: ["diskless", "sysclone"], required: true, description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)" },
     osimage: { type: "string", alias: "o", description: "image to create or update (default for diskless: <os>-<arch>-netboot-<profile>)" },
     profile: { type: "string", alias: "p", description: "profile of the new image (default: compute)" },
-    exclude: { type: "string", alias: "x", multiple: true, description: "exclude a path pattern, as in an exlist: ./var/cache/*" },
+    exclude: { type: "string", alias: "x", multiple: true, description: "exclude a path pattern, as in an imgcapture.exlist: './var/cache/*'" },
     excludeFile: { type: "string", description: "file of exclude patterns, one per line" },
     rootdir: { type: "string", description: "capture this directory on the node as if it were /" },
     port: { type: "string", description: "SSH port (default: ssh.port)" },
@@ -22,9 +22,10 @@ export default leaf({
     keepIdentity: { type: "boolean", description: "keep SSH host keys, machine-id, net rules and DHCP leases" },
   },
   examples: [
-    "xcimg capture golden01 -t diskless -o rocky9-x86_64-netboot-compute",
+    "xcimg capture golden01 -t diskless                  # image <osvers>-<arch>-netboot-compute; run again to refresh (incremental)",
     "xcimg capture golden01 -t sysclone -o golden-2024-06 -x './scratch/*'",
     "xcimg capture buildhost -t diskless -o test --rootdir /srv/chroot/rocky9 --accept-new-hostkey",
+    "xcimg --json capture golden01 -t diskless --keep-identity   # see docs/capture.md",
   ],
   async run(ctx, args) {
     const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];

@@ -17,7 +17,7 @@ describe("database", () => {
     const path = join(dir, "sub", "dir", "x.db");
     const db = openDb(path);
     const tables = (db.sqlite.query("SELECT name FROM sqlite_master WHERE type='table'").all() as { name: string }[]).map((r) => r.name).sort();
-    expect(tables).toEqual(Object.keys(TABLES).sort());
+    expect(tables).toEqual([...Object.keys(TABLES), "xcimg_capture"].sort());
     expect((db.sqlite.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
     expect((db.sqlite.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     const cols = (db.sqlite.query("PRAGMA table_info(osimage)").all() as { name: string }[]).map((c) => c.name);

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { join } from "node:path";
+import { PACKED_PREFERENCE } from "../pack/outputs";
 
 /**
  * xCAT imgexport's file discovery (xcat.md §1.2 step 5, §1.3): look_for_file and
@@ -58,10 +59,8 @@ export function lookForFile(file: string, img: LookFor, dirs: readonly string[],
   return null;
 }
 
-/** Packed root images in xCAT's order of preference (SvrUtils::searchcompressedrootimg). */
-export const PACKED_ROOTIMG_NAMES = ["rootimg.cpio.gz", "rootimg.cpio.xz", "rootimg.tar.gz", "rootimg.tar.xz", "rootimg.sfs", "rootimg.gz"];
-
+/** The packed root image's name, in xCAT's order of preference (SvrUtils::searchcompressedrootimg, plus zstd). */
 export function searchCompressedRootimg(rootimgdir: string): string | null {
-  for (const n of PACKED_ROOTIMG_NAMES) if (isFile(join(rootimgdir, n))) return n;
+  for (const n of PACKED_PREFERENCE) if (isFile(join(rootimgdir, n))) return n;
   return null;
 }

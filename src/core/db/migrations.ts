@@ -24,6 +24,21 @@ export const MIGRATIONS: Migration[] = [
     description: "xCAT tables (Schema.pm column names and order)",
     sql: Object.entries(TABLES).map(([name, spec]) => createTableSql(name, spec)),
   },
+  {
+    version: 2,
+    description: "xcimg_capture: what each capture found on the golden node (OS, kernels, disk layout, mounts, excludes)",
+    sql: [
+      `CREATE TABLE "xcimg_capture" (
+        "imagename" TEXT NOT NULL PRIMARY KEY,
+        "node" TEXT, "address" TEXT, "type" TEXT, "rootdir" TEXT, "tree" TEXT,
+        "started" TEXT, "finished" TEXT, "seconds" REAL, "level" TEXT,
+        "osvers" TEXT, "osarch" TEXT, "os_release" TEXT, "kernels" TEXT, "disk_layout" TEXT,
+        "mounts" TEXT, "excludes" TEXT, "identity" TEXT, "tar_version" TEXT,
+        "files" INTEGER, "dirs" INTEGER, "symlinks" INTEGER, "hardlinks" INTEGER, "specials" INTEGER,
+        "bytes" INTEGER, "stream_bytes" INTEGER, "warnings" TEXT
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

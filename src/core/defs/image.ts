@@ -78,6 +78,7 @@ export function removeImageRows(db: Db, name: string): void {
   db.write(() => {
     deleteObject(db, IMAGE_TYPE, name);
     db.sqlite.query("DELETE FROM litefile WHERE image = ?").run(name);
+    db.sqlite.query("DELETE FROM xcimg_capture WHERE imagename = ?").run(name);
   });
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Context } from "../context";
 import { getImage, listImages, findImage, removeImageRows } from "../defs/image";
 import { DataError } from "../errors";
@@ -46,7 +46,10 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
           hint: "run 'xcimg image rm' without --files, or remove the other image first",
         });
       }
-      if (img.attrs.provmethod === "sysclone") staged.add(dir);
+      if (img.attrs.provmethod === "sysclone") {
+        staged.add(dir);
+        staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
+      }
       else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
     }
     staged.add(bootFilesDir(ctx.config, name));

@@ -1,15 +1,17 @@
-import { randomUUID } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+
+import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import { getRow } from "../db/rows";
 import type { Image } from "../defs/image";
-import { CantCreateError, fsError, NotFoundError } from "../errors";
+import { fsError, NotFoundError } from "../errors";
 import { fsyncDir, linkOrCopyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
-import { acquireLock } from "../fs/lock";
+import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { bootInitrd } from "../boot/initrd";
 import { archiveTree } from "./archive-tree";
+import { ImageRoot } from "../image/image-root";
+import { writeXcatinfo } from "../image/xcatinfo";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
@@ -50,7 +52,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     throw new NotFoundError(`${tree} does not exist`, { hint: `capture a node into it first: 'xcimg capture <node> -t diskless -o ${img.name}'` });
   }
   // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
-  const lock = acquireLock(ctx.config.installdir, `image directory ${realpathSync(dir)}`, `xcimg pack ${img.name}`);
+  const lock = lockImageDir(ctx.config.installdir, dir, `xcimg pack ${img.name}`);
   try {
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
@@ -120,27 +122,6 @@ function reportOtherFilesystems(ctx: Context, walk: WalkResult): void {
   if (walk.otherFilesystems.length) ctx.log.warn(`not packed (other filesystems mounted in the tree): ${walk.otherFilesystems.join(" ")}`);
 }
 
-/** opt/xcat/xcatinfo as xCAT writes it; a new IMAGEUUID every pack. */
-function writeXcatinfo(tree: string, imageName: string): string {
-  const uuid = randomUUID();
-  const dir = join(tree, "opt", "xcat");
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-  } catch (e) {
-    throw new CantCreateError(`cannot create ${dir}: ${(e as Error).message}`);
-  }
-  writeFileAtomic(join(dir, "xcatinfo"), `IMAGENAME='${imageName}'\nIMAGEUUID='${uuid}'\nTIMESTAMP='${cDate(new Date())}'\n`, 0o644);
-  return uuid;
-}
-
-/** date(1) in the C locale, as xCAT stores TIMESTAMP: "Sat Nov 22 04:39:15 UTC 2026". */
-export function cDate(d: Date): string {
-  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
-}
-
 function siteValue(ctx: Context, key: string): string | undefined {
   return getRow(ctx.db(), "site", { key })?.value;
 }
@@ -150,12 +131,13 @@ function siteValue(ctx: Context, key: string): string | undefined {
  * to) is packed even when the exlist drops /usr/share/zoneinfo (xCAT issues #4520, #7321).
  */
 function setTimezone(ctx: Context, tree: string, tz: string): string[] {
-  const zone = join(tree, "usr/share/zoneinfo", tz);
-  if (!existsSync(zone) || tz.split("/").includes("..")) {
+  const image = new ImageRoot(tree);
+  if (tz.split("/").includes("..") || !image.stat(`/usr/share/zoneinfo/${tz}`)?.isFile()) {
     ctx.log.warn(`Unable to set timezone to '${tz}', check this is a valid timezone`);
     return [];
   }
-  const localtime = join(tree, "etc/localtime");
+  // resolved inside the image: an /etc that is a symlink must not lead to the host's /etc
+  const localtime = image.at("/etc/localtime");
   try {
     if (existsSync(localtime) || isLink(localtime)) unlinkSync(localtime);
     symlinkSync(`../usr/share/zoneinfo/${tz}`, localtime);
@@ -163,8 +145,9 @@ function setTimezone(ctx: Context, tree: string, tz: string): string[] {
     throw fsError(e, `cannot set ${localtime}`);
   }
   const includes = [`./usr/share/zoneinfo/${tz}`];
-  const real = realpathSync(zone);
-  if (real !== zone && real.startsWith(`${realpathSync(tree)}/`)) includes.push(`.${real.slice(realpathSync(tree).length)}`);
+  // the zone file may itself be a link (Etc/UTC -> ../UTC): pack its target too
+  const real = image.follow(`/usr/share/zoneinfo/${tz}`); // always inside the tree
+  if (real !== join(tree, "usr/share/zoneinfo", tz)) includes.push(`.${real.slice(tree.length)}`);
   return includes;
 }
 

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsError, InterruptedError, IOFailure } from "../errors";
-import { lstatOrNull } from "./image-root";
+import { lstatOrNull } from "../image/image-root";
 
 /**
  * The file operations liteimg performs, on host paths already resolved inside the image.

@@ -3,7 +3,7 @@ import { dirname, posix } from "node:path";
 import type { Logger } from "../log";
 import { copyA, mkdirp, rmrf, symlinkReplace, touch } from "./fsops";
 import { stripSlash } from "./hierarchy";
-import { type ImageRoot, lstatOrNull, relDir } from "./image-root";
+import { type ImageRoot, lstatOrNull } from "../image/image-root";
 import type { LiteEntry } from "./litefile";
 import { isLinkOption } from "./options";
 
@@ -110,4 +110,15 @@ function mtabIsKernelLink(img: ImageRoot): boolean {
   if (!lstatOrNull(host)?.isSymbolicLink()) return false;
   const target = readlinkSync(host);
   return KERNEL_MTABS.has(posix.normalize(target.startsWith("/") ? target : posix.join("/etc", target)));
+}
+
+/** getRelDir: one ".." per component of dirname(f) ("/x" → ".", "/etc/x" → "..", "/var/lib/x" → "../.."). */
+export function relDir(fileNoSlash: string): string {
+  const d = posix.dirname(fileNoSlash);
+  if (d === "/") return ".";
+  return d
+    .split("/")
+    .slice(1)
+    .map(() => "..")
+    .join("/");
 }

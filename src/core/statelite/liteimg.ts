@@ -1,15 +1,14 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, fsError, InterruptedError, NotFoundError } from "../errors";
 import { lockImageDir } from "../fs/lock";
+import { writeXcatinfo } from "../image/xcatinfo";
 import { rootImgDir } from "../image/paths";
-import { readExlist } from "./exlist";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
-import { ImageRoot, lstatOrNull } from "./image-root";
+import { ImageRoot, lstatOrNull } from "../image/image-root";
 import { type LiteCtx, liteItem } from "./lite-item";
 import { ilitefileLine, imageLiteEntries, type LiteEntry, parseSavedList } from "./litefile";
 import { rewriteOption } from "./options";
@@ -102,9 +101,10 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
     installNodeScript(image);
     let packed: LiteResult["packed"] = null;
     if (img.attrs.rootfstype === "ramdisk") {
-      writeXcatinfo(image, img.name);
+      writeXcatinfo(rootimg, img.name);
       ctx.log.info(`Packing contents of ${rootimg} ...`);
-      packed = await packStateliteRamdisk(rootimg, join(dir, "rootimg-statelite.gz"), readExlist(img.attrs.exlist, ctx.log), ctx.log, ctx.signal);
+      ctx.log.info("compress method: gzip");
+      packed = await packStateliteRamdisk(rootimg, join(dir, "rootimg-statelite.gz"), img.attrs.exlist, ctx.signal);
       ctx.log.info(`Packing contents of ${rootimg} done.`);
     }
     return { image: img.name, rootimg, entries, reverted, packed };
@@ -155,22 +155,6 @@ function installNodeScript(image: ImageRoot): void {
   const dir = image.follow("/etc/init.d");
   mkdirp(dir);
   writeAtomic(join(dir, "statelite"), RC_STATELITE, 0o755);
-}
-
-/** opt/xcat/xcatinfo, as liteimg writes it before packing a ramdisk image. */
-function writeXcatinfo(image: ImageRoot, name: string): void {
-  const dir = image.follow("/opt/xcat");
-  mkdirp(dir);
-  writeAtomic(join(dir, "xcatinfo"), `IMAGENAME='${name}'\nIMAGEUUID='${randomUUID()}'\nTIMESTAMP='${dateLikeDate(new Date())}'\n`, 0o644);
-}
-
-/** The `date` command's default output in the C locale: "Sat Nov 22 04:29:00 UTC 2026". */
-export function dateLikeDate(d: Date): string {
-  const day = d.toLocaleString("en-US", { weekday: "short" });
-  const mon = d.toLocaleString("en-US", { month: "short" });
-  const pad = (n: number) => String(n).padStart(2, "0");
-  const tz = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "UTC";
-  return `${day} ${mon} ${String(d.getDate()).padStart(2, " ")} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${tz} ${d.getFullYear()}`;
 }
 
 function writeAtomic(file: string, text: string, mode: number): void {

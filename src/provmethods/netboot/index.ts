@@ -14,4 +14,5 @@ export default defineProvMethod({
   import: (ctx, req) => netbootImport(ctx, asImageImport(req)),
   pack,
   boot,
+  capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
 });

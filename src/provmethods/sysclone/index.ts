@@ -10,4 +10,5 @@ export default defineProvMethod({
   description: "diskful clones of a captured golden node",
   export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), syscloneExport),
   import: (ctx, req) => syscloneImport(ctx, asImageImport(req)),
+  capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
 });

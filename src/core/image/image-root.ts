@@ -15,9 +15,10 @@ export interface Resolved {
  * Paths inside an image, resolved the way the node will see them: symlinks are followed with
  * the image as "/" (an absolute target restarts at the image root, ".." stops at it).
  *
- * liteimg runs `cp`, `rm -rf`, `touch` and `readlink -m` on "<rootimg><file>" directly, so an
- * absolute symlink in a captured image (var/run -> /run) makes xCAT read or write the
- * management node's own /run. xcimg never leaves the image root.
+ * Every write xcimg makes into an image tree (liteimg's structure, pack's xcatinfo and
+ * localtime) goes through this: liteimg runs `cp`, `rm -rf`, `touch` and `readlink -m` on
+ * "<rootimg><file>" directly, so an absolute symlink in a captured image (var/run -> /run)
+ * makes xCAT read or write the management node's own /run. xcimg never leaves the image root.
  */
 export class ImageRoot {
   constructor(readonly root: string) {}
@@ -96,15 +97,4 @@ export function lstatOrNull(p: string): Stats | null {
     if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw e;
   }
-}
-
-/** getRelDir: one ".." per component of dirname(f) ("/x" → ".", "/etc/x" → "..", "/var/lib/x" → "../.."). */
-export function relDir(fileNoSlash: string): string {
-  const d = posix.dirname(fileNoSlash);
-  if (d === "/") return ".";
-  return d
-    .split("/")
-    .slice(1)
-    .map(() => "..")
-    .join("/");
 }
