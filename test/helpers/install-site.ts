@@ -7,11 +7,7 @@ import { ROOT, Sandbox } from "./sandbox";
 export const FIXTURES = join(ROOT, "test", "fixtures", "install");
 export const TEMPLATES = join(FIXTURES, "templates");
 
-/**
- * xCAT's passwd table (Schema.pm: key, username, password, cryptmethod, authdomain, comments,
- * disable), which xcimg's schema does not have yet: sites that migrate bring it in their
- * database, and #CRYPT# reads it from there. The tests create it the same way.
- */
+/** Rows for xCAT's passwd table (schema version 3; the CREATE is a no-op on current databases). */
 export function createPasswdTable(db: Db, rows: { key: string; username: string; password: string; cryptmethod?: string }[]): void {
   db.sqlite.exec(
     `CREATE TABLE IF NOT EXISTS passwd ("key" TEXT NOT NULL, "username" TEXT, "password" TEXT, "cryptmethod" TEXT, "authdomain" TEXT, "comments" TEXT, "disable" TEXT, UNIQUE ("key", "username"))`,

@@ -151,12 +151,9 @@ function missingHint(table: string, byNode: boolean, node: string, pairs: Record
   return undefined;
 }
 
-/**
- * xcimg's schema does not carry xCAT's passwd table yet (a site migrating from xCAT brings it in
- * its database, where #CRYPT# reads it); say what works meanwhile.
- */
+/** Where #CRYPT# finds the root password, and how to put it there. */
 const NO_PASSWD_TABLE_HINT =
-  "the root password comes from xCAT's passwd table (key=system, username=root), which this database does not have; write a crypt hash into the template instead, or use #CRYPTORLOCKED:...# to leave root locked";
+  "the root password comes from xCAT's passwd table: 'xcimg table set passwd key=system,username=root password=<clear text or crypt hash>', or use #CRYPTORLOCKED:...# to leave root locked";
 
 function crydb(st: DirectiveState, table: string, key: string, column: string, orLocked: boolean, fail: Fail): string {
   const { req } = st;
@@ -173,7 +170,7 @@ function crydb(st: DirectiveState, table: string, key: string, column: string, o
   }
   if (password === undefined) {
     if (orLocked) return "*";
-    return fail(`no ${column} in table ${table} for ${key}`, `store the root password in the ${table} table (key=system, username=root), or use #CRYPTORLOCKED:...# to lock the account`);
+    return fail(`no ${column} in table ${table} for ${key}`, table === "passwd" ? NO_PASSWD_TABLE_HINT : `set it in the ${table} table, or use #CRYPTORLOCKED:...# to lock the account`);
   }
   if (isCryptHash(password)) return password;
   let method: string | undefined;

@@ -173,15 +173,16 @@ describe("template errors name the node, the file and the line", () => {
   });
 });
 
-describe("without a passwd table", () => {
+describe("without a root password in the passwd table", () => {
   test("#CRYPT# says what to do, #CRYPTORLOCKED# locks the account", async () => {
     const { sb: s2, db: db2, config: c2 } = await installSite("nopasswd");
     try {
-      db2.sqlite.exec("DROP TABLE passwd");
+      db2.sqlite.exec("DELETE FROM passwd");
       writeFileSync(join(s2.dir, "p.tmpl"), "#CRYPTORLOCKED:passwd:key=system,username=root:password#\n#CRYPT:passwd:key=system,username=root:password#\n");
       const base = { ...req("cn01", ""), tables: dbTemplateTables(db2, c2), template: join(s2.dir, "p.tmpl") };
       const e = renderError(base);
-      expect([e.line, e.detail]).toEqual([2, "Unable to open table named passwd"]);
+      expect([e.line, e.detail]).toEqual([2, "no password in table passwd for key=system,username=root"]);
+      expect(e.hint).toContain("xcimg table set passwd key=system,username=root password=");
       expect(e.hint).toContain("use #CRYPTORLOCKED:...# to leave root locked");
       writeFileSync(join(s2.dir, "p.tmpl"), "#CRYPTORLOCKED:passwd:key=system,username=root:password#\n");
       expect(renderTemplate(base)).toBe("*\n");
