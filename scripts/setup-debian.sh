@@ -27,6 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm packages, Bun among them (devDependency: a fresh machine needs only Node/npm).
+# `npm install` rather than `npm ci`: npm 11 rejects a lockfile it just wrote when optional
+# platform packages (Biome's) are left out of it (npm/cli#9846); install still honours the
+# locked versions.
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund >&2
+  npm install --no-audit --no-fund >&2
 fi
