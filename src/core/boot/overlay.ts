@@ -16,6 +16,11 @@ export interface NodeNetwork {
   prefix?: number;
   gateway?: string;
   dns?: string[];
+  /**
+   * The initramfs already configured this NIC and the root file system depends on it
+   * (statelite over NFS): the image must keep the address instead of restarting DHCP.
+   */
+  keepAddress?: boolean;
 }
 
 export interface OverlayInput {
@@ -26,6 +31,12 @@ export interface OverlayInput {
   hostKey: HostKey;
   authorizedKeys: string;
   facts: ImageFacts;
+  /**
+   * Files a provisioning method adds (statelite: its per-node data). When given, the overlay
+   * also lists its files in /etc/xcimg/overlay.list, for an initramfs that has to re-apply
+   * them on top of a root it assembles itself.
+   */
+  extra?: MemoryEntry[];
 }
 
 const DEFAULT_DIR_MODE: Record<string, number> = { root: 0o700, "root/.ssh": 0o700 };
@@ -57,6 +68,7 @@ export function networkdUnit(net: NodeNetwork): string {
     if (net.gateway) s += `Gateway=${net.gateway}\n`;
     for (const d of net.dns ?? []) s += `DNS=${d}\n`;
   } else s += "DHCP=ipv4\n";
+  if (net.keepAddress) s += "KeepConfiguration=yes\n";
   return s;
 }
 
@@ -91,10 +103,15 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
   const unknown = !f.inspected;
   if (f.networkdUnit || unknown) file("etc/systemd/network/10-xcimg.network", networkdUnit(i.net));
   if (f.networkManager || unknown) file(`etc/NetworkManager/system-connections/xcimg-${i.node}.nmconnection`, nmKeyfile(i.node, i.net), 0o600);
-  if (f.ifupdown || unknown) file("etc/xcimg/ifupdown", "# /init writes /etc/network/interfaces for this node's NIC\n");
+  if (f.ifupdown || unknown) file("etc/xcimg/ifupdown", `# /init writes /etc/network/interfaces for this node's NIC\n${i.net.keepAddress ? "manual\n" : ""}`);
   if (f.networkdUnit && !f.networkManager && !f.ifupdown) {
     // nothing else would bring the NIC up: enable networkd (Debian ships it disabled)
     link("etc/systemd/system/multi-user.target.wants/systemd-networkd.service", f.networkdUnit);
+  }
+
+  if (i.extra) {
+    for (const e of i.extra) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
+    file("etc/xcimg/overlay.list", `${files.map((e) => `/${e.name}`).join("\n")}\n`);
   }
 
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {
