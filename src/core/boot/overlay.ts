@@ -33,8 +33,10 @@ export interface OverlayInput {
   facts: ImageFacts;
   /**
    * Files a provisioning method adds (statelite: its per-node data). When given, the overlay
-   * also lists its files in /etc/xcimg/overlay.list, for an initramfs that has to re-apply
-   * them on top of a root it assembles itself.
+   * is staged: everything goes under /.xcimg/overlay/ with a list in /.xcimg/overlay.list,
+   * for an initramfs that assembles the root itself and puts the files on top at the end
+   * (unpacked at their real paths, the kernel would replace a statelite symlink such as
+   * /root -> .statelite/tmpfs/root with a plain directory).
    */
   extra?: MemoryEntry[];
 }
@@ -109,16 +111,21 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
     link("etc/systemd/system/multi-user.target.wants/systemd-networkd.service", f.networkdUnit);
   }
 
-  if (i.extra) {
-    for (const e of i.extra) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
-    file("etc/xcimg/overlay.list", `${files.map((e) => `/${e.name}`).join("\n")}\n`);
-  }
+  for (const e of i.extra ?? []) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
 
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {
     const own = f.dirs.get(d);
     return { name: d, mode: 0o040000 | (own?.mode ?? DEFAULT_DIR_MODE[d] ?? 0o755), uid: own?.uid ?? 0, gid: own?.gid ?? 0 };
   });
-  return [...dirs, ...files];
+  if (!i.extra) return [...dirs, ...files];
+  const staged = (e: MemoryEntry) => ({ ...e, name: `.xcimg/overlay/${e.name}` });
+  return [
+    { name: ".xcimg", mode: 0o040755 },
+    { name: ".xcimg/overlay", mode: 0o040755 },
+    { name: ".xcimg/overlay.list", mode: 0o100644, data: `${files.map((e) => `/${e.name}`).join("\n")}\n` },
+    ...dirs.map(staged),
+    ...files.map(staged),
+  ];
 }
 
 /** Uncompressed: a few KiB the kernel unpacks as is, and no gzip per node for 10,000 nodes. */
