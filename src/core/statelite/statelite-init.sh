@@ -44,7 +44,9 @@ XCIMG_NODE= XCIMG_IMAGE= XCIMG_MAC= XCIMG_NET= XCIMG_IP= XCIMG_PREFIX= XCIMG_GAT
 # finished root at the end, each where the node will see it.
 [ -f $X/overlay.list ] || rescue "no $X/overlay.list: the node's overlay was not loaded after initrd-statelite.gz"
 [ -f $OV/etc/xcimg/node.env ] && . $OV/etc/xcimg/node.env
-say "node ${XCIMG_NODE:-?}, image ${XCIMG_IMAGE:-?}, statelite root ${NFSROOT:+nfs:$NFSROOT}${NFSROOT:-in memory}"
+WHERE="in memory"
+[ -n "$NFSROOT" ] && WHERE="nfs:$NFSROOT"
+say "node ${XCIMG_NODE:-?}, image ${XCIMG_IMAGE:-?}, statelite root $WHERE"
 [ -r $OV/etc/xcimg/statelite.conf ] || rescue "no /etc/xcimg/statelite.conf in the node's overlay"
 [ -s $OV/etc/hostname ] && read -r HN <$OV/etc/hostname && echo "$HN" >/proc/sys/kernel/hostname
 
@@ -147,6 +149,7 @@ else
 		done
 	}
 	move_into "" 2
+	mkdir -p $NEWROOT/proc $NEWROOT/sys $NEWROOT/dev $NEWROOT/run $NEWROOT/tmp
 	MB=$(df -m $NEWROOT | awk 'NR==2 {print $3}')
 	say "root is a tmpfs holding $MB MiB"
 fi
@@ -166,7 +169,8 @@ under_entry() {
 	done <$CONF
 	return 1
 }
-writable_dir() { : >"$1/.xcimg-w" 2>/dev/null && rm -f "$1/.xcimg-w"; }
+# (touch, not ": >": a failed redirection on a special built-in ends the shell)
+writable_dir() { touch "$1/.xcimg-w" 2>/dev/null && rm -f "$1/.xcimg-w"; }
 make_room() {
 	{ [ -e "$NEWROOT$1" ] || [ -L "$NEWROOT$1" ]; } && return 0
 	under_entry "$1" && return 0
