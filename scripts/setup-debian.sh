@@ -25,6 +25,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the tests start their own ganesha on 127.0.0.1; the package's system service stays off
+  if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nfs-ganesha >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm packages, Bun among them (devDependency: a fresh machine needs only Node/npm).
