@@ -103,7 +103,7 @@ describe("xcimg boot for statelite images", () => {
     expect(r.stderr).toContain("cn04: statelite.statemnt '$noderes.monserver': $noderes.monserver has no value for node cn04");
     expect(imgargs("cn01")).toBe(`root=nfs:10.0.0.9:${dir}/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn01 XCATHTTPPORT=80  console=tty0 console=ttyS0,115200 MNTOPTS=nolock,tcp`);
     expect(imgargs("cn02")).toBe("root=nfs:10.0.0.9:/export/netboot/deb12/x86_64/compute/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=10.0.0.1:3001 NODE=cn02 XCATHTTPPORT=80  MNTOPTS=nolock,tcp");
-    expect(imgargs("cn03")).toBe("root=nfs:10.0.0.9:/srv/images/deb12/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=${next-server}:3001 NODE=cn03 XCATHTTPPORT=80  MNTOPTS=nolock,tcp");
+    expect(imgargs("cn03")).toBe(`root=nfs:10.0.0.9:/srv/images/deb12/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn03 XCATHTTPPORT=80  MNTOPTS=nolock,tcp`);
     const script = readFileSync(tftp("xcat/xnba/nodes/cn01"), "utf8");
     expect(script).toContain(`#statelite deb12-x86_64-compute\n`);
     expect(script).toContain(`imgfetch -n initrd-statelite.gz http://\${next-server}/tftpboot/xcat/osimage/${IMG}/initrd-statelite.gz\nimgfetch -n cn01.cpio http://\${next-server}/tftpboot/xcat/overlay/cn01.cpio\nimgexec kernel\n`);
@@ -111,7 +111,7 @@ describe("xcimg boot for statelite images", () => {
     expect(readFileSync(tftp(`xcat/osimage/${IMG}/initrd-statelite.gz`))).toEqual(readFileSync(join(dir, "initrd-statelite.gz")));
     const a = JSON.parse((await ok("--json", "node", "show", "cn01")).stdout).cn01;
     expect(a).toMatchObject({ provmethod: IMG, currstate: "statelite deb12-x86_64-compute", kernel: `xcat/osimage/${IMG}/kernel`, initrd: `xcat/osimage/${IMG}/initrd-statelite.gz,xcat/overlay/cn01.cpio` });
-    expect(a.kcmdline).toBe(imgargs("cn01")?.replace("${next-server}", "!myipfn!"));
+    expect(a.kcmdline).toBe(imgargs("cn01")?.replace(`\${next-server}`, "!myipfn!"));
   });
 
   test("osimage.nfsrootopts follow ro; xCAT's checks on them", async () => {
