@@ -22,7 +22,7 @@ export interface NetbootSite {
   cleanup(): void;
 }
 
-export async function netbootSite(name: string, opts: { image?: string; osvers?: string } = {}): Promise<NetbootSite> {
+export async function netbootSite(name: string, opts: { image?: string; osvers?: string; modules?: "net" | "nfs" | "all" } = {}): Promise<NetbootSite> {
   if (!existsSync(join(ROOT, ".cache/fixtures/vmlinuz"))) throw new Error("no test kernel: run scripts/fixtures.sh (scripts/test.sh does)");
   const image = opts.image ?? "bb-x86_64-netboot-compute";
   const sb = new Sandbox(name, '[ssh]\nidentity = "mn_key"');
@@ -31,7 +31,7 @@ export async function netbootSite(name: string, opts: { image?: string; osvers?:
   const server = serveStatic({ "/tftpboot": sb.tftpdir, "/install": sb.installdir });
   appendFileSync(sb.config, `[http]\nport = ${server.port}\n`);
   const { dir, rootimg } = await defineNetbootImage(sb, image, [], opts.osvers ?? "bb1");
-  execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), rootimg], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), rootimg], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MODULES: opts.modules ?? "net" } });
   return {
     sb,
     server,
