@@ -52,10 +52,10 @@ export async function bootInstall(ctx: Context, img: Image, nodes: string[]): Pr
   const published: PublishedImage = {
     dir: bootFilesDir(cfg, img.name),
     kernel: first.kernel,
-    initrd: first.initrds[0] as string,
-    rootimg: first.initrds[0] as string,
-    packed: join(cfg.tftpdir, first.initrds[0] as string),
+    initrds: first.initrds,
+    packed: null, // an installer has no packed root image
     efiStub: hasEfiStub(join(cfg.tftpdir, first.kernel)),
+    mtime: 0,
   };
   const site = siteSettings(db);
   const paths = bootPaths(cfg.tftpdir);
