@@ -18,3 +18,15 @@ if [ ! -f "$F/vmlinuz" ]; then
   rm -rf "$tmp"
   echo "fixtures: kernel $ver" >&2
 fi
+# debian-installer's netboot kernel and initrd (the install provmethod's qemu test boots them)
+if [ ! -f "$F/d-i/linux" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download debian-installer-12-netboot-amd64 >/dev/null 2>&1) || { echo "fixtures: apt-get download debian-installer-12-netboot-amd64 failed" >&2; exit 1; }
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  src=$(dirname "$(find "$tmp/x" -path '*/text/debian-installer/amd64/linux' | head -1)")
+  [ -f "$src/linux" ] && [ -f "$src/initrd.gz" ] || { echo "fixtures: no text netboot kernel/initrd in the package" >&2; exit 1; }
+  mkdir -p "$F/d-i" && cp "$src/linux" "$src/initrd.gz" "$F/d-i/"
+  dpkg-deb -f "$tmp"/*.deb Version > "$F/d-i/version"
+  rm -rf "$tmp"
+  echo "fixtures: debian-installer netboot $(cat "$F/d-i/version")" >&2
+fi

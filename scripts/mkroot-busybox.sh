@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A small golden root tree for tests and the demo: Debian's static busybox, the Debian cloud
 # kernel from .cache/fixtures in /boot with its modules (the network ones by default; all with
-# MODULES=all) in /lib/modules, and a busybox init that brings eth0 up with udhcpc via ifup
+# MODULES=all; MODULES=nfs adds the NFS client, what a statelite initrd takes) in /lib/modules, and a busybox init that brings eth0 up with udhcpc via ifup
 # and prints one line tests look for:
 #   xcimg-node: hostname=<name> root=<fstype> ip=<addr>
 # Usage: scripts/mkroot-busybox.sh <rootdir>
@@ -28,7 +28,9 @@ if [ "${MODULES:-net}" = all ]; then
   cp -a "$OLDPWD/$F/modules/$ver" lib/modules/
 else
   # virtio (the NIC tests and the demo boot with) is modular in the cloud kernel
-  for m in net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko drivers/virtio; do
+  extra=
+  [ "${MODULES:-net}" = nfs ] && extra="fs/nfs fs/nfs_common fs/lockd fs/netfs fs/fscache net/sunrpc net/dns_resolver"
+  for m in net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko drivers/virtio $extra; do
     mkdir -p "lib/modules/$ver/kernel/$(dirname "$m")"
     cp -a "$OLDPWD/$F/modules/$ver/kernel/$m" "lib/modules/$ver/kernel/$m"
   done

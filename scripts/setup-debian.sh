@@ -8,12 +8,15 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # Tools the tests drive for real: an OpenSSH server for capture, GNU tar/cpio and compressors
-# for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone.
+# for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone,
+# a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests).
 PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
   qemu-system-x86 qemu-utils ipxe-qemu ovmf grub-common grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common
   qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
+  debconf libxml2-utils
+  nfs-ganesha nfs-ganesha-vfs
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,9 +26,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the tests start their own ganesha on 127.0.0.1; the package's system service stays off
+  if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nfs-ganesha >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm packages, Bun among them (devDependency: a fresh machine needs only Node/npm).
+# `npm install` rather than `npm ci`: npm 11 rejects a lockfile it just wrote when optional
+# platform packages (Biome's) are left out of it (npm/cli#9846); install still honours the
+# locked versions.
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund >&2
+  npm install --no-audit --no-fund >&2
 fi

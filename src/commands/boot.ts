@@ -17,6 +17,7 @@ export default leaf({
   },
   examples: [
     "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
+    "xcimg boot cn[001-128] -o rhels9-x86_64-statelite-compute   # NFS or ramdisk root, per-node tmpfs/persistent files",
     "xcimg boot rack3,-cn017            # each node boots its nodetype.provmethod",
     "xcimg boot cn001 --offline",
   ],

@@ -148,6 +148,18 @@ describe("xcimg binary", () => {
     expect((await sb.bin(["table", "dump", "site"])).stdout).toBe(await Bun.file(f).text());
   });
 
+  test("an operation the image's provmethod lacks is a usage error naming the methods that have it", async () => {
+    await sb.bin(["image", "set", "inst-img", "provmethod=install", "osvers=rhels9.4", "osarch=x86_64", "profile=compute"]);
+    const r = await sb.bin(["pack", "inst-img"]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("image 'inst-img' has provmethod 'install', which does not support 'pack'");
+    expect(r.stderr).toContain("'pack' works on images with provmethod netboot");
+    // lite keeps liteimg's own words for this case
+    const lite = await sb.bin(["lite", "rocky9-x86_64-netboot-compute"]);
+    expect(lite.code).toBe(65);
+    expect(lite.stderr).toContain("Please make sure that osimage.provmethod is set to statelite before calling this command.");
+  });
+
   test("--json errors are JSON on stdout too", async () => {
     const r = await sb.bin(["--json", "image", "show", "nope"]);
     expect(r.code).toBe(66);

@@ -28,10 +28,28 @@ const UNTIL = /xcimg-node: [^\r\n]*[\r\n]/;
 describe("other boot loaders in qemu", () => {
   test("grub2 on UEFI (OVMF): grub.cfg-01-<mac>, linuxefi/initrdefi over TFTP", async () => {
     const { sb, image } = site;
-    await sb.run("node", "set", "cn02", "groups=compute,all", "netboot=grub2", "arch=x86_64", "mac=52:54:00:12:34:02", "ip=10.0.2.15", "serialport=0", "serialspeed=115200");
+    await sb.run(
+      "node",
+      "set",
+      "cn02",
+      "groups=compute,all",
+      "netboot=grub2",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:02",
+      "ip=10.0.2.15",
+      "serialport=0",
+      "serialspeed=115200",
+    );
     const r = await sb.run("boot", "cn02", "-o", image);
     expect(r.code, r.stderr).toBe(0);
-    const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "boot/grub2/x86_64-efi/core.efi", mac: "52:54:00:12:34:02", until: UNTIL, timeoutMs: 150000, firmware: "uefi" });
+    const vm = await bootVm({
+      tftpdir: sb.tftpdir,
+      bootfile: "boot/grub2/x86_64-efi/core.efi",
+      mac: "52:54:00:12:34:02",
+      until: UNTIL,
+      timeoutMs: 150000,
+      firmware: "uefi",
+    });
     console.log(`netboot (GRUB2, UEFI): userspace after ${vm.seconds.toFixed(1)} s`);
     if (!vm.match) console.log(vm.console.slice(-3000));
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn02 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
@@ -39,7 +57,18 @@ describe("other boot loaders in qemu", () => {
 
   test("pxelinux on BIOS: pxelinux.cfg/01-<mac>, three initrds over TFTP", async () => {
     const { sb, image } = site;
-    await sb.run("node", "set", "cn03", "groups=compute,all", "netboot=pxe", "arch=x86_64", "mac=52:54:00:12:34:03", "ip=10.0.2.15", "serialport=0", "serialspeed=115200");
+    await sb.run(
+      "node",
+      "set",
+      "cn03",
+      "groups=compute,all",
+      "netboot=pxe",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:03",
+      "ip=10.0.2.15",
+      "serialport=0",
+      "serialspeed=115200",
+    );
     const r = await sb.run("boot", "cn03", "-o", image);
     expect(r.code, r.stderr).toBe(0);
     const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "pxelinux.0", mac: "52:54:00:12:34:03", until: UNTIL, timeoutMs: 150000 });

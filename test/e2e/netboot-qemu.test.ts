@@ -30,7 +30,13 @@ describe("netboot in qemu", () => {
     r = await sb.run("boot", "cn01", "-o", image);
     expect(r.code, r.stderr).toBe(0);
 
-    const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:01", until: /xcimg-node: [^\r\n]*[\r\n]/, timeoutMs: 120000 });
+    const vm = await bootVm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn01",
+      mac: "52:54:00:12:34:01",
+      until: /xcimg-node: [^\r\n]*[\r\n]/,
+      timeoutMs: 120000,
+    });
     console.log(`netboot (iPXE, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
     if (!vm.match) console.log(vm.console.slice(-3000));
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn01 root=tmpfs ip=10\.0\.2\.15\/24\s$/);

@@ -16,7 +16,10 @@ export interface CaptureEnv {
 
 export async function captureEnv(name: string, opts: SshdOptions & { knownHosts?: string } = {}): Promise<CaptureEnv> {
   const sshd = await Sshd.start(opts);
-  const sb = new Sandbox(name, ["[ssh]", `identity = "${sshd.clientKey}"`, `known_hosts = "${opts.knownHosts ?? sshd.knownHosts}"`, `port = ${sshd.port}`].join("\n"));
+  const sb = new Sandbox(
+    name,
+    ["[ssh]", `identity = "${sshd.clientKey}"`, `known_hosts = "${opts.knownHosts ?? sshd.knownHosts}"`, `port = ${sshd.port}`].join("\n"),
+  );
   const r = await sb.run("node", "set", "golden", "ip=127.0.0.1");
   if (r.code !== 0) throw new Error(r.stderr);
   return {

@@ -27,7 +27,22 @@ function sparse(path: string, size: number, chunks: [number, string][]): void {
 export function makeFidelityTree(root: string): void {
   mkdirSync(root, { recursive: true });
   const p = (...parts: string[]) => join(root, ...parts);
-  for (const d of ["etc/ssh", "usr/bin", "usr/lib", "var/spool", "var/lib/dhcp", "var/lib/systemd", "data", "tmp", "dev", "proc", "boot", "lib/modules/6.1.0-9-amd64", "srv/links/a", "srv/links/b"]) {
+  for (const d of [
+    "etc/ssh",
+    "usr/bin",
+    "usr/lib",
+    "var/spool",
+    "var/lib/dhcp",
+    "var/lib/systemd",
+    "data",
+    "tmp",
+    "dev",
+    "proc",
+    "boot",
+    "lib/modules/6.1.0-9-amd64",
+    "srv/links/a",
+    "srv/links/b",
+  ]) {
     mkdirSync(p(d), { recursive: true });
   }
   writeFileSync(p("etc/os-release"), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n');
@@ -122,7 +137,19 @@ export function walk(root: string, skip: (rel: string) => boolean = () => false)
     const st = lstatSync(abs, { bigint: true });
     const key = rel.length ? rel.toString("latin1") : ".";
     if (skip(key)) return;
-    const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : st.isFIFO() ? "fifo" : st.isCharacterDevice() ? "chr" : st.isBlockDevice() ? "blk" : "other";
+    const type = st.isDirectory()
+      ? "dir"
+      : st.isSymbolicLink()
+        ? "symlink"
+        : st.isFile()
+          ? "file"
+          : st.isFIFO()
+            ? "fifo"
+            : st.isCharacterDevice()
+              ? "chr"
+              : st.isBlockDevice()
+                ? "blk"
+                : "other";
     out.set(key, {
       type,
       mode: Number(st.mode & 0o7777n),
@@ -192,7 +219,10 @@ export function compareTrees(
   const groups = (m: Map<string, Entry>) => {
     const byIno = new Map<bigint, string[]>();
     for (const [k, e] of m) if (e.type !== "dir" && e.nlink > 1) byIno.set(e.ino, [...(byIno.get(e.ino) ?? []), k].sort());
-    return [...byIno.values()].filter((g) => g.length > 1).map((g) => g.join(" = ")).sort();
+    return [...byIno.values()]
+      .filter((g) => g.length > 1)
+      .map((g) => g.join(" = "))
+      .sort();
   };
   const ga = groups(a);
   const gb = groups(b);

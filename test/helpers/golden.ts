@@ -1,6 +1,6 @@
+import { expect } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { expect } from "bun:test";
 
 export const FIXTURES = join(import.meta.dir, "..", "fixtures");
 

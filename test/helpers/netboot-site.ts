@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { serveStatic, type StaticServer } from "./http-serve";
+import { type StaticServer, serveStatic } from "./http-serve";
 import { defineNetbootImage } from "./images";
 import { ROOT, Sandbox } from "./sandbox";
 
@@ -9,8 +9,8 @@ import { ROOT, Sandbox } from "./sandbox";
  * A management node in a box for boot tests: a sandbox site whose installdir and tftpdir a
  * static web server on 127.0.0.1 serves the way docs/boot.md tells nginx to (qemu guests
  * reach it as 10.0.2.2), its own SSH key pair (ssh.identity), and a golden root placed where
- * capture leaves a tree — busybox (scripts/mkroot-busybox.sh) or Debian 12 with systemd and
- * OpenSSH (scripts/mkroot-debian.sh), both with the Debian cloud kernel.
+ * capture leaves a tree — busybox with the Debian cloud kernel (scripts/mkroot-busybox.sh). The
+ * Debian image boot test uses a real capture of the golden VM instead (test/e2e/capture-vm).
  */
 export interface NetbootSite {
   sb: Sandbox;
@@ -22,7 +22,7 @@ export interface NetbootSite {
   cleanup(): void;
 }
 
-export async function netbootSite(name: string, opts: { image?: string; root?: "busybox" | "debian"; osvers?: string } = {}): Promise<NetbootSite> {
+export async function netbootSite(name: string, opts: { image?: string; osvers?: string; modules?: "net" | "nfs" | "all" } = {}): Promise<NetbootSite> {
   if (!existsSync(join(ROOT, ".cache/fixtures/vmlinuz"))) throw new Error("no test kernel: run scripts/fixtures.sh (scripts/test.sh does)");
   const image = opts.image ?? "bb-x86_64-netboot-compute";
   const sb = new Sandbox(name, '[ssh]\nidentity = "mn_key"');
@@ -31,8 +31,7 @@ export async function netbootSite(name: string, opts: { image?: string; root?: "
   const server = serveStatic({ "/tftpboot": sb.tftpdir, "/install": sb.installdir });
   appendFileSync(sb.config, `[http]\nport = ${server.port}\n`);
   const { dir, rootimg } = await defineNetbootImage(sb, image, [], opts.osvers ?? "bb1");
-  const script = opts.root === "debian" ? "scripts/mkroot-debian.sh" : "scripts/mkroot-busybox.sh";
-  execFileSync("bash", [join(ROOT, script), rootimg], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), rootimg], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MODULES: opts.modules ?? "net" } });
   return {
     sb,
     server,

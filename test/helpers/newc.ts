@@ -25,7 +25,19 @@ export function readNewc(buf: Buffer): NewcEntry[] {
     const size = f(6);
     const name = buf.subarray(off + 110, off + 110 + namesize - 1);
     const dataStart = off + 110 + namesize + pad(110 + namesize);
-    const e: NewcEntry = { name: Buffer.from(name), ino: f(0), mode: f(1), uid: f(2), gid: f(3), nlink: f(4), mtime: f(5), size, rdevMajor: f(9), rdevMinor: f(10), data: buf.subarray(dataStart, dataStart + size) };
+    const e: NewcEntry = {
+      name: Buffer.from(name),
+      ino: f(0),
+      mode: f(1),
+      uid: f(2),
+      gid: f(3),
+      nlink: f(4),
+      mtime: f(5),
+      size,
+      rdevMajor: f(9),
+      rdevMinor: f(10),
+      data: buf.subarray(dataStart, dataStart + size),
+    };
     off = dataStart + size + pad(size);
     if (e.name.toString() === "TRAILER!!!") return out;
     out.push(e);

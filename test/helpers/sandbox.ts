@@ -43,15 +43,7 @@ export class Sandbox {
     this.config = join(this.dir, "xcimg.toml");
     writeFileSync(
       this.config,
-      [
-        `installdir = "${this.installdir}"`,
-        `tftpdir = "${this.tftpdir}"`,
-        `master = "10.0.2.2"`,
-        `[db]`,
-        `path = "${this.dbPath}"`,
-        extraToml,
-        "",
-      ].join("\n"),
+      [`installdir = "${this.installdir}"`, `tftpdir = "${this.tftpdir}"`, `master = "10.0.2.2"`, `[db]`, `path = "${this.dbPath}"`, extraToml, ""].join("\n"),
     );
   }
 

@@ -8,5 +8,7 @@ export default defineCommand({
     set: () => import("./set").then((m) => m.default),
     rm: () => import("./rm").then((m) => m.default),
     copy: () => import("./copy").then((m) => m.default),
+    media: () => import("./media").then((m) => m.default),
+    render: () => import("./render").then((m) => m.default),
   },
 });

@@ -1,21 +1,22 @@
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
-import { fsError } from "../errors";
+import { DataError, fsError } from "../errors";
 import { writeFileIfChanged } from "../fs/atomic";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
-import { baseKcmdline, fullKcmdline, KcmdlineError, MYIPFN } from "./kcmdline";
+import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
 import type { BootFiles } from "./loaders";
 import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { type PublishedImage, publishImage } from "./publish";
+import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
 
 export interface NodeBooted {
@@ -34,7 +35,36 @@ export interface BootResult {
 }
 
 /** A per-node problem: reported for that node, the others carry on. */
-class NodeError extends Error {}
+export class NodeError extends Error {}
+
+/** What a node's kernel command line is built from, resolved as xCAT's mknetboot does. */
+export interface NodeBootInput {
+  node: string;
+  attrs: Attrs;
+  site: SiteSettings;
+  /** noderes.xcatmaster, else MYIPFN. */
+  xcatMaster: string;
+  /** noderes.nfsserver (unless <xcatmaster>), tftpserver, xcatmaster, else MYIPFN. */
+  imgServer: string;
+}
+
+/**
+ * How one provisioning method boots: its boot files (published once per image), the base
+ * kernel command line of each node, and what it adds to each node's overlay. netboot's is
+ * below; statelite's lives in core/statelite/boot.ts. Everything else — loader files,
+ * identity overlays, host keys, database rows — is shared.
+ */
+export interface BootFlavor {
+  /** chain.currstate's first word: netboot, statelite. */
+  state: string;
+  published: PublishedImage;
+  /** The image tree the overlay is fitted to (network stack, directory modes). */
+  rootimg: string;
+  /** Base kernel command line (xCAT's bootparams.kcmdline); throws NodeError/KcmdlineError for this node. */
+  kcmdline(n: NodeBootInput): string;
+  /** Extra overlay content for this node (e.g. statelite's per-node data). */
+  overlay?(n: NodeBootInput): { files: MemoryEntry[]; net?: Partial<NodeNetwork> };
+}
 
 /**
  * xCAT `nodeset <noderange> osimage=<image>` for a netboot image: publish the image's boot
@@ -44,43 +74,56 @@ class NodeError extends Error {}
  * in one transaction; nothing is spawned per node.
  */
 export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
+  const published = publishImage(ctx.config, img);
+  return bootNodes(ctx, img, nodes, {
+    state: "netboot",
+    published,
+    rootimg: join(rootImgDir(ctx.config, img), "rootimg"),
+    kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
+  });
+}
+
+/** The per-node part of every boot, whatever the provisioning method (see BootFlavor). */
+export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor): BootResult {
   const cfg = ctx.config;
   const db = ctx.db();
   const osvers = requireAttr(img, "osvers");
   const osarch = requireAttr(img, "osarch");
   const profile = requireAttr(img, "profile");
-  const published = publishImage(cfg, img);
-  const facts = inspectImage(join(rootImgDir(cfg, img), "rootimg"));
+  const published = flavor.published;
+  const facts = inspectImage(flavor.rootimg);
   const site = siteSettings(db);
   const keys = authorizedKeys(cfg, ctx.log);
   const attrs = readNodes(db, nodes);
-  const currstate = `netboot ${osvers}-${osarch}-${profile}`;
+  const currstate = `${flavor.state} ${osvers}-${osarch}-${profile}`;
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
   const grub2Inodes = new Grub2Links(paths.grub2Dir);
   const hostKeys = new HostKeyStore(stateDir(cfg));
   const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
-  // a fixed time inside the overlay keeps it byte-identical between runs, so unchanged nodes cost a read
-  const mtime = Math.floor(statSync(published.packed).mtimeMs / 1000);
 
   for (const node of nodes) {
     try {
       const a = attrs.get(node);
       if (!a) throw new NodeError("is not a defined node");
       const mac = nodeMac(node, a);
-      const files: BootFiles = { kernel: published.kernel, initrds: [published.rootimg, published.initrd, overlayRel(node)] };
-      const kcmdline = nodeKcmdline(ctx, img, node, a, site, published);
+      const input = nodeBootInput(node, a, site);
+      const files: BootFiles = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
+      const base = flavor.kcmdline(input);
+      const kcmdline = fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
       const loader = a.netboot || "xnba";
-      const net = nodeNetwork(mac, a, site);
+      const extra = flavor.overlay?.(input);
+      const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
       const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
-      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts }, mtime);
+      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
       writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
       const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
-      rows.push({ node, kcmdline: baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), initrd: files.initrds.join(",") });
+      rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
     } catch (e) {
       if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
+      else if (e instanceof DataError) result.failed[node] = e.message;
       else throw e;
     }
   }
@@ -129,27 +172,30 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): { node: st
   return out;
 }
 
-function kcmdlineInput(ctx: Context, img: Image, node: string, a: Attrs, site: SiteSettings, published: PublishedImage) {
+/** xCAT's image server and master for a node (xcat.md §4): hostnames stay as given. */
+export function nodeBootInput(node: string, a: Attrs, site: SiteSettings): NodeBootInput {
   const xcatMaster = a.xcatmaster || MYIPFN;
   const imgServer = [a.nfsserver, a.tftpserver].find((s) => s && s !== "<xcatmaster>") || xcatMaster;
+  return { node, attrs: a, site, xcatMaster, imgServer };
+}
+
+/** The fields baseKcmdline and its statelite sibling share. */
+export function kcmdlineInput(ctx: Context, img: Image, n: NodeBootInput, imagePath: string): KcmdlineInput {
+  const a = n.attrs;
   return {
-    node,
-    imgServer,
-    xcatMaster,
+    node: n.node,
+    imgServer: n.imgServer,
+    xcatMaster: n.xcatMaster,
     httpPort: ctx.config["http.port"],
-    xcatdPort: site.xcatdPort,
-    imagePath: urlPath(ctx.config, published.packed),
-    flowControl: site.flowControl,
-    noNodeStatus: site.noNodeStatus,
+    xcatdPort: n.site.xcatdPort,
+    imagePath,
+    flowControl: n.site.flowControl,
+    noNodeStatus: n.site.noNodeStatus,
     arch: a.arch || img.attrs.osarch || "x86_64",
     serialport: a.serialport,
     serialspeed: a.serialspeed,
     serialflow: a.serialflow,
   };
-}
-
-function nodeKcmdline(ctx: Context, img: Image, node: string, a: Attrs, site: SiteSettings, published: PublishedImage): string {
-  return fullKcmdline(baseKcmdline(kcmdlineInput(ctx, img, node, a, site, published)), a.addkcmdline, img.attrs.addkcmdline);
 }
 
 /** The MAC of the NIC the node boots from: installnic when it is a MAC, else its own mac table entry. */

@@ -36,6 +36,12 @@ export function baseKcmdline(k: KcmdlineInput): string {
   s += `XCAT=${k.xcatMaster}:${k.xcatdPort} `;
   s += `NODE=${k.node} `;
   s += `FC=${k.flowControl ? 1 : 0} `;
+  return s + kcmdlineTail(k);
+}
+
+/** What every diskless line ends with: [ nonodestatus ]XCATHTTPPORT=<port> [ console=...]. */
+export function kcmdlineTail(k: KcmdlineInput): string {
+  let s = "";
   if (k.noNodeStatus) s += " nonodestatus ";
   s += `XCATHTTPPORT=${k.httpPort} `;
   if (k.serialport !== undefined && k.serialport !== "") {

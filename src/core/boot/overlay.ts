@@ -16,6 +16,11 @@ export interface NodeNetwork {
   prefix?: number;
   gateway?: string;
   dns?: string[];
+  /**
+   * The initramfs already configured this NIC and the root file system depends on it
+   * (statelite over NFS): the image must keep the address instead of restarting DHCP.
+   */
+  keepAddress?: boolean;
 }
 
 export interface OverlayInput {
@@ -26,6 +31,14 @@ export interface OverlayInput {
   hostKey: HostKey;
   authorizedKeys: string;
   facts: ImageFacts;
+  /**
+   * Files a provisioning method adds (statelite: its per-node data). When given, the overlay
+   * is staged: everything goes under /.xcimg/overlay/ with a list in /.xcimg/overlay.list,
+   * for an initramfs that assembles the root itself and puts the files on top at the end
+   * (unpacked at their real paths, the kernel would replace a statelite symlink such as
+   * /root -> .statelite/tmpfs/root with a plain directory).
+   */
+  extra?: MemoryEntry[];
 }
 
 const DEFAULT_DIR_MODE: Record<string, number> = { root: 0o700, "root/.ssh": 0o700 };
@@ -57,6 +70,7 @@ export function networkdUnit(net: NodeNetwork): string {
     if (net.gateway) s += `Gateway=${net.gateway}\n`;
     for (const d of net.dns ?? []) s += `DNS=${d}\n`;
   } else s += "DHCP=ipv4\n";
+  if (net.keepAddress) s += "KeepConfiguration=yes\n";
   return s;
 }
 
@@ -91,17 +105,27 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
   const unknown = !f.inspected;
   if (f.networkdUnit || unknown) file("etc/systemd/network/10-xcimg.network", networkdUnit(i.net));
   if (f.networkManager || unknown) file(`etc/NetworkManager/system-connections/xcimg-${i.node}.nmconnection`, nmKeyfile(i.node, i.net), 0o600);
-  if (f.ifupdown || unknown) file("etc/xcimg/ifupdown", "# /init writes /etc/network/interfaces for this node's NIC\n");
+  if (f.ifupdown || unknown) file("etc/xcimg/ifupdown", `# /init writes /etc/network/interfaces for this node's NIC\n${i.net.keepAddress ? "manual\n" : ""}`);
   if (f.networkdUnit && !f.networkManager && !f.ifupdown) {
     // nothing else would bring the NIC up: enable networkd (Debian ships it disabled)
     link("etc/systemd/system/multi-user.target.wants/systemd-networkd.service", f.networkdUnit);
   }
 
+  for (const e of i.extra ?? []) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
+
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {
     const own = f.dirs.get(d);
     return { name: d, mode: 0o040000 | (own?.mode ?? DEFAULT_DIR_MODE[d] ?? 0o755), uid: own?.uid ?? 0, gid: own?.gid ?? 0 };
   });
-  return [...dirs, ...files];
+  if (!i.extra) return [...dirs, ...files];
+  const staged = (e: MemoryEntry) => ({ ...e, name: `.xcimg/overlay/${e.name}` });
+  return [
+    { name: ".xcimg", mode: 0o040755 },
+    { name: ".xcimg/overlay", mode: 0o040755 },
+    { name: ".xcimg/overlay.list", mode: 0o100644, data: `${files.map((e) => `/${e.name}`).join("\n")}\n` },
+    ...dirs.map(staged),
+    ...files.map(staged),
+  ];
 }
 
 /** Uncompressed: a few KiB the kernel unpacks as is, and no gzip per node for 10,000 nodes. */

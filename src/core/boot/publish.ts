@@ -1,11 +1,11 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Config } from "../config/schema";
 import type { Image } from "../defs/image";
 import { DataError, fsError, NotFoundError } from "../errors";
 import { linkOrCopyAtomic, sameFile, writeFileAtomic } from "../fs/atomic";
 import { bootFilesDir, rootImgDir } from "../image/paths";
-import { findPackedImage, isKernelUnpackable, otherPackedImages } from "../pack/outputs";
+import { findPackedImage, isKernelUnpackable, PACKED_IMAGE } from "../pack/outputs";
 import { bootInitrd } from "./initrd";
 
 /**
@@ -19,13 +19,18 @@ export interface PublishedImage {
   dir: string;
   /** Paths relative to the TFTP root. */
   kernel: string;
-  initrd: string;
-  rootimg: string;
-  /** The packed image in rootimgdir (for imgurl=). */
-  packed: string;
+  /** The initrds the loader hands the kernel, in load order, before the node's overlay. */
+  initrds: string[];
+  /** The packed image in rootimgdir (for imgurl=), or null when the root comes over NFS. */
+  packed: string | null;
   /** The kernel has an EFI stub, so iPXE can start it directly on UEFI machines. */
   efiStub: boolean;
+  /** A fixed time for the node overlays: the newest source, so an unchanged image keeps them byte-identical. */
+  mtime: number;
 }
+
+/** One file of an image's boot set: copied (hard-linked) from `src`, or written from `data`. */
+export type BootFileSource = { name: string; src: string } | { name: string; data: Buffer };
 
 export function checkBootable(config: Config, img: Image): { dir: string; kernel: string; packed: string } {
   const dir = rootImgDir(config, img);
@@ -50,6 +55,22 @@ export function checkBootable(config: Config, img: Image): { dir: string; kernel
 
 export function publishImage(config: Config, img: Image): PublishedImage {
   const { kernel, packed } = checkBootable(config, img);
+  const packedName = basename(packed);
+  const files: BootFileSource[] = [
+    { name: packedName, src: packed },
+    { name: "initrd-stateless.gz", data: bootInitrd(0) },
+  ];
+  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n));
+  return { ...pub, packed };
+}
+
+/**
+ * Put an image's kernel and initrds under <tftpdir>/xcat/osimage/<image>/ (netboot and
+ * statelite alike): sources are hard-linked (copied across filesystems), generated files
+ * written only when their bytes changed, and names `stale` matches that are not part of
+ * this set removed (an old packed image of another format).
+ */
+export function publishBootFiles(config: Config, img: Image, kernel: string, files: BootFileSource[], stale: (name: string) => boolean = () => false): Omit<PublishedImage, "packed"> {
   const out = bootFilesDir(config, img.name);
   try {
     mkdirSync(out, { recursive: true, mode: 0o755 });
@@ -57,19 +78,33 @@ export function publishImage(config: Config, img: Image): PublishedImage {
     throw fsError(e, `cannot create ${out}`);
   }
   const rel = (f: string) => `xcat/osimage/${img.name}/${f}`;
-  const packedName = basename(packed);
-  for (const [src, name] of [
-    [kernel, "kernel"],
-    [packed, packedName],
-  ] as const) {
-    const dst = join(out, name);
-    if (!sameFile(src, dst)) linkOrCopyAtomic(src, dst);
+  let mtime = mtimeOf(kernel);
+  for (const f of [{ name: "kernel", src: kernel } as BootFileSource, ...files]) {
+    const dst = join(out, f.name);
+    if ("src" in f) {
+      if (!sameFile(f.src, dst)) linkOrCopyAtomic(f.src, dst);
+      mtime = Math.max(mtime, mtimeOf(f.src));
+    } else if (!existsSync(dst) || !readFileSync(dst).equals(f.data)) writeFileAtomic(dst, f.data);
   }
-  for (const stale of otherPackedImages(out, packedName)) rmSync(stale, { force: true });
-  const initrd = bootInitrd(0);
-  const initrdPath = join(out, "initrd-stateless.gz");
-  if (!existsSync(initrdPath) || !readFileSync(initrdPath).equals(initrd)) writeFileAtomic(initrdPath, initrd);
-  return { dir: out, kernel: rel("kernel"), initrd: rel("initrd-stateless.gz"), rootimg: rel(packedName), packed, efiStub: hasEfiStub(kernel) };
+  const names = new Set(files.map((f) => f.name));
+  for (const n of safeList(out)) if (!names.has(n) && n !== "kernel" && stale(n)) rmSync(join(out, n), { force: true });
+  return { dir: out, kernel: rel("kernel"), initrds: files.map((f) => rel(f.name)), efiStub: hasEfiStub(kernel), mtime };
+}
+
+function mtimeOf(f: string): number {
+  try {
+    return Math.floor(statSync(f).mtimeMs / 1000);
+  } catch {
+    return 0;
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Refresh an image's published files after a pack, if it was published before. */

@@ -8,6 +8,7 @@ import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
 import { type SshFlags, nodeTarget } from "../remote/target";
 import { buildExcludes, readExcludeFile } from "./excludes";
+import { generalizeFstab } from "./fstab";
 import { generalizeIdentity } from "./identity";
 import { classifyMounts } from "./mounts";
 import { type CaptureType, type CapturePlan, planImage, precheck } from "./plan";
@@ -64,6 +65,8 @@ export interface CaptureResult extends Omit<StreamResult, "warnings" | "snar" | 
   osarch: string;
   profile: string;
   identityRemoved: string[];
+  /** Diskless only: what was changed so nodes without the golden node's disks boot (fstab). */
+  disklessAdjusted: string[];
   excludedMounts: string[];
   kernels: NodeFacts["kernels"];
   warnings: string[];
@@ -155,6 +158,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   const target = mode === "base" ? paths.base : paths.staging;
   let result: StreamResult;
   let identityRemoved: string[] = [];
+  let adjusted: string[] = [];
   try {
     if (mode === "base") log.debug(`brought the previous tree up to date: ${catchUp(plan.tree, paths.base, changes ?? [])} paths`);
     if (mode === "link") await linkCopy(plan.tree, paths.staging, signal);
@@ -170,6 +174,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     });
     facts.tmpdir = null; // the node-side script removed it
     if (!req.keepIdentity) identityRemoved = await generalizeIdentity(target);
+    if (req.type === "diskless") adjusted = await generalizeFstab(target);
     if (signal.aborted) throw abortReason(signal);
   } catch (e) {
     await removeTree(target);
@@ -180,6 +185,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     log.warn(`the node's tar reported ${result.warnings.length} warning(s) (usually files that changed while being read; the image has them as they were then): ${result.warnings.slice(0, 3).join("; ")}`);
   }
   if (identityRemoved.length) log.info(`Generalized the node's identity (--keep-identity keeps it): ${identityRemoved.join(", ")}`);
+  if (adjusted.length) log.info(`Made the image diskless: ${adjusted.join(", ")}`);
 
   // commit: swap the tree in, write the tables (swapping back if that fails), then keep the
   // previous tree as the next capture's base/ (or drop it if it shares nothing with the new one)
@@ -201,7 +207,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
       diskLayout: facts.layout,
       mounts: mounts.map((m) => ({ ...m, mountpoint: display(m.mountpoint), member: display(m.member), source: display(m.source) })),
       excludes: { base: ex.base, patterns: patterns.map(display) },
-      identity: { kept: req.keepIdentity, removed: identityRemoved },
+      identity: { kept: req.keepIdentity, removed: identityRemoved, disklessAdjusted: adjusted },
       tarVersion: facts.tar?.version ?? "",
       ...result,
       seconds: (finished.getTime() - started.getTime()) / 1000,
@@ -223,7 +229,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     stateTreeToBase(paths, true);
   }
   // what this capture changed, for the next one to replay into base/
-  const changed = result.names ? [...result.names, ...identityRemoved.map((r) => r.replace(/^\//, "").replace(/ \(emptied\)$/, ""))] : null;
+  const changed = result.names ? [...result.names, ...[...identityRemoved, ...adjusted].map((r) => r.replace(/^\//, "").replace(/ \(.*\)$/, ""))] : null;
   writeTreeState(paths, key, result.snar, changed);
 
   const seconds = (Date.now() - started.getTime()) / 1000;
@@ -244,6 +250,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     osarch: plan.osarch,
     profile: plan.profile,
     identityRemoved,
+    disklessAdjusted: adjusted,
     excludedMounts,
     kernels: facts.kernels,
     summary,

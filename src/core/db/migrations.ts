@@ -1,4 +1,4 @@
-import { TABLES, type TableSpec } from "./tables";
+import { TABLES, type TableName, type TableSpec } from "./tables";
 
 /**
  * Schema versions, applied in order inside one IMMEDIATE transaction and recorded in
@@ -12,17 +12,20 @@ export interface Migration {
 
 const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
-export function createTableSql(name: string, spec: TableSpec): string {
+export function createTableSql(name: string, spec: TableSpec, ifNotExists = false): string {
   const cols = spec.cols.map((c) => `${q(c)} TEXT${spec.keys.includes(c) ? " NOT NULL" : ""}`);
   cols.push(`UNIQUE (${spec.keys.map(q).join(", ")})`);
-  return `CREATE TABLE ${q(name)} (${cols.join(", ")})`;
+  return `CREATE TABLE ${ifNotExists ? "IF NOT EXISTS " : ""}${q(name)} (${cols.join(", ")})`;
 }
+
+/** The tables of schema version 1, frozen: tables added later come with their own migration. */
+const V1_TABLES: TableName[] = ["site", "nodelist", "nodegroup", "nodetype", "noderes", "nodehm", "mac", "hosts", "chain", "bootparams", "osimage", "linuximage", "litefile", "litetree", "statelite", "postscripts"];
 
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     description: "xCAT tables (Schema.pm column names and order)",
-    sql: Object.entries(TABLES).map(([name, spec]) => createTableSql(name, spec)),
+    sql: V1_TABLES.map((name) => createTableSql(name, TABLES[name])),
   },
   {
     version: 2,
@@ -38,6 +41,12 @@ export const MIGRATIONS: Migration[] = [
         "bytes" INTEGER, "stream_bytes" INTEGER, "warnings" TEXT
       )`,
     ],
+  },
+  {
+    version: 3,
+    description: "xCAT's passwd table (install templates' #CRYPT# reads the root password from it)",
+    // a site may already have made one by hand, as xcimg's docs said before this version
+    sql: [createTableSql("passwd", TABLES.passwd, true)],
   },
 ];
 

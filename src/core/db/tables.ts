@@ -70,6 +70,11 @@ export const TABLES = {
     desc: "Where each statelite node keeps its persistent files (server:/path)",
   },
   postscripts: { cols: ["node", "postscripts", "postbootscripts", "comments", "disable"], keys: ["node"], desc: "Scripts each node runs after install or boot" },
+  passwd: {
+    cols: ["key", "username", "password", "cryptmethod", "authdomain", "comments", "disable"],
+    keys: ["key", "username"],
+    desc: "Default user ids and passwords (key=system, username=root: the nodes' root password)",
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof TABLES;

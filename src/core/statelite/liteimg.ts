@@ -152,6 +152,9 @@ function removeDracutLeftovers(image: ImageRoot): void {
 }
 
 function installNodeScript(image: ImageRoot): void {
+  // where xcimg boot's per-node files land (node.env, statelite.conf): present in the shared
+  // image, a node's initrd gives it a small in-memory copy instead of one of all of /etc
+  mkdirp(image.follow("/etc/xcimg"));
   const dir = image.follow("/etc/init.d");
   mkdirp(dir);
   writeAtomic(join(dir, "statelite"), RC_STATELITE, 0o755);

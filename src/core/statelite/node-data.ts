@@ -111,8 +111,7 @@ function checkLocation(v: string, what: string): string {
   return server ? `${server}:${path}` : path;
 }
 
-export function stateliteNodeData(db: Db, config: Config, node: string, image: string, rootimg: string): NodeStateliteData {
-  const applied = readAppliedList(rootimg, image);
+export function stateliteNodeData(db: Db, config: Config, node: string, image: string, rootimg: string, applied: LiteEntry[] = readAppliedList(rootimg, image)): NodeStateliteData {
   const h = buildHierarchy(applied);
   const topOf = (file: string): string | null => {
     let p = h.parentOf.get(file) ?? null;

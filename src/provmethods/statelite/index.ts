@@ -4,12 +4,14 @@ import { defineProvMethod } from "../types";
 import { stateliteExport } from "./export";
 import { stateliteImport } from "./import";
 import { lite } from "./lite";
+import { boot } from "./boot";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({
   name: "statelite",
   description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
   lite,
+  boot,
   export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), stateliteExport),
   import: (ctx, req) => stateliteImport(ctx, asImageImport(req)),
 });

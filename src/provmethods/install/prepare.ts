@@ -1,0 +1,155 @@
+import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../../core/context";
+import type { Image } from "../../core/defs/image";
+import { readNodes } from "../../core/defs/node";
+import type { Attrs } from "../../core/defs/object";
+import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
+import { bootFilesDir } from "../../core/image/paths";
+import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
+import { planInstall, renderAnswerFile, serverFor } from "./plan";
+
+/**
+ * What a boot loader needs to start one node's installer: the boot-file writer (iPXE, GRUB2,
+ * pxelinux) consumes these. kernel and initrds are relative to tftpdir, as xCAT's bootparams
+ * are (`xcat/osimage/<image>/vmlinuz`); kcmdline is complete, including the volatile part of
+ * bootparams/linuximage addkcmdline.
+ */
+export interface InstallBootEntry {
+  node: string;
+  kernel: string;
+  initrds: string[];
+  kcmdline: string;
+  /** kcmdline without the addkcmdline words: what nodeset stores in bootparams.kcmdline. */
+  baseKcmdline: string;
+  /** The rendered answer file, <installdir>/autoinst/<node>. */
+  autoinst: string;
+  /** chain.currstate as nodeset writes it: "install <os>-<arch>-<profile>". */
+  currstate: string;
+}
+
+export interface InstallPrepResult {
+  image: string;
+  nodes: InstallBootEntry[];
+  /** node → reason, for nodes that got nothing. */
+  failures: Record<string, string>;
+}
+
+/** Write a file so a node fetching it never sees half of it. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text, { mode: 0o644 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw fsError(e, `cannot write ${path}`);
+  }
+}
+
+function copyAtomic(src: string, dest: string): void {
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    copyFileSync(src, tmp);
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw fsError(e, `cannot copy ${src} to ${dest}`);
+  }
+}
+
+/**
+ * xCAT mkinstall for a list of nodes: render the image's template per node into
+ * <installdir>/autoinst/<node>, copy the installer kernel and initrd from the media to
+ * <tftpdir>/xcat/osimage/<image>/, and compute each node's kernel command line. A node whose
+ * template fails is reported with its reason and the others still get their files.
+ */
+export async function prepareInstall(ctx: Context, img: Image, nodes: string[]): Promise<InstallPrepResult> {
+  const { config } = ctx;
+  const plan = planInstall(ctx, img);
+  const { osvers, arch, profile, family } = plan;
+  const pkgdir = plan.pkgdirs[0] as string;
+
+  const failures: Record<string, string> = {};
+  const entries: InstallBootEntry[] = [];
+  const fail = (node: string, err: unknown) => {
+    if (!(err instanceof XcimgError)) throw err;
+    const msg = err.message.startsWith(`${node}: `) ? err.message.slice(node.length + 2) : err.message;
+    failures[node] = err.hint ? `${msg} (${err.hint})` : msg;
+  };
+
+  // Media first: without it no node can install (xCAT reports it for every node).
+  let installer: ReturnType<typeof findInstaller>;
+  try {
+    installer = findInstaller(family, pkgdir, osvers, arch);
+  } catch (e) {
+    for (const n of nodes) fail(n, e);
+    return { image: img.name, nodes: [], failures };
+  }
+  const bootDir = bootFilesDir(config, img.name);
+  try {
+    mkdirSync(bootDir, { recursive: true });
+  } catch (e) {
+    throw new CantCreateError(fsError(e, `cannot create ${bootDir}`).message);
+  }
+  copyAtomic(installer.kernel, join(bootDir, installer.kernelName));
+  copyAtomic(installer.initrd, join(bootDir, installer.initrdName));
+  const relBoot = `xcat/osimage/${img.name}`;
+
+  const autoinstDir = join(config.installdir, "autoinst");
+  mkdirSync(autoinstDir, { recursive: true });
+  const attrsOf = readNodes(ctx.db(), nodes);
+  const site = (key: string) => plan.tables.keyedValue("site", { key }, "value");
+
+  for (const node of nodes) {
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${entries.length} of ${nodes.length} nodes`);
+    try {
+      const a: Attrs | undefined = attrsOf.get(node);
+      if (!a) throw new DataError(`${node} is not a defined node`);
+      const text = renderAnswerFile(ctx, plan, node, a);
+      const kcmdlineInput = {
+        family,
+        node,
+        osvers,
+        arch,
+        server: serverFor(ctx, a).server,
+        httpPort: config["http.port"],
+        mediaPath: plan.mediaPath,
+        installnic: a.installnic,
+        primarynic: a.primarynic,
+        mac: macFor(node, a.mac),
+        serialport: a.serialport,
+        serialspeed: a.serialspeed,
+        serialflow: a.serialflow,
+        debugmode: site("xcatdebugmode"),
+        domain: site("domain"),
+      };
+      const baseKcmdline = installKcmdline(kcmdlineInput);
+      const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
+      const autoinst = join(autoinstDir, node);
+      writeAtomic(autoinst, text);
+      entries.push({
+        node,
+        kernel: `${relBoot}/${installer.kernelName}`,
+        initrds: [`${relBoot}/${installer.initrdName}`],
+        kcmdline,
+        baseKcmdline,
+        autoinst,
+        currstate: `install ${osvers}-${arch}-${profile}`,
+      });
+    } catch (e) {
+      fail(node, e);
+    }
+  }
+  return { image: img.name, nodes: entries, failures };
+}
+
+/** The node's MAC from the mac table (`mac` or `mac!host|mac!host`), lower case. */
+export function macFor(node: string, v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  for (const entry of v.split("|")) {
+    const [mac, host] = entry.split("!");
+    if (!host || host === node) return mac?.toLowerCase();
+  }
+  return v.split("|")[0]?.split("!")[0]?.toLowerCase();
+}
