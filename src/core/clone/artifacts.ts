@@ -6,7 +6,7 @@ import type { DiskLayout } from "../capture/probe";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
-import { linkOrCopyAtomic, writeFileAtomic } from "../fs/atomic";
+import { copyAtomic, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { archiveTree } from "../pack/archive-tree";
@@ -176,12 +176,12 @@ export async function prepareArtifacts(ctx: Context, img: Image): Promise<CloneA
       writeFileAtomic(`${archive}.sha256`, chunkSums(archive, CHUNK_BYTES));
       // an archive of the other compression is superseded once this one is complete
       for (const f of readdirQuiet(dir)) if (/^rootimg\.tar\.(gz|zst)(\.sha256)?$/.test(f) && !f.startsWith(archiveName)) rmSync(join(dir, f), { force: true });
-      linkOrCopyAtomic(kernel.path, join(dir, "kernel"));
+      copyAtomic(kernel.path, join(dir, "kernel"));
       writeFileAtomic(stampFile, `${JSON.stringify({ ...want, archiveBytes, envBytes }, null, 1)}\n`);
       built = true;
       ctx.log.info(`Clone files of ${img.name}: environment ${formatBytes(envBytes)}, disk archive ${formatBytes(archiveBytes)} (${diskResult.walk.entries.length} entries)`);
     }
-    if (!existsSync(join(dir, "kernel"))) linkOrCopyAtomic(kernel.path, join(dir, "kernel"));
+    if (!existsSync(join(dir, "kernel"))) copyAtomic(kernel.path, join(dir, "kernel"));
     return {
       image: img.name,
       dir,

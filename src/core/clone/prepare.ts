@@ -110,7 +110,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
 
   const artifacts = art as CloneArtifacts;
   result.artifacts = { dir: artifacts.dir, env: artifacts.env, envBytes: artifacts.envBytes, archive: artifacts.archive, archiveBytes: artifacts.archiveBytes, chunks: artifacts.chunks, built: artifacts.built };
-  const published = publishClone(cfg, img.name, artifacts);
+  const published = publishClone(cfg, img, artifacts);
   const facts = inspectImage(artifacts.tree);
   const site = siteSettings(db);
   const keys = authorizedKeys(cfg, ctx.log);
@@ -165,7 +165,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
       writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), envOverlay(overlayInput, planEnv, mtime));
       const base = `${baseKcmdline(kcmdlineInput(ctx, img, node, a, site, urlPath(cfg, artifacts.env))).trimEnd()} ${cloneKernelArgs(job)} `;
       const kcmdline = fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
-      const files = { kernel: published.kernel, initrds: [published.rootimg, published.initrd, overlayRel(node)] };
+      const files = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
       writeLoader(ctx, { node, loader: info.loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2);
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
       result.nodes.push(info);

@@ -82,6 +82,11 @@ function expectedJob(a: Attrs | undefined): string | null {
   return /(?:^|\s)xcimg\.clone=(\S+)/.exec(a.kcmdline ?? "")?.[1] ?? null;
 }
 
+/** Switched to local boot after its clone (nodelist.status `installed`), not yet seen running from its disk. */
+function switchedToDisk(a: Attrs): boolean {
+  return a.currstate === "boot" && a.status === "installed";
+}
+
 async function oneNode(ctx: Context, node: string, a: Attrs | undefined, trust: NodeTrust, ssh: SshFlags): Promise<NodeStatus> {
   const job = expectedJob(a);
   const st: NodeStatus = { node, state: "unknown", percent: null, message: "", job, switched: false };
@@ -99,6 +104,12 @@ async function oneNode(ctx: Context, node: string, a: Attrs | undefined, trust: 
     }
   } catch (e) {
     if (!(e instanceof XcimgError)) throw e;
+    if (switchedToDisk(a)) {
+      // cloned and switched to local boot: it is rebooting into its disk (--wait goes on)
+      st.state = "done";
+      st.message = `switched to local boot; not answering over SSH yet (${e.message})`;
+      return st;
+    }
     st.state = job ? "waiting" : "unknown";
     st.message = job ? `not answering over SSH yet (${e.message})` : `not reachable over SSH: ${e.message}`;
     return st;

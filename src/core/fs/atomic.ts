@@ -125,6 +125,26 @@ export function linkOrCopyAtomic(src: string, dst: string): "link" | "copy" {
   }
 }
 
+/**
+ * Put a copy of `src` at `dst` atomically, never a hard link: for files taken out of a captured
+ * tree (the kernel), where a link would change the tree file's link count, hence its ctime,
+ * which capture reads as an edit on this management node and answers with a full capture.
+ * Skipped when `dst` already has src's size and mtime.
+ */
+export function copyAtomic(src: string, dst: string): void {
+  if (sameFile(src, dst) && statSync(src).ino !== statSync(dst).ino) return;
+  const temp = tempNameFor(dst);
+  try {
+    copyFileSync(src, temp);
+    const st = statSync(src);
+    utimesSync(temp, st.atime, st.mtime);
+    renameSync(temp, dst);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw fsError(e, `cannot copy ${src} to ${dst}`);
+  }
+}
+
 /** True when a and b are the same file (same inode) or have the same size and mtime. */
 export function sameFile(a: string, b: string): boolean {
   try {

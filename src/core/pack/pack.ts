@@ -5,7 +5,7 @@ import type { Context } from "../context";
 import { getRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
-import { fsyncDir, linkOrCopyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
+import { fsyncDir, copyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { bootInitrd } from "../boot/initrd";
@@ -158,7 +158,7 @@ function placeKernel(ctx: Context, img: Image, tree: string, dir: string): Image
     if (!existsSync(join(dir, "kernel"))) ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
     return null;
   }
-  linkOrCopyAtomic(k.path, join(dir, "kernel"));
+  copyAtomic(k.path, join(dir, "kernel"));
   return k;
 }
 

@@ -7,7 +7,7 @@ import { type BootFileSource, publishBootFiles } from "../boot/publish";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NotFoundError } from "../errors";
-import { linkOrCopyAtomic, writeFileIfChanged } from "../fs/atomic";
+import { copyAtomic, writeFileIfChanged } from "../fs/atomic";
 import { pickKernel } from "../pack/kernel";
 import { PACKED_IMAGE } from "../pack/outputs";
 import { stateliteInitrd } from "./initrd";
@@ -97,7 +97,7 @@ export function stateliteKernel(img: Image, dir: string, rootimg: string): { pat
   const placed = join(dir, "kernel");
   const k = pickKernel(rootimg, img.attrs.kernelver);
   if (k) {
-    linkOrCopyAtomic(k.path, placed);
+    copyAtomic(k.path, placed);
     return { path: placed, version: k.version };
   }
   if (!existsSync(placed)) {

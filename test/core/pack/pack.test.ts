@@ -44,6 +44,17 @@ describe("xcimg pack", () => {
     expect(readdirSync(dir).filter((n) => n.includes("xcimg-tmp"))).toEqual([]);
   });
 
+  test("the kernel beside the archive is a copy: the captured tree's files keep their ctime, so the next capture stays incremental", async () => {
+    const k = join(rootimg, "boot/vmlinuz-6.1.0-10-amd64");
+    const before = statSync(k);
+    await Bun.sleep(20);
+    expect((await sb.run("pack", IMG)).code).toBe(0);
+    const after = statSync(k);
+    expect(after.nlink).toBe(1);
+    expect(after.ctimeMs).toBe(before.ctimeMs);
+    expect(statSync(join(dir, "kernel")).ino).not.toBe(after.ino);
+  });
+
   test("xcatinfo: IMAGENAME, a new IMAGEUUID every pack, TIMESTAMP", async () => {
     const first = xcatinfo();
     expect(first).toMatch(new RegExp(`^IMAGENAME='${IMG}'\nIMAGEUUID='\\w+-\\w+-\\w+-\\w+-\\w+'\nTIMESTAMP='\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d UTC \\d{4}'\n$`));
