@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
 import { appendFileSync, closeSync, openSync, readSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { GoldenVm } from "../helpers/golden-vm";
@@ -113,7 +114,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     clonePort = await freePort();
     const started = performance.now();
     clone = new Vm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:11", sshPort: clonePort, memMiB: 1536, disk: cloneDisk, reboot: true });
-    r = await sb.run("clone", "cn01", "--wait", "--timeout", "1500", "--port", String(clonePort));
+    r = await sb.run("clone", "cn01", "--wait", "--timeout", "720", "--port", String(clonePort));
     const ours = clone.console.split(/\r?\n/).filter((l) => /xcimg(-clone)?:/.test(l));
     console.error(ours.join("\n"));
     if (r.code !== 0) console.error(clone.console.slice(-6000));
@@ -169,9 +170,37 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(Number(parts[12])).toBeGreaterThan(0);
   }, 1_800_000);
 
-  test("a disk too small for the image: the node stops with needed and available bytes, and the disk is untouched", async () => {
-    await clone?.stop(); // keep both cores for this one; the clone's disk stays for the update test
+  test("a UEFI node (GRUB2 over the network): GRUB for x86_64-efi on the ESP with the image's tools, then it boots from its disk", async () => {
+    await clone?.stop(); // keep the cores for this one; cn01's disk stays for the update test
     clone = null;
+    const disk = blankDisk("cn03.img", GOLDEN_DISK + 512 * 1024 * 1024);
+    let r = await sb.run("node", "set", "cn03", "groups=compute,all", "netboot=grub2", "arch=x86_64", "mac=52:54:00:12:34:13", "ip=127.0.0.1", "serialport=0", "serialspeed=115200");
+    expect(r.code).toBe(0);
+    r = await sb.run("clone", "cn03", "-o", IMAGE);
+    expect(r.code, r.stderr).toBe(0);
+    // the site's one network GRUB for UEFI nodes (docs/boot.md), as the loaders test makes it
+    execFileSync("grub-mknetdir", [`--net-directory=${sb.tftpdir}`, "--subdir=boot/grub2", "-d", "/usr/lib/grub/x86_64-efi"], { stdio: "ignore" });
+    const port = await freePort();
+    const started = performance.now();
+    const vm = new Vm({ tftpdir: sb.tftpdir, bootfile: "boot/grub2/x86_64-efi/core.efi", mac: "52:54:00:12:34:13", sshPort: port, memMiB: 1536, disk, reboot: true, firmware: "uefi" });
+    try {
+      r = await sb.run("clone", "cn03", "--wait", "--timeout", "720", "--port", String(port));
+      console.error(vm.console.split(/\r?\n/).filter((l) => /xcimg(-clone)?:/.test(l)).join("\n"));
+      if (r.code !== 0) console.error(vm.console.slice(-6000));
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/cn03: booted/);
+      console.error(`UEFI: PXE to clone booted from its disk: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      const out = await ssh(target("cn03", "52:54:00:12:34:13"), port, "hostname; test -d /sys/firmware/efi && echo uefi; ls /boot/efi/EFI/BOOT/; findmnt -n -o FSTYPE /boot/efi");
+      expect(out.code, out.err).toBe(0);
+      expect(out.out).toMatch(/^cn03\nuefi\n/);
+      expect(out.out).toMatch(/BOOTX64\.EFI/i);
+      expect(out.out).toContain("vfat");
+    } finally {
+      await vm.stop();
+    }
+  }, 1_800_000);
+
+  test("a disk too small for the image: the node stops with needed and available bytes, and the disk is untouched", async () => {
     const small = blankDisk("cn02.img", 400 * 1024 * 1024);
     let r = await sb.run("node", "set", "cn02", "groups=compute,all", "netboot=xnba", "arch=x86_64", "mac=52:54:00:12:34:12", "ip=127.0.0.1", "serialport=0", "serialspeed=115200");
     expect(r.code).toBe(0);
@@ -180,7 +209,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     const port = await freePort();
     const vm = new Vm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn02", mac: "52:54:00:12:34:12", sshPort: port, memMiB: 1536, disk: small, reboot: true });
     try {
-      const failed = await vm.waitFor(/xcimg-clone: failed: (.*)/, 900_000);
+      const failed = await vm.waitFor(/xcimg-clone: failed: ([^\r\n]*)\r?\n/, 900_000);
       if (!failed) console.error(vm.console.slice(-6000));
       expect(failed?.[1]).toMatch(/has 419430400 bytes .*needs at least \d+ bytes/);
       expect(failed?.[1]).toContain("not touched");

@@ -40,10 +40,12 @@ export class Vm {
   constructor(o: VmOptions) {
     let netdev = `user,id=n0,tftp=${o.tftpdir},bootfile=${o.bootfile}`;
     if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
-    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-boot", o.disk ? "order=nc" : "n", "-netdev", netdev];
-    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac}`, "-display", "none", "-serial", "stdio", "-monitor", "none");
+    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-netdev", netdev];
+    // network first, then the disk: bootindex is what both SeaBIOS and OVMF follow
+    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac},bootindex=1`, "-display", "none", "-serial", "stdio", "-monitor", "none");
+    if (!o.disk) argv.push("-boot", "n");
     if (!o.reboot) argv.push("-no-reboot");
-    if (o.disk) argv.push("-drive", `file=${o.disk},if=virtio,format=raw`);
+    if (o.disk) argv.push("-drive", `file=${o.disk},if=none,id=d0,format=raw`, "-device", "virtio-blk-pci,drive=d0,bootindex=2");
     if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
     const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.proc = proc;

@@ -90,6 +90,8 @@ pick_fetcher() {
 	return 1
 }
 
+# fetch <url path> <out> [<first byte> <last byte>]: 0 done, 1 try again (unreachable, cut
+# short), 2 HTTP error, 3 the server ignored the byte range (no use retrying)
 fetch() {
 	_url="http://$XC_MASTER:$XC_HTTP_PORT$1"
 	_out=$2
@@ -97,7 +99,15 @@ fetch() {
 	[ $# -ge 4 ] && _range="$3-$4"
 	case "$FETCHER" in
 	curl)
-		if [ -n "$_range" ]; then curl -fsS --connect-timeout 10 --max-time 600 -r "$_range" -o "$_out" "$_url" 2>>"$LOG"; else curl -fsS --connect-timeout 10 --max-time 600 -o "$_out" "$_url" 2>>"$LOG"; fi
+		if [ -n "$_range" ]; then
+			# a server that ignores Range answers 200 with the whole file: not a part of a chunk
+			_code=$(curl -fsS --connect-timeout 10 --max-time 600 -r "$_range" -o "$_out" -w '%{http_code}' "$_url" 2>>"$LOG")
+			case $? in 0) ;; 22) return 2 ;; *) return 1 ;; esac
+			[ "$_code" = 206 ] && return 0
+			rm -f "$_out"
+			return 3
+		fi
+		curl -fsS --connect-timeout 10 --max-time 600 -o "$_out" "$_url" 2>>"$LOG"
 		case $? in 0) return 0 ;; 22) return 2 ;; *) return 1 ;; esac
 		;;
 	wget)
@@ -119,7 +129,7 @@ req = urllib.request.Request(url, headers={"Range": "bytes=" + rng} if rng else 
 try:
     with urllib.request.urlopen(req, timeout=60) as r, open(out, "wb") as f:
         if rng and r.status != 206:
-            sys.exit(1)
+            sys.exit(3)
         while True:
             b = r.read(1 << 20)
             if not b:
@@ -142,7 +152,7 @@ PY
 			[ -n "$5" ] && rh="Range: bytes=$5\r\n"
 			printf "GET %s HTTP/1.0\r\nHost: %s\r\n%bConnection: close\r\n\r\n" "$3" "$1" "$rh" >&3
 			IFS= read -r st <&3 || exit 1
-			case "$st" in *" 206 "*) ;; *" 200 "*) [ -z "$5" ] || exit 1 ;; "") exit 1 ;; *) echo "HTTP: $st" >&2; exit 2 ;; esac
+			case "$st" in *" 206 "*) ;; *" 200 "*) [ -z "$5" ] || exit 3 ;; "") exit 1 ;; *) echo "HTTP: $st" >&2; exit 2 ;; esac
 			while IFS= read -r l <&3; do l=${l%"$cr"}; [ -z "$l" ] && break; done
 			cat <&3 >"$4"
 		' xc-fetch "$XC_MASTER" "$XC_HTTP_PORT" "$1" "$_out" "$_range" 2>>"$LOG"
@@ -182,6 +192,10 @@ fetch_chunk() {
 			# what arrived before a drop is a prefix of the range asked for: keep it and ask for
 			# the remainder (the chunk's sha256 is checked once it is complete)
 			fetch "$XC_ARCHIVE" "$_part.more" $((_first + _have)) "$_last"
+			if [ $? -eq 3 ]; then
+				echo "the web server on $XC_MASTER:$XC_HTTP_PORT ignores byte ranges (answered 200, not 206): serve installdir with nginx or Apache (docs/clone.md)" >"$CHUNKS/why"
+				return 1
+			fi
 			[ -f "$_part.more" ] && cat "$_part.more" >>"$_part"
 			rm -f "$_part.more"
 			_now=$(size_of "$_part")
@@ -456,7 +470,7 @@ copy_image() {
 	}
 	_s=$(cat "$XC_RUN/rc.stream" 2>/dev/null)
 	_u=$(cat "$XC_RUN/rc.unpack" 2>/dev/null)
-	[ "$_s" = 0 ] || fail "downloading the image from $XC_MASTER failed (chunk $(cat "$CHUNKS/failed" 2>/dev/null)): $(tail -n 2 "$LOG" | tr '\n' ' ')"
+	[ "$_s" = 0 ] || fail "downloading the image from $XC_MASTER failed (chunk $(cat "$CHUNKS/failed" 2>/dev/null)): $(cat "$CHUNKS/why" 2>/dev/null || tail -n 2 "$LOG" | tr '\n' ' ')"
 	[ "$_u" = 0 ] || fail "writing the image to the disk failed: $(tail -n 3 "$LOG" | tr '\n' ' ')"
 	rm -rf "$CHUNKS"
 }

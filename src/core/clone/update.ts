@@ -122,16 +122,20 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         }
         const started = performance.now();
         const target = trust.target(ctx, node, req.ssh);
-        const changes = await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun);
-        const bootChanged = changes.some((c) => / boot\/[^/]+$/.test(c));
-        if (!req.dryRun) {
-          const session = await connect(target, { signal: ctx.signal });
-          try {
+        const session = await connect(target, { signal: ctx.signal });
+        let changes: string[];
+        let bootChanged = false;
+        try {
+          const probe = parseProbe((await session.run(PROBE, { signal: ctx.signal })).stdout.toString("utf8"));
+          if (!probe.isClone) throw new NotFoundError("is not a clone made by xcimg (no /var/lib/xcimg/clone.json): --update only brings cloned diskful nodes up to date");
+          changes = await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun, probe.foreignMounts);
+          bootChanged = changes.some((c) => / boot\/[^/]+$/.test(c));
+          if (!req.dryRun) {
             const r = await session.run(afterUpdateScript(img.name, bootChanged), { signal: ctx.signal });
             if (r.code !== 0) throw new IOFailure(`the files are updated, but fixing UUIDs or the bootloader configuration failed: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
-          } finally {
-            session.close();
           }
+        } finally {
+          session.close();
         }
         const u: NodeUpdate = { node, changes, bootChanged, seconds: (performance.now() - started) / 1000 };
         result.updated.push(u);
@@ -159,10 +163,42 @@ async function mergedSource(tree: string, overrides: string[], dir: string): Pro
   return dir;
 }
 
-async function rsync(ctx: Context, source: string, dest: string, ssh: string[], dryRun: boolean): Promise<string[]> {
+/** Disk filesystems an update may write into; every other mount (nfs, lustre, gpfs, tmpfs, …) is left alone. */
+const LOCAL_FS = new Set(["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs", "jfs", "reiserfs"]);
+
+const PROBE = "if [ -f /var/lib/xcimg/clone.json ]; then echo clone=yes; fi; findmnt -rn -o TARGET,SOURCE,FSTYPE 2>/dev/null || awk '{ print $2, $1, $3 }' /proc/mounts";
+
+/**
+ * What the node says before anything moves: is it a clone, and which of its mount points hold
+ * filesystems that are not its own disk's (home directories over NFS, parallel filesystems,
+ * tmpfs): rsync --delete would otherwise empty them, as the image has nothing there.
+ */
+export function parseProbe(out: string): { isClone: boolean; foreignMounts: string[] } {
+  let isClone = false;
+  const foreign: string[] = [];
+  for (const line of out.split("\n")) {
+    if (line === "clone=yes") {
+      isClone = true;
+      continue;
+    }
+    const [target, source, fstype] = line.split(" ");
+    if (!target || !source || !fstype || target === "/") continue;
+    // findmnt -r writes spaces and other odd bytes as \xNN, /proc/mounts as \NNN (octal)
+    const path = target.replace(/\\x([0-9a-fA-F]{2})|\\([0-7]{3})/g, (_, h?: string, o?: string) => String.fromCharCode(h ? Number.parseInt(h, 16) : Number.parseInt(o as string, 8)));
+    if (!(LOCAL_FS.has(fstype) && source.startsWith("/dev/"))) foreign.push(path);
+  }
+  return { isClone, foreignMounts: foreign };
+}
+
+/** An rsync exclude rule matching one literal path and everything under it. */
+export function literalExclude(path: string): string {
+  return `${path.replace(/[*?[\\]/g, (c) => `\\${c}`).replace(/\/+$/, "")}/***`;
+}
+
+export async function rsync(ctx: Pick<Context, "env">, source: string, dest: string, ssh: string[], dryRun: boolean, foreignMounts: string[] = []): Promise<string[]> {
   const tmp = mkdtempSync(join(tmpdir(), "xcimg-update-"));
   const excludes = join(tmp, "excludes");
-  writeFileSync(excludes, `${UPDATE_EXCLUDES.join("\n")}\n`);
+  writeFileSync(excludes, `${[...UPDATE_EXCLUDES, ...foreignMounts.map(literalExclude)].join("\n")}\n`);
   const argv = ["rsync", "-aHAXS", "--numeric-ids", "--delete", "--itemize-changes", `--exclude-from=${excludes}`, "-e", ssh.map((a) => shq(a)).join(" ")];
   if (dryRun) argv.push("--dry-run");
   argv.push(`${source}/`, dest);

@@ -165,13 +165,18 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
     // connection is closed, as on a flaky network.
     let n = 0;
     const state = { drops: 0 };
-    const files: Record<string, Buffer> = { "/img/rootimg.tar.gz": data, "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`) };
+    const files: Record<string, Buffer> = { "/img/rootimg.tar.gz": data, "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`), "/plain/rootimg.tar.gz": data.subarray(0, 65536) };
     const srv = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
       socket: {
         data(sock, chunk) {
-          const req = Buffer.from(chunk).toString("latin1");
+          // a request may come in several segments (bash's printf writes piecewise): answer
+          // once its header is complete
+          const seen = ((sock.data as string | undefined) ?? "") + Buffer.from(chunk).toString("latin1");
+          sock.data = seen as never;
+          if (!seen.includes("\r\n\r\n")) return;
+          const req = seen;
           const path = /^GET (\S+) /.exec(req)?.[1] ?? "";
           const body = files[path];
           if (!body) {
@@ -179,7 +184,8 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
             return;
           }
           const m = /\r\nrange: bytes=(\d+)-(\d*)/i.exec(req);
-          if (!m) {
+          // /plain/: a server that ignores Range (python3 -m http.server does)
+          if (!m || path.startsWith("/plain/")) {
             sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
             sock.end(body);
             return;
@@ -217,6 +223,20 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
       expect(readFileSync(join(r.run, "clone.status"), "utf8")).toContain("state=copying\npercent=100\n");
     }, 60_000);
   }
+
+  test("a server that ignores byte ranges stops the copy at once, saying so, instead of 60 retries", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    for (const fetcher of ["curl", "python3", "bash"]) {
+      const env = planEnv(layout, {
+        master: "127.0.0.1",
+        httpPort: served.port,
+        archive: { urlPath: "/plain/rootimg.tar.gz", bytes: 65536, chunkBytes: 16384, chunks: 4 },
+      });
+      const r = await sh(env, `FETCHER=${fetcher}; SUMS_OK=; fetch "$XC_ARCHIVE" "$XC_RUN/x" 0 99; echo "rc=$?"; stream_archive >/dev/null; echo "stream=$?"; cat "$CHUNKS/why"`);
+      expect(r.out, `${fetcher}: ${r.err}`).toMatch(/^rc=3\nstream=1\nthe web server on 127\.0\.0\.1:\d+ ignores byte ranges \(answered 200, not 206\)/);
+      expect(readFileSync(join(r.run, "clone.log"), "utf8")).not.toContain("retry");
+    }
+  });
 
   test("an HTTP error is told apart from an unreachable server", async () => {
     const layout = normalizeLayout(goldenGpt().layout, "golden-vm");

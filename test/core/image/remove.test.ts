@@ -30,6 +30,22 @@ describe("image rm", () => {
     expect((await sb.run("image", "show", "img")).code).toBe(66);
   });
 
+  test("--files on a sysclone image also removes clone's environment and disk archive, not another image's", async () => {
+    sb = new Sandbox("rm-sysclone");
+    const tree = join(sb.installdir, "sysclone", "images", "gold");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    const clone = join(sb.installdir, "sysclone", "clone");
+    for (const d of ["gold", "other"]) {
+      mkdirSync(join(clone, d), { recursive: true });
+      writeFileSync(join(clone, d, "rootimg.tar.gz"), "archive");
+    }
+    expect((await sb.run("image", "set", "gold", "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`)).code).toBe(0);
+    const r = await sb.run("image", "rm", "gold", "--files");
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(tree)).toBe(false);
+    expect(readdirSync(clone)).toEqual(["other"]);
+  });
+
   test("without --files only the definition goes", async () => {
     sb = new Sandbox("rm2");
     const { dir } = makeNetbootImage(sb, "img");

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { literalExclude, parseProbe, rsync } from "../../../src/core/clone/update";
+
+/**
+ * clone --update must never reach into filesystems that are not the node's own disk: rsync
+ * --delete would empty an NFS /home or a parallel filesystem, as the image has nothing there.
+ */
+const dir = mkdtempSync(join(tmpdir(), "xcimg-update-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("clone --update: the node's probe", () => {
+  test("findmnt output: disk filesystems stay in, everything else (nfs, tmpfs, lustre) is left alone, odd names decoded", () => {
+    const out = [
+      "clone=yes",
+      "/ /dev/vda4 ext4",
+      "/boot/efi /dev/vda2 vfat",
+      "/proc proc proc",
+      "/home nfs01:/export/home nfs4",
+      "/scratch\\x20space 10.0.0.5@tcp:/lustre lustre",
+      "/data /dev/mapper/vg-data xfs",
+      "/run tmpfs tmpfs",
+    ].join("\n");
+    expect(parseProbe(out)).toEqual({ isClone: true, foreignMounts: ["/proc", "/home", "/scratch space", "/run"] });
+  });
+
+  test("/proc/mounts fallback (octal escapes); no clone marker", () => {
+    expect(parseProbe("/ /dev/sda2 xfs\n/gpfs/fs1 fs1 gpfs\n/odd\\040dir tmpfs tmpfs\n")).toEqual({ isClone: false, foreignMounts: ["/gpfs/fs1", "/odd dir"] });
+  });
+
+  test("rsync --delete with the probe's excludes keeps what lies under foreign mounts, even with wildcard characters in the name", async () => {
+    const src = join(dir, "image");
+    const dst = join(dir, "node");
+    for (const d of ["usr/bin", "home", "scr[1]*"]) mkdirSync(join(src, d), { recursive: true });
+    writeFileSync(join(src, "usr/bin/tool"), "new\n");
+    for (const d of ["usr/bin", "home/alice", "scr[1]*/job", "scr1/job", "old"]) mkdirSync(join(dst, d), { recursive: true });
+    for (const f of ["home/alice/thesis.tex", "scr[1]*/job/out", "scr1/job/out", "old/file"]) writeFileSync(join(dst, f), "data\n");
+    const changes = await rsync({ env: {} }, src, dst, ["ssh"], false, ["/home", "/scr[1]*"]);
+    expect(existsSync(join(dst, "usr/bin/tool"))).toBe(true);
+    expect(existsSync(join(dst, "home/alice/thesis.tex"))).toBe(true);
+    expect(existsSync(join(dst, "scr[1]*/job/out"))).toBe(true);
+    // not a mount point: the image has no scr1 and no old, so they go
+    expect(existsSync(join(dst, "scr1"))).toBe(false);
+    expect(existsSync(join(dst, "old"))).toBe(false);
+    expect(changes.some((c) => c.includes("deleting") && c.includes("old/file"))).toBe(true);
+    expect(literalExclude("/scr[1]*")).toBe("/scr\\[1]\\*/***");
+  });
+});
