@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 
 /**
  * Boot a qemu VM from the network the way a real node boots: firmware PXE (qemu's iPXE ROM
@@ -51,8 +51,11 @@ export class Vm {
     this.proc = proc;
     const decoder = new TextDecoder();
     this.reading = (async () => {
+      // XCIMG_VM_CONSOLE=<file>: the console also goes there as it comes (debugging a stuck boot)
+      const tee = process.env.XCIMG_VM_CONSOLE;
       for await (const chunk of proc.stdout) {
         this.text += decoder.decode(chunk, { stream: true });
+        if (tee) appendFileSync(tee, chunk);
         this.wake?.();
       }
       this.wake?.();

@@ -10,10 +10,28 @@ import type { bootPaths } from "./paths";
  * scripts), pxelinux `LOCALBOOT 0` — except GRUB2, where xCAT removes the node's DHCP file
  * name and writes a file with no menu entry; with the one generic GRUB that xcimg's DHCP setup
  * serves to all nodes (docs/boot.md) that would stop at a GRUB prompt, so the file ends with
- * `exit`, which returns to the firmware and its next boot device.
+ * `exit`, which returns to the firmware and its next boot device. On UEFI it first chainloads
+ * the disk's removable-path loader (which clone installs), as not every firmware moves on.
  */
 export const XNBA_BOOT = "#!gpxe\n#boot\nexit\n";
-export const GRUB2_BOOT = "#boot\nset timeout=5\nexit\n";
+export const GRUB2_BOOT = [
+  "#boot",
+  "set timeout=5",
+  // UEFI: start the disk's own loader from here. Firmware such as OVMF (and some vendors')
+  // shows its setup screen when a network boot option returns instead of trying the next one.
+  'if [ "$grub_platform" = "efi" ]; then',
+  "    insmod part_gpt",
+  "    insmod fat",
+  "    insmod chain",
+  "    if search --no-floppy --file --set=esp /EFI/BOOT/BOOTX64.EFI; then",
+  "        set root=$esp",
+  "        chainloader /EFI/BOOT/BOOTX64.EFI",
+  "        boot",
+  "    fi",
+  "fi",
+  "exit",
+  "",
+].join("\n");
 export const PXELINUX_BOOT = "#boot\nDEFAULT xCAT\nLABEL xCAT\nLOCALBOOT 0\n";
 
 export function writeLocalBoot(paths: ReturnType<typeof bootPaths>, grub2: Grub2Links, n: { node: string; loader: string; mac?: string; ip?: string }): string[] {
