@@ -120,6 +120,8 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     if (r.code !== 0) console.error(clone.console.slice(-6000));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cn01: booted/);
+    // --wait logs each change of a node's state: the copy is long enough to be seen with its percent
+    expect(r.stderr).toMatch(/cn01: copying \d+%/);
     console.error(`PXE to clone booted from its disk: ${((performance.now() - started) / 1000).toFixed(0)} s`);
     // one clone only: the second network boot found "exit" and went on to the disk
     expect(clone.console.match(/xcimg-clone: starting/g)?.length).toBe(1);
