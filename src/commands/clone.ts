@@ -2,7 +2,7 @@ import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
 import type { CloneResult } from "../core/clone/prepare";
 import { parseSize } from "../core/clone/size";
-import { cloneStatus, isFinished, type NodeStatus, statusLine } from "../core/clone/status";
+import { followClones, isFinished, statusLine } from "../core/clone/status";
 import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderange } from "../core/noderange/index";
@@ -19,7 +19,7 @@ export default leaf({
     disk: { type: "string", description: "the device the nodes clone onto (default: the golden node's disk name, else the node's first disk)" },
     rebootAfter: { type: "string", description: "seconds a finished node waits to be switched to local boot before rebooting anyway (default: wait for it)" },
     status: { type: "boolean", description: "show each node's progress; switch finished nodes to boot from their disk" },
-    wait: { type: "boolean", description: "like --status, again every 10 s until every node has booted from its disk or failed" },
+    wait: { type: "boolean", description: "like --status, again every 10 s until every node has booted from its disk, failed, or is not being cloned" },
     timeout: { type: "string", description: "with --wait: give up after this many seconds" },
     update: { type: "boolean", description: "bring running clones up to date with the image over SSH (rsync; identity and overrides kept)" },
     port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
@@ -40,24 +40,14 @@ export default leaf({
     if (args.status || args.wait) {
       if (args.osimage || args.update || args.dryRun) throw new UsageError("--status and --wait take only a noderange (and SSH options)");
       const timeout = args.timeout === undefined ? null : seconds(args.timeout, "--timeout");
-      const deadline = timeout === null ? Number.POSITIVE_INFINITY : Date.now() + timeout * 1000;
-      let statuses: NodeStatus[] = [];
-      const seen = new Map<string, string>();
-      for (;;) {
-        statuses = await cloneStatus(ctx, nodes, { ssh, switchDone: true });
-        if (!args.wait) break;
-        for (const s of statuses) {
-          const line = statusLine(s);
-          if (seen.get(s.node) !== line) ctx.log.info(line);
-          seen.set(s.node, line);
-        }
-        if (statuses.every(isFinished) || Date.now() >= deadline || ctx.signal.aborted) break;
-        await Bun.sleep(Math.min(10_000, Math.max(0, deadline - Date.now())));
-      }
+      const statuses = await followClones(ctx, nodes, { ssh, wait: Boolean(args.wait), timeoutSeconds: timeout });
       const bad = statuses.some((s) => s.state === "failed") || (args.wait && !statuses.every(isFinished));
       return output(statuses, statuses.map(statusLine), bad ? ExitCode.PARTIAL : ExitCode.OK);
     }
     if (!args.osimage) throw new UsageError("clone needs -o <osimage>", { hint: "or --status / --wait to follow nodes being cloned" });
+    if (args.update && (args.disk || args.diskSize || args.rebootAfter !== undefined)) {
+      throw new UsageError("--disk, --disk-size and --reboot-after shape a clone; --update leaves the node's disk layout and boot as they are");
+    }
     if (args.diskSize && !args.dryRun) throw new UsageError("--disk-size only shapes the plan --dry-run prints: each node plans for its own disk");
     if (args.disk && !/^\/dev\/[A-Za-z0-9/_-]+$/.test(args.disk)) throw new UsageError(`--disk must name a device such as /dev/sda, not '${args.disk}'`);
     const { image, fn } = await imageOperation(ctx, args.osimage, "clone");

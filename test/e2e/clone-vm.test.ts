@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, closeSync, openSync, readSync, statSync, truncateSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GoldenVm } from "../helpers/golden-vm";
 import { type StaticServer, serveStatic } from "../helpers/http-serve";
@@ -107,6 +107,15 @@ describe("clone of a captured golden node onto diskful VMs", () => {
 
   test("a blank disk twice the golden size: PXE, partition, copy, GRUB, identity, then it boots from its disk", async () => {
     cloneDisk = blankDisk("cn01.img", 2 * GOLDEN_DISK);
+    // overrides (seed 000): the group's tree, then the node's, which wins; a private (0700)
+    // override directory must not change the mode of the clone's /
+    const ov = join(sb.installdir, "sysclone/overrides");
+    mkdirSync(join(ov, "compute/etc"), { recursive: true });
+    mkdirSync(join(ov, "cn01/etc"), { recursive: true });
+    writeFileSync(join(ov, "compute/etc/xcimg-override"), "group\n");
+    writeFileSync(join(ov, "compute/etc/xcimg-group-only"), "group\n");
+    writeFileSync(join(ov, "cn01/etc/xcimg-override"), "node\n");
+    chmodSync(join(ov, "compute"), 0o700);
     let r = await sb.run("clone", "cn01", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
     console.error(r.stdout);
@@ -145,6 +154,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
       "cat /etc/machine-id",
       "cat /etc/xcimg-golden",
       "test -f /boot/grub/grub.cfg && grep -c \"$(blkid -s UUID -o value $(findmnt -n -o SOURCE /))\" /boot/grub/grub.cfg",
+      "cat /etc/xcimg-override /etc/xcimg-group-only; stat -c %a /",
     ].join("; echo @@; "));
     expect(out.code, out.err).toBe(0);
     const parts = out.out.split("@@\n").map((s) => s.trim());
@@ -170,6 +180,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(parts[10]).toMatch(/^[0-9a-f]{32}$/);
     expect(parts[11]).toBe("probe");
     expect(Number(parts[12])).toBeGreaterThan(0);
+    expect(parts[13]).toBe("node\ngroup\n755");
   }, 1_800_000);
 
   test("a UEFI node (GRUB2 over the network): GRUB for x86_64-efi on the ESP with the image's tools, then it boots from its disk", async () => {

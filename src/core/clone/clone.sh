@@ -521,7 +521,9 @@ overrides() {
 		status configuring "override ${ov##*/}"
 		fetch_retry "$ov" "$XC_RUN/override.tar" 12 || fail "cannot fetch the override $ov from $XC_MASTER"
 		log "+ unpacking $ov"
-		$XC_DECOMPRESS <"$XC_RUN/override.tar" | tar -x -f - --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls --warning=no-timestamp -C "$T" >>"$LOG" 2>&1 ||
+		# --no-overwrite-dir: directories the image has (/, /etc, ...) keep their owner and mode
+		# whatever the override tree's copies of them say
+		$XC_DECOMPRESS <"$XC_RUN/override.tar" | tar -x -f - --no-overwrite-dir --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls --warning=no-timestamp -C "$T" >>"$LOG" 2>&1 ||
 			fail "unpacking the override ${ov##*/} failed: $(tail -n 2 "$LOG" | tr '\n' ' ')"
 		rm -f "$XC_RUN/override.tar"
 	done

@@ -76,6 +76,26 @@ export async function cloneStatus(ctx: Context, nodes: readonly string[], opts: 
   return out;
 }
 
+/**
+ * `--status` (one look) and `--wait` (again every 10 s, logging each change of a node's line,
+ * until every node has booted from its disk or failed, the timeout passes or Ctrl-C).
+ */
+export async function followClones(ctx: Context, nodes: readonly string[], opts: { ssh: SshFlags; wait: boolean; timeoutSeconds: number | null }): Promise<NodeStatus[]> {
+  const deadline = opts.timeoutSeconds === null ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutSeconds * 1000;
+  const seen = new Map<string, string>();
+  for (;;) {
+    const statuses = await cloneStatus(ctx, nodes, { ssh: opts.ssh, switchDone: true });
+    if (!opts.wait) return statuses;
+    for (const s of statuses) {
+      const line = statusLine(s);
+      if (seen.get(s.node) !== line) ctx.log.info(line);
+      seen.set(s.node, line);
+    }
+    if (statuses.every(isFinished) || Date.now() >= deadline || ctx.signal.aborted) return statuses;
+    await Bun.sleep(Math.min(10_000, Math.max(0, deadline - Date.now())));
+  }
+}
+
 /** The job the management node started for the node, while it is being cloned. */
 function expectedJob(a: Attrs | undefined): string | null {
   if (!a?.currstate?.startsWith("sysclone ")) return null;

@@ -154,12 +154,19 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
   return result;
 }
 
-/** The image with overrides laid over it: a hardlink copy (no data copied), override files replacing links. */
-async function mergedSource(tree: string, overrides: string[], dir: string): Promise<string> {
+/**
+ * The image with overrides laid over it: a hardlink copy (no data copied), override files
+ * replacing links (tar unlinks before it writes, so the image's files are never written), and
+ * directories the image has keeping their owner and mode, as at clone time (--no-overwrite-dir).
+ */
+export async function mergedSource(tree: string, overrides: string[], dir: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, ".."), { recursive: true });
   await run(["cp", "-a", "-l", "-T", "--", tree, dir], `cannot make a hardlink copy of ${tree} in ${dir}`);
-  for (const ov of overrides) await run(["cp", "-a", "--remove-destination", "-T", "--", ov, dir], `cannot lay the override ${ov} over the image`);
+  const extract = "tar -x -f - -C \"$2\" --no-overwrite-dir --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls";
+  for (const ov of overrides) {
+    await run(["bash", "-c", `set -o pipefail; tar -c -f - -C "$1" --xattrs --acls . | ${extract}`, "bash", ov, dir], `cannot lay the override ${ov} over the image`);
+  }
   return dir;
 }
 

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { literalExclude, parseProbe, rsync } from "../../../src/core/clone/update";
+import { literalExclude, mergedSource, parseProbe, rsync } from "../../../src/core/clone/update";
 
 /**
  * clone --update must never reach into filesystems that are not the node's own disk: rsync
@@ -46,5 +46,27 @@ describe("clone --update: the node's probe", () => {
     expect(existsSync(join(dst, "old"))).toBe(false);
     expect(changes.some((c) => c.includes("deleting") && c.includes("old/file"))).toBe(true);
     expect(literalExclude("/scr[1]*")).toBe("/scr\\[1]\\*/***");
+  });
+});
+
+describe("clone --update: the image with the node's overrides", () => {
+  test("override files replace the image's without writing the image; directories keep the image's owner and mode", async () => {
+    const tree = join(dir, "merge-image");
+    const ov = join(dir, "merge-override");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    writeFileSync(join(tree, "etc/motd"), "image\n");
+    writeFileSync(join(tree, "etc/keep"), "image\n");
+    mkdirSync(join(ov, "etc"), { recursive: true });
+    writeFileSync(join(ov, "etc/motd"), "override\n");
+    writeFileSync(join(ov, "etc/site.conf"), "site\n");
+    chmodSync(ov, 0o700); // an admin's private working copy: must not become the mode of /
+    chmodSync(join(ov, "etc"), 0o750);
+    const out = await mergedSource(tree, [ov], join(dir, "merge-out"));
+    expect(readFileSync(join(out, "etc/motd"), "utf8")).toBe("override\n");
+    expect(readFileSync(join(out, "etc/site.conf"), "utf8")).toBe("site\n");
+    expect(readFileSync(join(tree, "etc/motd"), "utf8")).toBe("image\n");
+    expect(statSync(join(out, "etc/keep")).ino).toBe(statSync(join(tree, "etc/keep")).ino);
+    expect(statSync(out).mode & 0o7777).toBe(statSync(tree).mode & 0o7777);
+    expect(statSync(join(out, "etc")).mode & 0o7777).toBe(statSync(join(tree, "etc")).mode & 0o7777);
   });
 });
