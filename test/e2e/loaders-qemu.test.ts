@@ -51,7 +51,7 @@ describe("other boot loaders in qemu", () => {
       firmware: "uefi",
     });
     console.log(`netboot (GRUB2, UEFI): userspace after ${vm.seconds.toFixed(1)} s`);
-    if (!vm.match) console.log(vm.console.slice(-3000));
+    if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn02 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
   }, 200000);
 
@@ -73,7 +73,7 @@ describe("other boot loaders in qemu", () => {
     expect(r.code, r.stderr).toBe(0);
     const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "pxelinux.0", mac: "52:54:00:12:34:03", until: UNTIL, timeoutMs: 150000 });
     console.log(`netboot (pxelinux, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
-    if (!vm.match) console.log(vm.console.slice(-3000));
+    if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn03 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
   }, 200000);
 });

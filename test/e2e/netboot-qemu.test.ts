@@ -38,7 +38,7 @@ describe("netboot in qemu", () => {
       timeoutMs: 120000,
     });
     console.log(`netboot (iPXE, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
-    if (!vm.match) console.log(vm.console.slice(-3000));
+    if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn01 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
     expect(vm.console).toContain("xcimg: node cn01, image bb-x86_64-netboot-compute");
     expect(vm.console).toMatch(/xcimg: root is a tmpfs holding \d+ MiB; starting \/sbin\/init/);

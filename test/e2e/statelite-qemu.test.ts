@@ -49,7 +49,7 @@ function checks(console: string): Record<string, string> {
 async function bootOnce(label: string): Promise<{ console: string; c: Record<string, string> }> {
   const vm = await bootVm({ tftpdir: site.sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: MAC, until: /xcimg-statelite: done|starting a shell on the console|Kernel panic/, timeoutMs: 240000 });
   console.log(`statelite ${label}: done after ${vm.seconds.toFixed(1)} s`);
-  if (vm.match?.[0] !== "xcimg-statelite: done") console.log(vm.console.slice(-4000));
+  if (vm.match?.[0] !== "xcimg-statelite: done") console.log(`${vm.exit}\n${vm.console.slice(-4000)}`);
   expect(vm.match?.[0]).toBe("xcimg-statelite: done");
   return { console: vm.console, c: checks(vm.console) };
 }

@@ -25,6 +25,8 @@ export interface VmResult {
   console: string;
   match: RegExpMatchArray | null;
   seconds: number;
+  /** How qemu ended, for a failing test to print: still running, or its exit code and stderr. */
+  exit: string;
 }
 
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
@@ -66,6 +68,13 @@ export class Vm {
     return this.text;
   }
 
+  /** qemu's exit code and stderr once it has ended (a reboot under -no-reboot, a crash). */
+  async exitState(): Promise<string> {
+    if (this.proc.exitCode === null) return "qemu still running";
+    const err = this.proc.stderr instanceof ReadableStream ? await new Response(this.proc.stderr).text() : "";
+    return `qemu exited with ${this.proc.exitCode} after ${this.seconds.toFixed(0)} s${err.trim() ? `: ${err.trim()}` : ""}`;
+  }
+
   get seconds(): number {
     return (performance.now() - this.started) / 1000;
   }
@@ -96,7 +105,7 @@ export async function bootVm(o: VmOptions & { until: RegExp; timeoutMs: number }
   const vm = new Vm(o);
   try {
     const match = await vm.waitFor(o.until, o.timeoutMs);
-    return { console: vm.console, match, seconds: vm.seconds };
+    return { console: vm.console, match, seconds: vm.seconds, exit: await vm.exitState() };
   } finally {
     await vm.stop();
   }
