@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
-import { type GzipJob, gzipBlock } from "./gzip-worker";
+import { compressPiece } from "./codec";
+import { spawnCompressWorker } from "./spawn";
+import type { FromWorker, ToWorker } from "./worker";
 
 /**
  * Parallel gzip: the input is cut into blocks, each block becomes a complete gzip member,
@@ -18,11 +20,6 @@ export interface GzipOptions {
 interface Pending {
   resolve: (out: Uint8Array) => void;
   reject: (e: unknown) => void;
-}
-
-/** Worker scripts resolve differently in the compiled binary and under `bun run`/`bun test`. */
-function workerUrl(): string {
-  return Bun.main.startsWith("/$bunfs/") ? "./core/compress/gzip-worker.ts" : new URL("./gzip-worker.ts", import.meta.url).href;
 }
 
 export class ParallelGzip {
@@ -54,11 +51,14 @@ export class ParallelGzip {
     const n = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
     for (let i = 0; i < n; i++) {
       try {
-        const w = new Worker(workerUrl());
-        w.onmessage = (e: MessageEvent<{ id: number; data: ArrayBuffer }>) => {
-          const p = this.pending.get(e.data.id);
-          this.pending.delete(e.data.id);
-          p?.resolve(new Uint8Array(e.data.data));
+        const w = spawnCompressWorker();
+        w.onmessage = (e: MessageEvent<FromWorker>) => {
+          const m = e.data;
+          if (m.type === "error") return this.fail(new Error(`gzip worker: ${m.message}`));
+          if (m.type !== "out") return;
+          const p = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          p?.resolve(m.data);
         };
         w.onerror = (e) => this.fail(new Error(`gzip worker failed: ${e.message}`));
         this.workers.push(w);
@@ -97,14 +97,14 @@ export class ParallelGzip {
     const level = this.stored ? 0 : this.level;
     let result: Promise<Uint8Array>;
     if (this.workers.length === 0) {
-      result = Promise.resolve(gzipBlock(this.buf.subarray(0, this.fill), level));
+      result = Promise.resolve(compressPiece("gzip", level, this.buf.subarray(0, this.fill)));
     } else {
       const id = this.nextId++;
       const worker = this.workers[id % this.workers.length] as Worker;
       const whole = this.fill === this.blockSize;
       const data = whole ? (this.buf.buffer as ArrayBuffer) : (this.buf.buffer.slice(0, this.fill) as ArrayBuffer);
       result = new Promise<Uint8Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      const job: GzipJob = { id, level, data };
+      const job: ToWorker = { type: "piece", id, algo: "gzip", level, data: new Uint8Array(data) };
       worker.postMessage(job, [data]);
       if (whole) this.buf = new Uint8Array(this.blockSize);
     }
@@ -140,7 +140,7 @@ export class ParallelGzip {
       while (this.writer) await this.writer;
       if (this.failed) throw this.failed;
       if (this.bytesOut === 0) {
-        const empty = gzipBlock(new Uint8Array(new ArrayBuffer(0)), this.level);
+        const empty = compressPiece("gzip", this.level, new Uint8Array(new ArrayBuffer(0)));
         await this.sink(empty);
         this.bytesOut += empty.length;
       }

@@ -1,7 +1,9 @@
 import { writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { IOFailure, NotFoundError } from "../errors";
-import type { Algo, FromWorker, ToWorker } from "./compress-worker";
+import type { Algo } from "../compress/codec";
+import { spawnCompressWorker } from "../compress/spawn";
+import type { FromWorker, ToWorker } from "../compress/worker";
 
 /**
  * Where an archive's bytes go. The archive writer calls write() with fresh buffers (the sink
@@ -36,16 +38,6 @@ export interface SinkOptions {
 export function createSink(o: SinkOptions): ArchiveSink {
   if (o.compression === "xz") return new ChildSink(o.fd, ["xz", "-6", "-T0", "--check=crc32", "-c"]);
   return new ParallelSink(o.fd, o.compression, o.compression === "zstd" ? 3 : 6, o.workers ?? availableParallelism(), o.pieceSize ?? 8 << 20);
-}
-
-/**
- * The worker script. Inside the compiled binary it is an extra entry point addressed
- * relative to the bundle root (src/), and `new URL(..., import.meta.url)` would point at the
- * build machine's path (bun.md §3); when running from source, it sits next to this file.
- */
-function spawnWorker(): Worker {
-  if (import.meta.url.includes("$bunfs")) return new Worker("./core/pack/compress-worker.ts");
-  return new Worker(new URL("./compress-worker.ts", import.meta.url).href);
 }
 
 interface Job {
@@ -87,7 +79,7 @@ export class ParallelSink implements ArchiveSink {
     this.streamThreshold = Math.max(pieceSize * 4, 32 << 20);
     this.maxInflight = pieceSize * (workerCount * 2 + 1);
     for (let i = 0; i < Math.max(1, workerCount); i++) {
-      const w = spawnWorker();
+      const w = spawnCompressWorker();
       w.onmessage = (ev: MessageEvent<FromWorker>) => this.onMessage(ev.data);
       w.onerror = (ev) => this.fail(new Error(ev.message || "compression worker crashed"));
       this.workers.push(w);

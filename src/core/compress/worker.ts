@@ -1,17 +1,16 @@
 /**
- * Compression worker: turns pieces of an archive into independent gzip members or zstd
- * frames. A whole piece is compressed in one call (libdeflate: faster and smaller than zlib,
- * bun.md §3); a piece too big to hold in memory at once (one huge file) is streamed through
- * a node:zlib compressor chunk by chunk. Concatenated members form a valid .gz / .zst file,
- * and the kernel unpacks each as long as it ends at a cpio entry boundary.
+ * The one compression worker (pack's archives, export's bundles): turns pieces of a stream
+ * into independent gzip members or zstd frames. A whole piece is compressed in one call
+ * (codec.ts); a piece too big to hold in memory at once (one huge file) is streamed through a
+ * node:zlib compressor chunk by chunk. Listed as an extra entry point in scripts/build.ts so
+ * the compiled binary embeds it; spawn it with spawnCompressWorker().
  */
 import * as zlib from "node:zlib";
+import { type Algo, compressPiece } from "./codec";
 
 /** node:zlib's zstd stream (Bun has it; the bundled Node typings predate it). */
 type Compressor = zlib.Gzip;
 const zstd = zlib as unknown as { createZstdCompress(o: { params: Record<number, number> }): Compressor; constants: { ZSTD_c_compressionLevel: number } };
-
-export type Algo = "gzip" | "zstd";
 
 export type ToWorker =
   | { type: "piece"; id: number; algo: Algo; level: number; data: Uint8Array }
@@ -41,10 +40,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   try {
     if (m.type === "piece") {
-      const out =
-        m.algo === "zstd"
-          ? Bun.zstdCompressSync(m.data, { level: m.level })
-          : Bun.gzipSync(m.data as Uint8Array<ArrayBuffer>, { level: m.level, library: "libdeflate" } as Parameters<typeof Bun.gzipSync>[1]);
+      const out = compressPiece(m.algo, m.level, m.data as Uint8Array<ArrayBuffer>);
       post({ type: "out", id: m.id, data: out, last: true }, [out.buffer as ArrayBuffer]);
     } else if (m.type === "begin") {
       streamId = m.id;
