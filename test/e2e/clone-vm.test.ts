@@ -116,7 +116,14 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     writeFileSync(join(ov, "compute/etc/xcimg-group-only"), "group\n");
     writeFileSync(join(ov, "cn01/etc/xcimg-override"), "node\n");
     chmodSync(join(ov, "compute"), 0o700);
-    let r = await sb.run("clone", "cn01", "-o", IMAGE);
+    // a postscript with arguments runs in the new system at clone time; a postbootscript at
+    // the clone's first boot from its disk
+    const ps = join(sb.installdir, "postscripts");
+    mkdirSync(ps, { recursive: true });
+    writeFileSync(join(ps, "xcimg-mark"), '#!/bin/sh\necho "$0 $* node=$NODE state=$NODESETSTATE" >>/etc/xcimg-marks\n', { mode: 0o755 });
+    let r = await sb.run("node", "set", "cn01", "postscripts=xcimg-mark post $HOME", "postbootscripts=xcimg-mark firstboot");
+    expect(r.code, r.stderr).toBe(0);
+    r = await sb.run("clone", "cn01", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
     console.error(r.stdout);
     expect(r.stdout).toContain("cn01: sysclone debian12-x86_64 (job ");
@@ -155,6 +162,8 @@ describe("clone of a captured golden node onto diskful VMs", () => {
       "cat /etc/xcimg-golden",
       "test -f /boot/grub/grub.cfg && grep -c \"$(blkid -s UUID -o value $(findmnt -n -o SOURCE /))\" /boot/grub/grub.cfg",
       "cat /etc/xcimg-override /etc/xcimg-group-only; stat -c %a /",
+      // the first boot's unit may still be running when SSH answers
+      "for i in $(seq 150); do test -f /var/lib/xcimg/postbootscripts.done && break; sleep 1; done; cat /etc/xcimg-marks /var/lib/xcimg/postbootscripts.done",
     ].join("; echo @@; "));
     expect(out.code, out.err).toBe(0);
     const parts = out.out.split("@@\n").map((s) => s.trim());
@@ -181,6 +190,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(parts[11]).toBe("probe");
     expect(Number(parts[12])).toBeGreaterThan(0);
     expect(parts[13]).toBe("node\ngroup\n755");
+    expect(parts[14]).toMatch(/^\.\/xcimg-mark post \$HOME node=cn01 state=install\n\.\/xcimg-mark firstboot node=cn01 state=boot\nfinished=\S+\nfailed=$/);
   }, 1_800_000);
 
   test("a UEFI node (GRUB2 over the network): GRUB for x86_64-efi on the ESP with the image's tools, then it boots from its disk", async () => {
@@ -259,9 +269,9 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     r = await sb.run("clone", "cn01", "-o", IMAGE, "--update", "--port", String(clonePort));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     console.error(r.stdout);
-    const after = await ssh(t, clonePort, "hostname; cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; test -f /update.flag && echo flag; test -e /etc/xcimg-golden || echo gone");
+    const after = await ssh(t, clonePort, "hostname; cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; test -f /update.flag && echo flag; test -e /etc/xcimg-golden || echo gone; test -x /xcatpost/xcimg-mark && echo xcatpost kept");
     expect(after.code, after.err).toBe(0);
     // strict host key checking against xcimg's known hosts already proves the key; compare too
-    expect(after.out).toBe(`${before.out}flag\ngone\n`);
+    expect(after.out).toBe(`${before.out}flag\ngone\nxcatpost kept\n`);
   }, 1_200_000);
 });

@@ -11,7 +11,8 @@
 #             resumed, checked against its sha256), decompressed into GNU tar, which restores
 #             owners, modes, hardlinks, xattrs (file capabilities, SELinux labels), ACLs, sparse files
 #   configure fstab and other files to the new UUIDs, overrides, the node's identity
-#             (hostname, network, SSH host key, machine-id), bootloader, postscripts
+#             (hostname, network, SSH host key, machine-id), bootloader, postscripts,
+#             postbootscripts (a one-shot unit for the first boot)
 #   finish    mark the disk with the job, wait for the management node to switch the node to
 #             local boot (xcimg clone --status / --wait), reboot into the disk
 #
@@ -586,22 +587,105 @@ bootloader() {
 	in_target "writing the GRUB configuration" "$XC_GRUB_MKCONFIG"
 }
 
+# Each line of XC_POSTSCRIPTS / XC_POSTBOOTSCRIPTS is one script and its arguments as
+# single-quoted shell words (node-plan.ts): `eval "set -- $line"` only splits them, nothing in
+# them is expanded.
+fetch_postscript() {
+	[ -s "$T/xcatpost/$1" ] && return 0
+	if ! fetch_retry "$XC_POSTSCRIPTS_URL/$1" "$T/xcatpost/$1" 12 </dev/null; then
+		WARNINGS="$WARNINGS postscript $1 could not be fetched;"
+		return 1
+	fi
+	chmod 755 "$T/xcatpost/$1"
+}
+
 postscripts() {
 	[ -n "$XC_POSTSCRIPTS" ] || return 0
 	mkdir -p "$T/xcatpost"
-	for ps in $XC_POSTSCRIPTS; do
-		status postscripts "$ps"
-		if ! fetch_retry "$XC_POSTSCRIPTS_URL/$ps" "$T/xcatpost/$ps" 12; then
-			WARNINGS="$WARNINGS postscript $ps could not be fetched;"
-			continue
-		fi
-		chmod 755 "$T/xcatpost/$ps"
-		log "+ postscript $ps"
+	while IFS= read -r _line; do
+		[ -n "$_line" ] || continue
+		eval "set -- $_line"
+		status postscripts "$*"
+		fetch_postscript "$1" || continue
+		log "+ postscript $*"
+		# xCAT's basic variables; the script runs from /xcatpost with its own arguments
 		if ! chroot "$T" /usr/bin/env NODE="$XC_NODE" MASTER="$XC_MASTER" XCATMASTER="$XC_MASTER" OSVER="$XC_OSVER" ARCH="$XC_ARCH" PROFILE="$XC_PROFILE" \
-			IMAGENAME="$XC_IMAGE" PROVMETHOD=sysclone NODESETSTATE=install INSTALLDIR=/install /bin/sh -c "cd /xcatpost && ./$ps" >>"$LOG" 2>&1; then
-			WARNINGS="$WARNINGS postscript $ps failed (see $LOG);"
+			IMAGENAME="$XC_IMAGE" PROVMETHOD=sysclone NODESETSTATE=install INSTALLDIR=/install /bin/sh -c 'cd /xcatpost && exec "./$0" "$@"' "$@" </dev/null >>"$LOG" 2>&1; then
+			WARNINGS="$WARNINGS postscript $1 failed (see $LOG);"
 		fi
-	done
+	done <<EOF
+$XC_POSTSCRIPTS
+EOF
+}
+
+# a value as one single-quoted shell word
+sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# postbootscripts run once, at the clone's first boot from its disk: a one-shot systemd unit
+# (the runner below) runs them in order, logs to /var/log/xcimg/postbootscripts.log, leaves
+# /var/lib/xcimg/postbootscripts.done and disables itself
+postbootscripts() {
+	[ -n "$XC_POSTBOOTSCRIPTS" ] || return 0
+	if [ ! -d "$T/etc/systemd/system" ]; then
+		WARNINGS="$WARNINGS postbootscripts need systemd in the image: not run;"
+		return 0
+	fi
+	status postscripts "postbootscripts for the first boot"
+	mkdir -p "$T/xcatpost" "$T/etc/systemd/system/multi-user.target.wants"
+	: >"$T/xcatpost/xcimg-postbootscripts.list"
+	while IFS= read -r _line; do
+		[ -n "$_line" ] || continue
+		eval "set -- $_line"
+		if fetch_postscript "$1"; then printf '%s\n' "$_line" >>"$T/xcatpost/xcimg-postbootscripts.list"; fi
+	done <<EOF
+$XC_POSTBOOTSCRIPTS
+EOF
+	{
+		for _v in NODE:XC_NODE MASTER:XC_MASTER XCATMASTER:XC_MASTER OSVER:XC_OSVER ARCH:XC_ARCH PROFILE:XC_PROFILE IMAGENAME:XC_IMAGE; do
+			echo "${_v%%:*}=$(sq "$(var "${_v#*:}")")"
+		done
+		echo "PROVMETHOD=sysclone NODESETSTATE=boot INSTALLDIR=/install"
+		echo "export NODE MASTER XCATMASTER OSVER ARCH PROFILE IMAGENAME PROVMETHOD NODESETSTATE INSTALLDIR"
+	} >"$T/xcatpost/xcimg-postbootscripts.env"
+	cat >"$T/xcatpost/xcimg-postbootscripts" <<'EOF'
+#!/bin/sh
+# written by xcimg clone: runs the node's postbootscripts once, at its first boot from disk
+. /xcatpost/xcimg-postbootscripts.env
+LOG=/var/log/xcimg/postbootscripts.log
+mkdir -p /var/log/xcimg /var/lib/xcimg
+failed=
+while IFS= read -r line; do
+	[ -n "$line" ] || continue
+	eval "set -- $line"
+	echo "$(date '+%F %T') + $*" >>"$LOG"
+	name=$1
+	shift
+	(cd /xcatpost && exec "./$name" "$@") </dev/null >>"$LOG" 2>&1 || failed="$failed $name"
+done </xcatpost/xcimg-postbootscripts.list
+printf 'finished=%s\nfailed=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${failed# }" >/var/lib/xcimg/postbootscripts.done
+rm -f /etc/systemd/system/multi-user.target.wants/xcimg-postbootscripts.service
+echo "xcimg: postbootscripts done${failed:+, failed:$failed} (see $LOG)" >/dev/console 2>/dev/null || true
+[ -z "$failed" ]
+EOF
+	chmod 755 "$T/xcatpost/xcimg-postbootscripts"
+	cat >"$T/etc/systemd/system/xcimg-postbootscripts.service" <<'EOF'
+[Unit]
+Description=xcimg clone: the node's postbootscripts, once
+Wants=network-online.target
+After=network-online.target
+ConditionPathExists=!/var/lib/xcimg/postbootscripts.done
+
+[Service]
+Type=oneshot
+ExecStart=/xcatpost/xcimg-postbootscripts
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	ln -sf /etc/systemd/system/xcimg-postbootscripts.service "$T/etc/systemd/system/multi-user.target.wants/xcimg-postbootscripts.service"
+	rm -f "$T/var/lib/xcimg/postbootscripts.done"
+	log "postbootscripts for the first boot: $(tr '\n' ' ' <"$T/xcatpost/xcimg-postbootscripts.list")"
 }
 
 mark_disk() {
@@ -693,6 +777,7 @@ main() {
 	bind_mounts
 	bootloader
 	postscripts
+	postbootscripts
 	mark_disk
 	unmount_all
 	status done 100 "${WARNINGS:+warnings:$WARNINGS }waiting for the management node to switch $XC_NODE to local boot"

@@ -1,6 +1,7 @@
 import { shq } from "../remote/shell";
 import { depth, fstabTemplate } from "./fstab";
 import type { ImageTools } from "./image-tools";
+import { type Postscript, postscriptLines } from "./postscripts";
 import { type SourceLayout, mapperName } from "./layout";
 import { describeFs, growTarget, type Size, variants, type PlanOptions } from "./planner";
 
@@ -28,7 +29,10 @@ export interface NodePlanInput {
   /** --disk: the device to clone onto, when the automatic choice will not do. */
   disk?: string;
   overrides: string[];
-  postscripts: string[];
+  /** Run in the new system after the copy. */
+  postscripts: Postscript[];
+  /** Run once at the clone's first boot from its disk. */
+  postbootscripts?: Postscript[];
   /** URL path of <installdir>/postscripts. */
   postscriptsUrl: string;
   identityFiles: string[];
@@ -198,7 +202,8 @@ export function renderPlanEnv(i: NodePlanInput): string {
   set("XC_EFI_LABEL", i.tools.efiLabel.replace(/'/g, ""));
 
   set("XC_OVERRIDES", i.overrides.join(" "));
-  set("XC_POSTSCRIPTS", i.postscripts.join(" "));
+  set("XC_POSTSCRIPTS", postscriptLines(i.postscripts));
+  set("XC_POSTBOOTSCRIPTS", postscriptLines(i.postbootscripts ?? []));
   set("XC_POSTSCRIPTS_URL", i.postscriptsUrl);
   set("XC_IDENTITY_FILES", i.identityFiles.join(" "));
   return `${lines.join("\n")}\n`;

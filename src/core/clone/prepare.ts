@@ -22,7 +22,7 @@ import { planText } from "./format";
 import { renderPlanEnv } from "./node-plan";
 import { groupsOf, overrideChain, packOverride } from "./overrides";
 import { type ClonePlan, planFor, type TooSmall } from "./planner";
-import { nodePostscripts } from "./postscripts";
+import { describePostscript, type NodePostscripts, nodePostscripts } from "./postscripts";
 import { publishClone } from "./publish";
 
 /**
@@ -58,7 +58,9 @@ export interface NodeCloneInfo {
   loader: string;
   currstate: string;
   overrides: string[];
+  /** As the tables list them: `name args...`. */
   postscripts: string[];
+  postbootscripts: string[];
   warnings: string[];
 }
 
@@ -101,9 +103,14 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
         result.failed[node] = "is not a defined node";
         continue;
       }
-      const info = nodeInfo(ctx, img, node, a, null, currstate);
+      const { info } = nodeInfo(ctx, img, node, a, null, currstate);
       result.nodes.push(info);
-      result.lines.push(`${node}: would clone ${img.name} (${info.loader}${info.overrides.length ? `, overrides ${info.overrides.join(", ")}` : ""}${info.postscripts.length ? `, postscripts ${info.postscripts.join(", ")}` : ""})${info.warnings.length ? `; ${info.warnings.join("; ")}` : ""}`);
+      const extras = [
+        info.overrides.length ? `overrides ${info.overrides.join(", ")}` : "",
+        info.postscripts.length ? `postscripts ${info.postscripts.join(", ")}` : "",
+        info.postbootscripts.length ? `postbootscripts ${info.postbootscripts.join(", ")}` : "",
+      ].filter(Boolean);
+      result.lines.push(`${node}: would clone ${img.name} (${[info.loader, ...extras].join(", ")})${info.warnings.length ? `; ${info.warnings.join("; ")}` : ""}`);
     }
     return result;
   }
@@ -127,7 +134,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
       const a = attrs.get(node);
       if (!a) throw new NodeError("is not a defined node");
       const mac = nodeMac(a, node);
-      const info = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate);
+      const { info, scripts } = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate);
       const job = info.job as string;
       const master = a.xcatmaster || cfg.master;
       const overrideUrls: string[] = [];
@@ -155,7 +162,8 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
         waitSeconds: req.waitSeconds,
         disk: req.disk,
         overrides: overrideUrls,
-        postscripts: info.postscripts,
+        postscripts: scripts.run,
+        postbootscripts: scripts.boot,
         postscriptsUrl: urlPath(cfg, join(cfg.installdir, "postscripts")),
         identityFiles: identityFilesOf(overlayInput),
         layout,
@@ -207,20 +215,22 @@ export function newJob(): string {
   return `${t}-${randomBytes(3).toString("hex")}`;
 }
 
-function nodeInfo(ctx: Context, img: Image, node: string, a: Attrs, job: string | null, currstate: string): NodeCloneInfo {
-  const ps = nodePostscripts(ctx.config, ctx.db(), img.attrs.postscripts, a.postscripts);
+function nodeInfo(ctx: Context, img: Image, node: string, a: Attrs, job: string | null, currstate: string): { info: NodeCloneInfo; scripts: NodePostscripts } {
+  const ps = nodePostscripts(ctx.config, ctx.db(), img.attrs, a);
   const warnings: string[] = [];
   if (ps.missing.length) warnings.push(`postscripts not in ${join(ctx.config.installdir, "postscripts")}, skipped: ${ps.missing.join(", ")}`);
   if (!a.mac && !a.installnic) warnings.push("No MAC address available for this node");
-  return {
+  const info: NodeCloneInfo = {
     node,
     job,
     loader: a.netboot || "xnba",
     currstate,
     overrides: overrideChain(ctx.config, img.name, groupsOf(a.groups), node),
-    postscripts: ps.run,
+    postscripts: ps.run.map(describePostscript),
+    postbootscripts: ps.boot.map(describePostscript),
     warnings,
   };
+  return { info, scripts: ps };
 }
 
 /** The URL path of the node's boot loader file, which the node polls for the switch to local boot. */

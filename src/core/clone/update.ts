@@ -54,6 +54,9 @@ export const UPDATE_EXCLUDES = [
   "/var/lib/dbus/machine-id",
   "/etc/ssh/ssh_host_*",
   "/etc/xcimg/",
+  // the node's postscripts (xCAT nodes keep /xcatpost) and the first-boot unit that ran them
+  "/xcatpost/",
+  "/etc/systemd/system/xcimg-postbootscripts.service",
   "/etc/systemd/network/10-xcimg.network",
   "/etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
   "/etc/NetworkManager/system-connections/xcimg-*",
