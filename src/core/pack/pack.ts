@@ -16,6 +16,7 @@ import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
 import { archiveName, otherPackedImages } from "./outputs";
+import { type RootPasswordResult, rootPasswordMessage, setRootPassword } from "./root-password";
 import { writeSquashfs } from "./squashfs";
 import { type WalkResult, walkTree } from "./walk";
 
@@ -34,10 +35,13 @@ export interface PackResult {
   kernelVersion: string | null;
   initrd: string;
   removed: string[];
+  /** What became of the root line of /etc/shadow (passwd table, site.secureroot). */
+  rootPassword: RootPasswordResult;
 }
 
 /**
- * xCAT packimage for one image: write opt/xcat/xcatinfo, filter the tree with the exlist,
+ * xCAT packimage for one image: write opt/xcat/xcatinfo, set root's password from the passwd
+ * table (root-password.ts) and /etc/localtime from site.timezone, filter the tree with the exlist,
  * archive and compress it next to rootimg/, then — only once the new archive is complete and
  * synced — rename it over the old one and remove archives of other methods. Also leaves what
  * netboot needs beside it: `kernel` (newest in the image, or linuximage.kernelver) and
@@ -58,6 +62,9 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     ctx.log.info(`archive method:${opts.method}`);
     if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
     const uuid = writeXcatinfo(tree, img.name);
+    const rootPassword = setRootPassword(ctx, tree);
+    const said = rootPasswordMessage(rootPassword);
+    if (said) ctx.log.info(said);
     const timezone = siteValue(ctx, "timezone");
     const includes = timezone ? setTimezone(ctx, tree, timezone) : [];
     const rules = readExlists(img.attrs.exlist);
@@ -98,6 +105,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
       kernelVersion: kernel?.version ?? null,
       initrd,
       removed,
+      rootPassword,
     };
   } finally {
     lock.release();

@@ -5,6 +5,7 @@ import type { Image } from "../defs/image";
 import { DataError, fsError, InterruptedError, NotFoundError } from "../errors";
 import { lockImageDir } from "../fs/lock";
 import { writeXcatinfo } from "../image/xcatinfo";
+import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
 import { rootImgDir } from "../image/paths";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
@@ -71,6 +72,9 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
     const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };
     await refreshXcatpost(ctx, image);
     updateFstab(image, profile, arch);
+    // as packimage: root's password from the passwd table (or locked by site.secureroot)
+    const rootPassword = rootPasswordMessage(setRootPassword(ctx, rootimg));
+    if (rootPassword) ctx.log.info(rootPassword);
 
     const stateDir = image.follow("/.statelite");
     const saveFile = join(stateDir, "litefile.save");

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 export type CryptMethod = "sha256" | "sha512";
 
 const B64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const ROUNDS_DEFAULT = 5000;
+export const ROUNDS_DEFAULT = 5000;
 
 /** Byte orders of the final base-64 encoding, straight from the specification. */
 const ORDER_512: [number, number, number][] = [

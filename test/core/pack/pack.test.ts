@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, execSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../../helpers/images";
 import { readNewc } from "../../helpers/newc";
@@ -173,6 +173,64 @@ describe("xcimg pack", () => {
     r = await sb.run("pack", "nope");
     expect(r.code).toBe(66);
     expect(r.stderr).toContain("Cannot find image 'nope' from the osimage table.");
+  });
+
+  test("root password from the passwd table into /etc/shadow, as a new file (a hardlinked twin keeps the old one); site.secureroot locks it", async () => {
+    const shadow = join(rootimg, "etc/shadow");
+    const original = "root:$6$goldensalt$Zm9vYmFy:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n";
+    writeFileSync(shadow, original);
+    chmodSync(shadow, 0o640);
+    chownSync(shadow, 0, 42);
+    const twin = join(sb.dir, "shadow-twin");
+    linkSync(shadow, twin);
+    const packedShadow = () => readNewc(execSync(`zcat ${join(dir, "rootimg.cpio.gz")}`, { maxBuffer: 1 << 28 })).find((e) => e.name.toString() === "etc/shadow")?.data.toString();
+
+    // no passwd entry: the image keeps the golden node's root line (xCAT would write "cluster")
+    let r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(shadow, "utf8")).toBe(original);
+    expect(r.stderr).not.toContain("root password");
+
+    expect((await sb.run("table", "set", "passwd", "key=system,username=root", "password=cluster")).code).toBe(0);
+    r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("root password: set from the passwd table");
+    const [line, rest] = readFileSync(shadow, "utf8").split(/\n(.*)/s);
+    const m = /^root:(\$6\$([./0-9A-Za-z]{16})\$[./0-9A-Za-z]{86}):13880:0:99999:7:::$/.exec(line as string);
+    expect(m).not.toBeNull();
+    // glibc's crypt, through openssl, agrees that the hash is "cluster"
+    expect(execFileSync("openssl", ["passwd", "-6", "-salt", m?.[2] as string, "cluster"]).toString().trim()).toBe(m?.[1] as string);
+    expect(rest).toBe("daemon:*:19000:0:99999:7:::\n");
+    const st = statSync(shadow);
+    expect([st.mode & 0o7777, st.uid, st.gid, st.nlink]).toEqual([0o640, 0, 42, 1]);
+    expect(readFileSync(twin, "utf8")).toBe(original);
+    expect(packedShadow()).toBe(readFileSync(shadow, "utf8"));
+
+    // packing again: the hash still matches the password, so the file is left as it is
+    r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(shadow).ino).toBe(st.ino);
+    expect(r.stderr).not.toContain("root password");
+
+    // a hash in the table is used as it is; an unsupported crypt method stops the pack
+    await sb.run("table", "set", "passwd", "key=system,username=root", "password=$5$abc$def");
+    expect((await sb.run("pack", IMG)).code).toBe(0);
+    expect(readFileSync(shadow, "utf8")).toStartWith("root:$5$abc$def:13880:0:99999:7:::\n");
+    await sb.run("table", "set", "passwd", "key=system,username=root", "password=cluster", "cryptmethod=md5");
+    const before = readFileSync(join(dir, "rootimg.cpio.gz"));
+    r = await sb.run("pack", IMG);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("Unsupported crypt method md5 for the root password in the passwd table");
+    expect(readFileSync(join(dir, "rootimg.cpio.gz")).equals(before)).toBe(true);
+
+    // site.secureroot=1: root cannot log in with a password (xCAT's packimage_secureroot test)
+    await sb.run("table", "set", "site", "key=secureroot", "value=1");
+    r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("root password: locked (site.secureroot=1)");
+    expect(packedShadow()).toMatch(/^root:\*:13880:0:99999:7:::\n/);
+    await sb.run("table", "rm", "site", "key=secureroot");
+    await sb.run("table", "rm", "passwd", "key=system,username=root");
   });
 
   test("a failing pack leaves the previous archive untouched and no temp files", async () => {

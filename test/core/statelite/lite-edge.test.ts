@@ -49,6 +49,20 @@ describe("lite edge cases", () => {
     expect(listTree(join(root, "xcatpost"))).toBe('f 0755 /syslog "#!/bin/sh\\n"\n');
   });
 
+  test("root's password from the passwd table, as packimage does; without an entry the image keeps its own", async () => {
+    const root = await image("rootpw");
+    writeFileSync(join(root, "etc/shadow"), "root:!:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    let r = await sb.run("lite", "rootpw");
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(root, "etc/shadow"), "utf8")).toStartWith("root:!:19000:");
+    expect((await sb.run("table", "set", "passwd", "key=system,username=root", "password=$6$saltsalt$hash")).code).toBe(0);
+    r = await sb.run("lite", "rootpw");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("root password: set from the passwd table");
+    expect(readFileSync(join(root, "etc/shadow"), "utf8")).toBe("root:$6$saltsalt$hash:13880:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    await sb.run("table", "rm", "passwd", "key=system,username=root");
+  });
+
   test("symlinks planted in the image never lead lite outside it", async () => {
     const root = await image("planted");
     const victim = join(sb.dir, "victim");
