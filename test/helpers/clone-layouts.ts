@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskLayout } from "../../src/core/capture/probe";
+import type { ImageTools } from "../../src/core/clone/image-tools";
+import type { SourceLayout } from "../../src/core/clone/layout";
+import type { NodePlanInput } from "../../src/core/clone/node-plan";
 
 /**
  * Disk layouts as `xcimg capture -t sysclone` records them (lsblk -J -b -O, sfdisk --json,
@@ -186,4 +189,43 @@ export function lvmUefi(): DiskLayout {
       "",
     ].join("\n"),
   });
+}
+
+/** The tools a Debian image has, as image-tools.ts finds them. */
+export const DEBIAN_TOOLS: ImageTools = {
+  grubInstall: "grub-install",
+  grubMkconfig: "grub-mkconfig -o /boot/grub/grub.cfg",
+  grubPc: true,
+  grubEfi: true,
+  shim: null,
+  efiId: "debian",
+  efiLabel: "Debian GNU/Linux",
+  initrdCmd: "update-initramfs -u -k all",
+  decompress: "gzip",
+  mkfsTools: ["mkfs.ext4", "mkswap"],
+  fetchers: ["bash"],
+};
+
+/** A node plan for cn01 cloning golden-vm, for renderPlanEnv; `over` sets what a test is about. */
+export function planInput(layout: SourceLayout, over: Partial<NodePlanInput> = {}): NodePlanInput {
+  return {
+    job: "20260101T000000-abcdef",
+    node: "cn01",
+    image: "golden-vm",
+    osvers: "debian12",
+    arch: "x86_64",
+    profile: "compute",
+    master: "127.0.0.1",
+    httpPort: 80,
+    archive: { urlPath: "/install/sysclone/clone/golden-vm/rootimg.tar.gz", bytes: 1000, chunkBytes: 400, chunks: 3 },
+    loaderUrlPath: "/tftpboot/xcat/xnba/nodes/cn01",
+    waitSeconds: 0,
+    overrides: [],
+    postscripts: [],
+    postscriptsUrl: "/install/postscripts",
+    identityFiles: ["etc/hostname"],
+    layout,
+    tools: DEBIAN_TOOLS,
+    ...over,
+  };
 }

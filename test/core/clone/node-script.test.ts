@@ -5,12 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DiskLayout } from "../../../src/core/capture/probe";
 import { chunkSums } from "../../../src/core/clone/artifacts";
-import type { ImageTools } from "../../../src/core/clone/image-tools";
 import { MiB, normalizeLayout, type SourceLayout } from "../../../src/core/clone/layout";
 import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
 import { nodeFilesystems, renderPlanEnv } from "../../../src/core/clone/node-plan";
 import { type ClonePlan, planFor } from "../../../src/core/clone/planner";
-import { goldenGpt, lvmUefi, mbrBios } from "../../helpers/clone-layouts";
+import { goldenGpt, lvmUefi, mbrBios, planInput } from "../../helpers/clone-layouts";
 
 /**
  * The node side of clone (clone.sh, run by dash here as Debian's /bin/sh runs it on nodes),
@@ -28,42 +27,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TOOLS: ImageTools = {
-  grubInstall: "grub-install",
-  grubMkconfig: "grub-mkconfig -o /boot/grub/grub.cfg",
-  grubPc: true,
-  grubEfi: true,
-  shim: null,
-  efiId: "debian",
-  efiLabel: "Debian GNU/Linux",
-  initrdCmd: "update-initramfs -u -k all",
-  decompress: "gzip",
-  mkfsTools: ["mkfs.ext4", "mkswap"],
-  fetchers: ["bash"],
-};
-
 function planEnv(layout: SourceLayout, extra: Partial<Parameters<typeof renderPlanEnv>[0]> = {}, entries = 0): string {
-  return renderPlanEnv({
-    job: "20260101T000000-abcdef",
-    node: "cn01",
-    image: "golden-vm",
-    osvers: "debian12",
-    arch: "x86_64",
-    profile: "compute",
-    master: "127.0.0.1",
-    httpPort: 80,
-    archive: { urlPath: "/install/sysclone/clone/golden-vm/rootimg.tar.gz", bytes: 1000, chunkBytes: 400, chunks: 3 },
-    loaderUrlPath: "/tftpboot/xcat/xnba/nodes/cn01",
-    waitSeconds: 0,
-    overrides: [],
-    postscripts: [],
-    postscriptsUrl: "/install/postscripts",
-    identityFiles: ["etc/hostname"],
-    layout,
-    tools: TOOLS,
-    planOptions: { entries },
-    ...extra,
-  });
+  return renderPlanEnv(planInput(layout, { planOptions: { entries }, ...extra }));
 }
 
 /** Run `body` in dash with clone.sh's functions and the plan loaded. */

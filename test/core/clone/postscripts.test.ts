@@ -9,7 +9,7 @@ import { renderPlanEnv } from "../../../src/core/clone/node-plan";
 import { nodePostscripts, parsePostscripts } from "../../../src/core/clone/postscripts";
 import { openDb } from "../../../src/core/db/open";
 import { upsert } from "../../../src/core/db/rows";
-import { goldenGpt } from "../../helpers/clone-layouts";
+import { goldenGpt, planInput } from "../../helpers/clone-layouts";
 import { type StaticServer, serveStatic } from "../../helpers/http-serve";
 
 /**
@@ -93,36 +93,23 @@ describe("clone.sh runs them", () => {
   test("postscripts in the new system with their arguments, nothing expanded; a failing or missing one is a warning", async () => {
     const T = join(dir, "target");
     minimalRoot(T);
-    const env = renderPlanEnv({
-      job: "20260101T000000-abcdef",
-      node: "cn01",
-      image: "golden-vm",
-      osvers: "debian12",
-      arch: "x86_64",
-      profile: "compute",
-      master: "127.0.0.1",
-      httpPort: http.port,
-      archive: { urlPath: "/x", bytes: 1, chunkBytes: 1, chunks: 1 },
-      loaderUrlPath: "/x",
-      waitSeconds: 0,
-      overrides: [],
-      postscripts: [
-        { name: "syslog", args: [] },
-        { name: "confignetwork", args: ["-s", "$(touch /pwned)", "it's", "`id`;x"] },
-        { name: "broken", args: [] },
-        { name: "gone", args: ["1"] },
-        { name: "setupib", args: ["mlx5_0"] },
-      ],
-      postbootscripts: [
-        { name: "firstboot", args: ["one", "$HOME"] },
-        { name: "broken", args: [] },
-        { name: "syslog", args: ["again"] },
-      ],
-      postscriptsUrl: "/install/postscripts",
-      identityFiles: [],
-      layout: normalizeLayout(goldenGpt().layout, "golden-vm"),
-      tools: { grubInstall: "", grubMkconfig: "", grubPc: false, grubEfi: false, shim: null, efiId: "", efiLabel: "", initrdCmd: null, decompress: "gzip", mkfsTools: [], fetchers: ["curl"] },
-    });
+    const env = renderPlanEnv(
+      planInput(normalizeLayout(goldenGpt().layout, "golden-vm"), {
+        httpPort: http.port,
+        postscripts: [
+          { name: "syslog", args: [] },
+          { name: "confignetwork", args: ["-s", "$(touch /pwned)", "it's", "`id`;x"] },
+          { name: "broken", args: [] },
+          { name: "gone", args: ["1"] },
+          { name: "setupib", args: ["mlx5_0"] },
+        ],
+        postbootscripts: [
+          { name: "firstboot", args: ["one", "$HOME"] },
+          { name: "broken", args: [] },
+          { name: "syslog", args: ["again"] },
+        ],
+      }),
+    );
     const run = join(dir, "run");
     mkdirSync(run, { recursive: true });
     writeFileSync(join(run, "plan.env"), env);
