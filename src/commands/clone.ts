@@ -31,6 +31,7 @@ export default leaf({
     "xcimg clone rack3 -o golden-2024-06 --dry-run --disk-size 480G",
     "xcimg clone rack3 --wait                              # progress; finished nodes boot from their disk",
     "xcimg clone rack3 --status",
+    "xcimg node set rack3 'postscripts=setupib mlx5_0' postbootscripts=firstboot   # arguments reach the script as written",
     "xcimg clone rack3 -o golden-2024-07 --update --dry-run   # what a re-captured image would change",
     "xcimg clone rack3 -o golden-2024-07 --update",
   ],

@@ -13,6 +13,7 @@ export default leaf({
     "xcimg pack rocky9-x86_64-netboot-compute            # cpio + gzip on all cores, kernel and initrd-stateless.gz beside it",
     "xcimg pack rocky9-x86_64-netboot-compute -c zstd    # faster and smaller; boots on kernels with zstd initramfs support",
     "xcimg pack rocky9-x86_64-netboot-compute -m tar -c xz   # keeps file capabilities, xattrs, files over 4 GiB",
+    "xcimg table set passwd key=system,username=root password=s3cret   # the next pack sets root's /etc/shadow line from it",
   ],
   async run(ctx, args) {
     const { image, fn } = await imageOperation(ctx, args.osimage, "pack");

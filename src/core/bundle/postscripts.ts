@@ -1,5 +1,5 @@
 import type { Db } from "../db/open";
-import { getRow, upsert } from "../db/rows";
+import { enabledRow, upsert } from "../db/rows";
 import { listNodes, readNodes } from "../defs/node";
 import { NotFoundError } from "../errors";
 import { dbNodeSource } from "../noderange/db-source";
@@ -22,7 +22,7 @@ export function exportPostscripts(db: Db, noderange: string, env: Record<string,
   const node = nodes[0];
   if (!node) throw new NotFoundError(`Unable to get postscripts, ${noderange} is not a valide node.`, { hint: "give a node defined with 'xcimg node set'" });
   const own = readNodes(db, [node]).get(node) ?? {};
-  const defaults = getRow(db, "postscripts", { node: "xcatdefaults" }) ?? {};
+  const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" }) ?? {};
   const join = (a: string | undefined, b: string | undefined) => [a, b].filter((x) => x).join(",") || undefined;
   return { postscripts: join(defaults.postscripts, own.postscripts), postbootscripts: join(defaults.postbootscripts, own.postbootscripts) };
 }
@@ -44,7 +44,7 @@ export function postscriptTargets(db: Db, noderange: string, env: Record<string,
 
 /** Write the manifest's postscripts to the nodes (inside the caller's transaction). */
 export function applyPostscripts(db: Db, nodes: readonly string[], postscripts: string | undefined, postbootscripts: string | undefined): boolean {
-  const defaults = getRow(db, "postscripts", { node: "xcatdefaults" }) ?? {};
+  const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" }) ?? {};
   const minus = (list: string | undefined, already: string | undefined) => {
     const have = new Set(split(already));
     if (have.size === 0 || !list) return list;

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
-import { getRow } from "../db/rows";
+import { enabledRow } from "../db/rows";
 import { shq } from "../remote/shell";
 
 /**
@@ -54,7 +54,7 @@ export function parsePostscripts(...lists: (string | null | undefined)[]): Posts
 }
 
 export function nodePostscripts(config: Config, db: Db, image: { postscripts?: string; postbootscripts?: string }, node: { postscripts?: string; postbootscripts?: string }): NodePostscripts {
-  const defaults = getRow(db, "postscripts", { node: "xcatdefaults" });
+  const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" });
   const out: NodePostscripts = { run: [], boot: [], builtIn: [], missing: [] };
   const sort = (list: Postscript[], into: Postscript[]) => {
     for (const p of list) {

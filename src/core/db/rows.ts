@@ -24,6 +24,18 @@ export function getRow(db: Db, table: TableName, key: Row): Row | null {
   return raw ? clean(raw) : null;
 }
 
+/** xCAT's Table.pm ignores rows whose `disable` column is set ("1" or "yes"). */
+export function isDisabled(row: Row): boolean {
+  const d = row.disable?.toLowerCase();
+  return d === "1" || d === "yes";
+}
+
+/** getRow as xCAT reads a row for use (getAttribs): a disabled row is no row. */
+export function enabledRow(db: Db, table: TableName, key: Row): Row | null {
+  const row = getRow(db, table, key);
+  return row && !isDisabled(row) ? row : null;
+}
+
 /** Rows whose `column` equals one of `values` (chunked so 10,000 nodes stay within SQLite limits). */
 export function rowsWhereIn(db: Db, table: TableName, column: string, values: readonly string[]): Row[] {
   const out: Row[] = [];

@@ -1,5 +1,5 @@
 import type { Db } from "../db/open";
-import { rowsWhereIn, type Row } from "../db/rows";
+import { isDisabled, rowsWhereIn, type Row } from "../db/rows";
 import type { TableName } from "../db/tables";
 import type { Attrs, ObjectType } from "./object";
 import { tablesOf } from "./object";
@@ -54,11 +54,7 @@ export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[
   return out;
 }
 
-/** xCAT's Table.pm ignores rows whose `disable` column is set ("1" or "yes"). */
-export function isDisabled(row: Row): boolean {
-  const d = row.disable?.toLowerCase();
-  return d === "1" || d === "yes";
-}
+export { isDisabled } from "../db/rows";
 
 function sortKeys(a: Attrs): Attrs {
   const out: Attrs = {};

@@ -2,7 +2,7 @@
 import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
-import { getRow } from "../db/rows";
+import { enabledRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
 import { fsyncDir, copyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
@@ -131,7 +131,7 @@ function reportOtherFilesystems(ctx: Context, walk: WalkResult): void {
 }
 
 function siteValue(ctx: Context, key: string): string | undefined {
-  return getRow(ctx.db(), "site", { key })?.value;
+  return enabledRow(ctx.db(), "site", { key })?.value;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Context } from "../context";
-import { getRow } from "../db/rows";
+import { enabledRow } from "../db/rows";
 import { DataError, IOFailure } from "../errors";
 import { ImageRoot } from "../image/image-root";
 import { type CryptMethod, isCryptHash, ROUNDS_DEFAULT, randomSalt, shaCrypt } from "../template/crypt";
@@ -24,8 +24,8 @@ export type RootPasswordResult = "set" | "locked" | "unchanged" | "kept";
 
 /** The hash xCAT would write, or null when the tables say nothing. */
 function wantedHash(ctx: Context, current: string | null): { hash: string; locked: boolean } | null {
-  if (getRow(ctx.db(), "site", { key: "secureroot" })?.value === "1") return { hash: "*", locked: true };
-  const row = getRow(ctx.db(), "passwd", { key: "system", username: "root" });
+  if (enabledRow(ctx.db(), "site", { key: "secureroot" })?.value === "1") return { hash: "*", locked: true };
+  const row = enabledRow(ctx.db(), "passwd", { key: "system", username: "root" });
   const password = row?.password;
   if (!password) return null;
   if (isCryptHash(password)) return { hash: password, locked: false };

@@ -53,7 +53,6 @@ describe("which scripts a clone runs", () => {
     const db = openDb(join(dir, "xcat.sqlite"));
     upsert(db, "postscripts", { node: "xcatdefaults" }, { postscripts: "syslog,remoteshell", postbootscripts: "otherpkgs" });
     const r = nodePostscripts(config, db, { postscripts: "efibootloader,confignetwork -s", postbootscripts: "firstboot 1" }, { postscripts: "setupib mlx5_0,../etc/passwd,nosuch", postbootscripts: "firstboot 2" });
-    db.close();
     expect(r.run).toEqual([
       { name: "syslog", args: [] },
       { name: "confignetwork", args: ["-s"] },
@@ -65,6 +64,12 @@ describe("which scripts a clone runs", () => {
     ]);
     expect(r.builtIn).toEqual(["remoteshell", "efibootloader"]);
     expect(r.missing).toEqual(["../etc/passwd", "nosuch", "otherpkgs"]);
+    // a disabled xcatdefaults row is no row (xCAT's Table.pm)
+    upsert(db, "postscripts", { node: "xcatdefaults" }, { disable: "yes" });
+    const off = nodePostscripts(config, db, {}, { postscripts: "setupib" });
+    db.close();
+    expect(off.run.map((p) => p.name)).toEqual(["setupib"]);
+    expect(off.missing).toEqual([]);
   });
 });
 

@@ -191,7 +191,13 @@ describe("xcimg pack", () => {
     expect(readFileSync(shadow, "utf8")).toBe(original);
     expect(r.stderr).not.toContain("root password");
 
-    expect((await sb.run("table", "set", "passwd", "key=system,username=root", "password=cluster")).code).toBe(0);
+    // a disabled row is no row (xCAT's Table.pm)
+    expect((await sb.run("table", "set", "passwd", "key=system,username=root", "password=cluster", "disable=1")).code).toBe(0);
+    r = await sb.run("pack", IMG);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(shadow, "utf8")).toBe(original);
+
+    expect((await sb.run("table", "set", "passwd", "key=system,username=root", "password=cluster", "disable=")).code).toBe(0);
     r = await sb.run("pack", IMG);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("root password: set from the passwd table");
