@@ -33,6 +33,7 @@ export XCIMG_CONFIG="$D/xcimg.toml"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 IMG=demo-x86_64-netboot-compute
 PIDS=()
+# shellcheck disable=SC2154 # p is the trap's own loop variable
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 step "a golden node: a busybox root served by sshd on 127.0.0.1:$SSHPORT"

@@ -15,7 +15,7 @@ PKGS=(
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
   qemu-system-x86 qemu-utils ipxe-qemu ovmf grub-common grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common
   qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
-  debconf libxml2-utils curl wget dash
+  debconf libxml2-utils curl wget dash shellcheck
   nfs-ganesha nfs-ganesha-vfs
 )
 missing=()

@@ -21,7 +21,10 @@ const MAC = "52:54:00:12:34:51";
 let site: NetbootSite;
 let nfs: NfsServer | null = null;
 let nodedata: string;
+// A developer's machine without nfs-ganesha skips with a warning; under CI=true a missing tool
+// is a failure of scripts/setup-debian.sh, never a silent skip.
 const skip = !haveGanesha();
+if (skip && process.env.CI === "true") throw new Error("statelite-qemu: nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs) is not installed under CI=true; scripts/setup-debian.sh must install it");
 if (skip) console.warn("statelite-qemu: skipped: nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs) is not installed; scripts/setup-debian.sh installs it");
 
 /** The node's self-checks, appended to the image's rcS: one "check: key=value" line each. */

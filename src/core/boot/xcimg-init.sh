@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC3043 # 'local' exists in every /bin/sh an image has: dash, bash, busybox
 # /init of initrd-stateless.gz, xcimg's generic netboot initrd (see init-script.ts).
 # The kernel has unpacked the image, this script and the node's overlay into its initramfs.
 # Move the image into a real tmpfs, apply the node's identity, switch_root into its init.
@@ -34,7 +35,7 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-XCIMG_NODE= XCIMG_IMAGE= XCIMG_MAC= XCIMG_NET= XCIMG_IP= XCIMG_PREFIX= XCIMG_GATEWAY=
+XCIMG_NODE='' XCIMG_IMAGE='' XCIMG_MAC='' XCIMG_NET='' XCIMG_IP='' XCIMG_PREFIX='' XCIMG_GATEWAY=''
 [ -f /etc/xcimg/node.env ] && . /etc/xcimg/node.env
 say "node ${XCIMG_NODE:-?}, image ${XCIMG_IMAGE:-?}${IMGURL:+ ($IMGURL)}"
 if [ ! -e "$INIT" ] && [ ! -L "$INIT" ]; then
@@ -53,7 +54,7 @@ is_runtime_lib() {
 	case "${1##*/}" in *-linux-gnu* | *-linux-musl* | ld-* | *.so | *.so.*) return 0 ;; esac
 	return 1
 }
-SKELETON= MOVE= COPY= TOP=
+SKELETON='' MOVE='' COPY='' TOP=''
 add() { eval "$1=\"\$$1 \$2\""; }
 for e in /* /.[!.]* /..?*; do
 	[ -e "$e" ] || [ -L "$e" ] || continue

@@ -227,6 +227,7 @@ stream_archive() {
 	(
 		_i=0
 		while [ "$_i" -lt "$XC_CHUNKS" ]; do
+			# shellcheck disable=SC2010 # chunk files are named by their number only
 			while [ "$(ls "$CHUNKS" | grep -c '^[0-9]*$')" -ge 2 ]; do sleep 0.2; done
 			fetch_chunk "$_i" || {
 				echo "$_i" >"$CHUNKS/failed"
@@ -430,6 +431,7 @@ format() {
 		_dev=$(fs_dev "$_i")
 		wait_dev "$_dev"
 		_label=$(var "XC_F${_i}_LABEL")
+		# shellcheck disable=SC2046 # the golden node's mkfs.vfat options are several words
 		case "$(var "XC_F${_i}_TYPE")" in
 		ext2 | ext3 | ext4) run "mkfs on $_dev" "mkfs.$(var "XC_F${_i}_TYPE")" -F -q ${_label:+-L "$_label"} "$_dev" ;;
 		xfs) run "mkfs on $_dev" mkfs.xfs -f -q ${_label:+-L "$_label"} "$_dev" ;;
@@ -599,6 +601,7 @@ fetch_postscript() {
 	chmod 755 "$T/xcatpost/$1"
 }
 
+# shellcheck disable=SC2120 # the positional parameters are each line's own, set with 'set --'
 postscripts() {
 	[ -n "$XC_POSTSCRIPTS" ] || return 0
 	mkdir -p "$T/xcatpost"
@@ -624,6 +627,7 @@ sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # postbootscripts run once, at the clone's first boot from its disk: a one-shot systemd unit
 # (the runner below) runs them in order, logs to /var/log/xcimg/postbootscripts.log, leaves
 # /var/lib/xcimg/postbootscripts.done and disables itself
+# shellcheck disable=SC2120 # the positional parameters are each line's own, set with 'set --'
 postbootscripts() {
 	[ -n "$XC_POSTBOOTSCRIPTS" ] || return 0
 	if [ ! -d "$T/etc/systemd/system" ]; then
@@ -747,7 +751,7 @@ wait_for_local_boot() {
 		sleep 10
 		_waited=$((_waited + 10))
 	done
-	status done 100 "rebooting into the disk"
+	status "done" 100 "rebooting into the disk"
 	sleep 2
 	systemctl reboot 2>/dev/null || reboot -f
 }
@@ -760,7 +764,7 @@ main() {
 	status starting "job $XC_JOB, image $XC_IMAGE"
 	check_before_writing
 	if already_cloned; then
-		status done 100 "$DISK already holds this clone (job $XC_JOB); waiting for the management node to switch $XC_NODE to local boot"
+		status "done" 100 "$DISK already holds this clone (job $XC_JOB); waiting for the management node to switch $XC_NODE to local boot"
 		wait_for_local_boot
 		return
 	fi
@@ -780,7 +784,7 @@ main() {
 	postbootscripts
 	mark_disk
 	unmount_all
-	status done 100 "${WARNINGS:+warnings:$WARNINGS }waiting for the management node to switch $XC_NODE to local boot"
+	status "done" 100 "${WARNINGS:+warnings:$WARNINGS }waiting for the management node to switch $XC_NODE to local boot"
 	wait_for_local_boot
 }
 

@@ -1,4 +1,5 @@
 #!/.xcimg/bin/busybox sh
+# shellcheck shell=dash
 # /init of initrd-statelite.gz, xcimg's statelite initrd (see initrd.ts). Runs with the
 # initrd's own static busybox only: with an NFS root nothing of the image is reachable yet.
 #   root=nfs:<server>:<path>[:<options>]  mount the shared image read-only over NFS
@@ -39,7 +40,7 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-XCIMG_NODE= XCIMG_IMAGE= XCIMG_MAC= XCIMG_NET= XCIMG_IP= XCIMG_PREFIX= XCIMG_GATEWAY= XCIMG_DNS=
+XCIMG_NODE='' XCIMG_IMAGE='' XCIMG_MAC='' XCIMG_NET='' XCIMG_IP='' XCIMG_PREFIX='' XCIMG_GATEWAY=''
 # The node's overlay is unpacked in $OV (not over the image): its files go on top of the
 # finished root at the end, each where the node will see it.
 [ -f $X/overlay.list ] || rescue "no $X/overlay.list: the node's overlay was not loaded after initrd-statelite.gz"
@@ -54,7 +55,7 @@ say "node ${XCIMG_NODE:-?}, image ${XCIMG_IMAGE:-?}, statelite root $WHERE"
 modprobe_x() { chroot $X /bin/busybox modprobe "$@"; }
 mkdir -p $X/proc && mount -t proc proc $X/proc
 load_drivers() {
-	last= n=0
+	last='' n=0
 	while [ $n -lt 4 ]; do
 		aliases=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
 		[ "$aliases" = "$last" ] && break
@@ -136,7 +137,7 @@ else
 	move_into() { # $1 = directory in the initramfs ("" = /), $2 = depth left
 		for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 			[ -e "$e" ] || [ -L "$e" ] || continue
-			case "$e" in /proc | /sys | /dev | /init | $X | $NEWROOT) continue ;; esac
+			case "$e" in /proc | /sys | /dev | /init | "$X" | "$NEWROOT") continue ;; esac
 			if [ "$2" -gt 0 ] && [ -d "$e" ] && [ ! -L "$e" ]; then
 				mkdir -p "$NEWROOT$e"
 				chmod "$(stat -c %a "$e")" "$NEWROOT$e"
@@ -236,5 +237,6 @@ say "starting $INIT"
 [ -n "$SHELL_BREAK" ] && rescue "xcimg.shell was given"
 umount $X/proc /proc /sys 2>/dev/null
 mount --move /dev $NEWROOT/dev 2>/dev/null || umount /dev 2>/dev/null
+# shellcheck disable=SC2093 # exec returns only when switch_root could not run: then rescue
 exec switch_root $NEWROOT "$INIT"
 rescue "cannot switch to $INIT"
