@@ -26,7 +26,8 @@ export default leaf({
     const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
     if (args.offline) {
       const res = offlineNodes(ctx, nodes);
-      return output(res, res.map((r) => `${r.node}: offline`));
+      for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
+      return output(res, res.offline.map((r) => `${r.node}: offline`), Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
     }
     const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
     const booted: NodeBooted[] = [];

@@ -9,6 +9,11 @@ import { DataError } from "../errors";
  *   |B|            A defaults to one `[\D0]*(\d+)` per number in the node name, then `.*$`
  * Returns null when the result is empty (xCAT then treats the attribute as unset).
  */
+/** True for the /A/B/ and |A|B| forms, whose value is computed per node. */
+export function isRegexAttr(value: string): boolean {
+  return /^\/[^/]*\/[^/]*\/$/.test(value) || /^\|.*\|$/.test(value);
+}
+
 export function transRegexAttr(node: string, value: string): string | null {
   let out = value;
   if (/^\/[^/]*\/[^/]*\/$/.test(value)) {
