@@ -12,7 +12,7 @@ import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
 import type { BootFiles } from "./loaders";
-import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
+import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { dashedMac, hexIp } from "./loaders";
@@ -118,10 +118,12 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const loader = a.netboot || "xnba";
       const extra = flavor.overlay?.(input);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
+      const job: LoaderJob = { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site };
+      checkLoaderJob(ctx, job); // a node with a bad value gets no host key, overlay or loader file
       const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
       const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
       writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
-      const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
+      const written = writeLoader(ctx, job, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
     } catch (e) {

@@ -36,8 +36,7 @@ export interface LoaderJob {
 /** Write the node's file for its loader and remove what other loaders had for it. */
 export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links): string[] {
   const cfg = ctx.config;
-  const myIp = safeHost(j.xcatmaster ? "noderes.xcatmaster" : "master (config)", j.xcatmaster || cfg.master);
-  checkLoaderJob(j);
+  const myIp = checkLoaderJob(ctx, j);
   const written: string[] = [];
   const httpPort = cfg["http.port"];
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
@@ -77,17 +76,20 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
 }
 
 /**
- * Every value of the job that becomes a file name or part of a loader line, checked before
+ * Every value of the job that becomes a file name or part of a loader line (and the server
+ * address the loader is pointed at, which it returns), checked before
  * anything is written or removed: whichever command built the job (boot, clone, install) and
  * wherever the values came from (node set, table restore, a bundle, a hand-edited database).
  */
-function checkLoaderJob(j: LoaderJob): void {
+export function checkLoaderJob(ctx: Context, j: LoaderJob): string {
+  const myIp = safeHost(j.xcatmaster ? "noderes.xcatmaster" : "master (config)", j.xcatmaster || ctx.config.master);
   safeNodeFileName(j.node);
   safeMac(j.mac);
   if (j.ip) safeIp(j.ip);
   safeBootLine("the kernel command line", j.kcmdline);
   safeBootLine("chain.currstate", j.currstate);
   for (const f of [j.files.kernel, ...j.files.initrds]) safeBootLine("a boot file path", f);
+  return myIp;
 }
 
 /** grub2 names one file per node and hard-links it under the MAC and IP names (xCAT's scheme). */
