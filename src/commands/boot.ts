@@ -4,8 +4,7 @@ import type { BootResult, NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
 import { nodesByImage } from "../core/boot/plan";
 import { ExitCode, UsageError, XcimgError } from "../core/errors";
-import { expandNoderange } from "../core/noderange/index";
-import { dbNodeSource } from "../core/noderange/db-source";
+import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 
 export default leaf({
   name: "boot",
@@ -23,10 +22,11 @@ export default leaf({
   ],
   async run(ctx, args) {
     if (args.osimage && args.offline) throw new UsageError("-o and --offline exclude each other");
-    const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
+    const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     if (args.offline) {
       const res = offlineNodes(ctx, nodes);
-      return output(res, res.map((r) => `${r.node}: offline`));
+      for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
+      return output(res, res.offline.map((r) => `${r.node}: offline`), Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
     }
     const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
     const booted: NodeBooted[] = [];

@@ -5,8 +5,7 @@ import { parseSize } from "../core/clone/size";
 import { followClones, isFinished, statusLine } from "../core/clone/status";
 import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
-import { expandNoderange } from "../core/noderange/index";
-import { dbNodeSource } from "../core/noderange/db-source";
+import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 
 export default leaf({
   name: "clone",
@@ -36,7 +35,7 @@ export default leaf({
     "xcimg clone rack3 -o golden-2024-07 --update",
   ],
   async run(ctx, args) {
-    const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
+    const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     const ssh = { port: args.port, user: args.user, identity: args.identity };
     if (args.status || args.wait) {
       if (args.osimage || args.update || args.dryRun) throw new UsageError("--status and --wait take only a noderange (and SSH options)");

@@ -1,8 +1,7 @@
 import { leaf, output } from "../../cli/command";
 import { NODE_TYPE, setNodes } from "../../core/defs/node";
 import { parseAssignments } from "../../core/defs/object";
-import { expandNoderange } from "../../core/noderange/index";
-import { dbNodeSource } from "../../core/noderange/db-source";
+import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 
 export default leaf({
   name: "node set",
@@ -16,10 +15,10 @@ export default leaf({
     "xcimg node set cn001 mac=52:54:00:12:34:01 ip=10.0.0.101",
     "xcimg node set compute serialport=0 serialspeed=115200 addkcmdline='quiet'",
   ],
-  run(ctx, args) {
+  async run(ctx, args) {
     const attrs = parseAssignments(NODE_TYPE, args.assignments);
     const db = ctx.db();
-    const nodes = expandNoderange(args.noderange, dbNodeSource(db), { verify: false, env: ctx.env });
+    const nodes = await expandNoderangeInterruptibly(ctx, args.noderange, { verify: false });
     const { created } = setNodes(db, nodes, attrs);
     ctx.log.info(`${nodes.length} node(s) set${created.length ? `, ${created.length} created` : ""}.`);
     return output({ nodes, created, attrs }, "");

@@ -12,9 +12,11 @@ import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
 import type { BootFiles } from "./loaders";
-import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
+import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
+import { dashedMac, hexIp } from "./loaders";
+import { safeNodeFileName } from "../names";
 import { type PublishedImage, publishImage } from "./publish";
 import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
@@ -107,6 +109,7 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
     try {
       const a = attrs.get(node);
       if (!a) throw new NodeError("is not a defined node");
+      safeNodeFileName(node); // before the host key store or any file sees it
       const mac = nodeMac(node, a);
       const input = nodeBootInput(node, a, site);
       const files: BootFiles = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
@@ -115,10 +118,12 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const loader = a.netboot || "xnba";
       const extra = flavor.overlay?.(input);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
+      const job: LoaderJob = { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site };
+      checkLoaderJob(ctx, job); // a node with a bad value gets no host key, overlay or loader file
       const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
       const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
       writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
-      const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
+      const written = writeLoader(ctx, job, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
     } catch (e) {
@@ -147,29 +152,43 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   return result;
 }
 
+export interface OfflineResult {
+  offline: { node: string; removed: string[] }[];
+  /** node → reason: a name, MAC or IP that cannot be a file name; nothing of that node was removed. */
+  failed: Record<string, string>;
+}
+
 /** `xcimg boot --offline`: remove every boot file of the nodes; they fall back to their local disk or DHCP default. */
-export function offlineNodes(ctx: Context, nodes: readonly string[]): { node: string; removed: string[] }[] {
+export function offlineNodes(ctx: Context, nodes: readonly string[]): OfflineResult {
   const cfg = ctx.config;
   const db = ctx.db();
   const attrs = readNodes(db, nodes);
   const paths = bootPaths(cfg.tftpdir);
   const grub2 = new Grub2Links(paths.grub2Dir);
-  const out: { node: string; removed: string[] }[] = [];
+  const result: OfflineResult = { offline: [], failed: {} };
   for (const node of nodes) {
-    const a = attrs.get(node) ?? {};
-    const removed: string[] = [];
-    const mac = firstMac(node, a.mac);
-    removed.push(...removeXnba(paths.xnbaDir, node));
-    removed.push(...grub2.removeNode(node));
-    removed.push(...removePxelinux(paths.pxelinuxDir, node, mac, a.ip));
-    const ov = join(cfg.tftpdir, overlayRel(node));
-    if (rmQuiet(ov)) removed.push(ov);
-    out.push({ node, removed });
+    try {
+      const a = attrs.get(node) ?? {};
+      // every name is checked before the first unlink, so a bad MAC removes nothing at all
+      const ov = join(cfg.tftpdir, overlayRel(node));
+      const mac = firstMac(node, a.mac);
+      if (mac) dashedMac(mac);
+      if (a.ip) hexIp(a.ip);
+      const removed: string[] = [];
+      removed.push(...removeXnba(paths.xnbaDir, node));
+      removed.push(...grub2.removeNode(node));
+      removed.push(...removePxelinux(paths.pxelinuxDir, node, mac, a.ip));
+      if (rmQuiet(ov)) removed.push(ov);
+      result.offline.push({ node, removed });
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      result.failed[node] = e.message;
+    }
   }
   db.write(() => {
-    for (const node of nodes) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
+    for (const { node } of result.offline) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
   });
-  return out;
+  return result;
 }
 
 /** xCAT's image server and master for a node (xcat.md §4): hostnames stay as given. */

@@ -1,3 +1,6 @@
+import { safeNodeFileName } from "../names";
+import { safeBootLine, safeDigits, safeHost } from "./boot-values";
+
 /**
  * The kernel command line of a stateless node, built as xCAT's anaconda.pm mknetboot builds
  * it (xcat.md §4.1), quirks of spacing included so files diff cleanly against xCAT's:
@@ -32,6 +35,11 @@ export interface KcmdlineInput {
 export class KcmdlineError extends Error {}
 
 export function baseKcmdline(k: KcmdlineInput): string {
+  // every value below comes from the database; a space or newline in one would add arguments or lines
+  safeNodeFileName(k.node);
+  safeHost("the image server (noderes.nfsserver/tftpserver/xcatmaster)", k.imgServer);
+  safeHost("noderes.xcatmaster", k.xcatMaster);
+  safeBootLine("the image's URL path (linuximage.rootimgdir)", k.imagePath);
   let s = `imgurl=http://${k.imgServer}:${k.httpPort}${k.imagePath} `;
   s += `XCAT=${k.xcatMaster}:${k.xcatdPort} `;
   s += `NODE=${k.node} `;
@@ -46,6 +54,8 @@ export function kcmdlineTail(k: KcmdlineInput): string {
   s += `XCATHTTPPORT=${k.httpPort} `;
   if (k.serialport !== undefined && k.serialport !== "") {
     if (!k.serialspeed) throw new KcmdlineError(`serialport defined, but no serialspeed for ${k.node} in nodehm table`);
+    safeDigits("nodehm.serialport", k.serialport);
+    safeDigits("nodehm.serialspeed", k.serialspeed);
     s += ` console=tty0 console=${/ppc64/i.test(k.arch) ? "hvc" : "ttyS"}${k.serialport},${k.serialspeed}`;
     if (/(hard|tcs|ctsrts)/.test(k.serialflow ?? "")) s += "n8r";
   }
@@ -61,6 +71,8 @@ export function volatilePart(addkcmdline: string): string {
 
 /** Base line plus ` <addkcmdline>` the way xnba.pm/grub2.pm/pxe.pm append it. */
 export function fullKcmdline(base: string, nodeAdd?: string, imageAdd?: string): string {
+  if (nodeAdd) safeBootLine("bootparams.addkcmdline", nodeAdd);
+  if (imageAdd) safeBootLine("linuximage.addkcmdline", imageAdd);
   if (!nodeAdd && !imageAdd) return base;
   const combined = imageAdd ? `${nodeAdd ?? ""} ${imageAdd}` : (nodeAdd as string);
   return `${base} ${volatilePart(combined)}`;

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import type { Context } from "../context";
 import { fsError } from "../errors";
 import { tempNameFor, writeFileIfChanged } from "../fs/atomic";
+import { safeNodeFileName } from "../names";
+import { safeBootLine, safeHost, safeIp, safeMac } from "./boot-values";
 import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
 import type { bootPaths } from "./paths";
 import type { PublishedImage } from "./publish";
@@ -34,7 +36,7 @@ export interface LoaderJob {
 /** Write the node's file for its loader and remove what other loaders had for it. */
 export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links): string[] {
   const cfg = ctx.config;
-  const myIp = j.xcatmaster || cfg.master;
+  const myIp = checkLoaderJob(ctx, j);
   const written: string[] = [];
   const httpPort = cfg["http.port"];
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
@@ -73,6 +75,23 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   return written;
 }
 
+/**
+ * Every value of the job that becomes a file name or part of a loader line (and the server
+ * address the loader is pointed at, which it returns), checked before
+ * anything is written or removed: whichever command built the job (boot, clone, install) and
+ * wherever the values came from (node set, table restore, a bundle, a hand-edited database).
+ */
+export function checkLoaderJob(ctx: Context, j: LoaderJob): string {
+  const myIp = safeHost(j.xcatmaster ? "noderes.xcatmaster" : "master (config)", j.xcatmaster || ctx.config.master);
+  safeNodeFileName(j.node);
+  safeMac(j.mac);
+  if (j.ip) safeIp(j.ip);
+  safeBootLine("the kernel command line", j.kcmdline);
+  safeBootLine("chain.currstate", j.currstate);
+  for (const f of [j.files.kernel, ...j.files.initrds]) safeBootLine("a boot file path", f);
+  return myIp;
+}
+
 /** grub2 names one file per node and hard-links it under the MAC and IP names (xCAT's scheme). */
 export class Grub2Links {
   private byInode: Map<number, string[]> | null = null;
@@ -97,7 +116,7 @@ export class Grub2Links {
 
   /** Remove the node's file and every name linked to it (also names of an old MAC or IP). */
   removeNode(node: string): string[] {
-    const f = join(this.dir, node);
+    const f = join(this.dir, safeNodeFileName(node));
     if (!existsSync(f)) return [];
     const removed: string[] = [];
     const ino = statSync(f).ino;
@@ -107,7 +126,8 @@ export class Grub2Links {
   }
 
   write(node: string, text: string, names: string[]): string[] {
-    const f = join(this.dir, node);
+    const f = join(this.dir, safeNodeFileName(node));
+    for (const n of names) if (n.includes("/") || n.startsWith(".")) throw new LoaderError(`refusing to link '${n}' in ${this.dir}`);
     const out = [f, ...names.map((n) => join(this.dir, n))];
     if (this.unchanged(f, text, out.slice(1))) return out;
     this.removeNode(node);
@@ -140,11 +160,12 @@ export class Grub2Links {
 }
 
 export function removeXnba(dir: string, node: string): string[] {
+  safeNodeFileName(node);
   return [node, `${node}.uefi`, `${node}.elilo`, `${node}.pxelinux`].map((n) => join(dir, n)).filter(rmQuiet);
 }
 
 export function removePxelinux(dir: string, node: string, mac?: string, ip?: string): string[] {
-  const names = [node];
+  const names = [safeNodeFileName(node)];
   if (mac) names.push(`01-${dashedMac(mac)}`);
   if (ip) names.push(hexIp(ip));
   return names.map((n) => join(dir, n)).filter(rmQuiet);

@@ -1,3 +1,5 @@
+import { safeIp, safeMac } from "./boot-values";
+
 /**
  * The per-node boot loader files, as xCAT's xnba.pm, grub2.pm and pxe.pm write them
  * (xcat.md §4.2), with one difference that makes the boot daemonless: instead of one initrd
@@ -95,7 +97,8 @@ export function pxelinuxConfig(i: LoaderInput, myIp: string, opts: { ipappend?: 
 
 /** 10.0.2.15 → 0A00020F, the name pxelinux and GRUB try after the MAC. */
 export function hexIp(ip: string): string {
-  return ip
+  // the result names a file in pxelinux.cfg/ and boot/grub2/: only a real address may become one
+  return safeIp(ip)
     .split(".")
     .map((o) => Number(o).toString(16).toUpperCase().padStart(2, "0"))
     .join("");
@@ -103,5 +106,6 @@ export function hexIp(ip: string): string {
 
 /** 52:54:00:AB:cd:01 → 52-54-00-ab-cd-01 */
 export function dashedMac(mac: string): string {
-  return mac.toLowerCase().replaceAll(":", "-");
+  // the result names a file (grub.cfg-01-<mac>, 01-<mac>): a mac of ../../x must not become one
+  return safeMac(mac).replaceAll(":", "-");
 }

@@ -1,6 +1,7 @@
 import { dirname, join, relative } from "node:path";
 import type { Config } from "../config/schema";
 import { isInside } from "../image/paths";
+import { safeNodeFileName } from "../names";
 
 /** Where the per-node boot files live under tftpdir (xCAT's layout, plus xcimg's overlays). */
 export const bootPaths = (tftpdir: string) => ({
@@ -11,7 +12,7 @@ export const bootPaths = (tftpdir: string) => ({
 });
 
 /** The node's identity overlay, relative to the TFTP root. */
-export const overlayRel = (node: string) => `xcat/overlay/${node}.cpio`;
+export const overlayRel = (node: string) => `xcat/overlay/${safeNodeFileName(node)}.cpio`;
 
 /** Private per-node state (SSH host keys): next to the database, never under a web-served tree. */
 export function stateDir(config: Config): string {

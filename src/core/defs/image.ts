@@ -2,6 +2,7 @@ import { NotFoundError, UsageError } from "../errors";
 import type { Db } from "../db/open";
 import { TABLES } from "../db/tables";
 import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
+import { bootLineProblem } from "../boot/boot-values";
 import { validateImageName } from "../names";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
@@ -18,6 +19,7 @@ const validators: Record<string, (v: string) => string | null> = {
   osvers: (v) => (PATH_COMPONENT.test(v) && !v.includes("..") ? null : "osvers is used in paths: letters, digits and . _ + - only (e.g. rhels9.4, debian12)"),
   profile: (v) => (PATH_COMPONENT.test(v) && !v.includes("..") ? null : "profile is used in paths: letters, digits and . _ + - only"),
   rootimgdir: (v) => (v.startsWith("/") && !v.split("/").includes("..") ? null : "rootimgdir must be an absolute path without '..'"),
+  addkcmdline: (v) => bootLineProblem(v),
   permission: (v) => (/^[0-7]{3,4}$/.test(v) ? null : "permission must be an octal mode such as 755"),
 };
 

@@ -1,6 +1,7 @@
 import type { Db } from "../db/open";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
+import { bootLineProblem } from "../boot/boot-values";
 import { KNOWN_ARCHES } from "./image";
 import { effectiveAttrs } from "./inherit";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
@@ -10,6 +11,7 @@ export const NETBOOT_LOADERS = ["xnba", "grub2", "grub2-tftp", "grub2-http", "px
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const HOST = /^[A-Za-z0-9][A-Za-z0-9.:_-]*$/;
 const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 function validMacList(v: string): string | null {
@@ -35,6 +37,9 @@ const validators: Record<string, (v: string) => string | null> = {
   provmethod: (v) => (COMPONENT.test(v) ? null : "provmethod is an osimage name (or install, netboot, statelite)"),
   serialport: (v) => (/^\d+$/.test(v) ? null : "serialport is the serial port number, e.g. 0 for ttyS0"),
   serialspeed: (v) => (/^\d+$/.test(v) ? null : "serialspeed is a baud rate such as 115200"),
+  addkcmdline: (v) => bootLineProblem(v),
+  tftpserver: (v) => (HOST.test(v) ? null : "tftpserver is a host name or IP address"),
+  nfsserver: (v) => (v === "<xcatmaster>" || HOST.test(v) ? null : "nfsserver is a host name, an IP address or <xcatmaster>"),
   xcatmaster: (v) => (/^[A-Za-z0-9.:-]+$/.test(v) ? null : "xcatmaster is a host name or IP address"),
   installnic: (v) => (/^[A-Za-z0-9.:_-]+$/.test(v) ? null : "installnic is an interface name or MAC address"),
 };

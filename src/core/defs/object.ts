@@ -1,4 +1,5 @@
 import { UsageError } from "../errors";
+import { CONTROL_CHARS, printable } from "../names";
 import type { Db } from "../db/open";
 import { deleteRows, type Row, rowsWhereIn, upsert } from "../db/rows";
 import type { TableName } from "../db/tables";
@@ -62,6 +63,9 @@ export function parseAssignments(type: ObjectType, tokens: readonly string[]): A
     const spec = type.attrs[attr];
     if (!spec) {
       throw new UsageError(`'${attr}' is not a valid ${type.kind} attribute`, { hint: `valid attributes: ${Object.keys(type.attrs).sort().join(" ")}` });
+    }
+    if (spec.column !== "comments" && CONTROL_CHARS.test(value)) {
+      throw new UsageError(`invalid ${attr}='${printable(value)}': it contains a control character (newline, tab, ...)`);
     }
     if (value !== "" && spec.validate) {
       const problem = spec.validate(value);

@@ -1,4 +1,5 @@
 import { DataError } from "../errors";
+import { type BoundedRegex, boundedRegex } from "../noderange/safe-regex";
 
 /**
  * xCAT's regular-expression table values (Table.pm transRegexAttrs), common in group rows of
@@ -9,11 +10,16 @@ import { DataError } from "../errors";
  *   |B|            A defaults to one `[\D0]*(\d+)` per number in the node name, then `.*$`
  * Returns null when the result is empty (xCAT then treats the attribute as unset).
  */
+/** True for the /A/B/ and |A|B| forms, whose value is computed per node. */
+export function isRegexAttr(value: string): boolean {
+  return /^\/[^/]*\/[^/]*\/$/.test(value) || /^\|.*\|$/.test(value);
+}
+
 export function transRegexAttr(node: string, value: string): string | null {
   let out = value;
   if (/^\/[^/]*\/[^/]*\/$/.test(value)) {
     const [a = "", b = ""] = splitOnce(value.slice(1, -1), "/");
-    out = node.replace(perlRegex(a, value), perlReplacement(b));
+    out = perlRegex(a, value).replace(node, perlReplacement(b));
   } else if (/^\|.*\|$/.test(value)) {
     const body = value.slice(1, -1);
     let [a, b] = splitOnce(body, "|");
@@ -25,10 +31,10 @@ export function transRegexAttr(node: string, value: string): string | null {
     const re = perlRegex(a ?? "", value);
     let expr = b;
     for (let group = firstGroup(expr); group; group = firstGroup(expr)) {
-      const substituted = node.replace(re, perlReplacement(group.text));
+      const substituted = re.replace(node, perlReplacement(group.text));
       expr = expr.slice(0, group.start) + String(evalInteger(substituted, node, value)) + expr.slice(group.end);
     }
-    out = node.replace(re, perlReplacement(expr));
+    out = re.replace(node, perlReplacement(expr));
   }
   return out === "" ? null : out;
 }
@@ -38,12 +44,9 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }
 
-function perlRegex(src: string, value: string): RegExp {
-  try {
-    return new RegExp(src);
-  } catch (e) {
-    throw new DataError(`table value '${value}' has a regular expression JavaScript cannot compile: ${(e as Error).message}`);
-  }
+/** Table values are data: a runaway or malformed expression is a DataError (safe-regex.ts says why it cannot hang). */
+function perlRegex(src: string, value: string): BoundedRegex {
+  return boundedRegex(src, `table value '${value}'`, (message, hint) => new DataError(message, { hint }));
 }
 
 /** Perl's $1 is JavaScript's $1; a literal $ that is not a capture reference must survive. */

@@ -5,6 +5,7 @@ import { transRegexAttr } from "../defs/regex-attrs";
 import { DataError } from "../errors";
 import { expandNoderange } from "./expand";
 import { perlSplit } from "./perl-compat";
+import { boundedRegex } from "./safe-regex";
 import { checkTableColumn, type NodeSource } from "./source";
 
 /** xCAT's Table.pm ignores rows whose disable column says so, everywhere. */
@@ -178,13 +179,8 @@ function parseWherevals(group: string, wherevals: string): { attr: string; match
   const byAttr = new Map<string, (v: string) => boolean>();
   for (const cond of perlSplit(wherevals, /::/)) {
     const at = (sep: string) => [cond.slice(0, cond.indexOf(sep)), cond.slice(cond.indexOf(sep) + sep.length)] as const;
-    const regex = (src: string) => {
-      try {
-        return new RegExp(src.replace(/^\//, "").replace(/\/$/, ""));
-      } catch (e) {
-        throw new DataError(`dynamic group ${group}: invalid regular expression in wherevals '${cond}': ${(e as Error).message}`);
-      }
-    };
+    const regex = (src: string) =>
+      boundedRegex(src.replace(/^\//, "").replace(/\/$/, ""), `the wherevals of dynamic group ${group} ('${cond}')`, (message, hint) => new DataError(message, { hint }));
     if (/^[^=]*==/.test(cond)) {
       const [attr, val] = at("==");
       byAttr.set(attr, (v) => v === val);

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
-import { NotFoundError, UsageError } from "../errors";
+import { NotFoundError, UsageError, XcimgError } from "../errors";
+import { readNodeFile } from "./node-file";
 import { assertBalancedParens, fileRanges, splitFirstParenGroup, splitTopLevel, stripQuotes } from "./parse";
-import { type BracketRewrite, incrementNames, namesBetween, rangeEnds, rewriteFirstBracket } from "./range-syntax";
+import { MAX_RANGE_NAMES, NameBudget } from "./perl-compat";
+import { type BracketRewrite, bracketProduct, incrementNames, namesBetween, rangeEnds, rewriteFirstBracket } from "./range-syntax";
 import { parseSelector, userRegex } from "./selector";
 import type { ExpandOptions, NodeSource } from "./source";
 
@@ -51,6 +52,7 @@ class Expansion {
   private readonly suffix: string;
   private readonly readFile: (path: string) => string;
   private depth = 0;
+  private readonly budget = new NameBudget();
 
   constructor(
     private readonly src: NodeSource,
@@ -59,7 +61,7 @@ class Expansion {
     const env = opts.env ?? process.env;
     this.prefix = env.XCAT_NODE_PREFIX ?? "node";
     this.suffix = env.XCAT_NODE_SUFFIX ?? "";
-    this.readFile = opts.readFile ?? ((path) => readFileSync(path, "utf8"));
+    this.readFile = opts.readFile ?? readNodeFile;
   }
 
   /** NodeRange.pm noderange(), minus site.excludenodes (applied once, by the caller). */
@@ -128,12 +130,15 @@ class Expansion {
       if (groupNodes !== undefined) return groupNodes;
       if (atom.startsWith("/")) return this.regex(atom, mode);
       const bracket = rewriteFirstBracket(atom);
-      if (bracket) return this.brackets(bracket, mode);
-      if (atom.includes("+")) return this.each(incrementNames(atom, this.prefix, this.suffix), mode);
+      if (bracket) {
+        if (bracketProduct(atom) > BigInt(MAX_RANGE_NAMES)) throw new UsageError(`range '${atom}' expands to more than ${MAX_RANGE_NAMES} names`);
+        return this.brackets(bracket, mode);
+      }
+      if (atom.includes("+")) return this.each(incrementNames(atom, this.prefix, this.suffix, this.budget), mode);
       if (/[-:]/.test(atom)) {
         const ends = rangeEnds(atom);
         if (ends && ends.left === ends.right) return this.atom(ends.left, mode);
-        const names = ends && namesBetween(ends.left, ends.right, atom);
+        const names = ends && namesBetween(ends.left, ends.right, atom, this.budget);
         if (names) return this.each(names, mode);
       }
       return this.unknown(atom, mode);
@@ -176,6 +181,7 @@ class Expansion {
     try {
       content = this.readFile(path);
     } catch (e) {
+      if (e instanceof XcimgError) throw e; // readNodeFile's own: missing, not a regular file, too large
       // xCAT silently skips a file it cannot open; a typo in a path should not act on no nodes
       throw new NotFoundError(`cannot read noderange file ${path}: ${(e as Error).message}`, { cause: e });
     }

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors";
-import { isDigits, perlRange, perlSplit } from "./perl-compat";
+import { isDigits, MAX_RANGE_NAMES, type NameBudget, perlRange, perlRangeCount, perlSplit } from "./perl-compat";
 
 /**
  * The name-generating forms of a noderange atom — brackets, `+`, and dash/colon ranges — as
@@ -32,7 +32,7 @@ export function rewriteFirstBracket(atom: string): BracketRewrite | null {
  * The number is the last one before an optional `.domain`; a bare number (`500+10`) takes the
  * XCAT_NODE_PREFIX/SUFFIX.
  */
-export function incrementNames(atom: string, prefix: string, suffix: string): string[] {
+export function incrementNames(atom: string, prefix: string, suffix: string, budget?: NameBudget): string[] {
   const plus = atom.indexOf("+");
   const front = atom.slice(0, plus);
   const count = atom.slice(plus + 1);
@@ -48,7 +48,7 @@ export function incrementNames(atom: string, prefix: string, suffix: string): st
     pref = prefix;
     suf = suffix;
   }
-  return perlRange(startnum, endnum, atom).map((n) => `${pref}${n}${suf}`);
+  return perlRange(startnum, endnum, atom, budget).map((n) => `${pref}${n}${suf}`);
 }
 
 /**
@@ -72,7 +72,7 @@ export function rangeEnds(atom: string): { left: string; right: string } | null 
  * Every name from left to right, when the two differ in exactly one run of digits and agree
  * on everything else; null when they do not line up.
  */
-export function namesBetween(left: string, right: string, atom: string): string[] | null {
+export function namesBetween(left: string, right: string, atom: string, budget?: NameBudget): string[] | null {
   const l = perlSplit(left, /(\d+)/);
   const r = perlSplit(right, /(\d+)/);
   if (l.length !== r.length) return null;
@@ -84,7 +84,28 @@ export function namesBetween(left: string, right: string, atom: string): string[
     const before = l.slice(0, i).join("");
     const after = l.slice(i + 1).join("");
     if (after !== r.slice(i + 1).join("")) return null;
-    return perlRange(a, b, atom).map((n) => `${before}${n}${after}`);
+    return perlRange(a, b, atom, budget).map((n) => `${before}${n}${after}`);
   }
   return null;
+}
+
+/**
+ * How many names every bracket of `f[1-1000]n[1-1000]g[1-1000]` makes together: the product
+ * of each bracket's count, computed from the numbers alone. Checked before the first bracket
+ * is expanded, so a product past the cap fails at once instead of after a million strings.
+ * Parts that are not plain numbers or number ranges count as one name (they are expanded
+ * and checked as they are met).
+ */
+export function bracketProduct(atom: string): bigint {
+  let product = 1n;
+  for (const [, inside = ""] of atom.matchAll(/\[(.+?)\]/g)) {
+    let count = 0n;
+    for (const part of inside.split(",")) {
+      const m = /^(\d+)[-:](\d+)$/.exec(part);
+      count += m ? perlRangeCount(m[1] as string, m[2] as string) : 1n;
+    }
+    product *= count > 0n ? count : 1n;
+    if (product > BigInt(MAX_RANGE_NAMES)) return product;
+  }
+  return product;
 }

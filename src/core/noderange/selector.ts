@@ -1,4 +1,5 @@
 import { UsageError } from "../errors";
+import { type BoundedRegex, boundedRegex } from "./safe-regex";
 
 /** `table.column<op>value` atoms (NodeRange.pm nodesbycriteria). */
 export interface AttributeSelector {
@@ -64,11 +65,7 @@ function splitOperator(atom: string): { name: string; op: Op; value: string } {
   throw new UsageError(`'${atom}' is not a valid attribute selector`, { hint: HINT });
 }
 
-/** Compile a regular expression typed by the user; a bad one is a usage error, not a crash. */
-export function userRegex(source: string, where: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (e) {
-    throw new UsageError(`invalid regular expression in noderange '${where}': ${(e as Error).message}`);
-  }
+/** Compile a regular expression typed by the user; a bad or runaway one is a usage error, not a crash or a hang. */
+export function userRegex(source: string, where: string): BoundedRegex {
+  return boundedRegex(source, `noderange '${where}'`, (message, hint) => new UsageError(message, { hint }));
 }

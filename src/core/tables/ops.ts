@@ -4,6 +4,7 @@ import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
+import { cellProblem } from "./cell-checks";
 import { dumpCsv, parseCsv } from "./csv";
 
 export function requireTable(name: string): TableName {
@@ -31,6 +32,11 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
   for (const { line, values } of parsed.rows) {
     const missing = required.filter((c) => !values[c]);
     if (missing.length) throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
+    // the checks `node set` and `image set` make, before anything is written: all or nothing
+    for (const [col, v] of Object.entries(values)) {
+      const problem = cellProblem(table, col, v);
+      if (problem) throw new DataError(`${file}:${line}: ${problem}`, { hint: `fix that value in ${file}; nothing was restored` });
+    }
   }
   db.write(() => {
     if (!opts.addRows) deleteRows(db, table, {});
@@ -81,7 +87,7 @@ export function setRow(db: Db, table: TableName, key: Row, assignments: readonly
     values[col] = a.slice(eq + 1);
   }
   for (const [col, v] of [...Object.entries(key), ...Object.entries(values)]) {
-    const problem = checkStateliteCell(table, col, v);
+    const problem = cellProblem(table, col, v) ?? checkStateliteCell(table, col, v);
     if (problem) throw new UsageError(problem.trim(), { hint: `${table}.${col}=${v}` });
   }
   const required = ("required" in TABLES[table] ? (TABLES[table] as { required: readonly string[] }).required : []) as readonly string[];

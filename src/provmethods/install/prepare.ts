@@ -6,6 +6,7 @@ import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
 import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
 import { bootFilesDir } from "../../core/image/paths";
+import { safeNodeFileName } from "../../core/names";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
 import { planInstall, renderAnswerFile, serverFor } from "./plan";
 
@@ -126,7 +127,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       };
       const baseKcmdline = installKcmdline(kcmdlineInput);
       const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
-      const autoinst = join(autoinstDir, node);
+      const autoinst = join(autoinstDir, safeNodeFileName(node)); // the name may come from a restored or hand-edited table
       writeAtomic(autoinst, text);
       entries.push({
         node,
