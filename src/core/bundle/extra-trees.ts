@@ -52,6 +52,5 @@ export function checkExtraLinks(plan: ImportPlan): void {
       planned.set(p.to, p.dir ? { type: "dir" } : p.linkname !== undefined ? { type: "symlink", linkname: p.linkname } : { type: "file" });
     }
   }
-  for (const img of plan.images)
-    for (const p of img.placements) if (p.linkname !== undefined && p.treeRoot) checkPlacedLink(planned, p.to, p.treeRoot, p.from);
+  for (const img of plan.images) for (const p of img.placements) if (p.linkname !== undefined && p.treeRoot) checkPlacedLink(planned, p.to, p.treeRoot, p.from);
 }

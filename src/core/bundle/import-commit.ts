@@ -6,8 +6,8 @@ import { deleteRows, upsert } from "../db/rows";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
-import { errorList } from "./export";
 import { freeBytes } from "./expansion";
+import { errorList } from "./export";
 import { checkExtraLinks, expandExtraTrees } from "./extra-trees";
 import type { ImportImage, ImportPlan, Placement } from "./import";
 import { importLitefile } from "./litefile";
@@ -124,7 +124,8 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       if (p.dir) {
         const d = isRealDir(p.to);
         if (d === null) throw new DataError(`${p.to} is a symbolic link; xcimg does not place files through a symbolic link`, { hint: "nothing was imported" });
-        if (d === false && exists(p.to)) throw new UsageError(`${p.to} exists and is not a directory`, { hint: "the bundle's extra directory needs a directory there; nothing was imported" });
+        if (d === false && exists(p.to))
+          throw new UsageError(`${p.to} exists and is not a directory`, { hint: "the bundle's extra directory needs a directory there; nothing was imported" });
         return true;
       }
       if (!exists(p.to)) return true;

@@ -56,7 +56,10 @@ export class PlacementTx {
   private mkdirs(dir: string): void {
     const r = this.rootOf(dir);
     let at = r.lexical;
-    for (const c of dir.slice(r.lexical.length).split("/").filter((x) => x)) {
+    for (const c of dir
+      .slice(r.lexical.length)
+      .split("/")
+      .filter((x) => x)) {
       at = join(at, c);
       let made = false;
       try {
@@ -67,7 +70,8 @@ export class PlacementTx {
       }
       const st = lstatSync(at);
       if (st.isSymbolicLink()) this.refuseLink(at, "is a symbolic link");
-      if (!st.isDirectory()) throw new IOFailure(`Failed to create ${at}: it exists and is not a directory`, { hint: "nothing was imported; move it away and try again" });
+      if (!st.isDirectory())
+        throw new IOFailure(`Failed to create ${at}: it exists and is not a directory`, { hint: "nothing was imported; move it away and try again" });
       if (made) {
         const here = at;
         this.undo.push(() => rmdirSync(here));

@@ -308,7 +308,8 @@ export class TarParser {
   private metaDone(m: { kind: string; buf: Uint8Array }): void {
     this.meta = null;
     if (m.kind === "x") this.pax = parsePax(m.buf, false);
-    else if (m.kind === "g") parsePax(m.buf, true); // checked only: it may carry nothing that names or sizes a member
+    else if (m.kind === "g")
+      parsePax(m.buf, true); // checked only: it may carry nothing that names or sizes a member
     else if (m.kind === "L") this.longName = cstring(m.buf, 0, m.buf.length);
     else if (m.kind === "K") this.longLink = cstring(m.buf, 0, m.buf.length);
   }

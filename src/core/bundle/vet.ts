@@ -88,7 +88,10 @@ class Vetter {
   dataBytes = 0;
 
   /** `free`: bytes free where the bundle will be extracted; a bundle holding more stops here. */
-  constructor(private readonly free = Number.POSITIVE_INFINITY, private readonly freeWhere = "") {}
+  constructor(
+    private readonly free = Number.POSITIVE_INFINITY,
+    private readonly freeWhere = "",
+  ) {}
 
   entry(e: TarEntry): void {
     this.closeCurrent();
