@@ -79,7 +79,7 @@ function ancestors(name: string): string[] {
   return out;
 }
 
-class Vetter {
+export class Vetter {
   readonly members = new Map<string, Member>();
   /** names that have members below them (implicit or explicit directories) */
   private readonly parents = new Set<string>();
@@ -204,6 +204,22 @@ export async function vetBundle(
   signal?: AbortSignal,
   space: { free: number; where: string } = { free: Number.POSITIVE_INFINITY, where: "" },
 ): Promise<VettedBundle> {
+  const { v, compressedBytes } = await vetMembers(path, signal, space);
+  const images = imageDirs(v, path);
+  for (const img of images) verifyChecksums(v, img, path);
+  return { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+}
+
+/**
+ * The member-level half of vetBundle: every header and name checked, nothing about manifests.
+ * What it accepts is what GNU tar is then allowed to extract (test/core/bundle/vet-fuzz.test.ts
+ * compares the two readers on this).
+ */
+export async function vetMembers(
+  path: string,
+  signal?: AbortSignal,
+  space: { free: number; where: string } = { free: Number.POSITIVE_INFINITY, where: "" },
+): Promise<{ v: Vetter; compressedBytes: number }> {
   const head = sniff(path);
   if (head.length < 2 || head[0] !== GZIP_MAGIC[0] || head[1] !== GZIP_MAGIC[1]) {
     const plainTar = head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar";
@@ -254,9 +270,7 @@ export async function vetBundle(
     });
     input.pipe(gunzip);
   });
-  const images = imageDirs(v, path);
-  for (const img of images) verifyChecksums(v, img, path);
-  return { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+  return { v, compressedBytes };
 }
 
 function imageDirs(v: Vetter, path: string): ImageDir[] {
