@@ -16,7 +16,7 @@ import { PlacementTx } from "./placement";
 import { applyPostscripts } from "./postscripts";
 import { type Expected, verifyExtracted } from "./staged";
 import { IMPORT_STAGING, PLACEMENT_LEFTOVER, removeStale } from "./stale";
-import { normaliseMemberName, treeArea } from "./vet";
+import { normaliseMemberName, treeArea, withRefusalHint } from "./vet";
 
 /**
  * The last step of an import (see import.ts): check what would be replaced, extract the
@@ -113,7 +113,9 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       }
       if (p.dir && prev.dir) return false;
       if (!p.tree && !prev.tree && !p.dir && !prev.dir && prev.linkname === p.linkname && prev.sha256 === p.sha256) return false;
-      throw new DataError(`the bundle puts two different things at ${p.to}`);
+      throw new DataError(`the bundle puts two different things at ${p.to}`, {
+        hint: "two extras (or two images) of the bundle claim one path: nothing was imported",
+      });
     });
   }
   checkExtraLinks(plan);
@@ -225,7 +227,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
     return { bundle: plan.bundle.path, images: plan.images.map((i) => ({ image: i.name, provmethod: i.provmethod, files: files.get(i.name) ?? [] })) };
   } catch (e) {
     tx.rollback();
-    throw e;
+    throw withRefusalHint(e);
   } finally {
     if (staging) rmSync(staging, { recursive: true, force: true });
     for (const l of locks) l.release();

@@ -13,7 +13,7 @@ import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } fro
 import { parseManifestCfg } from "./manifest-cfg";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
-import { type Member, type VettedBundle, vetBundle } from "./vet";
+import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**
  * imgimport (xcat.md §1.5), made safe and atomic. Three steps, so each provmethod can add its
@@ -96,6 +96,14 @@ export function stagedMember(plan: ImportPlan, img: ImportImage, rel: string): M
 }
 
 export async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
+  try {
+    return await plan(ctx, req);
+  } catch (e) {
+    throw withRefusalHint(e);
+  }
+}
+
+async function plan(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
   const installdir = resolve(ctx.config.installdir);
   let bundlePath = resolve(req.bundle);
   try {

@@ -140,7 +140,8 @@ export async function vetRootimgtree(
       bytes += filesize;
       const shown = printableName(name);
       // GNU cpio stops a name at its first NUL; the check must see the same name
-      if (name.includes("\0")) throw new DataError(`${what}: entry '${shown}' has a NUL byte in its name`);
+      if (name.includes("\0"))
+        throw new DataError(`${what}: entry '${shown}' has a NUL byte in its name`, { hint: "GNU cpio would read a different name than was checked" });
       const parts = name.split("/");
       if (name.startsWith("/") || parts.includes(".."))
         throw new DataError(`${what}: entry '${shown}' has an absolute or '..' path`, { hint: "extracting it would write outside the image" });

@@ -180,6 +180,12 @@ export class Vetter {
   }
 }
 
+/** Every refusal says what to do next (README: `Error:` + `hint:`); the specific ones carry their own. */
+export function withRefusalHint(e: unknown): unknown {
+  if (!(e instanceof DataError) || e.hint) return e;
+  return new DataError(e.message, { hint: "the bundle is malformed or unsafe and nothing was imported; get a good copy from whoever made it", cause: e });
+}
+
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 function sniff(path: string): Buffer {
