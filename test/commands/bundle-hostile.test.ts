@@ -420,7 +420,11 @@ describe("issue #12: hostile bundles through the compiled binary", () => {
       mkdirSync(join(sb.installdir, "postscripts"), { recursive: true });
       linkAt("postscripts/lnk", outside);
       await refusedByBinary(
-        tgz([...base(manifest(extraXml("/opt/site", `${PS}/lnk`))), ...dirs("extra", "extra/opt", "extra/opt/site"), { name: `./${IMG}/extra/opt/site/victim`, data: "owned" }]),
+        tgz([
+          ...base(manifest(extraXml("/opt/site", `${PS}/lnk`))),
+          ...dirs("extra", "extra/opt", "extra/opt/site"),
+          { name: `./${IMG}/extra/opt/site/victim`, data: "owned" },
+        ]),
         `${sb.installdir}/postscripts/lnk is a symbolic link`,
         65,
       );
@@ -439,15 +443,15 @@ describe("issue #12: hostile bundles through the compiled binary", () => {
   test("2: pax keywords GNU tar honours and the vetter would not (GNU.sparse.*, global path) are refused", async () => {
     // GNU tar would extract this "symlink under extra/" as the image's kernel
     await refusedByBinary(
-      tgz([
-        ...base(),
-        ...dirs("extra"),
-        { name: `./${IMG}/extra/lnk`, type: "symlink", link: "/", pax: { "GNU.sparse.name": `./${IMG}/kernel` } },
-      ]),
+      tgz([...base(), ...dirs("extra"), { name: `./${IMG}/extra/lnk`, type: "symlink", link: "/", pax: { "GNU.sparse.name": `./${IMG}/kernel` } }]),
       "pax header keyword 'GNU.sparse.name' is not allowed in a bundle",
       65,
     );
-    await refusedByBinary(tgz([...base(), { name: `./${IMG}/x`, data: "x", pax: { "GNU.sparse.major": "1", "GNU.sparse.minor": "0" } }]), "GNU.sparse.major", 65);
+    await refusedByBinary(
+      tgz([...base(), { name: `./${IMG}/x`, data: "x", pax: { "GNU.sparse.major": "1", "GNU.sparse.minor": "0" } }]),
+      "GNU.sparse.major",
+      65,
+    );
     // xattrs/ACLs belong to a root tree: on a placed file they could carry file capabilities
     await refusedByBinary(
       tgz([...base().slice(0, 3), { name: `./${IMG}/kernel`, data: "kernel", pax: { "SCHILY.xattr.security.capability": "x" } }, ...base().slice(4)]),
@@ -465,7 +469,15 @@ describe("issue #12: hostile bundles through the compiled binary", () => {
     ]);
     await refusedByBinary(stateliteBundle(Bun.gzipSync(cpio)), "has a NUL byte in its name", 65);
     await refusedByBinary(
-      stateliteBundle(Bun.gzipSync(newc([{ name: "rootimg", mode: 0o040755 }, { name: "rootimg/x", mode: 0o100644, data: "1" }, { name: "rootimg/x", mode: 0o100644, data: "2" }]))),
+      stateliteBundle(
+        Bun.gzipSync(
+          newc([
+            { name: "rootimg", mode: 0o040755 },
+            { name: "rootimg/x", mode: 0o100644, data: "1" },
+            { name: "rootimg/x", mode: 0o100644, data: "2" },
+          ]),
+        ),
+      ),
       "entry 'rootimg/x' appears twice",
       65,
     );
@@ -490,7 +502,10 @@ describe("issue #12: hostile bundles through the compiled binary", () => {
   });
 
   test("6: a rootimgtree.gz that expands more than 1000:1 is stopped while decompressing", async () => {
-    const zeros = newc([{ name: "rootimg", mode: 0o040755 }, { name: "rootimg/zero", mode: 0o100644, data: new Uint8Array(256 << 20) }]);
+    const zeros = newc([
+      { name: "rootimg", mode: 0o040755 },
+      { name: "rootimg/zero", mode: 0o100644, data: new Uint8Array(256 << 20) },
+    ]);
     const bomb = Bun.gzipSync(zeros, { level: 9 });
     expect(bomb.length).toBeLessThan(300 << 10);
     await refusedByBinary(stateliteBundle(bomb), `rootimgtree.gz expands to more than 1000 times its compressed size of ${bomb.length} bytes`, 65);
@@ -545,7 +560,13 @@ describe("issue #12: what a legitimate bundle places is confined and normalised"
           x = (Math.imul(x, 1103515245) + 12345) >>> 0;
           data[i] = x >>> 24;
         }
-        const tree = Bun.gzipSync(newc([{ name: "rootimg", mode: 0o040755 }, { name: "rootimg/big", mode: 0o100644, data }]), { level: 1 });
+        const tree = Bun.gzipSync(
+          newc([
+            { name: "rootimg", mode: 0o040755 },
+            { name: "rootimg/big", mode: 0o100644, data },
+          ]),
+          { level: 1 },
+        );
         expect(tree.length).toBeLessThan(4 << 20);
         const file = join(small.dir, "full.tgz");
         writeFileSync(file, stateliteBundle(tree));
@@ -555,8 +576,16 @@ describe("issue #12: what a legitimate bundle places is confined and normalised"
         expect(r.stderr).toContain("hint:");
         expect(r.code).toBe(74);
         expect(leftovers(small)).toEqual([]);
-        expect(treeListing(small.installdir, { xattrs: false }).split("\n").filter((l) => !l.startsWith('".xcimg')).join("\n")).toBe(
-          before.split("\n").filter((l) => !l.startsWith('".xcimg')).join("\n"),
+        expect(
+          treeListing(small.installdir, { xattrs: false })
+            .split("\n")
+            .filter((l) => !l.startsWith('".xcimg'))
+            .join("\n"),
+        ).toBe(
+          before
+            .split("\n")
+            .filter((l) => !l.startsWith('".xcimg'))
+            .join("\n"),
         );
         expect((await small.bin(["image", "list"])).stdout).toBe("");
       } finally {
