@@ -136,16 +136,12 @@ function reportError(err: unknown, o: { json: boolean; verbose: boolean; io: Io 
     o.io.stderr.write(`Error: ${err.message}\n`);
     if (err.hint) o.io.stderr.write(`  hint: ${err.hint}\n`);
     if (o.verbose && err.cause) o.io.stderr.write(`  cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
-    if (o.json)
-      o.io.stdout.write(`${JSON.stringify({ error: { kind: err.name, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
+    if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: err.name, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
     return err.exitCode;
   }
   const e = err as Error;
   o.io.stderr.write(`Error: internal error: ${e?.message ?? String(err)}\n`);
   o.io.stderr.write(o.verbose ? `${e?.stack ?? ""}\n` : "  hint: this is a bug in xcimg; rerun with -v for the stack trace and report it\n");
-  if (o.json)
-    o.io.stdout.write(
-      `${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`,
-    );
+  if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`);
   return ExitCode.INTERNAL;
 }

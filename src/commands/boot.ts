@@ -4,8 +4,8 @@ import type { BootResult, NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
 import { nodesByImage } from "../core/boot/plan";
 import { ExitCode, UsageError, XcimgError } from "../core/errors";
-import { dbNodeSource } from "../core/noderange/db-source";
 import { expandNoderange } from "../core/noderange/index";
+import { dbNodeSource } from "../core/noderange/db-source";
 
 export default leaf({
   name: "boot",
@@ -26,10 +26,7 @@ export default leaf({
     const nodes = expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env });
     if (args.offline) {
       const res = offlineNodes(ctx, nodes);
-      return output(
-        res,
-        res.map((r) => `${r.node}: offline`),
-      );
+      return output(res, res.map((r) => `${r.node}: offline`));
     }
     const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
     const booted: NodeBooted[] = [];

@@ -5,8 +5,8 @@ import { parseSize } from "../core/clone/size";
 import { followClones, isFinished, statusLine } from "../core/clone/status";
 import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
-import { dbNodeSource } from "../core/noderange/db-source";
 import { expandNoderange } from "../core/noderange/index";
+import { dbNodeSource } from "../core/noderange/db-source";
 
 export default leaf({
   name: "clone",

@@ -1,7 +1,7 @@
 import { leaf, output } from "../../cli/command";
 import { removeNodes } from "../../core/defs/node";
-import { dbNodeSource } from "../../core/noderange/db-source";
 import { expandNoderange } from "../../core/noderange/index";
+import { dbNodeSource } from "../../core/noderange/db-source";
 
 export default leaf({
   name: "node rm",

@@ -1,8 +1,8 @@
 import { leaf, output } from "../../cli/command";
 import { readNodes } from "../../core/defs/node";
 import { stanza } from "../../core/defs/object";
-import { dbNodeSource } from "../../core/noderange/db-source";
 import { expandNoderange } from "../../core/noderange/index";
+import { dbNodeSource } from "../../core/noderange/db-source";
 
 export default leaf({
   name: "node show",

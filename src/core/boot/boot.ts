@@ -2,22 +2,22 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
-import { requireAttr } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
 import { writeFileIfChanged } from "../fs/atomic";
+import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
-import type { MemoryEntry } from "../pack/cpio";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
-import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import type { BootFiles } from "./loaders";
+import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { type PublishedImage, publishImage } from "./publish";
-import { authorizedKeys, type SiteSettings, siteSettings } from "./site";
+import type { MemoryEntry } from "../pack/cpio";
+import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
 
 export interface NodeBooted {
   node: string;
@@ -116,17 +116,9 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const extra = flavor.overlay?.(input);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
       const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
-      const overlay = nodeOverlay(
-        { node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files },
-        published.mtime,
-      );
+      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
       writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
-      const written = writeLoader(
-        ctx,
-        { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site },
-        paths,
-        grub2Inodes,
-      );
+      const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
     } catch (e) {
@@ -236,3 +228,4 @@ function mkdirQuiet(d: string): void {
     throw fsError(e, `cannot create ${d}`);
   }
 }
+

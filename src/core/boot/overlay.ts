@@ -111,8 +111,7 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
     link("etc/systemd/system/multi-user.target.wants/systemd-networkd.service", f.networkdUnit);
   }
 
-  for (const e of i.extra ?? [])
-    file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
+  for (const e of i.extra ?? []) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
 
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {
     const own = f.dirs.get(d);

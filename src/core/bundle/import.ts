@@ -97,13 +97,13 @@ export function stagedMember(plan: ImportPlan, img: ImportImage, rel: string): M
 
 export async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
   try {
-    return await plan(ctx, req);
+    return await readAndPlan(ctx, req);
   } catch (e) {
     throw withRefusalHint(e);
   }
 }
 
-async function plan(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
+async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
   const installdir = resolve(ctx.config.installdir);
   let bundlePath = resolve(req.bundle);
   try {

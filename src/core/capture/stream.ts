@@ -77,24 +77,13 @@ export function remoteScript(s: StreamSpec, markers: { stream: string; snar: str
 }
 
 export function localTarArgs(staging: string): string[] {
-  return [
-    "--extract",
-    "--file=-",
-    "--listed-incremental=/dev/null",
-    ...FIDELITY,
-    "--same-owner",
-    "--same-permissions",
-    "--warning=no-timestamp",
-    "-C",
-    staging,
-  ];
+  return ["--extract", "--file=-", "--listed-incremental=/dev/null", ...FIDELITY, "--same-owner", "--same-permissions", "--warning=no-timestamp", "-C", staging];
 }
 
 /** The management node's tar must be GNU tar with xattr and ACL support. */
 export function checkLocalTar(): void {
   const r = spawnSync("tar", ["--help"], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
-  if (r.error || r.status !== 0)
-    throw new CantCreateError("GNU tar is not installed on this management node", { hint: "install it (Debian/RHEL package 'tar')" });
+  if (r.error || r.status !== 0) throw new CantCreateError("GNU tar is not installed on this management node", { hint: "install it (Debian/RHEL package 'tar')" });
   const missing = ["--xattrs", "--acls", "--listed-incremental"].filter((o) => !r.stdout.includes(o));
   if (missing.length) throw new CantCreateError(`this management node's tar lacks ${missing.join(", ")}`, { hint: "install GNU tar 1.27 or newer" });
 }
@@ -201,8 +190,7 @@ export async function streamCapture(
       if (remoteExit.code !== 0 && remoteExit.code !== 1) return finish(remoteTarError(remoteExit, warnings.length ? warnings : lines, session.where));
       if (prefix) return finish(new RemoteError(`${session.where} sent no archive${lines.length ? `: ${lines.slice(0, 3).join("; ")}` : ""}`));
       if (localExit.code !== 0) return finish(localTarError(localErr, target));
-      if (!scanner.ended && !scanner.broken)
-        return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
+      if (!scanner.ended && !scanner.broken) return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
       if (!snar) return finish(new RemoteError(`${session.where} did not send back the snapshot of this capture`));
       finish(null, { ...scanner.counts(), streamBytes, seconds: (performance.now() - started) / 1000, warnings, snar, names: scanner.names });
     };
@@ -260,9 +248,7 @@ function remoteTarError(exit: { code: number | null; signal: string | null }, li
 function localTarError(stderr: string, target: string): XcimgError {
   const lines = tarLines(stderr);
   if (lines.some((l) => /No space left on device|Disk quota exceeded/i.test(l))) {
-    return new IOFailure(`no space left on device while writing the image under ${target}`, {
-      hint: "free space under installdir (the previous image was kept) and capture again",
-    });
+    return new IOFailure(`no space left on device while writing the image under ${target}`, { hint: "free space under installdir (the previous image was kept) and capture again" });
   }
   return new IOFailure(`extracting the archive into ${target} failed: ${lines.slice(0, 5).join("; ") || "tar exited with an error"}`);
 }

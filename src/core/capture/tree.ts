@@ -164,9 +164,7 @@ export async function linkCopy(from: string, to: string, signal: AbortSignal): P
   const r = await run(["cp", "-a", "-l", "-T", "--", from, to], signal);
   if (r.code !== 0) {
     const nospc = /No space left|Too many links/i.test(r.stderr);
-    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, {
-      hint: nospc ? "free some space (or inodes) under installdir" : undefined,
-    });
+    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, { hint: nospc ? "free some space (or inodes) under installdir" : undefined });
   }
 }
 

@@ -53,12 +53,7 @@ export function parsePostscripts(...lists: (string | null | undefined)[]): Posts
   return out;
 }
 
-export function nodePostscripts(
-  config: Config,
-  db: Db,
-  image: { postscripts?: string; postbootscripts?: string },
-  node: { postscripts?: string; postbootscripts?: string },
-): NodePostscripts {
+export function nodePostscripts(config: Config, db: Db, image: { postscripts?: string; postbootscripts?: string }, node: { postscripts?: string; postbootscripts?: string }): NodePostscripts {
   const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" });
   const out: NodePostscripts = { run: [], boot: [], builtIn: [], missing: [] };
   const sort = (list: Postscript[], into: Postscript[]) => {

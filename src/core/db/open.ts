@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { CantCreateError, DataError, fsError, XcimgError } from "../errors";
+import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 
 /**

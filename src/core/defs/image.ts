@@ -1,9 +1,9 @@
+import { NotFoundError, UsageError } from "../errors";
 import type { Db } from "../db/open";
 import { TABLES } from "../db/tables";
-import { NotFoundError, UsageError } from "../errors";
-import { validateImageName } from "../names";
 import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
-import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
+import { validateImageName } from "../names";
+import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 export const KNOWN_ARCHES = ["x86_64", "aarch64", "ppc64le", "ppc64", "s390x"];
 const PATH_COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -90,9 +90,7 @@ export function copyImageRows(db: Db, src: string, dst: string): Image {
     writeObject(db, IMAGE_TYPE, dst, from.attrs);
     db.sqlite.query("INSERT INTO linuximage (imagename) VALUES (?) ON CONFLICT DO NOTHING").run(dst);
     db.sqlite
-      .query(
-        "INSERT INTO litefile (image, file, options, comments, disable) SELECT ?, file, options, comments, disable FROM litefile WHERE image = ? ORDER BY rowid",
-      )
+      .query("INSERT INTO litefile (image, file, options, comments, disable) SELECT ?, file, options, comments, disable FROM litefile WHERE image = ? ORDER BY rowid")
       .run(dst, src);
   });
   return { name: dst, attrs: from.attrs };
@@ -101,9 +99,6 @@ export function copyImageRows(db: Db, src: string, dst: string): Image {
 /** The value of a required attribute, or xCAT's message for a missing one. */
 export function requireAttr(img: Image, attr: string, table = "osimage"): string {
   const v = img.attrs[attr];
-  if (!v)
-    throw new NotFoundError(`The '${attr}' field is not set for '${img.name}' in the ${table} table.`, {
-      hint: `set it with 'xcimg image set ${img.name} ${attr}=...'`,
-    });
+  if (!v) throw new NotFoundError(`The '${attr}' field is not set for '${img.name}' in the ${table} table.`, { hint: `set it with 'xcimg image set ${img.name} ${attr}=...'` });
   return v;
 }

@@ -3,7 +3,7 @@ import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { KNOWN_ARCHES } from "./image";
 import { effectiveAttrs } from "./inherit";
-import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
+import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 /** Boot loaders xcimg writes configs for (noderes.netboot). */
 export const NETBOOT_LOADERS = ["xnba", "grub2", "grub2-tftp", "grub2-http", "pxe"] as const;

@@ -1,10 +1,10 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { cloneDir } from "../clone/paths";
 import type { Context } from "../context";
-import { findImage, getImage, listImages, removeImageRows } from "../defs/image";
+import { getImage, listImages, findImage, removeImageRows } from "../defs/image";
 import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
+import { cloneDir } from "../clone/paths";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
@@ -51,7 +51,8 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
         staged.add(dir);
         staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
-      } else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
+      }
+      else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
     }
     staged.add(bootFilesDir(ctx.config, name));
   }

@@ -63,12 +63,9 @@ export function defineMediaImage(ctx: Context, req: MediaImageRequest): MediaIma
   const written: string[] = [];
   const template = materialize(findInstallFile(installdir, osvers, arch, profile, "tmpl"), installdir, platform, profile, "tmpl", written);
   if (!template) {
-    throw new DataError(
-      `No ${platform} install template exists for ${profile} in ${customInstallDir(installdir, platform)}, and xcimg has no built-in one for that profile`,
-      {
-        hint: `write ${customInstallDir(installdir, platform)}/${profile}.tmpl (xcimg's built-in templates are for profile compute)`,
-      },
-    );
+    throw new DataError(`No ${platform} install template exists for ${profile} in ${customInstallDir(installdir, platform)}, and xcimg has no built-in one for that profile`, {
+      hint: `write ${customInstallDir(installdir, platform)}/${profile}.tmpl (xcimg's built-in templates are for profile compute)`,
+    });
   }
   const pkglist = materialize(findInstallFile(installdir, osvers, arch, profile, "pkglist"), installdir, platform, profile, "pkglist", written);
 
@@ -98,14 +95,7 @@ function realDir(dir: string): string {
 }
 
 /** A found file as a real path: built-ins are written to the site's custom directory first. */
-function materialize(
-  found: string | undefined,
-  installdir: string,
-  platform: string,
-  profile: string,
-  ext: "tmpl" | "pkglist",
-  written: string[],
-): string | undefined {
+function materialize(found: string | undefined, installdir: string, platform: string, profile: string, ext: "tmpl" | "pkglist", written: string[]): string | undefined {
   if (!found || !isBuiltin(found)) return found;
   const dest = join(customInstallDir(installdir, platform), `${profile}.${ext}`);
   if (existsSync(dest)) return dest;

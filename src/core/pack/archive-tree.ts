@@ -1,10 +1,10 @@
-import { InterruptedError } from "../errors";
-import { atomicFile } from "../fs/atomic";
-import { type Compression, createSink } from "./compress";
+import { createSink, type Compression } from "./compress";
 import { assertFitsCpio, writeCpio } from "./cpio-archive";
 import type { PathFilter } from "./exlist";
+import { atomicFile } from "../fs/atomic";
+import { InterruptedError } from "../errors";
 import { writeTar } from "./tar-archive";
-import { type WalkResult, walkTree } from "./walk";
+import { walkTree, type WalkResult } from "./walk";
 
 /**
  * A filtered tree as one compressed archive file, replaced atomically: the building block of

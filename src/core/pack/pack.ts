@@ -1,16 +1,17 @@
+
 import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { bootInitrd } from "../boot/initrd";
 import type { Context } from "../context";
 import { enabledRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
-import { copyAtomic, fsyncDir, tempNameFor, writeFileAtomic } from "../fs/atomic";
+import { fsyncDir, copyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
-import { ImageRoot } from "../image/image-root";
 import { rootImgDir } from "../image/paths";
-import { writeXcatinfo } from "../image/xcatinfo";
+import { bootInitrd } from "../boot/initrd";
 import { archiveTree } from "./archive-tree";
+import { ImageRoot } from "../image/image-root";
+import { writeXcatinfo } from "../image/xcatinfo";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
@@ -162,8 +163,7 @@ function setTimezone(ctx: Context, tree: string, tz: string): string[] {
 function placeKernel(ctx: Context, img: Image, tree: string, dir: string): ImageKernel | null {
   const k = pickKernel(tree, img.attrs.kernelver);
   if (!k) {
-    if (!existsSync(join(dir, "kernel")))
-      ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
+    if (!existsSync(join(dir, "kernel"))) ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
     return null;
   }
   copyAtomic(k.path, join(dir, "kernel"));

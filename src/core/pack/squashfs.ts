@@ -1,5 +1,5 @@
-import { rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { IOFailure, NotFoundError } from "../errors";
 import type { Compression } from "./compress";
@@ -11,14 +11,7 @@ import type { TreeEntry } from "./walk";
  * hard-links files instead of copying them, so staging costs no data copy and file xattrs
  * (an inode property) come along; mksquashfs then packs the staging tree.
  */
-export async function writeSquashfs(
-  root: string,
-  rootimgdir: string,
-  entries: readonly TreeEntry[],
-  out: string,
-  compression: Compression,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function writeSquashfs(root: string, rootimgdir: string, entries: readonly TreeEntry[], out: string, compression: Compression, signal?: AbortSignal): Promise<void> {
   for (const tool of ["mksquashfs", "cpio"]) {
     if (!Bun.which(tool)) throw new NotFoundError(`${tool} not found, squashfs-tools and cpio should be installed on the management node`);
   }

@@ -1,6 +1,6 @@
 import type { Db } from "../db/open";
-import type { Row } from "../db/rows";
 import { isDisabled } from "../defs/inherit";
+import type { Row } from "../db/rows";
 import { DEFAULT_OPTION, pad13 } from "./options";
 
 /** One statelite entry: a path in the image and how nodes treat it. */

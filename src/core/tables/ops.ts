@@ -30,8 +30,7 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
   const required = [...spec.keys, ...(("required" in spec ? spec.required : []) as readonly string[])];
   for (const { line, values } of parsed.rows) {
     const missing = required.filter((c) => !values[c]);
-    if (missing.length)
-      throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
+    if (missing.length) throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
   }
   db.write(() => {
     if (!opts.addRows) deleteRows(db, table, {});

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { builtinText, isBuiltin } from "./builtin";
-import { type SourceLine, TemplateError } from "./types";
+import { TemplateError, type SourceLine } from "./types";
 
 /**
  * Loading templates and expanding xCAT's include directives, keeping for every output line the
@@ -76,8 +76,7 @@ function reason(e: unknown): string {
 export function expandEnv(text: string, at: { file: string; line: number }, cx: ExpandContext): string {
   return text.replace(/#ENV:([^#]+)#/g, (_m, name: string) => {
     const v = cx.lookupVar(name.replace(/^\$/, ""));
-    if (v === undefined)
-      throw new TemplateError(cx.node, at.file, at.line, `#ENV:${name}# is not set`, `export ${name} before running xcimg, or set osimage.environvar`);
+    if (v === undefined) throw new TemplateError(cx.node, at.file, at.line, `#ENV:${name}# is not set`, `export ${name} before running xcimg, or set osimage.environvar`);
     return v;
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ImageImportRequest } from "../../core/bundle/import";
 import type { Context } from "../../core/context";
+import type { ImageImportRequest } from "../../core/bundle/import";
 
 /** install: the template must be there, and media=required needs <installdir>/<osvers>/<osarch> (xCAT check_media). */
 export async function installImport(ctx: Context, { image }: ImageImportRequest): Promise<void> {

@@ -125,10 +125,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         domain: site("domain"),
       };
       const baseKcmdline = installKcmdline(kcmdlineInput);
-      const kcmdline = installKcmdline({
-        ...kcmdlineInput,
-        addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile,
-      });
+      const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
       const autoinst = join(autoinstDir, node);
       writeAtomic(autoinst, text);
       entries.push({
