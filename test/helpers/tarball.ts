@@ -8,6 +8,9 @@ export interface Entry {
   data?: string | Uint8Array;
   link?: string;
   mode?: number;
+  uid?: number;
+  /** pax extended-header records written before the member ('x' header). */
+  pax?: Record<string, string>;
 }
 
 const FLAG = { file: "0", dir: "5", symlink: "2", hardlink: "1", char: "3", block: "4", fifo: "6" } as const;
@@ -18,8 +21,8 @@ function header(e: Entry, size: number): Uint8Array {
   const oct = (off: number, len: number, v: number) => put(off, `${v.toString(8).padStart(len - 1, "0")}\0`);
   put(0, e.name.slice(0, 100));
   oct(100, 8, e.mode ?? (e.type === "dir" ? 0o755 : 0o644));
-  oct(108, 8, 0);
-  oct(116, 8, 0);
+  oct(108, 8, e.uid ?? 0);
+  oct(116, 8, e.uid ?? 0);
   oct(124, 12, size);
   oct(136, 12, 1_700_000_000);
   put(156, FLAG[e.type ?? "file"]);
@@ -29,16 +32,40 @@ function header(e: Entry, size: number): Uint8Array {
     oct(329, 8, 1);
     oct(337, 8, 3);
   }
+  fixChecksum(h);
+  return h;
+}
+
+function fixChecksum(h: Uint8Array): void {
   h.fill(32, 148, 156);
   let sum = 0;
   for (const b of h) sum += b;
-  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
-  return h;
+  h.set(Buffer.from(`${sum.toString(8).padStart(6, "0")}\0 `, "latin1"), 148);
+}
+
+function paxRecords(records: Record<string, string>): Buffer {
+  let s = "";
+  for (const [k, v] of Object.entries(records)) {
+    const body = ` ${k}=${v}\n`;
+    let len = body.length + 1;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    s += `${len}${body}`;
+  }
+  return Buffer.from(s, "latin1");
 }
 
 export function tarball(entries: Entry[], opts: { end?: boolean } = {}): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const e of entries) {
+    if (e.pax) {
+      const body = paxRecords(e.pax);
+      parts.push(header({ name: "PaxHeaders/x", type: "file", mode: 0o644 }, body.length));
+      parts[parts.length - 1]?.set([0x78], 156); // typeflag 'x'
+      fixChecksum(parts[parts.length - 1] as Uint8Array);
+      const padded = new Uint8Array(Math.ceil(body.length / 512) * 512);
+      padded.set(body);
+      parts.push(padded);
+    }
     const data = typeof e.data === "string" ? Buffer.from(e.data) : (e.data ?? new Uint8Array(0));
     parts.push(header(e, data.length));
     const padded = new Uint8Array(Math.ceil(data.length / 512) * 512);

@@ -9,6 +9,7 @@ import { validateImageName } from "../names";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
 import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest";
 import { exportPostscripts } from "./postscripts";
+import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
 
 /**
@@ -92,6 +93,9 @@ export async function exportImage(
   const installdir = ctx.config.installdir;
   if (isInside(resolve(dest), resolve(installdir, ".xcimg"))) throw new DataError(`refusing to write a bundle into ${installdir}/.xcimg`);
   ctx.log.info(`Exporting ${name} to ${dest}...`);
+  // what an export killed before its cleanup (kill -9) left next to its bundle
+  for (const re of [EXPORT_STAGING, EXPORT_TMP])
+    for (const gone of removeStale(dirname(dest), re)) ctx.log.info(`Removed ${gone}, left by an export that did not finish.`);
 
   const m = emptyManifest();
   const { imagename: _a, ...os } = getRow(db, "osimage", { imagename: name }) ?? {};

@@ -1,16 +1,22 @@
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statfsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
-import { DataError, fsError, InterruptedError, IOFailure, UsageError } from "../errors";
+import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
+import { freeBytes } from "./expansion";
 import { errorList } from "./export";
-import type { ImportImage, ImportPlan } from "./import";
+import { checkExtraLinks, expandExtraTrees } from "./extra-trees";
+import type { ImportImage, ImportPlan, Placement } from "./import";
 import { importLitefile } from "./litefile";
+import { normaliseStaged } from "./modes";
 import { PlacementTx } from "./placement";
 import { applyPostscripts } from "./postscripts";
+import { type Expected, verifyExtracted } from "./staged";
+import { IMPORT_STAGING, PLACEMENT_LEFTOVER, removeStale } from "./stale";
+import { normaliseMemberName, treeArea, withRefusalHint } from "./vet";
 
 /**
  * The last step of an import (see import.ts): check what would be replaced, extract the
@@ -50,21 +56,43 @@ function sameFile(p: string, sha: string | undefined, size: number | undefined):
   }
 }
 
-/** Files of an extra directory, relative, for merging into its destination. */
-function walk(dir: string, rel = ""): { rel: string; dir: boolean }[] {
-  const out: { rel: string; dir: boolean }[] = [];
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    const isDir = e.isDirectory();
-    out.push({ rel: r, dir: isDir });
-    if (isDir) out.push(...walk(dir, r));
-  }
-  return out;
-}
-
 export interface ImportResult {
   images: { image: string; provmethod: string; files: string[] }[];
   bundle: string;
+}
+
+/** A placed symlink that already exists with the same target is left alone, like an identical file. */
+function sameLink(p: string, target: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink() && readlinkSync(p, "latin1") === target;
+  } catch {
+    return false;
+  }
+}
+
+function isRealDir(p: string): boolean | null {
+  try {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return null;
+    return st.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** What GNU tar must extract: exactly the vetted members (see staged.ts). */
+function expectedMembers(plan: ImportPlan): Map<string, Expected> {
+  const out = new Map<string, Expected>();
+  for (const m of plan.bundle.members.values()) {
+    const e = m.entry;
+    // files outside a root tree are what gets placed: their content is checked too
+    const placedAsIs = treeArea(m.name) !== "imagetree";
+    if (e.type === "hardlink") out.set(m.name, { type: "hardlink", hardlinkTo: normaliseMemberName(e.linkname) });
+    else if (e.type === "symlink") out.set(m.name, { type: "symlink", linkname: e.linkname });
+    else if (e.type === "file") out.set(m.name, { type: "file", size: e.size, sha256: placedAsIs ? m.sha256 : undefined, single: placedAsIs });
+    else out.set(m.name, { type: e.type });
+  }
+  return out;
 }
 
 export async function commitImport(ctx: Context, plan: ImportPlan): Promise<ImportResult> {
@@ -73,32 +101,48 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   const { installdir } = plan.rules;
   const force = plan.req.force;
 
+  expandExtraTrees(plan);
   // two images of one bundle may carry the same file (an extra, a shared list): place it once
-  const claimed = new Map<string, string | undefined>();
+  const claimed = new Map<string, Placement>();
   for (const img of plan.images) {
     img.placements = img.placements.filter((p) => {
-      if (!claimed.has(p.to)) {
-        claimed.set(p.to, p.tree ? undefined : p.sha256);
+      const prev = claimed.get(p.to);
+      if (!prev) {
+        claimed.set(p.to, p);
         return true;
       }
-      if (!p.tree && claimed.get(p.to) === p.sha256) return false;
-      if (p.tree && p.what === "extra") return true; // extra directories merge into their destination
-      throw new DataError(`the bundle puts two different files at ${p.to}`);
+      if (p.dir && prev.dir) return false;
+      if (!p.tree && !prev.tree && !p.dir && !prev.dir && prev.linkname === p.linkname && prev.sha256 === p.sha256) return false;
+      throw new DataError(`the bundle puts two different things at ${p.to}`, {
+        hint: "two extras (or two images) of the bundle claim one path: nothing was imported",
+      });
     });
   }
+  checkExtraLinks(plan);
   // what would be replaced: identical files are left alone, others need --force
   const conflicts: string[] = [];
   for (const img of plan.images) {
     img.placements = img.placements.filter((p) => {
-      if (p.tree || !exists(p.to)) return true;
-      if (sameFile(p.to, p.sha256, p.size)) {
+      if (p.dir) {
+        const d = isRealDir(p.to);
+        if (d === null) throw new DataError(`${p.to} is a symbolic link; xcimg does not place files through a symbolic link`, { hint: "nothing was imported" });
+        if (d === false && exists(p.to))
+          throw new UsageError(`${p.to} exists and is not a directory`, { hint: "the bundle's extra directory needs a directory there; nothing was imported" });
+        return true;
+      }
+      if (!exists(p.to)) return true;
+      if (p.tree) {
+        conflicts.push(p.to); // a root tree is never merged: the old one becomes rootimg.ORIG
+        return true;
+      }
+      const same = p.linkname !== undefined ? sameLink(p.to, p.linkname) : sameFile(p.to, p.sha256, p.size);
+      if (same) {
         img.notes.push(`${p.to} (unchanged)`);
         return false;
       }
+      conflicts.push(p.to);
       return true;
     });
-    for (const p of img.placements) if (!p.tree && exists(p.to)) conflicts.push(p.to);
-    for (const p of img.placements) if (p.tree && p.what !== "extra" && exists(p.to)) conflicts.push(p.to);
   }
   if (conflicts.length && !force) {
     throw new UsageError(
@@ -109,23 +153,17 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
     );
   }
 
-  try {
-    const st = statfsSync(installdir);
-    const free = Number(st.bavail) * Number(st.bsize);
-    if (plan.bundle.dataBytes > free) {
-      throw new IOFailure(`the bundle unpacks to ${plan.bundle.dataBytes} bytes but ${installdir} has only ${free} bytes free`, {
-        hint: "free some space and try again",
-      });
-    }
-  } catch (e) {
-    if (e instanceof IOFailure) throw e;
-    throw fsError(e, `cannot use installdir ${installdir}`);
+  const free = freeBytes(installdir);
+  if (plan.bundle.dataBytes > free) {
+    throw new IOFailure(`the bundle unpacks to ${plan.bundle.dataBytes} bytes but ${installdir} has only ${free} bytes free`, {
+      hint: "free some space and try again",
+    });
   }
 
   const locks: Lock[] = [];
   const stageRoot = join(installdir, ".xcimg");
   let staging = "";
-  const tx = new PlacementTx();
+  const tx = new PlacementTx([installdir, ...plan.rules.allow]);
   try {
     for (const img of plan.images) {
       locks.push(acquireLock(installdir, `image ${img.name}`, `xcimg import ${img.name}`));
@@ -134,30 +172,26 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       if (dir) locks.push(lockImageDir(installdir, dir, `xcimg import ${img.name}`));
     }
     mkdirSync(stageRoot, { recursive: true, mode: 0o755 });
+    for (const gone of removeStale(stageRoot, IMPORT_STAGING)) ctx.log.info(`Removed ${gone}, left by an import that did not finish.`);
+    const dirs = new Set(plan.images.flatMap((i) => i.placements.map((p) => dirname(p.to))));
+    for (const d of dirs) for (const gone of removeStale(d, PLACEMENT_LEFTOVER)) ctx.log.info(`Removed ${gone}, left by an import that did not finish.`);
     staging = join(stageRoot, `import.${process.pid}.${Date.now()}`);
     mkdirSync(staging, { mode: 0o700 });
     ctx.log.info("Unbundling image...");
     await extract(plan.bundle.path, staging, ctx.signal);
+    await verifyExtracted(staging, expectedMembers(plan), plan.bundle.path);
     for (const img of plan.images) for (const step of img.afterExtract) await step(staging);
     if (ctx.signal.aborted) throw new InterruptedError("import interrupted; nothing was changed");
+    for (const img of plan.images) normaliseStaged(staging, img.placements);
 
     const files = new Map<string, string[]>();
     for (const img of plan.images) {
       const placed: string[] = [];
       for (const p of img.placements) {
-        const from = join(staging, p.from);
-        if (p.what === "extra" && p.tree) {
-          ctx.log.info(p.to);
-          tx.ensureDir(p.to);
-          for (const f of walk(from)) {
-            if (f.dir) tx.ensureDir(join(p.to, f.rel));
-            else tx.place(join(from, f.rel), join(p.to, f.rel));
-          }
-        } else {
-          ctx.log.info(p.to);
-          tx.place(from, p.to);
-        }
-        placed.push(p.to);
+        ctx.log.info(p.to);
+        if (p.dir) tx.ensureDir(p.to);
+        else tx.place(join(staging, p.from), p.to);
+        if (!p.treeRoot || p.to === p.treeRoot) placed.push(p.to);
       }
       files.set(img.name, placed);
     }
@@ -193,7 +227,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
     return { bundle: plan.bundle.path, images: plan.images.map((i) => ({ image: i.name, provmethod: i.provmethod, files: files.get(i.name) ?? [] })) };
   } catch (e) {
     tx.rollback();
-    throw e;
+    throw withRefusalHint(e);
   } finally {
     if (staging) rmSync(staging, { recursive: true, force: true });
     for (const l of locks) l.release();

@@ -3,15 +3,26 @@ import { join, posix } from "node:path";
 import type { Context } from "../context";
 import { DataError } from "../errors";
 import { checkDestination } from "./destinations";
+import { ExpansionBudget, freeBytes } from "./expansion";
 import type { ImportImage, ImportPlan } from "./import";
 import { fileRefs, sourceOf } from "./manifest";
 import { extractCpioGz, vetRootimgtree } from "./rootimgtree";
+import { verifyExtracted } from "./staged";
 
 /**
  * Root trees that arrive packed inside a bundle and are unpacked during import: a statelite
  * rootimgtree.gz (xcat.md §1.5 step 8) and a seed-001 bundle's rootimg.gz. Each is vetted
- * entry by entry (names, links) before GNU cpio sees it, then moved into place like a file.
+ * entry by entry (names, links) before GNU cpio sees it, its expansion bounded while it is
+ * decompressed (expansion.ts), what cpio extracted compared with what was vetted (staged.ts),
+ * then moved into place like a file.
  */
+async function unpack(ctx: Context, plan: ImportPlan, file: string, cwd: string, what: string, under: "rootimg" | null, size: number): Promise<void> {
+  const budget = new ExpansionBudget(what, size, freeBytes(cwd), plan.rules.installdir);
+  const vetted = await vetRootimgtree(file, { under, what, budget }, ctx.signal);
+  await extractCpioGz(file, cwd, ctx.signal);
+  await verifyExtracted(cwd, vetted.expected, what);
+}
+
 function member(plan: ImportPlan, img: ImportImage, key: "rootimgtree" | "rootimg") {
   const ref = fileRefs(img.manifest).find((r) => r.key === key);
   if (!ref) return null;
@@ -27,15 +38,14 @@ export function planRootimgtree(ctx: Context, plan: ImportPlan, img: ImportImage
   if (!found) return;
   const to = posix.join(posix.dirname(found.ref.path), "rootimg");
   checkDestination(posix.join(to, "x"), plan.rules, "the statelite root tree");
-  const unpack = `.tree.${plan.images.indexOf(img)}.${img.name}`;
-  img.placements.push({ from: `${unpack}/rootimg`, to, what: "rootimg", tree: true });
+  const dir = `.tree.${plan.images.indexOf(img)}.${img.name}`;
+  img.placements.push({ from: `${dir}/rootimg`, to, what: "rootimg", tree: true });
   img.afterExtract.push(async (staging) => {
     ctx.log.info("Extracting rootimgtree.gz. It will take a while.");
     const file = join(staging, found.member.name);
-    await vetRootimgtree(file, { under: "rootimg", what: "rootimgtree.gz" }, ctx.signal);
-    mkdirSync(join(staging, unpack), { mode: 0o700 });
-    await extractCpioGz(file, join(staging, unpack), ctx.signal);
-    if (!existsSync(join(staging, unpack, "rootimg"))) throw new DataError("rootimgtree.gz holds no rootimg directory");
+    mkdirSync(join(staging, dir), { mode: 0o700 });
+    await unpack(ctx, plan, file, join(staging, dir), "rootimgtree.gz", "rootimg", found.member.entry.size);
+    if (!existsSync(join(staging, dir, "rootimg"))) throw new DataError("rootimgtree.gz holds no rootimg directory");
   });
 }
 
@@ -52,12 +62,12 @@ function isGzip(path: string): boolean {
 /** seed 001: "the rootimg.gz will also be expanded" into <rootimgdir>/rootimg (gzip'd cpio only). */
 export function planExpandRootimg(ctx: Context, plan: ImportPlan, img: ImportImage): void {
   const found = member(plan, img, "rootimg");
-  const dir = img.manifest.linuximage.rootimgdir;
-  if (!found || !dir) return;
-  const to = posix.join(dir, "rootimg");
+  const rootimgdir = img.manifest.linuximage.rootimgdir;
+  if (!found || !rootimgdir) return;
+  const to = posix.join(rootimgdir, "rootimg");
   checkDestination(posix.join(to, "x"), plan.rules, "the root tree");
-  const unpack = `.tree.${plan.images.indexOf(img)}.${img.name}`;
-  const placement = { from: `${unpack}/rootimg`, to, what: "rootimg", tree: true };
+  const dir = `.tree.${plan.images.indexOf(img)}.${img.name}`;
+  const placement = { from: `${dir}/rootimg`, to, what: "rootimg", tree: true };
   img.placements.push(placement);
   img.afterExtract.push(async (staging) => {
     const file = join(staging, found.member.name);
@@ -67,8 +77,7 @@ export function planExpandRootimg(ctx: Context, plan: ImportPlan, img: ImportIma
       return;
     }
     ctx.log.info(`Extracting ${found.member.name} into ${to}. It will take a while.`);
-    await vetRootimgtree(file, { under: null, what: found.member.name }, ctx.signal);
-    mkdirSync(join(staging, unpack, "rootimg"), { recursive: true, mode: 0o755 });
-    await extractCpioGz(file, join(staging, unpack, "rootimg"), ctx.signal);
+    mkdirSync(join(staging, dir, "rootimg"), { recursive: true, mode: 0o755 });
+    await unpack(ctx, plan, file, join(staging, dir, "rootimg"), found.member.name, null, found.member.entry.size);
   });
 }

@@ -6,13 +6,14 @@ import { DataError, NotFoundError, UsageError } from "../errors";
 import { validateImageName, validatePathComponent } from "../names";
 import type { ProvMethodName } from "../provmethod-names";
 import { checkDestination, type DestinationRules, mapPath, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
+import { freeBytes } from "./expansion";
 import { errorList } from "./export";
 import { type LiteRow, parseLitefileCsv } from "./litefile";
 import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } from "./manifest";
 import { parseManifestCfg } from "./manifest-cfg";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
-import { type Member, type VettedBundle, vetBundle } from "./vet";
+import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**
  * imgimport (xcat.md §1.5), made safe and atomic. Three steps, so each provmethod can add its
@@ -41,6 +42,12 @@ export interface Placement {
   /** SHA-256 and size of a staged file (from the vetting pass), to skip identical existing files. */
   sha256?: string;
   size?: number;
+  /** One directory of an extra directory's tree: made (0755 root:root) if missing, never replaced. */
+  dir?: boolean;
+  /** One symlink of an extra directory's tree, and its target. */
+  linkname?: string;
+  /** For the entries of an extra directory: where that directory lands (its links must stay inside). */
+  treeRoot?: string;
 }
 
 export interface ImportImage {
@@ -89,6 +96,14 @@ export function stagedMember(plan: ImportPlan, img: ImportImage, rel: string): M
 }
 
 export async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
+  try {
+    return await readAndPlan(ctx, req);
+  } catch (e) {
+    throw withRefusalHint(e);
+  }
+}
+
+async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
   const installdir = resolve(ctx.config.installdir);
   let bundlePath = resolve(req.bundle);
   try {
@@ -99,7 +114,7 @@ export async function planImport(ctx: Context, req: ImportRequest): Promise<Impo
   if (lstatSync(bundlePath).isDirectory()) throw new UsageError(`${req.bundle} is a directory, not a bundle`);
   bundlePath = resolve(bundlePath);
   ctx.log.info(`Checking ${bundlePath}...`);
-  const bundle = await vetBundle(bundlePath, ctx.signal);
+  const bundle = await vetBundle(bundlePath, ctx.signal, { free: freeBytes(installdir), where: installdir });
   const allow = req.allowDest.map((d) => {
     if (!d.startsWith("/")) throw new UsageError(`--allow-dest needs an absolute directory, not '${d}'`);
     return posix.normalize(d).replace(/(.)\/$/, "$1");

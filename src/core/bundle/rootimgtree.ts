@@ -3,6 +3,8 @@ import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { ParallelGzip } from "../compress/gzip";
 import { DataError, InterruptedError, IOFailure } from "../errors";
+import type { ExpansionBudget } from "./expansion";
+import type { Expected } from "./staged";
 import { printableName } from "./tar";
 
 /**
@@ -63,30 +65,50 @@ function fileType(mode: number): string {
   }
 }
 
+/** A symlink's target is its data; PATH_MAX bounds it. */
+const MAX_LINK = 4096;
+const HEX8 = /^[0-9a-fA-F]{8}$/;
+
 /**
  * Vet a rootimgtree.gz from a bundle before GNU cpio extracts it: every name must be
- * `rootimg` or below it, without `..` or absolute paths, and nothing may be written through
- * a symlink the archive itself creates. (GNU cpio extracts absolute names and follows
- * symlinks it made earlier, so this check is what makes extraction safe.)
+ * `rootimg` or below it, without `..`, NUL or absolute paths, each name once, and nothing may
+ * be written through a symlink the archive itself creates. (GNU cpio extracts absolute names
+ * and follows symlinks it made earlier, so this check is what makes extraction safe.) Header
+ * fields must be exactly eight hex digits: a lenient reading here and GNU cpio's own would
+ * disagree on where the next entry starts. What it decompresses is counted against `budget`
+ * (a decompression bomb stops as soon as it crosses it). Returns what GNU cpio must extract,
+ * for verifyExtracted (staged.ts).
  */
 export async function vetRootimgtree(
   path: string,
-  opts: { under: "rootimg" | null; what: string },
+  opts: { under: "rootimg" | null; what: string; budget?: ExpansionBudget },
   signal?: AbortSignal,
-): Promise<{ entries: number; bytes: number }> {
+): Promise<{ entries: number; bytes: number; expected: Map<string, Expected> }> {
   const what = opts.what;
   const nonDirs = new Map<string, string>();
   const parents = new Set<string>();
+  const expected = new Map<string, Expected>();
   let entries = 0;
   let bytes = 0;
   let buf: Buffer = Buffer.alloc(0);
   let skip = 0;
+  let link: { name: string; want: number; parts: Buffer[]; got: number } | null = null;
   let done = false;
   const step = () => {
     for (;;) {
       if (done) return;
       if (skip) {
         const n = Math.min(skip, buf.length);
+        if (link && link.got < link.want) {
+          const take = Math.min(n, link.want - link.got);
+          link.parts.push(buf.subarray(0, take));
+          link.got += take;
+          if (link.got === link.want) {
+            const e = expected.get(link.name);
+            if (e) e.linkname = Buffer.concat(link.parts).toString("latin1");
+            link = null;
+          }
+        }
         buf = buf.subarray(n);
         skip -= n;
         if (skip) return;
@@ -94,14 +116,19 @@ export async function vetRootimgtree(
       if (buf.length < 110) return;
       const magic = buf.subarray(0, 6).toString("latin1");
       if (magic !== "070701" && magic !== "070702") throw new DataError(`${what} is not a cpio newc archive (bad header at entry ${entries + 1})`);
+      for (let i = 0; i < 13; i++) {
+        if (!HEX8.test(buf.subarray(6 + i * 8, 14 + i * 8).toString("latin1"))) throw new DataError(`${what}: corrupt cpio header at entry ${entries + 1}`);
+      }
       const field = (i: number) => Number.parseInt(buf.subarray(6 + i * 8, 14 + i * 8).toString("latin1"), 16);
       const mode = field(1);
+      const nlink = field(4);
       const filesize = field(6);
       const namesize = field(11);
-      if (!(namesize > 0 && namesize < 65536) || Number.isNaN(filesize)) throw new DataError(`${what}: corrupt cpio header`);
+      if (!(namesize > 0 && namesize < 65536)) throw new DataError(`${what}: corrupt cpio header`);
       const nameEnd = 110 + namesize;
       const dataStart = nameEnd + ((4 - (nameEnd % 4)) % 4);
       if (buf.length < dataStart) return;
+      if (buf[nameEnd - 1] !== 0) throw new DataError(`${what}: corrupt cpio header (name not NUL-terminated) at entry ${entries + 1}`);
       const name = buf.subarray(110, nameEnd - 1).toString("latin1");
       buf = buf.subarray(dataStart);
       skip = filesize + ((4 - (filesize % 4)) % 4);
@@ -112,6 +139,9 @@ export async function vetRootimgtree(
       entries++;
       bytes += filesize;
       const shown = printableName(name);
+      // GNU cpio stops a name at its first NUL; the check must see the same name
+      if (name.includes("\0"))
+        throw new DataError(`${what}: entry '${shown}' has a NUL byte in its name`, { hint: "GNU cpio would read a different name than was checked" });
       const parts = name.split("/");
       if (name.startsWith("/") || parts.includes(".."))
         throw new DataError(`${what}: entry '${shown}' has an absolute or '..' path`, { hint: "extracting it would write outside the image" });
@@ -122,6 +152,13 @@ export async function vetRootimgtree(
       const norm = parts.filter((p) => p !== "." && p !== "").join("/");
       const type = fileType(mode);
       if (type === "unknown") throw new DataError(`${what}: entry '${shown}' has an unknown file type`);
+      if (expected.has(norm)) throw new DataError(`${what}: entry '${shown}' appears twice`, { hint: "a later copy could replace what was checked" });
+      if (norm === "" && type !== "dir") throw new DataError(`${what}: its top entry '${shown}' is not a directory`);
+      if (type !== "file" && type !== "symlink" && filesize !== 0) throw new DataError(`${what}: ${type} entry '${shown}' carries data`);
+      if (type === "symlink") {
+        if (filesize === 0 || filesize > MAX_LINK) throw new DataError(`${what}: symlink entry '${shown}' has a target of ${filesize} bytes`);
+        link = { name: norm, want: filesize, parts: [], got: 0 };
+      }
       const segs = norm.split("/");
       for (let i = 1; i < segs.length; i++) {
         const a = segs.slice(0, i).join("/");
@@ -135,7 +172,9 @@ export async function vetRootimgtree(
       if (type !== "dir") {
         if (parents.has(norm)) throw new DataError(`${what}: entry '${shown}' is a ${type} but other entries lie below it`);
         nonDirs.set(norm, type);
-      } else nonDirs.delete(norm);
+      }
+      // a hard-linked file's data comes with the last of its names, so only a lone one has a size to check
+      expected.set(norm, { type: type as Expected["type"], size: type === "file" && nlink <= 1 ? filesize : undefined });
     }
   };
   await new Promise<void>((resolve, reject) => {
@@ -153,6 +192,7 @@ export async function vetRootimgtree(
     gunzip.on("data", (c: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, c]) : c;
       try {
+        opts.budget?.add(c.length);
         step();
       } catch (e) {
         stop(e);
@@ -165,7 +205,7 @@ export async function vetRootimgtree(
     });
     input.pipe(gunzip);
   });
-  return { entries, bytes };
+  return { entries, bytes, expected };
 }
 
 /** Extract a vetted cpio.gz into `dir` (rootimgtree.gz: dir then holds rootimg/), as xCAT's `zcat | cpio -idum`. */

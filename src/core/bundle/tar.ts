@@ -21,6 +21,8 @@ export interface TarEntry {
   uid: number;
   gid: number;
   mtime: number;
+  /** The member carries extended attributes, ACLs or an SELinux label (pax SCHILY.* / RHT.*). */
+  attrs?: boolean;
 }
 
 export interface TarHandlers {
@@ -92,7 +94,34 @@ function checksumOk(h: Uint8Array): boolean {
   return stored === unsigned || stored === signed;
 }
 
-function parsePax(body: Uint8Array): Map<string, string> {
+/**
+ * pax keywords a bundle may use: what GNU tar writes for --format=posix --xattrs --acls. Every
+ * other keyword is refused, because GNU tar honours some the vetter would not (GNU.sparse.name
+ * renames a member, GNU.sparse.* and GNU.dumpdir change what is written), and a member that
+ * GNU tar names differently from the vetter is the "two parsers" attack.
+ */
+const PAX_KEYS = new Set(["path", "linkpath", "size", "mtime", "atime", "ctime", "uid", "gid", "uname", "gname", "comment", "charset", "hdrcharset"]);
+const PAX_ATTR_PREFIXES = ["SCHILY.xattr.", "SCHILY.acl.", "RHT.security.selinux", "SCHILY.dev", "SCHILY.ino", "SCHILY.nlink"];
+/** Keywords of a global ('g') header: GNU tar applies a global path or size to every later member. */
+const PAX_GLOBAL_KEYS = new Set(["comment", "charset", "hdrcharset"]);
+
+function checkPaxKey(key: string, global: boolean): void {
+  const shown = printableName(key);
+  if (global) {
+    if (!PAX_GLOBAL_KEYS.has(key)) throw new DataError(`tar: global pax header keyword '${shown}' is not allowed in a bundle`);
+    return;
+  }
+  if (PAX_KEYS.has(key) || PAX_ATTR_PREFIXES.some((p) => key.startsWith(p))) return;
+  throw new DataError(`tar: pax header keyword '${shown}' is not allowed in a bundle`, {
+    hint: "GNU tar could read such a member differently from the check (GNU sparse files, renamed members)",
+  });
+}
+
+function isAttrKey(key: string): boolean {
+  return key.startsWith("SCHILY.xattr.") || key.startsWith("SCHILY.acl.") || key.startsWith("RHT.security.selinux");
+}
+
+function parsePax(body: Uint8Array, global: boolean): Map<string, string> {
   const out = new Map<string, string>();
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let pos = 0;
@@ -105,8 +134,11 @@ function parsePax(body: Uint8Array): Map<string, string> {
     const rec = text.subarray(sp + 1, pos + len - 1); // without the trailing \n
     const eq = rec.indexOf(0x3d);
     if (eq < 0) throw new DataError("tar: malformed pax header record");
+    const key = rec.subarray(0, eq).toString("latin1");
+    checkPaxKey(key, global);
+    if (out.has(key)) throw new DataError(`tar: pax keyword '${printableName(key)}' appears twice in one header`);
     // pax values are UTF-8; re-encode as latin1 so names compare with ustar names byte for byte
-    out.set(rec.subarray(0, eq).toString("latin1"), rec.subarray(eq + 1).toString("latin1"));
+    out.set(key, rec.subarray(eq + 1).toString("latin1"));
     pos += len;
   }
   return out;
@@ -123,6 +155,8 @@ export class TarParser {
   private padding = 0;
   private meta: { kind: string; buf: Uint8Array; fill: number } | null = null;
   private pax = new Map<string, string>();
+  /** Metadata headers ('x', 'L', 'K') seen since the last member: each at most once. */
+  private metaSeen = new Set<string>();
   private longName: string | null = null;
   private longLink: string | null = null;
   /** Archive bytes before the end marker. */
@@ -196,7 +230,7 @@ export class TarParser {
   private header(): void {
     const h = this.hdr;
     if (h.every((b) => b === 0)) {
-      if (this.meta || this.longName !== null || this.pax.size) throw new DataError("tar: metadata header without a member");
+      if (this.meta || this.metaSeen.size) throw new DataError("tar: metadata header without a member");
       this.state = "end";
       return;
     }
@@ -208,6 +242,9 @@ export class TarParser {
     const size = number(h, 124, 12, "size");
     const pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
+      // GNU tar never writes two of one kind for a member; which of them wins differs between readers
+      if (flag !== "g" && this.metaSeen.has(flag)) throw new DataError(`tar: two '${flag}' headers for one member`);
+      if (flag !== "g") this.metaSeen.add(flag);
       if (size > MAX_META)
         throw new DataError(`tar: a ${flag === "L" || flag === "K" ? "long name" : "pax"} header of ${size} bytes is larger than ${MAX_META}`);
       this.meta = { kind: flag, buf: new Uint8Array(size), fill: 0 };
@@ -225,7 +262,9 @@ export class TarParser {
     }
     const magic = cstring(h, 257, 6);
     let name = cstring(h, 0, 100);
-    if (magic === "ustar" && h[263] === 0x30 && h[264] === 0x30) {
+    // GNU tar's rule (list.c read_header): the prefix counts when the magic is "ustar\0",
+    // whatever the version field holds; a GNU header ("ustar  \0") uses those bytes otherwise
+    if (magic === "ustar" && h[262] === 0 && h[345] !== 0) {
       const prefix = cstring(h, 345, 155);
       if (prefix) name = `${prefix}/${name}`;
     }
@@ -242,8 +281,10 @@ export class TarParser {
       if (!/^[0-9]+$/.test(paxSize)) throw new DataError("tar: malformed pax size");
       entrySize = Number(paxSize);
     }
+    const attrs = [...this.pax.keys()].some(isAttrKey);
     this.longName = this.longLink = null;
     this.pax = new Map();
+    this.metaSeen.clear();
     if (type !== "file" && entrySize !== 0) throw new DataError(`tar: ${type} member '${printableName(name)}' carries data`);
     const dataSize = type === "file" ? entrySize : 0;
     const entry: TarEntry = {
@@ -255,6 +296,7 @@ export class TarParser {
       uid: number(h, 108, 8, "uid"),
       gid: number(h, 116, 8, "gid"),
       mtime: number(h, 136, 12, "mtime"),
+      attrs,
     };
     this.entries++;
     this.h.entry(entry);
@@ -265,10 +307,11 @@ export class TarParser {
 
   private metaDone(m: { kind: string; buf: Uint8Array }): void {
     this.meta = null;
-    if (m.kind === "x") for (const [k, v] of parsePax(m.buf)) this.pax.set(k, v);
+    if (m.kind === "x") this.pax = parsePax(m.buf, false);
+    else if (m.kind === "g")
+      parsePax(m.buf, true); // checked only: it may carry nothing that names or sizes a member
     else if (m.kind === "L") this.longName = cstring(m.buf, 0, m.buf.length);
     else if (m.kind === "K") this.longLink = cstring(m.buf, 0, m.buf.length);
-    // 'g' (global pax header): applies to nothing we read
   }
 }
 

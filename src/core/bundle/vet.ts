@@ -1,8 +1,9 @@
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { DataError, fsError } from "../errors";
+import { DataError, fsError, IOFailure } from "../errors";
 import { CHECKSUM_FILE, parseChecksums } from "./checksums";
+import { ExpansionBudget } from "./expansion";
 import { printableName, type TarEntry, TarParser } from "./tar";
 
 /**
@@ -78,13 +79,19 @@ function ancestors(name: string): string[] {
   return out;
 }
 
-class Vetter {
+export class Vetter {
   readonly members = new Map<string, Member>();
   /** names that have members below them (implicit or explicit directories) */
   private readonly parents = new Set<string>();
   private readonly small = new Map<string, Buffer[]>();
   private current: { member: Member; hash: Hash; keep: Buffer[] | null; kept: number; limit: number } | null = null;
   dataBytes = 0;
+
+  /** `free`: bytes free where the bundle will be extracted; a bundle holding more stops here. */
+  constructor(
+    private readonly free = Number.POSITIVE_INFINITY,
+    private readonly freeWhere = "",
+  ) {}
 
   entry(e: TarEntry): void {
     this.closeCurrent();
@@ -101,7 +108,15 @@ class Vetter {
       }
     }
     if (e.type !== "dir" && this.parents.has(name)) throw new DataError(`bundle member '${shown}' is a ${e.type} but other members lie below it`);
+    // GNU tar extracts a regular member whose name ends in '/' as a directory (old tar's rule)
+    if (e.type !== "dir" && /\/$/.test(e.name)) throw new DataError(`bundle member '${shown}' is a ${e.type} with a directory's name (trailing '/')`);
     const area = treeArea(name);
+    // extended attributes, ACLs and labels belong to a root tree; elsewhere they could carry
+    // file capabilities or a label onto a file the management node serves
+    if (e.attrs && area !== "imagetree")
+      throw new DataError(`bundle member '${shown}' carries extended attributes or ACLs; only an image tree may`, {
+        hint: "re-export without xattrs, or remove them from the files outside the image tree",
+      });
     switch (e.type) {
       case "file":
       case "dir":
@@ -134,6 +149,8 @@ class Vetter {
     this.members.set(name, member);
     if (e.type === "file") {
       this.dataBytes += e.size;
+      if (this.dataBytes > this.free)
+        throw new IOFailure(`the bundle unpacks to more than the ${this.free} bytes free in ${this.freeWhere}`, { hint: "free some space and try again" });
       const base = name.split("/").pop() as string;
       const depth = name.split("/").length;
       const special = Object.hasOwn(LIMITS, base) && depth <= 2 ? (LIMITS[base] as number) : 0;
@@ -163,6 +180,12 @@ class Vetter {
   }
 }
 
+/** Every refusal says what to do next (README: `Error:` + `hint:`); the specific ones carry their own. */
+export function withRefusalHint(e: unknown): unknown {
+  if (!(e instanceof DataError) || e.hint) return e;
+  return new DataError(e.message, { hint: "the bundle is malformed or unsafe and nothing was imported; get a good copy from whoever made it", cause: e });
+}
+
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 function sniff(path: string): Buffer {
@@ -182,7 +205,27 @@ function sniff(path: string): Buffer {
 }
 
 /** Read and check the whole bundle; nothing is written anywhere. */
-export async function vetBundle(path: string, signal?: AbortSignal): Promise<VettedBundle> {
+export async function vetBundle(
+  path: string,
+  signal?: AbortSignal,
+  space: { free: number; where: string } = { free: Number.POSITIVE_INFINITY, where: "" },
+): Promise<VettedBundle> {
+  const { v, compressedBytes } = await vetMembers(path, signal, space);
+  const images = imageDirs(v, path);
+  for (const img of images) verifyChecksums(v, img, path);
+  return { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+}
+
+/**
+ * The member-level half of vetBundle: every header and name checked, nothing about manifests.
+ * What it accepts is what GNU tar is then allowed to extract (test/core/bundle/vet-fuzz.test.ts
+ * compares the two readers on this).
+ */
+export async function vetMembers(
+  path: string,
+  signal?: AbortSignal,
+  space: { free: number; where: string } = { free: Number.POSITIVE_INFINITY, where: "" },
+): Promise<{ v: Vetter; compressedBytes: number }> {
   const head = sniff(path);
   if (head.length < 2 || head[0] !== GZIP_MAGIC[0] || head[1] !== GZIP_MAGIC[1]) {
     const plainTar = head.length >= 262 && head.subarray(257, 262).toString("latin1") === "ustar";
@@ -192,7 +235,8 @@ export async function vetBundle(path: string, signal?: AbortSignal): Promise<Vet
         : "an image bundle is a .tgz made by 'xcimg export' or xCAT's imgexport",
     });
   }
-  const v = new Vetter();
+  const v = new Vetter(space.free, space.where);
+  const budget = new ExpansionBudget(path, statSync(path).size, Number.POSITIVE_INFINITY, space.where);
   const parser = new TarParser({ entry: (e) => v.entry(e), data: (c) => v.data(c) });
   let compressedBytes = 0;
   await new Promise<void>((resolve, reject) => {
@@ -214,6 +258,7 @@ export async function vetBundle(path: string, signal?: AbortSignal): Promise<Vet
     gunzip.on("data", (chunk: Buffer) => {
       if (parser.ended) return; // zero padding after the end marker
       try {
+        budget.add(chunk.length);
         parser.push(chunk);
       } catch (e) {
         stop(e);
@@ -231,9 +276,7 @@ export async function vetBundle(path: string, signal?: AbortSignal): Promise<Vet
     });
     input.pipe(gunzip);
   });
-  const images = imageDirs(v, path);
-  for (const img of images) verifyChecksums(v, img, path);
-  return { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+  return { v, compressedBytes };
 }
 
 function imageDirs(v: Vetter, path: string): ImageDir[] {
