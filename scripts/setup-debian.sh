@@ -9,7 +9,8 @@ SUDO=""
 
 # Tools the tests drive for real: an OpenSSH server for capture, GNU tar/cpio and compressors
 # for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone,
-# a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests).
+# a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests),
+# a PostgreSQL server (each db test starts its own on 127.0.0.1; the package's cluster stays off).
 PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
@@ -17,6 +18,7 @@ PKGS=(
   qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
   debconf libxml2-utils curl wget dash shellcheck
   nfs-ganesha nfs-ganesha-vfs
+  postgresql postgresql-client
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -29,6 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   # the tests start their own ganesha on 127.0.0.1; the package's system service stays off
   if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now nfs-ganesha >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 fi
 

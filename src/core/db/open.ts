@@ -2,33 +2,93 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
+import type { DbDriver, Param, RawRow } from "./driver";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+import { openPostgres } from "./pg-open";
+import { SqliteDriver } from "./sqlite-driver";
+import { isPostgresUrl, sqlitePathOf } from "./url";
 
 /**
- * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
- * transaction per command, so a failed command leaves the tables as they were and two
- * xcimg processes serialise instead of failing with "database is locked".
+ * The database handle every command gets. Writes go through `write()`, one write transaction
+ * per command (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN + an advisory lock every xcimg
+ * writer takes), so a failed command leaves the tables as they were and two xcimg processes
+ * serialise instead of failing with "database is locked" or losing an update.
  */
 export class Db {
-  constructor(
-    readonly sqlite: Database,
-    readonly path: string,
-  ) {}
+  private depth = 0;
 
-  /** Run fn in one IMMEDIATE transaction (a savepoint when already inside one). */
+  constructor(readonly driver: DbDriver) {}
+
+  get engine() {
+    return this.driver.engine;
+  }
+
+  /** The SQLite file (":memory:" for tests), or the PostgreSQL url without its password. */
+  get path(): string {
+    return this.driver.location;
+  }
+
+  /** The bun:sqlite handle, for SQLite-only code (tests, tools); on PostgreSQL there is none. */
+  get sqlite(): Database {
+    if (this.driver instanceof SqliteDriver) return this.driver.sqlite;
+    throw new Error("internal: db.sqlite used on a PostgreSQL database; go through Db.all/get/run");
+  }
+
+  all<T = RawRow>(sql: string, ...params: Param[]): T[] {
+    return this.driver.all(sql, params) as T[];
+  }
+
+  get<T = RawRow>(sql: string, ...params: Param[]): T | null {
+    return this.driver.get(sql, params) as T | null;
+  }
+
+  run(sql: string, ...params: Param[]): { changes: number } {
+    return this.driver.run(sql, params);
+  }
+
+  exec(sql: string): void {
+    this.driver.exec(sql);
+  }
+
+  /** Run fn in one write transaction (a savepoint when already inside one). */
   write<T>(fn: () => T): T {
-    if (this.sqlite.inTransaction) return this.sqlite.transaction(fn)();
-    return this.sqlite.transaction(fn).immediate();
+    const nested = this.depth > 0;
+    const sp = `xcimg_sp${this.depth}`;
+    if (nested) this.driver.exec(`SAVEPOINT ${sp}`);
+    else this.driver.beginWrite();
+    this.depth++;
+    try {
+      const result = fn();
+      if (nested) this.driver.exec(`RELEASE SAVEPOINT ${sp}`);
+      else this.driver.commit();
+      return result;
+    } catch (e) {
+      try {
+        if (nested) this.driver.exec(`ROLLBACK TO SAVEPOINT ${sp}; RELEASE SAVEPOINT ${sp}`);
+        else this.driver.rollback();
+      } catch {
+        // the connection is gone: the server rolls the transaction back itself
+      }
+      throw e;
+    } finally {
+      this.depth--;
+    }
   }
 
   close(): void {
-    this.sqlite.close();
+    this.driver.close();
   }
 }
 
 const BUSY_TIMEOUT_MS = 15000;
 
-export function openDb(path: string): Db {
+/** Open `[db] url` (postgresql://..., sqlite:///path) or a SQLite file path, migrating it on first use. */
+export function openDb(target: string): Db {
+  if (isPostgresUrl(target)) return new Db(openPostgres(target));
+  return new Db(openSqlite(sqlitePathOf(target)));
+}
+
+function openSqlite(path: string): SqliteDriver {
   if (path !== ":memory:") {
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -52,7 +112,7 @@ export function openDb(path: string): Db {
     if (e instanceof XcimgError) throw e;
     throw new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
   }
-  return new Db(sqlite, path);
+  return new SqliteDriver(sqlite, path);
 }
 
 /**

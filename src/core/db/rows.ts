@@ -1,4 +1,5 @@
 import type { Db } from "./open";
+import { forgetRemoved, orderedFrom, runPlaced } from "./row-order";
 import { TABLES, type TableName } from "./tables";
 
 /** A table row as xCAT sees it: column → value, with unset columns absent. */
@@ -14,13 +15,14 @@ function clean(raw: Record<string, unknown>): Row {
 
 /** All rows in insertion (rowid) order, the order xCAT's tabdump prints. */
 export function allRows(db: Db, table: TableName): Row[] {
-  return (db.sqlite.query(`SELECT * FROM ${q(table)} ORDER BY rowid`).all() as Record<string, unknown>[]).map(clean);
+  const { from, order } = orderedFrom(db, table);
+  return db.all(`SELECT t.* FROM ${from} ORDER BY ${order}`).map(clean);
 }
 
 export function getRow(db: Db, table: TableName, key: Row): Row | null {
   const keys = Object.keys(key);
   const sql = `SELECT * FROM ${q(table)} WHERE ${keys.map((k) => `${q(k)} = ?`).join(" AND ")}`;
-  const raw = db.sqlite.query(sql).get(...keys.map((k) => key[k] ?? null)) as Record<string, unknown> | null;
+  const raw = db.get(sql, ...keys.map((k) => key[k] ?? null));
   return raw ? clean(raw) : null;
 }
 
@@ -36,13 +38,14 @@ export function enabledRow(db: Db, table: TableName, key: Row): Row | null {
   return row && !isDisabled(row) ? row : null;
 }
 
-/** Rows whose `column` equals one of `values` (chunked so 10,000 nodes stay within SQLite limits). */
+/** Rows whose `column` equals one of `values`, in insertion order (chunked so 10,000 nodes stay within SQLite limits). */
 export function rowsWhereIn(db: Db, table: TableName, column: string, values: readonly string[]): Row[] {
   const out: Row[] = [];
   for (let i = 0; i < values.length; i += 500) {
     const chunk = values.slice(i, i + 500);
-    const sql = `SELECT * FROM ${q(table)} WHERE ${q(column)} IN (${chunk.map(() => "?").join(",")}) ORDER BY rowid`;
-    out.push(...(db.sqlite.query(sql).all(...chunk) as Record<string, unknown>[]).map(clean));
+    const { from, order } = orderedFrom(db, table);
+    const sql = `SELECT t.* FROM ${from} WHERE t.${q(column)} IN (${chunk.map(() => "?").join(",")}) ORDER BY ${order}`;
+    out.push(...db.all(sql, ...chunk).map(clean));
   }
   return out;
 }
@@ -63,20 +66,22 @@ export function upsert(db: Db, table: TableName, key: Row, values: Record<string
   const conflict = updates.length
     ? `ON CONFLICT (${spec.keys.map(q).join(", ")}) DO UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(", ")}`
     : "ON CONFLICT DO NOTHING";
-  db.sqlite.query(`INSERT INTO ${q(table)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ${conflict}`).run(...vals);
+  runPlaced(db, table, key, `INSERT INTO ${q(table)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ${conflict}`, vals);
 }
 
 /** Delete rows matching every column of `where`; returns how many went. */
 export function deleteRows(db: Db, table: TableName, where: Row): number {
   const keys = Object.keys(where);
   const sql = `DELETE FROM ${q(table)}${keys.length ? ` WHERE ${keys.map((k) => `${q(k)} = ?`).join(" AND ")}` : ""}`;
-  return db.sqlite.query(sql).run(...keys.map((k) => where[k] ?? null)).changes;
+  const { changes } = db.run(sql, ...keys.map((k) => where[k] ?? null));
+  if (changes) forgetRemoved(db, table);
+  return changes;
 }
 
 /** Replace a whole table's contents (tabrestore) with rows in the given order. */
 export function replaceTable(db: Db, table: TableName, rows: Row[]): void {
   const spec = TABLES[table];
-  db.sqlite.exec(`DELETE FROM ${q(table)}`);
-  const stmt = db.sqlite.query(`INSERT INTO ${q(table)} (${spec.cols.map(q).join(", ")}) VALUES (${spec.cols.map(() => "?").join(", ")})`);
-  for (const r of rows) stmt.run(...spec.cols.map((c) => (r[c] === undefined || r[c] === "" ? null : r[c])));
+  deleteRows(db, table, {});
+  const sql = `INSERT INTO ${q(table)} (${spec.cols.map(q).join(", ")}) VALUES (${spec.cols.map(() => "?").join(", ")})`;
+  for (const r of rows) runPlaced(db, table, r, sql, spec.cols.map((c) => (r[c] === undefined || r[c] === "" ? null : (r[c] as string))));
 }

@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import { deleteRows, getRow, upsert } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { bootLineProblem } from "../boot/boot-values";
@@ -64,7 +65,7 @@ function nodeAttrs(): Record<string, AttrSpec> {
 export const NODE_TYPE: ObjectType = { kind: "node", keyColumn: () => "node", attrs: nodeAttrs() };
 
 export function listNodes(db: Db): string[] {
-  return (db.sqlite.query("SELECT node FROM nodelist").all() as { node: string }[]).map((r) => r.node).sort();
+  return db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node).sort();
 }
 
 /** Each node's own rows only, as stored (what `table dump` would show for it). */
@@ -83,7 +84,7 @@ export function readNodes(db: Db, names: readonly string[]): Map<string, Attrs> 
  */
 export function setNodes(db: Db, names: readonly string[], attrs: Attrs): { created: string[] } {
   for (const n of names) validateNodeName(n);
-  const existing = new Set((db.sqlite.query("SELECT node FROM nodelist").all() as { node: string }[]).map((r) => r.node));
+  const existing = new Set(db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node));
   const created: string[] = [];
   db.write(() => {
     for (const name of names) {
@@ -92,7 +93,7 @@ export function setNodes(db: Db, names: readonly string[], attrs: Attrs): { crea
       const a: Attrs = isNew && !attrs.groups ? { groups: "all", ...attrs } : { ...attrs };
       if (a.mac) a.mac = a.mac.toLowerCase();
       writeObject(db, NODE_TYPE, name, a);
-      if (isNew) db.sqlite.query("INSERT INTO nodelist (node, groups) VALUES (?, 'all') ON CONFLICT DO NOTHING").run(name);
+      if (isNew && !getRow(db, "nodelist", { node: name })) upsert(db, "nodelist", { node: name }, { groups: "all" });
     }
   });
   return { created };
@@ -102,7 +103,7 @@ export function removeNodes(db: Db, names: readonly string[]): void {
   db.write(() => {
     for (const n of names) {
       deleteObject(db, NODE_TYPE, n);
-      db.sqlite.query("DELETE FROM statelite WHERE node = ?").run(n);
+      deleteRows(db, "statelite", { node: n });
     }
   });
 }

@@ -69,7 +69,7 @@ export async function expandNoderangeInterruptibly(ctx: Context, expr: string, o
         settled = true;
         reject(new InternalError(`noderange worker failed: ${e.message}`));
       };
-      worker.postMessage({ dbPath: db.path, expr, verify, env: { ...ctx.env } } satisfies ExpandRequest);
+      worker.postMessage({ dbTarget: db.driver.target, expr, verify, env: { ...ctx.env } } satisfies ExpandRequest);
     });
   } finally {
     if (!settled) runaway = true;

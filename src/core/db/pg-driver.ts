@@ -1,0 +1,158 @@
+import { receiveMessageOnPort } from "node:worker_threads";
+import type { DbDriver, Param, RawRow } from "./driver";
+import type { PgReply, PgRequest, PgStart } from "./pg-protocol";
+
+/** Every xcimg writer takes this transaction-level advisory lock first: PostgreSQL's BEGIN IMMEDIATE. */
+export const WRITE_LOCK_KEY = 0x7863696d; // "xcim"
+
+const REPLY_TIMEOUT_MS = 120_000;
+
+export class PgError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+function spawnWorker(): Worker {
+  // inside the compiled binary the worker is an entry point addressed from the bundle root (see compress/spawn.ts)
+  if (import.meta.url.includes("$bunfs")) return new Worker("./core/db/pg-worker.ts");
+  return new Worker(new URL("./pg-worker.ts", import.meta.url).href);
+}
+
+/** `?` → `$1, $2, ...`, outside quoted strings and identifiers, so callers write one dialect. */
+export function dollarPlaceholders(sql: string): string {
+  let out = "";
+  let n = 0;
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === "?") {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+/** The url without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgresql://(unparsable url)";
+  }
+}
+
+/**
+ * PostgreSQL behind the synchronous DbDriver seam: a Worker owns the connection (Bun.SQL is
+ * async) and the calling thread blocks in Atomics.wait until the answer is posted back, so
+ * every caller of the database stays synchronous. Costs one thread hop per statement.
+ */
+export class PgDriver implements DbDriver {
+  readonly engine = "postgresql" as const;
+  readonly location: string;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  private closed = false;
+  private writes = 0;
+
+  constructor(readonly target: string) {
+    const url = target;
+    this.location = redactUrl(url);
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    this.worker = spawnWorker();
+    this.worker.unref();
+    this.worker.postMessage({ url, port: channel.port2, flag: this.flag.buffer as SharedArrayBuffer } satisfies PgStart, [channel.port2]);
+    this.get("SELECT 1 AS ok"); // connect now, so a bad url fails at open, not mid-command
+  }
+
+  private call(req: PgRequest): { rows: RawRow[]; changes: number } {
+    if (this.closed) throw new PgError("database connection is closed");
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage(req);
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    for (;;) {
+      Atomics.wait(this.flag, 0, 0, Math.max(1, deadline - Date.now()));
+      const m = receiveMessageOnPort(this.port as never) as { message: PgReply } | undefined;
+      if (m) {
+        const r = m.message;
+        if (!r.ok) throw new PgError(r.message, r.code);
+        return r;
+      }
+      if (Date.now() > deadline) throw new PgError(`no answer from PostgreSQL at ${this.location} within ${REPLY_TIMEOUT_MS / 1000} s`);
+    }
+  }
+
+  all(sql: string, params: readonly Param[] = []): RawRow[] {
+    return this.call({ op: "query", sql: dollarPlaceholders(sql), params }).rows;
+  }
+
+  get(sql: string, params: readonly Param[] = []): RawRow | null {
+    return this.all(sql, params)[0] ?? null;
+  }
+
+  run(sql: string, params: readonly Param[] = []): { changes: number } {
+    this.writes++;
+    return { changes: this.call({ op: "query", sql: dollarPlaceholders(sql), params }).changes };
+  }
+
+  exec(sql: string): void {
+    this.writes++;
+    this.call({ op: "query", sql, params: [] });
+  }
+
+  beginWrite(): void {
+    this.exec("BEGIN");
+    this.exec(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+  }
+
+  commit(): void {
+    this.exec("COMMIT");
+  }
+
+  rollback(): void {
+    this.exec("ROLLBACK");
+  }
+
+  columns(table: string): string[] | null {
+    const rows = this.all(
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+      [table],
+    ) as { column_name: string }[];
+    return rows.length ? rows.map((r) => r.column_name) : null;
+  }
+
+  /**
+   * This connection's own writes, plus the newest transaction id any session has been given
+   * (read-only transactions take none): it moves when anyone may have changed a row.
+   */
+  changeStamp(): string {
+    const row = this.get("SELECT pg_current_snapshot()::text AS s") as { s: string };
+    return `${row.s}:${this.writes}`;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.call({ op: "close" });
+    } catch {
+      // the connection is gone already; nothing to flush
+    }
+    this.closed = true;
+    this.port.close();
+    this.worker.terminate();
+  }
+}
