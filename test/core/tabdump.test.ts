@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDb } from "../../src/core/db/open";
+import { openTestDb } from "../helpers/test-db";
 import { allRows, upsert } from "../../src/core/db/rows";
 import { TABLES } from "../../src/core/db/tables";
 import { dumpCsv, parseCsv } from "../../src/core/tables/csv";
@@ -11,7 +11,7 @@ import { DataError } from "../../src/core/errors";
 
 const dir = mkdtempSync(join(tmpdir(), "xcimg-tabdump-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const fresh = (name: string) => openDb(join(dir, `${name}.db`));
+const fresh = (name: string) => openTestDb(join(dir, `${name}.db`));
 
 describe("tabdump format", () => {
   test("header, quoting, doubled quotes, bare empty fields, N-1 commas", () => {

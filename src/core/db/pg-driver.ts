@@ -6,6 +6,7 @@ import type { PgReply, PgRequest, PgStart } from "./pg-protocol";
 export const WRITE_LOCK_KEY = 0x7863696d; // "xcim"
 
 const REPLY_TIMEOUT_MS = 120_000;
+const STAMP_TTL_MS = 100;
 
 export class PgError extends Error {
   constructor(
@@ -136,13 +137,22 @@ export class PgDriver implements DbDriver {
   }
 
   /**
-   * This connection's own writes, plus the newest transaction id any session has been given
-   * (read-only transactions take none): it moves when anyone may have changed a row.
+   * This connection's own writes, plus the current snapshot (xmin:xmax:running ids; read-only
+   * transactions take no id): it moves when anyone may have changed a row. The server is asked
+   * at most every STAMP_TTL_MS — a noderange over 10,000 nodes asks for the stamp per node, and
+   * a round trip each would cost seconds — so other sessions' commits show within that time,
+   * this connection's own writes at once.
    */
   changeStamp(): string {
-    const row = this.get("SELECT pg_current_snapshot()::text AS s") as { s: string };
-    return `${row.s}:${this.writes}`;
+    const now = performance.now();
+    if (!this.stamp || now - this.stamp.at > STAMP_TTL_MS) {
+      const row = this.get("SELECT pg_current_snapshot()::text AS s") as { s: string };
+      this.stamp = { at: performance.now(), server: row.s };
+    }
+    return `${this.stamp.server}:${this.writes}`;
   }
+
+  private stamp: { at: number; server: string } | undefined;
 
   close(): void {
     if (this.closed) return;

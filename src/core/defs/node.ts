@@ -5,6 +5,7 @@ import { validateGroupName, validateNodeName } from "../names";
 import { bootLineProblem } from "../boot/boot-values";
 import { KNOWN_ARCHES } from "./image";
 import { effectiveAttrs } from "./inherit";
+import { applyListEdits, type ListEdit } from "./list-edit";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 /** Boot loaders xcimg writes configs for (noderes.netboot). */
@@ -82,15 +83,17 @@ export function readNodes(db: Db, names: readonly string[]): Map<string, Attrs> 
  * chdef/mkdef for many nodes in one transaction. A node that does not exist yet is created in
  * nodelist; without groups= it joins "all", the group every xCAT site uses.
  */
-export function setNodes(db: Db, names: readonly string[], attrs: Attrs): { created: string[] } {
+export function setNodes(db: Db, names: readonly string[], attrs: Attrs, edits: readonly ListEdit[] = []): { created: string[] } {
   for (const n of names) validateNodeName(n);
-  const existing = new Set(db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node));
   const created: string[] = [];
   db.write(() => {
+    // read under the write lock: a node another xcimg created a moment ago is not new any more
+    const existing = new Set(db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node));
     for (const name of names) {
       const isNew = !existing.has(name);
       if (isNew) created.push(name);
-      const a: Attrs = isNew && !attrs.groups ? { groups: "all", ...attrs } : { ...attrs };
+      const base: Attrs = isNew && !attrs.groups && !edits.some((e) => e.attr === "groups") ? { groups: "all", ...attrs } : { ...attrs };
+      const a: Attrs = { ...base, ...applyListEdits(db, NODE_TYPE, name, edits, base) };
       if (a.mac) a.mac = a.mac.toLowerCase();
       writeObject(db, NODE_TYPE, name, a);
       if (isNew && !getRow(db, "nodelist", { node: name })) upsert(db, "nodelist", { node: name }, { groups: "all" });
