@@ -34,7 +34,7 @@ export class Sandbox {
   readonly tftpdir: string;
   readonly dbPath: string;
   /** A fresh PostgreSQL database when the test file runs the suite on PostgreSQL (test-db.ts). */
-  readonly dbUrl: string | undefined;
+  dbUrl: string | undefined;
 
   constructor(name: string, extraToml = "") {
     this.dir = mkdtempSync(join(tmpdir(), `xcimg-${name}-`));
