@@ -20,5 +20,6 @@ export const root = defineCommand({
     image: () => load(import("../commands/image/index"))(),
     node: () => load(import("../commands/node/index"))(),
     table: () => load(import("../commands/table/index"))(),
+    db: () => load(import("../commands/db/index"))(),
   },
 });
