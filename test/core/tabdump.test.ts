@@ -89,6 +89,20 @@ describe("tabrestore", () => {
     expect(allRows(db, "site").map((r) => r.key)).toEqual(["b", "c"]);
   });
 
+  test("a key given twice keeps its first place and its last values (xCAT setAttribs per line)", () => {
+    const db = fresh("dupkey");
+    restoreTable(db, "site", '#key,value,comments\n"a","1","first"\n"b","2",\n"a","3",\n', "site.csv");
+    expect(dumpTable(db, "site")).toBe('#key,value,comments,disable\n"a","3",,\n"b","2",,\n');
+  });
+
+  test("10,000 rows restore in one go and dump in file order", () => {
+    const db = fresh("many");
+    const lines = Array.from({ length: 10_000 }, (_, i) => `"n${String(10_000 - i).padStart(5, "0")}","compute,all",,,,,,,,,,,`);
+    const text = `#node,groups,status,statustime,appstatus,appstatustime,primarysn,hidden,updatestatus,updatestatustime,zonename,comments,disable\n${lines.join("\n")}\n`;
+    expect(restoreTable(db, "nodelist", text, "nodelist.csv")).toBe(10_000);
+    expect(dumpTable(db, "nodelist")).toBe(text);
+  });
+
   const bad: [string, string, RegExp][] = [
     ["no header", '"a","1"\n', /site\.csv:1: data missing header line starting with #/],
     ["unknown column", "#key,valeu\n", /site\.csv:1: the header names column 'valeu'/],

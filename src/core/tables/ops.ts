@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Db } from "../db/open";
-import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
+import { allRows, deleteRows, getRow, replaceTable, type Row, upsert } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
@@ -39,7 +39,10 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
     }
   }
   db.write(() => {
-    if (!opts.addRows) deleteRows(db, table, {});
+    if (!opts.addRows) {
+      replaceTable(db, table, parsed.rows.map((r) => r.values as Row));
+      return;
+    }
     for (const { values } of parsed.rows) {
       const key: Row = {};
       for (const k of spec.keys) key[k] = values[k] as string;
