@@ -63,7 +63,10 @@ try {
 
   // one statement through each driver, in-process
   const per: Record<string, number> = {};
-  for (const [engine, target] of [["SQLite", join(base, "micro.db")], ["PostgreSQL", createDatabase(pg.base, "micro")]] as const) {
+  for (const [engine, target] of [
+    ["SQLite", join(base, "micro.db")],
+    ["PostgreSQL", createDatabase(pg.base, "micro")],
+  ] as const) {
     const db = openDb(target);
     db.write(() => {
       for (let i = 0; i < 1000; i++) db.run(`INSERT INTO site ("key", "value") VALUES (?, ?)`, `k${i}`, "v");

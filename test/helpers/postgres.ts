@@ -60,17 +60,42 @@ export async function startPostgres(): Promise<PgServer> {
     chmodSync(dir, 0o700);
   }
   const prefix = as?.prefix ?? [];
-  const init = Bun.spawnSync([...prefix, join(bin, "initdb"), "-D", data, "-U", "xcimg", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], { stderr: "pipe", stdout: "pipe" });
+  const init = Bun.spawnSync([...prefix, join(bin, "initdb"), "-D", data, "-U", "xcimg", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], {
+    stderr: "pipe",
+    stdout: "pipe",
+  });
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
   const port = await freePort();
   const server = Bun.spawn(
-    [...prefix, join(bin, "postgres"), "-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
+    [
+      ...prefix,
+      join(bin, "postgres"),
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-h",
+      "127.0.0.1",
+      "-k",
+      dir,
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=200",
+    ],
     { stdout: "ignore", stderr: "pipe" },
   );
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (server.exitCode !== null) throw new Error(`postgres exited with ${server.exitCode}: ${await new Response(server.stderr).text()}`);
-    const probe = Bun.spawnSync(["psql", "-h", "127.0.0.1", "-p", String(port), "-U", "xcimg", "-d", "postgres", "-Atc", "SELECT 1"], { stderr: "pipe", stdout: "pipe" });
+    const probe = Bun.spawnSync(["psql", "-h", "127.0.0.1", "-p", String(port), "-U", "xcimg", "-d", "postgres", "-Atc", "SELECT 1"], {
+      stderr: "pipe",
+      stdout: "pipe",
+    });
     if (probe.exitCode === 0) break;
     if (Date.now() > deadline) throw new Error(`postgres did not start: ${probe.stderr.toString()}`);
     await Bun.sleep(100);
@@ -98,7 +123,10 @@ export function createDatabase(base: string, prefix = "t"): string {
 
 export function psql(base: string, database: string, sql: string): string {
   const url = new URL(base);
-  const r = Bun.spawnSync(["psql", "-h", url.hostname, "-p", url.port, "-U", "xcimg", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], { stderr: "pipe", stdout: "pipe" });
+  const r = Bun.spawnSync(["psql", "-h", url.hostname, "-p", url.port, "-U", "xcimg", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], {
+    stderr: "pipe",
+    stdout: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`psql failed: ${r.stderr.toString()}`);
   return r.stdout.toString();
 }

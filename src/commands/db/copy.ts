@@ -22,6 +22,9 @@ export default leaf({
     for (const t of r.skipped) ctx.log.warn(`table ${t} is not one xcimg knows: not copied`);
     const total = r.tables.reduce((n, t) => n + t.rows, 0);
     ctx.log.info(`Copied ${total} row(s) in ${r.tables.length} tables from ${shown(args.from)} to ${shown(args.to)}.`);
-    return output(r, r.tables.map((t) => `${t.table.padEnd(14)} ${t.rows}`));
+    return output(
+      r,
+      r.tables.map((t) => `${t.table.padEnd(14)} ${t.rows}`),
+    );
   },
 });

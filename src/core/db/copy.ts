@@ -25,13 +25,15 @@ function openSource(target: string): Db {
   if (!isPostgresUrl(target)) {
     const path = sqlitePathOf(target);
     // openDb would create an empty database: a typo must not look like an empty site
-    if (path !== ":memory:" && !existsSync(path)) throw new NotFoundError(`no SQLite database at ${path}`, { hint: "give the file db.path names, e.g. /var/lib/xcimg/xcimg.db" });
+    if (path !== ":memory:" && !existsSync(path))
+      throw new NotFoundError(`no SQLite database at ${path}`, { hint: "give the file db.path names, e.g. /var/lib/xcimg/xcimg.db" });
   }
   return openDb(target);
 }
 
 function allTables(db: Db): string[] {
-  if (db.engine === "sqlite") return db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").map((r) => r.name);
+  if (db.engine === "sqlite")
+    return db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").map((r) => r.name);
   return db.all<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()").map((r) => r.name);
 }
 
@@ -74,7 +76,9 @@ function copyBetween(src: Db, dst: Db, opts: { replace?: boolean }): CopyResult 
   if (!opts.replace) {
     const full = [...known].filter((t) => rowCount(dst, t) > 0);
     if (full.length) {
-      throw new UsageError(`the target ${dst.path} already has rows in ${full.join(", ")}`, { hint: "copy into an empty database, or add --replace to overwrite those tables (restorexCATdb does)" });
+      throw new UsageError(`the target ${dst.path} already has rows in ${full.join(", ")}`, {
+        hint: "copy into an empty database, or add --replace to overwrite those tables (restorexCATdb does)",
+      });
     }
   }
   // one snapshot of the source, so a writer on it cannot tear the copy
@@ -93,7 +97,10 @@ function copyBetween(src: Db, dst: Db, opts: { replace?: boolean }): CopyResult 
           dst.run(`DELETE FROM "${t}"`);
           for (const r of rows) {
             const cols = Object.keys(r);
-            dst.run(`INSERT INTO "${t}" (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, ...cols.map((c) => (r[c] ?? null) as string | number | null));
+            dst.run(
+              `INSERT INTO "${t}" (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+              ...cols.map((c) => (r[c] ?? null) as string | number | null),
+            );
           }
         });
         tables.push({ table: t, rows: rows.length });

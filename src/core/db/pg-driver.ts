@@ -1,4 +1,5 @@
 import { receiveMessageOnPort } from "node:worker_threads";
+import { BusyError } from "../errors";
 import type { DbDriver, Param, RawRow } from "./driver";
 import type { PgReply, PgRequest, PgStart } from "./pg-protocol";
 
@@ -7,6 +8,7 @@ export const WRITE_LOCK_KEY = 0x7863696d; // "xcim"
 
 const REPLY_TIMEOUT_MS = 120_000;
 const STAMP_TTL_MS = 100;
+const LOCK_WAIT_S = 100;
 
 export class PgError extends Error {
   constructor(
@@ -115,9 +117,22 @@ export class PgDriver implements DbDriver {
     this.call({ op: "query", sql, params: [] });
   }
 
+  /**
+   * One round trip: BEGIN, a bound on lock waits (below the bridge's reply timeout, so a
+   * writer stuck behind another reports it instead of hanging), then the write lock.
+   */
   beginWrite(): void {
-    this.exec("BEGIN");
-    this.exec(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+    try {
+      this.exec(`BEGIN; SET LOCAL lock_timeout = '${LOCK_WAIT_S}s'; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+    } catch (e) {
+      this.rollback();
+      if (e instanceof PgError && e.code === "55P03") {
+        throw new BusyError(`another xcimg command has held the database's write lock for ${LOCK_WAIT_S} s (${this.location})`, {
+          hint: "wait for it to finish, then try again; pg_locks shows the holder (locktype advisory)",
+        });
+      }
+      throw e;
+    }
   }
 
   commit(): void {

@@ -20,7 +20,9 @@ export function openPostgres(url: string): PgDriver {
     d.close();
     if (e instanceof XcimgError) throw e;
     if (e instanceof PgError && e.code === "42501") {
-      throw new CantCreateError(`cannot prepare database ${where}: ${e.message}`, { hint: "the database user needs CREATE on its schema the first time xcimg runs" });
+      throw new CantCreateError(`cannot prepare database ${where}: ${e.message}`, {
+        hint: "the database user needs CREATE on its schema the first time xcimg runs",
+      });
     }
     throw new CantCreateError(`cannot prepare database ${where}: ${(e as Error).message}`);
   }

@@ -49,14 +49,24 @@ export function runPlaced(db: Db, table: string, key: Record<string, string | nu
 }
 
 /** runPlaced for a multi-row INSERT: the rows' places in the order of its VALUES. */
-export function runPlacedMany(db: Db, table: string, keys: readonly Record<string, string | null | undefined>[], insertSql: string, params: (string | null)[]): void {
+export function runPlacedMany(
+  db: Db,
+  table: string,
+  keys: readonly Record<string, string | null | undefined>[],
+  insertSql: string,
+  params: (string | null)[],
+): void {
   if (db.engine === "sqlite" || !isTableName(table) || keys.length === 0) {
     db.run(insertSql, ...params);
     return;
   }
   const places = keys.map(() => "(?, ?)").join(", ");
   const placeParams = keys.flatMap((k) => [table, placeKey(table, k)]);
-  db.run(`WITH placed AS (${insertSql} RETURNING 1) INSERT INTO xcimg_roworder (xcimg_table, xcimg_key) VALUES ${places} ON CONFLICT DO NOTHING`, ...params, ...placeParams);
+  db.run(
+    `WITH placed AS (${insertSql} RETURNING 1) INSERT INTO xcimg_roworder (xcimg_table, xcimg_key) VALUES ${places} ON CONFLICT DO NOTHING`,
+    ...params,
+    ...placeParams,
+  );
 }
 
 const PLACE_SQL = `INSERT INTO xcimg_roworder (xcimg_table, xcimg_key) VALUES (?, ?) ON CONFLICT DO NOTHING`;

@@ -41,7 +41,7 @@ export function applyListEdits(db: Db, type: ObjectType, name: string, edits: re
   for (const e of edits) {
     const spec = type.attrs[e.attr];
     if (!spec) continue;
-    const current = out[e.attr] ?? pending[e.attr] ?? (getRow(db, spec.table, { [type.keyColumn(spec.table)]: name } as Row)?.[spec.column] ?? "");
+    const current = out[e.attr] ?? pending[e.attr] ?? getRow(db, spec.table, { [type.keyColumn(spec.table)]: name } as Row)?.[spec.column] ?? "";
     let list = current.split(",").filter(Boolean);
     if (e.op === "add") for (const v of e.values) if (!list.includes(v)) list.push(v);
     if (e.op === "remove") list = list.filter((v) => !e.values.includes(v));

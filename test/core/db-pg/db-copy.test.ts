@@ -23,7 +23,16 @@ beforeAll(async () => {
   const steps = [
     ["node", "set", "cn[01-40]", "groups=compute,all", "os=rhels9.4", "arch=x86_64", "netboot=xnba"],
     ["node", "set", "cn07", "mac=52:54:00:00:00:07", "ip=10.0.0.7", "groups,=gpu"],
-    ["image", "set", "rhels9.4-x86_64-netboot-compute", "provmethod=netboot", "osvers=rhels9.4", "osarch=x86_64", "profile=compute", "rootimgdir=/install/netboot/rhels9.4/x86_64/compute"],
+    [
+      "image",
+      "set",
+      "rhels9.4-x86_64-netboot-compute",
+      "provmethod=netboot",
+      "osvers=rhels9.4",
+      "osarch=x86_64",
+      "profile=compute",
+      "rootimgdir=/install/netboot/rhels9.4/x86_64/compute",
+    ],
     ["table", "set", "site", "key=domain", "value=cluster.example", 'comments=quotes " and, commas'],
     ["table", "set", "litefile", "image=ALL,file=/etc/hosts", "options=tmpfs"],
     ["table", "set", "passwd", "key=system,username=root", "password=$6$salt$hash"],
@@ -32,7 +41,9 @@ beforeAll(async () => {
   for (const s of steps) expect((await sb.bin(s)).code).toBe(0);
   // a capture record, as capture writes it
   const db = new Database(sb.dbPath);
-  db.query(`INSERT INTO xcimg_capture (imagename, node, seconds, files, bytes, kernels) VALUES ('rhels9.4-x86_64-netboot-compute', 'golden', 12.5, 41234, 5368709120, '["5.14.0"]')`).run();
+  db.query(
+    `INSERT INTO xcimg_capture (imagename, node, seconds, files, bytes, kernels) VALUES ('rhels9.4-x86_64-netboot-compute', 'golden', 12.5, 41234, 5368709120, '["5.14.0"]')`,
+  ).run();
   db.close();
 });
 afterAll(() => {

@@ -40,7 +40,11 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
       expect(tables).toContain("passwd");
       expect(tables.filter((t) => t.startsWith("xcimg_"))).toEqual(["xcimg_capture", "xcimg_roworder", "xcimg_schema"]);
       // Table.pm buildcreatestmt on Pg: key VARCHAR(128), TEXT otherwise, PRIMARY KEY on the keys
-      const cols = psql(pg.base, dbName(url), "SELECT column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '') FROM information_schema.columns WHERE table_name = 'litefile' ORDER BY ordinal_position");
+      const cols = psql(
+        pg.base,
+        dbName(url),
+        "SELECT column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '') FROM information_schema.columns WHERE table_name = 'litefile' ORDER BY ordinal_position",
+      );
       expect(cols.trim().split("\n")).toEqual(["image character varying(128)", "file character varying(128)", "options text", "comments text", "disable text"]);
       expect(psql(pg.base, dbName(url), "SELECT count(*) FROM nodelist WHERE node = 'cn1'").trim()).toBe("1");
       // no SQLite file was made next to the config
@@ -120,6 +124,41 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
     );
   }, 120_000);
 
+  test("a writer waits for the advisory write lock another session holds, then goes on", async () => {
+    const sb = site("postgresql", "lockwait");
+    try {
+      expect((await sb.bin(["node", "set", "cn1", "groups=all"])).code).toBe(0);
+      const url = new URL(sb.dbUrl as string);
+      // the key is WRITE_LOCK_KEY of src/core/db/pg-driver.ts
+      const holder = Bun.spawn(
+        [
+          "psql",
+          "-h",
+          url.hostname,
+          "-p",
+          url.port,
+          "-U",
+          "xcimg",
+          "-d",
+          dbName(sb.dbUrl as string),
+          "-Atc",
+          "SELECT pg_advisory_lock(2019780973); SELECT pg_sleep(2)",
+        ],
+        { stdout: "ignore", stderr: "ignore" },
+      );
+      await Bun.sleep(500); // let it take the lock
+      const t = performance.now();
+      const r = await sb.bin(["node", "set", "cn1", "os=rhels9.4"]);
+      const waited = performance.now() - t;
+      await holder.exited;
+      expect(r.code).toBe(0);
+      expect(waited).toBeGreaterThan(1000);
+      expect(JSON.parse((await sb.bin(["--json", "node", "show", "cn1"])).stdout).cn1.os).toBe("rhels9.4");
+    } finally {
+      sb.cleanup();
+    }
+  });
+
   for (const engine of ["sqlite", "postgresql"] as const) {
     test(`${engine}: concurrent writers on one node lose no update (different attributes, appends to one list)`, async () => {
       const sb = site(engine, `race${engine === "sqlite" ? "s" : "p"}`);
@@ -129,7 +168,14 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
         const writers: Promise<{ code: number; stderr: string }>[] = [];
         for (let i = 0; i < N; i++) {
           // two writers per round: one sets its own attribute, the other appends to groups
-          writers.push(sb.bin(["node", "set", "cn1", `${["os", "arch", "profile", "netboot", "serialport", "serialspeed", "mac", "ip"][i]}=${["rhels9", "x86_64", "compute", "xnba", "0", "115200", "52:54:00:00:00:01", "10.0.0.1"][i]}`]));
+          writers.push(
+            sb.bin([
+              "node",
+              "set",
+              "cn1",
+              `${["os", "arch", "profile", "netboot", "serialport", "serialspeed", "mac", "ip"][i]}=${["rhels9", "x86_64", "compute", "xnba", "0", "115200", "52:54:00:00:00:01", "10.0.0.1"][i]}`,
+            ]),
+          );
           writers.push(sb.bin(["node", "set", "cn1", `groups,=g${i}`]));
         }
         for (const r of await Promise.all(writers)) {
@@ -138,11 +184,19 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
         }
         const attrs = JSON.parse((await sb.bin(["--json", "node", "show", "cn1"])).stdout).cn1;
         expect((attrs.groups as string).split(",").sort()).toEqual(["all", ...Array.from({ length: N }, (_, i) => `g${i}`)].sort());
-        expect(attrs).toMatchObject({ os: "rhels9", arch: "x86_64", profile: "compute", netboot: "xnba", serialport: "0", serialspeed: "115200", mac: "52:54:00:00:00:01", ip: "10.0.0.1" });
+        expect(attrs).toMatchObject({
+          os: "rhels9",
+          arch: "x86_64",
+          profile: "compute",
+          netboot: "xnba",
+          serialport: "0",
+          serialspeed: "115200",
+          mac: "52:54:00:00:00:01",
+          ip: "10.0.0.1",
+        });
       } finally {
         sb.cleanup();
       }
     }, 120_000);
   }
 });
-

@@ -15,7 +15,9 @@ let pg: PgServer;
 /** What Table.pm buildcreatestmt sends for Pg: keys VARCHAR(128), the rest TEXT, PRIMARY KEY (keys). */
 function xcatDdl(table: TableName, opts: { drop?: string; extra?: string; noKey?: boolean } = {}): string {
   const spec = TABLES[table];
-  const cols: string[] = spec.cols.filter((c) => c !== opts.drop).map((c) => `"${c}" ${(spec.keys as readonly string[]).includes(c) ? "VARCHAR(128)" : c === "osupdatename" ? "VARCHAR(1024)" : "TEXT"}`);
+  const cols: string[] = spec.cols
+    .filter((c) => c !== opts.drop)
+    .map((c) => `"${c}" ${(spec.keys as readonly string[]).includes(c) ? "VARCHAR(128)" : c === "osupdatename" ? "VARCHAR(1024)" : "TEXT"}`);
   if (opts.extra) cols.push(`"${opts.extra}" TEXT`);
   if (!opts.noKey) cols.push(`PRIMARY KEY (${spec.keys.map((k) => `"${k}"`).join(",")})`);
   return `CREATE TABLE ${table} (\n  ${cols.join(",\n  ")}\n);`;
@@ -102,7 +104,9 @@ describe.skipIf(!enabled)("xcimg on xCAT's own PostgreSQL database", () => {
       for (const t of [...Object.keys(TABLES), "xcimg_capture", "xcimg_roworder", "xcimg_schema", "networks"]) expect(owners).toContain(`${t} xcatadm`);
       expect(owners).toHaveLength(Object.keys(TABLES).length + 4);
       // a table xcimg created looks like xCAT's own: Table.pm's statement
-      expect(psql(pg.base, "xcatdb", "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'passwd'::regclass")).toBe('PRIMARY KEY (key, username)\n');
+      expect(psql(pg.base, "xcatdb", "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'passwd'::regclass")).toBe(
+        "PRIMARY KEY (key, username)\n",
+      );
     } finally {
       sb.cleanup();
     }
@@ -122,7 +126,9 @@ describe.skipIf(!enabled)("xcimg on xCAT's own PostgreSQL database", () => {
       try {
         const r = await sb.bin(["node", "set", "cn01", "os=rhels9.4"]);
         expect(r.code).toBe(65);
-        expect(r.stderr).toContain(`Error: database postgresql://xcatadm@127.0.0.1:${pg.port}/${name}: ${message}, so it is not the xCAT schema this xcimg knows`);
+        expect(r.stderr).toContain(
+          `Error: database postgresql://xcatadm@127.0.0.1:${pg.port}/${name}: ${message}, so it is not the xCAT schema this xcimg knows`,
+        );
         expect(r.stderr).toContain("hint:");
         expect(psql(pg.base, name, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).toBe(tablesBefore);
         expect(psql(pg.base, name, "SELECT count(*) FROM nodetype")).toBe("0\n");
