@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { DataError, NotFoundError, UsageError, XcimgError } from "../errors";
 import { type Db, openDb } from "./open";
+import { PgDataError } from "./pg-driver";
 import { allRows, replaceTable } from "./rows";
 import { TABLE_NAMES } from "./tables";
 import { isPostgresUrl, sqlitePathOf } from "./url";
@@ -42,7 +43,7 @@ function refuseFailure(table: string, dst: Db, fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    if (e instanceof XcimgError) throw e;
+    if (e instanceof XcimgError && !(e instanceof PgDataError)) throw e;
     throw new DataError(`cannot copy table ${table} into ${dst.path}: ${(e as Error).message}; nothing was copied`, {
       hint: "fix that row in the source (xcimg table set / table rm), then copy again",
     });

@@ -1,5 +1,5 @@
 import { receiveMessageOnPort } from "node:worker_threads";
-import { BusyError } from "../errors";
+import { BusyError, DataError, RemoteError } from "../errors";
 import type { DbDriver, Param, RawRow } from "./driver";
 import type { PgReply, PgRequest, PgStart } from "./pg-protocol";
 
@@ -18,6 +18,9 @@ export class PgError extends Error {
     super(message);
   }
 }
+
+/** A value PostgreSQL refused (SQLSTATE class 22 or 23). */
+export class PgDataError extends DataError {}
 
 function spawnWorker(): Worker {
   // inside the compiled binary the worker is an entry point addressed from the bundle root (see compress/spawn.ts)
@@ -92,11 +95,30 @@ export class PgDriver implements DbDriver {
       const m = receiveMessageOnPort(this.port as never) as { message: PgReply } | undefined;
       if (m) {
         const r = m.message;
-        if (!r.ok) throw new PgError(r.message, r.code);
+        if (!r.ok) throw this.failure(r.message, r.code);
         return r;
       }
       if (Date.now() > deadline) throw new PgError(`no answer from PostgreSQL at ${this.location} within ${REPLY_TIMEOUT_MS / 1000} s`);
     }
+  }
+
+  /**
+   * What a failed statement means to the admin: a value the schema refuses (xCAT's key
+   * columns are VARCHAR(128) on PostgreSQL; SQLite takes any length) is bad data, a dropped
+   * connection is the remote being unavailable; anything else stays a PgError (a bug).
+   */
+  private failure(message: string, code: string | undefined): Error {
+    if (code && /^2[23]/.test(code)) {
+      return new PgDataError(`PostgreSQL at ${this.location} refused a value: ${message}`, {
+        hint: "xCAT's PostgreSQL tables hold at most 128 characters in key columns (node, image names)",
+      });
+    }
+    if (code && (/^ERR_POSTGRES_CONNECTION/.test(code) || /^08|^57P0/.test(code))) {
+      return new RemoteError(`lost the connection to PostgreSQL at ${this.location}: ${message}`, {
+        hint: "the command's transaction was rolled back by the server; check the server and run it again",
+      });
+    }
+    return new PgError(message, code);
   }
 
   all(sql: string, params: readonly Param[] = []): RawRow[] {

@@ -82,6 +82,20 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
     }
   });
 
+  test("a value xCAT's PostgreSQL schema cannot hold is bad data (65), not a crash, and nothing is written", async () => {
+    const sb = site("postgresql", "longkey");
+    try {
+      const long = `n${"x".repeat(199)}`; // a legal node name (≤ 253), longer than xCAT's VARCHAR(128) keys
+      const r = await sb.bin(["node", "set", `cn1,${long}`, "groups=all"]);
+      expect(r.code).toBe(65);
+      expect(r.stderr).toContain("refused a value: value too long for type character varying(128)");
+      expect(r.stderr).toContain("hint: xCAT's PostgreSQL tables hold at most 128 characters");
+      expect((await sb.bin(["table", "dump", "nodelist"])).stdout.split("\n")).toHaveLength(2); // header only: cn1 rolled back too
+    } finally {
+      sb.cleanup();
+    }
+  });
+
   test("the same commands give the same tabdump bytes on SQLite and PostgreSQL (updates keep their place, re-added rows go last)", async () => {
     const dumps: Record<string, string[]> = {};
     for (const engine of ["sqlite", "postgresql"] as const) {
