@@ -1,5 +1,5 @@
 import { receiveMessageOnPort } from "node:worker_threads";
-import { BusyError, DataError, RemoteError } from "../errors";
+import { BusyError, DataError, PermissionFailure, RemoteError } from "../errors";
 import type { DbDriver, Param, RawRow } from "./driver";
 import type { PgReply, PgRequest, PgStart } from "./pg-protocol";
 
@@ -118,8 +118,14 @@ export class PgDriver implements DbDriver {
         hint: "the command's transaction was rolled back by the server; check the server and run it again",
       });
     }
+    if (code === "42501" && this.ready) {
+      return new PermissionFailure(`PostgreSQL at ${this.location}: ${message}`, { hint: "the database user needs SELECT, INSERT, UPDATE and DELETE on xCAT's tables and xcimg_*" });
+    }
     return new PgError(message, code);
   }
+
+  /** Set once the schema is checked: before that, a privilege error is the schema setup's (pg-open.ts). */
+  ready = false;
 
   all(sql: string, params: readonly Param[] = []): RawRow[] {
     return this.call({ op: "query", sql: dollarPlaceholders(sql), params }).rows;

@@ -16,6 +16,7 @@ export function openPostgres(url: string): PgDriver {
   }
   try {
     preparePgSchema(d, where);
+    d.ready = true;
   } catch (e) {
     d.close();
     if (e instanceof XcimgError) throw e;

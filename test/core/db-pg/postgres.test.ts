@@ -96,6 +96,30 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
     }
   });
 
+  test("privileges: no CREATE on the first run is 73 with a hint; a read-only user's write is 77", async () => {
+    const url = createDatabase(pg.base, "priv");
+    const db = dbName(url);
+    psql(pg.base, "postgres", "CREATE ROLE reader LOGIN");
+    const asReader = url.replace("xcimg@", "reader@");
+    const sb = new Sandbox("pg-priv");
+    try {
+      sb.dbUrl = asReader; // PostgreSQL 15 gives PUBLIC no CREATE on schema public
+      const first = await sb.bin(["node", "list"]);
+      expect(first.code).toBe(73);
+      expect(first.stderr).toContain("hint: the database user needs CREATE on its schema the first time xcimg runs");
+      sb.dbUrl = url;
+      expect((await sb.bin(["node", "set", "cn1", "groups=all"])).code).toBe(0);
+      psql(pg.base, db, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
+      sb.dbUrl = asReader;
+      expect((await sb.bin(["node", "list"])).stdout).toBe("cn1\n");
+      const w = await sb.bin(["node", "set", "cn1", "os=rhels9.4"]);
+      expect(w.code).toBe(77);
+      expect(w.stderr).toContain("permission denied for table");
+    } finally {
+      sb.cleanup();
+    }
+  });
+
   test("the same commands give the same tabdump bytes on SQLite and PostgreSQL (updates keep their place, re-added rows go last)", async () => {
     const dumps: Record<string, string[]> = {};
     for (const engine of ["sqlite", "postgresql"] as const) {
