@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import type { DbDriver, Param, RawRow } from "./driver";
 
 /** bun:sqlite behind the DbDriver seam; its statements are cached by bun:sqlite's query(). */
@@ -48,11 +48,16 @@ export class SqliteDriver implements DbDriver {
     return (this.all(`PRAGMA table_info("${table.replace(/"/g, '""')}")`) as { name: string }[]).map((c) => c.name);
   }
 
+  /**
+   * data_version moves when another connection commits, total_changes when this one writes.
+   * Prepared once, read as arrays: a noderange of a million names asks once per name.
+   */
   changeStamp(): string {
-    const { data_version } = this.get("PRAGMA data_version") as { data_version: number };
-    const { n } = this.get("SELECT total_changes() AS n") as { n: number };
-    return `${data_version}:${n}`;
+    this.stamps ??= [this.sqlite.prepare("PRAGMA data_version"), this.sqlite.prepare("SELECT total_changes()")];
+    return `${this.stamps[0].values()[0]?.[0]}:${this.stamps[1].values()[0]?.[0]}`;
   }
+
+  private stamps: [Statement, Statement] | undefined;
 
   close(): void {
     this.sqlite.close();
