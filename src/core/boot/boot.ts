@@ -5,7 +5,6 @@ import type { Image } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
-import { writeFileIfChanged } from "../fs/atomic";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
 import { HostKeyStore } from "./hostkeys";
@@ -16,6 +15,7 @@ import { Grub2Links, LoaderError, removePxelinux, removeXnba, rmQuiet, writeLoad
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { type PublishedImage, publishImage } from "./publish";
+import { servedPerms, writeServedFile } from "./served-perms";
 import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
 
@@ -93,6 +93,8 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   const published = flavor.published;
   const facts = inspectImage(flavor.rootimg);
   const site = siteSettings(db);
+  const perms = servedPerms(site.webgroup);
+  if (perms.warning) ctx.log.warn(perms.warning);
   const keys = authorizedKeys(cfg, ctx.log);
   const attrs = readNodes(db, nodes);
   const currstate = `${flavor.state} ${osvers}-${osarch}-${profile}`;
@@ -102,6 +104,16 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   const hostKeys = new HostKeyStore(stateDir(cfg));
   const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
+
+  // Host keys are saved (fsynced, atomically) BEFORE any overlay carries them: a boot killed
+  // halfway must not have handed out keys the store does not have, or the re-run would give
+  // those nodes new keys and every known_hosts entry for them would break.
+  for (const node of nodes) {
+    const a = attrs.get(node);
+    if (a) hostKeys.get(node, hostKeyNames(a));
+  }
+  hostKeys.save();
+  result.hostKeysCreated = hostKeys.created;
 
   for (const node of nodes) {
     try {
@@ -115,9 +127,9 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const loader = a.netboot || "xnba";
       const extra = flavor.overlay?.(input);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
-      const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
+      const key = hostKeys.get(node, hostKeyNames(a));
       const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
-      writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
+      writeServedFile(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
       const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
@@ -128,8 +140,6 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
     }
   }
 
-  hostKeys.save();
-  result.hostKeysCreated = hostKeys.created;
   db.write(() => {
     for (const r of rows) {
       writeObject(db, NODE_TYPE, r.node, {
@@ -170,6 +180,11 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): { node: st
     for (const node of nodes) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
   });
   return out;
+}
+
+/** The names and addresses known_hosts lists a node's key under. */
+function hostKeyNames(a: Attrs): string[] {
+  return [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)];
 }
 
 /** xCAT's image server and master for a node (xcat.md §4): hostnames stay as given. */
