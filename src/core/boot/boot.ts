@@ -24,6 +24,8 @@ export interface NodeBooted {
   currstate: string;
   loader: string;
   files: string[];
+  /** hosts.ip: the only address its per-node files are served to (node-acl.ts). */
+  ip?: string;
 }
 
 export interface BootResult {
@@ -131,7 +133,7 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
       writeServedFile(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
       const written = writeLoader(ctx, { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2Inodes);
-      result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
+      result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
     } catch (e) {
       if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
