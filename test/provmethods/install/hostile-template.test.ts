@@ -170,7 +170,7 @@ describe("secrets only for the site's own templates", () => {
     db.sqlite.exec(`INSERT OR REPLACE INTO passwd ("key","username","password") VALUES ('ipmi','ADMIN','bmcsecret')`);
     const vouched = await sb.run("image", "render", evil, "cn01");
     // vouched for: lines 1 and 2 expand; #COMMAND# (line 3) still needs XCIMG_TEMPLATE_COMMANDS=1, as for the site's own
-    expect(vouched.code).toBe(65);
+    expect(vouched.code, vouched.stderr).toBe(65);
     expect(vouched.stderr).toContain(`${placed}:3: #COMMAND:id# would run a shell command`);
     expect((await sb.run("table", "rm", "site", "key=trustedtemplates")).code).toBe(0);
     // edited by the site, it is the site's own
@@ -178,5 +178,24 @@ describe("secrets only for the site's own templates", () => {
     const edited = await sb.run("image", "render", evil, "cn01");
     expect(edited.code).toBe(0);
     expect(edited.stdout).toStartWith("rootpw cluster\nbmc $6$");
+  });
+});
+
+describe("the compiled binary", () => {
+  test("dist/xcimg image render and boot refuse #INCLUDE: of a file outside the site", async () => {
+    const c = new Sandbox("hostile-bin");
+    cleanup.push(() => c.cleanup());
+    fakeRhelMedia(join(c.installdir, "rhels9.4", "x86_64"));
+    expect((await c.bin(["image", "media", join(c.installdir, "rhels9.4", "x86_64")])).code).toBe(0);
+    expect((await c.bin(["node", "set", "cn01", "mac=52:54:00:aa:00:01"])).code).toBe(0);
+    const tmpl = join(c.installdir, "custom", "install", "rh", "compute.tmpl");
+    writeFileSync(tmpl, `#INCLUDE:${join(victim, "shadow")}#\n`);
+    for (const argv of [["image", "render", IMG, "cn01"], ["boot", "cn01", "-o", IMG]]) {
+      const r = await c.bin(argv);
+      expect([r.code, r.stdout]).toEqual([65, ""]);
+      expect(r.stderr).toContain(`Error: cn01: ${tmpl}:1: refused to read ${join(victim, "shadow")}: it is outside`);
+      expect(r.stderr).not.toContain("victimhash");
+    }
+    expect(readFileSync(join(victim, "shadow"), "utf8")).toContain("victimhash");
   });
 });
