@@ -168,7 +168,7 @@ function writeHosts(e: Env, merged: Map<string, HostEntry[]>, changed: readonly 
   if (e.info.name === "dnsmasq") {
     const hd = join(m.dir, DNSMASQ.hostsdir);
     ensureDir(hd);
-    const staged = changed.map((n) => stage(join(hd, n), dnsmasqHostFile(merged.get(n) ?? [])));
+    const staged = changed.map((n) => stage(join(hd, n), dnsmasqHostFile(merged.get(n) ?? []), { fsync: false }));
     // dnsmasq --test does not read a hostsdir: check the same lines as dhcp-host= options
     const lines = staged
       .filter((s): s is Staged => s !== null)

@@ -14,6 +14,8 @@ import type { HostEntry } from "./model";
 export class MacLinks {
   readonly dir: string;
   private byNode: Map<string, Set<string>> | null = null;
+  /** link name → node, to move a MAC between nodes without scanning every node. */
+  private owner = new Map<string, string>();
 
   constructor(tftpdir: string) {
     this.dir = join(tftpdir, MAC_DIR);
@@ -40,6 +42,7 @@ export class MacLinks {
       const set = m.get(node) ?? new Set<string>();
       set.add(name);
       m.set(node, set);
+      this.owner.set(name, node);
     }
     this.byNode = m;
     return m;
@@ -72,13 +75,20 @@ export class MacLinks {
       }
     }
     // a MAC that moved from another node now points here: drop it from that node's set
-    for (const [other, set] of this.index()) if (other !== node) for (const name of want.keys()) set.delete(name);
+    for (const name of want.keys()) {
+      const prev = this.owner.get(name);
+      if (prev !== undefined && prev !== node) this.index().get(prev)?.delete(name);
+      this.owner.set(name, node);
+    }
     this.index().set(node, new Set(want.keys()));
   }
 
   remove(node: string): string[] {
     const names = [...(this.index().get(node) ?? [])];
-    for (const n of names) rmSync(join(this.dir, n), { force: true });
+    for (const n of names) {
+      rmSync(join(this.dir, n), { force: true });
+      this.owner.delete(n);
+    }
     this.index().delete(node);
     return names.map((n) => join(this.dir, n));
   }
