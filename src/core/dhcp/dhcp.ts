@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import { listNodes } from "../defs/node";
-import { NotFoundError } from "../errors";
+import { NotFoundError, UsageError } from "../errors";
 import { tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { checkOrDiscard, commit, type Staged, stage } from "./activate";
 import { type BackendInfo, chooseBackend } from "./backend";
