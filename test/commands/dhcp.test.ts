@@ -110,7 +110,9 @@ describe("xcimg dhcp with dnsmasq", () => {
     await backend("dnsmasq");
     await ok("dhcp", "-n");
     expect(readFileSync(join(sb.tftpdir, "xcat/xnba/bymac"), "utf8")).toBe(
-      "#!ipxe\n# written by xcimg dhcp -n: every iPXE client chains its own MAC-keyed boot file\nchain http://$" + "{next-server}/tftpboot/xcat/xnba/mac/$" + "{netX/mac:hexhyp} || exit 1\n",
+      "#!ipxe\n# written by xcimg dhcp -n: every iPXE client chains its own MAC-keyed boot file\nchain http://$" +
+        "{next-server}/tftpboot/xcat/xnba/mac/$" +
+        "{netX/mac:hexhyp} || exit 1\n",
     );
     if (existsSync("/usr/lib/ipxe/undionly.kpxe") || process.env.CI === "true") {
       expect(readFileSync(join(sb.tftpdir, "xcat/xnba.kpxe")).equals(readFileSync("/usr/lib/ipxe/undionly.kpxe"))).toBe(true);
@@ -194,6 +196,23 @@ describe("xcimg dhcp with dnsmasq", () => {
     writeFileSync(sb.config, `${readFileSync(sb.config, "utf8")}reload = "echo done >> ${mark}"\n`);
     await ok("dhcp", "-n", "--reload");
     expect(readFileSync(mark, "utf8")).toBe("done\n");
+  });
+});
+
+describe("proxy mode", () => {
+  test("-n --proxy writes dnsmasq's proxyDHCP ranges; with another backend it is a usage error", async () => {
+    if (!have("dnsmasq") || !have("kea")) return;
+    await backend("dnsmasq");
+    await ok("dhcp", "-n", "--proxy");
+    const conf = readFileSync(join(dir, "dnsmasq.conf"), "utf8");
+    expect(conf).toContain("dhcp-range=set:net-mgmt,10.0.2.0,proxy,255.255.255.0\n");
+    expect(conf).toContain('pxe-service=tag:!ipxe,x86PC,"xcimg",xcat/xnba.kpxe\n');
+    expect(conf).not.toContain(",static,");
+    await backend("kea");
+    const r = await sb.run("dhcp", "-n", "--proxy");
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("--proxy is dnsmasq's proxyDHCP mode; site.dhcpbackend is kea");
+    expect((await sb.run("dhcp", "--proxy", "cn01")).code).toBe(64);
   });
 });
 

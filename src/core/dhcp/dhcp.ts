@@ -56,7 +56,7 @@ const reloadFor = (e: Env, change: "base" | "added" | "removed") => (e.info.relo
 export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutcome {
   const e = env(ctx, opts);
   if (opts.proxy && e.info.name !== "dnsmasq")
-    throw new NotFoundError("--proxy is dnsmasq's proxyDHCP mode", {
+    throw new UsageError(`--proxy is dnsmasq's proxyDHCP mode; site.dhcpbackend is ${e.info.name}`, {
       hint: "set site.dhcpbackend=dnsmasq, or give your DHCP server the options docs/dhcp.md lists",
     });
   const m = e.model;
