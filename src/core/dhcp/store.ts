@@ -14,8 +14,9 @@ import type { Backend } from "./settings";
  */
 export function readEntries(backend: Backend, dir: string, nodes?: readonly string[]): Map<string, HostEntry[]> {
   const out = new Map<string, HostEntry[]>();
+  const wanted = nodes ? new Set(nodes) : null;
   const add = (e: HostEntry) => {
-    if (nodes && !nodes.includes(e.node)) return;
+    if (wanted && !wanted.has(e.node)) return;
     const l = out.get(e.node) ?? [];
     l.push(e);
     out.set(e.node, l);
