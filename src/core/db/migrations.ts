@@ -48,6 +48,11 @@ export const MIGRATIONS: Migration[] = [
     // a site may already have made one by hand, as xcimg's docs said before this version
     sql: [createTableSql("passwd", TABLES.passwd, true)],
   },
+  {
+    version: 4,
+    description: "xCAT's networks table (xcimg dhcp, as makedhcp, renders its subnets from it)",
+    sql: [createTableSql("networks", TABLES.networks, true)],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

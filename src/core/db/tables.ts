@@ -69,6 +69,11 @@ export const TABLES = {
     required: ["statemnt"],
     desc: "Where each statelite node keeps its persistent files (server:/path)",
   },
+  networks: {
+    cols: ["netname", "net", "mask", "mgtifname", "gateway", "dhcpserver", "tftpserver", "nameservers", "ntpservers", "logservers", "dynamicrange", "staticrange", "staticrangeincrement", "nodehostname", "ddnsdomain", "vlanid", "domain", "mtu", "comments", "disable"],
+    keys: ["net", "mask"],
+    desc: "The networks in the cluster: address, mask, gateway, DHCP ranges and servers (makedhcp reads it)",
+  },
   postscripts: { cols: ["node", "postscripts", "postbootscripts", "comments", "disable"], keys: ["node"], desc: "Scripts each node runs after install or boot" },
   passwd: {
     cols: ["key", "username", "password", "cryptmethod", "authdomain", "comments", "disable"],
