@@ -11,6 +11,7 @@ import type { ImportImage, ImportPlan } from "./import";
 import { importLitefile } from "./litefile";
 import { PlacementTx } from "./placement";
 import { applyPostscripts } from "./postscripts";
+import { sealNewTree } from "../image/tree-barrier";
 
 /**
  * The last step of an import (see import.ts): check what would be replaced, extract the
@@ -155,6 +156,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
           }
         } else {
           ctx.log.info(p.to);
+          if (p.tree) sealNewTree(from, p.to); // an image tree: root:root 0700 on the MN (image/tree-barrier.ts)
           tx.place(from, p.to);
         }
         placed.push(p.to);

@@ -12,6 +12,7 @@ import { bootInitrd } from "../boot/initrd";
 import { archiveTree } from "./archive-tree";
 import { ImageRoot } from "../image/image-root";
 import { writeXcatinfo } from "../image/xcatinfo";
+import { guardTree, nodeTop, treeIsNfsRoot, type TreeTop } from "../image/tree-barrier";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
@@ -58,6 +59,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
   // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg pack ${img.name}`);
   try {
+    guardTree(tree, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
     if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
@@ -78,7 +80,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     if (opts.method === "squashfs") {
       walk = walkTree(tree, filter);
       reportOtherFilesystems(ctx, walk);
-      packedBytes = await packSquashfs(tree, dir, walk, out, opts, ctx.signal);
+      packedBytes = await packSquashfs(tree, dir, walk, out, opts, nodeTop(tree), ctx.signal);
     } else {
       ({ walk, archiveBytes, packedBytes } = await archiveTree({ tree, out, method: opts.method, compression: opts.compression, filter, signal: ctx.signal }));
       reportOtherFilesystems(ctx, walk);
@@ -113,10 +115,10 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
 }
 
 /** mksquashfs writes its own file: to a temporary name, renamed over the old one when complete. */
-async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, signal: AbortSignal): Promise<number> {
+async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, top: TreeTop, signal: AbortSignal): Promise<number> {
   const temp = tempNameFor(out);
   try {
-    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, signal);
+    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, top, signal);
     const size = statSync(temp).size;
     renameSync(temp, out);
     fsyncDir(dir);

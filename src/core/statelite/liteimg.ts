@@ -7,6 +7,7 @@ import { lockImageDir } from "../fs/lock";
 import { writeXcatinfo } from "../image/xcatinfo";
 import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
 import { rootImgDir } from "../image/paths";
+import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
@@ -67,6 +68,7 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
     validateEntries(entries, img.name);
     const hierarchy = buildHierarchy(entries);
     validateHierarchy(hierarchy, img.name);
+    guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
 
     const image = new ImageRoot(rootimg);
     const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };
