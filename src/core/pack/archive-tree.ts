@@ -2,7 +2,9 @@ import { createSink, type Compression } from "./compress";
 import { assertFitsCpio, writeCpio } from "./cpio-archive";
 import type { PathFilter } from "./exlist";
 import { atomicFile } from "../fs/atomic";
+import { dirname } from "node:path";
 import { InterruptedError } from "../errors";
+import { archiveFailure } from "./failure";
 import { nodeTop, type TreeTop, withTopMode } from "../image/tree-barrier";
 import { writeTar } from "./tar-archive";
 import { walkTree, type WalkResult } from "./walk";
@@ -58,7 +60,7 @@ export async function archiveTree(r: ArchiveTreeRequest): Promise<ArchiveTreeRes
     return { walk, archiveBytes, packedBytes };
   } catch (e) {
     file.discard();
-    throw e;
+    throw archiveFailure(e, `cannot write ${r.out}`, dirname(r.out));
   }
 }
 

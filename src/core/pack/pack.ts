@@ -10,6 +10,8 @@ import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { bootInitrd } from "../boot/initrd";
 import { archiveTree } from "./archive-tree";
+import { archiveFailure } from "./failure";
+import { removeDeadTemps } from "./leftovers";
 import { ImageRoot } from "../image/image-root";
 import { writeXcatinfo } from "../image/xcatinfo";
 import { guardTree, nodeTop, treeIsNfsRoot, type TreeTop } from "../image/tree-barrier";
@@ -47,7 +49,9 @@ export interface PackResult {
  * synced — rename it over the old one and remove archives of other methods. Also leaves what
  * netboot needs beside it: `kernel` (newest in the image, or linuximage.kernelver) and
  * `initrd-stateless.gz` (xcimg's generic boot initrd). A failed or interrupted pack leaves the
- * previous archive untouched; a second pack of the same tree is refused (exit 75).
+ * previous archive untouched; a second pack of the same tree is refused (exit 75). A full disk
+ * or a failing compressor is exit 74 (failure.ts); temp files of a pack that was killed are
+ * removed by the next one (leftovers.ts).
  */
 export async function packRootImage(ctx: Context, img: Image, opts: PackOptions): Promise<PackResult> {
   const started = performance.now();
@@ -59,6 +63,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
   // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg pack ${img.name}`);
   try {
+    removeDeadTemps(dir, ctx.log);
     guardTree(tree, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
@@ -109,6 +114,8 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
       removed,
       rootPassword,
     };
+  } catch (e) {
+    throw archiveFailure(e, `cannot pack ${tree} into ${dir}`, dir);
   } finally {
     lock.release();
   }

@@ -59,7 +59,11 @@ async function run(argv: string[], cwd: string, input: Buffer | undefined, signa
   signal?.addEventListener("abort", kill);
   try {
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (code !== 0) throw new IOFailure(`Command "${argv.join(" ")}" failed\n${(out + err).trim()}`);
+    if (code !== 0) {
+      // one line: what the tool said (a full disk reads "Write failed because No space left on device")
+      const said = (out + err).trim().split("\n").filter(Boolean).join("; ");
+      throw new IOFailure(`${argv[0]} failed (exit ${code}): ${said || "no message"}`);
+    }
   } finally {
     signal?.removeEventListener("abort", kill);
   }

@@ -8,6 +8,7 @@ import { writeXcatinfo } from "../image/xcatinfo";
 import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
 import { rootImgDir } from "../image/paths";
 import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
+import { removeDeadTemps } from "../pack/leftovers";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
@@ -63,6 +64,7 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
   const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
   try {
+    removeDeadTemps(dir, ctx.log);
     ctx.log.info(`Modifying ${rootimg} ...`);
     const entries = appliedEntries(ctx, img.name);
     validateEntries(entries, img.name);
