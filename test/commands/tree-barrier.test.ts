@@ -106,6 +106,20 @@ describe("image trees are out of local users' reach", () => {
     expect(statSync(tree()).mode & 0o7777).toBe(0o700);
   });
 
+  test("pack -m tar and -m squashfs: / is 0755 there too, the setuid bit kept", async () => {
+    expect((await env.sb.run("pack", IMAGE, "-m", "tar")).code).toBe(0);
+    const tar = execSync(`tar -tvzf '${join(rootimgdir(), "rootimg.tar.gz")}' --numeric-owner`).toString().split("\n");
+    expect(tar[0]).toMatch(/^drwxr-xr-x 0\/0 .* \.\/?$/);
+    expect(tar.find((l) => l.endsWith(SUID))).toMatch(/^-rwsr-xr-x 0\/0 /);
+    expect((await env.sb.run("pack", IMAGE, "-m", "squashfs")).code).toBe(0);
+    const sfs = execSync(`unsquashfs -lln '${join(rootimgdir(), "rootimg.sfs")}'`).toString().split("\n");
+    const top = sfs.find((l) => / squashfs-root$/.test(l));
+    expect(top).toMatch(/^drwxr-xr-x 0\/0 /);
+    expect(sfs.find((l) => l.endsWith(SUID))).toMatch(/^-rwsr-xr-x 0\/0 /);
+    expect(readdirSync(rootimgdir()).filter((n) => /xcimg-tmp|xcimg-sfs/.test(n))).toEqual([]);
+    expect((await env.sb.run("pack", IMAGE)).code).toBe(0); // back to the default archive for the tests below
+  });
+
   test("a golden node whose / is 0711 and owned by a user: the node gets that, the MN tree is root:root 0700", async () => {
     chmodSync(golden, 0o711);
     execSync(`chown 1234:1234 '${golden}'`);
