@@ -78,7 +78,7 @@ describe("pack killed with SIGKILL", () => {
     let left: string[] = [];
     for (let i = 0; i < 600 && left.length === 0; i++) {
       await Bun.sleep(10);
-      left = temps(dir).filter((n) => n.includes(`.${proc.pid}.`));
+      left = temps(dir).filter((n) => n.startsWith(`.rootimg.cpio.gz.xcimg-tmp.${proc.pid}.`));
     }
     expect(left.length).toBe(1);
     await Bun.sleep(100); // let it write a part of the archive
