@@ -132,6 +132,25 @@ describe("image trees are out of local users' reach", () => {
       expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, 0, 0]);
       expect(readFileSync(join(env.sb.installdir, "sysclone/images/.odd-top.node-mode"), "utf8")).toBe("mode=0711 uid=1234 gid=1234\n");
       expectDenied(t);
+      // export carries the node's / in the bundle, and import records it on the other site
+      const bundle = join(env.sb.dir, "odd-top.tgz");
+      const e = await env.sb.run("export", "odd-top", bundle);
+      expect(e.stderr).not.toContain("Error");
+      expect(e.code).toBe(0);
+      const listed = execSync(`tar -tvzf '${bundle}' --numeric-owner`).toString().split("\n");
+      expect(listed.find((l) => / \.\/odd-top\/imagetree\/?$/.test(l))).toMatch(/^drwx--x--x\*? 1234\/1234 /);
+      const b = new Sandbox("barrier-sysclone-b");
+      try {
+        const i = await b.run("import", bundle);
+        expect(i.stderr).not.toContain("Error");
+        expect(i.code).toBe(0);
+        const bt = join(b.installdir, "sysclone/images/odd-top");
+        const bst = statSync(bt);
+        expect([bst.mode & 0o7777, bst.uid, bst.gid]).toEqual([0o700, 0, 0]);
+        expect(readFileSync(join(b.installdir, "sysclone/images/.odd-top.node-mode"), "utf8")).toBe("mode=0711 uid=1234 gid=1234\n");
+      } finally {
+        b.cleanup();
+      }
       // image rm --files takes the record along with the tree
       expect((await env.sb.run("image", "rm", "odd-top", "--files")).code).toBe(0);
       expect(readdirSync(join(env.sb.installdir, "sysclone/images")).filter((n) => n.includes("odd-top"))).toEqual([]);
