@@ -139,7 +139,7 @@ function close(tree: string): void {
   setTop(tree, { mode: BARRIER_MODE, uid: 0, gid: 0 });
 }
 
-/** Give a directory the node's `/` (a private copy of a tree, never the tree itself: see guardTree). */
+/** Give a directory the node's `/`: an NFS root (guardTree), or a private copy of a tree (clone --update's rsync source). */
 export function setTop(tree: string, top: TreeTop): void {
   try {
     // chmod first: a chown of a directory owned by someone else must never leave it open to them
