@@ -10,7 +10,7 @@ export function makeContext(parts: Omit<Context, "db">): Context & { closeDb(): 
   return {
     ...parts,
     db() {
-      db ??= openDb(parts.config["db.path"]);
+      db ??= openDb(parts.config["db.path"], (m) => parts.log.info(m));
       return db;
     },
     closeDb() {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
@@ -7,6 +7,7 @@ import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
+import { guardTree } from "../image/tree-barrier";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
@@ -79,10 +80,12 @@ export interface BootFlavor {
  */
 export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
   const published = publishImage(ctx.config, img);
+  const rootimg = join(rootImgDir(ctx.config, img), "rootimg");
+  if (existsSync(rootimg)) guardTree(rootimg, ctx.log);
   return bootNodes(ctx, img, nodes, {
     state: "netboot",
     published,
-    rootimg: join(rootImgDir(ctx.config, img), "rootimg"),
+    rootimg,
     kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
   });
 }

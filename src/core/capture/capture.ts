@@ -4,6 +4,7 @@ import type { Context } from "../context";
 import { fsError, UsageError } from "../errors";
 import { lockImageDir } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
+import { sealNewTree } from "../image/tree-barrier";
 import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
 import { type SshFlags, nodeTarget } from "../remote/target";
@@ -190,6 +191,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   // commit: swap the tree in, write the tables (swapping back if that fails), then keep the
   // previous tree as the next capture's base/ (or drop it if it shares nothing with the new one)
   const hadTree = existsSync(plan.tree);
+  sealNewTree(target, plan.tree); // image/tree-barrier.ts: root:root 0700 on the MN, the node's / recorded
   if (hadTree) await exchangeDirs(plan.tree, target, paths.aside);
   else renameSync(target, plan.tree);
   const finished = new Date();

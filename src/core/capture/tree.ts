@@ -156,8 +156,8 @@ export async function localChange(p: TreePaths, signal: AbortSignal): Promise<st
   return r.stdout.split("\n")[0] || null;
 }
 
-/** Paths xcimg itself writes into a captured tree (and their parent directories). */
-const PACK_WRITES = ["opt", "opt/xcat", "opt/xcat/xcatinfo"];
+/** Paths xcimg itself writes into a captured tree (and their parent directories); "." is the tree's top, closed by image/tree-barrier.ts. */
+const PACK_WRITES = [".", "opt", "opt/xcat", "opt/xcat/xcatinfo"];
 
 /** Hardlink copy of the live tree (GNU cp -al: directories are new, everything else is linked). */
 export async function linkCopy(from: string, to: string, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "../context";
@@ -8,6 +8,7 @@ import type { Image } from "../defs/image";
 import { readNodes } from "../defs/node";
 import { CantCreateError, IOFailure, NotFoundError, XcimgError } from "../errors";
 import { rootImgDir } from "../image/paths";
+import { guardTree, nodeTop, setTop } from "../image/tree-barrier";
 import { shq } from "../remote/shell";
 import { connect } from "../remote/ssh";
 import type { SshFlags } from "../remote/target";
@@ -99,6 +100,7 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
   if (!Bun.which("rsync")) throw new CantCreateError("rsync is not installed on this management node: clone --update moves changed files with it", { hint: "install the rsync package" });
   if (!Bun.which("ssh")) throw new CantCreateError("the OpenSSH client (ssh) is not installed on this management node: rsync needs it", { hint: "install openssh-client" });
   if (!isDir(tree)) throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
+  guardTree(tree, ctx.log);
   const attrs = readNodes(ctx.db(), req.nodes);
   const trust = new NodeTrust(ctx);
   const result: UpdateResult = { image: img.name, dryRun: req.dryRun, updated: [], failed: {}, lines: [] };
@@ -120,7 +122,8 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         const key = chain.join("\n");
         let source = sources.get(key);
         if (!source) {
-          source = chain.length ? await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key))) : tree;
+          // always a copy: rsync -a gives the node's / the source's top, and the tree's is the MN's 0700 barrier
+          source = await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key)));
           sources.set(key, source);
         }
         const started = performance.now();
@@ -161,15 +164,19 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
  * The image with overrides laid over it: a hardlink copy (no data copied), override files
  * replacing links (tar unlinks before it writes, so the image's files are never written), and
  * directories the image has keeping their owner and mode, as at clone time (--no-overwrite-dir).
+ * Its top gets the node's `/` (image/tree-barrier.ts), inside a 0700 directory.
  */
 export async function mergedSource(tree: string, overrides: string[], dir: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, ".."), { recursive: true });
+  // the copy links the image's setuid programs and device nodes: keep it out of local users' reach
+  mkdirSync(join(dir, ".."), { recursive: true, mode: 0o700 });
+  chmodSync(join(dir, ".."), 0o700);
   await run(["cp", "-a", "-l", "-T", "--", tree, dir], `cannot make a hardlink copy of ${tree} in ${dir}`);
   const extract = "tar -x -f - -C \"$2\" --no-overwrite-dir --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls";
   for (const ov of overrides) {
     await run(["bash", "-c", `set -o pipefail; tar -c -f - -C "$1" --xattrs --acls . | ${extract}`, "bash", ov, dir], `cannot lay the override ${ov} over the image`);
   }
+  setTop(dir, nodeTop(tree));
   return dir;
 }
 

@@ -1,8 +1,7 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
+import { CantCreateError, DataError, XcimgError } from "../errors";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+import { preparePrivateDb } from "./private-files";
 
 /**
  * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
@@ -28,14 +27,9 @@ export class Db {
 
 const BUSY_TIMEOUT_MS = 15000;
 
-export function openDb(path: string): Db {
-  if (path !== ":memory:") {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (e) {
-      throw fsError(e, `cannot create the database directory ${dirname(path)}`);
-    }
-  }
+/** `info` hears about an old world-readable database being made private (private-files.ts). */
+export function openDb(path: string, info?: (msg: string) => void): Db {
+  if (path !== ":memory:") preparePrivateDb(path, info);
   let sqlite: Database;
   try {
     sqlite = new Database(path, { create: true, strict: true });

@@ -6,9 +6,10 @@ import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
 import { cloneDir } from "../clone/paths";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
+import { topRecordPath } from "./tree-barrier";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
-const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.xcimg-.*)$/;
+const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.
@@ -50,6 +51,7 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
       if (img.attrs.provmethod === "sysclone") {
         staged.add(dir);
         staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
+        staged.add(topRecordPath(dir)); // the node's / (tree-barrier.ts)
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
       }
       else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));

@@ -7,6 +7,8 @@ import { lockImageDir } from "../fs/lock";
 import { writeXcatinfo } from "../image/xcatinfo";
 import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
 import { rootImgDir } from "../image/paths";
+import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
+import { removeDeadTemps } from "../pack/leftovers";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
@@ -62,11 +64,13 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
   const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
   try {
+    removeDeadTemps(dir, ctx.log);
     ctx.log.info(`Modifying ${rootimg} ...`);
     const entries = appliedEntries(ctx, img.name);
     validateEntries(entries, img.name);
     const hierarchy = buildHierarchy(entries);
     validateHierarchy(hierarchy, img.name);
+    guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
 
     const image = new ImageRoot(rootimg);
     const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };

@@ -69,4 +69,17 @@ describe("clone --update: the image with the node's overrides", () => {
     expect(statSync(out).mode & 0o7777).toBe(statSync(tree).mode & 0o7777);
     expect(statSync(join(out, "etc")).mode & 0o7777).toBe(statSync(join(tree, "etc")).mode & 0o7777);
   });
+
+  test("a closed image tree (root:root 0700 on the MN): the rsync source's top is the node's recorded /, in a 0700 directory", async () => {
+    const tree = join(dir, "closed", "img");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    writeFileSync(join(tree, "etc/motd"), "image\n");
+    chmodSync(tree, 0o700);
+    writeFileSync(join(dir, "closed", ".img.node-mode"), "mode=0755 uid=0 gid=0\n");
+    const out = await mergedSource(tree, [], join(dir, "closed-work", "src"));
+    expect(statSync(out).mode & 0o7777).toBe(0o755); // rsync -a gives the node's / this mode
+    expect(statSync(join(dir, "closed-work")).mode & 0o7777).toBe(0o700); // the copy links the image's setuid files
+    expect(readFileSync(join(out, "etc/motd"), "utf8")).toBe("image\n");
+    expect(statSync(tree).mode & 0o7777).toBe(0o700);
+  });
 });
