@@ -175,6 +175,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
         label: `capturing ${req.node}`,
         names: mode !== "full",
         jail: paths.jail,
+        spool: paths.spool,
       });
     } finally {
       removeJailDir(paths.jail);

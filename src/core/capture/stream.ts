@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { CantCreateError, DataError, InterruptedError, IOFailure, RemoteError, type XcimgError } from "../errors";
+import { CantCreateError, DataError, fsError, InterruptedError, IOFailure, RemoteError, type XcimgError } from "../errors";
 import type { Logger } from "../log";
 import { shq } from "../remote/shell";
 import { abortReason, type RemoteSession } from "../remote/ssh";
 import { CONFINE_FAILED, CONFINE_MESSAGE, confinedTarArgv, findRedirect, JAIL_TREE } from "./confine";
+import { MAX_SNAPSHOT, NodeStderr } from "./node-stderr";
 import { formatBytes, Progress } from "./progress";
 import { type TarCounts, TarScanner } from "./tar-scan";
 
@@ -19,7 +20,8 @@ import { type TarCounts, TarScanner } from "./tar-scan";
  * brings the previous snapshot (for --listed-incremental: send only what changed since, plus
  * every directory's list of names, which the local tar uses to delete what vanished) and the
  * exclude patterns, one per line; stdout carries a marker
- * then the archive; after tar, stderr carries the new snapshot behind a marker of its own.
+ * then the archive; after tar, stderr carries the new snapshot behind a marker of its own
+ * (node-stderr.ts bounds it).
  */
 const FIDELITY = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls"];
 
@@ -110,7 +112,7 @@ export async function streamCapture(
   session: RemoteSession,
   spec: StreamSpec,
   target: string,
-  opts: { signal: AbortSignal; log: Logger; estimate: number | null; label: string; names: boolean; jail: string },
+  opts: { signal: AbortSignal; log: Logger; estimate: number | null; label: string; names: boolean; jail: string; spool: string },
 ): Promise<StreamResult> {
   const started = performance.now();
   const nonce = randomBytes(6).toString("hex");
@@ -122,7 +124,7 @@ export async function streamCapture(
   const progress = new Progress(opts.log, opts.label, opts.estimate);
   const marker = Buffer.from(markers.stream, "latin1");
   let streamBytes = 0;
-  const remoteErr: Buffer[] = [];
+  const nodeErr = new NodeStderr(markers.snar, opts.spool);
   let localErr = "";
   let prefix: Buffer | null = Buffer.alloc(0);
 
@@ -149,6 +151,7 @@ export async function streamCapture(
     const finish = (err: XcimgError | null, value?: StreamResult) => {
       if (settled) return;
       settled = true;
+      nodeErr.close();
       clearInterval(timer);
       if (quiet) clearTimeout(quiet);
       progress.done();
@@ -207,7 +210,15 @@ export async function streamCapture(
       // a channel error ends in 'close' without an exit status: remote.done rejects
     });
     ch.stderr.on("data", (d: Buffer) => {
-      remoteErr.push(d);
+      if (settled) return;
+      nodeErr.push(d);
+      if (nodeErr.overflow) {
+        return finish(
+          new DataError(`the snapshot file ${session.where} sends back is larger than ${MAX_SNAPSHOT / 1024 / 1024} MiB; stopped the capture there`, {
+            hint: "nothing was changed; a real snapshot is about the size of all file names in the tree: check the golden node's tar",
+          }),
+        );
+      }
       if (localExit) expectRemoteEnd();
     });
     local.stdin.on("error", () => {
@@ -226,7 +237,7 @@ export async function streamCapture(
 
     const evaluate = () => {
       if (settled || !remoteExit || !localExit) return;
-      const { text, snar } = splitStderr(Buffer.concat(remoteErr), markers.snar);
+      const { text, snar } = nodeErr.result();
       // tar's own messages start with "tar: "; anything else came from the login shell
       const lines = tarLines(text);
       const warnings = lines.filter((l) => TAR_MESSAGE.test(l));
@@ -237,6 +248,7 @@ export async function streamCapture(
       // a stream cut short makes the local tar fail too ("Unexpected EOF"): the cause is the node
       const short = delivered && !scanner.ended && !scanner.broken;
       if (localExit.code !== 0 && !short) return finish(localTarError(localErr, localExit.code, target, session.where));
+      if (nodeErr.writeError) return finish(fsError(nodeErr.writeError, `cannot write the node's snapshot file to ${opts.spool}`));
       if (!scanner.ended && !scanner.broken) return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
       if (!snar) return finish(new RemoteError(`${session.where} did not send back the snapshot of this capture`));
       finish(null, { ...scanner.counts(), streamBytes, seconds: (performance.now() - started) / 1000, warnings, snar, names: scanner.names });
@@ -270,20 +282,6 @@ export async function streamCapture(
 const LOCAL_FAILED_GRACE_MS = 3000;
 /** How long the node may stay silent after the archive ended before the capture gives up. */
 const REMOTE_QUIET_MS = 60_000;
-
-/**
- * The node's stderr: tar's messages, then `\n<marker>\n` and the snapshot, to the end. A
- * snapshot (GNU tar format 2) starts with its "GNU tar-" header and ends with a NUL-terminated
- * record, so a truncated one is recognised and refused.
- */
-export function splitStderr(all: Buffer, marker: string): { text: string; snar: Buffer | null } {
-  const m = Buffer.from(`\n${marker}\n`, "latin1");
-  const at = all.indexOf(m);
-  if (at < 0) return { text: all.toString("utf8"), snar: null };
-  const body = all.subarray(at + m.length);
-  const valid = body.subarray(0, 8).toString("latin1") === "GNU tar-" && body.at(-1) === 0;
-  return { text: all.subarray(0, at).toString("utf8"), snar: valid ? body : null };
-}
 
 function tarLines(stderr: string): string[] {
   return stderr
