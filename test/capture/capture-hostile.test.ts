@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { readCaptureRecord } from "../../src/core/capture/record";
 import { openDb } from "../../src/core/db/open";
 import { type CaptureEnv, captureEnv, leftovers } from "../helpers/capture-env";
+import { BIN } from "../helpers/sandbox";
 import { compareTrees, walk } from "../helpers/fidelity-tree";
 import { type CraftedMember, type HostileNode, hostileNode } from "../helpers/hostile-node";
 
@@ -116,6 +117,26 @@ describe("a crafted stream never reaches outside the image (exit 65, nothing cha
     expect(JSON.parse(r.stdout).level).toBe("incremental");
     expect(compareTrees(golden, TREE(), { ignoreRootMtime: true })).toEqual([]);
     expect(walk(victim).size).toBe(5);
+  });
+});
+
+describe("no confinement, no extraction", () => {
+  test("without CAP_SYS_ADMIN (an unprivileged container) the capture fails with exit 73 instead of extracting unconfined", async () => {
+    writeFileSync(join(golden, "data/f1"), "changed again\n");
+    const treeBefore = treeNow();
+    const recordBefore = record();
+    // the compiled binary, with CAP_SYS_ADMIN gone from its bounding and inheritable sets
+    const proc = Bun.spawn(
+      ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin", BIN, "--config", node.config, "capture", "golden", "-t", "diskless", "--rootdir", golden, "--keep-identity"],
+      { env: env.sb.env as Record<string, string>, stdout: "ignore", stderr: "pipe" },
+    );
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(stderr).toContain("Error: cannot confine the extracting tar (confine.ts): unshare: unshare failed: Operation not permitted");
+    expect(stderr).toContain("hint: xcimg capture must run as root on the management node, where it may create mount namespaces");
+    expect(code).toBe(73);
+    expect(treeNow()).toEqual(treeBefore);
+    expect(leftovers(TREE())).toEqual([]);
+    expect(record()).toEqual(recordBefore);
   });
 });
 

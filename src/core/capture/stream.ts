@@ -242,6 +242,8 @@ export async function streamCapture(
       const lines = tarLines(text);
       const warnings = lines.filter((l) => TAR_MESSAGE.test(l));
       for (const l of lines) if (!TAR_MESSAGE.test(l)) opts.log.debug(`${session.where}: ${l}`);
+      // the local tar never ran: nothing the node sent matters
+      if (confineFailed(tarLines(localErr), localExit.code)) return finish(localTarError(localErr, localExit.code, target, session.where));
       if (remoteExit.code === 96) return finish(new RemoteError(`cannot write to ${spec.tmpdir} on ${session.where}: ${lines.slice(0, 3).join("; ")}`));
       if (remoteExit.code !== 0 && remoteExit.code !== 1) return finish(remoteTarError(remoteExit, warnings.length ? warnings : lines, session.where));
       if (prefix) return finish(new RemoteError(`${session.where} sent no archive${lines.length ? `: ${lines.slice(0, 3).join("; ")}` : ""}`));
@@ -270,7 +272,7 @@ export async function streamCapture(
       if (code === 0) return expectRemoteEnd();
       // the local side failed first; a full disk is ours to report, anything else may be the
       // symptom of a broken stream, so give the node a moment to explain
-      if (/No space left on device|Disk quota exceeded/i.test(localErr)) return finish(localTarError(localErr, code, target, session.where));
+      if (/No space left on device|Disk quota exceeded/i.test(localErr) || confineFailed(tarLines(localErr), code)) return finish(localTarError(localErr, code, target, session.where));
       setTimeout(() => {
         if (!settled) finish(localTarError(localErr, code, target, session.where));
       }, LOCAL_FAILED_GRACE_MS).unref?.();
@@ -297,11 +299,21 @@ function remoteTarError(exit: { code: number | null; signal: string | null }, li
   return new IOFailure(`tar on ${where} ${what}${detail ? `: ${detail}` : ""}`, { hint: "nothing was changed; fix the cause on the node and capture again" });
 }
 
+/** What unshare, chroot or the jail script said (tar's own messages start with "tar: "). */
+function confineLines(lines: string[]): string[] {
+  return lines.filter((l) => l.startsWith(CONFINE_MESSAGE) || l.startsWith("unshare: ") || l.startsWith("chroot: "));
+}
+
+/** The local tar never ran: the jail could not be set up (no CAP_SYS_ADMIN, no tar in /usr). */
+function confineFailed(lines: string[], code: number | null): boolean {
+  return code === CONFINE_FAILED || (code !== 0 && code !== 2 && confineLines(lines).length > 0);
+}
+
 function localTarError(stderr: string, code: number | null, target: string, where: string): XcimgError {
   // the confined tar is run by its full path, which it prefixes its messages with
   const lines = tarLines(stderr).map((l) => l.replace(TAR_MESSAGE, "tar: "));
-  const confine = lines.filter((l) => l.startsWith(CONFINE_MESSAGE) || l.startsWith("unshare: ") || l.startsWith("chroot: "));
-  if (code === CONFINE_FAILED || (confine.length && code !== 2)) {
+  const confine = confineLines(lines);
+  if (confineFailed(lines, code)) {
     return new CantCreateError(`cannot confine the extracting tar (confine.ts): ${confine.map((l) => l.replace(CONFINE_MESSAGE, "")).join("; ") || `exit status ${code}`}`, {
       hint: "xcimg capture must run as root on the management node, where it may create mount namespaces (CAP_SYS_ADMIN; not inside an unprivileged container)",
     });
