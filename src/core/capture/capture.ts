@@ -18,6 +18,7 @@ import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe"
 import { recordCapture } from "./record";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
 import { catchUp } from "./catchup";
+import { makeJailDir, removeJailDir } from "./confine";
 import {
   dropState,
   ensureWork,
@@ -166,13 +167,20 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     if (mode === "full") mkdirSync(paths.staging, { mode: 0o755 });
     log.info(`Transferring the image captured on ${session.where} into ${plan.tree} (${level})...`);
     const spec = { tarPath: facts.tar?.path ?? "tar", root: facts.root, tmpdir: facts.tmpdir as string, snar, excludes: patterns };
-    result = await streamCapture(session, spec, target, {
-      signal,
-      log,
-      estimate: level === "full" && !req.rootdir ? usedBytes(facts, mounts) : null,
-      label: `capturing ${req.node}`,
-      names: mode !== "full",
-    });
+    makeJailDir(paths.jail);
+    try {
+      result = await streamCapture(session, spec, target, {
+        signal,
+        log,
+        estimate: level === "full" && !req.rootdir ? usedBytes(facts, mounts) : null,
+        label: `capturing ${req.node}`,
+        names: mode !== "full",
+        jail: paths.jail,
+        spool: paths.spool,
+      });
+    } finally {
+      removeJailDir(paths.jail);
+    }
     facts.tmpdir = null; // the node-side script removed it
     if (!req.keepIdentity) identityRemoved = await generalizeIdentity(target);
     if (req.type === "diskless") adjusted = await generalizeFstab(target);
