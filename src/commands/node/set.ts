@@ -1,5 +1,8 @@
 import { leaf, output } from "../../cli/command";
-import { NODE_TYPE, setNodes } from "../../core/defs/node";
+import { UsageError } from "../../core/errors";
+import { editAttrs, type ListMode } from "../../core/defs/list-edit";
+import { NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
+import { renameNode } from "../../core/defs/node-rename";
 import { parseAssignments } from "../../core/defs/object";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 
@@ -8,18 +11,33 @@ export default leaf({
   description: "create nodes or change their attributes (xCAT mkdef/chdef); attr= clears one",
   args: {
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax; new names are created" },
-    assignments: { type: "positional", variadic: true, required: true, description: "attr=value", valueHint: "attr=value" },
+    assignments: { type: "positional", variadic: true, required: false, description: "attr=value", valueHint: "attr=value" },
+    plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
+    minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
+    rename: { type: "string", alias: "n", description: "rename the node, moving its rows in every table (chdef -n)", valueHint: "newname" },
   },
   examples: [
     "xcimg node set cn[001-128] groups=compute,all netboot=xnba arch=x86_64",
     "xcimg node set cn001 mac=52:54:00:12:34:01 ip=10.0.0.101",
     "xcimg node set compute serialport=0 serialspeed=115200 addkcmdline='quiet'",
+    "xcimg node set -p cn[001-004] groups=gpu",
+    "xcimg node set cn001 -n cn101",
   ],
   async run(ctx, args) {
-    const attrs = parseAssignments(NODE_TYPE, args.assignments);
+    if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
     const db = ctx.db();
+    if (args.rename !== undefined) {
+      if (args.assignments.length || args.plus || args.minus) throw new UsageError("-n renames a node and takes no attr=value", { hint: "rename first, then set attributes" });
+      const moved = renameNode(db, args.noderange, args.rename);
+      ctx.log.info(`Renamed node ${args.noderange} to ${args.rename} (${moved.join(", ")}).`);
+      return output({ from: args.noderange, to: args.rename, tables: moved }, "");
+    }
+    if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
+    const attrs = parseAssignments(NODE_TYPE, args.assignments);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange, { verify: false });
-    const { created } = setNodes(db, nodes, attrs);
+    const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
+    const stored = mode === "replace" ? new Map() : readNodeRows(db, nodes);
+    const { created } = setNodes(db, nodes, mode === "replace" ? attrs : (n) => editAttrs(stored.get(n) ?? {}, attrs, mode));
     ctx.log.info(`${nodes.length} node(s) set${created.length ? `, ${created.length} created` : ""}.`);
     return output({ nodes, created, attrs }, "");
   },

@@ -81,7 +81,7 @@ export function readNodes(db: Db, names: readonly string[]): Map<string, Attrs> 
  * chdef/mkdef for many nodes in one transaction. A node that does not exist yet is created in
  * nodelist; without groups= it joins "all", the group every xCAT site uses.
  */
-export function setNodes(db: Db, names: readonly string[], attrs: Attrs): { created: string[] } {
+export function setNodes(db: Db, names: readonly string[], given: Attrs | ((node: string) => Attrs)): { created: string[] } {
   for (const n of names) validateNodeName(n);
   const existing = new Set((db.sqlite.query("SELECT node FROM nodelist").all() as { node: string }[]).map((r) => r.node));
   const created: string[] = [];
@@ -89,6 +89,8 @@ export function setNodes(db: Db, names: readonly string[], attrs: Attrs): { crea
     for (const name of names) {
       const isNew = !existing.has(name);
       if (isNew) created.push(name);
+      // per node for chdef -p/-m, whose result depends on what each node stores (defs/list-edit.ts)
+      const attrs = typeof given === "function" ? given(name) : given;
       const a: Attrs = isNew && !attrs.groups ? { groups: "all", ...attrs } : { ...attrs };
       if (a.mac) a.mac = a.mac.toLowerCase();
       writeObject(db, NODE_TYPE, name, a);
