@@ -3,7 +3,7 @@ import { getRow, upsert } from "../db/rows";
 import { NotFoundError, UsageError } from "../errors";
 import { validateGroupName } from "../names";
 import { dbNodeSource } from "../noderange/db-source";
-import { type ListMode } from "./list-edit";
+import type { ListMode } from "./list-edit";
 
 /**
  * xCAT's group objects (mkdef/chdef/rmdef -t group, xCAT-server/lib/xcat/plugins/DBobjectdefs.pm):
