@@ -1,29 +1,48 @@
+import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
 import { UsageError } from "../../core/errors";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
-import { editAttrs } from "../../core/defs/list-edit";
+import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
+import { parseStanzaFile } from "../../core/defs/stanza-file";
+import { imageNameProblem } from "../../core/names";
 
 export default leaf({
   name: "image set",
   description: "create an image or change its attributes (xCAT mkdef/chdef -t osimage); attr= clears one",
   args: {
-    osimage: { type: "positional", description: "image name" },
-    assignments: { type: "positional", variadic: true, required: true, description: "attr=value (osimage and linuximage columns)", valueHint: "attr=value" },
+    osimage: { type: "positional", required: false, description: "image name (with -z: the stanza file, default stdin)" },
+    assignments: { type: "positional", variadic: true, required: false, description: "attr=value (osimage and linuximage columns)", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
+    stanza: { type: "boolean", alias: "z", description: "read image definitions from a stanza file or stdin ('image show -z' output); all or nothing" },
   },
   examples: [
     "xcimg image set rocky9-x86_64-netboot-compute provmethod=netboot osvers=rhels9.4 osarch=x86_64 profile=compute",
     "xcimg image set rocky9-x86_64-netboot-compute exlist=/install/custom/netboot/rh/compute.exlist",
     "xcimg image set rocky9-x86_64-netboot-compute addkcmdline=",
     "xcimg image set -p rocky9-x86_64-netboot-compute postscripts=mypostscript",
+    "xcimg image set -z < rocky9.stanza",
   ],
   run(ctx, args) {
     if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
+    const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
+    const db = ctx.db();
+    if (args.stanza) {
+      if (args.assignments.length) throw new UsageError("-z reads everything from the stanza file: no attr=value with it");
+      const input = readInput(args.osimage);
+      const stanzas = parseStanzaFile(input.text, input.name, IMAGE_TYPE, imageNameProblem);
+      const created = db.write(() =>
+        stanzas.filter((s) => setImage(db, s.name, editAttrs(findImage(db, s.name)?.attrs ?? {}, s.attrs, mode)).created).map((s) => s.name),
+      );
+      ctx.log.info(`${stanzas.length} image(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
+      return output({ images: stanzas.map((s) => s.name), created }, "");
+    }
+    if (args.osimage === undefined) throw new UsageError("missing OSIMAGE");
+    if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
     let attrs = parseAssignments(IMAGE_TYPE, args.assignments);
-    if (args.plus || args.minus) attrs = editAttrs(findImage(ctx.db(), args.osimage)?.attrs ?? {}, attrs, args.plus ? "append" : "remove");
-    const { created } = setImage(ctx.db(), args.osimage, attrs);
+    if (mode !== "replace") attrs = editAttrs(findImage(db, args.osimage)?.attrs ?? {}, attrs, mode);
+    const { created } = setImage(db, args.osimage, attrs);
     ctx.log.info(`${created ? "Created" : "Changed"} image ${args.osimage}.`);
     return output({ image: args.osimage, created, attrs }, "");
   },

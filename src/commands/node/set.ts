@@ -1,20 +1,24 @@
+import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
 import { UsageError } from "../../core/errors";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
 import { parseAssignments } from "../../core/defs/object";
+import { parseStanzaFile } from "../../core/defs/stanza-file";
+import { nodeNameProblem } from "../../core/names";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 
 export default leaf({
   name: "node set",
   description: "create nodes or change their attributes (xCAT mkdef/chdef); attr= clears one",
   args: {
-    noderange: { type: "positional", description: "nodes, in xCAT noderange syntax; new names are created" },
+    noderange: { type: "positional", required: false, description: "nodes, in xCAT noderange syntax; new names are created (with -z: the stanza file, default stdin)" },
     assignments: { type: "positional", variadic: true, required: false, description: "attr=value", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     rename: { type: "string", alias: "n", description: "rename the node, moving its rows in every table (chdef -n)", valueHint: "newname" },
+    stanza: { type: "boolean", alias: "z", description: "read node definitions from a stanza file or stdin ('node show -z' output); all or nothing" },
   },
   examples: [
     "xcimg node set cn[001-128] groups=compute,all netboot=xnba arch=x86_64",
@@ -22,10 +26,24 @@ export default leaf({
     "xcimg node set compute serialport=0 serialspeed=115200 addkcmdline='quiet'",
     "xcimg node set -p cn[001-004] groups=gpu",
     "xcimg node set cn001 -n cn101",
+    "xcimg node show -z cn001 | sed s/cn001/cn002/ | xcimg node set -z",
   ],
   async run(ctx, args) {
     if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
     const db = ctx.db();
+    if (args.stanza) {
+      if (args.assignments.length || args.rename !== undefined) throw new UsageError("-z reads everything from the stanza file: no attr=value or -n with it");
+      const input = readInput(args.noderange);
+      const stanzas = parseStanzaFile(input.text, input.name, NODE_TYPE, nodeNameProblem);
+      const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
+      const names = stanzas.map((s) => s.name);
+      const stored = readNodeRows(db, names);
+      const byName = new Map(stanzas.map((s) => [s.name, editAttrs(stored.get(s.name) ?? {}, s.attrs, mode)]));
+      const { created } = setNodes(db, names, (n) => byName.get(n) ?? {});
+      ctx.log.info(`${names.length} node(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
+      return output({ nodes: names, created }, "");
+    }
+    if (args.noderange === undefined) throw new UsageError("missing NODERANGE");
     if (args.rename !== undefined) {
       if (args.assignments.length || args.plus || args.minus) throw new UsageError("-n renames a node and takes no attr=value", { hint: "rename first, then set attributes" });
       const moved = renameNode(db, args.noderange, args.rename);
