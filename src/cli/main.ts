@@ -45,9 +45,9 @@ async function route(argv: string[]): Promise<{ chain: CommandDef[]; rest: strin
     if (tok.startsWith("-")) {
       if (tok === "--version" && chain.length === 1) version = true;
       else if (tok === "--json") globals.json = true;
-      else if (tok === "-v" || tok === "--verbose") globals.verbose = true;
+      else if (tok === "-v" || tok === "-V" || tok === "--verbose") globals.verbose = true;
       else if (tok === "-q" || tok === "--quiet") globals.quiet = true;
-      else if (tok === "-h" || tok === "--help") globals.help = true;
+      else if (tok === "-h" || tok === "-?" || tok === "--help") globals.help = true;
       else if (tok === "--config") {
         const v = argv[++i];
         if (v === undefined) throw new UsageError("option '--config' needs a value");
@@ -74,7 +74,9 @@ function cmdName(cmd: CommandDef): string {
 /** Run xcimg with argv (without the program name); returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let json = argv.includes("--json");
-  let verbose = argv.includes("-v") || argv.includes("--verbose");
+  let verbose = argv.includes("-v") || argv.includes("-V") || argv.includes("--verbose");
+  // the command whose usage summary follows a usage error (xCAT's clients print Usage: after one)
+  let usageOf: { cmd: CommandDef; parent: CommandDef | undefined } | undefined;
   const write = (s: string) => io.stdout.write(s);
   const controller = new AbortController();
   let interrupts = 0;
@@ -85,21 +87,26 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   };
   let ctx: ReturnType<typeof makeContext> | null = null;
   try {
-    const { chain, rest, globals: pre, version } = await route(argv);
+    const { chain, rest, globals: pre, version } = await route(argv).catch(async (e) => {
+      usageOf = { cmd: root, parent: undefined };
+      throw e;
+    });
     const cmd = chain.at(-1) as CommandDef;
     const parent = chain.length > 1 ? root : undefined;
+    usageOf = { cmd, parent };
     if (version) {
       write(`${VERSION}\n`);
       return ExitCode.OK;
     }
     const dashdash = rest.indexOf("--");
     const beforeDashes = dashdash < 0 ? rest : rest.slice(0, dashdash);
-    if (pre.help || beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
+    if (pre.help || beforeDashes.includes("--help") || beforeDashes.includes("-h") || beforeDashes.includes("-?")) {
       write(await renderHelp(cmd, parent, Boolean(io.stdout.isTTY) && !io.env.NO_COLOR));
       return ExitCode.OK;
     }
     if (!isLeaf(cmd)) {
       io.stderr.write(await renderHelp(cmd, parent, false));
+      usageOf = undefined; // the whole help was just printed
       throw new UsageError(chain.length === 1 ? "no command given" : `'xcimg ${cmdName(cmd)}' needs a subcommand`);
     }
     const spec = cmd.xcimg;
@@ -123,7 +130,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     write(g.json ? `${JSON.stringify(out.data, null, 2)}\n` : out.text);
     return out.exitCode ?? ExitCode.OK;
   } catch (err) {
-    return reportError(err, { json, verbose, io });
+    const code = reportError(err, { json, verbose, io });
+    if (err instanceof UsageError && usageOf) io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
+    return code;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -144,4 +153,13 @@ function reportError(err: unknown, o: { json: boolean; verbose: boolean; io: Io 
   o.io.stderr.write(o.verbose ? `${e?.stack ?? ""}\n` : "  hint: this is a bug in xcimg; rerun with -v for the stack trace and report it\n");
   if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`);
   return ExitCode.INTERNAL;
+}
+
+/** `Usage: xcimg node set [OPTIONS] ...`, the line xCAT's tests look for after an argument error. */
+async function usageSummary(cmd: CommandDef, parent: CommandDef | undefined): Promise<string> {
+  const text = (await renderHelp(cmd, parent, false)).split("\n");
+  const line = text.find((l) => l.startsWith("USAGE "));
+  const name = cmdName(cmd);
+  const full = parent ? `xcimg ${name}` : "xcimg";
+  return line ? `Usage: ${line.slice(6).replace(/`/g, "")}\n       (${full} --help for details)\n` : "";
 }
