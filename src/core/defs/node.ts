@@ -2,7 +2,7 @@ import type { Db } from "../db/open";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { bootLineProblem } from "../boot/boot-values";
-import { KNOWN_ARCHES } from "./image";
+import { archProblem, canonicalArch } from "../arch";
 import { effectiveAttrs } from "./inherit";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
@@ -31,7 +31,7 @@ const validators: Record<string, (v: string) => string | null> = {
   mac: validMacList,
   ip: (v) => (IPV4.test(v) ? null : "ip must be an IPv4 address like 10.0.0.11"),
   netboot: (v) => ((NETBOOT_LOADERS as readonly string[]).includes(v) ? null : `netboot must be one of ${NETBOOT_LOADERS.join(", ")}`),
-  arch: (v) => (KNOWN_ARCHES.includes(v) ? null : `arch must be one of ${KNOWN_ARCHES.join(", ")}`),
+  arch: (v) => archProblem("arch", v),
   os: (v) => (COMPONENT.test(v) ? null : "os is used in paths: letters, digits and . _ + - only"),
   profile: (v) => (COMPONENT.test(v) ? null : "profile is used in paths: letters, digits and . _ + - only"),
   provmethod: (v) => (COMPONENT.test(v) ? null : "provmethod is an osimage name (or install, netboot, statelite)"),
@@ -55,7 +55,7 @@ function nodeAttrs(): Record<string, AttrSpec> {
       if (col === "node" || col === "disable" || (col === "comments" && table !== "nodelist")) continue;
       const attr = RENAMED[`${table}.${col}`] ?? col;
       if (attr in attrs) continue;
-      attrs[attr] = { table, column: col, validate: validators[attr] };
+      attrs[attr] = { table, column: col, validate: validators[attr], normalize: attr === "arch" ? canonicalArch : undefined };
     }
   }
   return attrs;

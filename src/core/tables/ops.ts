@@ -4,7 +4,7 @@ import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
-import { cellProblem } from "./cell-checks";
+import { cellProblem, normalizeCell } from "./cell-checks";
 import { dumpCsv, parseCsv } from "./csv";
 
 export function requireTable(name: string): TableName {
@@ -44,7 +44,7 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
       const key: Row = {};
       for (const k of spec.keys) key[k] = values[k] as string;
       const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] ?? null;
+      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] === undefined ? null : normalizeCell(table, c, values[c]);
       upsert(db, table, key, rest);
     }
   });
@@ -87,7 +87,7 @@ export function setRow(db: Db, table: TableName, key: Row, assignments: readonly
     if (!col || !cols.includes(col) || col in key) {
       throw new UsageError(`'${a}' is not column=value for ${table}`, { hint: `columns: ${cols.filter((c) => !(c in key)).join(", ")}` });
     }
-    values[col] = a.slice(eq + 1);
+    values[col] = normalizeCell(table, col, a.slice(eq + 1));
     if (append) appends.add(col);
   }
   for (const [col, v] of [...Object.entries(key), ...Object.entries(values)]) {
