@@ -8,7 +8,9 @@ import { type Context, invocation, makeContext } from "./context";
 import { GLOBAL_ARGS } from "./globals";
 import { renderHelp } from "./help";
 import { createLogger } from "./logger";
+import { nearest } from "./suggest";
 import { root } from "./tree";
+import { XCAT_COMMAND_NAMES, translateXcat } from "./xcat/commands";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -59,7 +61,11 @@ async function route(argv: string[]): Promise<{ chain: CommandDef[]; rest: strin
     const subs = (await resolveValue(cmd.subCommands)) as SubCommandsDef | undefined;
     if (!subs || !Object.hasOwn(subs, tok)) {
       const where = chain.length === 1 ? "xcimg" : `xcimg ${cmdName(cmd)}`;
-      throw new UsageError(`unknown command '${tok}' for '${where}'`, { hint: `commands: ${Object.keys(subs ?? {}).join(", ")}` });
+      const names = Object.keys(subs ?? {});
+      const guess = nearest(tok, chain.length === 1 ? [...names, ...XCAT_COMMAND_NAMES] : names);
+      throw new UsageError(`unknown command '${tok}' for '${where}'`, {
+        hint: `${guess ? `did you mean '${where} ${guess}'? ` : ""}commands: ${names.join(", ")}${chain.length === 1 ? `; xCAT's: ${XCAT_COMMAND_NAMES.join(", ")}` : ""}`,
+      });
     }
     chain.push((await resolveValue(subs[tok])) as CommandDef);
   }
@@ -71,8 +77,45 @@ function cmdName(cmd: CommandDef): string {
   return meta?.name ?? "";
 }
 
+/** Where an xCAT command name stands in argv, after any global flags: `xcimg --config f tabdump site`. */
+function xcatCommandAt(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i] as string;
+    if (tok === "--config") i++;
+    else if (!tok.startsWith("-")) return XCAT_COMMAND_NAMES.includes(tok) ? i : -1;
+  }
+  return -1;
+}
+
+/** xCAT's command names (cli/xcat/commands.ts): translated, then run as xcimg commands one after another. */
+async function runXcat(argv: string[], at: number, io: Io): Promise<number> {
+  const pre = argv.slice(0, at);
+  const name = argv[at] as string;
+  let inv: ReturnType<typeof translateXcat>;
+  try {
+    inv = translateXcat(name, argv.slice(at + 1));
+  } catch (err) {
+    return reportError(err, { json: pre.includes("--json"), verbose: false, io });
+  }
+  if (inv.kind === "help") {
+    io.stdout.write(inv.text);
+    return ExitCode.OK;
+  }
+  if (inv.kind === "version") {
+    io.stdout.write(`Version ${VERSION} (xcimg, as ${name})\n`);
+    return ExitCode.OK;
+  }
+  for (const one of inv.argvs) {
+    const code = await main([...pre, ...(inv.verbose ? ["-v"] : []), ...one], io);
+    if (code !== ExitCode.OK) return code;
+  }
+  return ExitCode.OK;
+}
+
 /** Run xcimg with argv (without the program name); returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const xcatAt = xcatCommandAt(argv);
+  if (xcatAt >= 0) return runXcat(argv, xcatAt, io);
   let json = argv.includes("--json");
   let verbose = argv.includes("-v") || argv.includes("-V") || argv.includes("--verbose");
   // the command whose usage summary follows a usage error (xCAT's clients print Usage: after one)

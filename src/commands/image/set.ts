@@ -1,6 +1,6 @@
 import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { UsageError } from "../../core/errors";
+import { DataError, UsageError } from "../../core/errors";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
@@ -15,6 +15,7 @@ export default leaf({
     assignments: { type: "positional", variadic: true, required: false, description: "attr=value (osimage and linuximage columns)", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
+    create: { type: "boolean", description: "only create: refuse an image that already exists (xCAT mkdef)" },
     stanza: { type: "boolean", alias: "z", description: "read image definitions from a stanza file or stdin ('image show -z' output); all or nothing" },
   },
   examples: [
@@ -32,6 +33,7 @@ export default leaf({
       if (args.assignments.length) throw new UsageError("-z reads everything from the stanza file: no attr=value with it");
       const input = readInput(args.osimage);
       const stanzas = parseStanzaFile(input.text, input.name, IMAGE_TYPE, imageNameProblem);
+      if (args.create) for (const s of stanzas) refuseExisting(findImage(db, s.name) !== null, s.name);
       const created = db.write(() =>
         stanzas.filter((s) => setImage(db, s.name, editAttrs(findImage(db, s.name)?.attrs ?? {}, s.attrs, mode)).created).map((s) => s.name),
       );
@@ -41,9 +43,15 @@ export default leaf({
     if (args.osimage === undefined) throw new UsageError("missing OSIMAGE");
     if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
     let attrs = parseAssignments(IMAGE_TYPE, args.assignments);
+    if (args.create) refuseExisting(findImage(db, args.osimage) !== null, args.osimage);
     if (mode !== "replace") attrs = editAttrs(findImage(db, args.osimage)?.attrs ?? {}, attrs, mode);
     const { created } = setImage(db, args.osimage, attrs);
     ctx.log.info(`${created ? "Created" : "Changed"} image ${args.osimage}.`);
     return output({ image: args.osimage, created, attrs }, "");
   },
 });
+
+/** mkdef's refusal: a definition is never silently merged into. */
+function refuseExisting(exists: boolean, name: string): void {
+  if (exists) throw new DataError(`A definition for '${name}' already exists.`, { hint: "change it with 'xcimg image set' (chdef), or remove it first" });
+}

@@ -1,8 +1,8 @@
 import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { UsageError } from "../../core/errors";
+import { DataError, UsageError } from "../../core/errors";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
-import { NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
+import { listNodes, NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
 import { parseAssignments } from "../../core/defs/object";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
@@ -18,6 +18,7 @@ export default leaf({
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     rename: { type: "string", alias: "n", description: "rename the node, moving its rows in every table (chdef -n)", valueHint: "newname" },
+    create: { type: "boolean", description: "only create: refuse nodes that already exist (xCAT mkdef)" },
     stanza: { type: "boolean", alias: "z", description: "read node definitions from a stanza file or stdin ('node show -z' output); all or nothing" },
   },
   examples: [
@@ -37,6 +38,7 @@ export default leaf({
       const stanzas = parseStanzaFile(input.text, input.name, NODE_TYPE, nodeNameProblem);
       const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
       const names = stanzas.map((s) => s.name);
+      if (args.create) refuseExisting(listNodes(db), names);
       const stored = readNodeRows(db, names);
       const byName = new Map(stanzas.map((s) => [s.name, editAttrs(stored.get(s.name) ?? {}, s.attrs, mode)]));
       const { created } = setNodes(db, names, (n) => byName.get(n) ?? {});
@@ -53,6 +55,7 @@ export default leaf({
     if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
     const attrs = parseAssignments(NODE_TYPE, args.assignments);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange, { verify: false });
+    if (args.create) refuseExisting(listNodes(db), nodes);
     const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
     const stored = mode === "replace" ? new Map() : readNodeRows(db, nodes);
     const { created } = setNodes(db, nodes, mode === "replace" ? attrs : (n) => editAttrs(stored.get(n) ?? {}, attrs, mode));
@@ -60,3 +63,14 @@ export default leaf({
     return output({ nodes, created, attrs }, "");
   },
 });
+
+/** mkdef's refusal (xCAT-server/lib/xcat/plugins/DBobjectdefs.pm defmk): a definition is never silently merged into. */
+function refuseExisting(existing: readonly string[], names: readonly string[]): void {
+  const have = new Set(existing);
+  const clash = names.filter((n) => have.has(n));
+  if (clash.length) {
+    throw new DataError(`A definition for '${clash.slice(0, 10).join(",")}${clash.length > 10 ? ",..." : ""}' already exists.`, {
+      hint: "change it with 'xcimg node set' (chdef), or remove it first",
+    });
+  }
+}

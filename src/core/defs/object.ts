@@ -103,3 +103,12 @@ export function stanza(name: string, attrs: Attrs): string {
   for (const k of Object.keys(attrs).sort()) lines.push(`    ${k}=${attrs[k]}`);
   return lines.join("\n");
 }
+
+/** lsdef -i: only the named attributes (all when `list` is undefined). */
+export function pick(attrs: Attrs, list: string | undefined): Attrs {
+  if (list === undefined) return attrs;
+  const want = new Set(list.split(",").map((a) => a.trim()));
+  const out: Attrs = {};
+  for (const [k, v] of Object.entries(attrs)) if (want.has(k)) out[k] = v;
+  return out;
+}

@@ -16,7 +16,11 @@ const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.g
  * both as they were. Files outside installdir/tftpdir, or shared with another image, are
  * never removed.
  */
-export async function removeImage(ctx: Context, name: string, opts: { files: boolean }): Promise<{ image: string; removed: string[] }> {
+export async function removeImage(
+  ctx: Context,
+  name: string,
+  opts: { files: boolean; keepDefinition?: boolean },
+): Promise<{ image: string; removed: string[]; directories: string[]; definitionKept: boolean }> {
   const db = ctx.db();
   const img = getImage(db, name);
   const staged = new StagedRemoval();
@@ -57,14 +61,16 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
     staged.add(bootFilesDir(ctx.config, name));
   }
   try {
-    removeImageRows(db, name);
+    // rmimage (without --xcatdef) removes the files and keeps the definition
+    if (!opts.keepDefinition) removeImageRows(db, name);
   } catch (e) {
     staged.rollback();
     throw e;
   }
   const removed = staged.paths;
+  const directories = staged.directories;
   staged.commit();
-  return { image: name, removed };
+  return { image: name, removed, directories, definitionKept: Boolean(opts.keepDefinition) };
 }
 
 function safeList(dir: string): string[] {
