@@ -4,6 +4,7 @@ import { DataError, UsageError } from "../../core/errors";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
+import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
 import { imageNameProblem } from "../../core/names";
 
@@ -34,6 +35,8 @@ export default leaf({
       const input = readInput(args.osimage);
       const stanzas = parseStanzaFile(input.text, input.name, IMAGE_TYPE, imageNameProblem);
       if (args.create) for (const s of stanzas) refuseExisting(findImage(db, s.name) !== null, s.name);
+      const inert = inertWarning([...new Set(stanzas.flatMap((s) => inertAttrs("osimage", s.attrs)))].sort());
+      if (inert) ctx.log.warn(inert);
       const created = db.write(() =>
         stanzas.filter((s) => setImage(db, s.name, editAttrs(findImage(db, s.name)?.attrs ?? {}, s.attrs, mode)).created).map((s) => s.name),
       );
@@ -44,6 +47,8 @@ export default leaf({
     if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
     let attrs = parseAssignments(IMAGE_TYPE, args.assignments);
     if (args.create) refuseExisting(findImage(db, args.osimage) !== null, args.osimage);
+    const inert = inertWarning(inertAttrs("osimage", attrs));
+    if (inert) ctx.log.warn(inert);
     if (mode !== "replace") attrs = editAttrs(findImage(db, args.osimage)?.attrs ?? {}, attrs, mode);
     const { created } = setImage(db, args.osimage, attrs);
     ctx.log.info(`${created ? "Created" : "Changed"} image ${args.osimage}.`);

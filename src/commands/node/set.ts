@@ -5,7 +5,11 @@ import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { listNodes, NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
 import { parseAssignments } from "../../core/defs/object";
+import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
+import type { Attrs } from "../../core/defs/object";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
+import { withoutXcatDefaults } from "../../core/defs/xcatdefaults";
+import type { Context } from "../../core/context";
 import { nodeNameProblem } from "../../core/names";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 
@@ -41,7 +45,9 @@ export default leaf({
       if (args.create) refuseExisting(listNodes(db), names);
       const stored = readNodeRows(db, names);
       const byName = new Map(stanzas.map((s) => [s.name, editAttrs(stored.get(s.name) ?? {}, s.attrs, mode)]));
-      const { created } = setNodes(db, names, (n) => byName.get(n) ?? {});
+      warnInert(ctx, stanzas.map((s) => s.attrs));
+      const dedupe = withoutXcatDefaults(db);
+      const { created } = setNodes(db, names, (n) => dedupe(n, byName.get(n) ?? {}, ctx.log.warn));
       ctx.log.info(`${names.length} node(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
       return output({ nodes: names, created }, "");
     }
@@ -58,7 +64,9 @@ export default leaf({
     if (args.create) refuseExisting(listNodes(db), nodes);
     const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
     const stored = mode === "replace" ? new Map() : readNodeRows(db, nodes);
-    const { created } = setNodes(db, nodes, mode === "replace" ? attrs : (n) => editAttrs(stored.get(n) ?? {}, attrs, mode));
+    warnInert(ctx, [attrs]);
+    const dedupe = withoutXcatDefaults(db);
+    const { created } = setNodes(db, nodes, (n) => dedupe(n, mode === "replace" ? attrs : editAttrs(stored.get(n) ?? {}, attrs, mode), ctx.log.warn));
     ctx.log.info(`${nodes.length} node(s) set${created.length ? `, ${created.length} created` : ""}.`);
     return output({ nodes, created, attrs }, "");
   },
@@ -73,4 +81,12 @@ function refuseExisting(existing: readonly string[], names: readonly string[]): 
       hint: "change it with 'xcimg node set' (chdef), or remove it first",
     });
   }
+}
+
+/** Once per command: the attributes given that xcimg keeps but does not act on. */
+function warnInert(ctx: Context, given: readonly Attrs[]): void {
+  const names = new Set<string>();
+  for (const a of given) for (const n of inertAttrs("node", a)) names.add(n);
+  const w = inertWarning([...names].sort());
+  if (w) ctx.log.warn(w);
 }
