@@ -2,7 +2,7 @@ import type { CommandDef, SubCommandsDef } from "citty";
 import { loadConfig } from "../core/config/load";
 import { ExitCode, InterruptedError, UsageError, XcimgError } from "../core/errors";
 import { VERSION } from "../version";
-import { parseArgs } from "./args";
+import { isArgumentError, parseArgs } from "./args";
 import { isLeaf, type Output } from "./command";
 import { type Context, invocation, makeContext } from "./context";
 import { GLOBAL_ARGS } from "./globals";
@@ -165,7 +165,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     verbose = g.verbose;
     const log = createLogger({ verbose: g.verbose, quiet: g.quiet, stderr: io.stderr, isTTY: Boolean(io.stderr.isTTY) });
     const config = loadConfig({ file: g.config, env: io.env });
-    ctx = makeContext({ config, log, signal: controller.signal, json: g.json, verbose: g.verbose, quiet: g.quiet, env: io.env });
+    const readOnly = typeof spec.readOnly === "function" ? spec.readOnly(parsed as never) : Boolean(spec.readOnly);
+    ctx = makeContext({ config, log, signal: controller.signal, json: g.json, verbose: g.verbose, quiet: g.quiet, env: io.env }, { readOnly });
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const context: Context = ctx;
@@ -174,7 +175,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return out.exitCode ?? ExitCode.OK;
   } catch (err) {
     const code = reportError(err, { json, verbose, io });
-    if (err instanceof UsageError && usageOf) io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
+    if (err instanceof UsageError && usageOf && (usageOf.cmd === root || isArgumentError(err))) io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
     return code;
   } finally {
     process.off("SIGINT", onSignal);

@@ -1,5 +1,5 @@
+import { argumentError } from "../../cli/args";
 import { leaf, output } from "../../cli/command";
-import { UsageError } from "../../core/errors";
 import { setDynamicGroup, setStaticGroup } from "../../core/defs/group";
 import type { ListMode } from "../../core/defs/list-edit";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
@@ -17,7 +17,7 @@ export default leaf({
   },
   examples: ["xcimg group set gpu members=cn[001-004]", "xcimg group set -p gpu members=cn005", "xcimg group set ipminodes -d -w mgt==ipmi -w arch==x86_64"],
   async run(ctx, args) {
-    if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
+    if (args.plus && args.minus) throw argumentError("-p and -m cannot be used together");
     const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
     let members: string | undefined;
     let dynamic = args.dynamic;
@@ -27,16 +27,19 @@ export default leaf({
       if (k === "members") members = v;
       else if (k === "grouptype" && (v === "dynamic" || v === "static")) dynamic = v === "dynamic";
       else if (k === "wherevals") args.where.push(...v.split("::").filter(Boolean));
-      else throw new UsageError(`'${a}' is not members=, grouptype= or wherevals=`, { hint: "a group's other attributes are set on it with 'xcimg node set <group> attr=value'" });
+      else
+        throw argumentError(`'${a}' is not members=, grouptype= or wherevals=`, {
+          hint: "a group's other attributes are set on it with 'xcimg node set <group> attr=value'",
+        });
     }
     const db = ctx.db();
     if (dynamic || args.where.length) {
-      if (members !== undefined) throw new UsageError("Cannot use a list of members together with the '-w' option.");
-      if (!args.where.length && mode !== "remove") throw new UsageError("a dynamic group needs at least one -w condition");
+      if (members !== undefined) throw argumentError("Cannot use a list of members together with the '-w' option.");
+      if (!args.where.length && mode !== "remove") throw argumentError("a dynamic group needs at least one -w condition");
       setDynamicGroup(db, args.group, args.where, mode);
       return output({ group: args.group, grouptype: "dynamic", where: args.where }, "");
     }
-    if (members === undefined) throw new UsageError("give members=<noderange>, or -d with -w conditions");
+    if (members === undefined) throw argumentError("give members=<noderange>, or -d with -w conditions");
     const nodes = members === "" ? [] : await expandNoderangeInterruptibly(ctx, members);
     setStaticGroup(db, args.group, nodes, mode);
     ctx.log.info(`Group ${args.group}: ${nodes.length} node(s) ${mode === "remove" ? "removed" : mode === "append" ? "added" : "set"}.`);

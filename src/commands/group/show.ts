@@ -7,6 +7,7 @@ export default leaf({
   name: "group show",
   description: "show a group's type, members and conditions as lsdef -t group does",
   args: { group: { type: "positional", description: "group name" } },
+  readOnly: true,
   examples: ["xcimg group show compute"],
   run(ctx, args) {
     const g = readGroup(ctx.db(), args.group);

@@ -1,5 +1,5 @@
+import { argumentError } from "../../cli/args";
 import { leaf, output } from "../../cli/command";
-import { UsageError } from "../../core/errors";
 import { removeImage } from "../../core/image/remove";
 
 export default leaf({
@@ -12,7 +12,7 @@ export default leaf({
   },
   examples: ["xcimg image rm old-image", "xcimg image rm old-image --files", "xcimg image rm old-image --files --keep-definition"],
   async run(ctx, args) {
-    if (args.keepDefinition && !args.files) throw new UsageError("--keep-definition needs --files: without files there is nothing to remove");
+    if (args.keepDefinition && !args.files) throw argumentError("--keep-definition needs --files: without files there is nothing to remove");
     const res = await removeImage(ctx, args.osimage, { files: args.files, keepDefinition: args.keepDefinition });
     if (args.keepDefinition) {
       // rmimage's words (xCAT-test/autotest/testcase/rmimage/case0)

@@ -1,6 +1,7 @@
+import { argumentError } from "../../cli/args";
 import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { DataError, UsageError } from "../../core/errors";
+import { DataError } from "../../core/errors";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
@@ -27,11 +28,11 @@ export default leaf({
     "xcimg image set -z < rocky9.stanza",
   ],
   run(ctx, args) {
-    if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
+    if (args.plus && args.minus) throw argumentError("-p and -m cannot be used together");
     const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
     const db = ctx.db();
     if (args.stanza) {
-      if (args.assignments.length) throw new UsageError("-z reads everything from the stanza file: no attr=value with it");
+      if (args.assignments.length) throw argumentError("-z reads everything from the stanza file: no attr=value with it");
       const input = readInput(args.osimage);
       const stanzas = parseStanzaFile(input.text, input.name, IMAGE_TYPE, imageNameProblem);
       if (args.create) for (const s of stanzas) refuseExisting(findImage(db, s.name) !== null, s.name);
@@ -43,8 +44,8 @@ export default leaf({
       ctx.log.info(`${stanzas.length} image(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
       return output({ images: stanzas.map((s) => s.name), created }, "");
     }
-    if (args.osimage === undefined) throw new UsageError("missing OSIMAGE");
-    if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
+    if (args.osimage === undefined) throw argumentError("missing OSIMAGE");
+    if (args.assignments.length === 0) throw argumentError("missing ASSIGNMENTS");
     let attrs = parseAssignments(IMAGE_TYPE, args.assignments);
     if (args.create) refuseExisting(findImage(db, args.osimage) !== null, args.osimage);
     const inert = inertWarning(inertAttrs("osimage", attrs));

@@ -11,7 +11,12 @@ export default leaf({
     stanza: { type: "boolean", alias: "z", description: "write xCAT's stanza file format (lsdef -z), which 'image set -z' reads back" },
     attrs: { type: "string", alias: "i", description: "only these attributes, comma-separated (lsdef -i)", valueHint: "attr,..." },
   },
-  examples: ["xcimg image show rocky9-x86_64-netboot-compute", "xcimg image show rocky9-x86_64-netboot-compute --json", "xcimg image show -z rocky9-x86_64-netboot-compute > rocky9.stanza"],
+  readOnly: true,
+  examples: [
+    "xcimg image show rocky9-x86_64-netboot-compute",
+    "xcimg image show rocky9-x86_64-netboot-compute --json",
+    "xcimg image show -z rocky9-x86_64-netboot-compute > rocky9.stanza",
+  ],
   run(ctx, args) {
     const found = getImage(ctx.db(), args.osimage);
     const img = { name: found.name, attrs: pick(found.attrs, args.attrs) };

@@ -9,6 +9,7 @@ export default leaf({
     noderange: { type: "positional", required: false, description: "nodes, in xCAT noderange syntax (default: all nodes)" },
     typed: { type: "boolean", description: "print 'name  (node)' lines, as lsdef lists objects" },
   },
+  readOnly: true,
   examples: ["xcimg node list", "xcimg node list 'compute,-cn[001-010]'", "xcimg node list nodetype.os==rhels9.4"],
   async run(ctx, args) {
     const db = ctx.db();

@@ -1,6 +1,7 @@
+import { argumentError } from "../../cli/args";
 import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { DataError, UsageError } from "../../core/errors";
+import { DataError } from "../../core/errors";
 import { editAttrs, type ListMode } from "../../core/defs/list-edit";
 import { listNodes, NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
@@ -17,7 +18,11 @@ export default leaf({
   name: "node set",
   description: "create nodes or change their attributes (xCAT mkdef/chdef); attr= clears one",
   args: {
-    noderange: { type: "positional", required: false, description: "nodes, in xCAT noderange syntax; new names are created (with -z: the stanza file, default stdin)" },
+    noderange: {
+      type: "positional",
+      required: false,
+      description: "nodes, in xCAT noderange syntax; new names are created (with -z: the stanza file, default stdin)",
+    },
     assignments: { type: "positional", variadic: true, required: false, description: "attr=value", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
@@ -34,10 +39,10 @@ export default leaf({
     "xcimg node show -z cn001 | sed s/cn001/cn002/ | xcimg node set -z",
   ],
   async run(ctx, args) {
-    if (args.plus && args.minus) throw new UsageError("-p and -m cannot be used together");
+    if (args.plus && args.minus) throw argumentError("-p and -m cannot be used together");
     const db = ctx.db();
     if (args.stanza) {
-      if (args.assignments.length || args.rename !== undefined) throw new UsageError("-z reads everything from the stanza file: no attr=value or -n with it");
+      if (args.assignments.length || args.rename !== undefined) throw argumentError("-z reads everything from the stanza file: no attr=value or -n with it");
       const input = readInput(args.noderange);
       const stanzas = parseStanzaFile(input.text, input.name, NODE_TYPE, nodeNameProblem);
       const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
@@ -45,20 +50,24 @@ export default leaf({
       if (args.create) refuseExisting(listNodes(db), names);
       const stored = readNodeRows(db, names);
       const byName = new Map(stanzas.map((s) => [s.name, editAttrs(stored.get(s.name) ?? {}, s.attrs, mode)]));
-      warnInert(ctx, stanzas.map((s) => s.attrs));
+      warnInert(
+        ctx,
+        stanzas.map((s) => s.attrs),
+      );
       const dedupe = withoutXcatDefaults(db);
       const { created } = setNodes(db, names, (n) => dedupe(n, byName.get(n) ?? {}, ctx.log.warn));
       ctx.log.info(`${names.length} node(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
       return output({ nodes: names, created }, "");
     }
-    if (args.noderange === undefined) throw new UsageError("missing NODERANGE");
+    if (args.noderange === undefined) throw argumentError("missing NODERANGE");
     if (args.rename !== undefined) {
-      if (args.assignments.length || args.plus || args.minus) throw new UsageError("-n renames a node and takes no attr=value", { hint: "rename first, then set attributes" });
+      if (args.assignments.length || args.plus || args.minus)
+        throw argumentError("-n renames a node and takes no attr=value", { hint: "rename first, then set attributes" });
       const moved = renameNode(db, args.noderange, args.rename);
       ctx.log.info(`Renamed node ${args.noderange} to ${args.rename} (${moved.join(", ")}).`);
       return output({ from: args.noderange, to: args.rename, tables: moved }, "");
     }
-    if (args.assignments.length === 0) throw new UsageError("missing ASSIGNMENTS");
+    if (args.assignments.length === 0) throw argumentError("missing ASSIGNMENTS");
     const attrs = parseAssignments(NODE_TYPE, args.assignments);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange, { verify: false });
     if (args.create) refuseExisting(listNodes(db), nodes);

@@ -1,8 +1,9 @@
+import { argumentError } from "../../cli/args";
 import { writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { leaf, output } from "../../cli/command";
 import { TABLE_NAMES, TABLES } from "../../core/db/tables";
-import { fsError, UsageError } from "../../core/errors";
+import { fsError } from "../../core/errors";
 import { atomicFile } from "../../core/fs/atomic";
 import { dumpCsv } from "../../core/tables/csv";
 import { describeTable, describeTables } from "../../core/tables/describe";
@@ -14,10 +15,17 @@ export default leaf({
   description: "print a table as xCAT's tabdump does (byte-compatible CSV); no table: the table names",
   args: {
     table: { type: "positional", required: false, description: "table name (see 'xcimg table list')" },
-    where: { type: "string", alias: "w", multiple: true, description: "only rows where attr==v, !=, =~ (SQL LIKE, % wildcard), !~, <, <=, >, >= (ANDed)", valueHint: "cond" },
+    where: {
+      type: "string",
+      alias: "w",
+      multiple: true,
+      description: "only rows where attr==v, !=, =~ (SQL LIKE, % wildcard), !~, <, <=, >, >= (ANDed)",
+      valueHint: "cond",
+    },
     describe: { type: "boolean", alias: "d", description: "describe the table's columns (no table: every table), as tabdump -d" },
     file: { type: "string", alias: "f", description: "write the dump to this file instead of stdout", valueHint: "file" },
   },
+  readOnly: true,
   examples: [
     "xcimg table dump osimage > osimage.csv",
     "xcimg table dump -w 'groups=~%compute%' nodelist",
@@ -27,9 +35,14 @@ export default leaf({
   ],
   run(ctx, args) {
     if (args.table === undefined) {
-      if (args.file !== undefined) throw new UsageError("table name missing from the command input.");
-      if (args.where.length) throw new UsageError("-w needs a table name");
-      return args.describe ? output(TABLE_NAMES.map((t) => ({ table: t })), describeTables()) : output(TABLE_NAMES, [...TABLE_NAMES].sort());
+      if (args.file !== undefined) throw argumentError("table name missing from the command input.");
+      if (args.where.length) throw argumentError("-w needs a table name");
+      return args.describe
+        ? output(
+            TABLE_NAMES.map((t) => ({ table: t })),
+            describeTables(),
+          )
+        : output(TABLE_NAMES, [...TABLE_NAMES].sort());
     }
     const table = requireTable(args.table);
     if (args.describe) return output({ table, columns: TABLES[table].cols }, describeTable(table, TABLES[table].cols));

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+import { writeDenied } from "./write-denied";
 
 /**
  * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
@@ -18,7 +19,11 @@ export class Db {
   /** Run fn in one IMMEDIATE transaction (a savepoint when already inside one). */
   write<T>(fn: () => T): T {
     if (this.sqlite.inTransaction) return this.sqlite.transaction(fn)();
-    return this.sqlite.transaction(fn).immediate();
+    try {
+      return this.sqlite.transaction(fn).immediate();
+    } catch (e) {
+      throw writeDenied(this.path, e) ?? e;
+    }
   }
 
   close(): void {
@@ -33,13 +38,15 @@ export function openDb(path: string): Db {
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (e) {
-      throw fsError(e, `cannot create the database directory ${dirname(path)}`);
+      throw writeDenied(path, e) ?? fsError(e, `cannot create the database directory ${dirname(path)}`);
     }
   }
   let sqlite: Database;
   try {
     sqlite = new Database(path, { create: true, strict: true });
   } catch (e) {
+    const denied = writeDenied(path, e);
+    if (denied) throw denied;
     throw new CantCreateError(`cannot open database ${path}: ${(e as Error).message}`, { hint: "check db.path in the config and the directory's permissions" });
   }
   try {
@@ -50,7 +57,7 @@ export function openDb(path: string): Db {
   } catch (e) {
     sqlite.close();
     if (e instanceof XcimgError) throw e;
-    throw new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
+    throw writeDenied(path, e) ?? new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
   }
   return new Db(sqlite, path);
 }
