@@ -5,6 +5,7 @@ import { getImage, listImages, findImage, removeImageRows } from "../defs/image"
 import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
 import { cloneDir } from "../clone/paths";
+import { nodesBootingImage } from "./image-users";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
@@ -19,11 +20,20 @@ const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.g
 export async function removeImage(
   ctx: Context,
   name: string,
-  opts: { files: boolean; keepDefinition?: boolean },
+  opts: { files: boolean; keepDefinition?: boolean; force?: boolean },
 ): Promise<{ image: string; removed: string[]; directories: string[]; definitionKept: boolean }> {
   const db = ctx.db();
   const img = getImage(db, name);
   const staged = new StagedRemoval();
+  if (opts.files && !opts.force) {
+    const users = nodesBootingImage(db, name);
+    if (users.length) {
+      const shown = users.length > 20 ? `${users.slice(0, 20).join(",")},... (${users.length} nodes)` : users.join(",");
+      throw new DataError(`refusing to remove the files of '${name}': nodes are still set to boot it: ${shown}`, {
+        hint: `point them at another image first ('xcimg boot <noderange> -o <image>' or 'xcimg node set <noderange> provmethod=<image>'), or add --force`,
+      });
+    }
+  }
   if (opts.files) {
     let dir: string | null = null;
     try {
