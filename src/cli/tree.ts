@@ -20,6 +20,7 @@ export const root = defineCommand({
     import: () => load(import("../commands/import"))(),
     image: () => load(import("../commands/image/index"))(),
     node: () => load(import("../commands/node/index"))(),
+    group: () => load(import("../commands/group/index"))(),
     table: () => load(import("../commands/table/index"))(),
   },
 });

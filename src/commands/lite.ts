@@ -13,6 +13,7 @@ export default leaf({
     osimage: { type: "positional", description: "a statelite image" },
     list: { type: "boolean", description: "print the image's statelite entries (xCAT lslite -i) and change nothing" },
   },
+  readOnly: (args) => args.list,
   examples: [
     "xcimg table set litefile image=ALL,file=/var/log/ options=persistent",
     "xcimg lite rocky9-x86_64-statelite-compute",

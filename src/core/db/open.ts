@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { CantCreateError, DataError, XcimgError } from "../errors";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 import { preparePrivateDb } from "./private-files";
+import { writeDenied } from "./write-denied";
 
 /**
  * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
@@ -17,7 +18,11 @@ export class Db {
   /** Run fn in one IMMEDIATE transaction (a savepoint when already inside one). */
   write<T>(fn: () => T): T {
     if (this.sqlite.inTransaction) return this.sqlite.transaction(fn)();
-    return this.sqlite.transaction(fn).immediate();
+    try {
+      return this.sqlite.transaction(fn).immediate();
+    } catch (e) {
+      throw writeDenied(this.path, e) ?? e;
+    }
   }
 
   close(): void {
@@ -29,11 +34,20 @@ const BUSY_TIMEOUT_MS = 15000;
 
 /** `info` hears about an old world-readable database being made private (private-files.ts). */
 export function openDb(path: string, info?: (msg: string) => void): Db {
-  if (path !== ":memory:") preparePrivateDb(path, info);
+  if (path !== ":memory:") {
+    try {
+      preparePrivateDb(path, info);
+    } catch (e) {
+      // a read-only mount or directory: exit 77 with one clear message (write-denied.ts)
+      throw writeDenied(path, (e as Error).cause ?? e) ?? e;
+    }
+  }
   let sqlite: Database;
   try {
     sqlite = new Database(path, { create: true, strict: true });
   } catch (e) {
+    const denied = writeDenied(path, e);
+    if (denied) throw denied;
     throw new CantCreateError(`cannot open database ${path}: ${(e as Error).message}`, { hint: "check db.path in the config and the directory's permissions" });
   }
   try {
@@ -44,7 +58,7 @@ export function openDb(path: string, info?: (msg: string) => void): Db {
   } catch (e) {
     sqlite.close();
     if (e instanceof XcimgError) throw e;
-    throw new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
+    throw writeDenied(path, e) ?? new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
   }
   return new Db(sqlite, path);
 }

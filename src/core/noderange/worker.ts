@@ -13,6 +13,8 @@ import { expandNoderange } from "./expand";
 export interface ExpandRequest {
   dbPath: string;
   expr: string;
+  /** A read-only command's in-memory copy of the database (db/open-readonly.ts), when it could not open the file. */
+  image?: Uint8Array;
   verify: boolean;
   env: Record<string, string | undefined>;
 }
@@ -22,11 +24,11 @@ export type ExpandReply = { nodes: string[] } | { error: { name: string; message
 declare const self: Worker;
 
 self.onmessage = (e: MessageEvent<ExpandRequest>) => {
-  const { dbPath, expr, verify, env } = e.data;
+  const { dbPath, expr, verify, env, image } = e.data;
   let reply: ExpandReply;
   let sqlite: Database | undefined;
   try {
-    sqlite = new Database(dbPath, { readonly: true });
+    sqlite = image ? Database.deserialize(image, { readonly: true, strict: true }) : new Database(dbPath, { readonly: true });
     sqlite.exec("PRAGMA busy_timeout = 15000");
     reply = { nodes: expandNoderange(expr, dbNodeSource({ sqlite } as Db), { verify, env }) };
   } catch (err) {
