@@ -124,7 +124,7 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
   const other = pkglistText(img.otherpkglist);
   if (other) {
     const lists = other.split("#NEW_INSTALL_LIST#").map((s) => s.replace(/^,+|,+$/g, ""));
-    lists.forEach((l, n) => set(`OTHERPKGS${n + 1}`, l));
+    for (const [n, l] of lists.entries()) set(`OTHERPKGS${n + 1}`, l);
     set("OTHERPKGS_INDEX", String(lists.length));
   }
   for (const e of (img.environvar ?? "").split(",")) {
