@@ -15,6 +15,7 @@ export const root = defineCommand({
     boot: () => load(import("../commands/boot"))(),
     lite: () => load(import("../commands/lite"))(),
     clone: () => load(import("../commands/clone"))(),
+    updatenode: () => load(import("../commands/updatenode"))(),
     export: () => load(import("../commands/export"))(),
     import: () => load(import("../commands/import"))(),
     image: () => load(import("../commands/image/index"))(),

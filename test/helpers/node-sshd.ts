@@ -62,6 +62,7 @@ export async function fakeNodes(names: string[]): Promise<FakeNodes> {
   const keyDir = join(base, "client");
   mkdirSync(keyDir);
   copyFileSync(clientKey, join(keyDir, "id_ed25519"));
+  copyFileSync(`${clientKey}.pub`, join(keyDir, "id_ed25519.pub"));
   return {
     nodes,
     port,

@@ -114,7 +114,6 @@ run_list() {
 }
 
 start() {
-	mkdir -p "$RUN" "$POST" "${LOG%/*}"
 	rm -f "$STATUS" "$RCS"
 	status state running
 	# xCAT's default postscripts xcimg does not provide are named once per boot, not dropped silently
@@ -161,6 +160,7 @@ hook() {
 	fi
 }
 
+[ "$1" = hook ] || mkdir -p "$RUN" "$POST" "${LOG%/*}"
 case "$1" in
 post)
 	start
