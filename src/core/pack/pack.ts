@@ -62,8 +62,8 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
     if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
-    const uuid = writeXcatinfo(tree, img.name);
     if (opts.syncfiles !== false) await syncIntoImage(ctx, img, tree);
+    const uuid = writeXcatinfo(tree, img.name);
     const rootPassword = setRootPassword(ctx, tree);
     const said = rootPasswordMessage(rootPassword);
     if (said) ctx.log.info(said);

@@ -18,6 +18,8 @@ export interface SyncTarget {
   write(path: string, data: Buffer, mode: number): Promise<void>;
   mkdir(path: string, mode: number): Promise<void>;
   symlink(path: string, target: string): Promise<void>;
+  /** Refuse the plan before anything is written (an image: links under APPEND/MERGE, files where directories go). */
+  check?(plan: SyncPlan): Promise<void>;
   /** Run an MN script on the target; undefined: this target runs no scripts (an image). */
   run?(script: string, data: Buffer): Promise<{ code: number; output: string }>;
 }
@@ -41,6 +43,7 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 export async function applySync(plan: SyncPlan, t: SyncTarget): Promise<SyncReport> {
   const r: SyncReport = { changed: [], unchanged: 0, appended: [], merged: [], warnings: [], ran: [], notRun: [], notForTarget: plan.notForTarget };
+  await t.check?.(plan);
   const files = plan.ops.filter((o) => o.op === "file");
   const have = await t.hashes(files.map((o) => o.dest));
   const changedSources = new Set<string>();

@@ -4,6 +4,7 @@ import { dirname, sep } from "node:path";
 import { DataError, fsError } from "../errors";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
 import type { SyncTarget } from "./apply";
+import type { SyncPlan } from "./plan";
 
 /**
  * An image tree as a sync target. The tree came from a golden node and may hold hostile
@@ -53,6 +54,14 @@ export class ImageTarget implements SyncTarget {
     }
   }
 
+  async check(plan: SyncPlan): Promise<void> {
+    for (const op of plan.ops) {
+      const st = lstatOrNull(this.img.at(op.dest));
+      if (op.op === "append" || op.op === "merge") await this.read(op.dest);
+      else if ((op.op === "file" || op.op === "symlink") && st?.isDirectory()) throw new DataError(`${op.dest} is a directory in the image: a file cannot replace it`, { hint: "fix the synclist's destination" });
+    }
+  }
+
   async hashes(paths: string[]): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
     for (const p of paths) {
@@ -63,9 +72,16 @@ export class ImageTarget implements SyncTarget {
     return out;
   }
 
+  /** APPEND and MERGE read the file they change: a link there is refused, never followed nor clobbered. */
   async read(path: string): Promise<Buffer | null> {
     const host = this.img.at(path);
-    return lstatOrNull(host)?.isFile() ? readFileSync(host) : null;
+    const st = lstatOrNull(host);
+    if (st?.isSymbolicLink()) {
+      throw new DataError(`${path} in the image ${this.root} is a symbolic link: xcimg does not append or merge through links`, {
+        hint: "replace the link in the image with the file itself, or sync a whole file to it instead",
+      });
+    }
+    return st?.isFile() ? readFileSync(host) : null;
   }
 
   async write(path: string, data: Buffer, mode: number): Promise<void> {

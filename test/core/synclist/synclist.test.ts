@@ -166,7 +166,6 @@ describe("apply into an image tree", () => {
     rmSync(join(t, "etc"), { recursive: true });
     mkdirSync(join(t, "etc"));
     symlinkSync(join(victim, "etc/hosts"), join(t, "etc/hosts")); // absolute, to the MN's file
-    symlinkSync(join(victim, "passwd"), join(t, "etc/passwd"));
     symlinkSync(victim, join(t, "prog2")); // a directory link out of the tree
     symlinkSync("../../../../../..", join(t, "home")); // a relative climb
     writeFileSync(join(t, "etc/motd"), "image motd\n");
@@ -178,6 +177,20 @@ describe("apply into an image tree", () => {
     expect(readFileSync(join(t, victim, "conf1"), "utf8")).toBe("c1\n"); // prog2 -> <victim> is <tree><victim> for the node
     expect(readFileSync(join(t, "mikev/.profile"), "utf8")).toBe("profile\n"); // home -> ../../.. stops at the image's /
     expect(r.changed.length).toBeGreaterThan(0);
+    // MERGE/APPEND read the file they change: a link there is refused, the MN's file untouched
+    rmSync(join(t, "etc/passwd"));
+    symlinkSync(join(victim, "passwd"), join(t, "etc/passwd"));
+    let err: unknown;
+    try {
+      await applySync(planSync(parseSynclist(`MERGE:\n${M("merge/passwd")} -> /etc/passwd`, "m"), null), new ImageTarget(t));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as Error).message).toContain("/etc/passwd in the image");
+    expect((err as Error).message).toContain("is a symbolic link");
+    expect(readlinkSync(join(t, "etc/passwd"))).toBe(join(victim, "passwd"));
+    expect(snapshot()).toBe(before);
   });
 });
 
@@ -203,6 +216,23 @@ describe("pack and lite apply the image's synclists; --nosyncfiles skips them", 
       r = await sb.run("pack", "img");
       expect(r.code).toBe(65);
       expect(r.stderr).toContain(`${list}:1: source 'relative' is not an absolute path`);
+      // a hostile image: /etc/passwd links to the management node's file; MERGE refuses it,
+      // the MN's file and the archive already published stay as they were
+      const victim = join(sb.dir, "victim-passwd");
+      writeFileSync(victim, "victim\n");
+      rmSync(join(rootimg, "etc/passwd"), { force: true });
+      symlinkSync(victim, join(rootimg, "etc/passwd"));
+      writeFileSync(list, `${M("prog2/conf1")} -> /etc/conf1-first\nMERGE:\n${M("merge/passwd")} -> /etc/passwd\n`);
+      const archive = readFileSync(join(rootimg, "..", "rootimg.cpio.gz"));
+      const xcatinfo = readFileSync(join(rootimg, "opt/xcat/xcatinfo"), "utf8");
+      r = await sb.run("pack", "img");
+      expect(r.code).toBe(65);
+      expect(r.stderr).toMatch(/Error: \/etc\/passwd in the image .* is a symbolic link/);
+      expect(r.stderr).toContain("hint:");
+      expect(readFileSync(victim, "utf8")).toBe("victim\n");
+      expect(readFileSync(join(rootimg, "..", "rootimg.cpio.gz")).equals(archive)).toBe(true);
+      expect(existsSync(join(rootimg, "etc/conf1-first"))).toBe(false); // refused before anything was written
+      expect(readFileSync(join(rootimg, "opt/xcat/xcatinfo"), "utf8")).toBe(xcatinfo);
     } finally {
       sb.cleanup();
     }
