@@ -101,6 +101,11 @@ describe("updatenode", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([{ node: "cn01", ok: true, keys: true }]);
     expect(readFileSync(join(root(0), "root/.ssh/authorized_keys"), "utf8")).toBe(readFileSync(`${fake.clientKey}.pub`, "utf8"));
+    // a node xcimg has no host key for is refused before any connection
+    expect((await sb.run("node", "set", "cn09", "groups=compute,all", "ip=127.0.0.9")).code).toBe(0);
+    const nokey = await sb.run("updatenode", "cn09", "-P");
+    expect(nokey.code).toBe(1);
+    expect(nokey.stdout).toBe("cn09: failed: xcimg has no host key for this node: it was not booted or cloned by xcimg (run 'xcimg boot' for it first)\n");
     const u = await sb.run("updatenode", "cn01");
     expect(u.code).toBe(64);
     expect(u.stderr).toContain("updatenode needs -P, -F or -k");

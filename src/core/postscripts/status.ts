@@ -8,6 +8,7 @@ import { connect } from "../remote/ssh";
 import type { SshFlags } from "../remote/target";
 import { eachBounded, FANOUT } from "./fanout";
 import { STATUS_FILE } from "./runner";
+import { NO_KEY } from "./trust";
 
 /**
  * `xcimg node status <noderange> [--wait]`: where each netboot/statelite node is with its
@@ -48,6 +49,11 @@ async function oneNode(ctx: Context, node: string, a: Attrs | undefined, trust: 
   const st: PostscriptStatus = { node, state: "unknown", failed: [], current: "", skipped: [], message: "" };
   if (!a) {
     st.message = "is not a defined node";
+    return st;
+  }
+  if (!trust.hasKey(node)) {
+    st.state = "unreachable";
+    st.message = NO_KEY;
     return st;
   }
   let text: string;

@@ -18,6 +18,7 @@ import type { Synclist } from "../synclist/parse";
 import { planSync } from "../synclist/plan";
 import { exportLines, postscriptEnv } from "./environment";
 import { eachBounded, FANOUT } from "./fanout";
+import { NO_KEY } from "./trust";
 import { BUILT_IN_NETBOOT, isPostscriptName, nodePostscripts, type Postscript, parsePostscripts, postscriptLines } from "./order";
 import { RUNNER_PATH, RUNNER_SCRIPT } from "./runner";
 
@@ -86,6 +87,7 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
         const res: NodeResult = { node, ok: false };
         const a = attrs.get(node);
         if (!a) return { ...res, error: "is not a defined node" };
+        if (!trust.hasKey(node)) return { ...res, error: NO_KEY };
         try {
           const session = await connect(trust.target(ctx, node, req.ssh), { signal: ctx.signal, readyTimeoutMs: 15_000 });
           try {
