@@ -96,7 +96,8 @@ export function parseArgs<A extends ArgsSpec>(argv: readonly string[], specs: A,
     const spec = specs[name] as ArgSpec;
     if (spec.type === "boolean") {
       if (inline !== undefined) throw usage(`option '${flag}' takes no value`);
-      out[name] = !flag.startsWith("--no-");
+      // only the negated spelling is false: a flag whose own name starts with no- (--no-delete) is true
+      out[name] = flag !== `--no-${kebab(name)}`;
       continue;
     }
     let value = inline;

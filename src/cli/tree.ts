@@ -16,6 +16,7 @@ export const root = defineCommand({
     lite: () => load(import("../commands/lite"))(),
     clone: () => load(import("../commands/clone"))(),
     dhcp: () => load(import("../commands/dhcp"))(),
+    updatenode: () => load(import("../commands/updatenode"))(),
     export: () => load(import("../commands/export"))(),
     import: () => load(import("../commands/import"))(),
     image: () => load(import("../commands/image/index"))(),

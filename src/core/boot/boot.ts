@@ -21,6 +21,7 @@ import { type PublishedImage, publishImage } from "./publish";
 import { servedPerms, writeServedFile } from "./served-perms";
 import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
+import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 
 export interface NodeBooted {
   node: string;
@@ -99,6 +100,7 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   const profile = requireAttr(img, "profile");
   const published = flavor.published;
   const facts = inspectImage(flavor.rootimg);
+  const systemd = imageHasSystemd(flavor.rootimg);
   const site = siteSettings(db);
   const perms = servedPerms(site.webgroup);
   if (perms.warning) ctx.log.warn(perms.warning);
@@ -150,7 +152,10 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   for (const { node, a, job, net, extra, base } of planned) {
     try {
       const key = hostKeys.get(node, hostKeyNames(a));
-      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
+      const master = a.xcatmaster || cfg.master;
+      const scripts = nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state: flavor.state, master, mac: job.mac, systemd });
+      if (scripts.warning) ctx.log.warn(scripts.warning);
+      const overlay = nodeOverlay({ node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files }, published.mtime);
       writeServedFile(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
       const written = writeLoader(ctx, job, paths, grub2Inodes);
       result.booted.push({ node, currstate, loader: job.loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });

@@ -22,6 +22,7 @@ import { archiveName, otherPackedImages } from "./outputs";
 import { type RootPasswordResult, rootPasswordMessage, setRootPassword } from "./root-password";
 import { writeSquashfs } from "./squashfs";
 import { type WalkResult, walkTree } from "./walk";
+import { syncIntoImage } from "../synclist/locate";
 
 export interface PackResult {
   image: string;
@@ -68,6 +69,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
     if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
+    if (opts.syncfiles !== false) await syncIntoImage(ctx, img, tree);
     const uuid = writeXcatinfo(tree, img.name);
     const rootPassword = setRootPassword(ctx, tree);
     const said = rootPasswordMessage(rootPassword);

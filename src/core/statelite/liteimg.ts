@@ -19,6 +19,7 @@ import { packStateliteRamdisk } from "./ramdisk";
 import { RC_STATELITE } from "./rc-statelite";
 import { recoverChanged } from "./recover";
 import { validateEntries, validateHierarchy } from "./validate";
+import { syncIntoImage } from "../synclist/locate";
 
 export const PROVMETHOD_MESSAGE = "Please make sure that osimage.provmethod is set to statelite before calling this command.";
 
@@ -60,7 +61,7 @@ export function appliedEntries(ctx: Context, image: string): LiteEntry[] {
  * .default/.statelite structure (lite-item.ts), install the node script and, for ramdisk
  * images, pack rootimg-statelite.gz. Validation happens before anything changes.
  */
-export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
+export async function liteImage(ctx: Context, img: Image, opts: { syncfiles?: boolean } = {}): Promise<LiteResult> {
   const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
   try {
@@ -75,6 +76,7 @@ export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
     const image = new ImageRoot(rootimg);
     const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };
     await refreshXcatpost(ctx, image);
+    if (opts.syncfiles !== false) await syncIntoImage(ctx, img, rootimg);
     updateFstab(image, profile, arch);
     // as packimage: root's password from the passwd table (or locked by site.secureroot)
     const rootPassword = rootPasswordMessage(setRootPassword(ctx, rootimg));
