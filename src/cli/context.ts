@@ -11,7 +11,7 @@ export function makeContext(parts: Omit<Context, "db">, opts: { readOnly?: boole
   return {
     ...parts,
     db() {
-      db ??= opts.readOnly ? openDbReadOnly(parts.config["db.path"]) : openDb(parts.config["db.path"], (m) => parts.log.info(m));
+      db ??= opts.readOnly ? openDbReadOnly(parts.config["db.path"], (m) => parts.log.info(m)) : openDb(parts.config["db.path"], (m) => parts.log.info(m));
       return db;
     },
     closeDb() {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DataError, PermissionFailure, fsError } from "../errors";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 import { Db } from "./open";
+import { tightenPrivateDb } from "./private-files";
 
 /**
  * The database of a command that only reads (image/node list and show, table dump, noderange):
@@ -46,7 +47,8 @@ function migrateInMemory(sqlite: Database, path: string): void {
   }
 }
 
-export function openDbReadOnly(path: string): ReadOnlyDb {
+export function openDbReadOnly(path: string, info?: (msg: string) => void): ReadOnlyDb {
+  if (path !== ":memory:" && existsSync(path)) tightenPrivateDb(path, info, true); // it holds the passwd table's passwords
   if (path === ":memory:" || !existsSync(path)) {
     const sqlite = new Database(":memory:", { strict: true });
     migrateInMemory(sqlite, path);

@@ -27,6 +27,15 @@ export function preparePrivateDb(path: string, info: (msg: string) => void = () 
   } catch (e) {
     throw fsError(e, `cannot create database ${path}`);
   }
+  tightenPrivateDb(path, info);
+}
+
+/**
+ * Make an existing database and its companions root's alone (0600). Reading commands call it
+ * too (open-readonly.ts) with `bestEffort`: a database readable by everyone is closed as soon as
+ * any command sees it, but a read-only mount or a file that is not ours only gets a warning.
+ */
+export function tightenPrivateDb(path: string, info: (msg: string) => void = () => {}, bestEffort = false): void {
   const tightened: string[] = [];
   for (const suffix of DB_COMPANIONS) {
     const f = `${path}${suffix}`;
@@ -42,7 +51,9 @@ export function preparePrivateDb(path: string, info: (msg: string) => void = () 
     try {
       chmodSync(f, mode & 0o700);
     } catch (e) {
-      throw fsError(e, `cannot make ${f} private (mode 0${mode.toString(8)})`);
+      if (!bestEffort) throw fsError(e, `cannot make ${f} private (mode 0${mode.toString(8)})`);
+      info(`${f} is readable by other users (mode 0${mode.toString(8)}) and could not be made private: ${(e as Error).message}`);
+      continue;
     }
     tightened.push(`${f} (was 0${mode.toString(8)})`);
   }
