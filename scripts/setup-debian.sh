@@ -10,6 +10,8 @@ SUDO=""
 # Tools the tests drive for real: an OpenSSH server for capture, GNU tar/cpio and compressors
 # for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone,
 # a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests),
+# the three DHCP servers xcimg dhcp writes for (their checkers validate every rendering; the
+# DHCP boot test runs dnsmasq and nginx inside its own network namespace) and iPXE's loaders,
 # a PostgreSQL server (each db test starts its own on 127.0.0.1; the package's cluster stays off).
 PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
@@ -18,6 +20,7 @@ PKGS=(
   qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
   debconf libxml2-utils curl wget dash shellcheck
   nfs-ganesha nfs-ganesha-vfs
+  dnsmasq-base kea-dhcp4-server isc-dhcp-server nginx-light ipxe
   postgresql postgresql-client
 )
 missing=()
@@ -34,6 +37,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+  fi
+  # likewise the DHCP servers and nginx: a packaged DHCP server answering on the machine's
+  # network would be a hazard; the tests start their own, inside a namespace (dnsmasq-base
+  # ships no service at all)
+  if [ -d /run/systemd/system ]; then
+    for svc in kea-dhcp4-server isc-dhcp-server nginx; do
+      $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    done
   fi
 fi
 

@@ -1,6 +1,18 @@
 import { UsageError } from "../core/errors";
 
 /**
+ * Errors in the command line itself (as opposed to a bad noderange or value): after these the
+ * command's Usage: line is printed, as xCAT's clients do (cli/main.ts).
+ */
+const argumentErrors = new WeakSet<Error>();
+export const isArgumentError = (e: unknown): boolean => e instanceof Error && argumentErrors.has(e);
+export function argumentError(message: string, opts: { hint?: string } = {}): UsageError {
+  const e = new UsageError(message, opts);
+  argumentErrors.add(e);
+  return e;
+}
+
+/**
  * Argument specs, a superset of citty's ArgDef: `multiple` for repeatable options (-x a -x b,
  * -e src:dest ...) and `variadic` for a trailing positional list (attr=value ...).
  * Parsing is strict: an unknown option, a missing value or a stray positional is a usage
@@ -59,7 +71,7 @@ export function parseArgs<A extends ArgsSpec>(argv: readonly string[], specs: A,
   }
   const out: Record<string, unknown> = {};
   const positionals: string[] = [];
-  const usage = (msg: string) => new UsageError(msg, { hint: `see '${command} --help'` });
+  const usage = (msg: string) => argumentError(msg, { hint: `see '${command} --help'` });
 
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i] as string;
@@ -84,7 +96,8 @@ export function parseArgs<A extends ArgsSpec>(argv: readonly string[], specs: A,
     const spec = specs[name] as ArgSpec;
     if (spec.type === "boolean") {
       if (inline !== undefined) throw usage(`option '${flag}' takes no value`);
-      out[name] = !flag.startsWith("--no-");
+      // only the negated spelling is false: a flag whose own name starts with no- (--no-delete) is true
+      out[name] = flag !== `--no-${kebab(name)}`;
       continue;
     }
     let value = inline;

@@ -20,6 +20,8 @@ export interface LeafSpec<A extends ArgsSpec> {
   name: string;
   description: string;
   args: A;
+  /** True (or true for these arguments) when the command never writes the database: it then runs where the database is read-only (db/open-readonly.ts). */
+  readOnly?: boolean | ((args: ParsedArgs<A>) => boolean);
   /** Shell lines shown under EXAMPLES in --help. */
   examples: string[];
   run(ctx: Context, args: ParsedArgs<A>): Promise<Output> | Output;

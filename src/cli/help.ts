@@ -25,7 +25,8 @@ export async function renderHelp(cmd: CommandDef, parent: CommandDef | undefined
   let text = await renderUsage(cmd, parent);
   const globals = Object.entries(GLOBAL_ARGS)
     .map(([n, a]) => {
-      const flag = ("alias" in a ? `-${a.alias}, ` : "    ") + `--${n}${a.type === "string" ? " <file>" : ""}`;
+      const short = "alias" in a ? [a.alias].flat()[0] : undefined;
+      const flag = (short ? `-${short}, ` : "    ") + `--${n}${a.type === "string" ? " <file>" : ""}`;
       return `  ${flag.padEnd(22)} ${a.description}`;
     })
     .join("\n");

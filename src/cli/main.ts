@@ -2,13 +2,15 @@ import type { CommandDef, SubCommandsDef } from "citty";
 import { loadConfig } from "../core/config/load";
 import { ExitCode, InterruptedError, UsageError, XcimgError } from "../core/errors";
 import { VERSION } from "../version";
-import { parseArgs } from "./args";
+import { isArgumentError, parseArgs } from "./args";
 import { isLeaf, type Output } from "./command";
 import { type Context, invocation, makeContext } from "./context";
 import { GLOBAL_ARGS } from "./globals";
 import { renderHelp } from "./help";
 import { createLogger } from "./logger";
+import { nearest } from "./suggest";
 import { root } from "./tree";
+import { XCAT_COMMAND_NAMES, translateXcat } from "./xcat/commands";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -45,9 +47,9 @@ async function route(argv: string[]): Promise<{ chain: CommandDef[]; rest: strin
     if (tok.startsWith("-")) {
       if (tok === "--version" && chain.length === 1) version = true;
       else if (tok === "--json") globals.json = true;
-      else if (tok === "-v" || tok === "--verbose") globals.verbose = true;
+      else if (tok === "-v" || tok === "-V" || tok === "--verbose") globals.verbose = true;
       else if (tok === "-q" || tok === "--quiet") globals.quiet = true;
-      else if (tok === "-h" || tok === "--help") globals.help = true;
+      else if (tok === "-h" || tok === "-?" || tok === "--help") globals.help = true;
       else if (tok === "--config") {
         const v = argv[++i];
         if (v === undefined) throw new UsageError("option '--config' needs a value");
@@ -59,7 +61,11 @@ async function route(argv: string[]): Promise<{ chain: CommandDef[]; rest: strin
     const subs = (await resolveValue(cmd.subCommands)) as SubCommandsDef | undefined;
     if (!subs || !Object.hasOwn(subs, tok)) {
       const where = chain.length === 1 ? "xcimg" : `xcimg ${cmdName(cmd)}`;
-      throw new UsageError(`unknown command '${tok}' for '${where}'`, { hint: `commands: ${Object.keys(subs ?? {}).join(", ")}` });
+      const names = Object.keys(subs ?? {});
+      const guess = nearest(tok, chain.length === 1 ? [...names, ...XCAT_COMMAND_NAMES] : names);
+      throw new UsageError(`unknown command '${tok}' for '${where}'`, {
+        hint: `${guess ? `did you mean '${where} ${guess}'? ` : ""}commands: ${names.join(", ")}${chain.length === 1 ? `; xCAT's: ${XCAT_COMMAND_NAMES.join(", ")}` : ""}`,
+      });
     }
     chain.push((await resolveValue(subs[tok])) as CommandDef);
   }
@@ -71,10 +77,49 @@ function cmdName(cmd: CommandDef): string {
   return meta?.name ?? "";
 }
 
+/** Where an xCAT command name stands in argv, after any global flags: `xcimg --config f tabdump site`. */
+function xcatCommandAt(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i] as string;
+    if (tok === "--config") i++;
+    else if (!tok.startsWith("-")) return XCAT_COMMAND_NAMES.includes(tok) ? i : -1;
+  }
+  return -1;
+}
+
+/** xCAT's command names (cli/xcat/commands.ts): translated, then run as xcimg commands one after another. */
+async function runXcat(argv: string[], at: number, io: Io): Promise<number> {
+  const pre = argv.slice(0, at);
+  const name = argv[at] as string;
+  let inv: ReturnType<typeof translateXcat>;
+  try {
+    inv = translateXcat(name, argv.slice(at + 1));
+  } catch (err) {
+    return reportError(err, { json: pre.includes("--json"), verbose: false, io });
+  }
+  if (inv.kind === "help") {
+    io.stdout.write(inv.text);
+    return ExitCode.OK;
+  }
+  if (inv.kind === "version") {
+    io.stdout.write(`Version ${VERSION} (xcimg, as ${name})\n`);
+    return ExitCode.OK;
+  }
+  for (const one of inv.argvs) {
+    const code = await main([...pre, ...(inv.verbose ? ["-v"] : []), ...one], io);
+    if (code !== ExitCode.OK) return code;
+  }
+  return ExitCode.OK;
+}
+
 /** Run xcimg with argv (without the program name); returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const xcatAt = xcatCommandAt(argv);
+  if (xcatAt >= 0) return runXcat(argv, xcatAt, io);
   let json = argv.includes("--json");
-  let verbose = argv.includes("-v") || argv.includes("--verbose");
+  let verbose = argv.includes("-v") || argv.includes("-V") || argv.includes("--verbose");
+  // the command whose usage summary follows a usage error (xCAT's clients print Usage: after one)
+  let usageOf: { cmd: CommandDef; parent: CommandDef | undefined } | undefined;
   const write = (s: string) => io.stdout.write(s);
   const controller = new AbortController();
   let interrupts = 0;
@@ -85,21 +130,26 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   };
   let ctx: ReturnType<typeof makeContext> | null = null;
   try {
-    const { chain, rest, globals: pre, version } = await route(argv);
+    const { chain, rest, globals: pre, version } = await route(argv).catch(async (e) => {
+      usageOf = { cmd: root, parent: undefined };
+      throw e;
+    });
     const cmd = chain.at(-1) as CommandDef;
     const parent = chain.length > 1 ? root : undefined;
+    usageOf = { cmd, parent };
     if (version) {
       write(`${VERSION}\n`);
       return ExitCode.OK;
     }
     const dashdash = rest.indexOf("--");
     const beforeDashes = dashdash < 0 ? rest : rest.slice(0, dashdash);
-    if (pre.help || beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
+    if (pre.help || beforeDashes.includes("--help") || beforeDashes.includes("-h") || beforeDashes.includes("-?")) {
       write(await renderHelp(cmd, parent, Boolean(io.stdout.isTTY) && !io.env.NO_COLOR));
       return ExitCode.OK;
     }
     if (!isLeaf(cmd)) {
       io.stderr.write(await renderHelp(cmd, parent, false));
+      usageOf = undefined; // the whole help was just printed
       throw new UsageError(chain.length === 1 ? "no command given" : `'xcimg ${cmdName(cmd)}' needs a subcommand`);
     }
     const spec = cmd.xcimg;
@@ -115,7 +165,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     verbose = g.verbose;
     const log = createLogger({ verbose: g.verbose, quiet: g.quiet, stderr: io.stderr, isTTY: Boolean(io.stderr.isTTY) });
     const config = loadConfig({ file: g.config, env: io.env });
-    ctx = makeContext({ config, log, signal: controller.signal, json: g.json, verbose: g.verbose, quiet: g.quiet, env: io.env });
+    const readOnly = typeof spec.readOnly === "function" ? spec.readOnly(parsed as never) : Boolean(spec.readOnly);
+    ctx = makeContext({ config, log, signal: controller.signal, json: g.json, verbose: g.verbose, quiet: g.quiet, env: io.env }, { readOnly });
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const context: Context = ctx;
@@ -123,7 +174,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     write(g.json ? `${JSON.stringify(out.data, null, 2)}\n` : out.text);
     return out.exitCode ?? ExitCode.OK;
   } catch (err) {
-    return reportError(err, { json, verbose, io });
+    const code = reportError(err, { json, verbose, io });
+    if (err instanceof UsageError && usageOf && (usageOf.cmd === root || isArgumentError(err))) io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
+    return code;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -144,4 +197,13 @@ function reportError(err: unknown, o: { json: boolean; verbose: boolean; io: Io 
   o.io.stderr.write(o.verbose ? `${e?.stack ?? ""}\n` : "  hint: this is a bug in xcimg; rerun with -v for the stack trace and report it\n");
   if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`);
   return ExitCode.INTERNAL;
+}
+
+/** `Usage: xcimg node set [OPTIONS] ...`, the line xCAT's tests look for after an argument error. */
+async function usageSummary(cmd: CommandDef, parent: CommandDef | undefined): Promise<string> {
+  const text = (await renderHelp(cmd, parent, false)).split("\n");
+  const line = text.find((l) => l.startsWith("USAGE "));
+  const name = cmdName(cmd);
+  const full = parent ? `xcimg ${name}` : "xcimg";
+  return line ? `Usage: ${line.slice(6).replace(/`/g, "")}\n       (${full} --help for details)\n` : "";
 }

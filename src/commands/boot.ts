@@ -2,6 +2,7 @@ import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
 import type { BootResult, NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
+import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
 import { ExitCode, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
@@ -44,6 +45,8 @@ export default leaf({
         for (const n of group) failed[n] = e.message;
       }
     }
+    // each node's overlay and answer file for its own address only, for sites that include it (docs/boot.md)
+    writeNodeAcl(ctx.config, booted, ctx.log);
     // one image and nothing could be done: its error, with its own exit code and hint
     if (booted.length === 0 && imageErrors.length === 1 && Object.keys(failed).length === nodes.length && groups.size === 1) throw imageErrors[0];
     for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);

@@ -21,6 +21,8 @@ export default leaf({
     wait: { type: "boolean", description: "like --status, again every 10 s until every node has booted from its disk, failed, or is not being cloned" },
     timeout: { type: "string", description: "with --wait: give up after this many seconds" },
     update: { type: "boolean", description: "bring running clones up to date with the image over SSH (rsync; identity and overrides kept)" },
+    noDelete: { type: "boolean", description: "with --update: keep files the image no longer has" },
+    excludeFrom: { type: "string", description: "with --update: a file of node paths (one a line) never changed, besides /var/log, /home, /tmp, /var/tmp" },
     port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
     user: { type: "string", description: "SSH user (default: ssh.user)" },
     identity: { type: "string", description: "SSH private key (default: ssh.identity)" },
@@ -33,6 +35,7 @@ export default leaf({
     "xcimg node set rack3 'postscripts=setupib mlx5_0' postbootscripts=firstboot   # arguments reach the script as written",
     "xcimg clone rack3 -o golden-2024-07 --update --dry-run   # what a re-captured image would change",
     "xcimg clone rack3 -o golden-2024-07 --update",
+    "xcimg clone rack3 -o golden-2024-07 --update --no-delete --exclude-from /etc/xcimg/keep.list",
   ],
   async run(ctx, args) {
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
@@ -48,6 +51,7 @@ export default leaf({
     if (args.update && (args.disk || args.diskSize || args.rebootAfter !== undefined)) {
       throw new UsageError("--disk, --disk-size and --reboot-after shape a clone; --update leaves the node's disk layout and boot as they are");
     }
+    if ((args.noDelete || args.excludeFrom) && !args.update) throw new UsageError("--no-delete and --exclude-from shape an update: use them with --update");
     if (args.diskSize && !args.dryRun) throw new UsageError("--disk-size only shapes the plan --dry-run prints: each node plans for its own disk");
     if (args.disk && !/^\/dev\/[A-Za-z0-9/_-]+$/.test(args.disk)) throw new UsageError(`--disk must name a device such as /dev/sda, not '${args.disk}'`);
     const { image, fn } = await imageOperation(ctx, args.osimage, "clone");
@@ -59,6 +63,8 @@ export default leaf({
       disk: args.disk,
       rebootAfter: args.rebootAfter === undefined ? undefined : seconds(args.rebootAfter, "--reboot-after"),
       ssh,
+      noDelete: args.noDelete,
+      excludeFrom: args.excludeFrom,
     };
     const result = (await fn(ctx, image, req)) as CloneResult | UpdateResult;
     for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);

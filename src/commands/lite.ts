@@ -12,7 +12,9 @@ export default leaf({
   args: {
     osimage: { type: "positional", description: "a statelite image" },
     list: { type: "boolean", description: "print the image's statelite entries (xCAT lslite -i) and change nothing" },
+    nosyncfiles: { type: "boolean", description: "do not apply the image's synclists into the tree" },
   },
+  readOnly: (args) => args.list,
   examples: [
     "xcimg table set litefile image=ALL,file=/var/log/ options=persistent",
     "xcimg lite rocky9-x86_64-statelite-compute",
@@ -28,6 +30,6 @@ export default leaf({
     const image = getImage(ctx.db(), args.osimage);
     if (image.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${args.osimage} provmethod=statelite` });
     const { fn } = await imageOperation(ctx, args.osimage, "lite");
-    return output(await fn(ctx, image, {}), "");
+    return output(await fn(ctx, image, { nosyncfiles: args.nosyncfiles }), "");
   },
 });

@@ -8,6 +8,7 @@ export default leaf({
     osimage: { type: "positional", description: "the image to pack" },
     method: { type: "string", alias: "m", description: "archive method: cpio (default), tar or squashfs" },
     compress: { type: "string", alias: "c", description: "compression: gzip (default; pigz is the same), zstd or xz" },
+    nosyncfiles: { type: "boolean", description: "do not apply the image's synclists into the tree first (packimage --nosyncfiles)" },
   },
   examples: [
     "xcimg pack rocky9-x86_64-netboot-compute            # cpio + gzip on all cores, kernel and initrd-stateless.gz beside it",
@@ -17,7 +18,7 @@ export default leaf({
   ],
   async run(ctx, args) {
     const { image, fn } = await imageOperation(ctx, args.osimage, "pack");
-    const result = await fn(ctx, image, { method: args.method, compress: args.compress });
+    const result = await fn(ctx, image, { method: args.method, compress: args.compress, nosyncfiles: args.nosyncfiles });
     return output(result, String((result as { summary?: string })?.summary ?? ""));
   },
 });

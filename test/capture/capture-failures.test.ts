@@ -7,6 +7,7 @@ import { readCaptureRecord } from "../../src/core/capture/record";
 import { loadConfig } from "../../src/core/config/load";
 import { openDb } from "../../src/core/db/open";
 import { InterruptedError, XcimgError } from "../../src/core/errors";
+import { lockDir } from "../../src/core/fs/lock";
 import { MemoryLogger } from "../../src/core/log";
 import { BIN } from "../helpers/sandbox";
 import { type CaptureEnv, captureEnv, leftovers, sh, workDir } from "../helpers/capture-env";
@@ -33,8 +34,8 @@ function makeSmallTree(root: string, extraMiB = 0): void {
   if (extraMiB) sh(`head -c ${extraMiB * 1024 * 1024} /dev/urandom > '${join(root, "data/random")}'`);
 }
 
-/** The node's tar: none, a fake old one, the real one, the real one stalling after 1 MiB, or failing. */
-function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail" | "warn"): void {
+/** The node's tar: none, a fake old one, the real one, the real one stalling after 1 MiB, failing, or cut short. */
+function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail" | "warn" | "truncated"): void {
   rmSync(join(fakebin, "tar"), { force: true });
   if (kind === "real") symlinkSync("/usr/bin/tar", join(fakebin, "tar"));
   if (kind === "old") {
@@ -53,6 +54,13 @@ function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail" | "warn"): voi
   if (kind === "warn") {
     // what a live node's tar says when a log file grows while it is read (exit status 1)
     writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f1: file changed as we read it" >&2; exit 1 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
+      mode: 0o755,
+    });
+  }
+  if (kind === "truncated") {
+    // half an archive (cut inside data/random), then a quick exit status 0: the node's exit
+    // arrives before the local tar has failed on the missing end
+    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@" | head -c 700000; exit 0 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
       mode: 0o755,
     });
   }
@@ -301,6 +309,19 @@ describe("an interrupted capture leaves the previous image and the tables as the
     nodeTar("real");
     expect(r.code).toBe(74);
     expect(r.stderr).toContain("failed with exit status 2: tar: ./data/f3: Cannot open: Input/output error");
+    intact();
+  }, 30_000);
+
+  test("the node sends half an archive and exits 0 → fails at once (no hang), lock released, nothing changed", async () => {
+    nodeTar("truncated");
+    const t0 = performance.now();
+    const r = await runLimited("--keep-identity");
+    nodeTar("real");
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain("Error: the archive from golden");
+    expect(r.stderr).toContain("ended early (after ");
+    expect(readdirSync(lockDir(env.sb.installdir)).filter((n) => n.endsWith(".lock"))).toEqual([]);
     intact();
   }, 30_000);
 

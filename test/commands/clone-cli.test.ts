@@ -36,6 +36,8 @@ describe("xcimg clone: bad requests", () => {
       [["cn01", "-o", "sc", "--disk", "sda"], 64, /--disk must name a device such as \/dev\/sda/],
       [["cn01", "-o", "sc", "--update", "--disk", "/dev/sdb"], 64, /--update leaves the node's disk layout/],
       [["cn01", "-o", "sc", "--reboot-after", "ten"], 64, /--reboot-after takes a number of seconds/],
+      [["cn01", "-o", "sc", "--no-delete"], 64, /--no-delete and --exclude-from shape an update: use them with --update/],
+      [["cn01", "-o", "sc", "--exclude-from", "/etc/keep.list"], 64, /--no-delete and --exclude-from shape an update/],
     ];
     for (const [argv, code, msg] of cases) {
       const r = await sb.run("clone", ...argv);

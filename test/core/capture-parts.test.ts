@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findExlist, normalizePattern, osSearchList, parseExcludeList, XCAT_DEFAULT_EXCLUDES } from "../../src/core/capture/excludes";
@@ -7,6 +7,7 @@ import { classifyMounts, escapeGlob, parseMountinfo } from "../../src/core/captu
 import { archFromElf, xcatOsvers } from "../../src/core/capture/osvers";
 import { findKernels, splitSections } from "../../src/core/capture/probe";
 import { formatBytes, formatDuration, Progress } from "../../src/core/capture/progress";
+import { NodeStderr } from "../../src/core/capture/node-stderr";
 import { TarScanner } from "../../src/core/capture/tar-scan";
 import type { Logger } from "../../src/core/log";
 
@@ -185,5 +186,46 @@ describe("progress line", () => {
     expect(cleared).toBe(1);
     expect([formatBytes(999), formatBytes(1_234_567), formatBytes(45_600_000_000)]).toEqual(["999 B", "1.23 MB", "45.6 GB"]);
     expect([formatDuration(59.6), formatDuration(3725)]).toEqual(["1:00", "1:02:05"]);
+  });
+});
+
+describe("the node's stderr during the stream (node-stderr.ts)", () => {
+  const marker = "XCIMG-SNAR-0123456789ab";
+  const snar = Buffer.concat([Buffer.from("GNU tar-1.34-2\n1700000000\0"), Buffer.alloc(3000, 0x41), Buffer.from([0])]);
+  const all = Buffer.concat([Buffer.from("tar: ./a: file changed as we read it\n"), Buffer.from(`\n${marker}\n`), snar]);
+
+  test("messages and snapshot are split however the chunks fall, the marker cut included", () => {
+    for (const size of [1, 7, 30, 512, all.length]) {
+      const spool = join(dir, `spool-${size}`);
+      const c = new NodeStderr(marker, spool);
+      for (let i = 0; i < all.length; i += size) c.push(all.subarray(i, i + size));
+      const r = c.result();
+      c.close();
+      expect(r.text).toBe("tar: ./a: file changed as we read it\n");
+      expect(r.snar?.equals(snar)).toBe(true);
+      expect(existsSync(spool)).toBe(false);
+    }
+  });
+
+  test("messages past their cap are counted, not kept; a snapshot past its cap overflows", () => {
+    const c = new NodeStderr(marker, join(dir, "spool-cap"), { messages: 10, snapshot: 1000 });
+    c.push(all);
+    expect(c.overflow).toBe(true);
+    const r = c.result();
+    c.close();
+    expect(r.text).toStartWith("tar: ./a: ");
+    expect(r.text).toContain("(27 more bytes of messages from the node not kept)");
+    expect(r.snar).toBeNull();
+  });
+
+  test("no marker, or a snapshot cut short: no snapshot", () => {
+    const none = new NodeStderr(marker, join(dir, "spool-none"));
+    none.push(Buffer.from("bash: warning: something\n"));
+    expect(none.result()).toEqual({ text: "bash: warning: something\n", snar: null });
+    none.close();
+    const cut = new NodeStderr(marker, join(dir, "spool-cut"));
+    cut.push(all.subarray(0, all.length - 1));
+    expect(cut.result().snar).toBeNull();
+    cut.close();
   });
 });

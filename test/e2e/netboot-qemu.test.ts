@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
 import { bootVm } from "../helpers/qemu";
@@ -49,4 +49,40 @@ describe("netboot in qemu", () => {
       "/tftpboot/xcat/overlay/cn01.cpio",
     ]);
   }, 180000);
+
+  test("postscripts: the node fetches the site's scripts over HTTP and runs them with $NODE, $MASTER and their arguments, then its postbootscripts", async () => {
+    const { sb, image } = site;
+    const ps = join(sb.installdir, "postscripts");
+    mkdirSync(ps, { recursive: true });
+    const script = (name: string, body: string) => {
+      writeFileSync(join(ps, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(ps, name), 0o755);
+    };
+    // a site's scripts as they are in xCAT's /install/postscripts: they print to the console
+    script("sitepost", 'echo "site-postscript node=$NODE master=$MASTER arg=$1 state=$NODESETSTATE" >/dev/console');
+    script("firstboot", 'echo "site-postbootscript node=$NODE os=$OSVER" >/dev/console');
+    script("broken", 'echo "site-broken runs" >/dev/console; exit 5');
+    const boot = async (postscripts: string) => {
+      let r = await sb.run("node", "set", "cn01", `postscripts=${postscripts}`, "postbootscripts=firstboot");
+      expect(r.code, r.stderr).toBe(0);
+      r = await sb.run("boot", "cn01", "-o", image);
+      expect(r.code, r.stderr).toBe(0);
+      const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:01", until: /xcimg: postscripts done[^\r\n]*[\r\n]/, timeoutMs: 150000 });
+      console.log(`netboot postscripts: done after ${vm.seconds.toFixed(1)} s`);
+      if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
+      return vm;
+    };
+    let vm = await boot("sitepost hello-arg");
+    expect(vm.console).toContain("site-postscript node=cn01 master=10.0.2.2 arg=hello-arg state=netboot");
+    expect(vm.console).toContain("site-postbootscript node=cn01 os=bb1");
+    expect(vm.match?.[0]).toMatch(/^xcimg: postscripts done: booted\s$/);
+    expect(vm.console.indexOf("site-postscript")).toBeLessThan(vm.console.indexOf("site-postbootscript"));
+    expect(site.server.log).toContain("/install/postscripts/sitepost");
+
+    vm = await boot("broken,sitepost after-broken");
+    expect(vm.console).toContain("site-broken runs");
+    expect(vm.console).toContain("site-postscript node=cn01 master=10.0.2.2 arg=after-broken");
+    expect(vm.console).toContain("xcimg: postscript broken failed (exit 5");
+    expect(vm.match?.[0]).toMatch(/^xcimg: postscripts done, failed: broken /);
+  }, 400000);
 });

@@ -37,11 +37,11 @@ export function workDir(tree: string): string {
   return join(dirname(tree), `.xcimg-capture.${basename(tree)}`);
 }
 
-/** Staging or aside directories a capture may have left behind. */
+/** Staging, aside or jail directories and snapshot spools a capture may have left behind. */
 export function leftovers(tree: string): string[] {
   const work = workDir(tree);
   if (!existsSync(work)) return [];
-  return readdirSync(work).filter((n) => n.startsWith("staging.") || n.startsWith("aside."));
+  return readdirSync(work).filter((n) => n.startsWith("staging.") || n.startsWith("aside.") || n.startsWith("jail.") || /^snar\.\d+$/.test(n));
 }
 
 export function sh(cmd: string, cwd = "/"): string {

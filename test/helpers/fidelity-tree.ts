@@ -1,5 +1,5 @@
 import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /**
  * A directory tree holding every case a root filesystem copy must get right (issue #3's
@@ -192,6 +192,27 @@ export const aclDump = (root: string) => dump(["getfacl", "-R", "-P", "-n", "."]
  * Differences between two trees, field by field, including hardlink groups, and the
  * xattr/ACL dumps. An empty list means identical.
  */
+/**
+ * A tree closed by image/tree-barrier.ts (top root:root 0700, the node's / recorded in
+ * .<tree>.node-mode): its "." entry takes the recorded mode and owner, so a comparison with the
+ * golden node checks what the node will get. Returns whether the barrier was there.
+ */
+function barrierTop(dst: string, top: Entry | undefined): boolean {
+  if (!top || (top.mode & 0o7777) !== 0o700 || top.uid !== 0 || top.gid !== 0) return false;
+  let text: string;
+  try {
+    text = readFileSync(join(dirname(dst), `.${basename(dst)}.node-mode`), "utf8");
+  } catch {
+    return false;
+  }
+  const m = /^mode=0?([0-7]+) uid=(\d+) gid=(\d+)/.exec(text);
+  if (!m) return false;
+  top.mode = (top.mode & ~0o7777) | Number.parseInt(m[1] as string, 8);
+  top.uid = Number(m[2]);
+  top.gid = Number(m[3]);
+  return true;
+}
+
 export function compareTrees(
   src: string,
   dst: string,
@@ -199,6 +220,8 @@ export function compareTrees(
 ): string[] {
   const a = walk(src, opts.skip);
   const b = walk(dst, opts.skip);
+  // an image tree's top is the MN's root:root 0700 barrier; the node's / is what capture recorded beside it
+  const barred = barrierTop(dst, b.get("."));
   const diffs: string[] = [];
   const show = (k: string) => JSON.stringify(k);
   for (const [k, ea] of a) {
@@ -227,7 +250,11 @@ export function compareTrees(
   const ga = groups(a);
   const gb = groups(b);
   if (JSON.stringify(ga) !== JSON.stringify(gb)) diffs.push(`hardlink groups differ: ${JSON.stringify(ga)} != ${JSON.stringify(gb)}`);
-  const filterDump = (blocks: string[]) => blocks.filter((blk) => !opts.skip?.(blk.split("\n")[0]?.replace(/^# file: (\.\/)?/, "") || "."));
+  const filterDump = (blocks: string[]) =>
+    blocks.filter((blk) => {
+      const rel = blk.split("\n")[0]?.replace(/^# file: (\.\/)?/, "") || ".";
+      return !opts.skip?.(rel) && !(barred && rel === ".");
+    });
   for (const [name, fn] of [
     ["xattrs", xattrDump],
     ["ACLs", aclDump],

@@ -19,6 +19,13 @@ export interface VmOptions {
   disk?: string;
   /** Let the guest reboot (default: a reboot ends qemu). */
   reboot?: boolean;
+  /**
+   * A qemu -netdev instead of the user-mode network (e.g. `tap,id=n0,ifname=tap0,script=no,downscript=no`
+   * for a real DHCP/TFTP server on a bridge); tftpdir and bootfile are then unused.
+   */
+  netdev?: string;
+  /** Words run before qemu, e.g. ["ip", "netns", "exec", "ns"] to open a tap inside a namespace. */
+  prefix?: string[];
 }
 
 export interface VmResult {
@@ -40,9 +47,9 @@ export class Vm {
   private wake: (() => void) | null = null;
 
   constructor(o: VmOptions) {
-    let netdev = `user,id=n0,tftp=${o.tftpdir},bootfile=${o.bootfile}`;
+    let netdev = o.netdev ?? `user,id=n0,tftp=${o.tftpdir},bootfile=${o.bootfile}`;
     if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
-    const argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-netdev", netdev];
+    const argv = [...(o.prefix ?? []), "qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-netdev", netdev];
     // network first, then the disk: bootindex is what both SeaBIOS and OVMF follow
     argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac},bootindex=1`, "-display", "none", "-serial", "stdio", "-monitor", "none");
     if (!o.disk) argv.push("-boot", "n");

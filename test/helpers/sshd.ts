@@ -14,6 +14,10 @@ export interface SshdOptions {
   config?: string[];
   /** Host key type: ed25519 (default), ecdsa or rsa. */
   hostKeyType?: "ed25519" | "ecdsa" | "rsa";
+  /** Loopback address to listen on (default 127.0.0.1): several servers can share one port. */
+  address?: string;
+  /** Port (default: a free one). */
+  port?: number;
 }
 
 export class Sshd {
@@ -24,6 +28,7 @@ export class Sshd {
   readonly hostKeyPub: string;
   /** A known_hosts file that trusts this server (written at start). */
   readonly knownHosts: string;
+  address = "127.0.0.1";
   private proc: ReturnType<typeof Bun.spawn> | null = null;
   stderr = "";
 
@@ -42,10 +47,11 @@ export class Sshd {
     keygen(join(dir, `ssh_host_${type}_key`), type);
     keygen(join(dir, "id_ed25519"), "ed25519");
     writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "id_ed25519.pub")));
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
+    const address = opts.address ?? "127.0.0.1";
     const cfg = [
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      `ListenAddress ${address}`,
       `HostKey ${join(dir, `ssh_host_${type}_key`)}`,
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
       `PidFile ${join(dir, "sshd.pid")}`,
@@ -60,8 +66,9 @@ export class Sshd {
     ];
     writeFileSync(join(dir, "sshd_config"), `${cfg.join("\n")}\n`);
     const s = new Sshd(dir, port, type);
+    s.address = address;
     const key = s.hostKeyPub.split(" ").slice(0, 2).join(" ");
-    writeFileSync(s.knownHosts, `[127.0.0.1]:${port} ${key}\n`);
+    writeFileSync(s.knownHosts, `[${address}]:${port} ${key}\n`);
     mkdirSync(join(dir, "run"), { recursive: true });
     // private /run in a new mount namespace; exec keeps one pid for the listener
     const script = `mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f '${join(dir, "sshd_config")}'`;
@@ -98,7 +105,7 @@ export class Sshd {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (this.proc?.exitCode !== null && this.proc?.exitCode !== undefined) throw new Error(`sshd exited: ${this.stderr}`);
-      if (await banner(this.port)) return;
+      if (await banner(this.port, this.address)) return;
       await Bun.sleep(50);
     }
     throw new Error(`sshd did not start on port ${this.port}: ${this.stderr}`);
@@ -160,7 +167,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True once something on the port answers with an SSH banner. */
-async function banner(port: number): Promise<boolean> {
+async function banner(port: number, hostname = "127.0.0.1"): Promise<boolean> {
   return await new Promise((resolve) => {
     let done = false;
     const finish = (ok: boolean) => {
@@ -169,7 +176,7 @@ async function banner(port: number): Promise<boolean> {
       resolve(ok);
     };
     Bun.connect({
-      hostname: "127.0.0.1",
+      hostname,
       port,
       socket: {
         data(sock, data) {

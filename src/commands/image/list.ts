@@ -4,10 +4,11 @@ import { listImages } from "../../core/defs/image";
 export default leaf({
   name: "image list",
   description: "list image names, sorted",
-  args: {},
+  args: { typed: { type: "boolean", description: "print 'name  (osimage)' lines, as lsdef -t osimage lists them" } },
+  readOnly: true,
   examples: ["xcimg image list", "xcimg image list --json"],
-  run(ctx) {
+  run(ctx, args) {
     const names = listImages(ctx.db());
-    return output(names, names);
+    return output(names, args.typed ? names.map((n) => `${n}  (osimage)`) : names);
   },
 });

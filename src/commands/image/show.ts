@@ -1,14 +1,26 @@
 import { leaf, output } from "../../cli/command";
 import { getImage } from "../../core/defs/image";
-import { stanza } from "../../core/defs/object";
+import { pick, stanza } from "../../core/defs/object";
+import { formatStanzaFile } from "../../core/defs/stanza-file";
 
 export default leaf({
   name: "image show",
-  description: "show an image's attributes as lsdef does (osimage + linuximage)",
-  args: { osimage: { type: "positional", description: "image name" } },
-  examples: ["xcimg image show rocky9-x86_64-netboot-compute", "xcimg image show rocky9-x86_64-netboot-compute --json"],
+  description: "show an image's attributes as lsdef does (osimage + linuximage; -z: as a stanza file)",
+  args: {
+    osimage: { type: "positional", description: "image name" },
+    stanza: { type: "boolean", alias: "z", description: "write xCAT's stanza file format (lsdef -z), which 'image set -z' reads back" },
+    attrs: { type: "string", alias: "i", description: "only these attributes, comma-separated (lsdef -i)", valueHint: "attr,..." },
+  },
+  readOnly: true,
+  examples: [
+    "xcimg image show rocky9-x86_64-netboot-compute",
+    "xcimg image show rocky9-x86_64-netboot-compute --json",
+    "xcimg image show -z rocky9-x86_64-netboot-compute > rocky9.stanza",
+  ],
   run(ctx, args) {
-    const img = getImage(ctx.db(), args.osimage);
+    const found = getImage(ctx.db(), args.osimage);
+    const img = { name: found.name, attrs: pick(found.attrs, args.attrs) };
+    if (args.stanza) return output({ [img.name]: img.attrs }, formatStanzaFile("osimage", [[img.name, img.attrs]]));
     return output({ [img.name]: img.attrs }, stanza(img.name, img.attrs));
   },
 });

@@ -7,5 +7,6 @@ export default defineCommand({
     list: () => import("./list").then((m) => m.default),
     show: () => import("./show").then((m) => m.default),
     rm: () => import("./rm").then((m) => m.default),
+    status: () => import("./status").then((m) => m.default),
   },
 });

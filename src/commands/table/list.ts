@@ -5,6 +5,7 @@ export default leaf({
   name: "table list",
   description: "list the tables xcimg keeps, with what each holds",
   args: {},
+  readOnly: true,
   examples: ["xcimg table list"],
   run() {
     return output(

@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { leaf, output } from "../../cli/command";
 import { fsError, UsageError } from "../../core/errors";
+import { allRows } from "../../core/db/rows";
+import { inertWarning } from "../../core/defs/inert-attrs";
+import { inertColumns } from "../../core/tables/inert-columns";
 import { requireTable, restoreTable, tableFromFileName } from "../../core/tables/ops";
 import { siteConfigDrift } from "../../core/tables/site-drift";
 
@@ -25,6 +28,8 @@ export default leaf({
     }
     const n = restoreTable(ctx.db(), table, text, file, { addRows: args.addrows });
     ctx.log.info(`Restored ${n} row(s) into ${table}.`);
+    const inert = inertWarning(inertColumns(table, allRows(ctx.db(), table)));
+    if (inert) ctx.log.warn(inert);
     if (table === "site") for (const w of siteConfigDrift(ctx.db(), ctx.config)) ctx.log.warn(w);
     return output({ table, rows: n }, "");
   },

@@ -1,4 +1,7 @@
 import { leaf, output } from "../../cli/command";
+import type { Row } from "../../core/db/rows";
+import { inertWarning } from "../../core/defs/inert-attrs";
+import { inertColumns } from "../../core/tables/inert-columns";
 import { parseRowKey, requireTable, setRow } from "../../core/tables/ops";
 
 export default leaf({
@@ -18,6 +21,13 @@ export default leaf({
   run(ctx, args) {
     const table = requireTable(args.table);
     const row = setRow(ctx.db(), table, parseRowKey(table, args.key), args.assignments);
+    const given: Row = {};
+    for (const a of args.assignments) {
+      const col = a.slice(0, a.indexOf("=")).replace(/\+$/, "").replace(`${table}.`, "");
+      if (row[col]) given[col] = row[col] as string;
+    }
+    const inert = inertWarning(inertColumns(table, [given]));
+    if (inert) ctx.log.warn(inert);
     return output(row, "");
   },
 });

@@ -1,13 +1,13 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
-import { writeFileIfChanged } from "../fs/atomic";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
+import { guardTree } from "../image/tree-barrier";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
@@ -18,14 +18,18 @@ import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { dashedMac, hexIp } from "./loaders";
 import { safeNodeFileName } from "../names";
 import { type PublishedImage, publishImage } from "./publish";
+import { servedPerms, writeServedFile } from "./served-perms";
 import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
+import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 
 export interface NodeBooted {
   node: string;
   currstate: string;
   loader: string;
   files: string[];
+  /** hosts.ip: the only address its per-node files are served to (node-acl.ts). */
+  ip?: string;
 }
 
 export interface BootResult {
@@ -77,10 +81,12 @@ export interface BootFlavor {
  */
 export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
   const published = publishImage(ctx.config, img);
+  const rootimg = join(rootImgDir(ctx.config, img), "rootimg");
+  if (existsSync(rootimg)) guardTree(rootimg, ctx.log);
   return bootNodes(ctx, img, nodes, {
     state: "netboot",
     published,
-    rootimg: join(rootImgDir(ctx.config, img), "rootimg"),
+    rootimg,
     kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
   });
 }
@@ -94,7 +100,10 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   const profile = requireAttr(img, "profile");
   const published = flavor.published;
   const facts = inspectImage(flavor.rootimg);
+  const systemd = imageHasSystemd(flavor.rootimg);
   const site = siteSettings(db);
+  const perms = servedPerms(site.webgroup);
+  if (perms.warning) ctx.log.warn(perms.warning);
   const keys = authorizedKeys(cfg, ctx.log);
   const attrs = readNodes(db, nodes);
   const currstate = `${flavor.state} ${osvers}-${osarch}-${profile}`;
@@ -105,6 +114,17 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
 
+  // Two passes. The first checks every node and builds its loader job, so a node with a bad
+  // value gets no host key, overlay or loader file. Between them the host keys of the good nodes
+  // are saved (fsynced, atomically) BEFORE any overlay carries them: a boot killed halfway must
+  // not have handed out keys the store does not have, or the re-run would give those nodes new
+  // keys and every known_hosts entry for them would break.
+  type Planned = { node: string; a: Attrs; job: LoaderJob; net: NodeNetwork; extra: ReturnType<NonNullable<BootFlavor["overlay"]>> | undefined; base: string };
+  const planned: Planned[] = [];
+  const failed = (node: string, e: unknown) => {
+    if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError || e instanceof DataError) result.failed[node] = e.message;
+    else throw e;
+  };
   for (const node of nodes) {
     try {
       const a = attrs.get(node);
@@ -119,22 +139,32 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const extra = flavor.overlay?.(input);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
       const job: LoaderJob = { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site };
-      checkLoaderJob(ctx, job); // a node with a bad value gets no host key, overlay or loader file
-      const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
-      const overlay = nodeOverlay({ node, image: img.name, master: a.xcatmaster || cfg.master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files }, published.mtime);
-      writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), overlay);
-      const written = writeLoader(ctx, job, paths, grub2Inodes);
-      result.booted.push({ node, currstate, loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written] });
-      rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
+      checkLoaderJob(ctx, job);
+      planned.push({ node, a, job, net, extra, base });
     } catch (e) {
-      if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
-      else if (e instanceof DataError) result.failed[node] = e.message;
-      else throw e;
+      failed(node, e);
+    }
+  }
+  for (const p of planned) hostKeys.get(p.node, hostKeyNames(p.a));
+  hostKeys.save();
+  result.hostKeysCreated = hostKeys.created;
+
+  for (const { node, a, job, net, extra, base } of planned) {
+    try {
+      const key = hostKeys.get(node, hostKeyNames(a));
+      const master = a.xcatmaster || cfg.master;
+      const scripts = nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state: flavor.state, master, mac: job.mac, systemd });
+      if (scripts.warning) ctx.log.warn(scripts.warning);
+      const overlay = nodeOverlay({ node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files }, published.mtime);
+      writeServedFile(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
+      const written = writeLoader(ctx, job, paths, grub2Inodes);
+      result.booted.push({ node, currstate, loader: job.loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });
+      rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
+    } catch (e) {
+      failed(node, e);
     }
   }
 
-  hostKeys.save();
-  result.hostKeysCreated = hostKeys.created;
   db.write(() => {
     for (const r of rows) {
       writeObject(db, NODE_TYPE, r.node, {
@@ -189,6 +219,11 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): OfflineRes
     for (const { node } of result.offline) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
   });
   return result;
+}
+
+/** The names and addresses known_hosts lists a node's key under. */
+function hostKeyNames(a: Attrs): string[] {
+  return [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)];
 }
 
 /** xCAT's image server and master for a node (xcat.md §4): hostnames stay as given. */

@@ -39,6 +39,8 @@ export interface OverlayInput {
    * /root -> .statelite/tmpfs/root with a plain directory).
    */
   extra?: MemoryEntry[];
+  /** The node's postscripts: runner, lists, mypostscript, units (core/postscripts/node-files.ts). */
+  postscripts?: MemoryEntry[];
 }
 
 const DEFAULT_DIR_MODE: Record<string, number> = { root: 0o700, "root/.ssh": 0o700 };
@@ -111,6 +113,11 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
     link("etc/systemd/system/multi-user.target.wants/systemd-networkd.service", f.networkdUnit);
   }
 
+  for (const e of i.postscripts ?? []) {
+    const text = typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString();
+    if ((e.mode & 0o170000) === 0o120000) link(e.name, text);
+    else file(e.name, text, e.mode & 0o7777);
+  }
   for (const e of i.extra ?? []) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
 
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {

@@ -21,6 +21,8 @@ export interface SiteSettings {
   prefix?: number;
   gateway?: string;
   nameservers: string[];
+  /** site.webgroup: the group that may read per-node files holding secrets (served-perms.ts). */
+  webgroup?: string;
 }
 
 export function siteSettings(db: Db): SiteSettings {
@@ -39,6 +41,7 @@ export function siteSettings(db: Db): SiteSettings {
       .split(",")
       .map((s) => s.trim())
       .filter((s) => /^[0-9.]+$/.test(s)),
+    webgroup: get("webgroup") || undefined,
   };
 }
 

@@ -146,6 +146,11 @@ if [ -f "$NEWROOT/etc/xcimg/ifupdown" ] && [ -n "$XCIMG_MAC" ]; then
 	} >"$NEWROOT/etc/network/interfaces"
 fi
 
+# postscripts (core/postscripts/runner.sh): systemd images start them from their units; any
+# other init gets an inittab or rcS line, added here in the node's own root
+if [ -f "$NEWROOT/etc/xcimg/postscripts.sh" ]; then
+	sh "$NEWROOT/etc/xcimg/postscripts.sh" hook "$NEWROOT" "$INIT" || say "cannot hook the postscripts into $INIT"
+fi
 MB=
 has df && has awk && MB=$(df -m "$NEWROOT" 2>/dev/null | awk 'NR==2 {print $3}')
 say "root is a tmpfs${MB:+ holding $MB MiB}; starting $INIT"

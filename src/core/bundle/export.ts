@@ -11,6 +11,7 @@ import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest
 import { exportPostscripts } from "./postscripts";
 import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
+import { nodeTop } from "../image/tree-barrier";
 
 /**
  * imgexport (xcat.md §1.2–1.4): what every provmethod's export shares. The provmethod adds
@@ -126,7 +127,8 @@ export async function exportImage(
       flat.set(n, path);
     },
     addTree(dir, as, opts) {
-      trees.push({ cwd: dir, names: ["."], recursion: true, transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`, tree: opts.rootfs });
+      // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
+      trees.push({ cwd: dir, names: ["."], recursion: true, transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`, tree: opts.rootfs, top: opts.rootfs ? nodeTop(dir) : undefined });
     },
     generated(n) {
       generated.add(n);

@@ -17,6 +17,7 @@ import { applyPostscripts } from "./postscripts";
 import { type Expected, verifyExtracted } from "./staged";
 import { IMPORT_STAGING, PLACEMENT_LEFTOVER, removeStale } from "./stale";
 import { normaliseMemberName, treeArea, withRefusalHint } from "./vet";
+import { sealNewTree } from "../image/tree-barrier";
 
 /**
  * The last step of an import (see import.ts): check what would be replaced, extract the
@@ -190,7 +191,11 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
       for (const p of img.placements) {
         ctx.log.info(p.to);
         if (p.dir) tx.ensureDir(p.to);
-        else tx.place(join(staging, p.from), p.to);
+        else {
+          const from = join(staging, p.from);
+          if (p.tree) sealNewTree(from, p.to); // an image tree: root:root 0700 on the MN (image/tree-barrier.ts)
+          tx.place(from, p.to);
+        }
         if (!p.treeRoot || p.to === p.treeRoot) placed.push(p.to);
       }
       files.set(img.name, placed);

@@ -6,6 +6,8 @@ import { DataError, InterruptedError, IOFailure } from "../errors";
 import type { ExpansionBudget } from "./expansion";
 import type { Expected } from "./staged";
 import { printableName } from "./tar";
+import { FirstNewcEntryPatch } from "../pack/cpio";
+import { nodeTop } from "../image/tree-barrier";
 
 /**
  * rootimgtree.gz, the statelite root tree a bundle carries: exactly what xCAT's imgexport
@@ -27,7 +29,14 @@ export async function writeRootimgtree(rootimgdir: string, out: string, signal: 
     pos += c.length;
   });
   try {
-    for await (const chunk of cpio.stdout as unknown as AsyncIterable<Uint8Array>) await gz.write(chunk);
+    // the tree's top is the MN's 0700 barrier; the bundle carries the node's / (image/tree-barrier.ts)
+    const top = new FirstNewcEntryPatch(nodeTop(`${rootimgdir}/rootimg`));
+    for await (const chunk of cpio.stdout as unknown as AsyncIterable<Uint8Array>) {
+      const out = top.push(chunk);
+      if (out.length) await gz.write(out);
+    }
+    const rest = top.end();
+    if (rest.length) await gz.write(rest);
     await gz.end();
     const [fc, cc] = [await find.exited, await cpio.exited];
     if (signal.aborted) throw new InterruptedError("interrupted while packing the root image");

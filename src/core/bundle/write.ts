@@ -6,6 +6,7 @@ import { CantCreateError, fsError, InterruptedError, IOFailure } from "../errors
 import { CHECKSUM_FILE, formatChecksums } from "./checksums";
 import { TarParser, tarEnd, tarFileMember } from "./tar";
 import { normaliseMemberName } from "./vet";
+import { FirstTarEntryPatch } from "../pack/tar-top";
 
 /**
  * Writes a bundle without staging copies of the image: GNU tar children read the files in
@@ -24,6 +25,8 @@ export interface TarPart {
   recursion: boolean;
   /** A root filesystem tree: pax format with xattrs, ACLs and numeric owners. */
   tree?: boolean;
+  /** What the first member (the tree's top) must carry instead of its mode on the MN. */
+  top?: { mode: number; uid: number; gid: number };
 }
 
 export interface WriteResult {
@@ -127,8 +130,10 @@ export async function writeBundle(
       opts.signal.addEventListener("abort", kill, { once: true });
       const stderr = new Response(proc.stderr).text();
       const childParser = new TarParser({ entry: () => {}, data: () => {} });
+      const top = part.top ? new FirstTarEntryPatch(part.top) : null;
       try {
-        for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+        for await (const raw of proc.stdout as unknown as AsyncIterable<Uint8Array>) {
+          const chunk = top ? top.push(raw) : raw;
           // each child's archive ends with zero blocks: forward only up to its end marker
           if (childParser.ended) continue;
           const before = childParser.bytes;

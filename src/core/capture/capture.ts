@@ -4,6 +4,7 @@ import type { Context } from "../context";
 import { fsError, UsageError } from "../errors";
 import { lockImageDir } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
+import { sealNewTree } from "../image/tree-barrier";
 import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
 import { type SshFlags, nodeTarget } from "../remote/target";
@@ -17,6 +18,7 @@ import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe"
 import { recordCapture } from "./record";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
 import { catchUp } from "./catchup";
+import { makeJailDir, removeJailDir } from "./confine";
 import {
   dropState,
   ensureWork,
@@ -165,13 +167,20 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     if (mode === "full") mkdirSync(paths.staging, { mode: 0o755 });
     log.info(`Transferring the image captured on ${session.where} into ${plan.tree} (${level})...`);
     const spec = { tarPath: facts.tar?.path ?? "tar", root: facts.root, tmpdir: facts.tmpdir as string, snar, excludes: patterns };
-    result = await streamCapture(session, spec, target, {
-      signal,
-      log,
-      estimate: level === "full" && !req.rootdir ? usedBytes(facts, mounts) : null,
-      label: `capturing ${req.node}`,
-      names: mode !== "full",
-    });
+    makeJailDir(paths.jail);
+    try {
+      result = await streamCapture(session, spec, target, {
+        signal,
+        log,
+        estimate: level === "full" && !req.rootdir ? usedBytes(facts, mounts) : null,
+        label: `capturing ${req.node}`,
+        names: mode !== "full",
+        jail: paths.jail,
+        spool: paths.spool,
+      });
+    } finally {
+      removeJailDir(paths.jail);
+    }
     facts.tmpdir = null; // the node-side script removed it
     if (!req.keepIdentity) identityRemoved = await generalizeIdentity(target);
     if (req.type === "diskless") adjusted = await generalizeFstab(target);
@@ -190,6 +199,7 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   // commit: swap the tree in, write the tables (swapping back if that fails), then keep the
   // previous tree as the next capture's base/ (or drop it if it shares nothing with the new one)
   const hadTree = existsSync(plan.tree);
+  sealNewTree(target, plan.tree); // image/tree-barrier.ts: root:root 0700 on the MN, the node's / recorded
   if (hadTree) await exchangeDirs(plan.tree, target, paths.aside);
   else renameSync(target, plan.tree);
   const finished = new Date();

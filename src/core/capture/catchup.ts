@@ -22,6 +22,21 @@ function lst(p: Buffer) {
   }
 }
 
+/**
+ * `rel`'s parents inside root are real directories (lstat, no symlink on the way). The paths
+ * come from the node's archive: a symlink of the tree among them must not make us link a file
+ * of this machine into the image, or unlink one (confine.ts explains the same for tar).
+ */
+function realParents(root: string, rel: string): boolean {
+  const parts = rel.split("/").slice(0, -1);
+  let cur = root;
+  for (const part of parts) {
+    cur = `${cur}/${part}`;
+    if (!lst(B(cur))?.isDirectory()) return false;
+  }
+  return true;
+}
+
 /** mkdir -p of `rel`'s parents inside root, replacing any non-directory found on the way. */
 function parents(root: string, rel: string): void {
   const parts = rel.split("/").slice(0, -1);
@@ -42,18 +57,23 @@ export function catchUp(live: string, base: string, changed: readonly string[]):
     const from = B(`${live}/${rel}`);
     const to = B(`${base}/${rel}`);
     try {
-      const src = lst(from);
-      const dst = lst(to);
+      // a symlink on the way: in the live tree the path is not there; in base/ it is replaced
+      // by a directory (the next archive sets it right) before anything is linked
+      const src = realParents(live, rel) ? lst(from) : null;
       if (src && !src.isDirectory()) {
+        parents(base, rel);
+        const dst = lst(to);
         if (dst && dst.ino === src.ino && dst.dev === src.dev) continue;
         if (dst?.isDirectory()) rmSync(to, { recursive: true, force: true });
         else if (dst) unlinkSync(to);
-        else parents(base, rel);
         linkSync(from, to);
         n++;
-      } else if (!src && dst && !dst.isDirectory()) {
-        unlinkSync(to);
-        n++;
+      } else if (!src && realParents(base, rel)) {
+        const dst = lst(to);
+        if (dst && !dst.isDirectory()) {
+          unlinkSync(to);
+          n++;
+        }
       }
     } catch (e) {
       throw new IOFailure(`cannot bring the previous tree up to date at ${rel}: ${(e as Error).message}`, { cause: e });

@@ -1,3 +1,4 @@
+import { canonicalArch } from "../arch";
 /**
  * The OS of a golden node in xCAT's words (nodetype.os / osimage.osvers), so a captured image
  * lands where the site's other images of that OS are and matches its nodes' os= attribute.
@@ -86,10 +87,7 @@ export function xcatOsvers(files: ReleaseFiles): string | null {
 
 /** uname -m or an ELF e_machine → the osarch xCAT uses. */
 export function normalizeArch(uname: string): string {
-  const a = uname.trim();
-  if (a === "amd64") return "x86_64";
-  if (a === "arm64") return "aarch64";
-  return a;
+  return canonicalArch(uname) ?? uname.trim();
 }
 
 /**

@@ -263,8 +263,14 @@ export function parseProbe(out: Buffer, rootArg: string, layout: boolean): NodeF
   return { root, arch, osvers, osRelease: parseOsRelease(osReleaseText), tar, mounts, firmware, findmnt, kernels, layout: lay, tmpdir: tmp || null };
 }
 
+/**
+ * The probe's answer is a few KiB to a few hundred (mountinfo, lsblk -O of many disks); more
+ * than this means a node file is absurdly large, and it is refused before it fills memory.
+ */
+export const MAX_PROBE_OUTPUT = 16 * 1024 * 1024;
+
 export async function probeNode(session: RemoteSession, root: string, layout: boolean, signal?: AbortSignal): Promise<NodeFacts> {
-  const r = await session.run("/bin/sh -s", { stdin: Buffer.from(probeScript(root, layout), "latin1"), signal });
+  const r = await session.run("/bin/sh -s", { stdin: Buffer.from(probeScript(root, layout), "latin1"), signal, maxStdout: MAX_PROBE_OUTPUT, what: "the capture probe" });
   return parseProbe(r.stdout, root, layout);
 }
 

@@ -18,6 +18,8 @@ export interface TarCounts {
 }
 
 const BLOCK = 512;
+/** Memory the list of changed names may take (about one byte per character). */
+export const MAX_NAME_BYTES = 256 * 1024 * 1024;
 const KEYS = new Set(["size", "path", "GNU.sparse.name", "GNU.sparse.realsize", "GNU.sparse.size"]);
 
 export class TarScanner implements TarCounts {
@@ -40,8 +42,13 @@ export class TarScanner implements TarCounts {
   private pax: { buf: Buffer[]; need: number; global: boolean; longName: boolean } | null = null;
   private override: Record<string, string> = {};
   private longName: string | null = null;
-  /** Names of non-directory members, when asked for. */
-  readonly names: string[] | null;
+  /**
+   * Names of non-directory members, when asked for; dropped (null) past MAX_NAME_BYTES, since
+   * the node decides how many it sends: the next capture then starts from a hardlink copy of
+   * the live tree instead of replaying them (capture.ts), slower but the same result.
+   */
+  names: string[] | null;
+  private nameBytes = 0;
 
   constructor(opts: { names?: boolean } = {}) {
     this.names = opts.names ? [] : null;
@@ -95,7 +102,12 @@ export class TarScanner implements TarCounts {
       return;
     }
     this.entries++;
-    if (this.names && type !== "5" && type !== "D") this.names.push(this.memberName(h));
+    if (this.names && type !== "5" && type !== "D") {
+      const name = this.memberName(h);
+      this.nameBytes += name.length + 16;
+      if (this.nameBytes > MAX_NAME_BYTES) this.names = null;
+      else this.names.push(name);
+    }
     switch (type) {
       case "0":
       case "\0":

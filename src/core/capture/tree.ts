@@ -5,6 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { fsError, IOFailure } from "../errors";
 import type { Logger } from "../log";
 import { abortReason } from "../remote/ssh";
+import { removeJailDir } from "./confine";
 
 /**
  * The image tree on the management node and its capture work area. A capture never writes
@@ -22,6 +23,9 @@ import { abortReason } from "../remote/ssh";
  *   base.snar/.json    the same for base/
  *   staging.<pid>/     a tree being built when there is no usable base (first re-capture:
  *                      a hardlink copy of the live tree; full capture: empty)
+ *   snar.<pid>         the node's new snapshot while it arrives (node-stderr.ts)
+ *   jail.<pid>/        an empty directory: the extracting tar's jail is mounted on it, in
+ *                      that tar's own mount namespace only (confine.ts)
  */
 export interface TreePaths {
   tree: string;
@@ -29,11 +33,13 @@ export interface TreePaths {
   base: string;
   staging: string;
   aside: string;
+  jail: string;
+  spool: string;
 }
 
 export function treePaths(tree: string): TreePaths {
   const work = join(dirname(tree), `.xcimg-capture.${basename(tree)}`);
-  return { tree, work, base: join(work, "base"), staging: join(work, `staging.${process.pid}`), aside: join(work, `aside.${process.pid}`) };
+  return { tree, work, base: join(work, "base"), staging: join(work, `staging.${process.pid}`), aside: join(work, `aside.${process.pid}`), jail: join(work, `jail.${process.pid}`), spool: join(work, `snar.${process.pid}`) };
 }
 
 /** How a tree was captured; an incremental capture must be made the same way. */
@@ -78,6 +84,8 @@ export async function recoverLeftovers(p: TreePaths, log: Logger): Promise<void>
     log.warn(`restored ${p.tree} (a capture was interrupted while swapping it in)`);
     aside.shift();
   }
+  for (const n of names.filter((n) => n.startsWith("jail."))) removeJailDir(join(p.work, n));
+  for (const n of names.filter((n) => /^snar\.\d+$/.test(n))) rmSync(join(p.work, n), { force: true });
   for (const n of [...names.filter((n) => n.startsWith("staging.")), ...aside]) {
     log.info(`removing ${join(p.work, n)}, left by an interrupted capture`);
     await removeTree(join(p.work, n));
@@ -156,8 +164,8 @@ export async function localChange(p: TreePaths, signal: AbortSignal): Promise<st
   return r.stdout.split("\n")[0] || null;
 }
 
-/** Paths xcimg itself writes into a captured tree (and their parent directories). */
-const PACK_WRITES = ["opt", "opt/xcat", "opt/xcat/xcatinfo"];
+/** Paths xcimg itself writes into a captured tree (and their parent directories); "." is the tree's top, closed by image/tree-barrier.ts. */
+const PACK_WRITES = [".", "opt", "opt/xcat", "opt/xcat/xcatinfo"];
 
 /** Hardlink copy of the live tree (GNU cp -al: directories are new, everything else is linked). */
 export async function linkCopy(from: string, to: string, signal: AbortSignal): Promise<void> {

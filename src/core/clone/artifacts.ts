@@ -9,6 +9,7 @@ import { fsError, NotFoundError } from "../errors";
 import { copyAtomic, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
+import { guardTree } from "../image/tree-barrier";
 import { archiveTree } from "../pack/archive-tree";
 import { PathFilter } from "../pack/exlist";
 import { pickKernel } from "../pack/kernel";
@@ -154,6 +155,7 @@ export async function prepareArtifacts(ctx: Context, img: Image): Promise<CloneA
   const stampFile = join(dir, "stamp.json");
   const lock = lockImageDir(ctx.config.installdir, tree, `xcimg clone -o ${img.name} (packing)`);
   try {
+    guardTree(tree, ctx.log);
     const old = readStamp(stampFile);
     let built = false;
     let archiveBytes: number;

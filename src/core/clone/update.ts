@@ -1,13 +1,14 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { readNodes } from "../defs/node";
-import { CantCreateError, IOFailure, NotFoundError, XcimgError } from "../errors";
+import { CantCreateError, DataError, fsError, IOFailure, NotFoundError, XcimgError } from "../errors";
 import { rootImgDir } from "../image/paths";
+import { guardTree, nodeTop, setTop } from "../image/tree-barrier";
 import { shq } from "../remote/shell";
 import { connect } from "../remote/ssh";
 import type { SshFlags } from "../remote/target";
@@ -72,10 +73,50 @@ export const UPDATE_EXCLUDES = [
   "/xcatpost/",
 ];
 
+/**
+ * Paths an update never touches — neither updated nor deleted — whatever the image has there:
+ * the node's logs, users' homes and scratch space. `--exclude-from FILE` adds more.
+ */
+export const PROTECTED_PATHS = ["/var/log", "/home", "/tmp", "/var/tmp"];
+
 export interface UpdateRequest {
   nodes: string[];
   dryRun: boolean;
   ssh: SshFlags;
+  /** Keep files the image no longer has (rsync without --delete). */
+  noDelete?: boolean;
+  /** Absolute paths, one a line (# comments), protected like PROTECTED_PATHS. */
+  excludeFrom?: string;
+}
+
+export interface RsyncOptions {
+  noDelete?: boolean;
+  /** Literal paths left alone, with everything below them. */
+  protect?: string[];
+}
+
+/** The --exclude-from file: absolute literal paths, one a line; blank lines and # comments skipped. */
+export function readProtectedPaths(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw fsError(e, `cannot read ${file}`);
+  }
+  const out: string[] = [];
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    if (!line.startsWith("/")) throw new DataError(`${file}:${i + 1}: '${line}' is not an absolute path`, { hint: "list the node's paths to protect, one a line, e.g. /opt/site-data" });
+    out.push(line);
+  }
+  return out;
+}
+
+/** rsync's itemized changes, deletions first (what a dry run must show before anything else). */
+export function deletionsFirst(changes: string[]): string[] {
+  const del = changes.filter((c) => c.startsWith("*deleting"));
+  return [...del, ...changes.filter((c) => !c.startsWith("*deleting"))];
 }
 
 export interface NodeUpdate {
@@ -99,6 +140,8 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
   if (!Bun.which("rsync")) throw new CantCreateError("rsync is not installed on this management node: clone --update moves changed files with it", { hint: "install the rsync package" });
   if (!Bun.which("ssh")) throw new CantCreateError("the OpenSSH client (ssh) is not installed on this management node: rsync needs it", { hint: "install openssh-client" });
   if (!isDir(tree)) throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
+  guardTree(tree, ctx.log);
+  const protect = [...PROTECTED_PATHS, ...(req.excludeFrom ? readProtectedPaths(req.excludeFrom) : [])];
   const attrs = readNodes(ctx.db(), req.nodes);
   const trust = new NodeTrust(ctx);
   const result: UpdateResult = { image: img.name, dryRun: req.dryRun, updated: [], failed: {}, lines: [] };
@@ -120,7 +163,8 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         const key = chain.join("\n");
         let source = sources.get(key);
         if (!source) {
-          source = chain.length ? await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key))) : tree;
+          // always a copy: rsync -a gives the node's / the source's top, and the tree's is the MN's 0700 barrier
+          source = await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key)));
           sources.set(key, source);
         }
         const started = performance.now();
@@ -131,7 +175,7 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         try {
           const probe = parseProbe((await session.run(PROBE, { signal: ctx.signal })).stdout.toString("utf8"));
           if (!probe.isClone) throw new NotFoundError("is not a clone made by xcimg (no /var/lib/xcimg/clone.json): --update only brings cloned diskful nodes up to date");
-          changes = await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun, probe.foreignMounts);
+          changes = deletionsFirst(await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun, probe.foreignMounts, { noDelete: req.noDelete, protect }));
           bootChanged = changes.some((c) => / boot\/[^/]+$/.test(c));
           if (!req.dryRun) {
             const r = await session.run(afterUpdateScript(img.name, bootChanged), { signal: ctx.signal });
@@ -143,7 +187,8 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         const u: NodeUpdate = { node, changes, bootChanged, seconds: (performance.now() - started) / 1000 };
         result.updated.push(u);
         const what = `${changes.length} change(s)${bootChanged ? ", /boot changed: GRUB configuration rebuilt" : ""}`;
-        result.lines.push(req.dryRun ? `${node}: would update (${changes.length} change(s)):` : `${node}: updated from ${img.name}: ${what} in ${u.seconds.toFixed(1)} s`);
+        const deletions = changes.filter((c) => c.startsWith("*deleting")).length;
+        result.lines.push(req.dryRun ? `${node}: would update (${changes.length} change(s), ${deletions} deletion(s) listed first):` : `${node}: updated from ${img.name}: ${what} in ${u.seconds.toFixed(1)} s`);
         if (req.dryRun) result.lines.push(...changes.map((c) => `  ${c}`));
       } catch (e) {
         if (!(e instanceof XcimgError)) throw e;
@@ -161,15 +206,19 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
  * The image with overrides laid over it: a hardlink copy (no data copied), override files
  * replacing links (tar unlinks before it writes, so the image's files are never written), and
  * directories the image has keeping their owner and mode, as at clone time (--no-overwrite-dir).
+ * Its top gets the node's `/` (image/tree-barrier.ts), inside a 0700 directory.
  */
 export async function mergedSource(tree: string, overrides: string[], dir: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, ".."), { recursive: true });
+  // the copy links the image's setuid programs and device nodes: keep it out of local users' reach
+  mkdirSync(join(dir, ".."), { recursive: true, mode: 0o700 });
+  chmodSync(join(dir, ".."), 0o700);
   await run(["cp", "-a", "-l", "-T", "--", tree, dir], `cannot make a hardlink copy of ${tree} in ${dir}`);
   const extract = "tar -x -f - -C \"$2\" --no-overwrite-dir --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls";
   for (const ov of overrides) {
     await run(["bash", "-c", `set -o pipefail; tar -c -f - -C "$1" --xattrs --acls . | ${extract}`, "bash", ov, dir], `cannot lay the override ${ov} over the image`);
   }
+  setTop(dir, nodeTop(tree));
   return dir;
 }
 
@@ -205,11 +254,11 @@ export function literalExclude(path: string): string {
   return `${path.replace(/[*?[\\]/g, (c) => `\\${c}`).replace(/\/+$/, "")}/***`;
 }
 
-export async function rsync(ctx: Pick<Context, "env">, source: string, dest: string, ssh: string[], dryRun: boolean, foreignMounts: string[] = []): Promise<string[]> {
+export async function rsync(ctx: Pick<Context, "env">, source: string, dest: string, ssh: string[], dryRun: boolean, foreignMounts: string[] = [], opts: RsyncOptions = {}): Promise<string[]> {
   const tmp = mkdtempSync(join(tmpdir(), "xcimg-update-"));
   const excludes = join(tmp, "excludes");
-  writeFileSync(excludes, `${[...UPDATE_EXCLUDES, ...foreignMounts.map(literalExclude)].join("\n")}\n`);
-  const argv = ["rsync", "-aHAXS", "--numeric-ids", "--delete", "--itemize-changes", `--exclude-from=${excludes}`, "-e", ssh.map((a) => shq(a)).join(" ")];
+  writeFileSync(excludes, `${[...UPDATE_EXCLUDES, ...[...foreignMounts, ...(opts.protect ?? [])].map(literalExclude)].join("\n")}\n`);
+  const argv = ["rsync", "-aHAXS", "--numeric-ids", ...(opts.noDelete ? [] : ["--delete"]), "--itemize-changes", `--exclude-from=${excludes}`, "-e", ssh.map((a) => shq(a)).join(" ")];
   if (dryRun) argv.push("--dry-run");
   argv.push(`${source}/`, dest);
   try {

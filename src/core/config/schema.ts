@@ -22,6 +22,8 @@ export const CONFIG_SCHEMA = {
   "ssh.known_hosts": { type: "path", default: "~/.ssh/known_hosts", description: "known_hosts checked on every connection" },
   "ssh.port": { type: "port", default: 22, description: "SSH port of golden and cloned nodes" },
   "http.port": { type: "port", default: 80, description: "port of the web server that serves installdir and tftpdir" },
+  "dhcp.dir": { type: "path", default: "/etc/xcimg/dhcp", description: "where xcimg dhcp writes the DHCP server's configuration (docs/dhcp.md)" },
+  "dhcp.reload": { type: "string", default: "", description: "command dhcp --reload runs instead of the backend's systemctl reload" },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

@@ -48,6 +48,16 @@ export const MIGRATIONS: Migration[] = [
     // a site may already have made one by hand, as xcimg's docs said before this version
     sql: [createTableSql("passwd", TABLES.passwd, true)],
   },
+  {
+    version: 4,
+    description: "xCAT's networks table (xcimg dhcp, as makedhcp, renders its subnets from it)",
+    sql: [createTableSql("networks", TABLES.networks, true)],
+  },
+  {
+    version: 5,
+    description: "xCAT tables image and boot workflows read, stored so a site's tabdump files restore (Schema.pm columns and order)",
+    sql: (["servicenode", "networks", "nics", "prescripts", "kit", "kitrepo", "kitcomponent"] as const).map((t) => createTableSql(t, TABLES[t], true)),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -1,12 +1,12 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { CantCreateError, DataError, XcimgError, fsError } from "../errors";
+import { CantCreateError, DataError, XcimgError } from "../errors";
 import type { DbDriver, Param, RawRow } from "./driver";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 import { openPostgres } from "./pg-open";
+import { preparePrivateDb } from "./private-files";
 import { SqliteDriver } from "./sqlite-driver";
 import { isPostgresUrl, sqlitePathOf } from "./url";
+import { writeDenied } from "./write-denied";
 
 /**
  * The database handle every command gets. Writes go through `write()`, one write transaction
@@ -55,7 +55,7 @@ export class Db {
     const nested = this.depth > 0;
     const sp = `xcimg_sp${this.depth}`;
     if (nested) this.driver.exec(`SAVEPOINT ${sp}`);
-    else this.driver.beginWrite();
+    else this.beginWrite();
     this.depth++;
     try {
       const result = fn();
@@ -69,10 +69,28 @@ export class Db {
       } catch {
         // the connection is gone: the server rolls the transaction back itself
       }
-      throw e;
+      throw this.denied(e);
     } finally {
       this.depth--;
     }
+  }
+
+  private beginWrite(): void {
+    try {
+      this.driver.beginWrite();
+    } catch (e) {
+      throw this.denied(e);
+    }
+  }
+
+  /**
+   * SQLite on a file this user cannot write fails at BEGIN IMMEDIATE or at the first write:
+   * one clear message and exit 77 (write-denied.ts). xcimg's own errors pass unchanged, and
+   * the PostgreSQL driver maps the server's privilege errors itself (pg-driver.ts).
+   */
+  private denied(e: unknown): unknown {
+    if (this.engine !== "sqlite" || e instanceof XcimgError) return e;
+    return writeDenied(this.path, e) ?? e;
   }
 
   close(): void {
@@ -82,24 +100,31 @@ export class Db {
 
 const BUSY_TIMEOUT_MS = 15000;
 
-/** Open `[db] url` (postgresql://..., sqlite:///path) or a SQLite file path, migrating it on first use. */
-export function openDb(target: string): Db {
+/**
+ * Open `[db] url` (postgresql://..., sqlite:///path) or a SQLite file path, migrating it on first use.
+ * `info` hears about an old world-readable SQLite file being made private (private-files.ts);
+ * a PostgreSQL server keeps its own files, so there is nothing to tighten there.
+ */
+export function openDb(target: string, info?: (msg: string) => void): Db {
   if (isPostgresUrl(target)) return new Db(openPostgres(target));
-  return new Db(openSqlite(sqlitePathOf(target)));
+  return new Db(openSqlite(sqlitePathOf(target), info));
 }
 
-function openSqlite(path: string): SqliteDriver {
+function openSqlite(path: string, info?: (msg: string) => void): SqliteDriver {
   if (path !== ":memory:") {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      preparePrivateDb(path, info);
     } catch (e) {
-      throw fsError(e, `cannot create the database directory ${dirname(path)}`);
+      // a read-only mount or directory: exit 77 with one clear message (write-denied.ts)
+      throw writeDenied(path, (e as Error).cause ?? e) ?? e;
     }
   }
   let sqlite: Database;
   try {
     sqlite = new Database(path, { create: true, strict: true });
   } catch (e) {
+    const denied = writeDenied(path, e);
+    if (denied) throw denied;
     throw new CantCreateError(`cannot open database ${path}: ${(e as Error).message}`, { hint: "check db.path in the config and the directory's permissions" });
   }
   try {
@@ -110,7 +135,7 @@ function openSqlite(path: string): SqliteDriver {
   } catch (e) {
     sqlite.close();
     if (e instanceof XcimgError) throw e;
-    throw new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
+    throw writeDenied(path, e) ?? new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
   }
   return new SqliteDriver(sqlite, path);
 }

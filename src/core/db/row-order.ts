@@ -81,3 +81,9 @@ export function forgetRemoved(db: Db, table: string): void {
   const key = keyExpr(table, "t");
   db.run(`DELETE FROM xcimg_roworder o WHERE o.xcimg_table = ? AND NOT EXISTS (SELECT 1 FROM ${q(table)} t WHERE ${key} = o.xcimg_key)`, table);
 }
+
+/** After changing a row's key in place (chdef -n): the row keeps its place under the new key. */
+export function movePlaced(db: Db, table: string, from: Record<string, string>, to: Record<string, string>): void {
+  if (db.engine === "sqlite" || !isTableName(table)) return;
+  db.run("UPDATE xcimg_roworder SET xcimg_key = ? WHERE xcimg_table = ? AND xcimg_key = ?", placeKey(table, to), table, placeKey(table, from));
+}

@@ -75,6 +75,38 @@ export const TABLES = {
     keys: ["key", "username"],
     desc: "Default user ids and passwords (key=system, username=root: the nodes' root password)",
   },
+  // stored for the image and boot workflows that read them in xCAT (xcimg keeps them, so tabdump/tabrestore round-trip a site)
+  servicenode: {
+    cols: ["node", "nameserver", "dhcpserver", "tftpserver", "nfsserver", "conserver", "monserver", "ldapserver", "ntpserver", "ftpserver", "nimserver", "ipforward", "dhcpinterfaces", "proxydhcp", "comments", "disable"],
+    keys: ["node"],
+    desc: "Service nodes and the services set up on them",
+  },
+  networks: {
+    cols: ["netname", "net", "mask", "mgtifname", "gateway", "dhcpserver", "tftpserver", "nameservers", "ntpservers", "logservers", "dynamicrange", "staticrange", "staticrangeincrement", "nodehostname", "ddnsdomain", "vlanid", "domain", "mtu", "comments", "disable"],
+    keys: ["net", "mask"],
+    desc: "The networks in the cluster: address, mask, gateway, DHCP ranges and servers (makedhcp reads it)",
+  },
+  nics: {
+    cols: ["node", "nicips", "nichostnamesuffixes", "nichostnameprefixes", "nictypes", "niccustomscripts", "nicnetworks", "nicaliases", "nicextraparams", "nicdevices", "nicsadapter", "comments", "disable"],
+    keys: ["node"],
+    desc: "Additional NICs of each node (IPs, host names, networks)",
+  },
+  prescripts: { cols: ["node", "begin", "end", "comments", "disable"], keys: ["node"], desc: "Scripts run at the beginning and end of nodeset" },
+  kit: {
+    cols: ["kitname", "basename", "description", "version", "release", "ostype", "isinternal", "kitdeployparams", "kitdir", "comments", "disable"],
+    keys: ["kitname"],
+    desc: "Kits added to the cluster",
+  },
+  kitrepo: {
+    cols: ["kitreponame", "kitname", "osbasename", "osmajorversion", "osminorversion", "osarch", "compat_osbasenames", "kitrepodir", "comments", "disable"],
+    keys: ["kitreponame"],
+    desc: "Package repositories of the kits",
+  },
+  kitcomponent: {
+    cols: ["kitcompname", "description", "kitname", "kitreponame", "basename", "version", "release", "serverroles", "kitpkgdeps", "prerequisite", "driverpacks", "kitcompdeps", "postbootscripts", "genimage_postinstall", "exlist", "comments", "disable"],
+    keys: ["kitcompname"],
+    desc: "Kit components (what osimage.kitcomponents names)",
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof TABLES;

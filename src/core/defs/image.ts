@@ -7,7 +7,9 @@ import { bootLineProblem } from "../boot/boot-values";
 import { validateImageName } from "../names";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
-export const KNOWN_ARCHES = ["x86_64", "aarch64", "ppc64le", "ppc64", "s390x"];
+import { ARCHES, archProblem, canonicalArch } from "../arch";
+
+export const KNOWN_ARCHES: readonly string[] = ARCHES;
 const PATH_COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 const validators: Record<string, (v: string) => string | null> = {
@@ -16,7 +18,7 @@ const validators: Record<string, (v: string) => string | null> = {
   rootfstype: (v) => (v === "nfs" || v === "ramdisk" ? null : "rootfstype must be nfs or ramdisk"),
   nfsrootopts: (v) =>
     v.split(",").some((o) => o.trim() === "rw" || o.trim() === "defaults") ? "nfsrootopts cannot contain 'rw'; statelite NFS roots are always read-only" : null,
-  osarch: (v) => (KNOWN_ARCHES.includes(v) ? null : `osarch must be one of ${KNOWN_ARCHES.join(", ")}`),
+  osarch: (v) => archProblem("osarch", v),
   osvers: (v) => (PATH_COMPONENT.test(v) && !v.includes("..") ? null : "osvers is used in paths: letters, digits and . _ + - only (e.g. rhels9.4, debian12)"),
   profile: (v) => (PATH_COMPONENT.test(v) && !v.includes("..") ? null : "profile is used in paths: letters, digits and . _ + - only"),
   rootimgdir: (v) => (v.startsWith("/") && !v.split("/").includes("..") ? null : "rootimgdir must be an absolute path without '..'"),
@@ -26,7 +28,7 @@ const validators: Record<string, (v: string) => string | null> = {
 
 function imageAttrs(): Record<string, AttrSpec> {
   const attrs: Record<string, AttrSpec> = {};
-  for (const col of TABLES.osimage.cols) if (col !== "imagename") attrs[col] = { table: "osimage", column: col, validate: validators[col] };
+  for (const col of TABLES.osimage.cols) if (col !== "imagename") attrs[col] = { table: "osimage", column: col, validate: validators[col], normalize: col === "osarch" ? canonicalArch : undefined };
   for (const col of TABLES.linuximage.cols) {
     if (col === "imagename" || col in attrs) continue; // comments/disable live in osimage, as lsdef shows them once
     attrs[col] = { table: "linuximage", column: col, validate: validators[col] };

@@ -3,9 +3,8 @@ import { deleteRows, getRow, upsert } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { bootLineProblem } from "../boot/boot-values";
-import { KNOWN_ARCHES } from "./image";
+import { archProblem, canonicalArch } from "../arch";
 import { effectiveAttrs } from "./inherit";
-import { applyListEdits, type ListEdit } from "./list-edit";
 import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 /** Boot loaders xcimg writes configs for (noderes.netboot). */
@@ -33,7 +32,7 @@ const validators: Record<string, (v: string) => string | null> = {
   mac: validMacList,
   ip: (v) => (IPV4.test(v) ? null : "ip must be an IPv4 address like 10.0.0.11"),
   netboot: (v) => ((NETBOOT_LOADERS as readonly string[]).includes(v) ? null : `netboot must be one of ${NETBOOT_LOADERS.join(", ")}`),
-  arch: (v) => (KNOWN_ARCHES.includes(v) ? null : `arch must be one of ${KNOWN_ARCHES.join(", ")}`),
+  arch: (v) => archProblem("arch", v),
   os: (v) => (COMPONENT.test(v) ? null : "os is used in paths: letters, digits and . _ + - only"),
   profile: (v) => (COMPONENT.test(v) ? null : "profile is used in paths: letters, digits and . _ + - only"),
   provmethod: (v) => (COMPONENT.test(v) ? null : "provmethod is an osimage name (or install, netboot, statelite)"),
@@ -57,7 +56,7 @@ function nodeAttrs(): Record<string, AttrSpec> {
       if (col === "node" || col === "disable" || (col === "comments" && table !== "nodelist")) continue;
       const attr = RENAMED[`${table}.${col}`] ?? col;
       if (attr in attrs) continue;
-      attrs[attr] = { table, column: col, validate: validators[attr] };
+      attrs[attr] = { table, column: col, validate: validators[attr], normalize: attr === "arch" ? canonicalArch : undefined };
     }
   }
   return attrs;
@@ -83,7 +82,7 @@ export function readNodes(db: Db, names: readonly string[]): Map<string, Attrs> 
  * chdef/mkdef for many nodes in one transaction. A node that does not exist yet is created in
  * nodelist; without groups= it joins "all", the group every xCAT site uses.
  */
-export function setNodes(db: Db, names: readonly string[], attrs: Attrs, edits: readonly ListEdit[] = []): { created: string[] } {
+export function setNodes(db: Db, names: readonly string[], given: Attrs | ((node: string) => Attrs)): { created: string[] } {
   for (const n of names) validateNodeName(n);
   const created: string[] = [];
   db.write(() => {
@@ -92,8 +91,10 @@ export function setNodes(db: Db, names: readonly string[], attrs: Attrs, edits: 
     for (const name of names) {
       const isNew = !existing.has(name);
       if (isNew) created.push(name);
-      const base: Attrs = isNew && !attrs.groups && !edits.some((e) => e.attr === "groups") ? { groups: "all", ...attrs } : { ...attrs };
-      const a: Attrs = { ...base, ...applyListEdits(db, NODE_TYPE, name, edits, base) };
+      // per node for chdef -p/-m and ,=/^=, whose result depends on what each node stores: the
+      // function runs here, under the write lock, so a concurrent append is read, not lost (defs/list-edit.ts)
+      const attrs = typeof given === "function" ? given(name) : given;
+      const a: Attrs = isNew && !attrs.groups ? { groups: "all", ...attrs } : { ...attrs };
       if (a.mac) a.mac = a.mac.toLowerCase();
       writeObject(db, NODE_TYPE, name, a);
       if (isNew && !getRow(db, "nodelist", { node: name })) upsert(db, "nodelist", { node: name }, { groups: "all" });

@@ -14,6 +14,8 @@ export interface AttrSpec {
   column: string;
   /** Refuse bad values at `set` time, with a message that says what is valid. */
   validate?: (value: string) => string | null;
+  /** The stored spelling of a valid value (architectures: core/arch.ts), or null to keep it. */
+  normalize?: (value: string) => string | null;
 }
 
 export interface ObjectType {
@@ -83,7 +85,7 @@ export function writeObject(db: Db, type: ObjectType, name: string, attrs: Attrs
     const spec = type.attrs[attr];
     if (!spec) throw new UsageError(`'${attr}' is not a valid ${type.kind} attribute`);
     const t = perTable.get(spec.table) ?? {};
-    t[spec.column] = value === "" ? null : value;
+    t[spec.column] = value === "" ? null : (spec.normalize?.(value) ?? value);
     perTable.set(spec.table, t);
   }
   for (const [table, values] of perTable) upsert(db, table, { [type.keyColumn(table)]: name } as Row, values);
@@ -100,4 +102,13 @@ export function stanza(name: string, attrs: Attrs): string {
   const lines = [`Object name: ${name}`];
   for (const k of Object.keys(attrs).sort()) lines.push(`    ${k}=${attrs[k]}`);
   return lines.join("\n");
+}
+
+/** lsdef -i: only the named attributes (all when `list` is undefined). */
+export function pick(attrs: Attrs, list: string | undefined): Attrs {
+  if (list === undefined) return attrs;
+  const want = new Set(list.split(",").map((a) => a.trim()));
+  const out: Attrs = {};
+  for (const [k, v] of Object.entries(attrs)) if (want.has(k)) out[k] = v;
+  return out;
 }

@@ -67,7 +67,8 @@ function safeRead(file: string): string {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it does, and belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsError } from "../errors";
 
@@ -8,23 +8,30 @@ import { fsError } from "../errors";
  * files and rows together can therefore roll the files back when the database write fails.
  */
 export class StagedRemoval {
-  private readonly moved: { from: string; to: string }[] = [];
+  private readonly moved: { from: string; to: string; dir: boolean }[] = [];
 
   add(path: string): boolean {
     if (!existsSync(path)) return false;
     const to = join(dirname(path), `.xcimg-rm.${process.pid}.${Date.now()}.${basename(path)}`);
+    let dir = false;
     try {
+      dir = lstatSync(path).isDirectory();
       renameSync(path, to);
     } catch (e) {
       this.rollback();
       throw fsError(e, `cannot remove ${path}`);
     }
-    this.moved.push({ from: path, to });
+    this.moved.push({ from: path, to, dir });
     return true;
   }
 
   get paths(): string[] {
     return this.moved.map((m) => m.from);
+  }
+
+  /** The staged paths that are directories (rmimage says "Removing directory" for them). */
+  get directories(): string[] {
+    return this.moved.filter((m) => m.dir).map((m) => m.from);
   }
 
   commit(): void {

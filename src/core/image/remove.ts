@@ -5,10 +5,12 @@ import { getImage, listImages, findImage, removeImageRows } from "../defs/image"
 import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
 import { cloneDir } from "../clone/paths";
+import { nodesBootingImage } from "./image-users";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
+import { topRecordPath } from "./tree-barrier";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
-const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.xcimg-.*)$/;
+const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.
@@ -16,10 +18,23 @@ const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.g
  * both as they were. Files outside installdir/tftpdir, or shared with another image, are
  * never removed.
  */
-export async function removeImage(ctx: Context, name: string, opts: { files: boolean }): Promise<{ image: string; removed: string[] }> {
+export async function removeImage(
+  ctx: Context,
+  name: string,
+  opts: { files: boolean; keepDefinition?: boolean; force?: boolean },
+): Promise<{ image: string; removed: string[]; directories: string[]; definitionKept: boolean }> {
   const db = ctx.db();
   const img = getImage(db, name);
   const staged = new StagedRemoval();
+  if (opts.files && !opts.force) {
+    const users = nodesBootingImage(db, name);
+    if (users.length) {
+      const shown = users.length > 20 ? `${users.slice(0, 20).join(",")},... (${users.length} nodes)` : users.join(",");
+      throw new DataError(`refusing to remove the files of '${name}': nodes are still set to boot it: ${shown}`, {
+        hint: `point them at another image first ('xcimg boot <noderange> -o <image>' or 'xcimg node set <noderange> provmethod=<image>'), or add --force`,
+      });
+    }
+  }
   if (opts.files) {
     let dir: string | null = null;
     try {
@@ -50,6 +65,7 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
       if (img.attrs.provmethod === "sysclone") {
         staged.add(dir);
         staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
+        staged.add(topRecordPath(dir)); // the node's / (tree-barrier.ts)
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
       }
       else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
@@ -57,14 +73,16 @@ export async function removeImage(ctx: Context, name: string, opts: { files: boo
     staged.add(bootFilesDir(ctx.config, name));
   }
   try {
-    removeImageRows(db, name);
+    // rmimage (without --xcatdef) removes the files and keeps the definition
+    if (!opts.keepDefinition) removeImageRows(db, name);
   } catch (e) {
     staged.rollback();
     throw e;
   }
   const removed = staged.paths;
+  const directories = staged.directories;
   staged.commit();
-  return { image: name, removed };
+  return { image: name, removed, directories, definitionKept: Boolean(opts.keepDefinition) };
 }
 
 function safeList(dir: string): string[] {

@@ -1,3 +1,4 @@
+import { canonicalArch } from "../arch";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, NotFoundError } from "../errors";
@@ -19,10 +20,8 @@ export interface MediaInfo {
   evidence: string;
 }
 
-const ARCH: Record<string, string> = { x86_64: "x86_64", amd64: "x86_64", aarch64: "aarch64", arm64: "aarch64", ppc64le: "ppc64le", ppc64el: "ppc64le", s390x: "s390x" };
-
 function normArch(a: string | undefined): string | undefined {
-  return a ? ARCH[a.trim()] : undefined;
+  return a ? (canonicalArch(a) ?? undefined) : undefined;
 }
 
 function read(p: string): string | undefined {

@@ -1,3 +1,4 @@
+import { canonicalArch } from "../arch";
 import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Context } from "../context";
@@ -48,11 +49,11 @@ export function defineMediaImage(ctx: Context, req: MediaImageRequest): MediaIma
     throw new DataError(`This image requires that you first copy media for ${req.osvers}-${req.arch}`, { hint: `copy or mount the media to ${dir}` });
   }
   const detected = req.osvers && req.arch ? null : detectMedia(dir);
-  if (detected && req.arch && req.arch !== detected.arch) {
+  if (detected && req.arch && (canonicalArch(req.arch) ?? req.arch) !== detected.arch) {
     throw new DataError(`Requested distribution architecture ${req.arch}, but media is ${detected.arch}`);
   }
   const osvers = validatePathComponent("osvers", req.osvers ?? (detected?.osvers as string));
-  const arch = validatePathComponent("osarch", req.arch ?? (detected?.arch as string));
+  const arch = validatePathComponent("osarch", req.arch ? (canonicalArch(req.arch) ?? req.arch) : (detected?.arch as string));
   const profile = validatePathComponent("profile", req.profile ?? "compute");
   const name = validateImageName(req.name ?? `${osvers}-${arch}-install-${profile}`);
 

@@ -69,7 +69,8 @@ export async function expandNoderangeInterruptibly(ctx: Context, expr: string, o
         settled = true;
         reject(new InternalError(`noderange worker failed: ${e.message}`));
       };
-      worker.postMessage({ dbTarget: db.driver.target, expr, verify, env: { ...ctx.env } } satisfies ExpandRequest);
+      const image = (db as { image?: Uint8Array }).image;
+      worker.postMessage({ dbTarget: db.driver.target, expr, verify, env: { ...ctx.env }, ...(image ? { image } : {}) } satisfies ExpandRequest);
     });
   } finally {
     if (!settled) runaway = true;

@@ -18,6 +18,8 @@ export interface ExpandRequest {
   /** DbDriver.target: the SQLite file or the PostgreSQL url */
   dbTarget: string;
   expr: string;
+  /** A read-only command's in-memory copy of the database (db/open-readonly.ts), when it could not open the file. */
+  image?: Uint8Array;
   verify: boolean;
   env: Record<string, string | undefined>;
 }
@@ -27,14 +29,15 @@ export type ExpandReply = { nodes: string[] } | { error: { name: string; message
 declare const self: Worker;
 
 self.onmessage = (e: MessageEvent<ExpandRequest>) => {
-  const { dbTarget, expr, verify, env } = e.data;
+  const { dbTarget, expr, verify, env, image } = e.data;
   let reply: ExpandReply;
   let driver: DbDriver | undefined;
   try {
     if (isPostgresUrl(dbTarget)) {
       driver = new PgDriver(dbTarget); // the main thread has checked the schema already
     } else {
-      const sqlite = new Database(dbTarget, { readonly: true });
+      // a read-only command's in-memory copy when it could not open the file itself
+      const sqlite = image ? Database.deserialize(image, { readonly: true, strict: true }) : new Database(dbTarget, { readonly: true });
       driver = new SqliteDriver(sqlite, dbTarget);
       sqlite.exec("PRAGMA busy_timeout = 15000");
     }

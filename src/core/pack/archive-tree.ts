@@ -2,7 +2,10 @@ import { createSink, type Compression } from "./compress";
 import { assertFitsCpio, writeCpio } from "./cpio-archive";
 import type { PathFilter } from "./exlist";
 import { atomicFile } from "../fs/atomic";
+import { dirname } from "node:path";
 import { InterruptedError } from "../errors";
+import { archiveFailure } from "./failure";
+import { nodeTop, type TreeTop, withTopMode } from "../image/tree-barrier";
 import { writeTar } from "./tar-archive";
 import { walkTree, type WalkResult } from "./walk";
 
@@ -11,6 +14,9 @@ import { walkTree, type WalkResult } from "./walk";
  * `xcimg pack` and of anything else that packs an image tree (liteimg's rootimg-statelite.gz,
  * export's rootimgtree.gz). The file appears complete or not at all; on failure or Ctrl-C the
  * previous one stays and no temporary file is left.
+ *
+ * The archive's `.` is the node's `/`: it carries the top the tree was captured or imported
+ * with (image/tree-barrier.ts), not the 0700 that keeps the MN's local users out of the tree.
  */
 export interface ArchiveTreeRequest {
   tree: string;
@@ -21,6 +27,8 @@ export interface ArchiveTreeRequest {
   /** Stay on the tree's filesystem, as `find -xdev` (default true). */
   xdev?: boolean;
   mode?: number;
+  /** What `.` becomes; default: the tree's recorded top (nodeTop). */
+  top?: TreeTop;
   signal?: AbortSignal;
 }
 
@@ -33,6 +41,7 @@ export interface ArchiveTreeResult {
 
 export async function archiveTree(r: ArchiveTreeRequest): Promise<ArchiveTreeResult> {
   const walk = walkTree(r.tree, r.filter, { xdev: r.xdev });
+  applyTop(walk, r.top ?? nodeTop(r.tree));
   if (r.method === "cpio") assertFitsCpio(walk.entries);
   const file = atomicFile(r.out, r.mode ?? 0o644);
   try {
@@ -51,6 +60,15 @@ export async function archiveTree(r: ArchiveTreeRequest): Promise<ArchiveTreeRes
     return { walk, archiveBytes, packedBytes };
   } catch (e) {
     file.discard();
-    throw e;
+    throw archiveFailure(e, `cannot write ${r.out}`, dirname(r.out));
   }
+}
+
+/** Give the walk's root entry (`.`) the node's `/` mode and owner. */
+export function applyTop(walk: WalkResult, top: TreeTop): void {
+  const root = walk.entries.find((e) => e.rel.length === 1 && e.rel[0] === 0x2e);
+  if (!root) return;
+  root.mode = withTopMode(root.mode, top);
+  root.uid = top.uid;
+  root.gid = top.gid;
 }

@@ -90,3 +90,37 @@ export function memoryCpio(entries: readonly MemoryEntry[], mtime: number): Buff
   parts.push(trailer());
   return Buffer.concat(parts);
 }
+
+/**
+ * A newc stream whose first entry gets another mode (type bits kept), owner and group: for
+ * archives made by GNU cpio of a whole tree (`find rootimg | cpio -o`, export's rootimgtree.gz),
+ * whose first entry is the tree's top. Feed it the stream's chunks in order.
+ */
+export class FirstNewcEntryPatch {
+  private held: Buffer | null = Buffer.alloc(0);
+  constructor(private readonly top: { mode: number; uid: number; gid: number }) {}
+
+  /** The bytes to pass on for `chunk` (possibly none yet, while the first header is incomplete). */
+  push(chunk: Uint8Array): Buffer {
+    if (this.held === null) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = Buffer.concat([this.held, chunk]);
+    if (buf.length < 38) {
+      this.held = buf;
+      return Buffer.alloc(0);
+    }
+    this.held = null;
+    if (buf.toString("latin1", 0, 6) !== NEWC_MAGIC) return buf; // not newc: leave it alone
+    const mode = Number.parseInt(buf.toString("latin1", 14, 22), 16);
+    putHex(buf, 14, ((mode & ~0o7777) | (this.top.mode & 0o7777)) >>> 0);
+    putHex(buf, 22, this.top.uid);
+    putHex(buf, 30, this.top.gid);
+    return buf;
+  }
+
+  /** What is still held at the end of the stream (a stream shorter than one header). */
+  end(): Buffer {
+    const rest = this.held ?? Buffer.alloc(0);
+    this.held = null;
+    return rest;
+  }
+}

@@ -15,6 +15,8 @@ export interface PackOptions {
   compression: Compression;
   /** What the user asked for (pigz stays pigz in messages). */
   compressName: string;
+  /** Apply the image's synclists into the tree first (packimage; `--nosyncfiles` turns it off). */
+  syncfiles?: boolean;
 }
 
 export function parsePackOptions(method: string | undefined, compress: string | undefined): PackOptions {

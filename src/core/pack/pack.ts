@@ -10,8 +10,11 @@ import { lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
 import { bootInitrd } from "../boot/initrd";
 import { archiveTree } from "./archive-tree";
+import { archiveFailure } from "./failure";
+import { removeDeadTemps } from "./leftovers";
 import { ImageRoot } from "../image/image-root";
 import { writeXcatinfo } from "../image/xcatinfo";
+import { guardTree, nodeTop, treeIsNfsRoot, type TreeTop } from "../image/tree-barrier";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
 import { type ImageKernel, pickKernel } from "./kernel";
 import type { PackOptions } from "./options";
@@ -19,6 +22,7 @@ import { archiveName, otherPackedImages } from "./outputs";
 import { type RootPasswordResult, rootPasswordMessage, setRootPassword } from "./root-password";
 import { writeSquashfs } from "./squashfs";
 import { type WalkResult, walkTree } from "./walk";
+import { syncIntoImage } from "../synclist/locate";
 
 export interface PackResult {
   image: string;
@@ -46,7 +50,9 @@ export interface PackResult {
  * synced — rename it over the old one and remove archives of other methods. Also leaves what
  * netboot needs beside it: `kernel` (newest in the image, or linuximage.kernelver) and
  * `initrd-stateless.gz` (xcimg's generic boot initrd). A failed or interrupted pack leaves the
- * previous archive untouched; a second pack of the same tree is refused (exit 75).
+ * previous archive untouched; a second pack of the same tree is refused (exit 75). A full disk
+ * or a failing compressor is exit 74 (failure.ts); temp files of a pack that was killed are
+ * removed by the next one (leftovers.ts).
  */
 export async function packRootImage(ctx: Context, img: Image, opts: PackOptions): Promise<PackResult> {
   const started = performance.now();
@@ -58,9 +64,12 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
   // the same lock file as lockImageDir(dir) (capture, lite, import, rm): keyed by the canonical path
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg pack ${img.name}`);
   try {
+    removeDeadTemps(dir, ctx.log);
+    guardTree(tree, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
     ctx.log.info(`Packing contents of ${tree}`);
     ctx.log.info(`archive method:${opts.method}`);
     if (opts.method !== "squashfs") ctx.log.info(`compress method:${opts.compressName}`);
+    if (opts.syncfiles !== false) await syncIntoImage(ctx, img, tree);
     const uuid = writeXcatinfo(tree, img.name);
     const rootPassword = setRootPassword(ctx, tree);
     const said = rootPasswordMessage(rootPassword);
@@ -78,7 +87,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
     if (opts.method === "squashfs") {
       walk = walkTree(tree, filter);
       reportOtherFilesystems(ctx, walk);
-      packedBytes = await packSquashfs(tree, dir, walk, out, opts, ctx.signal);
+      packedBytes = await packSquashfs(tree, dir, walk, out, opts, nodeTop(tree), ctx.signal);
     } else {
       ({ walk, archiveBytes, packedBytes } = await archiveTree({ tree, out, method: opts.method, compression: opts.compression, filter, signal: ctx.signal }));
       reportOtherFilesystems(ctx, walk);
@@ -107,16 +116,18 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
       removed,
       rootPassword,
     };
+  } catch (e) {
+    throw archiveFailure(e, `cannot pack ${tree} into ${dir}`, dir);
   } finally {
     lock.release();
   }
 }
 
 /** mksquashfs writes its own file: to a temporary name, renamed over the old one when complete. */
-async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, signal: AbortSignal): Promise<number> {
+async function packSquashfs(tree: string, dir: string, walk: WalkResult, out: string, opts: PackOptions, top: TreeTop, signal: AbortSignal): Promise<number> {
   const temp = tempNameFor(out);
   try {
-    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, signal);
+    await writeSquashfs(tree, dir, walk.entries, temp, opts.compression, top, signal);
     const size = statSync(temp).size;
     renameSync(temp, out);
     fsyncDir(dir);

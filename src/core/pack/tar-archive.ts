@@ -1,5 +1,6 @@
 import { IOFailure, NotFoundError } from "../errors";
 import type { ArchiveSink } from "./compress";
+import { FirstTarEntryPatch } from "./tar-top";
 import type { TreeEntry } from "./walk";
 
 /**
@@ -41,11 +42,22 @@ export async function writeTar(root: string, entries: readonly TreeEntry[], sink
   })();
   const stderr = new Response(proc.stderr).text();
   let total = 0;
+  // `.` first: its header gets the node's / (walk entries carry it, archive-tree.ts applyTop)
+  const first = entries[0];
+  const top = first && first.rel.length === 1 && first.rel[0] === 0x2e ? new FirstTarEntryPatch(first) : null;
   try {
     for await (const chunk of proc.stdout) {
-      await sink.write(chunk);
+      const out = top ? top.push(chunk) : chunk;
+      if (out.length === 0) continue;
+      await sink.write(out);
       await sink.boundary();
-      total += chunk.length;
+      total += out.length;
+    }
+    const rest = top?.end();
+    if (rest?.length) {
+      await sink.write(rest);
+      await sink.boundary();
+      total += rest.length;
     }
     await feed;
     const code = await proc.exited;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
-import { InterruptedError, RemoteError, XcimgError } from "../errors";
+import { DataError, InterruptedError, RemoteError, XcimgError } from "../errors";
 import type { Logger } from "../log";
 import { appendKnownHost, fingerprint, hostKeyAlgorithms, hostKeyName, keyLabel, keyType, readKnownHosts, verifyHostKey } from "./known-hosts";
 
@@ -51,6 +51,12 @@ export interface RemoteProcess {
 }
 
 const MAX_CAPTURED_STDERR = 64 * 1024;
+/**
+ * What run() keeps of a command's stdout unless told otherwise. A node is not trusted to answer
+ * briefly (a 200 MiB /etc/os-release once grew xcimg to 723 MiB): past the cap the command is
+ * stopped and run() fails with a DataError (exit 65) naming what was too large.
+ */
+export const DEFAULT_MAX_STDOUT = 4 * 1024 * 1024;
 
 export class RemoteSession {
   private lostError: RemoteError | null = null;
@@ -125,12 +131,33 @@ export class RemoteSession {
     });
   }
 
-  /** Run a command to completion, feeding `stdin` and collecting stdout and (capped) stderr. */
-  async run(command: string, opts: { stdin?: string | Buffer; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  /**
+   * Run a command to completion, feeding `stdin` and collecting stdout (at most `maxStdout`
+   * bytes, else a DataError) and stderr (capped, the rest dropped). `what` names the command in
+   * that error ("the capture probe").
+   */
+  async run(command: string, opts: { stdin?: string | Buffer; signal?: AbortSignal; maxStdout?: number; what?: string } = {}): Promise<ExecResult> {
     const p = await this.exec(command);
+    const max = opts.maxStdout ?? DEFAULT_MAX_STDOUT;
     const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
     let stderr = "";
-    p.channel.on("data", (d: Buffer) => chunks.push(d));
+    p.channel.on("data", (d: Buffer) => {
+      if (tooLarge) return;
+      size += d.length;
+      if (size > max) {
+        tooLarge = true;
+        chunks.length = 0;
+        p.kill();
+        return;
+      }
+      chunks.push(d);
+    });
+    const overflow = () =>
+      new DataError(`${this.where} sent more than ${mib(max)} in answer to ${opts.what ?? "a command"}; stopped it there`, {
+        hint: "something the command reads on the node is far larger than it should be (e.g. /etc/os-release); nothing was changed",
+      });
     p.channel.stderr.on("data", (d: Buffer) => {
       if (stderr.length < MAX_CAPTURED_STDERR) stderr += d.toString("utf8");
     });
@@ -140,9 +167,11 @@ export class RemoteSession {
     try {
       const { code, signal } = await p.done;
       if (opts.signal?.aborted) throw abortReason(opts.signal);
+      if (tooLarge) throw overflow();
       return { stdout: Buffer.concat(chunks), stderr, code, signal };
     } catch (e) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
+      if (tooLarge) throw overflow();
       throw e;
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
@@ -155,6 +184,8 @@ export class RemoteSession {
     this.client.end();
   }
 }
+
+const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
 
 export function describeTarget(t: SshTarget): string {
   const addr = t.host.includes(":") ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;

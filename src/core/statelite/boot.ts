@@ -13,6 +13,7 @@ import { PACKED_IMAGE } from "../pack/outputs";
 import { stateliteInitrd } from "./initrd";
 import { nfsDirFor, stateliteKcmdline } from "./kcmdline";
 import { liteTarget } from "./liteimg";
+import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
 import { type NodeStateliteData, readAppliedList, renderNodeData, stateliteNodeData } from "./node-data";
 
 export const RAMDISK_ARCHIVE = "rootimg-statelite.gz";
@@ -30,6 +31,7 @@ export const STATELITE_INITRD = "initrd-statelite.gz";
  */
 export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
   const { dir, rootimg } = liteTarget(ctx, img);
+  guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
   const applied = readAppliedList(rootimg, img.name);
   const a = img.attrs;
   const osvers = a.osvers as string;

@@ -7,6 +7,8 @@ import { lockImageDir } from "../fs/lock";
 import { writeXcatinfo } from "../image/xcatinfo";
 import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
 import { rootImgDir } from "../image/paths";
+import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
+import { removeDeadTemps } from "../pack/leftovers";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
@@ -17,6 +19,7 @@ import { packStateliteRamdisk } from "./ramdisk";
 import { RC_STATELITE } from "./rc-statelite";
 import { recoverChanged } from "./recover";
 import { validateEntries, validateHierarchy } from "./validate";
+import { syncIntoImage } from "../synclist/locate";
 
 export const PROVMETHOD_MESSAGE = "Please make sure that osimage.provmethod is set to statelite before calling this command.";
 
@@ -58,19 +61,22 @@ export function appliedEntries(ctx: Context, image: string): LiteEntry[] {
  * .default/.statelite structure (lite-item.ts), install the node script and, for ramdisk
  * images, pack rootimg-statelite.gz. Validation happens before anything changes.
  */
-export async function liteImage(ctx: Context, img: Image): Promise<LiteResult> {
+export async function liteImage(ctx: Context, img: Image, opts: { syncfiles?: boolean } = {}): Promise<LiteResult> {
   const { dir, rootimg, profile, arch } = liteTarget(ctx, img);
   const lock = lockImageDir(ctx.config.installdir, dir, `xcimg lite ${img.name}`);
   try {
+    removeDeadTemps(dir, ctx.log);
     ctx.log.info(`Modifying ${rootimg} ...`);
     const entries = appliedEntries(ctx, img.name);
     validateEntries(entries, img.name);
     const hierarchy = buildHierarchy(entries);
     validateHierarchy(hierarchy, img.name);
+    guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
 
     const image = new ImageRoot(rootimg);
     const c: LiteCtx = { img: image, log: ctx.log, signal: ctx.signal };
     await refreshXcatpost(ctx, image);
+    if (opts.syncfiles !== false) await syncIntoImage(ctx, img, rootimg);
     updateFstab(image, profile, arch);
     // as packimage: root's password from the passwd table (or locked by site.secureroot)
     const rootPassword = rootPasswordMessage(setRootPassword(ctx, rootimg));

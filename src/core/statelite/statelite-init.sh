@@ -233,6 +233,11 @@ if [ -f $OV/etc/xcimg/ifupdown ] && [ -n "$XCIMG_MAC" ]; then
 	put /etc/network/interfaces || say "cannot write /etc/network/interfaces"
 fi
 
+# postscripts (core/postscripts/runner.sh): systemd images start them from their units; any
+# other init gets an inittab or rcS line, added here in the node's own root
+if [ -f "$NEWROOT/etc/xcimg/postscripts.sh" ]; then
+	sh "$NEWROOT/etc/xcimg/postscripts.sh" hook "$NEWROOT" "$INIT" || say "cannot hook the postscripts into $INIT"
+fi
 say "starting $INIT"
 [ -n "$SHELL_BREAK" ] && rescue "xcimg.shell was given"
 umount $X/proc /proc /sys 2>/dev/null

@@ -41,3 +41,9 @@ export function cellProblem(table: string, column: string, value: string): strin
     throw e;
   }
 }
+
+/** The spelling a valid cell is stored with (`ppc64el` → `ppc64le`, core/arch.ts), as `node set` stores it. */
+export function normalizeCell(table: string, column: string, value: string): string {
+  if (value === "" || isRegexAttr(value)) return value;
+  return attrByColumn.get(`${table}.${column}`)?.normalize?.(value) ?? value;
+}

@@ -4,7 +4,7 @@ import { allRows, deleteRows, getRow, replaceTable, type Row, upsert } from "../
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
-import { cellProblem } from "./cell-checks";
+import { cellProblem, normalizeCell } from "./cell-checks";
 import { dumpCsv, parseCsv } from "./csv";
 
 export function requireTable(name: string): TableName {
@@ -47,7 +47,7 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
       const key: Row = {};
       for (const k of spec.keys) key[k] = values[k] as string;
       const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] ?? null;
+      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] === undefined ? null : normalizeCell(table, c, values[c]);
       upsert(db, table, key, rest);
     }
   });
@@ -81,13 +81,17 @@ export function parseRowKey(table: TableName, spec: string): Row {
 export function setRow(db: Db, table: TableName, key: Row, assignments: readonly string[]): Row {
   const cols = TABLES[table].cols as readonly string[];
   const values: Record<string, string> = {};
+  const appends = new Set<string>();
   for (const a of assignments) {
     const eq = a.indexOf("=");
-    const col = eq > 0 ? a.slice(0, eq).replace(new RegExp(`^${table}\\.`), "") : "";
+    // chtab's col+=value appends to the stored value with a comma (xCAT-test/autotest/testcase/chtab/cases0, chtab_modify_key)
+    const append = eq > 1 && a[eq - 1] === "+";
+    const col = eq > 0 ? a.slice(0, append ? eq - 1 : eq).replace(new RegExp(`^${table}\\.`), "") : "";
     if (!col || !cols.includes(col) || col in key) {
       throw new UsageError(`'${a}' is not column=value for ${table}`, { hint: `columns: ${cols.filter((c) => !(c in key)).join(", ")}` });
     }
-    values[col] = a.slice(eq + 1);
+    values[col] = normalizeCell(table, col, a.slice(eq + 1));
+    if (append) appends.add(col);
   }
   for (const [col, v] of [...Object.entries(key), ...Object.entries(values)]) {
     const problem = cellProblem(table, col, v) ?? checkStateliteCell(table, col, v);
@@ -96,6 +100,7 @@ export function setRow(db: Db, table: TableName, key: Row, assignments: readonly
   const required = ("required" in TABLES[table] ? (TABLES[table] as { required: readonly string[] }).required : []) as readonly string[];
   db.write(() => {
     const existing = getRow(db, table, key);
+    for (const col of appends) if (existing?.[col]) values[col] = `${existing[col]},${values[col]}`;
     const missing = required.filter((c) => !(values[c] ?? existing?.[c]));
     if (missing.length) throw new UsageError(`${table} rows need ${missing.join(", ")}`);
     upsert(db, table, key, values);

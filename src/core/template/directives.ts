@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { isCryptHash, randomSalt, shaCrypt } from "./crypt";
 import { TableLookupError } from "./tables";
 import { httpPath } from "./urls";
-import { type RenderRequest, type SourceLine, TemplateError } from "./types";
+import { isSecretColumn, isSecretVariable, isStandardCrypt, refusalHint } from "./secrets";
+import { type RenderRequest, type SourceLine, TemplateError, TemplatePolicyError } from "./types";
 
 /**
  * The substitution directives of xCAT's Template.pm that RHEL, SLES, Debian and Ubuntu
@@ -31,6 +32,7 @@ export function substituteLine(line: SourceLine, st: DirectiveState): string {
     throw new TemplateError(st.req.node, line.file, line.line, detail, hint);
   };
   return line.text.replace(DIRECTIVE_RE, (...m: (string | undefined)[]) => {
+    if (line.untrusted) refuseSecrets(m, st, line);
     try {
       return expand(m, st, fail);
     } catch (e) {
@@ -41,6 +43,20 @@ export function substituteLine(line: SourceLine, st: DirectiveState): string {
 }
 
 type Fail = (detail: string, hint?: string) => never;
+
+/** What a line from a file that is not the site's own may not ask for (secrets.ts). */
+function refuseSecrets(m: (string | undefined)[], st: DirectiveState, line: SourceLine): void {
+  const deny = (what: string): never => {
+    throw new TemplatePolicyError(st.req.node, line.file, line.line, `${m[0]} refused: ${line.untrusted}, and only the site's own templates may ${what}`, refusalHint(line.file));
+  };
+  if (m[1] && isSecretColumn(m[2] as string, m[4] as string)) deny(`read ${m[2]}.${m[4]}`);
+  if (m[5]) {
+    const name = (m[6] as string).replace(/^\$/, "");
+    if (isSecretVariable(name) && !Object.hasOwn(st.req.vars, name)) deny("read secret-looking variables");
+  }
+  if (m[7] && !isStandardCrypt(m[8] as string, parseKey(m[9] as string).pairs, m[10] as string)) deny("hash passwords other than passwd key=system");
+  if (m[11]) deny("run commands on the management node");
+}
 
 function expand(m: (string | undefined)[], st: DirectiveState, fail: Fail): string {
   const { req } = st;

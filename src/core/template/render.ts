@@ -1,10 +1,11 @@
 import { dirname } from "node:path";
 import { type DirectiveState, substituteLine } from "./directives";
+import { ReadBudget } from "./files";
 import { type ExpandContext, loadLines } from "./source";
 import type { RenderRequest } from "./types";
 
 export type { RenderRequest } from "./types";
-export { TemplateError } from "./types";
+export { TemplateError, TemplatePolicyError } from "./types";
 
 /**
  * Render an install template for one node, as xCAT's Template.pm subvars() does: includes
@@ -39,7 +40,10 @@ export function renderTemplate(req: RenderRequest): string {
     rootDir: dirname(req.template),
     lookupVar,
     pkglists,
-    expandPath: (path, at) => substituteLine({ text: path, ...at }, st),
+    expandPath: (path, at) => substituteLine({ ...at, text: path }, st),
+    policy: req.files,
+    budget: new ReadBudget(req.fileCache),
+    ownVars: new Set(Object.keys(req.vars)),
   };
   const lines = loadLines(req.template, "plain", cx);
   return `${lines.map((l) => substituteLine(l, st)).join("\n")}\n`;

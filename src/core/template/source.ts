@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { builtinText, isBuiltin } from "./builtin";
-import { TemplateError, type SourceLine } from "./types";
+import { type ReadBudget, readTemplateFile, type TemplateFile, TemplateFileRefused, type TemplateFilePolicy } from "./files";
+import { isSecretVariable, refusalHint } from "./secrets";
+import { TemplateError, TemplatePolicyError, type SourceLine } from "./types";
 
 /**
  * Loading templates and expanding xCAT's include directives, keeping for every output line the
@@ -18,7 +19,9 @@ import { TemplateError, type SourceLine } from "./types";
  *   keeps the list's mode; `#INCLUDE_NOP:#` text is copied with `$` and backquotes escaped and
  *   no directive expanded in it.
  * Deliberately stricter: an unreadable include is an error (xCAT writes `#INCLUDEBAD:...#` into
- * the kickstart and the install fails later on the node), and so is an include cycle.
+ * the kickstart and the install fails later on the node), and so is an include cycle; files are
+ * read only where files.ts allows, and a line remembers when it comes from (or was included by)
+ * a file that is not the site's own, so secrets.ts can refuse what such a line asks for.
  */
 export type IncludeMode = "plain" | "pkglist" | "ptrnlist" | "rmpkglist" | "nop";
 
@@ -52,16 +55,22 @@ export interface ExpandContext {
   /** Set while expanding an include found inside a package list. */
   inList?: boolean;
   /** Expands the directives an include path may contain (see INCLUDE_RE). */
-  expandPath?: (path: string, at: { file: string; line: number }) => string;
+  expandPath?: (path: string, at: SourceLine) => string;
+  policy: TemplateFilePolicy;
+  budget: ReadBudget;
+  /** xcimg's own variables (XCATMASTER, ...): never secret. */
+  ownVars?: ReadonlySet<string>;
+  /** Set while expanding a file included by one that is not the site's own: why. */
+  untrusted?: string;
 }
 
-export function readSource(path: string): string {
+function readSource(path: string, cx: ExpandContext): TemplateFile {
   if (isBuiltin(path)) {
     const t = builtinText(path);
     if (t === undefined) throw Object.assign(new Error(`${path}: no such built-in file`), { code: "ENOENT" });
-    return t;
+    return { text: t, real: path }; // compiled into xcimg: the shipped templates are the site's own
   }
-  return readFileSync(path, "utf8");
+  return readTemplateFile(path, cx.policy, cx.budget, cx.untrusted !== undefined);
 }
 
 function reason(e: unknown): string {
@@ -73,9 +82,13 @@ function reason(e: unknown): string {
 }
 
 /** Expand `#ENV:x#` in one line; an unset variable is an error at that line. */
-export function expandEnv(text: string, at: { file: string; line: number }, cx: ExpandContext): string {
+export function expandEnv(text: string, at: { file: string; line: number; untrusted?: string }, cx: ExpandContext): string {
   return text.replace(/#ENV:([^#]+)#/g, (_m, name: string) => {
-    const v = cx.lookupVar(name.replace(/^\$/, ""));
+    const bare = name.replace(/^\$/, "");
+    if (at.untrusted && isSecretVariable(bare) && !cx.ownVars?.has(bare)) {
+      throw new TemplatePolicyError(cx.node, at.file, at.line, `#ENV:${name}# refused: ${at.untrusted}, and only the site's own templates may read secret-looking variables`, refusalHint(at.file));
+    }
+    const v = cx.lookupVar(bare);
     if (v === undefined) throw new TemplateError(cx.node, at.file, at.line, `#ENV:${name}# is not set`, `export ${name} before running xcimg, or set osimage.environvar`);
     return v;
   });
@@ -101,20 +114,24 @@ export function loadLines(path: string, mode: IncludeMode, cx: ExpandContext, st
     const at = from ?? { file: path, line: 0 };
     throw new TemplateError(cx.node, at.file, at.line, `includes nested more than ${MAX_DEPTH} deep`);
   }
-  let text: string;
+  let file: TemplateFile;
   try {
-    text = readSource(path);
+    file = readSource(path, cx);
   } catch (e) {
+    const at = from ?? { file: path, line: 0 };
+    if (e instanceof TemplateFileRefused) throw new TemplatePolicyError(cx.node, at.file, at.line, `refused to read ${path}: ${e.message}`, e.hint);
     if (!from) throw new TemplateError(cx.node, path, 0, `cannot read template: ${reason(e)}`);
     throw new TemplateError(cx.node, from.file, from.line, `cannot read included file ${path}: ${reason(e)}`);
   }
-  const raw = text.split("\n");
+  const untrusted = cx.untrusted ?? file.untrusted;
+  if (untrusted !== cx.untrusted) cx = { ...cx, untrusted };
+  const raw = file.text.split("\n");
   if (raw.length > 1 && raw[raw.length - 1] === "") raw.pop(); // the file's final newline
 
   const out: SourceLine[] = [];
   const chain = [...stack, path];
   raw.forEach((orig, i) => {
-    const at = { file: path, line: i + 1 };
+    const at = { file: path, line: i + 1, untrusted };
     if (mode === "nop") {
       out.push({ ...at, text: orig.replace(/\$/g, "\\$").replace(/`/g, "\\`"), raw: true });
       return;
@@ -126,7 +143,7 @@ export function loadLines(path: string, mode: IncludeMode, cx: ExpandContext, st
     out.push(...(mode === "plain" ? expanded : expanded.filter((l) => l.text.trim() !== "")));
   });
   // an empty pattern list still needs its element (includefile()), but only once, at the top
-  if (mode === "ptrnlist" && !cx.inList && !out.some((l) => l.text.includes("<pattern>"))) return [{ file: path, line: 1, text: "<pattern></pattern>" }];
+  if (mode === "ptrnlist" && !cx.inList && !out.some((l) => l.text.includes("<pattern>"))) return [{ file: path, line: 1, untrusted, text: "<pattern></pattern>" }];
   return out;
 }
 
@@ -160,7 +177,7 @@ function filterListLine(line: string, mode: IncludeMode): string | null {
   }
 }
 
-function expandIncludesInLine(text: string, at: { file: string; line: number }, cx: ExpandContext, chain: string[], inList: boolean): SourceLine[] {
+function expandIncludesInLine(text: string, at: { file: string; line: number; untrusted?: string }, cx: ExpandContext, chain: string[], inList: boolean): SourceLine[] {
   if (!HAS_INCLUDE.test(text)) return [{ ...at, text }];
   let result: SourceLine[] = [{ ...at, text: "" }];
   let last = 0;
@@ -174,7 +191,7 @@ function expandIncludesInLine(text: string, at: { file: string; line: number }, 
     } else {
       const mode = MODE_OF[m[1] as string] as IncludeMode;
       const raw = (m[2] as string).trim();
-      const path = raw.includes("#") && cx.expandPath ? cx.expandPath(raw, at) : raw;
+      const path = raw.includes("#") && cx.expandPath ? cx.expandPath(raw, { ...at, text: raw }) : raw;
       included = loadLines(resolvePath(path, at, cx), mode, { ...cx, inList }, chain, at);
     }
     const tail = result[result.length - 1] as SourceLine;
@@ -183,6 +200,8 @@ function expandIncludesInLine(text: string, at: { file: string; line: number }, 
     const [first, ...rest] = included as [SourceLine, ...SourceLine[]];
     tail.text += first.text;
     if (first.raw) tail.raw = true;
+    // the joined line holds the included file's text: it gets that file's (lesser) trust
+    if (first.untrusted && !tail.untrusted) tail.untrusted = first.untrusted;
     result = [...result, ...rest.map((l) => ({ ...l }))];
   }
   (result[result.length - 1] as SourceLine).text += text.slice(last);

@@ -1,4 +1,5 @@
 import { DataError } from "../errors";
+import type { TemplateFile, TemplateFilePolicy } from "./files";
 import type { TemplateTables } from "./tables";
 
 /** One line of an expanded template and where it came from, for errors that name file and line. */
@@ -8,6 +9,8 @@ export interface SourceLine {
   line: number;
   /** From #INCLUDE_NOP#: copied verbatim, no directive is expanded in it. */
   raw?: boolean;
+  /** Why this line may not use secret directives (its file, or a file including it, is not the site's own). */
+  untrusted?: string;
 }
 
 /**
@@ -24,6 +27,8 @@ export interface RenderRequest {
   /** linuximage.pkgdir entries (absolute paths under installdir), first = the OS media */
   pkgdirs: string[];
   installdir: string;
+  /** Where templates, includes and package lists may be read from, and which are the site's own (files.ts). */
+  files: TemplateFilePolicy;
   httpPort: number;
   /** The address the node installs from (noderes.nfsserver → xcatmaster → config master). */
   server: string;
@@ -41,6 +46,8 @@ export interface RenderRequest {
    * 10,000 times (the password is the same for all of them anyway).
    */
   cryptCache?: Map<string, string>;
+  /** Files already read in this run (real path → content and trust), shared by its renders. */
+  fileCache?: Map<string, TemplateFile>;
 }
 
 /**
@@ -58,3 +65,10 @@ export class TemplateError extends DataError {
     super(`${node}: ${file}:${line}: ${detail}`, { hint });
   }
 }
+
+/**
+ * A template that does something only the site's own templates may do, or reads a file it may
+ * not: the whole command stops before anything is written (one hostile template is not a
+ * per-node problem).
+ */
+export class TemplatePolicyError extends TemplateError {}

@@ -86,7 +86,7 @@ export async function bootInstall(ctx: Context, img: Image, nodes: string[]): Pr
         site,
       };
       const written = writeLoader(ctx, job, paths, grub2);
-      booted.push({ node: e.node, currstate: e.currstate, loader, files: [e.autoinst, ...written] });
+      booted.push({ node: e.node, currstate: e.currstate, loader, files: [e.autoinst, ...written], ip: a.ip });
       done.push(e);
     } catch (err) {
       if (err instanceof LoaderError) failed[e.node] = err.message;

@@ -5,7 +5,11 @@ import type { Attrs } from "../../core/defs/object";
 import { readNodes } from "../../core/defs/node";
 import { DataError, NotFoundError, UsageError } from "../../core/errors";
 import type { InstallerFamily } from "../../core/template/builtin";
+import { XCAT_SHARE } from "../../core/bundle/find-files";
+import { realDirs, type TemplateFile, type TemplateFilePolicy } from "../../core/template/files";
+import { readBundleFiles } from "../../core/template/provenance";
 import { renderTemplate } from "../../core/template/render";
+import { TRUSTED_TEMPLATES_KEY } from "../../core/template/secrets";
 import { customInstallDir, familyOf, findInstallFile, platformOf } from "../../core/template/search";
 import { dbTemplateTables, type TemplateTables } from "../../core/template/tables";
 import { httpPath } from "../../core/template/urls";
@@ -28,6 +32,30 @@ export interface InstallPlan {
   env: Record<string, string | undefined>;
   tables: TemplateTables;
   cryptCache: Map<string, string>;
+  files: TemplateFilePolicy;
+  fileCache: Map<string, TemplateFile>;
+}
+
+/**
+ * The site's template file policy (core/template/files.ts): read from installdir, xCAT's share
+ * directory and what site.trustedtemplates lists; the site's own files are those under
+ * <installdir>/custom, <installdir>/postscripts and xCAT's share directory that no bundle brought.
+ */
+export function templateFilePolicy(installdir: string, tables: TemplateTables): TemplateFilePolicy {
+  const vouched = (tables.keyedValue("site", { key: TRUSTED_TEMPLATES_KEY }, "value") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith("/"));
+  const bundles = readBundleFiles(installdir);
+  const under = (...rel: string[]) => rel.map((r) => join(installdir, r));
+  return {
+    readRoots: realDirs([installdir, XCAT_SHARE, ...vouched]),
+    denied: realDirs(under(".xcimg")),
+    deniedUntrusted: realDirs(under("netboot", "sysclone", "autoinst")),
+    ownDirs: realDirs([...under("custom", "postscripts"), XCAT_SHARE]),
+    vouched: realDirs(vouched),
+    fromBundle: (sha) => bundles.get(sha),
+  };
 }
 
 export function planInstall(ctx: Context, img: Image): InstallPlan {
@@ -54,6 +82,7 @@ export function planInstall(ctx: Context, img: Image): InstallPlan {
     const m = /^\s*(\S+?)\s*=\s*(\S+)\s*$/.exec(pair);
     if (m) env[m[1] as string] = m[2];
   }
+  const tables = dbTemplateTables(ctx.db(), config);
   return {
     image: img,
     osvers,
@@ -66,8 +95,10 @@ export function planInstall(ctx: Context, img: Image): InstallPlan {
     pkglist: img.attrs.pkglist || findInstallFile(config.installdir, osvers, arch, profile, "pkglist"),
     mediaPath: httpPath(pkgdirs[0] as string, config.installdir),
     env,
-    tables: dbTemplateTables(ctx.db(), config),
+    tables,
     cryptCache: new Map(),
+    files: templateFilePolicy(config.installdir, tables),
+    fileCache: new Map(),
   };
 }
 
@@ -90,6 +121,7 @@ export function renderAnswerFile(ctx: Context, plan: InstallPlan, node: string, 
     platform: plan.platform,
     pkgdirs: plan.pkgdirs,
     installdir: config.installdir,
+    files: plan.files,
     httpPort: port,
     server,
     tables: plan.tables,
@@ -110,6 +142,7 @@ export function renderAnswerFile(ctx: Context, plan: InstallPlan, node: string, 
     env: plan.env,
     allowCommands: plan.env.XCIMG_TEMPLATE_COMMANDS === "1",
     cryptCache: plan.cryptCache,
+    fileCache: plan.fileCache,
   });
 }
 

@@ -1,10 +1,12 @@
-import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
+import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
 import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
+import { TemplatePolicyError } from "../../core/template/types";
 import { bootFilesDir } from "../../core/image/paths";
 import { safeNodeFileName } from "../../core/names";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
@@ -36,17 +38,8 @@ export interface InstallPrepResult {
   failures: Record<string, string>;
 }
 
-/** Write a file so a node fetching it never sees half of it. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text, { mode: 0o644 });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw fsError(e, `cannot write ${path}`);
-  }
-}
+/** Answer files kept in memory between rendering and writing; beyond this they are rendered twice. */
+const KEEP_BYTES = 256 << 20;
 
 function copyAtomic(src: string, dest: string): void {
   const tmp = `${dest}.${process.pid}.tmp`;
@@ -79,6 +72,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
     failures[node] = err.hint ? `${msg} (${err.hint})` : msg;
   };
 
+  const relBoot = `xcat/osimage/${img.name}`;
   // Media first: without it no node can install (xCAT reports it for every node).
   let installer: ReturnType<typeof findInstaller>;
   try {
@@ -87,6 +81,32 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
     for (const n of nodes) fail(n, e);
     return { image: img.name, nodes: [], failures };
   }
+  const attrsOf = readNodes(ctx.db(), nodes);
+  const site = (key: string) => plan.tables.keyedValue("site", { key }, "value");
+  const perms = servedPerms(site("webgroup"));
+  if (perms.warning) ctx.log.warn(perms.warning);
+
+  // Every node's answer file is rendered before anything is written: a template that reads a
+  // file or a secret it may not (core/template/files.ts, secrets.ts) stops the whole command
+  // with the site exactly as it was. Texts are kept for the write below while they fit in
+  // KEEP_BYTES (10,000 large kickstarts would not); the others are rendered again.
+  const texts = new Map<string, string | null>();
+  let kept = 0;
+  for (const node of nodes) {
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after rendering ${texts.size} of ${nodes.length} nodes; nothing was changed`);
+    try {
+      const a = attrsOf.get(node);
+      if (!a) throw new DataError(`${node} is not a defined node`);
+      const text = renderAnswerFile(ctx, plan, node, a);
+      kept += text.length;
+      texts.set(node, kept <= KEEP_BYTES ? text : null);
+    } catch (e) {
+      if (e instanceof TemplatePolicyError) throw e;
+      fail(node, e);
+    }
+  }
+  if (texts.size === 0) return { image: img.name, nodes: [], failures };
+
   const bootDir = bootFilesDir(config, img.name);
   try {
     mkdirSync(bootDir, { recursive: true });
@@ -95,19 +115,18 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
   }
   copyAtomic(installer.kernel, join(bootDir, installer.kernelName));
   copyAtomic(installer.initrd, join(bootDir, installer.initrdName));
-  const relBoot = `xcat/osimage/${img.name}`;
-
   const autoinstDir = join(config.installdir, "autoinst");
-  mkdirSync(autoinstDir, { recursive: true });
-  const attrsOf = readNodes(ctx.db(), nodes);
-  const site = (key: string) => plan.tables.keyedValue("site", { key }, "value");
+  try {
+    mkdirSync(autoinstDir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new CantCreateError(fsError(e, `cannot create ${autoinstDir}`).message);
+  }
 
-  for (const node of nodes) {
-    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${entries.length} of ${nodes.length} nodes`);
+  for (const [node, keptText] of texts) {
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${entries.length} of ${texts.size} nodes`);
     try {
-      const a: Attrs | undefined = attrsOf.get(node);
-      if (!a) throw new DataError(`${node} is not a defined node`);
-      const text = renderAnswerFile(ctx, plan, node, a);
+      const a = attrsOf.get(node) as Attrs;
+      const text = keptText ?? renderAnswerFile(ctx, plan, node, a);
       const kcmdlineInput = {
         family,
         node,
@@ -128,7 +147,8 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       const baseKcmdline = installKcmdline(kcmdlineInput);
       const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
       const autoinst = join(autoinstDir, safeNodeFileName(node)); // the name may come from a restored or hand-edited table
-      writeAtomic(autoinst, text);
+      // atomic (a node fetching it sees the old file or the new one), with its final mode from the start
+      writeServedFile(autoinst, text, perms);
       entries.push({
         node,
         kernel: `${relBoot}/${installer.kernelName}`,

@@ -7,8 +7,8 @@ import { parsePackOptions } from "../../core/pack/options";
 import { packRootImage, type PackResult } from "../../core/pack/pack";
 
 /** xCAT packimage for a stateless image, with its checks and messages (xcat.md §3.1). */
-export async function pack(ctx: Context, img: Image, req: { method?: unknown; compress?: unknown }): Promise<PackResult & { summary: string }> {
-  const opts = parsePackOptions(req.method as string | undefined, req.compress as string | undefined);
+export async function pack(ctx: Context, img: Image, req: { method?: unknown; compress?: unknown; nosyncfiles?: unknown }): Promise<PackResult & { summary: string }> {
+  const opts = { ...parsePackOptions(req.method as string | undefined, req.compress as string | undefined), syncfiles: !req.nosyncfiles };
   if (!getRow(ctx.db(), "linuximage", { imagename: img.name })) throw new NotFoundError(`Cannot find ${img.name} from the linuximage table.`);
   const a = img.attrs;
   if (!a.osvers || !a.osarch || !a.profile || !a.provmethod) {

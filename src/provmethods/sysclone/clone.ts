@@ -15,10 +15,12 @@ export interface SyscloneCloneRequest {
   disk?: string;
   rebootAfter?: number;
   ssh?: SshFlags;
+  noDelete?: boolean;
+  excludeFrom?: string;
 }
 
 export const clone: OperationFns["clone"] = async (ctx, img, req): Promise<CloneResult | UpdateResult> => {
   const r = req as SyscloneCloneRequest;
-  if (r.update) return updateNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), ssh: r.ssh ?? {} });
+  if (r.update) return updateNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), ssh: r.ssh ?? {}, noDelete: r.noDelete, excludeFrom: r.excludeFrom });
   return cloneNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), diskBytes: r.diskBytes, disk: r.disk, waitSeconds: r.rebootAfter ?? 0 });
 };

@@ -69,4 +69,71 @@ describe("clone --update: the image with the node's overrides", () => {
     expect(statSync(out).mode & 0o7777).toBe(statSync(tree).mode & 0o7777);
     expect(statSync(join(out, "etc")).mode & 0o7777).toBe(statSync(join(tree, "etc")).mode & 0o7777);
   });
+
+  test("a closed image tree (root:root 0700 on the MN): the rsync source's top is the node's recorded /, in a 0700 directory", async () => {
+    const tree = join(dir, "closed", "img");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    writeFileSync(join(tree, "etc/motd"), "image\n");
+    chmodSync(tree, 0o700);
+    writeFileSync(join(dir, "closed", ".img.node-mode"), "mode=0755 uid=0 gid=0\n");
+    const out = await mergedSource(tree, [], join(dir, "closed-work", "src"));
+    expect(statSync(out).mode & 0o7777).toBe(0o755); // rsync -a gives the node's / this mode
+    expect(statSync(join(dir, "closed-work")).mode & 0o7777).toBe(0o700); // the copy links the image's setuid files
+    expect(readFileSync(join(out, "etc/motd"), "utf8")).toBe("image\n");
+    expect(statSync(tree).mode & 0o7777).toBe(0o700);
+  });
+});
+
+describe("clone --update: --no-delete, protected paths, deletions listed first", () => {
+  const mk = (root: string, files: string[]) => {
+    for (const f of files) {
+      mkdirSync(join(root, f, ".."), { recursive: true });
+      writeFileSync(join(root, f), `${f}\n`);
+    }
+  };
+
+  test("protected paths (/var/log, /home, /tmp, /var/tmp and the --exclude-from list) are neither updated nor deleted", async () => {
+    const { PROTECTED_PATHS, readProtectedPaths } = await import("../../../src/core/clone/update");
+    const src = join(dir, "p-image");
+    const dst = join(dir, "p-node");
+    mk(src, ["usr/bin/tool", "home/skel/.bashrc", "opt/site/data", "var/log/image.log"]);
+    mk(dst, ["usr/bin/old", "home/alice/thesis.tex", "opt/site/data", "opt/site/results", "var/log/syslog", "tmp/job.lock"]);
+    writeFileSync(join(dst, "opt/site/data"), "node's own\n");
+    const list = join(dir, "keep.list");
+    writeFileSync(list, "# site data\n/opt/site\n\n");
+    const protect = [...PROTECTED_PATHS, ...readProtectedPaths(list)];
+    const changes = await rsync({ env: {} }, src, dst, ["ssh"], false, [], { protect });
+    for (const f of ["home/alice/thesis.tex", "opt/site/results", "var/log/syslog", "tmp/job.lock"]) expect(existsSync(join(dst, f))).toBe(true);
+    expect(readFileSync(join(dst, "opt/site/data"), "utf8")).toBe("node's own\n");
+    expect(existsSync(join(dst, "home/skel"))).toBe(false); // not even added under /home
+    expect(existsSync(join(dst, "var/log/image.log"))).toBe(false);
+    expect(existsSync(join(dst, "usr/bin/old"))).toBe(false); // not protected: deleted
+    expect(existsSync(join(dst, "usr/bin/tool"))).toBe(true);
+    expect(changes.some((c) => c.startsWith("*deleting") && c.includes("usr/bin/old"))).toBe(true);
+  });
+
+  test("--no-delete keeps what the image no longer has; a dry run lists deletions first", async () => {
+    const { deletionsFirst } = await import("../../../src/core/clone/update");
+    const src = join(dir, "nd-image");
+    const dst = join(dir, "nd-node");
+    mk(src, ["a/new"]);
+    mk(dst, ["a/gone", "z/gone"]);
+    const dry = deletionsFirst(await rsync({ env: {} }, src, dst, ["ssh"], true));
+    expect(dry.slice(0, 2).every((c) => c.startsWith("*deleting"))).toBe(true);
+    expect(dry.some((c) => !c.startsWith("*deleting") && c.includes("a/new"))).toBe(true);
+    expect(dry.findIndex((c) => c.includes("a/new"))).toBeGreaterThan(dry.findLastIndex((c) => c.startsWith("*deleting")));
+    expect(existsSync(join(dst, "a/gone"))).toBe(true); // dry run: nothing changed
+    const changes = await rsync({ env: {} }, src, dst, ["ssh"], false, [], { noDelete: true });
+    expect(changes.some((c) => c.startsWith("*deleting"))).toBe(false);
+    expect(existsSync(join(dst, "a/gone"))).toBe(true);
+    expect(existsSync(join(dst, "z/gone"))).toBe(true);
+    expect(existsSync(join(dst, "a/new"))).toBe(true);
+  });
+
+  test("an --exclude-from line that is not an absolute path is refused with its line", async () => {
+    const { readProtectedPaths } = await import("../../../src/core/clone/update");
+    const list = join(dir, "bad.list");
+    writeFileSync(list, "/ok\nrelative/path\n");
+    expect(() => readProtectedPaths(list)).toThrow(`${list}:2: 'relative/path' is not an absolute path`);
+  });
 });

@@ -198,7 +198,7 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
   });
 
   for (const engine of ["sqlite", "postgresql"] as const) {
-    test(`${engine}: concurrent writers on one node lose no update (different attributes, appends to one list)`, async () => {
+    test(`${engine}: concurrent writers on one node lose no update (different attributes, ,= and -p appends to one list)`, async () => {
       const sb = site(engine, `race${engine === "sqlite" ? "s" : "p"}`);
       try {
         expect((await sb.bin(["node", "set", "cn1", "groups=all"])).code).toBe(0);
@@ -214,7 +214,8 @@ describe.skipIf(!enabled)("xcimg on PostgreSQL", () => {
               `${["os", "arch", "profile", "netboot", "serialport", "serialspeed", "mac", "ip"][i]}=${["rhels9", "x86_64", "compute", "xnba", "0", "115200", "52:54:00:00:00:01", "10.0.0.1"][i]}`,
             ]),
           );
-          writers.push(sb.bin(["node", "set", "cn1", `groups,=g${i}`]));
+          // both spellings of chdef's append: `attr,=v` and `-p attr=v` (defs/list-edit.ts)
+          writers.push(sb.bin(i % 2 ? ["node", "set", "-p", "cn1", `groups=g${i}`] : ["node", "set", "cn1", `groups,=g${i}`]));
         }
         for (const r of await Promise.all(writers)) {
           expect(r.stderr).not.toContain("Error");

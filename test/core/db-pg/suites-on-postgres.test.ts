@@ -15,6 +15,10 @@ const SUITES = [
   "test/core/inherit.test.ts",
   "test/core/noderange.test.ts",
   "test/cli/binary.test.ts",
+  // xCAT fidelity through the binary: chdef -p/-m/-n, groups, stanza files, tabdump -w/-d/-f
+  "test/cli/fidelity/list-edit.test.ts",
+  "test/cli/fidelity/stanza.test.ts",
+  "test/cli/fidelity/tabdump.test.ts",
   // table-hostile and noderange-hostile plant their rows with bun:sqlite directly: SQLite only
 ];
 

@@ -39,8 +39,9 @@ const XCAT_ROWS = `
   INSERT INTO nodehm ("node", "mgt", "consport") VALUES ('compute', 'ipmi', '7');
   INSERT INTO osimage ("imagename", "profile", "imagetype", "provmethod", "osvers", "osarch") VALUES ('rhels9.4-x86_64-netboot-compute', 'compute', 'linux', 'netboot', 'rhels9.4', 'x86_64');
   INSERT INTO linuximage ("imagename", "rootimgdir") VALUES ('rhels9.4-x86_64-netboot-compute', '/install/netboot/rhels9.4/x86_64/compute');
-  CREATE TABLE networks ("netname" TEXT, "net" VARCHAR(128), "mask" VARCHAR(128), "comments" TEXT, "disable" TEXT, PRIMARY KEY ("net","mask"));
-  INSERT INTO networks VALUES ('10_0_0_0-255_255_0_0', '10.0.0.0', '255.255.0.0', NULL, NULL);
+  INSERT INTO networks ("netname", "net", "mask", "gateway") VALUES ('10_0_0_0-255_255_0_0', '10.0.0.0', '255.255.0.0', '10.0.0.254');
+  CREATE TABLE nodepos ("node" VARCHAR(128), "rack" TEXT, "u" TEXT, "chassis" TEXT, "slot" TEXT, "room" TEXT, "height" TEXT, "comments" TEXT, "disable" TEXT, PRIMARY KEY ("node"));
+  INSERT INTO nodepos ("node", "rack", "u") VALUES ('cn01', 'r1', '12');
 `;
 
 /** Every column's definition, constraint and owner of the tables given: what "never alters" compares. */
@@ -58,7 +59,7 @@ function catalog(db: string, tables: string[]): string {
   );
 }
 
-const XCAT_TABLES: TableName[] = ["site", "nodelist", "nodetype", "hosts", "nodehm", "noderes", "osimage", "linuximage", "litefile", "chain", "mac"];
+const XCAT_TABLES: TableName[] = ["site", "nodelist", "nodetype", "hosts", "nodehm", "noderes", "osimage", "linuximage", "litefile", "chain", "mac", "networks"];
 
 beforeAll(async () => {
   if (!enabled) return;
@@ -71,8 +72,10 @@ describe.skipIf(!enabled)("xcimg on xCAT's own PostgreSQL database", () => {
   test("reads and writes xCAT's rows; xCAT's table definitions stay exactly as they were", async () => {
     const ddl = XCAT_TABLES.map((t) => xcatDdl(t, t === "nodehm" ? { extra: "consport" } : {})).join("\n");
     const url = xcatDatabase("xcatdb", ddl + XCAT_ROWS);
-    const before = catalog("xcatdb", [...XCAT_TABLES, "networks"]);
+    // nodepos: an xCAT table xcimg does not know, left alone
+    const before = catalog("xcatdb", [...XCAT_TABLES, "nodepos"]);
     const networks = psql(pg.base, "xcatdb", "SELECT * FROM networks");
+    const nodepos = psql(pg.base, "xcatdb", "SELECT * FROM nodepos");
     const sb = new Sandbox("xcatdb");
     sb.dbUrl = url;
     try {
@@ -86,6 +89,8 @@ describe.skipIf(!enabled)("xcimg on xCAT's own PostgreSQL database", () => {
       expect((await sb.bin(["table", "dump", "site"])).stdout).toBe(
         '#key,value,comments,disable\n"master","10.0.0.1",,\n"domain","cluster.example","the DNS domain",\n"excludenodes","cn04",,\n"old","x",,"1"\n',
       );
+      // xCAT's networks table, which xcimg dhcp reads (migration 4 on SQLite)
+      expect((await sb.bin(["table", "dump", "networks"])).stdout).toContain('"10_0_0_0-255_255_0_0","10.0.0.0","255.255.0.0",,"10.0.0.254"');
 
       // writing: xCAT sees xcimg's changes in its own rows
       expect((await sb.bin(["node", "set", "cn01", "netboot=xnba", "groups,=rack1"])).code).toBe(0);
@@ -98,10 +103,11 @@ describe.skipIf(!enabled)("xcimg on xCAT's own PostgreSQL database", () => {
       expect(psql(pg.base, "xcatdb", `SELECT "consport" FROM nodehm WHERE "node" = 'compute'`)).toBe("7\n"); // a column xcimg does not know survives
 
       // nothing of xCAT's was redefined; only missing tables were added, as xCAT's xcatadm
-      expect(catalog("xcatdb", [...XCAT_TABLES, "networks"])).toBe(before);
+      expect(catalog("xcatdb", [...XCAT_TABLES, "nodepos"])).toBe(before);
       expect(psql(pg.base, "xcatdb", "SELECT * FROM networks")).toBe(networks);
+      expect(psql(pg.base, "xcatdb", "SELECT * FROM nodepos")).toBe(nodepos);
       const owners = psql(pg.base, "xcatdb", "SELECT tablename || ' ' || tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").trim().split("\n");
-      for (const t of [...Object.keys(TABLES), "xcimg_capture", "xcimg_roworder", "xcimg_schema", "networks"]) expect(owners).toContain(`${t} xcatadm`);
+      for (const t of [...Object.keys(TABLES), "xcimg_capture", "xcimg_roworder", "xcimg_schema", "nodepos"]) expect(owners).toContain(`${t} xcatadm`);
       expect(owners).toHaveLength(Object.keys(TABLES).length + 4);
       // a table xcimg created looks like xCAT's own: Table.pm's statement
       expect(psql(pg.base, "xcatdb", "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'passwd'::regclass")).toBe(

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { readNewc } from "../../helpers/newc";
 import { Sandbox } from "../../helpers/sandbox";
 import { listTree, makeImageRoot } from "../../helpers/statelite-fixture";
 
@@ -48,6 +50,8 @@ describe("ramdisk statelite images", () => {
     expect(r.stderr).toBe(
       [
         `Modifying ${root} ...`,
+        // a tree made without xcimg's barrier (image/tree-barrier.ts) gets it at the first lite
+        `closed ${root} to other users of this management node (root:root 0700, was 0:0 0755); nodes still get / as 0755`,
         `creating ${root}/.statelite`,
         `Modifying ${root} done.`,
         `Packing contents of ${root} ...`,
@@ -61,7 +65,8 @@ describe("ramdisk statelite images", () => {
     expect(readFileSync(join(root, "opt/xcat/xcatinfo"), "utf8")).toMatch(
       new RegExp(`^IMAGENAME='${RD}'\\nIMAGEUUID='\\w+-\\w+-\\w+-\\w+-\\w+'\\nTIMESTAMP='\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ \\d{4}'\\n$`),
     );
-    expect(readdirNames(rdDir)).toEqual(["rootimg", "rootimg-statelite.gz"]);
+    expect(readdirNames(rdDir)).toEqual([".rootimg.node-mode", "rootimg", "rootimg-statelite.gz"]);
+    expect(statSync(root).mode & 0o7777).toBe(0o700);
   });
 
   test("the archive extracts to the tree, statelite directories included, exlist applied", () => {
@@ -82,13 +87,20 @@ describe("ramdisk statelite images", () => {
     expect(got).toContain("l 0777 /root -> ./.statelite/tmpfs/root"); // the target exactly as lite wrote it
     expect(got.some((l) => l.startsWith("f 0644 /.statelite/litefile.save"))).toBe(true);
     expect(existsSync(join(out, "var/cache"))).toBe(false);
+    // the node's / is 0755 root:root, not the tree's 0700 barrier
+    const top = readNewc(gunzipSync(readFileSync(join(rdDir, "rootimg-statelite.gz"))))[0];
+    expect(top?.name.toString()).toBe(".");
+    expect([top?.mode, top?.uid, top?.gid]).toEqual([0o40755, 0, 0]);
+    expect(statSync(root).mode & 0o7777).toBe(0o700);
   });
 
   test("rootfstype nfs (the default) packs nothing", async () => {
     const r = await sb.run("lite", NFS);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain("Packing");
-    expect(readdirNames(nfsDir)).toEqual(["rootimg"]);
+    // the record of the nodes' / (an NFS root keeps it on the tree itself: image/tree-barrier.ts)
+    expect(readdirNames(nfsDir)).toEqual([".rootimg.node-mode", "rootimg"]);
+    expect(statSync(join(nfsDir, "rootimg")).mode & 0o7777).toBe(0o755);
     expect(existsSync(join(nfsDir, "rootimg/opt/xcat/xcatinfo"))).toBe(false);
   });
 });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { Config } from "../../../src/core/config/schema";
 import type { Db } from "../../../src/core/db/open";
 import { shaCrypt } from "../../../src/core/template/crypt";
-import { type RenderRequest, renderTemplate, TemplateError } from "../../../src/core/template/render";
+import { openPolicy } from "../../../src/core/template/files";
+import { type RenderRequest, renderTemplate, TemplateError, TemplatePolicyError } from "../../../src/core/template/render";
 import { dbTemplateTables } from "../../../src/core/template/tables";
 import { FIXTURES, installSite, TEMPLATES } from "../../helpers/install-site";
 import type { Sandbox } from "../../helpers/sandbox";
@@ -32,6 +33,7 @@ function req(node: string, template: string, extra: Partial<RenderRequest> = {})
     platform: "rh",
     pkgdirs: [join(config.installdir, "rhels9.4", "x86_64"), join(config.installdir, "updates", "rhels9.4")],
     installdir: config.installdir,
+    files: openPolicy([TEMPLATES, sb.dir]),
     httpPort: 8080,
     server: tables.nodeValue("noderes", node, "nfsserver") ?? xcatmaster,
     tables,
@@ -179,7 +181,7 @@ describe("without a root password in the passwd table", () => {
     try {
       db2.sqlite.exec("DELETE FROM passwd");
       writeFileSync(join(s2.dir, "p.tmpl"), "#CRYPTORLOCKED:passwd:key=system,username=root:password#\n#CRYPT:passwd:key=system,username=root:password#\n");
-      const base = { ...req("cn01", ""), tables: dbTemplateTables(db2, c2), template: join(s2.dir, "p.tmpl") };
+      const base = { ...req("cn01", ""), tables: dbTemplateTables(db2, c2), template: join(s2.dir, "p.tmpl"), files: openPolicy([s2.dir]) };
       const e = renderError(base);
       expect([e.line, e.detail]).toEqual([2, "no password in table passwd for key=system,username=root"]);
       expect(e.hint).toContain("xcimg table set passwd key=system,username=root password=");
@@ -190,5 +192,59 @@ describe("without a root password in the passwd table", () => {
       db2.close();
       s2.cleanup();
     }
+  });
+});
+
+describe("templates that are not the site's own (core/template/secrets.ts)", () => {
+  /** sb.dir/own is the site's template directory; sb.dir/other is readable but not the site's. */
+  function policyReq(template: string, extra: Partial<RenderRequest> = {}): RenderRequest {
+    mkdirSync(join(sb.dir, "own"), { recursive: true });
+    const files = { ...openPolicy([sb.dir]), ownDirs: openPolicy([join(sb.dir, "own")]).ownDirs };
+    return req("cn01", "", { template, files, ...extra });
+  }
+  const write = (rel: string, text: string) => {
+    mkdirSync(join(sb.dir, rel, ".."), { recursive: true });
+    writeFileSync(join(sb.dir, rel), text);
+    return join(sb.dir, rel);
+  };
+
+  test("secret columns, other #CRYPT# keys, #COMMAND# (even allowed) and secret-looking variables are refused; the rest works", () => {
+    const t = write("other/a.tmpl", "#TABLE:nodehm:$NODE:serialspeed# #CRYPT:passwd:key=system,username=root:password# #ENV:XCIMG_TEST_SITE#\n");
+    expect(renderTemplate(policyReq(t))).toBe(`115200 ${shaCrypt("cluster", FIXED_SALT, "sha512")} golden-site\n`);
+    for (const [line, why] of [
+      ["#TABLE:passwd:key=system,username=root:password#", "read passwd.password"],
+      ["#TABLEBLANKOKAY:site:key=x:password#", "read site.password"],
+      ["#CRYPT:passwd:key=ipmi,username=ADMIN:password#", "hash passwords other than passwd key=system"],
+      ["#COMMAND:id#", "run commands on the management node"],
+      ["#ENV:DB_PASSWORD#", "read secret-looking variables"],
+      ["#XCATVAR:API_TOKEN#", "read secret-looking variables"],
+    ] as const) {
+      const f = write("other/b.tmpl", `ok\n${line}\n`);
+      const e = renderError(policyReq(f, { allowCommands: true, env: { DB_PASSWORD: "pw", API_TOKEN: "t" } }));
+      expect(e).toBeInstanceOf(TemplatePolicyError);
+      expect([e.file, e.line]).toEqual([f, 2]);
+      expect(e.detail).toBe(`${line} refused: ${f} is not in the site's template directory (${join(sb.dir, "own")}), and only the site's own templates may ${why}`);
+      expect(e.hint).toContain("site.trustedtemplates");
+    }
+  });
+
+  test("a site file included by a foreign template, and a foreign include's first line joined to a site line, are foreign", () => {
+    write("own/secret.inc", "#TABLE:passwd:key=system,username=root:password#\n");
+    const foreignTop = write("other/top.tmpl", `#INCLUDE:${join(sb.dir, "own/secret.inc")}#\n`);
+    expect(renderError(policyReq(foreignTop)).detail).toContain(`refused: ${foreignTop} is not in the site's template directory`);
+    const foreignInc = write("other/first.inc", "#TABLE:passwd:key=system,username=root:password#\n");
+    const siteTop = write("own/top.tmpl", `rootpw #INCLUDE:${foreignInc}#\n`);
+    const e = renderError(policyReq(siteTop));
+    expect([e.file, e.line]).toEqual([siteTop, 1]);
+    expect(e.detail).toContain(`refused: ${foreignInc} is not in the site's template directory`);
+    // and the site's own include, from the site's own template, reads it
+    const fine = write("own/fine.tmpl", `rootpw #INCLUDE:${join(sb.dir, "own/secret.inc")}#\n`);
+    expect(renderTemplate(policyReq(fine))).toBe("rootpw cluster\n");
+  });
+
+  test("an oversized include is refused", () => {
+    const big = write("own/big.inc", "x".repeat((4 << 20) + 1));
+    const e = renderError(policyReq(write("own/big.tmpl", `#INCLUDE:${big}#\n`)));
+    expect(e.detail).toBe(`refused to read ${big}: it is ${(4 << 20) + 1} bytes; templates and includes may be at most 4 MiB`);
   });
 });

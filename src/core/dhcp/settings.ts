@@ -1,0 +1,78 @@
+import type { Config } from "../config/schema";
+import type { Db } from "../db/open";
+import { allRows, isDisabled } from "../db/rows";
+import { DataError } from "../errors";
+import { checked, isIpv4 } from "./values";
+
+export const BACKENDS = ["dnsmasq", "kea", "dhcpd"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/**
+ * The site keys makedhcp reads (xCAT's site table), plus two of xcimg's own:
+ * - dhcpbackend: dnsmasq | kea | dhcpd | auto (default: the first installed, dnsmasq first)
+ * - dhcpinterfaces: interfaces the server listens on. xCAT's form is `eth1,eth2`, or
+ *   `host|eth1;host2|eth2` per server; the part before `|` is dropped (one MN).
+ * - dhcplease: lease time in seconds (xCAT's default 43200)
+ * - domain, nameservers: the defaults a network row does not override
+ * - dhcpbiosloader: xnba (iPXE, default) | pxe (pxelinux) — what plain BIOS PXE ROMs get
+ * - dhcpuefiloader: xnba (iPXE, default) | grub2 — what plain UEFI PXE firmware gets
+ */
+export interface DhcpSettings {
+  backend: Backend | "auto";
+  interfaces: string[];
+  lease: number;
+  domain?: string;
+  nameservers: string[];
+  biosLoader: "xnba" | "pxe";
+  uefiLoader: "xnba" | "grub2";
+  /** The MN's address nodes reach (config master): next-server and the boot URLs. */
+  master: string;
+  httpPort: number;
+  tftpdir: string;
+}
+
+export function dhcpSettings(db: Db, config: Config): DhcpSettings {
+  const site = new Map(
+    allRows(db, "site")
+      .filter((r) => !isDisabled(r))
+      .map((r) => [r.key as string, r.value ?? ""]),
+  );
+  const get = (k: string) => (site.get(k) ?? "").trim();
+  const backend = get("dhcpbackend") || "auto";
+  if (backend !== "auto" && !(BACKENDS as readonly string[]).includes(backend)) {
+    throw new DataError(`site.dhcpbackend '${backend}' is not one of auto, ${BACKENDS.join(", ")}`, {
+      hint: "xcimg table set site key=dhcpbackend value=dnsmasq",
+    });
+  }
+  const lease = get("dhcplease") || "43200";
+  if (!/^\d{1,9}$/.test(lease) || Number(lease) < 60) throw new DataError(`site.dhcplease '${lease}' is not a lease time in seconds (60 or more)`);
+  const interfaces = get("dhcpinterfaces")
+    .split(/[,;]/)
+    .map((s) => s.slice(s.indexOf("|") + 1).trim())
+    .filter(Boolean)
+    .map((i) => checked("interface name", i, "site.dhcpinterfaces"));
+  const pick = <T extends string>(key: string, allowed: readonly T[]): T => {
+    const v = get(key) || allowed[0];
+    if (!(allowed as readonly string[]).includes(v as string)) throw new DataError(`site.${key} '${v}' is not one of ${allowed.join(", ")}`);
+    return v as T;
+  };
+  if (!isIpv4(config.master))
+    throw new DataError(`config master '${config.master}' must be the management node's IPv4 address for DHCP (next-server)`, {
+      hint: 'set master = "10.0.0.1" in /etc/xcimg/xcimg.toml',
+    });
+  return {
+    backend: backend as Backend | "auto",
+    interfaces,
+    lease: Number(lease),
+    domain: get("domain") ? checked("host name", get("domain"), "site.domain") : undefined,
+    nameservers: get("nameservers")
+      .split(/[ ,]+/)
+      .filter((s) => s && s !== "<xcatmaster>")
+      .map((s) => checked("IPv4 address", s, "site.nameservers")),
+    biosLoader: pick("dhcpbiosloader", ["xnba", "pxe"] as const),
+    uefiLoader: pick("dhcpuefiloader", ["xnba", "grub2"] as const),
+    master: config.master,
+    httpPort: config["http.port"],
+    tftpdir: config.tftpdir,
+  };
+}

@@ -1,0 +1,95 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/schema";
+import type { Db } from "../db/open";
+import { enabledRow } from "../db/rows";
+import { shq } from "../remote/shell";
+
+/**
+ * The scripts a node runs, in xCAT's order (xCAT-server/lib/perl/xCAT/Postage.pm getScripts /
+ * getPostScripts): the `xcatdefaults` row of the postscripts table, then the osimage's
+ * postscripts column, then the node's own attribute (its row, else its groups', as lsdef
+ * resolves it); an entry listed twice runs once. Every provisioning method uses this one
+ * resolution: clone runs the list in a chroot and at first boot, netboot and statelite nodes at
+ * each boot (core/postscripts/node-files.ts), and `updatenode -P` on running nodes.
+ *
+ * An entry is xCAT's `name arg1 arg2`: words split at white space, no quoting, as xCAT's
+ * mypostscript runs them. Here the arguments reach the script as they are written, with no
+ * shell in between (`$`, `;` and backquotes stay literal).
+ *
+ * Some of xCAT's default postscripts do work xcimg does itself (BUILT_IN): they are listed as
+ * such, never run without the xCAT environment they expect.
+ */
+export const BUILT_IN = ["efibootloader", "update_network", "remoteshell"];
+
+/**
+ * What netboot and statelite nodes get from xcimg instead: root's authorized_keys and the
+ * node's SSH host key come in its overlay (remoteshell), synclists are applied by pack/lite
+ * and `updatenode -F` (syncfiles).
+ */
+export const BUILT_IN_NETBOOT = ["remoteshell", "syncfiles"];
+
+export interface Postscript {
+  name: string;
+  args: string[];
+}
+
+export interface NodePostscripts {
+  run: Postscript[];
+  boot: Postscript[];
+  builtIn: string[];
+  /** Listed but not in <installdir>/postscripts (or not a plain file name). */
+  missing: string[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** A postscript name that can be a file name in <installdir>/postscripts and on the node. */
+export function isPostscriptName(name: string): boolean {
+  return NAME.test(name);
+}
+
+/** xCAT's comma-separated list, each entry `name [args...]`; an entry listed twice runs once. */
+export function parsePostscripts(...lists: (string | null | undefined)[]): Postscript[] {
+  const seen = new Set<string>();
+  const out: Postscript[] = [];
+  for (const entry of lists.flatMap((l) => (l ?? "").split(","))) {
+    const words = entry.trim().split(/\s+/).filter(Boolean);
+    const key = words.join(" ");
+    if (!words.length || seen.has(key)) continue;
+    seen.add(key);
+    out.push({ name: words[0] as string, args: words.slice(1) });
+  }
+  return out;
+}
+
+export function nodePostscripts(
+  config: Config,
+  db: Db,
+  image: { postscripts?: string; postbootscripts?: string },
+  node: { postscripts?: string; postbootscripts?: string },
+  builtIn: readonly string[] = BUILT_IN,
+): NodePostscripts {
+  const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" });
+  const out: NodePostscripts = { run: [], boot: [], builtIn: [], missing: [] };
+  const sort = (list: Postscript[], into: Postscript[]) => {
+    for (const p of list) {
+      if (builtIn.includes(p.name)) out.builtIn.push(p.name);
+      else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
+      else into.push(p);
+    }
+  };
+  sort(parsePostscripts(defaults?.postscripts, image.postscripts, node.postscripts), out.run);
+  sort(parsePostscripts(defaults?.postbootscripts, image.postbootscripts, node.postbootscripts), out.boot);
+  return out;
+}
+
+/** As the entry reads in the table. */
+export function describePostscript(p: Postscript): string {
+  return [p.name, ...p.args].join(" ");
+}
+
+/** One line per script, each a shell word list (the node runs `eval "set -- $line"`). */
+export function postscriptLines(list: Postscript[]): string {
+  return list.map((p) => [p.name, ...p.args].map(shq).join(" ")).join("\n");
+}
