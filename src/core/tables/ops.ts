@@ -38,16 +38,26 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
       if (problem) throw new DataError(`${file}:${line}: ${problem}`, { hint: `fix that value in ${file}; nothing was restored` });
     }
   }
+  // xCAT's names for what the file may spell otherwise (an arch alias): both paths store them
+  const normalized = (values: Record<string, string | undefined>, c: string) => (values[c] === undefined ? undefined : normalizeCell(table, c, values[c]));
   db.write(() => {
     if (!opts.addRows) {
-      replaceTable(db, table, parsed.rows.map((r) => r.values as Row));
+      const rows = parsed.rows.map(({ values }) => {
+        const row: Row = {};
+        for (const c of spec.cols) {
+          const v = spec.keys.includes(c as never) ? values[c] : normalized(values, c);
+          if (v !== undefined) row[c] = v;
+        }
+        return row;
+      });
+      replaceTable(db, table, rows);
       return;
     }
     for (const { values } of parsed.rows) {
       const key: Row = {};
       for (const k of spec.keys) key[k] = values[k] as string;
       const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] === undefined ? null : normalizeCell(table, c, values[c]);
+      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = normalized(values, c) ?? null;
       upsert(db, table, key, rest);
     }
   });
