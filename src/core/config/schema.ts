@@ -21,6 +21,8 @@ export const CONFIG_SCHEMA = {
   "ssh.known_hosts": { type: "path", default: "~/.ssh/known_hosts", description: "known_hosts checked on every connection" },
   "ssh.port": { type: "port", default: 22, description: "SSH port of golden and cloned nodes" },
   "http.port": { type: "port", default: 80, description: "port of the web server that serves installdir and tftpdir" },
+  "trust.allowed_signers": { type: "path", default: "/etc/xcimg/allowed_signers", description: "ssh-keygen allowed_signers file: who may sign images and bundles" },
+  "trust.require": { type: "string", default: "warn", description: "signed | warn | off: what import and verify do with unsigned or unknown-signer images" },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
+import { fsError } from "../errors";
+
+/**
+ * A deterministic digest of a root tree: one line per entry, in byte order of the path,
+ *   <path> <type> <mode> <uid> <gid> <size> <content sha256 | -> <link target | rdev | ->
+ * and the SHA-256 of all lines. It covers what a node gets from the image (owners, setuid
+ * bits, device numbers, link targets, contents) and leaves out what changes with every copy
+ * (mtime, inode numbers, hard-link counts), so the same tree captured, unpacked or imported
+ * elsewhere digests the same. Paths are JSON strings of the raw bytes read as latin1, so any
+ * name (newlines, invalid UTF-8) has exactly one spelling.
+ */
+export interface TreeDigest {
+  sha256: string;
+  entries: number;
+  /** Sum of the sizes of regular files. */
+  bytes: number;
+}
+
+const CHUNK = 1 << 20;
+
+function fileSha256(path: string | Buffer, buf: Buffer): string {
+  const h = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
+function typeOf(st: import("node:fs").Stats): string {
+  if (st.isDirectory()) return "d";
+  if (st.isFile()) return "f";
+  if (st.isSymbolicLink()) return "l";
+  if (st.isCharacterDevice()) return "c";
+  if (st.isBlockDevice()) return "b";
+  if (st.isFIFO()) return "p";
+  return "s";
+}
+
+/** Compare raw names byte-wise (latin1 strings: one char per byte), not by locale. */
+function byBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `onLine` receives every line (tests and `image verify` use it to say what differs). */
+export function digestTree(root: string, opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void } = {}): TreeDigest {
+  const total = createHash("sha256");
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let entries = 0;
+  let bytes = 0;
+  const rootBuf = Buffer.from(root);
+  const walk = (rel: Buffer | null) => {
+    const dirPath = rel === null ? rootBuf : Buffer.concat([rootBuf, Buffer.from("/"), rel]);
+    let names: Buffer[];
+    try {
+      names = readdirSync(dirPath, { encoding: "buffer" });
+    } catch (e) {
+      throw fsError(e, `cannot read ${dirPath.toString()}`);
+    }
+    const sorted = names.map((n) => n.toString("latin1")).sort(byBytes);
+    for (const name of sorted) {
+      const relBuf = rel === null ? Buffer.from(name, "latin1") : Buffer.concat([rel, Buffer.from("/"), Buffer.from(name, "latin1")]);
+      const relName = relBuf.toString("latin1");
+      if (opts.skip?.(relName)) continue;
+      const full = Buffer.concat([rootBuf, Buffer.from("/"), relBuf]);
+      const st = lstatSync(full);
+      const type = typeOf(st);
+      let content = "-";
+      let extra = "-";
+      let size = 0;
+      if (type === "f") {
+        size = st.size;
+        bytes += size;
+        content = fileSha256(full, buf);
+      } else if (type === "l") {
+        extra = JSON.stringify(readlinkSync(full, { encoding: "buffer" }).toString("latin1"));
+      } else if (type === "c" || type === "b") {
+        extra = String(st.rdev);
+      }
+      const line = `${JSON.stringify(relName)} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid} ${size} ${content} ${extra}\n`;
+      total.update(line, "latin1");
+      opts.onLine?.(relName, line);
+      entries++;
+      if (type === "d") walk(relBuf);
+    }
+  };
+  walk(null);
+  return { sha256: total.digest("hex"), entries, bytes };
+}
+
+/** The digest of one regular file and its size. */
+export function digestFile(path: string): { sha256: string; size: number } {
+  const st = lstatSync(path);
+  return { sha256: fileSha256(path, Buffer.allocUnsafe(CHUNK)), size: st.size };
+}
