@@ -39,11 +39,20 @@ describe("digestTree", () => {
       ["mode", (d) => chmodSync(join(d, "usr/bin/su"), 0o755)],
       ["owner", (d) => chownSync(join(d, "etc/hostname"), 1, 0)],
       ["group", (d) => chownSync(join(d, "etc/hostname"), 0, 1)],
-      ["symlink target", (d) => (unlinkSync(join(d, "usr/bin/tool-rel")), symlinkSync("su", join(d, "usr/bin/tool-rel")))],
+      ["symlink target", (d) => {
+          unlinkSync(join(d, "usr/bin/tool-rel"));
+          symlinkSync("su", join(d, "usr/bin/tool-rel"));
+        }],
       ["added file", (d) => writeFileSync(join(d, "etc/new"), "")],
       ["removed file", (d) => unlinkSync(join(d, "home/user/notes.txt"))],
-      ["device number", (d) => (unlinkSync(join(d, "dev/console")), sh(["mknod", "-m", "600", join(d, "dev/console"), "c", "5", "2"]))],
-      ["file replaced by a symlink", (d) => (unlinkSync(join(d, "etc/hostname")), symlinkSync("/etc/hostname", join(d, "etc/hostname")))],
+      ["device number", (d) => {
+          unlinkSync(join(d, "dev/console"));
+          sh(["mknod", "-m", "600", join(d, "dev/console"), "c", "5", "2"]);
+        }],
+      ["file replaced by a symlink", (d) => {
+          unlinkSync(join(d, "etc/hostname"));
+          symlinkSync("/etc/hostname", join(d, "etc/hostname"));
+        }],
     ];
     const seen = new Set([a]);
     for (const [what, change] of changes) {
