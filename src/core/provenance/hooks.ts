@@ -15,7 +15,7 @@ export function afterImageChange(ctx: Context, imageName: string, origin?: Origi
   if (!img) return;
   try {
     const r = refreshManifest(ctx, img, origin);
-    if (r.changed) ctx.log.info(`Recorded the image manifest in ${r.path}.`);
+    if (r.changed) ctx.log.debug(`recorded the image manifest in ${r.path}`);
   } catch (e) {
     if (!(e instanceof XcimgError)) throw e;
     ctx.log.warn(`the image manifest of ${imageName} was not refreshed: ${e.message}`);
