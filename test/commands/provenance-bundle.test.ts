@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeNetboot, type SiteImage, sh, treeListing } from "../helpers/bundle-sites";
+import { makeNetboot, makeSysclone, type SiteImage, sh, treeListing } from "../helpers/bundle-sites";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { type Keys, makeKeys, sshKeygenSign, sshKeygenVerify } from "../helpers/signing-keys";
 
@@ -44,17 +44,26 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Unpack a bundle as root would, let `change` edit it, re-tar it with a matching xcimg.sha256. */
-function rewrite(name: string, change: (imgDir: string) => void): string {
+const XATTRS = ["--xattrs", "--xattrs-include=*", "--acls"];
+
+/**
+ * Unpack a bundle as root would (xattrs, ACLs, owners kept), let `change` edit it, re-tar it
+ * as export does (pax, numeric owners) with a matching xcimg.sha256 — what an attacker who can
+ * rewrite the bundle would do.
+ */
+function rewrite(name: string, change: (imgDir: string) => void, from = signed, image = img.name): string {
   const dir = join(work, `x-${name}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
-  sh(["tar", "xzf", signed, "-C", dir]);
-  const imgDir = join(dir, img.name);
+  sh(["tar", ...XATTRS, "-xzf", from, "-C", dir]);
+  const imgDir = join(dir, image);
   change(imgDir);
-  sh(["sh", "-c", "find . -type f ! -name xcimg.sha256 -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum > xcimg.sha256"], imgDir);
+  // the checksum file is optional: rewrite it for flat bundles, drop it for image trees (whose
+  // hard links decide which names tar stores as files)
+  if (existsSync(join(imgDir, "imagetree"))) rmSync(join(imgDir, "xcimg.sha256"));
+  else sh(["sh", "-c", "find . -type f ! -name xcimg.sha256 -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum > xcimg.sha256"], imgDir);
   const out = join(work, `${name}.tgz`);
-  sh(["tar", "czf", out, "-C", dir, "."]);
+  sh(["tar", "--format=posix", ...XATTRS, "--numeric-owner", "-czf", out, "-C", dir, "."]);
   return out;
 }
 
@@ -168,7 +177,15 @@ describe("signed bundles", () => {
       writeFileSync(join(d, "evil.sh"), "#!/bin/sh\n");
       const f = join(d, "xcimg-manifest.json");
       const m = JSON.parse(readFileSync(f, "utf8"));
-      m.bundle.members.push({ name: `${img.name}/evil.sh`, type: "file", mode: 0o644, uid: 0, gid: 0, size: 10, sha256: sh(["sha256sum", join(d, "evil.sh")]).slice(0, 64) });
+      m.bundle.members.push({
+        name: `${img.name}/evil.sh`,
+        type: "file",
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 10,
+        sha256: sh(["sha256sum", join(d, "evil.sh")]).slice(0, 64),
+      });
       writeFileSync(f, `${JSON.stringify(m, null, 2)}\n`);
       sshKeygenSign(keys.mallory, f);
     });
@@ -207,5 +224,64 @@ describe("signed bundles", () => {
     } finally {
       site.cleanup();
     }
+  });
+});
+
+describe("signed sysclone bundles (image trees with xattrs, devices, hard links)", () => {
+  let sysclone: string;
+  let tree: SiteImage;
+  beforeAll(async () => {
+    tree = await makeSysclone(a);
+    sysclone = join(work, "sysclone.tgz");
+    const r = await a.bin(["export", tree.name, sysclone, "--sign", "--key", keys.bob], { env: noAgent });
+    if (r.code !== 0) throw new Error(`export --sign: ${r.stderr}`);
+  });
+
+  test("imports into a site that requires signatures, re-tarred or not", async () => {
+    for (const bundle of [sysclone, rewrite("sys-same", () => {}, sysclone, tree.name)]) {
+      const site = new Sandbox("signed-sys", trust("signed"));
+      try {
+        const r = await site.bin(["import", bundle], { env: noAgent });
+        expect(r.stderr).not.toContain("Error");
+        expect(r.code).toBe(0);
+      } finally {
+        site.cleanup();
+      }
+    }
+  });
+
+  test("a file capability added to a binary of the tree is refused", async () => {
+    const bundle = rewrite("sys-cap", (d) => sh(["setcap", "cap_sys_admin+ep", join(d, "imagetree/usr/bin/su")]), sysclone, tree.name);
+    await refused(
+      bundle,
+      65,
+      new RegExp(`differs from what bob@site,backup@site \\(RSA SHA256:\\S+\\) signed:\\n {2}changed: ${tree.name}/imagetree/usr/bin/su \\(attrs none → `),
+    );
+  });
+
+  test("a device node pointed at another device is refused", async () => {
+    const bundle = rewrite(
+      "sys-dev",
+      (d) => {
+        rmSync(join(d, "imagetree/dev/console"));
+        sh(["mknod", "-m", "600", join(d, "imagetree/dev/console"), "c", "8", "0"]);
+      },
+      sysclone,
+      tree.name,
+    );
+    await refused(bundle, 65, new RegExp(`changed: ${tree.name}/imagetree/dev/console \\(dev 5,1 → 8,0\\)`));
+  });
+
+  test("a hard link retargeted inside the tree is refused", async () => {
+    const bundle = rewrite(
+      "sys-link",
+      (d) => {
+        rmSync(join(d, "imagetree/usr/bin/tool-hard"));
+        linkSync(join(d, "imagetree/usr/bin/su"), join(d, "imagetree/usr/bin/tool-hard"));
+      },
+      sysclone,
+      tree.name,
+    );
+    await refused(bundle, 65, /changed: \S+\/imagetree\/usr\/bin\/(su|tool|tool-hard) /);
   });
 });

@@ -56,7 +56,8 @@ export function parseAllowedSigners(text: string, file: string): AllowedSigner[]
     if (t[0] && !KEY_TYPES.test(t[0])) opts = (t.shift() as string).split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/);
     const type = t.shift();
     const b64 = t.shift();
-    if (!principals.length || !type || !b64 || !KEY_TYPES.test(type)) throw new DataError(`${where}: not an allowed_signers line (principals [options] keytype key)`);
+    if (!principals.length || !type || !b64 || !KEY_TYPES.test(type))
+      throw new DataError(`${where}: not an allowed_signers line (principals [options] keytype key)`);
     const signer: AllowedSigner = { principals, namespaces: null, validAfter: null, validBefore: null, key: Buffer.from(b64, "base64"), line: i + 1 };
     let ca = false;
     for (const o of opts) {
@@ -86,7 +87,12 @@ export function readAllowedSigners(file: string): AllowedSigner[] {
 
 /** ssh's pattern matching: * any run, ? one character; a leading ! negates. */
 export function matchPattern(value: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
   return re.test(value);
 }
 

@@ -4,7 +4,7 @@ import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "./manifest";
 /**
  * What a signed bundle's manifest says about the bundle itself: every member of the image's
  * directory with its type, mode, owners, size and the SHA-256 of its data (or its link
- * target), as GNU tar wrote the headers. Import compares the bundle it vetted with this list,
+ * target), extended attributes and device numbers, as GNU tar wrote the headers. Import compares the bundle it vetted with this list,
  * so an added, removed or changed member — a byte of the root image, a new file under extra/,
  * an edited manifest.xml — is named. mtimes are left out: they are not what a node runs.
  * The checksum file and the signed manifest and its signature are not listed (the first is
@@ -19,6 +19,10 @@ export interface StatementMember {
   size: number;
   sha256?: string;
   link?: string;
+  /** SHA-256 of the member's xattrs/ACLs/SELinux label records (image trees only). */
+  attrs?: string;
+  /** "major,minor" of a device. */
+  dev?: string;
 }
 
 export interface BundleStatement {
@@ -38,6 +42,8 @@ export function statementMember(name: string, e: TarEntry, sha256: string | unde
   const m: StatementMember = { name, type: e.type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, size: e.type === "file" ? e.size : 0 };
   if (e.type === "file") m.sha256 = sha256;
   if (e.type === "symlink" || e.type === "hardlink") m.link = e.linkname;
+  if (e.attrsSha256) m.attrs = e.attrsSha256;
+  if (e.dev) m.dev = e.dev.join(",");
   return m;
 }
 
@@ -56,9 +62,10 @@ export function compareStatement(signed: StatementMember[], actual: StatementMem
       out.push(`added: ${printableName(a.name)} (${describe(a)})`);
       continue;
     }
-    const fields = (["type", "mode", "uid", "gid", "size", "sha256", "link"] as const).filter((k) => w[k] !== a[k]);
+    const fields = (["type", "mode", "uid", "gid", "size", "sha256", "link", "attrs", "dev"] as const).filter((k) => w[k] !== a[k]);
     if (fields.length) {
-      const show = (m: StatementMember, k: (typeof fields)[number]) => (k === "mode" ? (m.mode ?? 0).toString(8) : k === "link" ? printableName(String(m.link ?? "")) : String(m[k]));
+      const show = (m: StatementMember, k: (typeof fields)[number]) =>
+        k === "mode" ? (m.mode ?? 0).toString(8) : k === "link" ? (m.link === undefined ? "none" : printableName(m.link)) : String(m[k] ?? "none");
       out.push(`changed: ${printableName(a.name)} (${fields.map((k) => `${k} ${show(w, k)} → ${show(a, k)}`).join(", ")})`);
     }
   }

@@ -29,7 +29,8 @@ export function checkBundleProvenance(ctx: Context, bundle: VettedBundle): Bundl
     const what = `bundle image ${img.dir || "(manifest.cfg)"}`;
     const text = img.signedManifest ?? null;
     const signature = img.signature ? img.signature.toString("utf8") : null;
-    if (signature !== null && text === null) throw new DataError(`${what} has ${MANIFEST_FILE}.sig but no ${MANIFEST_FILE}`, { hint: "the bundle is incomplete or was altered" });
+    if (signature !== null && text === null)
+      throw new DataError(`${what} has ${MANIFEST_FILE}.sig but no ${MANIFEST_FILE}`, { hint: "the bundle is incomplete or was altered" });
     const verdict = judgeSignature(ctx, policy, what, text ?? Buffer.alloc(0), text === null ? null : signature);
     if (text === null) {
       out.push({ dir: img.dir, verdict, text: null, manifest: null, signature: null });
@@ -43,7 +44,10 @@ export function checkBundleProvenance(ctx: Context, bundle: VettedBundle): Bundl
     } catch (e) {
       throw new DataError((e as Error).message);
     }
-    if (!statement) throw new DataError(`${where} does not describe the bundle's members`, { hint: "it is an image manifest, not a bundle's; export with 'xcimg export --sign'" });
+    if (!statement)
+      throw new DataError(`${where} does not describe the bundle's members`, {
+        hint: "it is an image manifest, not a bundle's; export with 'xcimg export --sign'",
+      });
     if (statement.dir !== img.dir) throw new DataError(`${where} was signed for image directory '${statement.dir}', not '${img.dir}'`);
     const actual = [...bundle.members.values()].filter((m) => listed(img.dir, m.name)).map((m) => statementMember(m.name, m.entry, m.sha256));
     const diffs = compareStatement(statement.members, actual);

@@ -27,5 +27,13 @@ export function captureOrigin(ctx: Context, imageName: string): Origin | undefin
   const rec = readCaptureRecord(ctx.db(), imageName);
   if (!rec) return undefined;
   const s = (k: string) => (typeof rec[k] === "string" ? (rec[k] as string) : undefined);
-  return { how: "capture", node: s("node") ?? "?", address: s("address"), type: s("type"), level: s("level"), rootdir: s("rootdir") ?? null, at: s("finished") ?? new Date().toISOString() };
+  return {
+    how: "capture",
+    node: s("node") ?? "?",
+    address: s("address"),
+    type: s("type"),
+    level: s("level"),
+    rootdir: s("rootdir") ?? null,
+    at: s("finished") ?? new Date().toISOString(),
+  };
 }

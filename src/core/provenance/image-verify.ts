@@ -39,7 +39,8 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
       continue;
     }
     const got = digestFile(abs);
-    if (got.sha256 !== want.sha256 || got.size !== want.size) diffs.push(`changed: ${rel} (sha256:${want.sha256} ${want.size} bytes → sha256:${got.sha256} ${got.size} bytes)`);
+    if (got.sha256 !== want.sha256 || got.size !== want.size)
+      diffs.push(`changed: ${rel} (sha256:${want.sha256} ${want.size} bytes → sha256:${got.sha256} ${got.size} bytes)`);
     else checked.push(rel);
   }
   for (const rel of onDisk.keys()) diffs.push(`added: ${rel} (not in the manifest)`);
@@ -58,11 +59,13 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
 export function verifyImage(ctx: Context, img: Image): ImageVerification {
   const stored = readStoredManifest(ctx.config, img);
   if (!stored)
-    throw new NotFoundError(`image ${img.name} has no manifest`, { hint: `pack, lite, capture and import write one; 'xcimg image sign ${img.name}' makes and signs it` });
+    throw new NotFoundError(`image ${img.name} has no manifest`, {
+      hint: `pack, lite, capture and import write one; 'xcimg image sign ${img.name}' makes and signs it`,
+    });
   const policy = trustPolicy(ctx);
   const verdict =
     policy.mode === "off"
-      ? { signed: stored.signature !== null, signer: "not checked ([trust] require = \"off\")", principals: [], key: null }
+      ? { signed: stored.signature !== null, signer: 'not checked ([trust] require = "off")', principals: [], key: null }
       : judgeSignature(ctx, policy, `the manifest of image ${img.name}`, Buffer.from(stored.text), stored.signature);
   const { diffs, checked, notes } = differences(ctx, img, stored.manifest);
   if (diffs.length)
@@ -72,7 +75,11 @@ export function verifyImage(ctx: Context, img: Image): ImageVerification {
   return { image: img.name, manifest: stored.path, signed: verdict.signed, signer: verdict.signer, checked, notes };
 }
 
-export async function signImage(ctx: Context, img: Image, key?: string): Promise<{ image: string; manifest: string; signature: string; key: string; changed: boolean }> {
+export async function signImage(
+  ctx: Context,
+  img: Image,
+  key?: string,
+): Promise<{ image: string; manifest: string; signature: string; key: string; changed: boolean }> {
   const signer = await openSigner({ key, agentSock: ctx.env.SSH_AUTH_SOCK, defaultKey: ctx.config["ssh.identity"] });
   // sign what is on disk now: a stale manifest is refreshed first (and says so)
   const r = refreshManifest(ctx, img);
@@ -81,6 +88,11 @@ export async function signImage(ctx: Context, img: Image, key?: string): Promise
   if (r.changed) ctx.log.info(`Refreshed ${r.path} from the image's files.`);
   const sig = await signMessage(signer, Buffer.from(stored.text));
   writeFileAtomic(stored.path + SIGNATURE_SUFFIX, sig, 0o644);
-  return { image: img.name, manifest: stored.path, signature: stored.path + SIGNATURE_SUFFIX, key: `${keyLabel(signer.publicKey)} (${signer.source})`, changed: r.changed };
+  return {
+    image: img.name,
+    manifest: stored.path,
+    signature: stored.path + SIGNATURE_SUFFIX,
+    key: `${keyLabel(signer.publicKey)} (${signer.source})`,
+    changed: r.changed,
+  };
 }
-

@@ -139,7 +139,8 @@ export function parseManifest(text: string, where: string): ImageManifest {
   if (!o.identity || typeof o.identity.name !== "string" || !o.artifacts || typeof o.artifacts !== "object" || !o.origin)
     throw new DataError(`${where} lacks identity, artifacts or origin`);
   for (const [k, v] of Object.entries(o.artifacts)) {
-    if (!v || typeof v.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.sha256) || typeof v.size !== "number") throw new DataError(`${where}: artifact ${k} has no valid sha256/size`);
+    if (!v || typeof v.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.sha256) || typeof v.size !== "number")
+      throw new DataError(`${where}: artifact ${k} has no valid sha256/size`);
   }
   return o as ImageManifest;
 }

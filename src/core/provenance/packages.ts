@@ -38,7 +38,14 @@ export function packageList(tree: string | null): PackageList {
     if (!rpmAvailable()) return { source: "unknown", reason: `the tree has an rpm database (${rpmDb}) but rpm is not installed on this management node` };
     const p = Bun.spawnSync(["rpm", "--root", tree, "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\\n"], { stdout: "pipe", stderr: "pipe" });
     if (p.exitCode !== 0) return { source: "unknown", reason: `rpm --root ${tree} -qa failed: ${p.stderr.toString().trim()}` };
-    return { source: "rpm", packages: p.stdout.toString().split("\n").filter((l) => l).sort() };
+    return {
+      source: "rpm",
+      packages: p.stdout
+        .toString()
+        .split("\n")
+        .filter((l) => l)
+        .sort(),
+    };
   }
   return { source: "unknown", reason: "the tree has no dpkg or rpm database" };
 }

@@ -20,7 +20,10 @@ export function viewManifest(ctx: Context, img: Image): ManifestView {
 export function describeOrigin(o: Origin): string {
   switch (o.how) {
     case "capture":
-      return `captured from ${o.node}${o.address && o.address !== o.node ? ` (${o.address})` : ""}${o.rootdir ? ` ${o.rootdir}` : ""}, ${o.type ?? "?"} ${o.level ?? ""}, at ${o.at}`.replace(/ +,/, ",");
+      return `captured from ${o.node}${o.address && o.address !== o.node ? ` (${o.address})` : ""}${o.rootdir ? ` ${o.rootdir}` : ""}, ${o.type ?? "?"} ${o.level ?? ""}, at ${o.at}`.replace(
+        / +,/,
+        ",",
+      );
     case "import":
       return `imported from ${o.bundle} at ${o.at}, ${o.signer ? `signed by ${o.signer} (${o.key})` : o.key ? `signed by unknown key ${o.key}` : "unsigned"}${o.upstream ? `; before that: ${describeOrigin(o.upstream)}` : ""}`;
     default:
@@ -37,7 +40,9 @@ export function manifestLines(v: ManifestView): string[] {
     `  made:       ${m.made}`,
     `  origin:     ${describeOrigin(m.origin)}`,
     `  signature:  ${v.signed ? `${v.path}.sig (check it with 'xcimg image verify ${v.image}')` : "none"}`,
-    m.tree ? `  tree:       ${m.tree.path}  sha256:${m.tree.sha256}  ${m.tree.entries} entries, ${m.tree.bytes} bytes in files` : "  tree:       not on this management node",
+    m.tree
+      ? `  tree:       ${m.tree.path}  sha256:${m.tree.sha256}  ${m.tree.entries} entries, ${m.tree.bytes} bytes in files`
+      : "  tree:       not on this management node",
     "  artifacts:",
   ];
   const names = Object.keys(m.artifacts);

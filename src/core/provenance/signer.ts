@@ -29,7 +29,9 @@ function fileSigner(ssh2: Ssh2, path: string, text: Buffer): Signer {
   const parsed = ssh2.utils.parseKey(text);
   if (parsed instanceof Error) {
     if (/encrypt|passphrase/i.test(parsed.message))
-      throw new UsageError(`the key ${path} is protected by a passphrase`, { hint: `load it into ssh-agent ('ssh-add ${path}') and sign with --key ${path}.pub or without --key` });
+      throw new UsageError(`the key ${path} is protected by a passphrase`, {
+        hint: `load it into ssh-agent ('ssh-add ${path}') and sign with --key ${path}.pub or without --key`,
+      });
     throw new UsageError(`${path} is not a private key ssh can use: ${parsed.message}`);
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
@@ -56,7 +58,9 @@ function publicKeyLine(text: string): Buffer | null {
 async function agentSigner(ssh2: Ssh2, sock: string, want: Buffer | null): Promise<Signer> {
   const agent = new ssh2.OpenSSHAgent(sock);
   const keys = await new Promise<import("ssh2").ParsedKey[]>((resolve, reject) =>
-    agent.getIdentities((err, list) => (err ? reject(new RemoteError(`ssh-agent at ${sock}: ${err.message}`, { cause: err })) : resolve((list ?? []) as import("ssh2").ParsedKey[]))),
+    agent.getIdentities((err, list) =>
+      err ? reject(new RemoteError(`ssh-agent at ${sock}: ${err.message}`, { cause: err })) : resolve((list ?? []) as import("ssh2").ParsedKey[]),
+    ),
   );
   const usable = keys.filter((k) => k.type === "ssh-ed25519" || k.type === "ssh-rsa");
   const key = want ? usable.find((k) => Buffer.from(k.getPublicSSH()).equals(want)) : usable[0];
@@ -96,7 +100,10 @@ export async function openSigner(opts: { key?: string; agentSock?: string; defau
   }
   const pub = publicKeyLine(text.toString("latin1"));
   if (pub) {
-    if (!opts.agentSock) throw new UsageError(`${path} is a public key and no ssh-agent is running (SSH_AUTH_SOCK)`, { hint: "give the private key file, or start ssh-agent and ssh-add it" });
+    if (!opts.agentSock)
+      throw new UsageError(`${path} is a public key and no ssh-agent is running (SSH_AUTH_SOCK)`, {
+        hint: "give the private key file, or start ssh-agent and ssh-add it",
+      });
     return agentSigner(ssh2, opts.agentSock, pub);
   }
   return fileSigner(ssh2, path, text);

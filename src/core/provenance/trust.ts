@@ -63,7 +63,8 @@ export function judgeSignature(ctx: Context, policy: TrustPolicy, what: string, 
   }
   const sig = parseArmored(signature, `the signature of ${what}`);
   const label = keyLabel(sig.publicKey);
-  if (sig.namespace !== NAMESPACE) throw new DataError(`the signature of ${what} is for namespace '${sig.namespace}', not '${NAMESPACE}'`, { hint: "sign with -n xcimg-image" });
+  if (sig.namespace !== NAMESPACE)
+    throw new DataError(`the signature of ${what} is for namespace '${sig.namespace}', not '${NAMESPACE}'`, { hint: "sign with -n xcimg-image" });
   if (!verifySshSignature(sig, message, NAMESPACE))
     throw new DataError(`the signature of ${what} does not match it: it was changed after ${label} signed it`, {
       hint: "do not use it; get a good copy from whoever made it",
