@@ -120,7 +120,7 @@ describe("image verify refuses what it cannot trust", () => {
     expect((await verify()).code).toBe(0);
   });
 
-  test("a changed byte of the kernel, or a changed root tree, is named with the signer (65)", async () => {
+  test("a changed byte of the kernel, a changed file or a file capability in the root tree is named with the signer (65)", async () => {
     const kernel = join(img.dir, "kernel");
     const orig = readFileSync(kernel);
     const bad = Buffer.from(orig);
@@ -130,7 +130,16 @@ describe("image verify refuses what it cannot trust", () => {
     expect(v.stderr).toMatch(/Error: image \S+ differs from its manifest \(signed by alice@site \(ED25519 SHA256:\S+\)\):\n {2}changed: kernel \(sha256:/);
     expect(v.code).toBe(65);
     writeFileSync(kernel, orig);
-    appendFileSync(join(img.dir, "rootimg/etc/hostname"), "x");
+    const hostname = join(img.dir, "rootimg/etc/hostname");
+    const before = readFileSync(hostname);
+    appendFileSync(hostname, "x");
+    v = await verify();
+    expect(v.stderr).toContain("changed: root tree rootimg");
+    expect(v.code).toBe(65);
+    writeFileSync(hostname, before);
+    expect((await verify()).code).toBe(0);
+    // a file capability is invisible to sha256sum but not to the tree digest
+    Bun.spawnSync(["setcap", "cap_sys_admin+ep", join(img.dir, "rootimg/usr/bin/tool")]);
     v = await verify();
     expect(v.stderr).toContain("changed: root tree rootimg");
     expect(v.code).toBe(65);

@@ -2,10 +2,10 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, NotFoundError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
-import { artifactFiles, computeManifest, identityOf, type ImageManifest, readStoredManifest, refreshManifest, SIGNATURE_SUFFIX } from "./manifest";
+import { artifactFiles, identityOf, type ImageManifest, readStoredManifest, refreshManifest, SIGNATURE_SUFFIX, treeOf } from "./manifest";
 import { openSigner, signMessage } from "./signer";
 import { keyLabel } from "./sshsig";
-import { digestFile } from "./tree-digest";
+import { digestFile, digestTree, getfattrAvailable } from "./tree-digest";
 import { judgeSignature, trustPolicy } from "./trust";
 
 /**
@@ -45,9 +45,14 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
   }
   for (const rel of onDisk.keys()) diffs.push(`added: ${rel} (not in the manifest)`);
   if (m.tree) {
-    const fresh = computeManifest(ctx.config, img, m.origin).tree;
-    if (!fresh) notes.push(`the root tree ${m.tree.path} is not on this management node (a bundle carries the packed image only); not checked`);
-    else if (fresh.sha256 !== m.tree.sha256)
+    const tree = treeOf(ctx.config, img);
+    const xattrs = m.tree.xattrs === true;
+    if (tree && xattrs && !getfattrAvailable()) diffs.push(`cannot check the extended attributes of root tree ${m.tree.path}: getfattr (package attr) is not installed`);
+    const fresh = tree && (!xattrs || getfattrAvailable()) ? digestTree(tree.abs, { xattrs }) : null;
+    if (!tree) notes.push(`the root tree ${m.tree.path} is not on this management node (a bundle carries the packed image only); not checked`);
+    else if (!fresh) {
+      // reported above: getfattr is missing
+    } else if (fresh.sha256 !== m.tree.sha256)
       diffs.push(
         `changed: root tree ${m.tree.path} (sha256:${m.tree.sha256}, ${m.tree.entries} entries, ${m.tree.bytes} bytes → sha256:${fresh.sha256}, ${fresh.entries} entries, ${fresh.bytes} bytes)`,
       );

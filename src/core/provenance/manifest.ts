@@ -61,7 +61,7 @@ export function manifestPath(config: Config, img: Image): string {
   return join(dir, MANIFEST_FILE);
 }
 
-function treeOf(config: Config, img: Image): { path: string; abs: string } | null {
+export function treeOf(config: Config, img: Image): { path: string; abs: string } | null {
   const dir = rootImgDir(config, img);
   const rel = img.attrs.provmethod === "sysclone" ? "." : "rootimg";
   const abs = rel === "." ? dir : join(dir, rel);

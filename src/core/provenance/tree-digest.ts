@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
-import { fsError } from "../errors";
+import { fsError, IOFailure } from "../errors";
 
 /**
  * A deterministic digest of a root tree: one line per entry, in byte order of the path,
- *   <path> <type> <mode> <uid> <gid> <size> <content sha256 | -> <link target | rdev | ->
- * and the SHA-256 of all lines. It covers what a node gets from the image (owners, setuid
+ *   <path> <type> <mode> <uid> <gid> <size> <content sha256 | -> <link target | rdev | -> [<xattrs sha256>]
+ * and the SHA-256 of all lines. The last field is there only for entries with extended
+ * attributes (file capabilities, ACLs, SELinux labels), read with one `getfattr -R` over the
+ * tree (Node has no getxattr); without getfattr the digest says it does not cover them. It covers what a node gets from the image (owners, setuid
  * bits, device numbers, link targets, contents) and leaves out what changes with every copy
  * (mtime, inode numbers, hard-link counts), so the same tree captured, unpacked or imported
  * elsewhere digests the same. Paths are JSON strings of the raw bytes read as latin1, so any
@@ -13,6 +15,8 @@ import { fsError } from "../errors";
  */
 export interface TreeDigest {
   sha256: string;
+  /** Whether extended attributes are part of the digest (getfattr was available). */
+  xattrs: boolean;
   entries: number;
   /** Sum of the sizes of regular files. */
   bytes: number;
@@ -50,8 +54,33 @@ function byBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+export function getfattrAvailable(): boolean {
+  return Bun.which("getfattr") !== null;
+}
+
+/** path (raw bytes as latin1) → SHA-256 of its sorted `name=0xhex` attribute lines. */
+export function treeXattrs(root: string): Map<string, string> {
+  const p = Bun.spawnSync(["getfattr", "-R", "-P", "-h", "-d", "-m", "-", "-e", "hex", "."], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new IOFailure(`getfattr -R ${root} failed: ${p.stderr.toString().trim()}`);
+  const out = new Map<string, string>();
+  // getfattr writes names as raw bytes with \ooo escapes for backslash and control characters
+  for (const block of p.stdout.toString("latin1").split("\n\n")) {
+    const lines = block.split("\n").filter((l) => l);
+    const head = lines.shift();
+    if (!head?.startsWith("# file: ")) continue;
+    const path = head.slice(8).replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    out.set(path, createHash("sha256").update(lines.sort().join("\n"), "latin1").digest("hex"));
+  }
+  return out;
+}
+
 /** `onLine` receives every line (tests and `image verify` use it to say what differs). */
-export function digestTree(root: string, opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void } = {}): TreeDigest {
+export function digestTree(
+  root: string,
+  opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void; xattrs?: boolean } = {},
+): TreeDigest {
+  const withXattrs = opts.xattrs ?? getfattrAvailable();
+  const xattrs = withXattrs ? treeXattrs(root) : new Map<string, string>();
   const total = createHash("sha256");
   const buf = Buffer.allocUnsafe(CHUNK);
   let entries = 0;
@@ -85,7 +114,8 @@ export function digestTree(root: string, opts: { skip?: (rel: string) => boolean
       } else if (type === "c" || type === "b") {
         extra = String(st.rdev);
       }
-      const line = `${JSON.stringify(relName)} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid} ${size} ${content} ${extra}\n`;
+      const attrs = xattrs.get(relName);
+      const line = `${JSON.stringify(relName)} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid} ${size} ${content} ${extra}${attrs ? ` ${attrs}` : ""}\n`;
       total.update(line, "latin1");
       opts.onLine?.(relName, line);
       entries++;
@@ -93,7 +123,10 @@ export function digestTree(root: string, opts: { skip?: (rel: string) => boolean
     }
   };
   walk(null);
-  return { sha256: total.digest("hex"), entries, bytes };
+  // the tree's own directory: its attributes become those of the node's /
+  const top = xattrs.get(".");
+  if (top) total.update(`. ${top}\n`, "latin1");
+  return { sha256: total.digest("hex"), xattrs: withXattrs, entries, bytes };
 }
 
 /** The digest of one regular file and its size. */

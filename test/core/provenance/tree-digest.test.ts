@@ -27,6 +27,7 @@ describe("digestTree", () => {
   test("a copy (cp -a) digests the same, and so does one with other mtimes", () => {
     const a = digestTree(tree);
     expect(a.entries).toBeGreaterThan(15);
+    expect(a.xattrs).toBe(true); // getfattr is part of scripts/setup-debian.sh
     expect(digestTree(fresh())).toEqual(a);
     utimesSync(join(copy, "etc/hostname"), 1, 1);
     expect(digestTree(copy)).toEqual(a);
@@ -49,6 +50,9 @@ describe("digestTree", () => {
           unlinkSync(join(d, "dev/console"));
           sh(["mknod", "-m", "600", join(d, "dev/console"), "c", "5", "2"]);
         }],
+      ["file capability added", (d) => sh(["setcap", "cap_sys_admin+ep", join(d, "usr/bin/su")])],
+      ["xattr value changed", (d) => sh(["setfattr", "-n", "user.note", "-v", "other", join(d, "etc/hostname")])],
+      ["ACL entry added", (d) => sh(["setfacl", "-m", "u:99:rw", join(d, "etc/shadow")])],
       ["file replaced by a symlink", (d) => {
           unlinkSync(join(d, "etc/hostname"));
           symlinkSync("/etc/hostname", join(d, "etc/hostname"));
