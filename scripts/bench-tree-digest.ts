@@ -71,7 +71,7 @@ page cache warm, best of ${rounds}, ${cpus().length} CPUs, load ${load.toFixed(2
 
 | method | time | throughput | time ÷ digestTree |
 |---|---|---|---|
-${row("digestTree (path, type, mode, owners, size, sha256, link, rdev)", ours)}
+${row("digestTree (path, type, mode, owners, size, sha256, link, rdev, xattrs via getfattr -R)", ours)}
 ${row("find -type f \\| sort -z \\| xargs sha256sum \\| sha256sum (contents only)", findSum)}
 ${row("tar c . \\| sha256sum (not stable across tar versions)", tarSum)}
 

@@ -9,7 +9,8 @@ import { writeFileAtomic } from "../fs/atomic";
 import { rootImgDir } from "../image/paths";
 import { PACKED_IMAGE } from "../pack/outputs";
 import { type PackageList, packageList } from "./packages";
-import { digestFile, digestTree, type TreeDigest } from "./tree-digest";
+import { FileDigestCache } from "./digest-cache";
+import { type DigestCache, digestFile, digestTree, type TreeDigest } from "./tree-digest";
 
 /**
  * The image manifest (docs/provenance.md): what an image is, the digests of every file a node
@@ -106,11 +107,11 @@ export function identityOf(img: Image): Identity {
   return { name: img.name, provmethod: a.provmethod ?? "", osvers: a.osvers ?? "", osarch: a.osarch ?? "", profile: a.profile ?? "" };
 }
 
-export function computeManifest(config: Config, img: Image, origin: Origin, made = new Date().toISOString()): ImageManifest {
+export function computeManifest(config: Config, img: Image, origin: Origin, made = new Date().toISOString(), opts: { cache?: DigestCache } = {}): ImageManifest {
   const artifacts: Record<string, Artifact> = {};
   for (const [rel, abs] of artifactFiles(config, img)) artifacts[rel] = digestFile(abs);
   const tree = treeOf(config, img);
-  const digest = tree ? { path: tree.path, ...digestTree(tree.abs) } : null;
+  const digest = tree ? { path: tree.path, ...digestTree(tree.abs, { cache: opts.cache }) } : null;
   return {
     format: MANIFEST_FORMAT,
     identity: identityOf(img),
@@ -191,7 +192,9 @@ export function refreshManifest(ctx: Context, img: Image, origin?: Origin): { pa
   } catch (e) {
     ctx.log.warn(`replacing an unreadable ${path}: ${(e as Error).message}`);
   }
-  const fresh = computeManifest(ctx.config, img, origin ?? old?.manifest.origin ?? { how: "unknown" });
+  const cache = existsSync(dirname(path)) ? new FileDigestCache(`${path}.cache`) : undefined;
+  const fresh = computeManifest(ctx.config, img, origin ?? old?.manifest.origin ?? { how: "unknown" }, undefined, { cache });
+  cache?.save();
   if (old && sameContent(old.manifest, fresh)) return { path, changed: false, manifest: old.manifest };
   if (!existsSync(dirname(path))) return { path, changed: false, manifest: fresh };
   writeFileAtomic(path, manifestText(fresh), 0o644);

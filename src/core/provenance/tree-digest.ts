@@ -4,7 +4,7 @@ import { fsError, IOFailure } from "../errors";
 
 /**
  * A deterministic digest of a root tree: one line per entry, in byte order of the path,
- *   <path> <type> <mode> <uid> <gid> <size> <content sha256 | -> <link target | rdev | -> [<xattrs sha256>]
+ *   <path> <type> <mode> <uid> <gid> <size> <content digest | -> <link target | rdev | -> [<xattrs sha256>]
  * and the SHA-256 of all lines. The last field is there only for entries with extended
  * attributes (file capabilities, ACLs, SELinux labels), read with one `getfattr -R` over the
  * tree (Node has no getxattr); without getfattr the digest says it does not cover them. It covers what a node gets from the image (owners, setuid
@@ -23,6 +23,8 @@ export interface TreeDigest {
 }
 
 const CHUNK = 1 << 20;
+const ZERO = Buffer.alloc(CHUNK);
+const ZERO_CHUNK_SHA256 = createHash("sha256").update(ZERO).digest();
 
 function fileSha256(path: string | Buffer, buf: Buffer): string {
   const h = createHash("sha256");
@@ -32,6 +34,35 @@ function fileSha256(path: string | Buffer, buf: Buffer): string {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
+/**
+ * A tree entry's content digest: SHA-256 over the SHA-256 of each 1 MiB chunk (the last one
+ * shorter). Chunks of zeros — the holes of sparse files, a VM disk or a swap file in a golden
+ * node's tree — are recognised with a compare and take a precomputed hash, so a 5 GB sparse
+ * file costs a read of its holes, not 5 GB of hashing.
+ */
+function contentDigest(path: string | Buffer, buf: Buffer): string {
+  const h = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      let n = 0;
+      // fill whole chunks so chunk boundaries do not depend on how reads return
+      while (n < CHUNK) {
+        const r = readSync(fd, buf, n, CHUNK - n, null);
+        if (r === 0) break;
+        n += r;
+      }
+      if (n === 0) break;
+      if (n === CHUNK && buf.equals(ZERO)) h.update(ZERO_CHUNK_SHA256);
+      else h.update(createHash("sha256").update(buf.subarray(0, n)).digest());
+      if (n < CHUNK) break;
     }
   } finally {
     closeSync(fd);
@@ -74,10 +105,25 @@ export function treeXattrs(root: string): Map<string, string> {
   return out;
 }
 
+/**
+ * Content digests of unchanged files, so a re-capture or a pack does not hash the whole tree
+ * again: a file whose inode, size, mtime and ctime (nanoseconds) are those recorded keeps its
+ * digest. ctime cannot be set from user space, so a file rewritten in place misses the cache.
+ * `image verify` never uses it: a check must read everything.
+ */
+export interface DigestCache {
+  get(rel: string, key: string): string | undefined;
+  put(rel: string, key: string, digest: string): void;
+}
+
+function cacheKey(st: import("node:fs").BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
 /** `onLine` receives every line (tests and `image verify` use it to say what differs). */
 export function digestTree(
   root: string,
-  opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void; xattrs?: boolean } = {},
+  opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void; xattrs?: boolean; cache?: DigestCache } = {},
 ): TreeDigest {
   const withXattrs = opts.xattrs ?? getfattrAvailable();
   const xattrs = withXattrs ? treeXattrs(root) : new Map<string, string>();
@@ -108,7 +154,12 @@ export function digestTree(
       if (type === "f") {
         size = st.size;
         bytes += size;
-        content = fileSha256(full, buf);
+        if (opts.cache) {
+          const key = cacheKey(lstatSync(full, { bigint: true }));
+          const hit = opts.cache.get(relName, key);
+          content = hit ?? contentDigest(full, buf);
+          if (!hit) opts.cache.put(relName, key, content);
+        } else content = contentDigest(full, buf);
       } else if (type === "l") {
         extra = JSON.stringify(readlinkSync(full, { encoding: "buffer" }).toString("latin1"));
       } else if (type === "c" || type === "b") {

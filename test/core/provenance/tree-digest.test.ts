@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FileDigestCache } from "../../../src/core/provenance/digest-cache";
 import { digestTree } from "../../../src/core/provenance/tree-digest";
 import { makeRootTree, sh } from "../../helpers/bundle-sites";
 
@@ -66,4 +67,31 @@ describe("digestTree", () => {
       seen.add(d);
     }
   });
+
+  test("the cache spares unchanged files and misses a file rewritten in place with its mtime put back", async () => {
+    const t = fresh();
+    const cacheFile = join(dir, "cache.json");
+    rmSync(cacheFile, { force: true });
+    const first = new FileDigestCache(cacheFile);
+    const a = digestTree(t, { cache: first });
+    first.save();
+    expect(first.hits).toBe(0);
+    const second = new FileDigestCache(cacheFile);
+    expect(digestTree(t, { cache: second })).toEqual(a);
+    expect(second.hits).toBeGreaterThan(5);
+    second.save();
+    // same size, same mtime, different content: only ctime tells, and it does
+    const f = join(t, "usr/bin/tool");
+    const st = statSync(f);
+    const data = readFileSync(f);
+    data[10] = (data[10] as number) ^ 1;
+    await Bun.sleep(10);
+    writeFileSync(f, data);
+    utimesSync(f, st.atime, st.mtime);
+    const third = new FileDigestCache(cacheFile);
+    const b = digestTree(t, { cache: third });
+    expect(b.sha256).not.toBe(a.sha256);
+    expect(b).toEqual(digestTree(t));
+  });
 });
+
