@@ -133,6 +133,28 @@ describe("signed bundles", () => {
     }
   });
 
+  test("imported under a new profile (-f), the image gets its own manifest recording the bundle, its signer and the origin it claimed", async () => {
+    const site = new Sandbox("signed-rename", trust("signed"));
+    try {
+      const r = await site.bin(["import", signed, "-f", "compute2"], { env: noAgent });
+      expect(r.stderr).not.toContain("Error");
+      expect(r.code).toBe(0);
+      const dir = join(site.installdir, "netboot/rhels8.5/x86_64/compute2");
+      const m = JSON.parse(readFileSync(join(dir, "xcimg-manifest.json"), "utf8"));
+      expect(m.identity.name).toBe("rhels8.5-x86_64-netboot-compute2");
+      expect(m.origin).toMatchObject({ how: "import", bundle: signed, signer: "alice@site", upstream: { how: "unknown" } });
+      expect(m.origin.key).toMatch(/^ED25519 SHA256:/);
+      expect(existsSync(join(dir, "xcimg-manifest.json.sig"))).toBe(false);
+      // the site vouches for its renamed copy by signing it itself
+      const v = await site.bin(["image", "verify", "rhels8.5-x86_64-netboot-compute2"], { env: noAgent });
+      expect(v.code).toBe(77);
+      expect((await site.bin(["image", "sign", "rhels8.5-x86_64-netboot-compute2", "--key", keys.bob], { env: noAgent })).code).toBe(0);
+      expect((await site.bin(["image", "verify", "rhels8.5-x86_64-netboot-compute2"], { env: noAgent })).code).toBe(0);
+    } finally {
+      site.cleanup();
+    }
+  });
+
   test("re-tarring without changing anything still imports (so each refusal below is about its tampering)", async () => {
     const site = new Sandbox("signed-retar", trust("signed"));
     try {
