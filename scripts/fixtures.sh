@@ -30,3 +30,19 @@ if [ ! -f "$F/d-i/linux" ]; then
   rm -rf "$tmp"
   echo "fixtures: debian-installer netboot $(cat "$F/d-i/version")" >&2
 fi
+# Secure Boot: Debian's shim (signed by Microsoft's UEFI CA) and netboot GRUB (signed by
+# Debian), extracted rather than installed so nothing touches the host's own boot setup
+# (test/e2e/secureboot-qemu.test.ts). Outside fixtures/, which worktrees share read-only.
+SB=.cache/secureboot
+if [ ! -f "$SB/grubx64.efi" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download shim-signed grub-efi-amd64-signed >/dev/null 2>&1) || { echo "fixtures: apt-get download shim-signed grub-efi-amd64-signed failed" >&2; exit 1; }
+  for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
+  mkdir -p "$SB"
+  cp "$tmp/x/usr/lib/shim/shimx64.efi.signed" "$SB/shimx64.efi"
+  cp "$tmp/x/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" "$SB/grubx64.efi"
+  # shellcheck disable=SC2016 # dpkg-deb expands ${Package}, not the shell
+  for d in "$tmp"/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$d"; done > "$SB/versions"
+  rm -rf "$tmp"
+  echo "fixtures: secure boot $(paste -sd';' "$SB/versions")" >&2
+fi

@@ -1,4 +1,5 @@
 import { leaf, output } from "../cli/command";
+import { afterImageChange, captureOrigin } from "../core/provenance/hooks";
 import { operation } from "../provmethods/registry";
 
 /** -t diskless captures a netboot root tree; -t sysclone a tree to clone onto disks. */
@@ -31,6 +32,8 @@ export default leaf({
     const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
     const fn = await operation(method, "capture", `capture -t ${args.type}`);
     const result = await fn(ctx, { ...args, node: args.node, image: args.osimage ?? "" });
+    const image = (result as { image?: string })?.image;
+    if (image) afterImageChange(ctx, image, captureOrigin(ctx, image));
     return output(result, String((result as { summary?: string })?.summary ?? ""));
   },
 });

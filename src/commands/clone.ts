@@ -3,6 +3,7 @@ import { imageOperation } from "../cli/shared";
 import type { CloneResult } from "../core/clone/prepare";
 import { parseSize } from "../core/clone/size";
 import { followClones, isFinished, statusLine } from "../core/clone/status";
+import { afterImageChange } from "../core/provenance/hooks";
 import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
@@ -67,6 +68,8 @@ export default leaf({
       excludeFrom: args.excludeFrom,
     };
     const result = (await fn(ctx, image, req)) as CloneResult | UpdateResult;
+    // clone made or reused the disk archive nodes download: the manifest lists it (docs/provenance.md)
+    if (!args.dryRun && !args.update) afterImageChange(ctx, image.name);
     for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);
     return output(result, result.lines, Object.keys(result.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
   },

@@ -1,6 +1,7 @@
 import { leaf, output } from "../cli/command";
 import { planImport } from "../core/bundle/import";
 import { commitImport } from "../core/bundle/import-commit";
+import { recordImports } from "../core/provenance/import-record";
 import { operation } from "../provmethods/registry";
 
 export default leaf({
@@ -31,6 +32,7 @@ export default leaf({
       await fn(ctx, { plan, image });
     }
     const result = await commitImport(ctx, plan);
+    recordImports(ctx, plan);
     return output(
       result,
       result.images.map((i) => `Successfully imported the image ${i.image}.`),

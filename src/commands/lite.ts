@@ -3,6 +3,7 @@ import { imageOperation } from "../cli/shared";
 import { findImage, getImage } from "../core/defs/image";
 import { DataError, NotFoundError } from "../core/errors";
 import { validateImageName } from "../core/names";
+import { afterImageChange } from "../core/provenance/hooks";
 import { imageLiteEntries, lsliteLine } from "../core/statelite/litefile";
 import { PROVMETHOD_MESSAGE } from "../core/statelite/liteimg";
 
@@ -30,6 +31,8 @@ export default leaf({
     const image = getImage(ctx.db(), args.osimage);
     if (image.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${args.osimage} provmethod=statelite` });
     const { fn } = await imageOperation(ctx, args.osimage, "lite");
-    return output(await fn(ctx, image, { nosyncfiles: args.nosyncfiles }), "");
+    const result = await fn(ctx, image, { nosyncfiles: args.nosyncfiles });
+    afterImageChange(ctx, image.name);
+    return output(result, "");
   },
 });

@@ -1,5 +1,6 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
+import { afterImageChange } from "../core/provenance/hooks";
 
 export default leaf({
   name: "pack",
@@ -19,6 +20,7 @@ export default leaf({
   async run(ctx, args) {
     const { image, fn } = await imageOperation(ctx, args.osimage, "pack");
     const result = await fn(ctx, image, { method: args.method, compress: args.compress, nosyncfiles: args.nosyncfiles });
+    afterImageChange(ctx, image.name);
     return output(result, String((result as { summary?: string })?.summary ?? ""));
   },
 });

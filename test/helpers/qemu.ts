@@ -26,6 +26,12 @@ export interface VmOptions {
   netdev?: string;
   /** Words run before qemu, e.g. ["ip", "netns", "exec", "ns"] to open a tap inside a namespace. */
   prefix?: string[];
+  /**
+   * UEFI with Secure Boot enforced: OVMF's secboot build (SMM required) with this writable copy
+   * of a variable store (OVMF_VARS_4M.ms.fd: Microsoft's keys enrolled, Secure Boot on), and
+   * OVMF's own network driver instead of the NIC's unsigned iPXE option ROM.
+   */
+  secureBootVars?: string;
 }
 
 export interface VmResult {
@@ -37,6 +43,8 @@ export interface VmResult {
 }
 
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+export const OVMF_SECBOOT_CODE = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+export const OVMF_MS_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 export const haveQemu = () => existsSync("/usr/bin/qemu-system-x86_64");
 
 export class Vm {
@@ -51,11 +59,15 @@ export class Vm {
     if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
     const argv = [...(o.prefix ?? []), "qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-netdev", netdev];
     // network first, then the disk: bootindex is what both SeaBIOS and OVMF follow
-    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac},bootindex=1`, "-display", "none", "-serial", "stdio", "-monitor", "none");
+    const rom = o.secureBootVars ? ",romfile=" : "";
+    argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac},bootindex=1${rom}`, "-display", "none", "-serial", "stdio", "-monitor", "none");
     if (!o.disk) argv.push("-boot", "n");
     if (!o.reboot) argv.push("-no-reboot");
     if (o.disk) argv.push("-drive", `file=${o.disk},if=none,id=d0,format=raw`, "-device", "virtio-blk-pci,drive=d0,bootindex=2");
-    if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
+    if (o.secureBootVars) {
+      argv.push("-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on");
+      argv.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_SECBOOT_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.secureBootVars}`);
+    } else if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
     const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.proc = proc;
     const decoder = new TextDecoder();

@@ -10,5 +10,7 @@ export default defineCommand({
     copy: () => import("./copy").then((m) => m.default),
     media: () => import("./media").then((m) => m.default),
     render: () => import("./render").then((m) => m.default),
+    sign: () => import("./sign").then((m) => m.default),
+    verify: () => import("./verify").then((m) => m.default),
   },
 });

@@ -9,6 +9,7 @@ import { validateImageName } from "../names";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
 import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest";
 import { exportPostscripts } from "./postscripts";
+import { bundleSigningHook } from "../provenance/bundle-sign";
 import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
 import { nodeTop } from "../image/tree-barrier";
@@ -22,11 +23,20 @@ export interface ExportRequest {
   bundle?: string;
   postscripts?: string;
   extra?: string[];
+  /** Sign the bundle (docs/provenance.md); `key` as for `xcimg image sign --key`. */
+  sign?: boolean;
+  key?: string;
 }
 
 export function asExportRequest(req: Record<string, unknown>): ExportRequest {
   const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-  return { bundle: str(req.bundle), postscripts: str(req.postscripts), extra: Array.isArray(req.extra) ? req.extra.map(String) : [] };
+  return {
+    bundle: str(req.bundle),
+    postscripts: str(req.postscripts),
+    extra: Array.isArray(req.extra) ? req.extra.map(String) : [],
+    sign: req.sign === true,
+    key: str(req.key),
+  };
 }
 
 export interface ExportJob {
@@ -205,11 +215,14 @@ export async function exportImage(
         throw new DataError(`the bundle ${dest} would be inside ${t.cwd}, which it carries`, { hint: "write it somewhere else" });
     }
     parts.push(...trees);
+    // the key is opened before the long write, so a wrong key or a locked agent fails fast
+    const finish = req.sign ? await bundleSigningHook(ctx, image, imageDir, req.key) : undefined;
     ctx.log.info(`Compressing ${name} bundle.  Please be patient.`);
     const started = performance.now();
     const result = await writeBundle(dest, parts, {
       imageDir,
       signal: ctx.signal,
+      finish,
       progress: (b) => ctx.log.progress(`${(b / 1e6).toFixed(0)} MB read, ${(b / 1e6 / ((performance.now() - started) / 1000)).toFixed(0)} MB/s`),
     });
     ctx.log.progressDone();

@@ -13,6 +13,7 @@ import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } fro
 import { parseManifestCfg } from "./manifest-cfg";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
+import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
 import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**
@@ -74,6 +75,8 @@ export interface ImportPlan {
   images: ImportImage[];
   rules: DestinationRules;
   nodes: string[];
+  /** Signature and statement checks per image directory (core/provenance/bundle-verify.ts). */
+  provenance: BundleProvenance[];
 }
 
 /** What a provmethod's `import` operation receives. */
@@ -114,12 +117,15 @@ async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan
   if (lstatSync(bundlePath).isDirectory()) throw new UsageError(`${req.bundle} is a directory, not a bundle`);
   bundlePath = resolve(bundlePath);
   ctx.log.info(`Checking ${bundlePath}...`);
-  const bundle = await vetBundle(bundlePath, ctx.signal, { free: freeBytes(installdir), where: installdir });
+  let provenance: BundleProvenance[] = [];
+  const bundle = await vetBundle(bundlePath, ctx.signal, { free: freeBytes(installdir), where: installdir }, (b) => {
+    provenance = checkBundleProvenance(ctx, b);
+  });
   const allow = req.allowDest.map((d) => {
     if (!d.startsWith("/")) throw new UsageError(`--allow-dest needs an absolute directory, not '${d}'`);
     return posix.normalize(d).replace(/(.)\/$/, "$1");
   });
-  const plan: ImportPlan = { req, bundle, images: [], rules: { installdir, from: "/install", allow }, nodes: [] };
+  const plan: ImportPlan = { req, bundle, images: [], rules: { installdir, from: "/install", allow }, nodes: [], provenance };
   const db = ctx.db();
   for (const dir of bundle.images) {
     const file = dir.dir ? `${dir.dir}/manifest.${dir.kind}` : "manifest.cfg";

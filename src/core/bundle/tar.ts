@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DataError } from "../errors";
 
 /**
@@ -23,6 +24,10 @@ export interface TarEntry {
   mtime: number;
   /** The member carries extended attributes, ACLs or an SELinux label (pax SCHILY.* / RHT.*). */
   attrs?: boolean;
+  /** SHA-256 of those attributes (sorted `key=value` records), for a signed statement of the bundle. */
+  attrsSha256?: string;
+  /** Device numbers of a char or block device member. */
+  dev?: [number, number];
 }
 
 export interface TarHandlers {
@@ -281,7 +286,9 @@ export class TarParser {
       if (!/^[0-9]+$/.test(paxSize)) throw new DataError("tar: malformed pax size");
       entrySize = Number(paxSize);
     }
-    const attrs = [...this.pax.keys()].some(isAttrKey);
+    const attrKeys = [...this.pax.keys()].filter(isAttrKey).sort();
+    const attrs = attrKeys.length > 0;
+    const attrsSha256 = attrs ? createHash("sha256").update(attrKeys.map((k) => `${k}=${this.pax.get(k)}\n`).join(""), "latin1").digest("hex") : undefined;
     this.longName = this.longLink = null;
     this.pax = new Map();
     this.metaSeen.clear();
@@ -298,6 +305,8 @@ export class TarParser {
       mtime: number(h, 136, 12, "mtime"),
       attrs,
     };
+    if (attrsSha256) entry.attrsSha256 = attrsSha256;
+    if (type === "char" || type === "block") entry.dev = [number(h, 329, 8, "devmajor"), number(h, 337, 8, "devminor")];
     this.entries++;
     this.h.entry(entry);
     this.remaining = dataSize;

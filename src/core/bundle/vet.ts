@@ -31,6 +31,9 @@ export interface ImageDir {
   manifest: Buffer;
   litefile?: Buffer;
   checksummed: boolean;
+  /** xcimg-manifest.json and its signature, when the bundle was signed (core/provenance). */
+  signedManifest?: Buffer;
+  signature?: Buffer;
 }
 
 export interface VettedBundle {
@@ -47,6 +50,8 @@ const LIMITS: Record<string, number> = {
   "manifest.cfg": 1 << 20,
   "litefile.csv": 16 << 20,
   [CHECKSUM_FILE]: 64 << 20,
+  "xcimg-manifest.json": 64 << 20,
+  "xcimg-manifest.json.sig": 64 << 10,
 };
 
 /** Sub-trees of an image directory that may hold more than plain files and directories. */
@@ -209,11 +214,15 @@ export async function vetBundle(
   path: string,
   signal?: AbortSignal,
   space: { free: number; where: string } = { free: Number.POSITIVE_INFINITY, where: "" },
+  /** Runs before the checksum file is compared: a signed statement names its signer and what differs. */
+  provenance?: (b: VettedBundle) => void,
 ): Promise<VettedBundle> {
   const { v, compressedBytes } = await vetMembers(path, signal, space);
   const images = imageDirs(v, path);
+  const vetted = { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+  provenance?.(vetted);
   for (const img of images) verifyChecksums(v, img, path);
-  return { path, members: v.members, images, dataBytes: v.dataBytes, compressedBytes };
+  return vetted;
 }
 
 /**
@@ -314,6 +323,8 @@ function imageDirs(v: Vetter, path: string): ImageDir[] {
       manifest: (xml ?? cfg) as Buffer,
       litefile: v.smallFile(`${dir}/litefile.csv`),
       checksummed: v.members.has(`${dir}/${CHECKSUM_FILE}`),
+      signedManifest: v.smallFile(`${dir}/xcimg-manifest.json`),
+      signature: v.smallFile(`${dir}/xcimg-manifest.json.sig`),
     });
   }
   return out;

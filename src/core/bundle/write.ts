@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { ParallelGzip } from "../compress/gzip";
 import { CantCreateError, fsError, InterruptedError, IOFailure } from "../errors";
 import { CHECKSUM_FILE, formatChecksums } from "./checksums";
-import { TarParser, tarEnd, tarFileMember } from "./tar";
+import { type TarEntry, TarParser, tarEnd, tarFileMember } from "./tar";
 import { normaliseMemberName } from "./vet";
 import { FirstTarEntryPatch } from "../pack/tar-top";
 
@@ -28,6 +28,16 @@ export interface TarPart {
   /** What the first member (the tree's top) must carry instead of its mode on the MN. */
   top?: { mode: number; uid: number; gid: number };
 }
+
+/** A member as written, with the SHA-256 of a file's data (for a signed statement of the bundle). */
+export interface WrittenMember {
+  name: string;
+  entry: TarEntry;
+  sha256?: string;
+}
+
+/** Files to append after the parts and before the checksum file (the signed manifest and its signature). */
+export type FinishHook = (members: readonly WrittenMember[]) => Promise<{ name: string; data: Uint8Array }[]>;
 
 export interface WriteResult {
   path: string;
@@ -64,7 +74,7 @@ function tarArgs(part: TarPart): string[] {
 export async function writeBundle(
   dest: string,
   parts: readonly TarPart[],
-  opts: { imageDir: string; signal: AbortSignal; progress?: (bytes: number) => void },
+  opts: { imageDir: string; signal: AbortSignal; progress?: (bytes: number) => void; finish?: FinishHook },
 ): Promise<WriteResult> {
   const tmp = join(dirname(dest), `.${basename(dest)}.xcimg-tmp-${process.pid}`);
   let fh: Awaited<ReturnType<typeof open>>;
@@ -86,6 +96,7 @@ export async function writeBundle(
   let compressed = false;
   let pending: [Uint8Array, boolean][] = [];
   let dataBytes = 0;
+  const written: WrittenMember[] = [];
   const closeHash = () => {
     if (hashing) sums.set(hashing.name, hashing.hash.digest("hex"));
     hashing = null;
@@ -96,6 +107,7 @@ export async function writeBundle(
       sniff = e.type === "file";
       compressed = false;
       const name = normaliseMemberName(e.name);
+      if (opts.finish) written.push({ name, entry: { ...e, name } });
       if (e.type === "file" && name.startsWith(prefix)) hashing = { name: name.slice(prefix.length), hash: createHash("sha256") };
     },
     data(c) {
@@ -153,9 +165,21 @@ export async function writeBundle(
       }
     }
     closeHash();
+    let appended = 0;
+    let appendedMembers = 0;
+    if (opts.finish) {
+      for (const w of written) if (w.entry.type === "file" && w.name.startsWith(prefix)) w.sha256 = sums.get(w.name.slice(prefix.length));
+      for (const f of await opts.finish(written)) {
+        const m = tarFileMember(`./${opts.imageDir}/${f.name}`, f.data, Math.floor(Date.now() / 1000));
+        sums.set(f.name, createHash("sha256").update(f.data).digest("hex"));
+        await gz.write(m);
+        appended += m.length;
+        appendedMembers++;
+      }
+    }
     const checksums = formatChecksums(sums);
     const member = tarFileMember(`./${opts.imageDir}/${CHECKSUM_FILE}`, checksums, Math.floor(Date.now() / 1000));
-    const tail = tarEnd(parser.bytes + member.length);
+    const tail = tarEnd(parser.bytes + appended + member.length);
     await gz.write(member);
     await gz.write(tail);
     await gz.end();
@@ -163,7 +187,7 @@ export async function writeBundle(
     await fh.close();
     await rename(tmp, dest);
     ok = true;
-    return { path: dest, bytes: position, members: parser.entries + 1, dataBytes };
+    return { path: dest, bytes: position, members: parser.entries + appendedMembers + 1, dataBytes };
   } catch (e) {
     if (e instanceof Error && !(e instanceof IOFailure) && (e as NodeJS.ErrnoException).code) throw fsError(e, `cannot write ${dest}`);
     throw e;

@@ -10,7 +10,7 @@ import { bootFilesDir, isInside, rootImgDir } from "./paths";
 import { topRecordPath } from "./tree-barrier";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
-const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*)$/;
+const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.
@@ -67,6 +67,8 @@ export async function removeImage(
         staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
         staged.add(topRecordPath(dir)); // the node's / (tree-barrier.ts)
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
+        // the image manifest lives beside the tree (core/provenance/manifest.ts)
+        for (const ext of ["", ".sig", ".cache"]) staged.add(join(dir, "..", `${basename(dir)}.xcimg-manifest.json${ext}`));
       }
       else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
     }

@@ -105,6 +105,9 @@ describe("ramdisk statelite images", () => {
   });
 });
 
+/** The directory's files, less the image manifest lite records (docs/provenance.md). */
 function readdirNames(d: string): string[] {
-  return readdirSync(d).sort();
+  return readdirSync(d)
+    .filter((n) => !n.startsWith("xcimg-manifest.json"))
+    .sort();
 }
