@@ -10,5 +10,6 @@ export default defineCommand({
     copy: () => import("./copy").then((m) => m.default),
     media: () => import("./media").then((m) => m.default),
     render: () => import("./render").then((m) => m.default),
+    kernels: () => import("./kernels").then((m) => m.default),
   },
 });
