@@ -112,6 +112,8 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
   }
 
   const lock = lockImageDir(ctx.config.installdir, rootimgdir, `xcimg genimage ${img.name}`);
+  const hadDir = existsSync(rootimgdir);
+  let built = false;
   try {
     prepareWork(plan, log);
     await backend.precheck();
@@ -151,6 +153,7 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
         packages,
       });
       if (Object.keys(updates).length || !findImage(ctx.db(), img.name)) setImage(ctx.db(), img.name, { provmethod: effective.attrs.provmethod as string, ...updates });
+      built = true;
       return {
         image: img.name,
         tree,
@@ -170,6 +173,8 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
       removeStaging(join(work, `aside.${process.pid}`));
     }
   } finally {
+    // a first build that failed leaves no image directory behind (the package cache stays)
+    if (!built && !hadDir) removeStaging(rootimgdir);
     lock.release();
   }
 }
