@@ -19,7 +19,7 @@ const rootimgdir = () => join(sb.installdir, "netboot/debian12/x86_64/compute");
 const tree = () => join(rootimgdir(), "rootimg");
 const lists = () => join(sb.dir, "lists");
 const installed = (t: string) =>
-  execFileSync("dpkg-query", ["-W", `--admindir=${join(t, "var/lib/dpkg")}`, "-f", "${Package}\\n"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  execFileSync("dpkg-query", ["-W", `--admindir=${join(t, "var/lib/dpkg")}`, "-f", "\u0024{Package}\\n"], { encoding: "utf8" }).split("\n").filter(Boolean);
 const snapshot = () =>
   spawnSync("find", [rootimgdir(), "-path", "*/.xcimg-genimage.rootimg", "-prune", "-o", "-printf", "%P %m %s %T@\\n"], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout.split("\n").sort().join("\n");
 

@@ -183,6 +183,46 @@ describe("genimage, EL family (dnf --installroot)", () => {
     expect(rpmQa(tree())).toEqual(["el-a", "el-b", "el-kernels"]);
   }, 300_000);
 
+  test("Ctrl-C mid-build: exit 130, no mount remains, the previous tree is intact", async () => {
+    write("post.sh", '#!/bin/sh\ntouch "$1/../started"\nsleep 60\n', 0o755);
+    const before = await snapshot();
+    const work = join(rootimgdir(), ".xcimg-genimage.rootimg");
+    const proc = Bun.spawn([join(import.meta.dir, "../../dist/xcimg"), "genimage", IMG, "--fresh"], { env: sb.env as Record<string, string>, stdout: "ignore", stderr: "pipe" });
+    const deadline = Date.now() + 120_000;
+    while (!existsSync(join(work, "started")) && Date.now() < deadline) await Bun.sleep(100);
+    proc.kill("SIGINT");
+    const code = await proc.exited;
+    const stderr = await new Response(proc.stderr).text();
+    expect(code).toBe(130);
+    expect(stderr).toContain("Error:");
+    expect(mountsUnder(sb.dir)).toEqual([]);
+    expect(spawnSync("pgrep", ["-f", `${join(lists(), "post.sh")}`]).status).toBe(1);
+    expect(readdirSync(work).some((n) => n.startsWith("staging."))).toBe(false);
+    expect(await snapshot()).toBe(before);
+    rmSync(join(work, "started"), { force: true });
+    write("post.sh", "#!/bin/sh\nexit 0\n", 0o755);
+  }, 300_000);
+
+  test("a full disk is said as such (74), and leaves nothing behind", async () => {
+    const IMG3 = "rocky9.4-x86_64-netboot-full";
+    const dir3 = join(sb.installdir, "netboot/rocky9.4/x86_64/full");
+    execFileSync("mkdir", ["-p", dir3]);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=96k", "xcimg-test-full", dir3]);
+    try {
+      expect((await sb.bin(["image", "set", IMG3, "osvers=rocky9.4", "osarch=x86_64", "profile=full", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `pkgdir=${good}`])).code).toBe(0);
+      write("compute.pkglist", "el-a\n#INCLUDE:more.pkglist#\n#NEW_INSTALL_LIST#\nel-b\n");
+      const r = await sb.bin(["genimage", IMG3]);
+      expect(r.stderr).toMatch(new RegExp(`the filesystem holding ${dir3} is full`));
+      expect(r.stderr).toContain(`hint: free space there (df -h ${dir3})`);
+      expect(r.code).toBe(74);
+      expect(readdirSync(dir3).filter((n) => n !== ".xcimg-genimage.rootimg")).toEqual([]);
+      expect(readdirSync(join(dir3, ".xcimg-genimage.rootimg")).filter((n) => n.startsWith("staging."))).toEqual([]);
+    } finally {
+      spawnSync("umount", [dir3]);
+    }
+    expect(mountsUnder(sb.dir)).toEqual([]);
+  }, 300_000);
+
   test("an unsigned or wrongly-signed package is refused (65); --insecure lets it through, announced", async () => {
     const IMG2 = "rocky9.4-x86_64-netboot-unsigned";
     write("unsigned.pkglist", "el-unsigned\n");

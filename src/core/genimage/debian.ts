@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, IOFailure, NotFoundError } from "../errors";
 import type { Logger } from "../log";
-import { runIsolated, mountTreeLines, sq } from "./isolate";
+import { mountTreeLines, runIsolated, sq, stepFailed } from "./isolate";
 import { type AptSource, aptSources, hostAptSources, hostMirrorFor, withoutCredentials } from "./repos";
 import { type Backend, type BuildPlan, debArch } from "./plan";
 import type { Pass } from "./pkglist";
@@ -154,6 +154,7 @@ export function debianBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
           hint: "give the keyring that signs this mirror (Signed-By in the MN's apt sources), or --insecure to build without verifying",
         });
       }
+      if (r.tail.some((l) => /No space left|disk is full/i.test(l))) throw stepFailed("apt-get update", r.tail, plan.cache);
       throw new IOFailure(`apt could not read the repositories (${where()}): ${r.tail.slice(-5).join(" | ")}`, { hint: "check the mirror is reachable from this management node (rerun with -v)" });
     },
     async build() {
@@ -161,13 +162,13 @@ export function debianBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
         const argv = mmdebstrapArgv();
         log.info(`Bootstrapping ${plan.osvers} ${plan.arch} from ${where()} (mmdebstrap)...`);
         const r = await runIsolated(`exec "$@"`.replace('"$@"', argv.map(sq).join(" ")), { env: plan.environ, log, signal, label: "mmdebstrap" });
-        if (r.code !== 0) throw stepFailed("mmdebstrap", r.tail);
+        if (r.code !== 0) throw stepFailed("mmdebstrap", r.tail, plan.rootimgdir);
       }
       const steps = chrootSteps();
       if (steps.length) {
         log.info(`Installing the remaining package transactions into the new tree (apt-get)...`);
         const r = await runIsolated(steps.join("\n"), { log, signal, label: "apt-get" });
-        if (r.code !== 0) throw stepFailed("apt-get in the new tree", r.tail);
+        if (r.code !== 0) throw stepFailed("apt-get in the new tree", r.tail, plan.rootimgdir);
       }
     },
     async packages() {
@@ -195,9 +196,4 @@ function defaultSource(plan: BuildPlan, host: AptSource[]): AptSource[] {
     });
   }
   return [{ ...h, components: h.components.length ? h.components : ["main"] }];
-}
-
-export function stepFailed(what: string, tail: string[]): IOFailure {
-  const errors = tail.filter((l) => /^(E:|W:|error|Error|dpkg:)/.test(l)).slice(-4);
-  return new IOFailure(`${what} failed: ${(errors.length ? errors : tail.slice(-4)).join(" | ")}`, { hint: "rerun with -v for its whole output; the previous image is unchanged" });
 }

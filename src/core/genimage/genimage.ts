@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Context } from "../context";
 import { findImage, getImage, type Image, setImage } from "../defs/image";
 import { DataError, fsError, IOFailure, UsageError } from "../errors";
@@ -14,7 +14,7 @@ import { pickKernel } from "../pack/kernel";
 import { debianBackend } from "./debian";
 import { osFamily } from "./family";
 import { readInputs } from "./inputs";
-import { mountsBelow } from "./isolate";
+import { mountsBelow, stepFailed } from "./isolate";
 import type { Backend, BuildPlan } from "./plan";
 import { runPostinstall } from "./postinstall";
 import { writeRecord } from "./record";
@@ -226,5 +226,5 @@ function removeStaging(dir: string): void {
 /** Not fresh: start from a full copy of the live tree (never hardlinks: package managers rewrite files in place). */
 function copyTree(tree: string, staging: string): void {
   const r = spawnSync("cp", ["-a", "--reflink=auto", "--", tree, staging], { encoding: "utf8" });
-  if (r.status !== 0) throw new IOFailure(`cannot copy ${tree} to ${staging}: ${(r.stderr ?? "").trim()}`, { hint: "check free space in the image's filesystem, or rebuild with --fresh" });
+  if (r.status !== 0) throw stepFailed(`copying ${tree} to ${staging}`, (r.stderr ?? "").trim().split("\n"), dirname(tree));
 }

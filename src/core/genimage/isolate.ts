@@ -97,3 +97,15 @@ export function mountsBelow(dir: string): string[] {
     .map((l) => (l.split(" ")[1] ?? "").replace(/\\040/g, " "))
     .filter((m) => m === d || m.startsWith(`${d}/`));
 }
+
+const DISK_FULL = /No space left on device|ENOSPC|Disk Requirements|more space needed|not enough (free )?(disk )?space|disk is full/i;
+
+/** A step that failed: its error lines, and a full disk said as such (where, and what to do). */
+export function stepFailed(what: string, tail: string[], dir?: string): IOFailure {
+  const errors = tail.filter((l) => (/^(E:|W:|error|Error|dpkg:)/.test(l) || DISK_FULL.test(l)) && !/^(E:|W:|error|Error|dpkg):?\s*$/.test(l)).slice(-4);
+  const detail = (errors.length ? errors : tail.slice(-4)).join(" | ");
+  if (dir && tail.some((l) => DISK_FULL.test(l))) {
+    return new IOFailure(`${what} failed: the filesystem holding ${dir} is full (${detail})`, { hint: `free space there (df -h ${dir}), then rerun; the previous image is unchanged` });
+  }
+  return new IOFailure(`${what} failed: ${detail}`, { hint: "rerun with -v for its whole output; the previous image is unchanged" });
+}

@@ -2,8 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, NotFoundError } from "../errors";
 import type { Logger } from "../log";
-import { stepFailed } from "./debian";
-import { mountTreeLines, runIsolated, sq } from "./isolate";
+import { mountTreeLines, runIsolated, sq, stepFailed } from "./isolate";
 import { finalizeCommon } from "./node-tree";
 import type { Backend, BuildPlan } from "./plan";
 import type { Pass } from "./pkglist";
@@ -88,7 +87,7 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
         });
       }
       if (r.code !== 0 || (/Error:|Failed to download metadata|Cannot download repomd/.test(text) && !/Operation aborted/.test(text))) {
-        throw stepFailed(`dnf could not resolve the package lists from ${where()}`, r.tail);
+        throw stepFailed(`dnf resolving the package lists from ${where()}`, r.tail, plan.rootimgdir);
       }
     },
     async build() {
@@ -110,7 +109,7 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
             hint: "sign the packages with the key in the repository's RPM-GPG-KEY* file, or --insecure to install unverified packages (not recommended)",
           });
         }
-        throw stepFailed("dnf in the new tree", r.tail);
+        throw stepFailed("dnf in the new tree", r.tail, plan.rootimgdir);
       }
     },
     async packages() {
