@@ -68,8 +68,8 @@ describe("genimage, EL family (dnf --installroot)", () => {
     write("compute.pkglist", "# EL compute\nel-a\n#INCLUDE:more.pkglist#\n#NEW_INSTALL_LIST#\nel-b\n");
     write("more.pkglist", "el-c\nel-kernels\n");
     write("other.pkglist", "-el-c\n");
-    write("post.sh", '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/postinstall.out"\nenv | grep ^IMG_ | sort > "$1/etc/postinstall.env"\ntest -r "$1/proc/self/status"\n', 0o755);
-    const set = await sb.bin(["image", "set", IMG, "osvers=rocky9.4", "osarch=x86_64", "profile=compute", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `pkgdir=${good}`, `otherpkglist=${join(lists(), "other.pkglist")}`, `otherpkgdir=${good}`, `postinstall=${join(lists(), "post.sh")} one two`]);
+    write("post.sh", '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/postinstall.out"\nenv | grep "^IMG_\\|^XCIMG_SITE=" | sort > "$1/etc/postinstall.env"\ntest -r "$1/proc/self/status"\n', 0o755);
+    const set = await sb.bin(["image", "set", IMG, "osvers=rocky9.4", "osarch=x86_64", "profile=compute", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `pkgdir=${good}`, `otherpkglist=${join(lists(), "other.pkglist")}`, `otherpkgdir=${good}`, `postinstall=${join(lists(), "post.sh")} one two`, "environvar=XCIMG_SITE=lab1"]);
     expect(set.code).toBe(0);
     const r = await sb.bin(["genimage", IMG]);
     expect(r.stderr).not.toContain("Error");
@@ -91,7 +91,7 @@ describe("genimage, EL family (dnf --installroot)", () => {
     // postinstall: $1=tree $2=osver $3=arch $4=profile $5...=args, xCAT's IMG_* variables, /proc mounted
     expect(readFileSync(join(tree(), "etc/postinstall.out"), "utf8")).toMatch(/^\/.*\/staging\.\d+\|rocky9\.4\|x86_64\|compute\|one\|two\|$/);
     const env = readFileSync(join(tree(), "etc/postinstall.env"), "utf8");
-    for (const v of ["IMG_NAME=rocky9.4-x86_64-netboot-compute", "IMG_OSVER=rocky9.4", "IMG_ARCH=x86_64", "IMG_PROFILE=compute", `IMG_PKGDIR=${good}`, "IMG_KERNELVERSION=5.14.0-10.el9.x86_64"]) expect(env).toContain(v);
+    for (const v of ["IMG_NAME=rocky9.4-x86_64-netboot-compute", "IMG_OSVER=rocky9.4", "IMG_ARCH=x86_64", "IMG_PROFILE=compute", `IMG_PKGDIR=${good}`, "IMG_KERNELVERSION=5.14.0-10.el9.x86_64", "XCIMG_SITE=lab1"]) expect(env).toContain(v);
     // the node's tree: sealed on the MN, empty machine-id, stateless fstab, recorded packages
     expect(statSync(tree()).mode & 0o7777).toBe(0o700);
     expect(readFileSync(join(tree(), "etc/machine-id"), "utf8")).toBe("");

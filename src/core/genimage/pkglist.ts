@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { NotFoundError } from "../errors";
+import { DataError, NotFoundError } from "../errors";
 
 /**
  * xCAT's package list format (xCAT-server/share/xcat/netboot/imgutils/imgutils.pm,
@@ -33,6 +33,9 @@ export interface PkgList {
 }
 
 const MAX_DEPTH = 16;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Debian and RPM names, apt's name=version and name/suite, dnf's globs and name-version. */
+const PACKAGE_NAME = /^@?[A-Za-z0-9][A-Za-z0-9+._:~*?=<>-]*$/;
 const DIRECTIVE = /^\s*#(INCLUDE:[^#\n]+|NEW_INSTALL_LIST|ENV:[^#\n]+)#/;
 
 const emptyPass = (): Pass => ({ install: [], preRemove: [], postRemove: [], env: {} });
@@ -110,7 +113,8 @@ function addLines(out: PkgList, lines: string[]): void {
     const env = /^#ENV:([^#\n]+)#/.exec(line);
     if (env) {
       const [k = "", ...v] = (env[1] as string).split("=");
-      if (k.trim()) pass.env[k.trim()] = v.join("=").trim();
+      if (!ENV_NAME.test(k.trim())) throw new DataError(`'${line}' in a package list: '${k.trim()}' is not a variable name`, { hint: "write #ENV:NAME=value#" });
+      pass.env[k.trim()] = v.join("=").trim();
       continue;
     }
     for (const word of line.split(/[\s,]+/).filter(Boolean)) {
@@ -124,7 +128,10 @@ function addLines(out: PkgList, lines: string[]): void {
 
 /** `xcat/xcat-core/xCATsn` names xCATsn; a group keeps its '@'. */
 function base(word: string): string {
-  return word.includes("/") ? (word.split("/").at(-1) as string) : word;
+  const name = word.includes("/") ? (word.split("/").at(-1) as string) : word;
+  // names reach apt-get and dnf as arguments: one that starts with '-' would be an option
+  if (!PACKAGE_NAME.test(name)) throw new DataError(`'${word}' in a package list is not a package name`, { hint: "package names start with a letter or digit (@group for groups); -name removes, --name removes after otherpkgs" });
+  return name;
 }
 
 /** Every package to install, over all passes (for prechecks). */

@@ -42,6 +42,11 @@ describe("pkglist", () => {
     expect(readPkgLists(a, "pkglist").passes[0]?.install).toEqual(["a1"]);
   });
 
+  test("a name that would reach apt or dnf as an option, or an #ENV# that is no variable, is refused", () => {
+    expect(() => readPkgLists(w("bad/a.pkglist", "---purge-all\n"), "pkglist")).toThrow(/'-purge-all' in a package list is not a package name/);
+    expect(() => readPkgLists(w("bad/b.pkglist", "#ENV:-i=1#\nbash\n"), "pkglist")).toThrow(/is not a variable name/);
+  });
+
   test("an include loop is an error, not a hang", () => {
     const loop = w("loop/a.pkglist", "#INCLUDE:a.pkglist#\n");
     expect(() => readPkgLists(loop, "pkglist")).toThrow(/nest deeper than/);
