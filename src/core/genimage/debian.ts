@@ -161,7 +161,7 @@ export function debianBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
       if (plan.fresh) {
         const argv = mmdebstrapArgv();
         log.info(`Bootstrapping ${plan.osvers} ${plan.arch} from ${where()} (mmdebstrap)...`);
-        const r = await runIsolated(`exec "$@"`.replace('"$@"', argv.map(sq).join(" ")), { env: plan.environ, log, signal, label: "mmdebstrap" });
+        const r = await runIsolated(`exec "$@"`.replace('"$@"', argv.map(sq).join(" ")), { env: { ...plan.environ, ...(passes[0] as Pass).env }, log, signal, label: "mmdebstrap" });
         if (r.code !== 0) throw stepFailed("mmdebstrap", r.tail, plan.rootimgdir);
       }
       const steps = chrootSteps();

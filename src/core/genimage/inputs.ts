@@ -33,6 +33,7 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
   let pkglist: PkgList;
   let pkglistSource: string;
   let foundPkglist: string | undefined;
+  let builtinText = "";
   if (a.pkglist) {
     pkglist = readPkgLists(a.pkglist, "pkglist");
     pkglistSource = a.pkglist;
@@ -44,6 +45,7 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
     } else {
       const b = builtinPkgList(family, arch);
       pkglist = parsePkgListText(b.text, b.name, custom);
+      builtinText = b.text;
       pkglistSource = b.name;
     }
   }
@@ -70,7 +72,7 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
   }
   const h = createHash("sha256");
   const add = (s: string) => h.update(`${s}\0`);
-  for (const s of [osvers, arch, profile, pkgdir, otherpkgdir, a.kernelver ?? "", JSON.stringify(environ), postinstallAttr]) add(s);
+  for (const s of [osvers, arch, profile, pkgdir, otherpkgdir, a.kernelver ?? "", JSON.stringify(environ), postinstallAttr, builtinText]) add(s);
   for (const f of [...pkglist.files, ...(otherpkglist?.files ?? []), ...postinstall.map((p) => p.script)]) add(safeContent(f));
   return { pkglist, pkglistSource, foundPkglist, otherpkglist, pkgdir, otherpkgdir, postinstall, environ, digest: h.digest("hex") };
 }
@@ -93,6 +95,6 @@ function safeContent(f: string): string {
   try {
     return readFileSync(f, "utf8");
   } catch {
-    return f; // built-in list: its name stands for its (versioned) text
+    return f; // the built-in list: its text is hashed above
   }
 }
