@@ -11,7 +11,8 @@ SUDO=""
 # for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone,
 # a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests),
 # the three DHCP servers xcimg dhcp writes for (their checkers validate every rendering; the
-# DHCP boot test runs dnsmasq and nginx inside its own network namespace) and iPXE's loaders.
+# DHCP boot test runs dnsmasq and nginx inside its own network namespace), iPXE's loaders, and
+# genimage's package managers (mmdebstrap for Debian trees; dnf, rpm and createrepo_c for EL trees).
 PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
@@ -20,6 +21,7 @@ PKGS=(
   debconf libxml2-utils curl wget dash shellcheck
   nfs-ganesha nfs-ganesha-vfs
   dnsmasq-base kea-dhcp4-server isc-dhcp-server nginx-light ipxe
+  mmdebstrap debian-archive-keyring dnf rpm createrepo-c gnupg
 )
 missing=()
 for p in "${PKGS[@]}"; do
