@@ -11,6 +11,7 @@ export const root = defineCommand({
   meta: { name: "xcimg", version: VERSION, description: "OS images for HPC clusters: capture, pack, boot, clone, export/import, statelite" },
   subCommands: {
     capture: () => load(import("../commands/capture"))(),
+    genimage: () => load(import("../commands/genimage"))(),
     pack: () => load(import("../commands/pack"))(),
     boot: () => load(import("../commands/boot"))(),
     lite: () => load(import("../commands/lite"))(),

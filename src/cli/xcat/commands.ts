@@ -278,19 +278,15 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
       return [["image", "rm", img as string, "--files", ...(has(p, "xcatdef") ? [] : ["--keep-definition"])]];
     },
   },
-  genimage: {
-    usage: ["Usage: genimage <imagename>"],
-    runs: "(not yet)",
-    options: {},
-    translate() {
-      throw new NotImplementedError("genimage is not part of xcimg yet", {
-        hint: "build the golden node (or a chroot, --rootdir) with the distribution's tools, then 'xcimg capture <node> -t diskless -o <image>'",
-      });
-    },
-  },
 };
 
 export const XCAT_COMMAND_NAMES = Object.keys(XCAT_COMMANDS);
+
+/**
+ * Names a symlink to the binary may have (multi-call): the translated xCAT commands above, and
+ * xCAT commands xcimg implements under the same name and flags (genimage), which run directly.
+ */
+export const MULTI_CALL_NAMES = [...XCAT_COMMAND_NAMES, "genimage"];
 
 export type XcatInvocation = { kind: "run"; argvs: string[][]; verbose: boolean } | { kind: "help"; text: string } | { kind: "version" };
 

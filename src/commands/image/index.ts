@@ -12,5 +12,6 @@ export default defineCommand({
     render: () => import("./render").then((m) => m.default),
     sign: () => import("./sign").then((m) => m.default),
     verify: () => import("./verify").then((m) => m.default),
+    kernels: () => import("./kernels").then((m) => m.default),
   },
 });

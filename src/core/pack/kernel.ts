@@ -6,7 +6,7 @@ import { NotFoundError } from "../errors";
  * The kernel an image boots: linuximage.kernelver when set, else the newest one found in the
  * tree — /boot/vmlinuz-<ver> (Debian, EL, SUSE), /boot/vmlinux-<ver> (ppc64) or
  * /lib/modules/<ver>/vmlinuz (EL9 trees built in a chroot often leave /boot empty).
- * Rescue kernels are never picked on their own.
+ * Rescue and debug kernels are never picked on their own.
  */
 export interface ImageKernel {
   path: string;
@@ -22,7 +22,7 @@ export function kernelsIn(rootimg: string): ImageKernel[] {
     const prefix = PREFIXES.find((p) => f.startsWith(p));
     if (!prefix) continue;
     const version = f.slice(prefix.length);
-    if (version === "" || version.includes("rescue") || f.endsWith(".old")) continue;
+    if (version === "" || version.includes("rescue") || version.includes("debug") || f.endsWith(".old")) continue;
     const path = join(boot, f);
     if (isFile(path)) found.set(version, { path, version });
   }

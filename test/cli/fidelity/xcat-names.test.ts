@@ -33,7 +33,7 @@ async function xcat(line: string[], stdin?: string) {
 }
 
 describe("xCAT command names", () => {
-  test("multi-call: a symlink's name is the command (packimage -v, tabdump -h, genimage not yet)", async () => {
+  test("multi-call: a symlink's name is the command (packimage -v, tabdump -h, genimage)", async () => {
     let r = await xcat(["packimage", "-v"]);
     expect(r.code).toBe(0);
     expect(r.output).toMatch(/version|Version/);
@@ -44,9 +44,12 @@ describe("xCAT command names", () => {
     }
     r = await xcat(["lslite", "--help"]);
     expect(r.output).toMatch(/usage|Usage/);
-    r = await xcat(["genimage", "rocky9-x86_64-netboot-compute"]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain("Error: genimage is not part of xcimg yet");
+    // genimage runs xcimg genimage with xCAT's flags: a dry run of an image with no pkgdir for
+    // an unknown OS family is refused by genimage itself (docs/genimage.md), not by the alias
+    r = await xcat(["genimage", "-o", "plan9", "--dryrun", "plan9-x86_64-netboot-compute"]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("Error:");
+    expect(r.stderr).not.toContain("not part of xcimg");
     // same through `xcimg <name>`
     const direct = await sb.bin(["tabdump", "-v"]);
     expect(direct.stdout).toMatch(/^Version /);

@@ -1,0 +1,74 @@
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * A real RPM repository for genimage's EL backend, made on this Debian machine with Debian's
+ * rpmbuild, rpmsign and createrepo_c: tiny noarch packages (one file each, no scriptlets, so
+ * they install into an empty tree), signed with a throwaway GnuPG key whose public half is
+ * the repository's RPM-GPG-KEY-xcimg-test, as installation media carry theirs.
+ */
+export interface RpmPackage {
+  name: string;
+  /** "good": signed with the repository's key; "unsigned"; "wrong": signed with another key. */
+  sign: "good" | "unsigned" | "wrong";
+  /** Extra files (absolute path → content), e.g. kernels under /boot. */
+  files?: Record<string, string>;
+}
+
+export function makeRpmRepo(dir: string, pkgs: RpmPackage[]): { repo: string; key: string } {
+  const gnupg = (which: string) => {
+    const home = join(dir, `gnupg-${which}`);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    execFileSync("gpg", ["--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", `xcimg ${which} <${which}@xcimg.invalid>`, "ed25519", "sign", "never"], { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" });
+    return home;
+  };
+  const homes = { good: gnupg("good"), wrong: gnupg("wrong") };
+  const repo = join(dir, "repo");
+  const top = join(dir, "rpmbuild");
+  mkdirSync(repo, { recursive: true });
+  mkdirSync(join(top, "SPECS"), { recursive: true });
+  for (const p of pkgs) {
+    const spec = join(top, "SPECS", `${p.name}.spec`);
+    writeFileSync(
+      spec,
+      [
+        `Name: ${p.name}`,
+        "Version: 1.0",
+        "Release: 1",
+        "Summary: xcimg genimage test package",
+        "License: MIT",
+        "BuildArch: noarch",
+        "%description",
+        "test",
+        "%install",
+        `mkdir -p %{buildroot}/usr/share/xcimg-test`,
+        `echo ${p.name} > %{buildroot}/usr/share/xcimg-test/${p.name}`,
+        ...Object.entries(p.files ?? {}).flatMap(([f, c]) => [`mkdir -p %{buildroot}$(dirname ${f})`, `echo ${c} > %{buildroot}${f}`]),
+        "%files",
+        `/usr/share/xcimg-test/${p.name}`,
+        ...Object.keys(p.files ?? {}),
+        "",
+      ].join("\n"),
+    );
+    execFileSync("rpmbuild", ["--define", `_topdir ${top}`, "--nodeps", "-bb", spec], { stdio: "ignore" });
+    const rpm = join(repo, `${p.name}-1.0-1.noarch.rpm`);
+    copyFileSync(join(top, "RPMS", "noarch", `${p.name}-1.0-1.noarch.rpm`), rpm);
+    if (p.sign !== "unsigned") {
+      const who = p.sign === "good" ? "good" : "wrong";
+      execFileSync("rpmsign", ["--define", `_gpg_name xcimg ${who}`, "--define", "__gpg /usr/bin/gpg", "--addsign", rpm], { env: { ...process.env, GNUPGHOME: homes[who] }, stdio: "ignore" });
+    }
+  }
+  const key = join(repo, "RPM-GPG-KEY-xcimg-test");
+  writeFileSync(key, execFileSync("gpg", ["--armor", "--export"], { env: { ...process.env, GNUPGHOME: homes.good } }));
+  execFileSync("createrepo_c", ["-q", repo], { stdio: "ignore" });
+  return { repo, key };
+}
+
+/** Mount points at or below `dir` in this (the MN's) mount namespace. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1] ?? "")
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
