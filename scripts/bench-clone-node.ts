@@ -128,7 +128,7 @@ const median = (xs: number[]) => {
 };
 const MB = 1e6;
 const label: Record<Mode, string> = {
-  curl: "`curl -s <url> | <decompress> > /dev/null` (nothing checked)",
+  curl: "`curl -s <url> \\| <decompress> > /dev/null` (nothing checked)",
   stream_ranges: "**clone.sh `stream_ranges`** (python3: 4 parallel 32 MiB ranges, sha256 each)",
   stream_archive: "clone.sh `stream_archive` (chunk files on tmpfs, curl -r, sha256sum, cat)",
 };

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Db } from "../db/open";
-import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
+import { allRows, deleteRows, getRow, type Row, upsert, upsertMany } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
@@ -40,13 +40,8 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
   }
   db.write(() => {
     if (!opts.addRows) deleteRows(db, table, {});
-    for (const { values } of parsed.rows) {
-      const key: Row = {};
-      for (const k of spec.keys) key[k] = values[k] as string;
-      const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] ?? null;
-      upsert(db, table, key, rest);
-    }
+    // every row sets every column (absent ones to NULL), as upsert row by row did
+    upsertMany(db, table, spec.keys, spec.cols, parsed.rows.map((r) => r.values));
   });
   return parsed.rows.length;
 }
