@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Db } from "../db/open";
-import { allRows, deleteRows, getRow, type Row, upsert } from "../db/rows";
+import { allRows, deleteRows, getRow, type Row, upsert, upsertMany } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
@@ -40,13 +40,14 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
   }
   db.write(() => {
     if (!opts.addRows) deleteRows(db, table, {});
-    for (const { values } of parsed.rows) {
-      const key: Row = {};
-      for (const k of spec.keys) key[k] = values[k] as string;
-      const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = values[c] === undefined ? null : normalizeCell(table, c, values[c]);
-      upsert(db, table, key, rest);
-    }
+    // every row sets every column (absent ones to NULL), as upsert row by row did; cells are
+    // normalised as table set does (xCAT's arch names: cell-checks.ts)
+    const rows = parsed.rows.map(({ values }) => {
+      const out: Record<string, string | undefined> = { ...values };
+      for (const c of spec.cols) if (!spec.keys.includes(c as never) && out[c] !== undefined) out[c] = normalizeCell(table, c, out[c] as string);
+      return out;
+    });
+    upsertMany(db, table, spec.keys, spec.cols, rows);
   });
   return parsed.rows.length;
 }
