@@ -8,6 +8,9 @@ import { DataError, fsError } from "../errors";
 import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
 import { guardTree } from "../image/tree-barrier";
+import { phaseTimer } from "../timing";
+import { BootFileCache } from "./boot-files";
+import { writeNodeRows } from "./boot-rows";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
@@ -18,7 +21,7 @@ import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
 import { dashedMac, hexIp } from "./loaders";
 import { safeNodeFileName } from "../names";
 import { type PublishedImage, publishImage } from "./publish";
-import { servedPerms, writeServedFile } from "./served-perms";
+import { servedPerms } from "./served-perms";
 import type { MemoryEntry } from "../pack/cpio";
 import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
 import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
@@ -95,6 +98,7 @@ export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): B
 export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor): BootResult {
   const cfg = ctx.config;
   const db = ctx.db();
+  const phase = phaseTimer(ctx.log, "boot");
   const osvers = requireAttr(img, "osvers");
   const osarch = requireAttr(img, "osarch");
   const profile = requireAttr(img, "profile");
@@ -106,11 +110,14 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   if (perms.warning) ctx.log.warn(perms.warning);
   const keys = authorizedKeys(cfg, ctx.log);
   const attrs = readNodes(db, nodes);
+  phase(`read ${nodes.length} nodes' attributes`);
   const currstate = `${flavor.state} ${osvers}-${osarch}-${profile}`;
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
-  const grub2Inodes = new Grub2Links(paths.grub2Dir);
+  const files = new BootFileCache(stateDir(cfg));
+  const grub2Inodes = new Grub2Links(paths.grub2Dir, (p) => files.exists(p));
   const hostKeys = new HostKeyStore(stateDir(cfg));
+  phase("load host keys and the boot-file record");
   const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
 
@@ -145,9 +152,12 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       failed(node, e);
     }
   }
+  phase(`check ${nodes.length} nodes`);
   for (const p of planned) hostKeys.get(p.node, hostKeyNames(p.a));
+  phase(`make ${hostKeys.created} host keys`);
   hostKeys.save();
   result.hostKeysCreated = hostKeys.created;
+  phase("save host keys (fsync)");
 
   for (const { node, a, job, net, extra, base } of planned) {
     try {
@@ -156,8 +166,8 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const scripts = nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state: flavor.state, master, mac: job.mac, systemd });
       if (scripts.warning) ctx.log.warn(scripts.warning);
       const overlay = nodeOverlay({ node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files }, published.mtime);
-      writeServedFile(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
-      const written = writeLoader(ctx, job, paths, grub2Inodes);
+      files.write(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
+      const written = writeLoader(ctx, job, paths, grub2Inodes, files);
       result.booted.push({ node, currstate, loader: job.loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });
       rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
     } catch (e) {
@@ -165,20 +175,14 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
     }
   }
 
+  phase(`write ${files.written} files for ${planned.length} nodes`);
+  files.save();
+  let changedRows = 0;
   db.write(() => {
-    for (const r of rows) {
-      writeObject(db, NODE_TYPE, r.node, {
-        provmethod: img.name,
-        os: osvers,
-        arch: osarch,
-        profile,
-        currstate,
-        kernel: published.kernel,
-        initrd: r.initrd,
-        kcmdline: r.kcmdline,
-      });
-    }
+    const attrsOf = (r: (typeof rows)[number]) => ({ provmethod: img.name, os: osvers, arch: osarch, profile, currstate, kernel: published.kernel, initrd: r.initrd, kcmdline: r.kcmdline });
+    changedRows = writeNodeRows(db, NODE_TYPE, rows.map((r) => ({ node: r.node, attrs: attrsOf(r) })));
   });
+  phase(`write ${changedRows} changed rows`);
   return result;
 }
 

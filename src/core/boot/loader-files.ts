@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Context } from "../context";
 import { fsError } from "../errors";
 import { tempNameFor, writeFileIfChanged } from "../fs/atomic";
+import { type BootFileWriter, directFiles } from "./boot-files";
 import { safeNodeFileName } from "../names";
 import { safeBootLine, safeHost, safeIp, safeMac } from "./boot-values";
 import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
@@ -34,36 +35,37 @@ export interface LoaderJob {
 }
 
 /** Write the node's file for its loader and remove what other loaders had for it. */
-export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links): string[] {
+export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof bootPaths>, grub2: Grub2Links, files: BootFileWriter = directFiles): string[] {
   const cfg = ctx.config;
   const myIp = checkLoaderJob(ctx, j);
   const written: string[] = [];
   const httpPort = cfg["http.port"];
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
   const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files };
-  if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node);
+  const rm = (p: string) => files.remove(p);
+  if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node, rm);
   if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
-  if (j.loader !== "pxe") removePxelinux(paths.pxelinuxDir, j.node, j.mac, j.ip);
+  if (j.loader !== "pxe") removePxelinux(paths.pxelinuxDir, j.node, j.mac, j.ip, rm);
 
   if (j.loader === "xnba") {
     const base = `http://\${next-server}${portSuffix}/tftpboot`;
     const f = join(paths.xnbaDir, j.node);
-    writeFileIfChanged(f, xnbaConfig(input, base));
+    files.write(f, xnbaConfig(input, base));
     written.push(f);
     const uefi = `${f}.uefi`;
     if (j.published.efiStub) {
-      writeFileIfChanged(uefi, xnbaConfig(input, base, { uefi: true }));
+      files.write(uefi, xnbaConfig(input, base, { uefi: true }));
       written.push(uefi);
-    } else rmQuiet(uefi);
-    rmQuiet(`${f}.elilo`);
-    rmQuiet(`${f}.pxelinux`);
+    } else rm(uefi);
+    rm(`${f}.elilo`);
+    rm(`${f}.pxelinux`);
   } else if (j.loader.startsWith("grub2")) {
     const protocol = j.loader === "grub2-http" ? "http" : "tftp";
     const text = grub2Config({ ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode }, myIp);
     written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
   } else if (j.loader === "pxe") {
     const f = join(paths.pxelinuxDir, j.node);
-    writeFileIfChanged(f, pxelinuxConfig(input, myIp));
+    files.write(f, pxelinuxConfig(input, myIp));
     written.push(f);
     for (const name of [`01-${dashedMac(j.mac)}`, ...(j.ip ? [hexIp(j.ip)] : [])]) {
       replaceSymlink(j.node, join(paths.pxelinuxDir, name));
@@ -95,7 +97,11 @@ export function checkLoaderJob(ctx: Context, j: LoaderJob): string {
 /** grub2 names one file per node and hard-links it under the MAC and IP names (xCAT's scheme). */
 export class Grub2Links {
   private byInode: Map<number, string[]> | null = null;
-  constructor(private readonly dir: string) {}
+  /** `exists` answers whether a node's file is there (BootFileCache answers from one directory listing). */
+  constructor(
+    private readonly dir: string,
+    private readonly exists: (path: string) => boolean = existsSync,
+  ) {}
 
   private index(): Map<number, string[]> {
     if (this.byInode) return this.byInode;
@@ -117,7 +123,7 @@ export class Grub2Links {
   /** Remove the node's file and every name linked to it (also names of an old MAC or IP). */
   removeNode(node: string): string[] {
     const f = join(this.dir, safeNodeFileName(node));
-    if (!existsSync(f)) return [];
+    if (!this.exists(f)) return [];
     const removed: string[] = [];
     const ino = statSync(f).ino;
     for (const name of this.index().get(ino) ?? [node]) if (rmQuiet(join(this.dir, name))) removed.push(join(this.dir, name));
@@ -159,16 +165,16 @@ export class Grub2Links {
   }
 }
 
-export function removeXnba(dir: string, node: string): string[] {
+export function removeXnba(dir: string, node: string, rm: (p: string) => boolean = rmQuiet): string[] {
   safeNodeFileName(node);
-  return [node, `${node}.uefi`, `${node}.elilo`, `${node}.pxelinux`].map((n) => join(dir, n)).filter(rmQuiet);
+  return [node, `${node}.uefi`, `${node}.elilo`, `${node}.pxelinux`].map((n) => join(dir, n)).filter((p) => rm(p));
 }
 
-export function removePxelinux(dir: string, node: string, mac?: string, ip?: string): string[] {
+export function removePxelinux(dir: string, node: string, mac?: string, ip?: string, rm: (p: string) => boolean = rmQuiet): string[] {
   const names = [safeNodeFileName(node)];
   if (mac) names.push(`01-${dashedMac(mac)}`);
   if (ip) names.push(hexIp(ip));
-  return names.map((n) => join(dir, n)).filter(rmQuiet);
+  return names.map((n) => join(dir, n)).filter((p) => rm(p));
 }
 
 function replaceSymlink(target: string, path: string): void {

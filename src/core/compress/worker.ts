@@ -42,6 +42,10 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     if (m.type === "piece") {
       const out = compressPiece(m.algo, m.level, m.data as Uint8Array<ArrayBuffer>);
       post({ type: "out", id: m.id, data: out, last: true }, [out.buffer as ArrayBuffer]);
+      // the piece's 8 MiB and zlib's buffers are garbage now; collected only under heap
+      // pressure, they made pack's peak memory grow with the tree (docs/bench/memory.md).
+      // A young-generation collection per piece costs far less than compressing it.
+      Bun.gc(false);
     } else if (m.type === "begin") {
       streamId = m.id;
       stream =

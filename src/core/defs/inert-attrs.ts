@@ -4,13 +4,12 @@ import type { Attrs } from "./object";
  * Attributes xcimg stores (so tabdump/tabrestore and bundles round-trip a site) but no xcimg
  * code reads: setting one must not look as if it did something. Found by comparing the
  * osimage/linuximage and node-table columns with what src/ reads; keep in step when a feature
- * starts using one. genimage's inputs (pkglist for netboot images, otherpkglist, postinstall)
- * are listed too until genimage reads them; synclists are applied by pack, lite and updatenode
- * (docs/postscripts.md).
+ * starts using one (genimage reads otherpkglist, otherpkgdir and postinstall; pack, lite and
+ * updatenode apply synclists: docs/genimage.md, docs/postscripts.md).
  */
 const IMAGE_INERT = [
   "osupdatename", "cfmdir", "serverrole", "isdeletable", "osdistroname", "kitcomponents",
-  "otherpkglist", "otherpkgdir", "postinstall", "kerneldir", "nodebootif", "otherifce", "netdrivers",
+  "kerneldir", "nodebootif", "otherifce", "netdrivers",
   "krpmver", "permission", "dump", "crashkernelsize", "driverupdatesrc",
 ];
 

@@ -41,7 +41,8 @@ export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[
       for (const k of order) {
         const row = rows.get(k);
         if (!row) continue;
-        for (const [col, v] of Object.entries(row)) {
+        for (const col in row) {
+          const v = row[col] as string;
           const attr = byColumn.get(`${table}.${col}`);
           if (!attr || col === key || col === "disable" || attr in attrs) continue;
           const value = transRegexAttr(node, v);

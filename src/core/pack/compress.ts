@@ -64,6 +64,8 @@ export class ParallelSink implements ArchiveSink {
   private streaming: { id: number; worker: number; unacked: number } | null = null;
   private inflight = 0;
   private written = 0;
+  /** Output bytes since the last garbage collection (writeAll). */
+  private sinceGc = 0;
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
   private readonly streamThreshold: number;
@@ -220,6 +222,12 @@ export class ParallelSink implements ArchiveSink {
     let off = 0;
     while (off < c.length) off += writeSync(this.fd, c, off, c.length - off);
     this.written += c.length;
+    // every file read and every piece is a fresh buffer: collect them as we go (see worker.ts)
+    this.sinceGc += c.length;
+    if (this.sinceGc >= 64 << 20) {
+      this.sinceGc = 0;
+      Bun.gc(false);
+    }
   }
 
   private fail(e: Error): void {

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Db } from "../db/open";
-import { allRows, deleteRows, getRow, replaceTable, type Row, upsert } from "../db/rows";
+import { allRows, deleteRows, getRow, type Row, upsert, upsertMany } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { checkStateliteCell } from "../statelite/cells";
@@ -38,28 +38,16 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
       if (problem) throw new DataError(`${file}:${line}: ${problem}`, { hint: `fix that value in ${file}; nothing was restored` });
     }
   }
-  // xCAT's names for what the file may spell otherwise (an arch alias): both paths store them
-  const normalized = (values: Record<string, string | undefined>, c: string) => (values[c] === undefined ? undefined : normalizeCell(table, c, values[c]));
   db.write(() => {
-    if (!opts.addRows) {
-      const rows = parsed.rows.map(({ values }) => {
-        const row: Row = {};
-        for (const c of spec.cols) {
-          const v = spec.keys.includes(c as never) ? values[c] : normalized(values, c);
-          if (v !== undefined) row[c] = v;
-        }
-        return row;
-      });
-      replaceTable(db, table, rows);
-      return;
-    }
-    for (const { values } of parsed.rows) {
-      const key: Row = {};
-      for (const k of spec.keys) key[k] = values[k] as string;
-      const rest: Record<string, string | null> = {};
-      for (const c of spec.cols) if (!spec.keys.includes(c as never)) rest[c] = normalized(values, c) ?? null;
-      upsert(db, table, key, rest);
-    }
+    if (!opts.addRows) deleteRows(db, table, {});
+    // every row sets every column (absent ones to NULL), as upsert row by row did; cells are
+    // normalised as table set does (xCAT's arch names: cell-checks.ts)
+    const rows = parsed.rows.map(({ values }) => {
+      const out: Record<string, string | undefined> = { ...values };
+      for (const c of spec.cols) if (!spec.keys.includes(c as never) && out[c] !== undefined) out[c] = normalizeCell(table, c, out[c] as string);
+      return out;
+    });
+    upsertMany(db, table, spec.keys, spec.cols, rows);
   });
   return parsed.rows.length;
 }

@@ -16,7 +16,7 @@ describe("usage", () => {
       [["node", "set"], "Usage: xcimg node set [OPTIONS] [NODERANGE] [ASSIGNMENTS]"],
       [["table", "dump", "-x"], "Usage: xcimg table dump [OPTIONS] [TABLE]"],
       [["pack"], "Usage: xcimg pack [OPTIONS] <OSIMAGE>"],
-      [["frobnicate"], "Usage: xcimg capture|pack|"],
+      [["frobnicate"], "Usage: xcimg capture|genimage|pack|"],
     ] as const) {
       const r = await sb.bin([...argv]);
       expect(r.code).toBe(64);

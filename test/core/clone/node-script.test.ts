@@ -119,7 +119,9 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
   const data = Buffer.alloc(5 * 1024 * 1024 + 123);
   for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
   const chunk = 1024 * 1024;
-  let served: { port: number; stop(): void; drops: number };
+  let zstdArchive: Buffer;
+  /** corruptNext: the next range of /corrupt/ that starts at this byte has one byte flipped (then -1). */
+  let served: { port: number; stop(): void; drops: number; corruptNext: number };
 
   beforeAll(() => {
     const file = join(dir, "rootimg.tar.gz");
@@ -129,8 +131,21 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
     // request gets its headers (Content-Length: the whole range), half the bytes, then the
     // connection is closed, as on a flaky network.
     let n = 0;
-    const state = { drops: 0 };
-    const files: Record<string, Buffer> = { "/img/rootimg.tar.gz": data, "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`), "/plain/rootimg.tar.gz": data.subarray(0, 65536) };
+    const state = { drops: 0, corruptNext: -1 };
+    // a real pax tar of a small tree, zstd-compressed as xcimg clone writes it for an image with zstd
+    const tree = join(dir, "ztree");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    writeFileSync(join(tree, "etc/hostname"), "golden\n");
+    writeFileSync(join(tree, "big"), data);
+    const zst = Bun.spawnSync(["sh", "-c", `tar --format=pax -C ${tree} -cf - . | zstd -q -3 -c`]).stdout;
+    zstdArchive = Buffer.from(zst);
+    writeFileSync(join(dir, "rootimg.tar.zst"), zstdArchive);
+    writeFileSync(join(dir, "rootimg.tar.zst.sha256"), chunkSums(join(dir, "rootimg.tar.zst"), 65536));
+    const files: Record<string, Buffer> = {
+      "/zst/rootimg.tar.zst": zstdArchive,
+      "/zst/rootimg.tar.zst.sha256": readFileSync(join(dir, "rootimg.tar.zst.sha256")),
+      "/img/rootimg.tar.gz": data,
+      "/corrupt/rootimg.tar.gz": data, "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`), "/plain/rootimg.tar.gz": data.subarray(0, 65536) };
     const srv = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
@@ -157,7 +172,12 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
           }
           const a = Number(m[1]);
           const b = m[2] ? Math.min(Number(m[2]), body.length - 1) : body.length - 1;
-          const part = body.subarray(a, b + 1);
+          let part = body.subarray(a, b + 1);
+          if (path.startsWith("/corrupt/") && a === state.corruptNext) {
+            state.corruptNext = -1;
+            part = Buffer.from(part);
+            part[7] = (part[7] as number) ^ 0xff;
+          }
           sock.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${body.length}\r\nContent-Length: ${part.length}\r\nConnection: close\r\n\r\n`);
           if (n++ % 2 === 0) {
             state.drops++;
@@ -166,7 +186,19 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
         },
       },
     });
-    served = { port: srv.port as number, stop: () => srv.stop(true), get drops() { return state.drops; } };
+    served = {
+      port: srv.port as number,
+      stop: () => srv.stop(true),
+      get drops() {
+        return state.drops;
+      },
+      get corruptNext() {
+        return state.corruptNext;
+      },
+      set corruptNext(v: number) {
+        state.corruptNext = v;
+      },
+    };
   });
   afterAll(() => served.stop());
 
@@ -188,6 +220,63 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
       expect(readFileSync(join(r.run, "clone.status"), "utf8")).toContain("state=copying\npercent=100\n");
     }, 60_000);
   }
+
+  test("stream_ranges (python3, parallel ranges): every chunk, retried and resumed, sums checked, status written", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    for (const ranges of [1, 4]) {
+      const env = planEnv(layout, {
+        master: "127.0.0.1",
+        httpPort: served.port,
+        archive: { urlPath: "/img/rootimg.tar.gz", bytes: data.length, chunkBytes: chunk, chunks: Math.ceil(data.length / chunk) },
+      });
+      const before = served.drops;
+      const r = await sh(env, `FETCHER=curl; SUMS_OK=; XC_RANGES=${ranges}; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; stream_ranges | sha256sum`);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+      expect(served.drops).toBeGreaterThan(before);
+      expect(readFileSync(join(r.run, "clone.log"), "utf8")).toMatch(/chunk \d+: cut short, resuming at byte \d+/);
+      expect(readFileSync(join(r.run, "clone.status"), "utf8")).toContain("state=copying\npercent=100\n");
+    }
+  }, 60_000);
+
+  test("stream_ranges fetches a chunk again when it arrives corrupted (its sha256 does not match)", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    const env = planEnv(layout, {
+      master: "127.0.0.1",
+      httpPort: served.port,
+      archive: { urlPath: "/corrupt/rootimg.tar.gz", bytes: data.length, chunkBytes: chunk, chunks: Math.ceil(data.length / chunk) },
+    });
+    served.corruptNext = 2 * chunk;
+    const r = await sh(env, `SUMS_OK=1; XC_RANGES=3; cp ${JSON.stringify(join(dir, "rootimg.tar.gz.sha256"))} "$XC_RUN/sums"; stream_ranges | sha256sum`);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(served.corruptNext).toBe(-1); // the corrupted answer was sent
+    expect(readFileSync(join(r.run, "clone.log"), "utf8")).toContain("chunk 2: checksum mismatch, fetching it again");
+  }, 60_000);
+
+  for (const stream of ["stream_ranges", "stream_archive"]) {
+    test(`a zstd archive: ${stream} | zstd -dc | tar -x restores the tree (an image with zstd)`, async () => {
+      if (!Bun.which("zstd")) throw new Error("zstd is not installed (scripts/setup-debian.sh)");
+      const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+      const env = planEnv(layout, {
+        master: "127.0.0.1",
+        httpPort: served.port,
+        archive: { urlPath: "/zst/rootimg.tar.zst", bytes: zstdArchive.length, chunkBytes: 65536, chunks: Math.ceil(zstdArchive.length / 65536) },
+        tools: { ...planInput(layout).tools, decompress: "zstd" },
+      });
+      const r = await sh(env, `FETCHER=curl; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; mkdir "$XC_RUN/t"; ${stream} | $XC_DECOMPRESS | tar -x -f - -C "$XC_RUN/t"; echo "rc=$?"; sha256sum <"$XC_RUN/t/big"; cat "$XC_RUN/t/etc/hostname"`);
+      expect(r.out, r.err).toBe(`rc=0\n${createHash("sha256").update(data).digest("hex")}  -\ngolden\n`);
+      expect(env).toContain("XC_DECOMPRESS='zstd -dc'");
+    }, 60_000);
+  }
+
+  test("stream_ranges: a server that ignores byte ranges stops the copy at once, saying so", async () => {
+    const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
+    const env = planEnv(layout, { master: "127.0.0.1", httpPort: served.port, archive: { urlPath: "/plain/rootimg.tar.gz", bytes: 65536, chunkBytes: 16384, chunks: 4 } });
+    const r = await sh(env, `SUMS_OK=; stream_ranges >/dev/null; echo "rc=$?"; cat "$CHUNKS/why"`);
+    expect(r.out, r.err).toMatch(/^rc=1\nthe web server on 127\.0\.0\.1:\d+ ignores byte ranges \(answered 200, not 206\)/);
+    expect(readFileSync(join(r.run, "clone.log"), "utf8")).not.toContain("retry");
+  });
 
   test("a server that ignores byte ranges stops the copy at once, saying so, instead of 60 retries", async () => {
     const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
