@@ -11,8 +11,10 @@ SUDO=""
 # for pack/export, qemu + iPXE/OVMF/pxelinux/GRUB for boot tests, filesystem tools for clone,
 # a user-space NFS server (nfs-ganesha, run on 127.0.0.1 only by the statelite boot tests),
 # the three DHCP servers xcimg dhcp writes for (their checkers validate every rendering; the
-# DHCP boot test runs dnsmasq and nginx inside its own network namespace), iPXE's loaders, and
-# genimage's package managers (mmdebstrap for Debian trees; dnf, rpm and createrepo_c for EL trees).
+# DHCP boot test runs dnsmasq and nginx inside its own network namespace), iPXE's loaders,
+# genimage's package managers (mmdebstrap for Debian trees; dnf, rpm and createrepo_c for EL
+# trees), and a PostgreSQL server (each db test starts its own on 127.0.0.1; the package's
+# cluster stays off).
 PKGS=(
   openssh-server openssh-client tar cpio gzip pigz zstd xz-utils rsync attr acl libcap2-bin
   squashfs-tools busybox-static kmod e2fsprogs dosfstools xfsprogs fdisk gdisk parted lvm2
@@ -22,6 +24,7 @@ PKGS=(
   nfs-ganesha nfs-ganesha-vfs
   dnsmasq-base kea-dhcp4-server isc-dhcp-server nginx-light ipxe
   mmdebstrap debian-archive-keyring dnf rpm createrepo-c gnupg
+  postgresql postgresql-client
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,6 +37,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   # the tests start their own ganesha on 127.0.0.1; the package's system service stays off
   if [[ " ${missing[*]} " == *" nfs-ganesha "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now nfs-ganesha >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
   # likewise the DHCP servers and nginx: a packaged DHCP server answering on the machine's
   # network would be a hazard; the tests start their own, inside a namespace (dnsmasq-base

@@ -11,7 +11,10 @@ export function makeContext(parts: Omit<Context, "db">, opts: { readOnly?: boole
   return {
     ...parts,
     db() {
-      db ??= opts.readOnly ? openDbReadOnly(parts.config["db.path"], (m) => parts.log.info(m)) : openDb(parts.config["db.path"], (m) => parts.log.info(m));
+      // [db] url (PostgreSQL or sqlite:///) wins over db.path; both openers take either
+      const target = parts.config["db.url"] || parts.config["db.path"];
+      const info = (m: string) => parts.log.info(m);
+      db ??= opts.readOnly ? openDbReadOnly(target, info) : openDb(target, info);
       return db;
     },
     closeDb() {

@@ -24,5 +24,6 @@ export const root = defineCommand({
     node: () => load(import("../commands/node/index"))(),
     group: () => load(import("../commands/group/index"))(),
     table: () => load(import("../commands/table/index"))(),
+    db: () => load(import("../commands/db/index"))(),
   },
 });

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { openDb } from "../../src/core/db/open";
+import { openTestDb } from "../helpers/test-db";
 import { upsert } from "../../src/core/db/rows";
 import { readNodes, setNodes } from "../../src/core/defs/node";
 
 describe("effective node attributes (xCAT Table.pm semantics)", () => {
   test("own row, then groups in nodelist.groups order; disabled rows ignored; membership not inherited", () => {
-    const db = openDb(":memory:");
+    const db = openTestDb(":memory:");
     setNodes(db, ["cn1", "cn2"], { groups: "rack1,compute" });
     upsert(db, "noderes", { node: "compute" }, { netboot: "pxe", xcatmaster: "10.0.0.1", tftpserver: "10.0.0.9" });
     upsert(db, "noderes", { node: "rack1" }, { netboot: "grub2" });

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Db, openDb } from "../../src/core/db/open";
+import type { Db } from "../../src/core/db/open";
+import { openTestDb } from "../helpers/test-db";
 import { upsert } from "../../src/core/db/rows";
 import { DataError, ExitCode, NotFoundError, UsageError } from "../../src/core/errors";
 import { type ExpandOptions, expandNoderange, memoryNodeSource } from "../../src/core/noderange";
@@ -329,7 +330,7 @@ describe("memoryNodeSource", () => {
 
 describe("dbNodeSource (real in-memory SQLite)", () => {
   function clusterDb(): Db {
-    const db = openDb(":memory:");
+    const db = openTestDb(":memory:");
     db.write(() => {
       for (let i = 1; i <= 6; i++) {
         const node = `cn${i}`;
@@ -444,7 +445,7 @@ describe("scale", () => {
   });
 
   test("10,000 nodes from SQLite are fast", () => {
-    const db = openDb(":memory:");
+    const db = openTestDb(":memory:");
     db.write(() => {
       for (const node of names) upsert(db, "nodelist", { node }, { groups: "compute,all" });
     });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDb } from "../../src/core/db/open";
+import { openTestDb } from "../helpers/test-db";
 import { allRows, upsert } from "../../src/core/db/rows";
 import { TABLES } from "../../src/core/db/tables";
 import { dumpCsv, parseCsv } from "../../src/core/tables/csv";
@@ -11,7 +11,7 @@ import { DataError } from "../../src/core/errors";
 
 const dir = mkdtempSync(join(tmpdir(), "xcimg-tabdump-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const fresh = (name: string) => openDb(join(dir, `${name}.db`));
+const fresh = (name: string) => openTestDb(join(dir, `${name}.db`));
 
 describe("tabdump format", () => {
   test("header, quoting, doubled quotes, bare empty fields, N-1 commas", () => {
@@ -87,6 +87,20 @@ describe("tabrestore", () => {
     expect(allRows(db, "site").map((r) => r.key)).toEqual(["b"]);
     restoreTable(db, "site", '#key,value\n"c","3"\n', "site.csv", { addRows: true });
     expect(allRows(db, "site").map((r) => r.key)).toEqual(["b", "c"]);
+  });
+
+  test("a key given twice keeps its first place and its last values (xCAT setAttribs per line)", () => {
+    const db = fresh("dupkey");
+    restoreTable(db, "site", '#key,value,comments\n"a","1","first"\n"b","2",\n"a","3",\n', "site.csv");
+    expect(dumpTable(db, "site")).toBe('#key,value,comments,disable\n"a","3",,\n"b","2",,\n');
+  });
+
+  test("10,000 rows restore in one go and dump in file order", () => {
+    const db = fresh("many");
+    const lines = Array.from({ length: 10_000 }, (_, i) => `"n${String(10_000 - i).padStart(5, "0")}","compute,all",,,,,,,,,,,`);
+    const text = `#node,groups,status,statustime,appstatus,appstatustime,primarysn,hidden,updatestatus,updatestatustime,zonename,comments,disable\n${lines.join("\n")}\n`;
+    expect(restoreTable(db, "nodelist", text, "nodelist.csv")).toBe(10_000);
+    expect(dumpTable(db, "nodelist")).toBe(text);
   });
 
   const bad: [string, string, RegExp][] = [

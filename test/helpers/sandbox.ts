@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main";
+import { createDatabase } from "./postgres";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BIN = join(ROOT, "dist", "xcimg");
@@ -32,12 +33,16 @@ export class Sandbox {
   readonly installdir: string;
   readonly tftpdir: string;
   readonly dbPath: string;
+  /** A fresh PostgreSQL database when the test file runs the suite on PostgreSQL (test-db.ts). */
+  dbUrl: string | undefined;
 
   constructor(name: string, extraToml = "") {
     this.dir = mkdtempSync(join(tmpdir(), `xcimg-${name}-`));
     this.installdir = join(this.dir, "install");
     this.tftpdir = join(this.dir, "tftpboot");
     this.dbPath = join(this.dir, "db", "xcimg.db");
+    const pgBase = process.env.XCIMG_TEST_PG_BASE;
+    this.dbUrl = pgBase ? createDatabase(pgBase) : undefined;
     mkdirSync(this.installdir, { recursive: true });
     mkdirSync(this.tftpdir, { recursive: true });
     this.config = join(this.dir, "xcimg.toml");
@@ -48,7 +53,7 @@ export class Sandbox {
   }
 
   get env(): Record<string, string | undefined> {
-    return { ...process.env, XCIMG_CONFIG: this.config };
+    return { ...process.env, XCIMG_CONFIG: this.config, ...(this.dbUrl ? { XCIMG_DB_URL: this.dbUrl } : {}) };
   }
 
   async run(...argv: string[]): Promise<RunResult> {

@@ -3,7 +3,7 @@ import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
 import { DataError } from "../../core/errors";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
-import { editAttrs, type ListMode } from "../../core/defs/list-edit";
+import { type ListMode, listChange, resolveListEdits, splitListEdits } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
 import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
@@ -11,10 +11,10 @@ import { imageNameProblem } from "../../core/names";
 
 export default leaf({
   name: "image set",
-  description: "create an image or change its attributes (xCAT mkdef/chdef -t osimage); attr= clears one",
+  description: "create an image or change its attributes (xCAT mkdef/chdef -t osimage); attr= clears one, attr,=v adds to a list, attr^=v removes",
   args: {
     osimage: { type: "positional", required: false, description: "image name (with -z: the stanza file, default stdin)" },
-    assignments: { type: "positional", variadic: true, required: false, description: "attr=value (osimage and linuximage columns)", valueHint: "attr=value" },
+    assignments: { type: "positional", variadic: true, required: false, description: "attr=value (osimage and linuximage columns), attr,=value (add to the list), attr^=value (remove)", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     create: { type: "boolean", description: "only create: refuse an image that already exists (xCAT mkdef)" },
@@ -39,19 +39,30 @@ export default leaf({
       const inert = inertWarning([...new Set(stanzas.flatMap((s) => inertAttrs("osimage", s.attrs)))].sort());
       if (inert) ctx.log.warn(inert);
       const created = db.write(() =>
-        stanzas.filter((s) => setImage(db, s.name, editAttrs(findImage(db, s.name)?.attrs ?? {}, s.attrs, mode)).created).map((s) => s.name),
+        stanzas
+          .filter((s) => {
+            const change = listChange(s.attrs, [], mode);
+            return setImage(db, s.name, resolveListEdits(db, IMAGE_TYPE, s.name, change.attrs, change.edits)).created;
+          })
+          .map((s) => s.name),
       );
       ctx.log.info(`${stanzas.length} image(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
       return output({ images: stanzas.map((s) => s.name), created }, "");
     }
     if (args.osimage === undefined) throw argumentError("missing OSIMAGE");
     if (args.assignments.length === 0) throw argumentError("missing ASSIGNMENTS");
-    let attrs = parseAssignments(IMAGE_TYPE, args.assignments);
+    const { plain, edits } = splitListEdits(IMAGE_TYPE, args.assignments);
+    const given = parseAssignments(IMAGE_TYPE, plain);
     if (args.create) refuseExisting(findImage(db, args.osimage) !== null, args.osimage);
-    const inert = inertWarning(inertAttrs("osimage", attrs));
+    const inert = inertWarning(inertAttrs("osimage", { ...given, ...Object.fromEntries(edits.map((e) => [e.attr, e.value])) }));
     if (inert) ctx.log.warn(inert);
-    if (mode !== "replace") attrs = editAttrs(findImage(db, args.osimage)?.attrs ?? {}, attrs, mode);
-    const { created } = setImage(db, args.osimage, attrs);
+    const change = listChange(given, edits, mode);
+    const osimage = args.osimage;
+    // read the stored lists under the write lock: a concurrent append is not lost (defs/list-edit.ts)
+    const { created, attrs } = db.write(() => {
+      const attrs = resolveListEdits(db, IMAGE_TYPE, osimage, change.attrs, change.edits);
+      return { ...setImage(db, osimage, attrs), attrs };
+    });
     ctx.log.info(`${created ? "Created" : "Changed"} image ${args.osimage}.`);
     return output({ image: args.osimage, created, attrs }, "");
   },

@@ -2,8 +2,8 @@ import { argumentError } from "../../cli/args";
 import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
 import { DataError } from "../../core/errors";
-import { editAttrs, type ListMode } from "../../core/defs/list-edit";
-import { listNodes, NODE_TYPE, readNodeRows, setNodes } from "../../core/defs/node";
+import { type ListMode, listChange, resolveListEdits, splitListEdits } from "../../core/defs/list-edit";
+import { listNodes, NODE_TYPE, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
 import { parseAssignments } from "../../core/defs/object";
 import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
@@ -16,14 +16,14 @@ import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible
 
 export default leaf({
   name: "node set",
-  description: "create nodes or change their attributes (xCAT mkdef/chdef); attr= clears one",
+  description: "create nodes or change their attributes (xCAT mkdef/chdef); attr= clears one, attr,=v adds to a list, attr^=v removes",
   args: {
     noderange: {
       type: "positional",
       required: false,
       description: "nodes, in xCAT noderange syntax; new names are created (with -z: the stanza file, default stdin)",
     },
-    assignments: { type: "positional", variadic: true, required: false, description: "attr=value", valueHint: "attr=value" },
+    assignments: { type: "positional", variadic: true, required: false, description: "attr=value, attr,=value (add to the list), attr^=value (remove)", valueHint: "attr=value" },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     rename: { type: "string", alias: "n", description: "rename the node, moving its rows in every table (chdef -n)", valueHint: "newname" },
@@ -35,6 +35,7 @@ export default leaf({
     "xcimg node set cn001 mac=52:54:00:12:34:01 ip=10.0.0.101",
     "xcimg node set compute serialport=0 serialspeed=115200 addkcmdline='quiet'",
     "xcimg node set -p cn[001-004] groups=gpu",
+    "xcimg node set cn001 groups,=rack1 postscripts^=setupntp",
     "xcimg node set cn001 -n cn101",
     "xcimg node show -z cn001 | sed s/cn001/cn002/ | xcimg node set -z",
   ],
@@ -48,14 +49,17 @@ export default leaf({
       const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
       const names = stanzas.map((s) => s.name);
       if (args.create) refuseExisting(listNodes(db), names);
-      const stored = readNodeRows(db, names);
-      const byName = new Map(stanzas.map((s) => [s.name, editAttrs(stored.get(s.name) ?? {}, s.attrs, mode)]));
+      // -p/-m edit what each node stores: resolved inside setNodes' write transaction
+      const byName = new Map(stanzas.map((s) => [s.name, listChange(s.attrs, [], mode)]));
       warnInert(
         ctx,
         stanzas.map((s) => s.attrs),
       );
       const dedupe = withoutXcatDefaults(db);
-      const { created } = setNodes(db, names, (n) => dedupe(n, byName.get(n) ?? {}, ctx.log.warn));
+      const { created } = setNodes(db, names, (n) => {
+        const change = byName.get(n) ?? { attrs: {}, edits: [] };
+        return dedupe(n, resolveListEdits(db, NODE_TYPE, n, change.attrs, change.edits), ctx.log.warn);
+      });
       ctx.log.info(`${names.length} node(s) set from ${input.name}${created.length ? `, ${created.length} created` : ""}.`);
       return output({ nodes: names, created }, "");
     }
@@ -68,14 +72,16 @@ export default leaf({
       return output({ from: args.noderange, to: args.rename, tables: moved }, "");
     }
     if (args.assignments.length === 0) throw argumentError("missing ASSIGNMENTS");
-    const attrs = parseAssignments(NODE_TYPE, args.assignments);
+    const { plain, edits: listEdits } = splitListEdits(NODE_TYPE, args.assignments);
+    const attrs = parseAssignments(NODE_TYPE, plain);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange, { verify: false });
     if (args.create) refuseExisting(listNodes(db), nodes);
     const mode: ListMode = args.plus ? "append" : args.minus ? "remove" : "replace";
-    const stored = mode === "replace" ? new Map() : readNodeRows(db, nodes);
-    warnInert(ctx, [attrs]);
+    warnInert(ctx, [attrs, Object.fromEntries(listEdits.map((e) => [e.attr, e.value]))]);
+    const change = listChange(attrs, listEdits, mode);
     const dedupe = withoutXcatDefaults(db);
-    const { created } = setNodes(db, nodes, (n) => dedupe(n, mode === "replace" ? attrs : editAttrs(stored.get(n) ?? {}, attrs, mode), ctx.log.warn));
+    // the edits read each node's row inside setNodes' write transaction: concurrent appends both land
+    const { created } = setNodes(db, nodes, (n) => dedupe(n, resolveListEdits(db, NODE_TYPE, n, change.attrs, change.edits), ctx.log.warn));
     ctx.log.info(`${nodes.length} node(s) set${created.length ? `, ${created.length} created` : ""}.`);
     return output({ nodes, created, attrs }, "");
   },

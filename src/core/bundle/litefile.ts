@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import { orderedFrom } from "../db/row-order";
 import { upsert } from "../db/rows";
 import { DataError } from "../errors";
 
@@ -11,12 +12,10 @@ import { DataError } from "../errors";
 const ENABLED = `("disable" IS NULL OR "disable" IN ('0','no','NO','No','nO'))`;
 
 export function litefileCsv(db: Db, image: string, groups: string | undefined): string {
+  const { from, order } = orderedFrom(db, "litefile");
   const rows = (where: string, ...args: string[]) =>
-    db.sqlite.query(`SELECT file, options FROM litefile WHERE ${where} AND ${ENABLED} ORDER BY rowid`).all(...args) as {
-      file: string | null;
-      options: string | null;
-    }[];
-  const all = [...rows(`(image IS NULL OR image = '')`), ...rows("image = ?", groups || "ALL"), ...rows("image = ?", image)];
+    db.all<{ file: string | null; options: string | null }>(`SELECT t.file, t.options FROM ${from} WHERE ${where} AND ${ENABLED.replace(/"disable"/g, 't."disable"')} ORDER BY ${order}`, ...args);
+  const all = [...rows(`(t.image IS NULL OR t.image = '')`), ...rows("t.image = ?", groups || "ALL"), ...rows("t.image = ?", image)];
   return all
     .filter((r) => r.file)
     .map((r) => `"${image}","${r.file}","${r.options || "tmpfs"}",,\n`)
@@ -44,7 +43,7 @@ export function parseLitefileCsv(text: string, file: string): LiteRow[] {
 
 /** imgimport: add the rows for the imported image, except those an identical 'ALL' row already covers. */
 export function importLitefile(db: Db, image: string, rows: readonly LiteRow[]): number {
-  const all = db.sqlite.query(`SELECT file, options FROM litefile WHERE image = 'ALL' AND ${ENABLED}`).all() as { file: string; options: string | null }[];
+  const all = db.all<{ file: string; options: string | null }>(`SELECT file, options FROM litefile WHERE image = 'ALL' AND ${ENABLED}`);
   let n = 0;
   for (const r of rows) {
     if (all.some((a) => a.file === r.file && (a.options ?? "") === r.options)) continue;

@@ -73,15 +73,18 @@ export function recordCapture(db: Db, plan: CapturePlan, rec: CaptureRecord): vo
       warnings: JSON.stringify(rec.warnings),
     };
     const cols = Object.keys(row);
-    db.sqlite
-      .query(`INSERT OR REPLACE INTO xcimg_capture (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`)
-      .run(...cols.map((c) => row[c] ?? null));
+    // ON CONFLICT rather than SQLite's INSERT OR REPLACE: both engines take it
+    const updates = cols.filter((c) => c !== "imagename").map((c) => `"${c}" = excluded."${c}"`);
+    db.run(
+      `INSERT INTO xcimg_capture (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ON CONFLICT ("imagename") DO UPDATE SET ${updates.join(", ")}`,
+      ...cols.map((c) => (row[c] ?? null) as string | number | null),
+    );
   });
 }
 
 /** The last capture's record for an image, JSON columns parsed (null if never captured). */
 export function readCaptureRecord(db: Db, image: string): Record<string, unknown> | null {
-  const row = db.sqlite.query("SELECT * FROM xcimg_capture WHERE imagename = ?").get(image) as Record<string, unknown> | null;
+  const row = db.get<Record<string, unknown>>("SELECT * FROM xcimg_capture WHERE imagename = ?", image);
   if (!row) return null;
   for (const k of ["os_release", "kernels", "disk_layout", "mounts", "excludes", "identity", "warnings"]) {
     if (typeof row[k] === "string") row[k] = JSON.parse(row[k] as string);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import TOML from "@iarna/toml";
+import { dbUrlProblem } from "../db/url";
 import { ConfigError } from "../errors";
 import { locateKey } from "./locate";
 import { CONFIG_SCHEMA, type Config, type ConfigKey, type KeySpec } from "./schema";
@@ -43,6 +44,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     for (const [k, v] of Object.entries(parseToml(file, text))) values.set(k as ConfigKey, v);
   }
+  // the database may be chosen per shell (XCIMG_DB_URL), over the file: one config, two databases
+  const envUrl = env.XCIMG_DB_URL;
+  if (envUrl) {
+    const problem = dbUrlProblem(envUrl);
+    if (problem) throw new ConfigError(`XCIMG_DB_URL ${problem}`, { hint: "e.g. XCIMG_DB_URL=postgresql://xcatadm@127.0.0.1:5432/xcatdb" });
+    values.set("db.url", envUrl);
+  }
   const out: Record<string, unknown> = { source: file };
   for (const [k, v] of values) {
     const spec: KeySpec = CONFIG_SCHEMA[k];
@@ -77,7 +85,7 @@ export function parseToml(file: string, text: string): Record<string, unknown> {
       const isTable = v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date);
       if (Object.hasOwn(CONFIG_SCHEMA, key)) {
         const spec: KeySpec = CONFIG_SCHEMA[key as ConfigKey];
-        const problem = typeProblem(spec, v);
+        const problem = typeProblem(spec, v) ?? (key === "db.url" ? dbUrlProblem(v as string) : null);
         if (problem) {
           const pos = locateKey(text, path);
           throw new ConfigError(`${file}:${pos.line}:${pos.col}: ${key} ${problem}`);

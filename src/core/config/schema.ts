@@ -16,6 +16,7 @@ export const CONFIG_SCHEMA = {
   tftpdir: { type: "path", default: "/tftpboot", description: "xCAT site.tftpdir: boot loaders and per-node boot files" },
   master: { type: "string", default: "10.0.0.1", description: "address nodes use to reach this management node" },
   "db.path": { type: "path", default: "/var/lib/xcimg/xcimg.db", description: "embedded SQLite database" },
+  "db.url": { type: "string", default: "", description: "postgresql://user@host:port/db (e.g. xCAT's own database); overrides db.path; env XCIMG_DB_URL" },
   "ssh.user": { type: "string", default: "root", description: "user for capture and update over SSH" },
   "ssh.identity": { type: "path", default: "~/.ssh/id_ed25519", description: "private key (SSH_AUTH_SOCK is used too)" },
   "ssh.known_hosts": { type: "path", default: "~/.ssh/known_hosts", description: "known_hosts checked on every connection" },

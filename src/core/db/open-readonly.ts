@@ -1,9 +1,13 @@
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 import { DataError, PermissionFailure, fsError } from "../errors";
+import type { DbDriver } from "./driver";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 import { Db } from "./open";
+import { openPostgres } from "./pg-open";
 import { tightenPrivateDb } from "./private-files";
+import { SqliteDriver } from "./sqlite-driver";
+import { isPostgresUrl, sqlitePathOf } from "./url";
 
 /**
  * The database of a command that only reads (image/node list and show, table dump, noderange):
@@ -19,15 +23,18 @@ import { tightenPrivateDb } from "./private-files";
  *   18-19, the file format's read/write versions); the file itself is not touched. Changes still
  *   in a -wal file that no writer checkpointed are not seen then.
  * Every write through the result fails with exit 77.
+ *
+ * PostgreSQL has none of these cases: the server owns its files and a user without write
+ * privileges can still SELECT, so a reading command uses the normal connection (pg-open.ts),
+ * with the same refusal of any write through Db.write().
  */
 export class ReadOnlyDb extends Db {
   constructor(
-    sqlite: Database,
-    path: string,
+    driver: DbDriver,
     /** The bytes the in-memory copy was made from, for the noderange worker to load too. */
     readonly image?: Uint8Array,
   ) {
-    super(sqlite, path);
+    super(driver);
   }
 
   override write<T>(_fn: () => T): T {
@@ -47,19 +54,22 @@ function migrateInMemory(sqlite: Database, path: string): void {
   }
 }
 
-export function openDbReadOnly(path: string, info?: (msg: string) => void): ReadOnlyDb {
+/** `target` is `[db] url` or a SQLite path, as openDb takes. */
+export function openDbReadOnly(target: string, info?: (msg: string) => void): ReadOnlyDb {
+  if (isPostgresUrl(target)) return new ReadOnlyDb(openPostgres(target));
+  const path = sqlitePathOf(target);
   if (path !== ":memory:" && existsSync(path)) tightenPrivateDb(path, info, true); // it holds the passwd table's passwords
   if (path === ":memory:" || !existsSync(path)) {
     const sqlite = new Database(":memory:", { strict: true });
     migrateInMemory(sqlite, path);
-    return new ReadOnlyDb(sqlite, ":memory:");
+    return new ReadOnlyDb(new SqliteDriver(sqlite, ":memory:"));
   }
   try {
     const sqlite = new Database(path, { readonly: true, strict: true });
     try {
       sqlite.exec("PRAGMA busy_timeout = 15000");
       const { user_version } = sqlite.query("PRAGMA user_version").get() as { user_version: number };
-      if (user_version === SCHEMA_VERSION) return new ReadOnlyDb(sqlite, path);
+      if (user_version === SCHEMA_VERSION) return new ReadOnlyDb(new SqliteDriver(sqlite, path));
       if (user_version > SCHEMA_VERSION) migrateInMemory(sqlite, path); // throws the version error
     } catch (e) {
       sqlite.close();
@@ -89,5 +99,5 @@ export function openDbReadOnly(path: string, info?: (msg: string) => void): Read
     if (e instanceof DataError) throw e;
     throw new DataError(`cannot read the database ${path}: ${(e as Error).message}`, { hint: "is it an xcimg database? (db.path in the config)" });
   }
-  return new ReadOnlyDb(sqlite, path, sqlite.serialize());
+  return new ReadOnlyDb(new SqliteDriver(sqlite, path), sqlite.serialize());
 }

@@ -1,39 +1,116 @@
 import { Database } from "bun:sqlite";
 import { CantCreateError, DataError, XcimgError } from "../errors";
+import type { DbDriver, Param, RawRow } from "./driver";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
+import { openPostgres } from "./pg-open";
 import { preparePrivateDb } from "./private-files";
+import { SqliteDriver } from "./sqlite-driver";
+import { isPostgresUrl, sqlitePathOf } from "./url";
 import { writeDenied } from "./write-denied";
 
 /**
- * The database handle every command gets. Writes go through `write()`, one IMMEDIATE
- * transaction per command, so a failed command leaves the tables as they were and two
- * xcimg processes serialise instead of failing with "database is locked".
+ * The database handle every command gets. Writes go through `write()`, one write transaction
+ * per command (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN + an advisory lock every xcimg
+ * writer takes), so a failed command leaves the tables as they were and two xcimg processes
+ * serialise instead of failing with "database is locked" or losing an update.
  */
 export class Db {
-  constructor(
-    readonly sqlite: Database,
-    readonly path: string,
-  ) {}
+  private depth = 0;
 
-  /** Run fn in one IMMEDIATE transaction (a savepoint when already inside one). */
+  constructor(readonly driver: DbDriver) {}
+
+  get engine() {
+    return this.driver.engine;
+  }
+
+  /** The SQLite file (":memory:" for tests), or the PostgreSQL url without its password. */
+  get path(): string {
+    return this.driver.location;
+  }
+
+  /** The bun:sqlite handle, for SQLite-only code (tests, tools); on PostgreSQL there is none. */
+  get sqlite(): Database {
+    if (this.driver instanceof SqliteDriver) return this.driver.sqlite;
+    throw new Error("internal: db.sqlite used on a PostgreSQL database; go through Db.all/get/run");
+  }
+
+  all<T = RawRow>(sql: string, ...params: Param[]): T[] {
+    return this.driver.all(sql, params) as T[];
+  }
+
+  get<T = RawRow>(sql: string, ...params: Param[]): T | null {
+    return this.driver.get(sql, params) as T | null;
+  }
+
+  run(sql: string, ...params: Param[]): { changes: number } {
+    return this.driver.run(sql, params);
+  }
+
+  exec(sql: string): void {
+    this.driver.exec(sql);
+  }
+
+  /** Run fn in one write transaction (a savepoint when already inside one). */
   write<T>(fn: () => T): T {
-    if (this.sqlite.inTransaction) return this.sqlite.transaction(fn)();
+    const nested = this.depth > 0;
+    const sp = `xcimg_sp${this.depth}`;
+    if (nested) this.driver.exec(`SAVEPOINT ${sp}`);
+    else this.beginWrite();
+    this.depth++;
     try {
-      return this.sqlite.transaction(fn).immediate();
+      const result = fn();
+      if (nested) this.driver.exec(`RELEASE SAVEPOINT ${sp}`);
+      else this.driver.commit();
+      return result;
     } catch (e) {
-      throw writeDenied(this.path, e) ?? e;
+      try {
+        if (nested) this.driver.exec(`ROLLBACK TO SAVEPOINT ${sp}; RELEASE SAVEPOINT ${sp}`);
+        else this.driver.rollback();
+      } catch {
+        // the connection is gone: the server rolls the transaction back itself
+      }
+      throw this.denied(e);
+    } finally {
+      this.depth--;
     }
   }
 
+  private beginWrite(): void {
+    try {
+      this.driver.beginWrite();
+    } catch (e) {
+      throw this.denied(e);
+    }
+  }
+
+  /**
+   * SQLite on a file this user cannot write fails at BEGIN IMMEDIATE or at the first write:
+   * one clear message and exit 77 (write-denied.ts). xcimg's own errors pass unchanged, and
+   * the PostgreSQL driver maps the server's privilege errors itself (pg-driver.ts).
+   */
+  private denied(e: unknown): unknown {
+    if (this.engine !== "sqlite" || e instanceof XcimgError) return e;
+    return writeDenied(this.path, e) ?? e;
+  }
+
   close(): void {
-    this.sqlite.close();
+    this.driver.close();
   }
 }
 
 const BUSY_TIMEOUT_MS = 15000;
 
-/** `info` hears about an old world-readable database being made private (private-files.ts). */
-export function openDb(path: string, info?: (msg: string) => void): Db {
+/**
+ * Open `[db] url` (postgresql://..., sqlite:///path) or a SQLite file path, migrating it on first use.
+ * `info` hears about an old world-readable SQLite file being made private (private-files.ts);
+ * a PostgreSQL server keeps its own files, so there is nothing to tighten there.
+ */
+export function openDb(target: string, info?: (msg: string) => void): Db {
+  if (isPostgresUrl(target)) return new Db(openPostgres(target));
+  return new Db(openSqlite(sqlitePathOf(target), info));
+}
+
+function openSqlite(path: string, info?: (msg: string) => void): SqliteDriver {
   if (path !== ":memory:") {
     try {
       preparePrivateDb(path, info);
@@ -60,7 +137,7 @@ export function openDb(path: string, info?: (msg: string) => void): Db {
     if (e instanceof XcimgError) throw e;
     throw writeDenied(path, e) ?? new CantCreateError(`cannot initialise database ${path}: ${(e as Error).message}`);
   }
-  return new Db(sqlite, path);
+  return new SqliteDriver(sqlite, path);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Db } from "../db/open";
-import { getRow, upsert } from "../db/rows";
+import { orderedFrom } from "../db/row-order";
+import { deleteRows, getRow, upsert } from "../db/rows";
 import { NotFoundError, UsageError } from "../errors";
 import { validateGroupName } from "../names";
 import { dbNodeSource } from "../noderange/db-source";
@@ -33,7 +34,8 @@ export function readGroup(db: Db, group: string): GroupDef | null {
 }
 
 function nodesGroups(db: Db): Map<string, string[]> {
-  const rows = db.sqlite.query("SELECT node, groups FROM nodelist ORDER BY rowid").all() as { node: string; groups: string | null }[];
+  const { from, order } = orderedFrom(db, "nodelist");
+  const rows = db.all<{ node: string; groups: string | null }>(`SELECT t.node, t.groups FROM ${from} ORDER BY ${order}`);
   return new Map(rows.map((r) => [r.node, splitList(r.groups)]));
 }
 
@@ -47,13 +49,13 @@ export function setStaticGroup(db: Db, group: string, members: readonly string[]
     const missing = members.filter((m) => !all.has(m));
     if (missing.length) throw new NotFoundError(`Could not find an object named '${missing.join(",")}' of type 'node'.`, { hint: "create the nodes first with 'xcimg node set'" });
     const wanted = new Set(members);
-    const update = db.sqlite.query("UPDATE nodelist SET groups = ? WHERE node = ?");
+    const update = (groups: string | null, node: string) => db.run("UPDATE nodelist SET groups = ? WHERE node = ?", groups, node);
     for (const [node, groups] of all) {
       const has = groups.includes(group);
       const want = mode === "remove" ? has && !wanted.has(node) : mode === "append" ? has || wanted.has(node) : wanted.has(node);
       if (want === has) continue;
       const next = want ? [...groups, group] : groups.filter((g) => g !== group);
-      update.run(next.length ? next.join(",") : null, node);
+      update(next.length ? next.join(",") : null, node);
     }
     upsert(db, "nodegroup", { groupname: group }, { grouptype: "static", members: "static" });
   });
@@ -80,12 +82,12 @@ export function removeGroup(db: Db, group: string): void {
   db.write(() => {
     validateGroupName(group);
     if (!readGroup(db, group)) throw new NotFoundError(`Could not find an object named '${group}' of type 'group'.`);
-    const update = db.sqlite.query("UPDATE nodelist SET groups = ? WHERE node = ?");
+    const update = (groups: string | null, node: string) => db.run("UPDATE nodelist SET groups = ? WHERE node = ?", groups, node);
     for (const [node, groups] of nodesGroups(db)) {
       if (!groups.includes(group)) continue;
       const next = groups.filter((g) => g !== group);
-      update.run(next.length ? next.join(",") : null, node);
+      update(next.length ? next.join(",") : null, node);
     }
-    db.sqlite.query("DELETE FROM nodegroup WHERE groupname = ?").run(group);
+    deleteRows(db, "nodegroup", { groupname: group });
   });
 }

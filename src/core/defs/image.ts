@@ -1,5 +1,6 @@
 import { NotFoundError, UsageError } from "../errors";
 import type { Db } from "../db/open";
+import { allRows, deleteRows, upsert } from "../db/rows";
 import { TABLES } from "../db/tables";
 import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
 import { bootLineProblem } from "../boot/boot-values";
@@ -47,7 +48,7 @@ export interface Image {
 }
 
 export function listImages(db: Db): string[] {
-  const rows = db.sqlite.query(`SELECT imagename FROM osimage UNION SELECT imagename FROM linuximage`).all() as { imagename: string }[];
+  const rows = db.all<{ imagename: string }>(`SELECT imagename FROM osimage UNION SELECT imagename FROM linuximage`);
   return rows.map((r) => r.imagename).sort();
 }
 
@@ -72,7 +73,7 @@ export function setImage(db: Db, name: string, attrs: Attrs): { created: boolean
     const base: Attrs = created ? { imagetype: "linux", osname: "Linux" } : {};
     writeObject(db, IMAGE_TYPE, name, { ...base, ...attrs });
     // the linuximage row must exist even when no linuximage attribute was given
-    db.sqlite.query("INSERT INTO linuximage (imagename) VALUES (?) ON CONFLICT DO NOTHING").run(name);
+    upsert(db, "linuximage", { imagename: name }, {});
   });
   return { created };
 }
@@ -81,8 +82,8 @@ export function removeImageRows(db: Db, name: string): void {
   getImage(db, name);
   db.write(() => {
     deleteObject(db, IMAGE_TYPE, name);
-    db.sqlite.query("DELETE FROM litefile WHERE image = ?").run(name);
-    db.sqlite.query("DELETE FROM xcimg_capture WHERE imagename = ?").run(name);
+    deleteRows(db, "litefile", { image: name });
+    db.run("DELETE FROM xcimg_capture WHERE imagename = ?", name);
   });
 }
 
@@ -92,10 +93,10 @@ export function copyImageRows(db: Db, src: string, dst: string): Image {
   if (findImage(db, dst)) throw new UsageError(`image '${dst}' already exists`, { hint: `remove it first with 'xcimg image rm ${dst}'` });
   db.write(() => {
     writeObject(db, IMAGE_TYPE, dst, from.attrs);
-    db.sqlite.query("INSERT INTO linuximage (imagename) VALUES (?) ON CONFLICT DO NOTHING").run(dst);
-    db.sqlite
-      .query("INSERT INTO litefile (image, file, options, comments, disable) SELECT ?, file, options, comments, disable FROM litefile WHERE image = ? ORDER BY rowid")
-      .run(dst, src);
+    upsert(db, "linuximage", { imagename: dst }, {});
+    for (const r of allRows(db, "litefile").filter((r) => r.image === src)) {
+      upsert(db, "litefile", { image: dst, file: r.file as string }, { options: r.options, comments: r.comments, disable: r.disable });
+    }
   });
   return { name: dst, attrs: from.attrs };
 }

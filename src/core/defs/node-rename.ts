@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import { movePlaced } from "../db/row-order";
 import { TABLES, type TableName } from "../db/tables";
 import { NotFoundError, UsageError } from "../errors";
 import { validateNodeName } from "../names";
@@ -20,13 +21,15 @@ export function nodeKeyedTables(): TableName[] {
 export function renameNode(db: Db, from: string, to: string): TableName[] {
   validateNodeName(from);
   validateNodeName(to);
-  const exists = (n: string) => db.sqlite.query("SELECT 1 FROM nodelist WHERE node = ?").get(n) !== null;
+  const exists = (n: string) => db.get("SELECT 1 AS one FROM nodelist WHERE node = ?", n) !== null;
   return db.write(() => {
     if (!exists(from)) throw new NotFoundError(`Could not find an object named '${from}' of type 'node'.`, { hint: "list nodes with 'xcimg node list'" });
     if (exists(to)) throw new UsageError(`node '${to}' already exists`, { hint: `remove it first with 'xcimg node rm ${to}', or pick another name` });
     const moved: TableName[] = [];
     for (const t of nodeKeyedTables()) {
-      if (db.sqlite.query(`UPDATE "${t}" SET node = ? WHERE node = ?`).run(to, from).changes > 0) moved.push(t);
+      if (db.run(`UPDATE "${t}" SET node = ? WHERE node = ?`, to, from).changes === 0) continue;
+      movePlaced(db, t, { node: from }, { node: to }); // PostgreSQL: keep its tabdump place (row-order.ts)
+      moved.push(t);
     }
     return moved;
   });

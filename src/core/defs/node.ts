@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import { deleteRows, getRow, upsert } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { bootLineProblem } from "../boot/boot-values";
@@ -64,7 +65,7 @@ function nodeAttrs(): Record<string, AttrSpec> {
 export const NODE_TYPE: ObjectType = { kind: "node", keyColumn: () => "node", attrs: nodeAttrs() };
 
 export function listNodes(db: Db): string[] {
-  return (db.sqlite.query("SELECT node FROM nodelist").all() as { node: string }[]).map((r) => r.node).sort();
+  return db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node).sort();
 }
 
 /** Each node's own rows only, as stored (what `table dump` would show for it). */
@@ -83,18 +84,20 @@ export function readNodes(db: Db, names: readonly string[]): Map<string, Attrs> 
  */
 export function setNodes(db: Db, names: readonly string[], given: Attrs | ((node: string) => Attrs)): { created: string[] } {
   for (const n of names) validateNodeName(n);
-  const existing = new Set((db.sqlite.query("SELECT node FROM nodelist").all() as { node: string }[]).map((r) => r.node));
   const created: string[] = [];
   db.write(() => {
+    // read under the write lock: a node another xcimg created a moment ago is not new any more
+    const existing = new Set(db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node));
     for (const name of names) {
       const isNew = !existing.has(name);
       if (isNew) created.push(name);
-      // per node for chdef -p/-m, whose result depends on what each node stores (defs/list-edit.ts)
+      // per node for chdef -p/-m and ,=/^=, whose result depends on what each node stores: the
+      // function runs here, under the write lock, so a concurrent append is read, not lost (defs/list-edit.ts)
       const attrs = typeof given === "function" ? given(name) : given;
       const a: Attrs = isNew && !attrs.groups ? { groups: "all", ...attrs } : { ...attrs };
       if (a.mac) a.mac = a.mac.toLowerCase();
       writeObject(db, NODE_TYPE, name, a);
-      if (isNew) db.sqlite.query("INSERT INTO nodelist (node, groups) VALUES (?, 'all') ON CONFLICT DO NOTHING").run(name);
+      if (isNew && !getRow(db, "nodelist", { node: name })) upsert(db, "nodelist", { node: name }, { groups: "all" });
     }
   });
   return { created };
@@ -104,7 +107,7 @@ export function removeNodes(db: Db, names: readonly string[]): void {
   db.write(() => {
     for (const n of names) {
       deleteObject(db, NODE_TYPE, n);
-      db.sqlite.query("DELETE FROM statelite WHERE node = ?").run(n);
+      deleteRows(db, "statelite", { node: n });
     }
   });
 }

@@ -40,7 +40,7 @@ class Snapshot {
     db: Db,
     readonly stamp: string,
   ) {
-    const nodelist = db.sqlite.query(`SELECT node, groups FROM nodelist WHERE ${ENABLED}`).all() as { node: string; groups: string | null }[];
+    const nodelist = db.all<{ node: string; groups: string | null }>(`SELECT node, groups FROM nodelist WHERE ${ENABLED}`);
     for (const { node, groups } of nodelist) {
       this.nodes.push(node);
       // xCAT does not trim; we do, since `chdef groups="a, b"` is an easy slip
@@ -55,11 +55,9 @@ class Snapshot {
         else this.staticMembers.set(g, [node]);
       }
     }
-    const rows = db.sqlite.query(`SELECT groupname, grouptype, wherevals FROM nodegroup WHERE ${ENABLED}`).all() as {
-      groupname: string;
-      grouptype: string | null;
-      wherevals: string | null;
-    }[];
+    const rows = db.all<{ groupname: string; grouptype: string | null; wherevals: string | null }>(
+      `SELECT groupname, grouptype, wherevals FROM nodegroup WHERE ${ENABLED}`,
+    );
     for (const r of rows) this.nodegroups.set(r.groupname, { grouptype: r.grouptype ?? "", wherevals: r.wherevals ?? "" });
   }
 }
@@ -103,12 +101,9 @@ class DbNodeSource implements NodeSource {
     const key = `${table}.${column}`;
     const cached = snap.attributes.get(key);
     if (cached) return cached;
-    const rows = this.db.sqlite
-      .query(`SELECT node, ${q(column)} AS value FROM ${q(table)} WHERE ${q(column)} IS NOT NULL AND ${q(column)} != '' AND ${ENABLED}`)
-      .all() as {
-      node: string;
-      value: string;
-    }[];
+    const rows = this.db.all<{ node: string; value: string }>(
+      `SELECT node, ${q(column)} AS value FROM ${q(table)} WHERE ${q(column)} IS NOT NULL AND ${q(column)} != '' AND ${ENABLED}`,
+    );
     const byKey = new Map(rows.map((r) => [r.node, r.value]));
     const values = new Map<string, string>();
     for (const node of snap.nodes) {
@@ -131,7 +126,7 @@ class DbNodeSource implements NodeSource {
   excludedNodes(): readonly string[] {
     const snap = this.current();
     if (snap.excluded) return snap.excluded;
-    const row = this.db.sqlite.query(`SELECT value FROM site WHERE "key" = 'excludenodes' AND ${ENABLED}`).get() as { value: string | null } | null;
+    const row = this.db.get<{ value: string | null }>(`SELECT value FROM site WHERE "key" = 'excludenodes' AND ${ENABLED}`);
     const range = row?.value ?? "";
     // a retired node left in excludenodes must not make every noderange fail, so unknown names are dropped
     snap.excluded = range === "" ? [] : expandNoderange(range, this, { siteExclusion: false, ignoreMissing: true });
@@ -163,11 +158,9 @@ class DbNodeSource implements NodeSource {
     return this.snap;
   }
 
-  /** Changes when this connection writes (total_changes) or another one commits (data_version). */
+  /** Changes when this connection writes or another one commits (DbDriver.changeStamp). */
   private stamp(): string {
-    const { data_version } = this.db.sqlite.query("PRAGMA data_version").get() as { data_version: number };
-    const { n } = this.db.sqlite.query("SELECT total_changes() AS n").get() as { n: number };
-    return `${data_version}:${n}`;
+    return this.db.driver.changeStamp();
   }
 }
 

@@ -70,7 +70,7 @@ export async function expandNoderangeInterruptibly(ctx: Context, expr: string, o
         reject(new InternalError(`noderange worker failed: ${e.message}`));
       };
       const image = (db as { image?: Uint8Array }).image;
-      worker.postMessage({ dbPath: db.path, expr, verify, env: { ...ctx.env }, ...(image ? { image } : {}) } satisfies ExpandRequest);
+      worker.postMessage({ dbTarget: db.driver.target, expr, verify, env: { ...ctx.env }, ...(image ? { image } : {}) } satisfies ExpandRequest);
     });
   } finally {
     if (!settled) runaway = true;

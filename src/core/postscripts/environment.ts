@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
+import { orderedFrom } from "../db/row-order";
 import { allRows } from "../db/rows";
 import type { Attrs } from "../defs/object";
 import { shq } from "../remote/shell";
@@ -35,9 +36,9 @@ const VAR = /^[A-Z_][A-Z0-9_]*$/;
 
 /** Tables xcimg's schema may not have: read when a site added them, else nothing. */
 function optionalRows(db: Db, table: string): Record<string, string>[] | null {
-  const exists = db.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
-  if (!exists) return null;
-  const rows = db.sqlite.query(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Record<string, unknown>[];
+  if (db.driver.columns(table) === null) return null;
+  const { from, order } = orderedFrom(db, table); // SQLite's rowid, PostgreSQL's recorded order
+  const rows = db.all(`SELECT t.* FROM ${from} ORDER BY ${order}`);
   return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)])));
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from "../db/open";
 import { isDisabled } from "../defs/inherit";
+import { orderedFrom } from "../db/row-order";
 import type { Row } from "../db/rows";
 import { DEFAULT_OPTION, pad13 } from "./options";
 
@@ -19,7 +20,7 @@ export function sortEntries<T extends { file: string }>(entries: Iterable<T>): T
 }
 
 function enabledRows(db: Db, sql: string, ...args: string[]): Row[] {
-  const raw = db.sqlite.query(sql).all(...args) as Record<string, string | null>[];
+  const raw = db.all<Record<string, string | null>>(sql, ...args);
   const rows: Row[] = [];
   for (const r of raw) {
     const row: Row = {};
@@ -46,9 +47,10 @@ export function imageGroupsKey(db: Db, image: string): string | null {
 export function imageScopedRows(db: Db, table: "litefile" | "litetree", image: string): Row[] {
   const rows: Row[] = [];
   const groups = imageGroupsKey(db, image);
-  const q = `SELECT * FROM "${table}" WHERE image = ? ORDER BY rowid`;
+  const { from, order } = orderedFrom(db, table);
+  const q = `SELECT t.* FROM ${from} WHERE t.image = ? ORDER BY ${order}`;
   if (groups) rows.push(...enabledRows(db, q, groups));
-  rows.push(...enabledRows(db, `SELECT * FROM "${table}" WHERE image IS NULL OR image = '' ORDER BY rowid`));
+  rows.push(...enabledRows(db, `SELECT t.* FROM ${from} WHERE t.image IS NULL OR t.image = '' ORDER BY ${order}`));
   rows.push(...enabledRows(db, q, "ALL"));
   rows.push(...enabledRows(db, q, image));
   return rows;

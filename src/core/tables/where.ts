@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import { orderedFrom } from "../db/row-order";
 import type { Row } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { UsageError } from "../errors";
@@ -43,11 +44,12 @@ export function parseCondition(table: TableName, cond: string): Condition {
   throw new UsageError(`Unsupported operator:${cond} on -w flag input`, { hint: "use attr==val, attr!=val, attr=~val (SQL LIKE, % matches anything), attr!~val, <, <=, >, >=" });
 }
 
-/** The rows matching every condition, in tabdump (rowid) order. */
+/** The rows matching every condition, in tabdump (insertion) order, on SQLite and PostgreSQL (row-order.ts). */
 export function rowsWhere(db: Db, table: TableName, conditions: readonly string[]): Row[] {
   const parsed = conditions.map((c) => parseCondition(table, c));
-  const where = parsed.map((c) => `"${c.column}" ${c.sql} ?`).join(" AND ");
-  const raw = db.sqlite.query(`SELECT * FROM "${table}"${where ? ` WHERE ${where}` : ""} ORDER BY rowid`).all(...parsed.map((c) => c.value)) as Record<string, unknown>[];
+  const where = parsed.map((c) => `t."${c.column}" ${c.sql} ?`).join(" AND ");
+  const { from, order } = orderedFrom(db, table);
+  const raw = db.all(`SELECT t.* FROM ${from}${where ? ` WHERE ${where}` : ""} ORDER BY ${order}`, ...parsed.map((c) => c.value));
   return raw.map((r) => {
     const row: Row = {};
     for (const [k, v] of Object.entries(r)) if (v !== null && v !== undefined && v !== "") row[k] = String(v);

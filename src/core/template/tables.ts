@@ -1,5 +1,6 @@
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
+import { orderedFrom } from "../db/row-order";
 import { type Row, rowsWhereIn } from "../db/rows";
 import { isTableName, TABLES, type TableName } from "../db/tables";
 import { isDisabled } from "../defs/inherit";
@@ -60,9 +61,9 @@ export function dbTemplateTables(db: Db, config: Config): TemplateTables {
   function columnsOf(table: string): readonly string[] {
     if (isTableName(table)) return TABLES[table].cols;
     // a table xcimg does not define but the site's database has (e.g. passwd before it is in the schema)
-    const exists = db.sqlite.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
-    if (!exists) throw new TableLookupError(`Unable to open table named ${table}`);
-    return (db.sqlite.query(`PRAGMA table_info(${q(table)})`).all() as { name: string }[]).map((c) => c.name);
+    const cols = db.driver.columns(table);
+    if (!cols) throw new TableLookupError(`Unable to open table named ${table}`);
+    return cols;
   }
 
   function checkColumn(table: string, column: string): void {
@@ -94,8 +95,9 @@ export function dbTemplateTables(db: Db, config: Config): TemplateTables {
         if (fromConfig !== undefined) return fromConfig;
       }
       const keys = Object.keys(where);
-      const sql = `SELECT * FROM ${q(table)}${keys.length ? ` WHERE ${keys.map((k) => `${q(k)} = ?`).join(" AND ")}` : ""} ORDER BY rowid`;
-      for (const raw of db.sqlite.query(sql).all(...keys.map((k) => where[k] ?? null)) as Record<string, unknown>[]) {
+      const { from, order } = orderedFrom(db, table);
+      const sql = `SELECT t.* FROM ${from}${keys.length ? ` WHERE ${keys.map((k) => `t.${q(k)} = ?`).join(" AND ")}` : ""} ORDER BY ${order}`;
+      for (const raw of db.all(sql, ...keys.map((k) => where[k] ?? null))) {
         const disabled = String(raw.disable ?? "").toLowerCase();
         if (disabled === "1" || disabled === "yes") continue;
         const v = raw[column];

@@ -51,6 +51,22 @@ describe("list attributes", () => {
     expect(JSON.parse((await ok("--json", "image", "show", "img1")).stdout).img1.postscripts).toBe("mine,other");
   });
 
+  test("chdef's two spellings are one edit: attr,=v is -p, attr^=v is -m, and they mix", async () => {
+    await ok("image", "set", "img2", "provmethod=netboot", "postscripts=syslog", "postbootscripts=a");
+    await ok("image", "set", "img2", "postscripts,=mine,syslog", "postbootscripts^=a", "osvers=rhels9.4");
+    const img = JSON.parse((await ok("--json", "image", "show", "img2")).stdout).img2;
+    expect(img.postscripts).toBe("syslog,mine");
+    expect(img.postbootscripts).toBeUndefined();
+    expect(img.osvers).toBe("rhels9.4");
+    // with -p the plain ones append too, and a ^= in the same command still removes
+    await ok("node", "set", "sp1", "groups=all,old");
+    await ok("node", "set", "-p", "sp1", "groups=new", "groups^=old");
+    expect(await groupsOf("sp1")).toBe("all,new");
+    const bad = await sb.bin(["node", "set", "sp1", "nosuchattr,=x"]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("'nosuchattr' is not a valid node attribute");
+  });
+
   test("chdef_n: -n moves the node's rows in every table keyed on the node", async () => {
     await ok("node", "set", "testnode1", "mgt=hmc", "cons=hmc", "groups=all,systemp", "ip=10.0.0.5", "mac=52:54:00:00:00:05", "netboot=xnba");
     await ok("table", "set", "statelite", "node=testnode1", "statemnt=10.0.0.1:/nodedata");
