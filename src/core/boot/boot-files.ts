@@ -1,7 +1,7 @@
-import { closeSync, fchmodSync, fchownSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fsError } from "../errors";
-import { tempNameFor, writeFileAtomic, writeFileIfChanged } from "../fs/atomic";
+import { writeFileAtomic, writeFileIfChanged } from "../fs/atomic";
+import { replaceServedFile } from "./served-perms";
 
 /** Mode and group a per-node file gets (served-perms.ts decides them for secret-bearing files). */
 export interface FilePerms {
@@ -50,28 +50,10 @@ function unlinkQuiet(p: string): boolean {
 function writePerms(path: string, buf: Buffer, p: FilePerms): boolean {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st && (p.gid === undefined || st.gid === p.gid) && st.size === buf.length && (st.mode & 0o7777) === p.mode && readFileSync(path).equals(buf)) return false;
-  replaceFile(path, buf, p);
+  replaceServedFile(path, buf, p);
   return true;
 }
 
-function replaceFile(path: string, buf: Buffer, p: FilePerms): void {
-  const temp = tempNameFor(path);
-  try {
-    const fd = openSync(temp, "wx", 0o600);
-    try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      if (p.gid !== undefined) fchownSync(fd, process.getuid?.() ?? 0, p.gid);
-      fchmodSync(fd, p.mode);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    throw fsError(e, `cannot write ${path}`);
-  }
-}
 
 /** ino, size, mtime, ctime, mode, gid: any write, chmod, chown or replacement changes one (ctime cannot be set back). */
 function signature(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number; mode: number; gid: number }): string {
@@ -148,7 +130,7 @@ export class BootFileCache implements BootFileWriter {
         }
       }
     }
-    replaceFile(path, buf, perms);
+    replaceServedFile(path, buf, perms);
     this.listing(dirname(path)).add(basename(path));
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (st) this.record(path, `${signature(st)}:${sum}`);

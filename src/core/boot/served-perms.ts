@@ -79,6 +79,12 @@ export function writeServedFile(path: string, data: string | Uint8Array, p: Serv
   } catch {
     // absent: write it
   }
+  replaceServedFile(path, buf, p);
+  return true;
+}
+
+/** Replace `path` by a temporary file that already has the final mode and group, then rename. */
+export function replaceServedFile(path: string, buf: Uint8Array, p: { mode: number; gid?: number }): void {
   const temp = tempNameFor(path);
   try {
     const fd = openSync(temp, "wx", 0o600);
@@ -95,5 +101,4 @@ export function writeServedFile(path: string, data: string | Uint8Array, p: Serv
     rmSync(temp, { force: true });
     throw fsError(e, `cannot write ${path}`);
   }
-  return true;
 }
