@@ -58,7 +58,16 @@ function template(n: number): string {
   const x = (...a: string[]) => execFileSync(bin, a, { env, stdio: ["ignore", "ignore", "pipe"] });
   x("image", "set", "bench", "provmethod=netboot", "osvers=bench1", "osarch=x86_64", "profile=compute");
   // the image switched to: the same tree under another name (every node's overlay and loader file change)
-  x("image", "set", "bench2", "provmethod=netboot", "osvers=bench1", "osarch=x86_64", "profile=compute", `rootimgdir=${join(dir, "install/netboot/bench1/x86_64/compute")}`);
+  x(
+    "image",
+    "set",
+    "bench2",
+    "provmethod=netboot",
+    "osvers=bench1",
+    "osarch=x86_64",
+    "profile=compute",
+    `rootimgdir=${join(dir, "install/netboot/bench1/x86_64/compute")}`,
+  );
   x("pack", "bench");
   const width = String(n).length;
   x("node", "set", `bn[${"1".padStart(width, "0")}-${n}]`, "groups=bench,all", "netboot=xnba", "arch=x86_64", "serialport=0", "serialspeed=115200");
@@ -129,7 +138,11 @@ for (let rep = 0; rep < reps; rep++) {
     rmSync(dir, { recursive: true, force: true });
     cpSync(tpl, dir, { recursive: true });
     const env = siteEnv(dir);
-    const runs = [measure(b, ["boot", "bench", "-o", "bench"], env), measure(b, ["boot", "bench", "-o", "bench"], env), measure(b, ["boot", "bench", "-o", "bench2"], env)];
+    const runs = [
+      measure(b, ["boot", "bench", "-o", "bench"], env),
+      measure(b, ["boot", "bench", "-o", "bench"], env),
+      measure(b, ["boot", "bench", "-o", "bench2"], env),
+    ];
     for (const [i, r] of runs.entries()) add(`${label}|${scenarios[i]}`, r);
     console.error(`rep ${rep + 1} ${label}: ${runs.map((r) => `${r.wall.toFixed(2)} s (cpu ${r.cpu.toFixed(2)})`).join(", ")}`);
   }
@@ -144,7 +157,10 @@ const cell = (k: string) => {
   const rs = results.get(k) ?? [];
   return `${median(rs.map((r) => r.wall)).toFixed(2)} (cpu ${median(rs.map((r) => r.cpu)).toFixed(2)})`;
 };
-const rows = scenarios.map((s) => `| ${s} | ${binaries.map(([l]) => cell(`${l}|${s}`)).join(" | ")} |${baseRef ? ` ${(median((results.get(`${binaries[1]?.[0]}|${s}`) ?? []).map((r) => r.wall)) / median((results.get(`this tree|${s}`) ?? []).map((r) => r.wall))).toFixed(2)}× |` : ""}`);
+const rows = scenarios.map(
+  (s) =>
+    `| ${s} | ${binaries.map(([l]) => cell(`${l}|${s}`)).join(" | ")} |${baseRef ? ` ${(median((results.get(`${binaries[1]?.[0]}|${s}`) ?? []).map((r) => r.wall)) / median((results.get(`this tree|${s}`) ?? []).map((r) => r.wall))).toFixed(2)}× |` : ""}`,
+);
 const floorWall = median((results.get("floor") ?? []).map((r) => r.wall));
 const firstWall = median((results.get("this tree|first run") ?? []).map((r) => r.wall));
 

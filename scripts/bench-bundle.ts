@@ -84,7 +84,9 @@ if (!existsSync(tree) || Math.abs(dirBytes(tree) / 1e6 - TREE_MB) > TREE_MB * 0.
   console.error(`bench-bundle: copying ~${TREE_MB} MB of /usr as a sysclone tree (once)...`);
   rmSync(tree, { recursive: true, force: true });
   mkdirSync(tree, { recursive: true });
-  sh(`find /usr/lib /usr/share /usr/bin -xdev -type f -size -4M -print0 | head -z -n 200000 | tar --null -T - -cf - 2>/dev/null | head -c ${TREE_MB * 1_000_000} | tar -xf - -C tree 2>/dev/null || true`);
+  sh(
+    `find /usr/lib /usr/share /usr/bin -xdev -type f -size -4M -print0 | head -z -n 200000 | tar --null -T - -cf - 2>/dev/null | head -c ${TREE_MB * 1_000_000} | tar -xf - -C tree 2>/dev/null || true`,
+  );
 }
 const imgBytes = ["kernel", "initrd-stateless.gz", "rootimg.cpio.gz"].reduce((n, f) => n + size(join(img, f)), 0);
 const treeBytes = dirBytes(tree);
@@ -93,8 +95,24 @@ const treeBytes = dirBytes(tree);
 const a = site("site-a");
 const nbDir = join(a.installdir, "netboot", "bench", "x86_64", "compute");
 mkdirSync(nbDir, { recursive: true });
-for (const f of ["kernel", "initrd-stateless.gz", "rootimg.cpio.gz"]) sh(`ln -f ${join(img, f)} ${join(nbDir, f)} 2>/dev/null || cp ${join(img, f)} ${join(nbDir, f)}`);
-timed([...bin, "--config", a.config, "image", "set", "bench-netboot", "provmethod=netboot", "osvers=bench", "osarch=x86_64", "profile=compute", `rootimgdir=${nbDir}`], a.dir);
+for (const f of ["kernel", "initrd-stateless.gz", "rootimg.cpio.gz"])
+  sh(`ln -f ${join(img, f)} ${join(nbDir, f)} 2>/dev/null || cp ${join(img, f)} ${join(nbDir, f)}`);
+timed(
+  [
+    ...bin,
+    "--config",
+    a.config,
+    "image",
+    "set",
+    "bench-netboot",
+    "provmethod=netboot",
+    "osvers=bench",
+    "osarch=x86_64",
+    "profile=compute",
+    `rootimgdir=${nbDir}`,
+  ],
+  a.dir,
+);
 sh(`cat ${nbDir}/* > /dev/null`); // warm the page cache for both sides
 
 const results: { what: string; xcimg: number; base: number; baseName: string; xBytes: number; bBytes: number }[] = [];
@@ -110,7 +128,14 @@ const results: { what: string; xcimg: number; base: number; baseName: string; xB
     xs.push(xcimg(a, ["export", "bench-netboot", out], a.dir));
     bs.push(timed(["tar", "czf", ref, "-C", nbDir, "kernel", "initrd-stateless.gz", "rootimg.cpio.gz"], a.dir));
   }
-  results.push({ what: `export, netboot image (${(imgBytes / 1e6).toFixed(0)} MB)`, xcimg: best(xs), base: best(bs), baseName: "tar czf", xBytes: size(out), bBytes: size(ref) });
+  results.push({
+    what: `export, netboot image (${(imgBytes / 1e6).toFixed(0)} MB)`,
+    xcimg: best(xs),
+    base: best(bs),
+    baseName: "tar czf",
+    xBytes: size(out),
+    bBytes: size(ref),
+  });
 
   const xi: number[] = [];
   const bi: number[] = [];
@@ -118,13 +143,30 @@ const results: { what: string; xcimg: number; base: number; baseName: string; xB
   for (let r = 0; r < RUNS; r++) {
     const b = site("site-b");
     xi.push(xcimg(b, ["import", out], b.dir));
-    for (const [dir, file, list] of [["x", ref, bi], ["y", out, bx]] as const) {
+    for (const [dir, file, list] of [
+      ["x", ref, bi],
+      ["y", out, bx],
+    ] as const) {
       mkdirSync(join(b.dir, dir));
       list.push(timed(["tar", "xzf", file, "-C", join(b.dir, dir)], b.dir));
     }
   }
-  results.push({ what: "import (vet + extract + place + rows) vs unpacking tar czf's bundle", xcimg: best(xi), base: best(bi), baseName: "tar xzf", xBytes: size(out), bBytes: size(ref) });
-  results.push({ what: "import vs unpacking the same xcimg bundle", xcimg: best(xi), base: best(bx), baseName: "tar xzf", xBytes: size(out), bBytes: size(out) });
+  results.push({
+    what: "import (vet + extract + place + rows) vs unpacking tar czf's bundle",
+    xcimg: best(xi),
+    base: best(bi),
+    baseName: "tar xzf",
+    xBytes: size(out),
+    bBytes: size(ref),
+  });
+  results.push({
+    what: "import vs unpacking the same xcimg bundle",
+    xcimg: best(xi),
+    base: best(bx),
+    baseName: "tar xzf",
+    xBytes: size(out),
+    bBytes: size(out),
+  });
   rmSync(join(cache, "site-b"), { recursive: true, force: true });
 }
 
@@ -146,7 +188,14 @@ const results: { what: string; xcimg: number; base: number; baseName: string; xB
     xs.push(xcimg(s, ["export", "bench-tree", out], s.dir));
     bs.push(timed(["tar", "czf", ref, "-C", dir, "."], s.dir));
   }
-  results.push({ what: `export, sysclone tree (${(treeBytes / 1e6).toFixed(0)} MB, compressible)`, xcimg: best(xs), base: best(bs), baseName: "tar czf", xBytes: size(out), bBytes: size(ref) });
+  results.push({
+    what: `export, sysclone tree (${(treeBytes / 1e6).toFixed(0)} MB, compressible)`,
+    xcimg: best(xs),
+    base: best(bs),
+    baseName: "tar czf",
+    xBytes: size(out),
+    bBytes: size(ref),
+  });
   rmSync(s.dir, { recursive: true, force: true });
 }
 rmSync(a.dir, { recursive: true, force: true });

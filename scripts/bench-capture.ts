@@ -29,7 +29,10 @@ if (!process.env.XCIMG_BENCH_TMPFS) {
   const dir = join(ROOT, ".cache/bench/tmpfs");
   mkdirSync(dir, { recursive: true });
   const inner = `mount -t tmpfs -o size=10g,mode=1777 xcimg-bench '${dir}' && exec env XCIMG_BENCH_TMPFS='${dir}' TMPDIR='${dir}' '${process.execPath}' '${import.meta.path}' "$@"`;
-  const r = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", inner, "sh", ...process.argv.slice(2)], { stdout: "inherit", stderr: "inherit" });
+  const r = Bun.spawnSync(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", inner, "sh", ...process.argv.slice(2)], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   process.exit(r.exitCode ?? 1);
 }
 const SRC = join(ROOT, ".cache/bench/capture-src");
@@ -113,7 +116,9 @@ try {
     full.xcimg.push(await time("xcimg capture", () => xcimg("full")));
     sh("sync");
     mkdirSync(tarDest);
-    full.tar.push(await time("ssh tar c | tar x", () => void sh(`${ssh} root@127.0.0.1 "tar -C '${SRC}' ${FID} --sparse -cf - ." | tar -C '${tarDest}' -xpf - ${FID}`)));
+    full.tar.push(
+      await time("ssh tar c | tar x", () => void sh(`${ssh} root@127.0.0.1 "tar -C '${SRC}' ${FID} --sparse -cf - ." | tar -C '${tarDest}' -xpf - ${FID}`)),
+    );
     sh("sync");
     full.rsync.push(await time("rsync -aHAXS", () => void sh(rsyncCmd(rsyncDest))));
     sh("sync");
@@ -191,7 +196,10 @@ const lines = [
   "The first re-capture after a full capture builds the new tree in a hardlink copy of the live one (`cp -al`);",
   "from the second on, the tree before last (kept as `base/`, sharing all unchanged files) is brought up to date",
   "by replaying the previous capture's changes and reused, so the cost follows what changed, not the tree size.",
-  `First re-capture: ${re.xcimg[0]?.toFixed(2)} s; the following ones: ${re.xcimg.slice(1).map((x) => x.toFixed(2)).join(", ")} s.`,
+  `First re-capture: ${re.xcimg[0]?.toFixed(2)} s; the following ones: ${re.xcimg
+    .slice(1)
+    .map((x) => x.toFixed(2))
+    .join(", ")} s.`,
   "",
 ];
 mkdirSync(join(ROOT, "docs/bench"), { recursive: true });

@@ -46,7 +46,9 @@ const tarFile = join(cache, "rootimg.tar");
 const want = SIZE_MIB * 1024 * 1024;
 if (!existsSync(tarFile) || Math.abs(statSync(tarFile).size - want) > want * 0.2) {
   console.error(`bench-clone-node: a ~${SIZE_MIB} MiB tar of /usr (once)...`);
-  sh(`find /usr -xdev -type f -size -8M -print0 2>/dev/null | head -c 20000000 | tar --null -T - --format=pax -cf - 2>/dev/null | head -c ${want} > ${tarFile}.tmp || true; mv ${tarFile}.tmp ${tarFile}`);
+  sh(
+    `find /usr -xdev -type f -size -8M -print0 2>/dev/null | head -c 20000000 | tar --null -T - --format=pax -cf - 2>/dev/null | head -c ${want} > ${tarFile}.tmp || true; mv ${tarFile}.tmp ${tarFile}`,
+  );
 }
 const archives = {
   zstd: { file: join(imgDir, "rootimg.tar.zst"), make: `zstd -q -T0 -3 -c ${tarFile}`, decompress: "zstd -dc" },
@@ -139,7 +141,9 @@ for (const kind of ["zstd", "gzip"] as const) {
   for (const mode of modes) {
     const rs = res.get(`${kind}|${mode}`) ?? [];
     const s = median(rs.map((r) => r.s));
-    lines.push(`| ${kind} (${(bytes / MB).toFixed(0)} MB) | ${label[mode]} | ${s.toFixed(2)} | ${(bytes / MB / s).toFixed(0)} | ${median(rs.map((r) => r.cpu)).toFixed(2)} | ${(base / s).toFixed(2)} |`);
+    lines.push(
+      `| ${kind} (${(bytes / MB).toFixed(0)} MB) | ${label[mode]} | ${s.toFixed(2)} | ${(bytes / MB / s).toFixed(0)} | ${median(rs.map((r) => r.cpu)).toFixed(2)} | ${(base / s).toFixed(2)} |`,
+    );
   }
 }
 const EXPLAIN = `**What it means.** With zstd the decompressor runs at several hundred MB/s, so the download path

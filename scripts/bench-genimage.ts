@@ -43,8 +43,24 @@ function timed(label: string, argv: string[]): number {
   return s;
 }
 
-execFileSync(bin, ["image", "set", "bench", "osvers=debian12", "osarch=x86_64", "profile=bench", "provmethod=netboot", `pkglist=${join(site, "bench.pkglist")}`], { env });
-const mmdebstrap = ["unshare", "--mount", "--propagation", "private", "mmdebstrap", "--mode=root", "--variant=apt", `--include=${pkgs.join(",")}`, "bookworm", join(bench, "by-hand"), `deb ${mirror.uri} bookworm main`];
+execFileSync(
+  bin,
+  ["image", "set", "bench", "osvers=debian12", "osarch=x86_64", "profile=bench", "provmethod=netboot", `pkglist=${join(site, "bench.pkglist")}`],
+  { env },
+);
+const mmdebstrap = [
+  "unshare",
+  "--mount",
+  "--propagation",
+  "private",
+  "mmdebstrap",
+  "--mode=root",
+  "--variant=apt",
+  `--include=${pkgs.join(",")}`,
+  "bookworm",
+  join(bench, "by-hand"),
+  `deb ${mirror.uri} bookworm main`,
+];
 const byHand = timed("mmdebstrap by hand", mmdebstrap);
 rmSync(join(bench, "by-hand"), { recursive: true, force: true });
 const cold = timed("xcimg genimage (cold cache)", [bin, "genimage", "bench", "--fresh"]);
@@ -56,7 +72,9 @@ rmSync(join(bench, "by-hand"), { recursive: true, force: true });
 const when = new Date().toISOString();
 const md = `# genimage benchmark
 
-\`scripts/bench-genimage.ts\`, ${when}. ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end (the machine is shared:
+\`scripts/bench-genimage.ts\`, ${when}. ${cpus().length} cores, load average ${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ")} at the end (the machine is shared:
 compare the rows of this table, not absolute times). Debian 12 from this machine's apt mirror, package list:
 ${pkgs.map((p) => `\`${p}\``).join(", ")} (mmdebstrap \`--variant=apt\` plus these).
 

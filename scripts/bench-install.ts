@@ -39,7 +39,9 @@ db.write(() => {
     db.sqlite.query("INSERT INTO mac (node, mac) VALUES (?, ?)").run(n, `52:54:00:00:${hex.slice(0, 2)}:${hex.slice(2)}`);
   });
   db.sqlite.exec("INSERT INTO site (key, value) VALUES ('timezone', 'UTC')");
-  db.sqlite.exec(`CREATE TABLE passwd ("key" TEXT NOT NULL, "username" TEXT, "password" TEXT, "cryptmethod" TEXT, "authdomain" TEXT, "comments" TEXT, "disable" TEXT, UNIQUE ("key", "username"))`);
+  db.sqlite.exec(
+    `CREATE TABLE passwd ("key" TEXT NOT NULL, "username" TEXT, "password" TEXT, "cryptmethod" TEXT, "authdomain" TEXT, "comments" TEXT, "disable" TEXT, UNIQUE ("key", "username"))`,
+  );
   db.sqlite.exec("INSERT INTO passwd (key, username, password) VALUES ('system', 'root', 'cluster')");
 });
 const { image } = defineMediaImage(ctx, { dir: media });

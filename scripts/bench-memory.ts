@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { execFileSync, spawnSync } from "node:child_process";
 /**
  * Peak memory (maximum resident set size, /usr/bin/time -v) of `xcimg pack`, `export` and
  * `import` over image trees of growing size: each must stay flat whatever the tree (the goal:
@@ -10,7 +11,6 @@
  *   bun scripts/bench-memory.ts [--gb 1,3]
  */
 import { randomBytes } from "node:crypto";
-import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -83,7 +83,13 @@ function peak(args: string[], env: Record<string, string>): { mb: number; s: num
   const r = spawnSync("sh", ["-c", 'exec /usr/bin/time -v -o "$0.v" "$@" </dev/null >/dev/null 2>"$0"', log, bin, ...args], { env, stdio: "ignore" });
   const s = (performance.now() - t) / 1000;
   const err = `${readFileSync(log, "utf8")}\n${readFileSync(`${log}.v`, "utf8")}`;
-  if (r.status !== 0) throw new Error(`xcimg ${args.join(" ")} failed (exit ${r.status}):\n${err.split("\n").filter((l) => !l.startsWith("\t")).join("\n")}`);
+  if (r.status !== 0)
+    throw new Error(
+      `xcimg ${args.join(" ")} failed (exit ${r.status}):\n${err
+        .split("\n")
+        .filter((l) => !l.startsWith("\t"))
+        .join("\n")}`,
+    );
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0);
   return { mb: kb / 1024, s };
 }

@@ -69,7 +69,9 @@ const sqlNodeSet = () => {
     lines.push(`INSERT INTO nodelist (node, groups) VALUES ('${n}', 'bench,all') ON CONFLICT (node) DO UPDATE SET groups = excluded.groups;`);
     lines.push(`INSERT INTO noderes (node, netboot) VALUES ('${n}', 'xnba') ON CONFLICT (node) DO UPDATE SET netboot = excluded.netboot;`);
     lines.push(`INSERT INTO nodetype (node, arch) VALUES ('${n}', 'x86_64') ON CONFLICT (node) DO UPDATE SET arch = excluded.arch;`);
-    lines.push(`INSERT INTO nodehm (node, serialport, serialspeed) VALUES ('${n}', '0', '115200') ON CONFLICT (node) DO UPDATE SET serialport = excluded.serialport, serialspeed = excluded.serialspeed;`);
+    lines.push(
+      `INSERT INTO nodehm (node, serialport, serialspeed) VALUES ('${n}', '0', '115200') ON CONFLICT (node) DO UPDATE SET serialport = excluded.serialport, serialspeed = excluded.serialspeed;`,
+    );
   }
   lines.push("COMMIT;");
   return `${lines.join("\n")}\n`;
@@ -110,7 +112,10 @@ for (let rep = 0; rep < REPS; rep++) {
 const s = fresh("list");
 execFileSync(bin, ["node", "set", `bn[${"1".padStart(width, "0")}-${N}]`, ...ATTRS], { env: s.env, stdio: "ignore" });
 execFileSync(bin, ["table", "set", "hosts", "node=bench", "ip=|\\D+(\\d+)|10.1.($1/250).($1%250)|"], { env: s.env, stdio: "pipe" });
-execFileSync(bin, ["table", "set", "nodegroup", "groupname=evenrack", "grouptype=dynamic", "wherevals=ip=~^10\\.1\\.[0-9]*[02468]\\."], { env: s.env, stdio: "pipe" });
+execFileSync(bin, ["table", "set", "nodegroup", "groupname=evenrack", "grouptype=dynamic", "wherevals=ip=~^10\\.1\\.[0-9]*[02468]\\."], {
+  env: s.env,
+  stdio: "pipe",
+});
 const listed = execFileSync(bin, ["node", "list", "evenrack"], { env: s.env }).toString().trim().split("\n").length;
 for (let rep = 0; rep < REPS; rep++) {
   for (const which of rep % 2 ? [1, 0] : [0, 1]) {
@@ -140,9 +145,11 @@ ${row(`\`node set bn[…-${N}]\` (${ATTRS.length} attributes, 4 tables, ${N.toLo
   ["sqlite3 CLI, the same upserts in one transaction", "set:sqlite3"],
 ])}
 ${row(`\`table restore mac\` (${N.toLocaleString("en")} rows, CSV as tabdump writes it)`, "restore:xcimg", [["sqlite3 `.import --csv` into the same table", "restore:sqlite3"]])}
-${row(`\`node list evenrack\`: a dynamic group by \`ip=~\` over a regex-valued hosts.ip, ${N.toLocaleString("en")} nodes → ${listed.toLocaleString("en")}`, "list:xcimg", [
-  ["sqlite3 listing the static group's nodes (no inheritance, no regex: the floor)", "list:sqlite3"],
-])}
+${row(
+  `\`node list evenrack\`: a dynamic group by \`ip=~\` over a regex-valued hosts.ip, ${N.toLocaleString("en")} nodes → ${listed.toLocaleString("en")}`,
+  "list:xcimg",
+  [["sqlite3 listing the static group's nodes (no inheritance, no regex: the floor)", "list:sqlite3"]],
+)}
 `;
 writeFileSync(join(root, "docs", "bench", "nodes.md"), md);
 console.log(md);

@@ -72,14 +72,26 @@ execSync(`find ${tree} -type f -print0 | xargs -0 cat > /dev/null`); // warm the
 
 const out = join(bench, "out");
 const pipelines: { name: string; run: () => void; file: string }[] = [
-  { name: "xCAT: find | cpio -H newc -o | gzip", file: `${out}.gzip`, run: () => execSync(`cd ${tree} && find . -xdev | cpio -H newc -o --quiet | gzip -c > ${out}.gzip`) },
+  {
+    name: "xCAT: find | cpio -H newc -o | gzip",
+    file: `${out}.gzip`,
+    run: () => execSync(`cd ${tree} && find . -xdev | cpio -H newc -o --quiet | gzip -c > ${out}.gzip`),
+  },
   {
     name: "Warewulf: find | cpio -H newc -o --renumber-inodes | pigz",
     file: `${out}.pigz`,
     run: () => execSync(`cd ${tree} && find . -xdev | cpio -H newc -o --renumber-inodes --quiet | pigz -c > ${out}.pigz`),
   },
-  { name: "xcimg pack (gzip)", file: join(tree, "..", "rootimg.cpio.gz"), run: () => execFileSync(bin, ["pack", "bench", "-c", "gzip"], { env, stdio: "ignore" }) },
-  { name: "xcimg pack -c zstd", file: join(tree, "..", "rootimg.cpio.zst"), run: () => execFileSync(bin, ["pack", "bench", "-c", "zstd"], { env, stdio: "ignore" }) },
+  {
+    name: "xcimg pack (gzip)",
+    file: join(tree, "..", "rootimg.cpio.gz"),
+    run: () => execFileSync(bin, ["pack", "bench", "-c", "gzip"], { env, stdio: "ignore" }),
+  },
+  {
+    name: "xcimg pack -c zstd",
+    file: join(tree, "..", "rootimg.cpio.zst"),
+    run: () => execFileSync(bin, ["pack", "bench", "-c", "zstd"], { env, stdio: "ignore" }),
+  },
 ];
 const results: Result[] = pipelines.map((p) => ({ name: p.name, seconds: [], bytes: 0 }));
 for (let r = 0; r < rounds; r++) {

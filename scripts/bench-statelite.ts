@@ -14,11 +14,11 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { copyA } from "../src/core/statelite/fsops";
 import { ImageRoot } from "../src/core/image/image-root";
-import { liteItem } from "../src/core/statelite/lite-item";
-import { processingOrder, buildHierarchy } from "../src/core/statelite/hierarchy";
 import { MemoryLogger } from "../src/core/log";
+import { copyA } from "../src/core/statelite/fsops";
+import { buildHierarchy, processingOrder } from "../src/core/statelite/hierarchy";
+import { liteItem } from "../src/core/statelite/lite-item";
 
 const perDir = Number(process.argv[2] ?? 40);
 const runs = Number(process.argv[3] ?? 3);
@@ -40,10 +40,31 @@ function synthTree(root: string, dirs: string[]): number {
 }
 
 const ENTRIES = [
-  "/etc/adjtime", "/etc/securetty", "/etc/inittab", "/etc/lvm/", "/etc/ntp.conf", "/etc/rsyslog.conf", "/etc/rsyslog.conf.XCATORIG",
-  "/etc/udev/", "/etc/ntp.conf.predhclient", "/etc/resolv.conf", "/etc/yp.conf", "/etc/resolv.conf.predhclient", "/etc/sysconfig/",
-  "/etc/ssh/", "/etc/systemd/system/multi-user.target.wants/", "/tmp/", "/var/", "/etc/ntp.conf.org", "/opt/xcat/", "/xcatpost/",
-  "/root/.ssh/", "/etc/rc3.d/", "/etc/rc2.d/", "/etc/rc4.d/", "/etc/rc5.d/",
+  "/etc/adjtime",
+  "/etc/securetty",
+  "/etc/inittab",
+  "/etc/lvm/",
+  "/etc/ntp.conf",
+  "/etc/rsyslog.conf",
+  "/etc/rsyslog.conf.XCATORIG",
+  "/etc/udev/",
+  "/etc/ntp.conf.predhclient",
+  "/etc/resolv.conf",
+  "/etc/yp.conf",
+  "/etc/resolv.conf.predhclient",
+  "/etc/sysconfig/",
+  "/etc/ssh/",
+  "/etc/systemd/system/multi-user.target.wants/",
+  "/tmp/",
+  "/var/",
+  "/etc/ntp.conf.org",
+  "/opt/xcat/",
+  "/xcatpost/",
+  "/root/.ssh/",
+  "/etc/rc3.d/",
+  "/etc/rc2.d/",
+  "/etc/rc4.d/",
+  "/etc/rc5.d/",
 ].map((file) => ({ file, options: "tmpfs" }));
 const LINKS = ["/usr/share/doc/", "/home/", "/srv/data/"].map((file) => ({ file, options: "link" }));
 
@@ -57,14 +78,22 @@ function liteimgStyle(root: string): void {
   for (const { file } of ENTRIES) {
     const f = file.replace(/\/$/, "");
     const d = f.slice(0, f.lastIndexOf("/")) || "/";
-    if (Bun.spawnSync(["test", "-e", `${root}${f}`]).exitCode !== 0) sh(file.endsWith("/") ? `mkdir -p '${root}${f}'` : `mkdir -p '${root}${d}' && touch '${root}${f}'`);
+    if (Bun.spawnSync(["test", "-e", `${root}${f}`]).exitCode !== 0)
+      sh(file.endsWith("/") ? `mkdir -p '${root}${f}'` : `mkdir -p '${root}${d}' && touch '${root}${f}'`);
     sh(`mkdir -p '${root}/.default${d}'`);
     sh(`cp -r -a '${root}${file}' '${root}/.default${d}'`);
   }
   for (const { file } of LINKS) {
     const f = file.replace(/\/$/, "");
     const d = f.slice(0, f.lastIndexOf("/")) || "/";
-    const rel = d === "/" ? "." : d.split("/").slice(1).map(() => "..").join("/");
+    const rel =
+      d === "/"
+        ? "."
+        : d
+            .split("/")
+            .slice(1)
+            .map(() => "..")
+            .join("/");
     sh(`readlink -m '${root}${f}'`);
     sh(`mkdir -p '${root}/.default${d}'`);
     sh(`cp -r -a '${root}${f}' '${root}/.default${d}'`);
@@ -102,7 +131,7 @@ const results: string[] = [];
     tB.push(await time(() => cpSync(src, join(work, `fscp${r}`), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true })));
   }
   results.push(
-    `| copy one entry to .default (${files} files of 4 KiB, ${(files * 4) / 1024 | 0} MiB) | \`cp -a\` child ${mean(tA).toFixed(3)} s | node:fs \`cpSync\` ${mean(tB).toFixed(3)} s (drops owners and xattrs) | ${(mean(tB) / mean(tA)).toFixed(2)}x |`,
+    `| copy one entry to .default (${files} files of 4 KiB, ${((files * 4) / 1024) | 0} MiB) | \`cp -a\` child ${mean(tA).toFixed(3)} s | node:fs \`cpSync\` ${mean(tB).toFixed(3)} s (drops owners and xattrs) | ${(mean(tB) / mean(tA)).toFixed(2)}x |`,
   );
 }
 

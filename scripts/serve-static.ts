@@ -51,5 +51,9 @@ if (import.meta.main) {
     mounts[s.slice(0, eq)] = s.slice(eq + 1);
   }
   const srv = serveStatic(mounts, Number(port ?? 0));
-  console.error(`serving ${Object.entries(mounts).map(([p, d]) => `${p} → ${d}`).join(", ")} on 127.0.0.1:${srv.port}`);
+  console.error(
+    `serving ${Object.entries(mounts)
+      .map(([p, d]) => `${p} → ${d}`)
+      .join(", ")} on 127.0.0.1:${srv.port}`,
+  );
 }

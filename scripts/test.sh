@@ -23,7 +23,7 @@ fi
 lane() { printf '\n== %s\n' "$*" >&2; }
 lane "fast lane: typecheck, lint, shellcheck, tests without VMs"
 $B/tsc --noEmit -p .
-$B/biome lint src test scripts
+$B/biome ci src test scripts
 # every shell script the project ships or runs, node-side ones included (warnings and errors)
 git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -S warning
 mapfile -t unit < <(find test -mindepth 1 -maxdepth 1 -type d ! -name e2e ! -name helpers ! -name fixtures | sort)

@@ -10,7 +10,7 @@ import { renderHelp } from "./help";
 import { createLogger } from "./logger";
 import { nearest } from "./suggest";
 import { root } from "./tree";
-import { XCAT_COMMAND_NAMES, translateXcat } from "./xcat/commands";
+import { translateXcat, XCAT_COMMAND_NAMES } from "./xcat/commands";
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -130,7 +130,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   };
   let ctx: ReturnType<typeof makeContext> | null = null;
   try {
-    const { chain, rest, globals: pre, version } = await route(argv).catch(async (e) => {
+    const {
+      chain,
+      rest,
+      globals: pre,
+      version,
+    } = await route(argv).catch(async (e) => {
       usageOf = { cmd: root, parent: undefined };
       throw e;
     });
@@ -175,7 +180,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return out.exitCode ?? ExitCode.OK;
   } catch (err) {
     const code = reportError(err, { json, verbose, io });
-    if (err instanceof UsageError && usageOf && (usageOf.cmd === root || isArgumentError(err))) io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
+    if (err instanceof UsageError && usageOf && (usageOf.cmd === root || isArgumentError(err)))
+      io.stderr.write(await usageSummary(usageOf.cmd, usageOf.parent));
     return code;
   } finally {
     process.off("SIGINT", onSignal);
@@ -189,13 +195,17 @@ function reportError(err: unknown, o: { json: boolean; verbose: boolean; io: Io 
     o.io.stderr.write(`Error: ${err.message}\n`);
     if (err.hint) o.io.stderr.write(`  hint: ${err.hint}\n`);
     if (o.verbose && err.cause) o.io.stderr.write(`  cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
-    if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: err.name, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
+    if (o.json)
+      o.io.stdout.write(`${JSON.stringify({ error: { kind: err.name, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode } }, null, 2)}\n`);
     return err.exitCode;
   }
   const e = err as Error;
   o.io.stderr.write(`Error: internal error: ${e?.message ?? String(err)}\n`);
   o.io.stderr.write(o.verbose ? `${e?.stack ?? ""}\n` : "  hint: this is a bug in xcimg; rerun with -v for the stack trace and report it\n");
-  if (o.json) o.io.stdout.write(`${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`);
+  if (o.json)
+    o.io.stdout.write(
+      `${JSON.stringify({ error: { kind: "InternalError", message: e?.message ?? String(err), hint: null, exitCode: ExitCode.INTERNAL } }, null, 2)}\n`,
+    );
   return ExitCode.INTERNAL;
 }
 

@@ -27,7 +27,11 @@ export default leaf({
     if (args.offline) {
       const res = offlineNodes(ctx, nodes);
       for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
-      return output(res, res.offline.map((r) => `${r.node}: offline`), Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
+      return output(
+        res,
+        res.offline.map((r) => `${r.node}: offline`),
+        Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
+      );
     }
     const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
     const booted: NodeBooted[] = [];

@@ -10,7 +10,13 @@ export default leaf({
   description: "copy a running golden node over SSH into an image (xCAT imgcapture)",
   args: {
     node: { type: "positional", description: "the golden node (hosts.ip if set, else the name)" },
-    type: { type: "enum", alias: "t", options: ["diskless", "sysclone"], required: true, description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)" },
+    type: {
+      type: "enum",
+      alias: "t",
+      options: ["diskless", "sysclone"],
+      required: true,
+      description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)",
+    },
     osimage: { type: "string", alias: "o", description: "image to create or update (default for diskless: <os>-<arch>-netboot-<profile>)" },
     profile: { type: "string", alias: "p", description: "profile of the new image (default: compute)" },
     exclude: { type: "string", alias: "x", multiple: true, description: "exclude a path pattern, as in an imgcapture.exlist: './var/cache/*'" },

@@ -3,10 +3,10 @@ import { imageOperation } from "../cli/shared";
 import type { CloneResult } from "../core/clone/prepare";
 import { parseSize } from "../core/clone/size";
 import { followClones, isFinished, statusLine } from "../core/clone/status";
-import { afterImageChange } from "../core/provenance/hooks";
 import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
+import { afterImageChange } from "../core/provenance/hooks";
 
 export default leaf({
   name: "clone",

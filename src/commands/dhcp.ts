@@ -2,8 +2,8 @@ import { leaf, output } from "../cli/command";
 import { type DhcpOutcome, dhcpAdd, dhcpBase, dhcpQuery, dhcpRemove } from "../core/dhcp/dhcp";
 import { runReload } from "../core/dhcp/reload";
 import { ExitCode, UsageError } from "../core/errors";
-import { expandNoderange } from "../core/noderange/index";
 import { dbNodeSource } from "../core/noderange/db-source";
+import { expandNoderange } from "../core/noderange/index";
 
 export default leaf({
   name: "dhcp",

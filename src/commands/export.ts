@@ -13,7 +13,10 @@ export default leaf({
     postscripts: { type: "string", alias: "p", description: "carry this node's postscripts (and xcatdefaults') in the manifest" },
     extra: { type: "string", alias: "e", multiple: true, description: "extra file or directory, as src[:dest]; lands in dest on import" },
     sign: { type: "boolean", description: "sign the bundle: its manifest and an SSH signature (namespace xcimg-image) go into it (docs/provenance.md)" },
-    key: { type: "string", description: "signing key: a private key file, or a .pub whose key is in ssh-agent (default: the agent's first key, else ssh.identity)" },
+    key: {
+      type: "string",
+      description: "signing key: a private key file, or a .pub whose key is in ssh-agent (default: the agent's first key, else ssh.identity)",
+    },
   },
   examples: [
     "xcimg export rocky9-x86_64-netboot-compute",
@@ -27,7 +30,10 @@ export default leaf({
     if (args.key && !args.sign) throw new UsageError("--key is for --sign", { hint: "add --sign" });
     const image = getImage(ctx.db(), args.osimage);
     const fn = await operation(image.attrs.provmethod as string, "export", `image '${args.osimage}'`);
-    const r = (await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra, sign: args.sign, key: args.key })) as { bundle: string; bytes: number };
+    const r = (await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra, sign: args.sign, key: args.key })) as {
+      bundle: string;
+      bytes: number;
+    };
     return output(r, `Done! ${r.bundle} (${r.bytes} bytes)`);
   },
 });

@@ -8,7 +8,11 @@ export default leaf({
   description: "update running nodes over SSH: -P postscripts, -F synclists, -k root's SSH keys (xCAT updatenode, no daemon)",
   args: {
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax" },
-    names: { type: "positional", required: false, description: "with -P: the postscripts to run, comma-separated, each 'name [args]' (default: all of the node's)" },
+    names: {
+      type: "positional",
+      required: false,
+      description: "with -P: the postscripts to run, comma-separated, each 'name [args]' (default: all of the node's)",
+    },
     scripts: { type: "boolean", alias: "P", description: "run postscripts (the named ones, else the node's postscripts and postbootscripts)" },
     sync: { type: "boolean", alias: "F", description: "apply the node's image's synclists to the node" },
     keys: { type: "boolean", alias: "k", description: "refresh root's authorized_keys on the node" },
@@ -24,8 +28,10 @@ export default leaf({
     "xcimg updatenode rack3 -k -F -P --json",
   ],
   async run(ctx, args) {
-    if (!args.scripts && !args.sync && !args.keys) throw new UsageError("updatenode needs -P, -F or -k", { hint: "xcimg updatenode <noderange> -P to run the nodes' postscripts" });
-    if (args.names !== undefined && !args.scripts) throw new UsageError(`unexpected argument '${args.names}'`, { hint: "name postscripts after -P: 'xcimg updatenode <noderange> -P a,b'" });
+    if (!args.scripts && !args.sync && !args.keys)
+      throw new UsageError("updatenode needs -P, -F or -k", { hint: "xcimg updatenode <noderange> -P to run the nodes' postscripts" });
+    if (args.names !== undefined && !args.scripts)
+      throw new UsageError(`unexpected argument '${args.names}'`, { hint: "name postscripts after -P: 'xcimg updatenode <noderange> -P a,b'" });
     if (args.fanout !== undefined && !/^[1-9]\d*$/.test(args.fanout)) throw new UsageError(`--fanout takes a positive number, not '${args.fanout}'`);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     const results = await updateNodes(ctx, {

@@ -44,7 +44,10 @@ export const pathComponentProblem = (kind: string, v: string) => nameProblem(kin
  */
 export function safeNodeFileName(node: string): string {
   const problem = nodeNameProblem(node);
-  if (problem) throw new DataError(`${problem}: it would become a file name outside its directory`, { hint: `fix or remove the node's rows ('xcimg table dump nodelist'); ${nameHint(NODE)}` });
+  if (problem)
+    throw new DataError(`${problem}: it would become a file name outside its directory`, {
+      hint: `fix or remove the node's rows ('xcimg table dump nodelist'); ${nameHint(NODE)}`,
+    });
   return node;
 }
 

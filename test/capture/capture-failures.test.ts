@@ -9,9 +9,9 @@ import { openDb } from "../../src/core/db/open";
 import { InterruptedError, XcimgError } from "../../src/core/errors";
 import { lockDir } from "../../src/core/fs/lock";
 import { MemoryLogger } from "../../src/core/log";
-import { BIN } from "../helpers/sandbox";
 import { type CaptureEnv, captureEnv, leftovers, sh, workDir } from "../helpers/capture-env";
 import { compareTrees, walk } from "../helpers/fidelity-tree";
+import { BIN } from "../helpers/sandbox";
 import { freePort, Sshd } from "../helpers/sshd";
 
 /**
@@ -47,28 +47,44 @@ function nodeTar(kind: "none" | "old" | "real" | "stall" | "fail" | "warn" | "tr
   }
   if (kind === "fail") {
     // a complete archive, then the error status tar gives when it could not read a file
-    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f3: Cannot open: Input/output error" >&2; exit 2 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(fakebin, "tar"),
+      `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f3: Cannot open: Input/output error" >&2; exit 2 ;; *) exec /usr/bin/tar "$@";; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
   }
   if (kind === "warn") {
     // what a live node's tar says when a log file grows while it is read (exit status 1)
-    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f1: file changed as we read it" >&2; exit 1 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(fakebin, "tar"),
+      `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@"; echo "tar: ./data/f1: file changed as we read it" >&2; exit 1 ;; *) exec /usr/bin/tar "$@";; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
   }
   if (kind === "truncated") {
     // half an archive (cut inside data/random), then a quick exit status 0: the node's exit
     // arrives before the local tar has failed on the missing end
-    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@" | head -c 700000; exit 0 ;; *) exec /usr/bin/tar "$@";; esac\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(fakebin, "tar"),
+      `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@" | head -c 700000; exit 0 ;; *) exec /usr/bin/tar "$@";; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
   }
   if (kind === "stall") {
     // sends 1 MiB of the archive, then blocks on a FIFO nobody writes until unstall()
-    writeFileSync(join(fakebin, "tar"), `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@" | { head -c 1048576; cat '${join(fakebin, "stall")}' >/dev/null; } ;; *) exec /usr/bin/tar "$@";; esac\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(fakebin, "tar"),
+      `#!/bin/sh\ncase " $* " in *" --create "*) /usr/bin/tar "$@" | { head -c 1048576; cat '${join(fakebin, "stall")}' >/dev/null; } ;; *) exec /usr/bin/tar "$@";; esac\n`,
+      {
+        mode: 0o755,
+      },
+    );
   }
 }
 
@@ -165,7 +181,8 @@ describe("capture refuses untrusted hosts and bad credentials (exit 69)", () => 
     const ok = await env.sb.run("capture", "golden", "-t", "diskless", "--rootdir", small, "--accept-new-hostkey", "-o", "accepted", "-p", "accepted");
     expect(ok.code).toBe(0);
     expect(ok.stderr).toContain(`Permanently added the ED25519 host key of golden (127.0.0.1:${env.sshd.port}) (${serverFp()})`);
-    for (const name of [`[golden]:${env.sshd.port}`, `[127.0.0.1]:${env.sshd.port}`]) expect(sh(`ssh-keygen -F '${name}' -f '${kh()}'`)).toContain("ssh-ed25519");
+    for (const name of [`[golden]:${env.sshd.port}`, `[127.0.0.1]:${env.sshd.port}`])
+      expect(sh(`ssh-keygen -F '${name}' -f '${kh()}'`)).toContain("ssh-ed25519");
   });
 
   test("hashed known_hosts entries (ssh-keygen -H) are honoured", async () => {
@@ -185,9 +202,12 @@ describe("capture refuses untrusted hosts and bad credentials (exit 69)", () => 
       const add = Bun.spawnSync(["ssh-add", env.sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stderr: "pipe" });
       expect(add.exitCode).toBe(0);
       const withAgent = { ...env.sb.env, SSH_AUTH_SOCK: sock };
-      const r = await env.sb.bin(["capture", "golden", "-t", "diskless", "--rootdir", small, "-o", "agent", "-p", "agent", "--identity", join(env.sb.dir, "no-such-key")], {
-        env: withAgent,
-      });
+      const r = await env.sb.bin(
+        ["capture", "golden", "-t", "diskless", "--rootdir", small, "-o", "agent", "-p", "agent", "--identity", join(env.sb.dir, "no-such-key")],
+        {
+          env: withAgent,
+        },
+      );
       if (r.code !== 0) throw new Error(r.stderr);
       expect(r.stdout).toContain("Captured golden into image agent");
     } finally {
@@ -289,11 +309,14 @@ describe("an interrupted capture leaves the previous image and the tables as the
 
   test("SIGINT to the compiled binary mid-stream → exit 130, nothing changed", async () => {
     nodeTar("stall");
-    const proc = Bun.spawn([BIN, "--config", config(limited.port, limited.knownHosts), "capture", "golden", "-t", "diskless", "--rootdir", small, "--keep-identity"], {
-      env: env.sb.env as Record<string, string>,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const proc = Bun.spawn(
+      [BIN, "--config", config(limited.port, limited.knownHosts), "capture", "golden", "-t", "diskless", "--rootdir", small, "--keep-identity"],
+      {
+        env: env.sb.env as Record<string, string>,
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     await midStream();
     proc.kill("SIGINT");
     const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

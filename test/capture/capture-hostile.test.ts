@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { readCaptureRecord } from "../../src/core/capture/record";
 import { openDb } from "../../src/core/db/open";
 import { type CaptureEnv, captureEnv, leftovers } from "../helpers/capture-env";
-import { BIN } from "../helpers/sandbox";
 import { compareTrees, walk } from "../helpers/fidelity-tree";
 import { type CraftedMember, type HostileNode, hostileNode } from "../helpers/hostile-node";
+import { BIN } from "../helpers/sandbox";
 
 /**
  * A hostile golden node sends a tar stream crafted to make the management node's tar write,
@@ -127,7 +127,23 @@ describe("no confinement, no extraction", () => {
     const recordBefore = record();
     // the compiled binary, with CAP_SYS_ADMIN gone from its bounding and inheritable sets
     const proc = Bun.spawn(
-      ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin", BIN, "--config", node.config, "capture", "golden", "-t", "diskless", "--rootdir", golden, "--keep-identity"],
+      [
+        "setpriv",
+        "--bounding-set",
+        "-sys_admin",
+        "--inh-caps",
+        "-sys_admin",
+        BIN,
+        "--config",
+        node.config,
+        "capture",
+        "golden",
+        "-t",
+        "diskless",
+        "--rootdir",
+        golden,
+        "--keep-identity",
+      ],
       { env: env.sb.env as Record<string, string>, stdout: "ignore", stderr: "pipe" },
     );
     const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
@@ -150,7 +166,22 @@ describe("replaying the last capture's changes into base/ never follows the node
     writeFileSync(join(root, "etc/os-release"), "ID=debian\nVERSION_ID=12\n");
     symlinkSync(other, join(root, "z"));
     const run = async (level: string) => {
-      const r = await env.sb.run("--json", "--config", node.config, "capture", "golden", "-t", "diskless", "--rootdir", root, "--keep-identity", "-o", "turned", "-p", "turned");
+      const r = await env.sb.run(
+        "--json",
+        "--config",
+        node.config,
+        "capture",
+        "golden",
+        "-t",
+        "diskless",
+        "--rootdir",
+        root,
+        "--keep-identity",
+        "-o",
+        "turned",
+        "-p",
+        "turned",
+      );
       if (r.code !== 0) throw new Error(r.stderr);
       expect(JSON.parse(r.stdout).level).toBe(level);
       return JSON.parse(r.stdout).tree as string;
@@ -168,4 +199,3 @@ describe("replaying the last capture's changes into base/ never follows the node
     expect(compareTrees(root, tree, { ignoreRootMtime: true })).toEqual([]);
   });
 });
-

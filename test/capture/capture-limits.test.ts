@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN } from "../helpers/sandbox";
 import { type CaptureEnv, captureEnv, leftovers, sh } from "../helpers/capture-env";
 import { walk } from "../helpers/fidelity-tree";
 import { type HostileNode, hostileNode } from "../helpers/hostile-node";
+import { BIN } from "../helpers/sandbox";
 
 /**
  * A node's output is bounded wherever xcimg keeps it (src/core/remote/ssh.ts run(),
@@ -20,11 +20,14 @@ const TREE = () => join(env.sb.installdir, "netboot/debian12/x86_64/compute/root
 async function timed(root: string): Promise<{ code: number; stderr: string; rssMiB: number }> {
   // -o: time's report goes to a file of its own (the binary shares, and may make non-blocking, stderr)
   const report = join(env.sb.dir, "time.txt");
-  const proc = Bun.spawn(["/usr/bin/time", "-v", "-o", report, BIN, "--config", node.config, "capture", "golden", "-t", "diskless", "--rootdir", root, "--keep-identity"], {
-    env: env.sb.env as Record<string, string>,
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    ["/usr/bin/time", "-v", "-o", report, BIN, "--config", node.config, "capture", "golden", "-t", "diskless", "--rootdir", root, "--keep-identity"],
+    {
+      env: env.sb.env as Record<string, string>,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(report, "utf8"))?.[1]);
   if (!kb) throw new Error(`no RSS from /usr/bin/time: ${stderr}`);

@@ -17,7 +17,18 @@ afterAll(async () => await env.stop());
 
 describe("capture and the image manifest", () => {
   test("the manifest names the golden node, its address and the capture, and digests the captured tree", async () => {
-    const r = await env.sb.run("--json", "capture", "golden", "--rootdir", golden, "-t", "diskless", "-o", "debian12-x86_64-netboot-compute", "--keep-identity");
+    const r = await env.sb.run(
+      "--json",
+      "capture",
+      "golden",
+      "--rootdir",
+      golden,
+      "-t",
+      "diskless",
+      "-o",
+      "debian12-x86_64-netboot-compute",
+      "--keep-identity",
+    );
     expect(r.stderr).not.toContain("Error");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);

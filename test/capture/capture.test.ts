@@ -17,7 +17,13 @@ const IMAGE = "debian12-x86_64-netboot-compute";
 const tree = () => join(env.sb.installdir, "netboot/debian12/x86_64/compute/rootimg");
 /** xCAT's default list leaves out the contents of these (the directories stay). */
 const excluded = (k: string) => /^(tmp|dev|proc)\/./.test(k);
-const IDENTITY = ["etc/ssh/ssh_host_ed25519_key", "etc/ssh/ssh_host_ed25519_key.pub", "etc/machine-id", "var/lib/systemd/random-seed", "var/lib/dhcp/dhclient.eth0.leases"];
+const IDENTITY = [
+  "etc/ssh/ssh_host_ed25519_key",
+  "etc/ssh/ssh_host_ed25519_key.pub",
+  "etc/machine-id",
+  "var/lib/systemd/random-seed",
+  "var/lib/dhcp/dhclient.eth0.leases",
+];
 
 async function capture(...args: string[]) {
   const r = await env.sb.run("--json", "capture", "golden", "--rootdir", golden, ...args);
@@ -71,7 +77,15 @@ describe("capture over SSH", () => {
     expect(stderr).toContain("Capturing image on golden");
 
     const show = await env.sb.run("image", "show", IMAGE);
-    for (const line of ["imagetype=linux", "osarch=x86_64", "osname=Linux", "osvers=debian12", "profile=compute", "provmethod=netboot", `rootimgdir=${join(env.sb.installdir, "netboot/debian12/x86_64/compute")}`]) {
+    for (const line of [
+      "imagetype=linux",
+      "osarch=x86_64",
+      "osname=Linux",
+      "osvers=debian12",
+      "profile=compute",
+      "provmethod=netboot",
+      `rootimgdir=${join(env.sb.installdir, "netboot/debian12/x86_64/compute")}`,
+    ]) {
       expect(show.stdout).toContain(`    ${line}\n`);
     }
     const rec = record(IMAGE);
@@ -183,7 +197,10 @@ describe("capture over SSH", () => {
     expect(readdirSync(join(t, "srv"))).toEqual([]);
     expect(readdirSync(join(t, "boot"))).toEqual([]);
     const rec = record("excl-test");
-    expect(rec.excludes).toEqual({ base: join(custom, "excl.debian12.x86_64.imgcapture.exlist"), patterns: ["./proc/*", "./data/*sparse", "./srv/*", "./boot/*"] });
+    expect(rec.excludes).toEqual({
+      base: join(custom, "excl.debian12.x86_64.imgcapture.exlist"),
+      patterns: ["./proc/*", "./data/*sparse", "./srv/*", "./boot/*"],
+    });
     // a changed exclude list needs a full pass: what was left out must now be sent
     const again = await capture("-t", "diskless", "-o", "excl-test", "-x", "srv/*");
     expect(again.out.level).toBe("full");

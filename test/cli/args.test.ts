@@ -12,7 +12,11 @@ const spec = {
 
 describe("strict argument parsing", () => {
   test("positionals, aliases, repeatable options, kebab-case flags, =values", () => {
-    const a = parseArgs(["golden", "-t", "diskless", "-x", "./a/*", "--exclude=./b/*", "-x./c", "--accept-new-hostkey", "--port", "2222"], spec, "xcimg capture");
+    const a = parseArgs(
+      ["golden", "-t", "diskless", "-x", "./a/*", "--exclude=./b/*", "-x./c", "--accept-new-hostkey", "--port", "2222"],
+      spec,
+      "xcimg capture",
+    );
     expect(a).toEqual({ node: "golden", type: "diskless", exclude: ["./a/*", "./b/*", "./c"], port: "2222", acceptNewHostkey: true });
   });
 

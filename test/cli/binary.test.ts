@@ -25,7 +25,21 @@ describe("xcimg binary", () => {
     const root = await sb.bin(["--help"]);
     expect(root.code).toBe(0);
     expect(root.stdout).toContain("EXIT CODES");
-    for (const cmd of ["capture", "pack", "boot", "lite", "clone", "export", "import", "image set", "image list", "node set", "node show", "table dump", "table restore"]) {
+    for (const cmd of [
+      "capture",
+      "pack",
+      "boot",
+      "lite",
+      "clone",
+      "export",
+      "import",
+      "image set",
+      "image list",
+      "node set",
+      "node show",
+      "table dump",
+      "table restore",
+    ]) {
       const r = await sb.bin([...cmd.split(" "), "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`xcimg ${cmd}`);
@@ -79,7 +93,9 @@ describe("xcimg binary", () => {
     r = await sb.bin(["node", "list", "compute,-cn2"]);
     expect(r.stdout).toBe("cn1\ncn10\ncn3\n");
     r = await sb.bin(["node", "show", "cn1"]);
-    expect(r.stdout).toBe(["Object name: cn1", "    arch=x86_64", "    groups=compute,all", "    ip=10.0.0.1", "    mac=52:54:00:aa:00:01", "    netboot=xnba", ""].join("\n"));
+    expect(r.stdout).toBe(
+      ["Object name: cn1", "    arch=x86_64", "    groups=compute,all", "    ip=10.0.0.1", "    mac=52:54:00:aa:00:01", "    netboot=xnba", ""].join("\n"),
+    );
     r = await sb.bin(["node", "rm", "cn10"]);
     expect(r.code).toBe(0);
     r = await sb.bin(["--json", "node", "list", "compute"]);
@@ -179,9 +195,7 @@ describe("xcimg binary", () => {
   test("two processes writing at once never see 'database is locked'", async () => {
     const fresh = new Sandbox("concurrent");
     try {
-      const writers = Array.from({ length: 6 }, (_, i) =>
-        fresh.bin(["node", "set", `w${i}n[1-50]`, "groups=compute,all", "netboot=xnba", `arch=x86_64`]),
-      );
+      const writers = Array.from({ length: 6 }, (_, i) => fresh.bin(["node", "set", `w${i}n[1-50]`, "groups=compute,all", "netboot=xnba", `arch=x86_64`]));
       const results = await Promise.all(writers);
       for (const r of results) {
         expect(r.stderr).not.toContain("locked");

@@ -1,6 +1,6 @@
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { Database } from "bun:sqlite";
 import { dirname } from "node:path";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { asNobody, openPathTo } from "../helpers/unprivileged";

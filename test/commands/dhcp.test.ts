@@ -154,7 +154,9 @@ describe("xcimg dhcp with dnsmasq", () => {
     const csv = join(sb.dir, "mac.csv");
     writeFileSync(csv, '#node,interface,mac,comments,disable\n"cn01",,"52:54:00:12:34:01\ndhcp-script=/tmp/pwn",,\n"cn02",,"52:54:00:12:34:02",,\n');
     expect((await sb.run("table", "restore", "mac", csv)).code).toBe(65);
-    rawSql(`DELETE FROM mac; INSERT INTO mac (node, mac) VALUES ('cn01', '52:54:00:12:34:01' || char(10) || 'dhcp-script=/tmp/pwn'), ('cn02', '52:54:00:12:34:02')`);
+    rawSql(
+      `DELETE FROM mac; INSERT INTO mac (node, mac) VALUES ('cn01', '52:54:00:12:34:01' || char(10) || 'dhcp-script=/tmp/pwn'), ('cn02', '52:54:00:12:34:02')`,
+    );
     const r = await sb.run("dhcp", "cn01,cn02");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("cn01: mac '52:54:00:12:34:01\\ndhcp-script=/tmp/pwn' is not a MAC address");

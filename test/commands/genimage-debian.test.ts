@@ -19,9 +19,17 @@ const rootimgdir = () => join(sb.installdir, "netboot/debian12/x86_64/compute");
 const tree = () => join(rootimgdir(), "rootimg");
 const lists = () => join(sb.dir, "lists");
 const installed = (t: string) =>
-  execFileSync("dpkg-query", ["-W", `--admindir=${join(t, "var/lib/dpkg")}`, "-f", "\u0024{Package}\\n"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  execFileSync("dpkg-query", ["-W", `--admindir=${join(t, "var/lib/dpkg")}`, "-f", "\u0024{Package}\\n"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
 const snapshot = () =>
-  spawnSync("find", [rootimgdir(), "-path", "*/.xcimg-genimage.rootimg", "-prune", "-o", "-printf", "%P %m %s %T@\\n"], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout.split("\n").sort().join("\n");
+  spawnSync("find", [rootimgdir(), "-path", "*/.xcimg-genimage.rootimg", "-prune", "-o", "-printf", "%P %m %s %T@\\n"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  })
+    .stdout.split("\n")
+    .sort()
+    .join("\n");
 
 beforeAll(() => {
   sb = new Sandbox("genimage-debian");
@@ -32,7 +40,11 @@ beforeAll(() => {
   writeFileSync(join(lists(), "compute.pkglist"), "# small on purpose\n#INCLUDE:base.pkglist#\n#NEW_INSTALL_LIST#\nless\n");
   writeFileSync(join(lists(), "base.pkglist"), "hostname\n");
   writeFileSync(join(lists(), "other.pkglist"), "openssh-server\n");
-  writeFileSync(join(lists(), "post.sh"), '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/xcimg-postinstall"\necho "$IMG_NAME $IMG_OSVER" >> "$1/etc/xcimg-postinstall"\ntest -r "$1/proc/self/status"\n', { mode: 0o755 });
+  writeFileSync(
+    join(lists(), "post.sh"),
+    '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/xcimg-postinstall"\necho "$IMG_NAME $IMG_OSVER" >> "$1/etc/xcimg-postinstall"\ntest -r "$1/proc/self/status"\n',
+    { mode: 0o755 },
+  );
 });
 
 afterAll(() => {
@@ -42,14 +54,27 @@ afterAll(() => {
 
 describe("genimage, Debian (mmdebstrap)", () => {
   test("builds a node's tree: includes, two transactions, otherpkglist, postinstall with arguments", async () => {
-    const set = await sb.bin(["image", "set", IMG, "osvers=debian12", "osarch=x86_64", "profile=compute", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `otherpkglist=${join(lists(), "other.pkglist")}`, `postinstall=${join(lists(), "post.sh")} first second`]);
+    const set = await sb.bin([
+      "image",
+      "set",
+      IMG,
+      "osvers=debian12",
+      "osarch=x86_64",
+      "profile=compute",
+      "provmethod=netboot",
+      `pkglist=${join(lists(), "compute.pkglist")}`,
+      `otherpkglist=${join(lists(), "other.pkglist")}`,
+      `postinstall=${join(lists(), "post.sh")} first second`,
+    ]);
     expect(set.code).toBe(0);
     const r = await sb.bin(["genimage", IMG]);
     expect(r.stderr).not.toContain("Error");
     expect(r.code).toBe(0);
     const pkgs = installed(tree());
     for (const p of ["hostname", "less", "openssh-server", "apt", "dpkg"]) expect(pkgs).toContain(p);
-    expect(readFileSync(join(tree(), "etc/xcimg-postinstall"), "utf8")).toMatch(/staging\.\d+\|debian12\|x86_64\|compute\|first\|second\|debian12-x86_64-netboot-compute debian12\n$/);
+    expect(readFileSync(join(tree(), "etc/xcimg-postinstall"), "utf8")).toMatch(
+      /staging\.\d+\|debian12\|x86_64\|compute\|first\|second\|debian12-x86_64-netboot-compute debian12\n$/,
+    );
     // a node, not this MN: no host keys (openssh-server's postinst made some), empty machine-id,
     // no copied resolver, hostname or apt credentials, a tmpfs-root fstab, no package files left
     expect(readdirSync(join(tree(), "etc/ssh")).filter((f) => f.startsWith("ssh_host_"))).toEqual([]);

@@ -27,7 +27,10 @@ const rpmQa = (t: string) =>
 
 /** What must not change when a build is refused: the tree's listing, the record, the kernel, the row. */
 async function snapshot(): Promise<string> {
-  const listing = spawnSync("find", [rootimgdir(), "-path", "*/.xcimg-genimage.rootimg", "-prune", "-o", "-printf", "%P %m %s %T@\\n"], { encoding: "utf8" }).stdout.split("\n").sort().join("\n");
+  const listing = spawnSync("find", [rootimgdir(), "-path", "*/.xcimg-genimage.rootimg", "-prune", "-o", "-printf", "%P %m %s %T@\\n"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .sort()
+    .join("\n");
   const row = (await sb.bin(["image", "show", IMG])).stdout;
   return `${listing}\n${readFileSync(join(rootimgdir(), "genimage.json"), "utf8")}\n${row}`;
 }
@@ -49,7 +52,12 @@ beforeAll(() => {
     {
       name: "el-kernels",
       sign: "good",
-      files: { "/boot/vmlinuz-5.14.0-1.el9.x86_64": "k1", "/boot/vmlinuz-5.14.0-10.el9.x86_64": "k10", "/boot/vmlinuz-5.14.0-11.el9.x86_64+debug": "kdebug", "/boot/vmlinuz-0-rescue-0123": "krescue" },
+      files: {
+        "/boot/vmlinuz-5.14.0-1.el9.x86_64": "k1",
+        "/boot/vmlinuz-5.14.0-10.el9.x86_64": "k10",
+        "/boot/vmlinuz-5.14.0-11.el9.x86_64+debug": "kdebug",
+        "/boot/vmlinuz-0-rescue-0123": "krescue",
+      },
     },
   ]).repo;
   bad = makeRpmRepo(join(sb.dir, "bad"), [
@@ -68,8 +76,26 @@ describe("genimage, EL family (dnf --installroot)", () => {
     write("compute.pkglist", "# EL compute\nel-a\n#INCLUDE:more.pkglist#\n#NEW_INSTALL_LIST#\nel-b\n");
     write("more.pkglist", "el-c\nel-kernels\n");
     write("other.pkglist", "-el-c\n");
-    write("post.sh", '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/postinstall.out"\nenv | grep "^IMG_\\|^XCIMG_SITE=" | sort > "$1/etc/postinstall.env"\ntest -r "$1/proc/self/status"\n', 0o755);
-    const set = await sb.bin(["image", "set", IMG, "osvers=rocky9.4", "osarch=x86_64", "profile=compute", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `pkgdir=${good}`, `otherpkglist=${join(lists(), "other.pkglist")}`, `otherpkgdir=${good}`, `postinstall=${join(lists(), "post.sh")} one two`, "environvar=XCIMG_SITE=lab1"]);
+    write(
+      "post.sh",
+      '#!/bin/sh\nset -e\nprintf "%s|" "$@" > "$1/etc/postinstall.out"\nenv | grep "^IMG_\\|^XCIMG_SITE=" | sort > "$1/etc/postinstall.env"\ntest -r "$1/proc/self/status"\n',
+      0o755,
+    );
+    const set = await sb.bin([
+      "image",
+      "set",
+      IMG,
+      "osvers=rocky9.4",
+      "osarch=x86_64",
+      "profile=compute",
+      "provmethod=netboot",
+      `pkglist=${join(lists(), "compute.pkglist")}`,
+      `pkgdir=${good}`,
+      `otherpkglist=${join(lists(), "other.pkglist")}`,
+      `otherpkgdir=${good}`,
+      `postinstall=${join(lists(), "post.sh")} one two`,
+      "environvar=XCIMG_SITE=lab1",
+    ]);
     expect(set.code).toBe(0);
     const r = await sb.bin(["genimage", IMG]);
     expect(r.stderr).not.toContain("Error");
@@ -91,7 +117,16 @@ describe("genimage, EL family (dnf --installroot)", () => {
     // postinstall: $1=tree $2=osver $3=arch $4=profile $5...=args, xCAT's IMG_* variables, /proc mounted
     expect(readFileSync(join(tree(), "etc/postinstall.out"), "utf8")).toMatch(/^\/.*\/staging\.\d+\|rocky9\.4\|x86_64\|compute\|one\|two\|$/);
     const env = readFileSync(join(tree(), "etc/postinstall.env"), "utf8");
-    for (const v of ["IMG_NAME=rocky9.4-x86_64-netboot-compute", "IMG_OSVER=rocky9.4", "IMG_ARCH=x86_64", "IMG_PROFILE=compute", `IMG_PKGDIR=${good}`, "IMG_KERNELVERSION=5.14.0-10.el9.x86_64", "XCIMG_SITE=lab1"]) expect(env).toContain(v);
+    for (const v of [
+      "IMG_NAME=rocky9.4-x86_64-netboot-compute",
+      "IMG_OSVER=rocky9.4",
+      "IMG_ARCH=x86_64",
+      "IMG_PROFILE=compute",
+      `IMG_PKGDIR=${good}`,
+      "IMG_KERNELVERSION=5.14.0-10.el9.x86_64",
+      "XCIMG_SITE=lab1",
+    ])
+      expect(env).toContain(v);
     // the node's tree: sealed on the MN, empty machine-id, stateless fstab, recorded packages
     expect(statSync(tree()).mode & 0o7777).toBe(0o700);
     expect(readFileSync(join(tree(), "etc/machine-id"), "utf8")).toBe("");
@@ -124,11 +159,29 @@ describe("genimage, EL family (dnf --installroot)", () => {
   }, 120_000);
 
   const refusals: [string, string[], () => void, number, RegExp][] = [
-    ["a package no repository has", [], () => write("compute.pkglist", "el-a\nel-nope\n"), 66, /package el-nope is in none of the repositories searched: file:\/\/.*\/good\/repo/],
+    [
+      "a package no repository has",
+      [],
+      () => write("compute.pkglist", "el-a\nel-nope\n"),
+      66,
+      /package el-nope is in none of the repositories searched: file:\/\/.*\/good\/repo/,
+    ],
     ["a pkgdir without repodata", ["pkgdir"], () => {}, 65, /holds no repository: no repodata/],
-    ["a missing #INCLUDE:#", [], () => write("compute.pkglist", "el-a\n#INCLUDE:gone.pkglist#\n"), 66, /cannot read the package list .*gone\.pkglist \(named by #INCLUDE:# in .*compute\.pkglist\)/],
+    [
+      "a missing #INCLUDE:#",
+      [],
+      () => write("compute.pkglist", "el-a\n#INCLUDE:gone.pkglist#\n"),
+      66,
+      /cannot read the package list .*gone\.pkglist \(named by #INCLUDE:# in .*compute\.pkglist\)/,
+    ],
     ["a non-executable postinstall", [], () => write("post.sh", "#!/bin/sh\nexit 0\n", 0o644), 65, /postinstall script .*post\.sh is not executable/],
-    ["a failing postinstall", [], () => write("post.sh", "#!/bin/sh\necho broken >&2\nexit 3\n", 0o755), 74, /postinstall script .*post\.sh failed \(exit 3\): broken/],
+    [
+      "a failing postinstall",
+      [],
+      () => write("post.sh", "#!/bin/sh\necho broken >&2\nexit 3\n", 0o755),
+      74,
+      /postinstall script .*post\.sh failed \(exit 3\): broken/,
+    ],
   ];
   for (const [what, attr, prepare, code, message] of refusals) {
     test(`refused before the tree changes: ${what} (exit ${code})`, async () => {
@@ -160,7 +213,11 @@ describe("genimage, EL family (dnf --installroot)", () => {
   test("kill -9 mid-build: no mount remains, the previous tree is intact, the next run succeeds", async () => {
     write("post.sh", '#!/bin/sh\ntouch "$1/../started"\nsleep 60\n', 0o755);
     const before = await snapshot();
-    const proc = Bun.spawn([join(import.meta.dir, "../../dist/xcimg"), "genimage", IMG, "--fresh"], { env: sb.env as Record<string, string>, stdout: "ignore", stderr: "ignore" });
+    const proc = Bun.spawn([join(import.meta.dir, "../../dist/xcimg"), "genimage", IMG, "--fresh"], {
+      env: sb.env as Record<string, string>,
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     const work = join(rootimgdir(), ".xcimg-genimage.rootimg");
     const deadline = Date.now() + 120_000;
     while (!existsSync(join(work, "started")) && Date.now() < deadline) await Bun.sleep(100);
@@ -187,7 +244,11 @@ describe("genimage, EL family (dnf --installroot)", () => {
     write("post.sh", '#!/bin/sh\ntouch "$1/../started"\nsleep 60\n', 0o755);
     const before = await snapshot();
     const work = join(rootimgdir(), ".xcimg-genimage.rootimg");
-    const proc = Bun.spawn([join(import.meta.dir, "../../dist/xcimg"), "genimage", IMG, "--fresh"], { env: sb.env as Record<string, string>, stdout: "ignore", stderr: "pipe" });
+    const proc = Bun.spawn([join(import.meta.dir, "../../dist/xcimg"), "genimage", IMG, "--fresh"], {
+      env: sb.env as Record<string, string>,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     const deadline = Date.now() + 120_000;
     while (!existsSync(join(work, "started")) && Date.now() < deadline) await Bun.sleep(100);
     proc.kill("SIGINT");
@@ -209,7 +270,21 @@ describe("genimage, EL family (dnf --installroot)", () => {
     execFileSync("mkdir", ["-p", dir3]);
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=96k", "xcimg-test-full", dir3]);
     try {
-      expect((await sb.bin(["image", "set", IMG3, "osvers=rocky9.4", "osarch=x86_64", "profile=full", "provmethod=netboot", `pkglist=${join(lists(), "compute.pkglist")}`, `pkgdir=${good}`])).code).toBe(0);
+      expect(
+        (
+          await sb.bin([
+            "image",
+            "set",
+            IMG3,
+            "osvers=rocky9.4",
+            "osarch=x86_64",
+            "profile=full",
+            "provmethod=netboot",
+            `pkglist=${join(lists(), "compute.pkglist")}`,
+            `pkgdir=${good}`,
+          ])
+        ).code,
+      ).toBe(0);
       write("compute.pkglist", "el-a\n#INCLUDE:more.pkglist#\n#NEW_INSTALL_LIST#\nel-b\n");
       const r = await sb.bin(["genimage", IMG3]);
       expect(r.stderr).toMatch(new RegExp(`the filesystem holding ${dir3} is full`));
@@ -227,7 +302,21 @@ describe("genimage, EL family (dnf --installroot)", () => {
     const IMG2 = "rocky9.4-x86_64-netboot-unsigned";
     write("unsigned.pkglist", "el-unsigned\n");
     write("wrongkey.pkglist", "el-wrongkey\n");
-    expect((await sb.bin(["image", "set", IMG2, "osvers=rocky9.4", "osarch=x86_64", "profile=unsigned", "provmethod=netboot", `pkglist=${join(lists(), "unsigned.pkglist")}`, `pkgdir=${bad}`])).code).toBe(0);
+    expect(
+      (
+        await sb.bin([
+          "image",
+          "set",
+          IMG2,
+          "osvers=rocky9.4",
+          "osarch=x86_64",
+          "profile=unsigned",
+          "provmethod=netboot",
+          `pkglist=${join(lists(), "unsigned.pkglist")}`,
+          `pkgdir=${bad}`,
+        ])
+      ).code,
+    ).toBe(0);
     const t2 = join(sb.installdir, "netboot/rocky9.4/x86_64/unsigned/rootimg");
     const refused = await sb.bin(["genimage", IMG2]);
     expect(refused.stderr).toMatch(/dnf refused a package whose signature does not verify/);

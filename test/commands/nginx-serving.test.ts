@@ -32,15 +32,17 @@ function documentedServer(): string {
 }
 
 function localize(server: string, listen: number): string {
-  return server
-    .replace(/listen 80;/, `listen 127.0.0.1:${listen};`)
-    .replaceAll("allow 10.0.0.0/16;", "allow 127.0.0.1;")
-    // file-system paths only (alias, from=); the URLs nodes use stay /install/ and /tftpboot/
-    .replaceAll("alias /install/", `alias ${sb.installdir}/`)
-    .replaceAll("alias /tftpboot/", `alias ${sb.tftpdir}/`)
-    .replaceAll("from=/install;", `from=${sb.installdir};`)
-    // the per-node rules `xcimg boot` writes (tested in test/core/boot/nginx-node-files.test.ts)
-    .replace("include /var/lib/xcimg/nginx-node-files.conf;", `include ${nodeFilesConf()};`);
+  return (
+    server
+      .replace(/listen 80;/, `listen 127.0.0.1:${listen};`)
+      .replaceAll("allow 10.0.0.0/16;", "allow 127.0.0.1;")
+      // file-system paths only (alias, from=); the URLs nodes use stay /install/ and /tftpboot/
+      .replaceAll("alias /install/", `alias ${sb.installdir}/`)
+      .replaceAll("alias /tftpboot/", `alias ${sb.tftpdir}/`)
+      .replaceAll("from=/install;", `from=${sb.installdir};`)
+      // the per-node rules `xcimg boot` writes (tested in test/core/boot/nginx-node-files.test.ts)
+      .replace("include /var/lib/xcimg/nginx-node-files.conf;", `include ${nodeFilesConf()};`)
+  );
 }
 
 /** An empty stand-in for the per-node rules: this test boots no node. */
@@ -89,7 +91,13 @@ beforeAll(async () => {
   oldPort = await freePort();
   const run = join(sb.dir, "nginx");
   mkdirSync(run);
-  const before = ["server {", "    listen 80;", `    location /tftpboot/ { alias /tftpboot/; allow 10.0.0.0/16; deny all; }`, `    location /install/  { alias /install/;  allow 10.0.0.0/16; deny all; autoindex on; }`, "}"].join("\n");
+  const before = [
+    "server {",
+    "    listen 80;",
+    `    location /tftpboot/ { alias /tftpboot/; allow 10.0.0.0/16; deny all; }`,
+    `    location /install/  { alias /install/;  allow 10.0.0.0/16; deny all; autoindex on; }`,
+    "}",
+  ].join("\n");
   const conf = [
     "daemon off;",
     "master_process on;",
@@ -131,7 +139,12 @@ describe("nginx as docs/boot.md configures it", () => {
   test("its workers run as nobody, not root", () => {
     const workers = execSync(`ps -o user=,args= --ppid ${nginx?.pid}`).toString();
     expect(workers).toContain("nginx: worker process");
-    expect(workers.split("\n").filter(Boolean).every((l) => l.startsWith("nobody"))).toBe(true);
+    expect(
+      workers
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => l.startsWith("nobody")),
+    ).toBe(true);
   });
 
   test("nodes get the packed image, the kernel and symlinked boot files", async () => {

@@ -16,7 +16,10 @@ const LONG = "a".repeat(60);
 
 beforeAll(async () => {
   sb = new Sandbox("noderange-hostile");
-  for (const a of [["cn[01-03]", "groups=compute,all"], [`${LONG}[01-40]`, "groups=long,all"]]) {
+  for (const a of [
+    ["cn[01-03]", "groups=compute,all"],
+    [`${LONG}[01-40]`, "groups=long,all"],
+  ]) {
     const r = await sb.run("node", "set", ...a);
     if (r.code !== 0) throw new Error(r.stderr);
   }
@@ -83,7 +86,9 @@ describe("pathological noderanges end quickly with a clear error", () => {
   test("a polynomial /regex is stopped by its time budget", async () => {
     const r = await timed(["node", "list", "/.*.*.*.*.*.*b"]);
     expect(r.code).toBe(64);
-    expect(r.stderr).toContain("Error: regular expression '^.*.*.*.*.*.*b$' in noderange '/.*.*.*.*.*.*b' took more than 2 s on the node names and was stopped");
+    expect(r.stderr).toContain(
+      "Error: regular expression '^.*.*.*.*.*.*b$' in noderange '/.*.*.*.*.*.*b' took more than 2 s on the node names and was stopped",
+    );
     expect(r.stderr).toContain("hint: ");
     expect(r.ms).toBeLessThan(10000);
   });
@@ -102,7 +107,9 @@ describe("regular expressions from tables cannot hang or run unchecked", () => {
   test("an exponential |regex| value in a group row is refused (65), naming the value", async () => {
     const r = await timed(["node", "show", `${LONG}01`]);
     expect(r.code).toBe(65);
-    expect(r.stderr).toContain("Error: regular expression '^(a+)+$' in table value '|^(a+)+$|10.0.0.1|' refused: a repeated group that itself repeats or alternates");
+    expect(r.stderr).toContain(
+      "Error: regular expression '^(a+)+$' in table value '|^(a+)+$|10.0.0.1|' refused: a repeated group that itself repeats or alternates",
+    );
     expect(r.ms).toBeLessThan(5000);
   });
 

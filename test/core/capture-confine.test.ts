@@ -60,7 +60,12 @@ describe("the extracting tar's jail", () => {
     expect(r.stderr).toContain("./leak: Cannot hard link to 'y/tar/copyright': Invalid cross-device link");
     expect(existsSync(`/usr/share/doc/${PROBE}`)).toBe(false);
     expect(existsSync(join(tree, "leak"))).toBe(false);
-    expect(findRedirect(tree, r.stderr.split("\n").map((l) => l.replace(/^\S*\/tar: /, "tar: ")))).toEqual({ member: `y/${PROBE}`, link: "y", to: "/usr/share/doc" });
+    expect(
+      findRedirect(
+        tree,
+        r.stderr.split("\n").map((l) => l.replace(/^\S*\/tar: /, "tar: ")),
+      ),
+    ).toEqual({ member: `y/${PROBE}`, link: "y", to: "/usr/share/doc" });
   });
 
   test("through a symlink to /etc: the jail has no /etc", () => {

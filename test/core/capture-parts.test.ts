@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findExlist, normalizePattern, osSearchList, parseExcludeList, XCAT_DEFAULT_EXCLUDES } from "../../src/core/capture/excludes";
 import { classifyMounts, escapeGlob, parseMountinfo } from "../../src/core/capture/mounts";
+import { NodeStderr } from "../../src/core/capture/node-stderr";
 import { archFromElf, xcatOsvers } from "../../src/core/capture/osvers";
 import { findKernels, splitSections } from "../../src/core/capture/probe";
 import { formatBytes, formatDuration, Progress } from "../../src/core/capture/progress";
-import { NodeStderr } from "../../src/core/capture/node-stderr";
 import { TarScanner } from "../../src/core/capture/tar-scan";
 import type { Logger } from "../../src/core/log";
 
@@ -137,7 +137,9 @@ describe("mounts", () => {
 
 describe("probe output", () => {
   test("sections survive junk before them; kernels pair with initrds and modules", () => {
-    const out = Buffer.from("motd junk\n\n@@XCIMG-PROBE@@ begin\n\n@@XCIMG-PROBE@@ boot\nvmlinuz-6.1.0-9-amd64\ninitrd.img-6.1.0-9-amd64\nvmlinuz-5.14.0-427.el9.x86_64\ninitramfs-5.14.0-427.el9.x86_64.img\nvmlinuz-0-rescue-abc\nconfig-6.1.0-9-amd64\n\n@@XCIMG-PROBE@@ end\n");
+    const out = Buffer.from(
+      "motd junk\n\n@@XCIMG-PROBE@@ begin\n\n@@XCIMG-PROBE@@ boot\nvmlinuz-6.1.0-9-amd64\ninitrd.img-6.1.0-9-amd64\nvmlinuz-5.14.0-427.el9.x86_64\ninitramfs-5.14.0-427.el9.x86_64.img\nvmlinuz-0-rescue-abc\nconfig-6.1.0-9-amd64\n\n@@XCIMG-PROBE@@ end\n",
+    );
     const s = splitSections(out);
     expect([...s.keys()]).toEqual(["begin", "boot", "end"]);
     expect(findKernels(s.get("boot")?.toString() ?? "", "6.1.0-9-amd64\n")).toEqual([

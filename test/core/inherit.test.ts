@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { openTestDb } from "../helpers/test-db";
 import { upsert } from "../../src/core/db/rows";
 import { readNodes, setNodes } from "../../src/core/defs/node";
+import { openTestDb } from "../helpers/test-db";
 
 describe("effective node attributes (xCAT Table.pm semantics)", () => {
   test("own row, then groups in nodelist.groups order; disabled rows ignored; membership not inherited", () => {

@@ -25,7 +25,9 @@ function key(type: string, name: string): { line: string; blob: Buffer; fp: stri
   if (type === "ecdsa") args.push("-b", "384");
   Bun.spawnSync(args);
   const line = readFileSync(`${path}.pub`, "utf8").trim();
-  const fp = Bun.spawnSync(["ssh-keygen", "-l", "-E", "sha256", "-f", `${path}.pub`]).stdout.toString().split(" ")[1] as string;
+  const fp = Bun.spawnSync(["ssh-keygen", "-l", "-E", "sha256", "-f", `${path}.pub`])
+    .stdout.toString()
+    .split(" ")[1] as string;
   return { line, blob: Buffer.from(line.split(" ")[1] as string, "base64"), fp };
 }
 

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Db } from "../../src/core/db/open";
-import { openTestDb } from "../helpers/test-db";
 import { upsert } from "../../src/core/db/rows";
 import { DataError, ExitCode, NotFoundError, UsageError } from "../../src/core/errors";
 import { type ExpandOptions, expandNoderange, memoryNodeSource } from "../../src/core/noderange";
 import { dbNodeSource } from "../../src/core/noderange/db-source";
+import { openTestDb } from "../helpers/test-db";
 import { FIXTURE, fixtureSource } from "./noderange-fixture";
 import goldenJson from "./noderange-golden.json";
 

@@ -5,7 +5,19 @@ import { backtrackProblem } from "../../src/core/noderange/safe-regex";
 
 /** safe-regex.ts: what is refused before it runs, and that xCAT's own expressions pass. */
 describe("backtrackProblem", () => {
-  const accepted = ["\\D+(\\d+).*$", "^cn0[1-4]$", "[\\D0]*(\\d+)[\\D0]*(\\d+).*$", "^rack(\\d+)n(\\d+)$", "(ab)?c+", "^(cn|gpu)\\d+$", "a{2}b+", "\\(a+\\)+", "[(a+)+]", "x{", "(a){1}b*"];
+  const accepted = [
+    "\\D+(\\d+).*$",
+    "^cn0[1-4]$",
+    "[\\D0]*(\\d+)[\\D0]*(\\d+).*$",
+    "^rack(\\d+)n(\\d+)$",
+    "(ab)?c+",
+    "^(cn|gpu)\\d+$",
+    "a{2}b+",
+    "\\(a+\\)+",
+    "[(a+)+]",
+    "x{",
+    "(a){1}b*",
+  ];
   for (const src of accepted) test(`accepts ${src}`, () => expect(backtrackProblem(src)).toBeNull());
   const refused: [string, RegExp][] = [
     ["^(a+)+$", /repeated group/],

@@ -2,12 +2,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openTestDb } from "../helpers/test-db";
 import { allRows, upsert } from "../../src/core/db/rows";
 import { TABLES } from "../../src/core/db/tables";
+import { DataError } from "../../src/core/errors";
 import { dumpCsv, parseCsv } from "../../src/core/tables/csv";
 import { dumpTable, restoreTable } from "../../src/core/tables/ops";
-import { DataError } from "../../src/core/errors";
+import { openTestDb } from "../helpers/test-db";
 
 const dir = mkdtempSync(join(tmpdir(), "xcimg-tabdump-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,10 +15,13 @@ const fresh = (name: string) => openTestDb(join(dir, `${name}.db`));
 
 describe("tabdump format", () => {
   test("header, quoting, doubled quotes, bare empty fields, N-1 commas", () => {
-    const csv = dumpCsv(["image", "file", "options", "comments", "disable"], [
-      { image: "ALL", file: "/etc/adjtime", options: "tmpfs" },
-      { image: "img", file: '/etc/a "b",c', comments: "x" },
-    ]);
+    const csv = dumpCsv(
+      ["image", "file", "options", "comments", "disable"],
+      [
+        { image: "ALL", file: "/etc/adjtime", options: "tmpfs" },
+        { image: "img", file: '/etc/a "b",c', comments: "x" },
+      ],
+    );
     expect(csv).toBe('#image,file,options,comments,disable\n"ALL","/etc/adjtime","tmpfs",,\n"img","/etc/a ""b"",c",,"x",\n');
   });
 
@@ -124,12 +127,28 @@ describe("tabrestore", () => {
 
   test("required columns of litetree and statelite are enforced", () => {
     const db = fresh("required");
-    expect(() => restoreTable(db, "litetree", '#priority,image,directory\n"1","ALL",\n', "litetree.csv")).toThrow(/litetree\.csv:2: litetree row has no directory/);
+    expect(() => restoreTable(db, "litetree", '#priority,image,directory\n"1","ALL",\n', "litetree.csv")).toThrow(
+      /litetree\.csv:2: litetree row has no directory/,
+    );
     expect(() => restoreTable(db, "statelite", '#node,statemnt\n"cn1",\n', "statelite.csv")).toThrow(/statelite row has no statemnt/);
   });
 
   test("every table xCAT names in the issue exists with Schema.pm's columns", () => {
-    for (const t of ["site", "nodelist", "nodetype", "noderes", "nodehm", "mac", "hosts", "osimage", "linuximage", "litefile", "litetree", "statelite", "postscripts"]) {
+    for (const t of [
+      "site",
+      "nodelist",
+      "nodetype",
+      "noderes",
+      "nodehm",
+      "mac",
+      "hosts",
+      "osimage",
+      "linuximage",
+      "litefile",
+      "litetree",
+      "statelite",
+      "postscripts",
+    ]) {
       expect(TABLES).toHaveProperty(t);
     }
     expect(TABLES.linuximage.cols.join(",")).toBe(

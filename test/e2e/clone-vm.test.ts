@@ -93,7 +93,18 @@ afterAll(async () => {
 
 describe("clone of a captured golden node onto diskful VMs", () => {
   test("--dry-run prints the disk plan and changes nothing; a too-small disk size is refused with the bytes", async () => {
-    let r = await sb.run("node", "set", "cn01", "groups=compute,all", "netboot=xnba", "arch=x86_64", "mac=52:54:00:12:34:11", "ip=127.0.0.1", "serialport=0", "serialspeed=115200");
+    let r = await sb.run(
+      "node",
+      "set",
+      "cn01",
+      "groups=compute,all",
+      "netboot=xnba",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:11",
+      "ip=127.0.0.1",
+      "serialport=0",
+      "serialspeed=115200",
+    );
     expect(r.code).toBe(0);
     r = await sb.run("clone", "cn01", "-o", IMAGE, "--dry-run", "--disk-size", "5G");
     expect(r.code, r.stderr).toBe(0);
@@ -129,7 +140,15 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(r.stdout).toContain("cn01: sysclone debian12-x86_64 (job ");
     clonePort = await freePort();
     const started = performance.now();
-    clone = new Vm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:11", sshPort: clonePort, memMiB: 1536, disk: cloneDisk, reboot: true });
+    clone = new Vm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn01",
+      mac: "52:54:00:12:34:11",
+      sshPort: clonePort,
+      memMiB: 1536,
+      disk: cloneDisk,
+      reboot: true,
+    });
     r = await sb.run("clone", "cn01", "--wait", "--timeout", "720", "--port", String(clonePort));
     const ours = clone.console.split(/\r?\n/).filter((l) => /xcimg(-clone)?:/.test(l));
     console.error(ours.join("\n"));
@@ -147,24 +166,28 @@ describe("clone of a captured golden node onto diskful VMs", () => {
 
     const t = target("cn01", "52:54:00:12:34:11");
     const info = golden.info;
-    const out = await ssh(t, clonePort, [
-      "hostname",
-      "findmnt -n -o SOURCE,FSTYPE /",
-      "blkid -s UUID -o value $(findmnt -n -o SOURCE /)",
-      "cat /etc/fstab",
-      "getcap /usr/local/bin/xcimg-probe",
-      "getfattr --only-values -n user.xcimg /usr/local/bin/xcimg-probe; echo",
-      "stat -c %h /usr/local/bin/xcimg-probe",
-      "du -k /var/tmp/sparse | cut -f1; stat -c %s /var/tmp/sparse",
-      "df -B1 --output=size / | tail -1",
-      "swapon --show=NAME,UUID --noheadings; blkid -s UUID -o value $(swapon --show=NAME --noheadings)",
-      "cat /etc/machine-id",
-      "cat /etc/xcimg-golden",
-      "test -f /boot/grub/grub.cfg && grep -c \"$(blkid -s UUID -o value $(findmnt -n -o SOURCE /))\" /boot/grub/grub.cfg",
-      "cat /etc/xcimg-override /etc/xcimg-group-only; stat -c %a /",
-      // the first boot's unit may still be running when SSH answers
-      "for i in $(seq 150); do test -f /var/lib/xcimg/postbootscripts.done && break; sleep 1; done; cat /etc/xcimg-marks /var/lib/xcimg/postbootscripts.done",
-    ].join("; echo @@; "));
+    const out = await ssh(
+      t,
+      clonePort,
+      [
+        "hostname",
+        "findmnt -n -o SOURCE,FSTYPE /",
+        "blkid -s UUID -o value $(findmnt -n -o SOURCE /)",
+        "cat /etc/fstab",
+        "getcap /usr/local/bin/xcimg-probe",
+        "getfattr --only-values -n user.xcimg /usr/local/bin/xcimg-probe; echo",
+        "stat -c %h /usr/local/bin/xcimg-probe",
+        "du -k /var/tmp/sparse | cut -f1; stat -c %s /var/tmp/sparse",
+        "df -B1 --output=size / | tail -1",
+        "swapon --show=NAME,UUID --noheadings; blkid -s UUID -o value $(swapon --show=NAME --noheadings)",
+        "cat /etc/machine-id",
+        "cat /etc/xcimg-golden",
+        'test -f /boot/grub/grub.cfg && grep -c "$(blkid -s UUID -o value $(findmnt -n -o SOURCE /))" /boot/grub/grub.cfg',
+        "cat /etc/xcimg-override /etc/xcimg-group-only; stat -c %a /",
+        // the first boot's unit may still be running when SSH answers
+        "for i in $(seq 150); do test -f /var/lib/xcimg/postbootscripts.done && break; sleep 1; done; cat /etc/xcimg-marks /var/lib/xcimg/postbootscripts.done",
+      ].join("; echo @@; "),
+    );
     expect(out.code, out.err).toBe(0);
     const parts = out.out.split("@@\n").map((s) => s.trim());
     expect(parts[0]).toBe("cn01");
@@ -197,7 +220,18 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     await clone?.stop(); // keep the cores for this one; cn01's disk stays for the update test
     clone = null;
     const disk = blankDisk("cn03.img", GOLDEN_DISK + 512 * 1024 * 1024);
-    let r = await sb.run("node", "set", "cn03", "groups=compute,all", "netboot=grub2", "arch=x86_64", "mac=52:54:00:12:34:13", "ip=127.0.0.1", "serialport=0", "serialspeed=115200");
+    let r = await sb.run(
+      "node",
+      "set",
+      "cn03",
+      "groups=compute,all",
+      "netboot=grub2",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:13",
+      "ip=127.0.0.1",
+      "serialport=0",
+      "serialspeed=115200",
+    );
     expect(r.code).toBe(0);
     r = await sb.run("clone", "cn03", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
@@ -205,15 +239,33 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     execFileSync("grub-mknetdir", [`--net-directory=${sb.tftpdir}`, "--subdir=boot/grub2", "-d", "/usr/lib/grub/x86_64-efi"], { stdio: "ignore" });
     const port = await freePort();
     const started = performance.now();
-    const vm = new Vm({ tftpdir: sb.tftpdir, bootfile: "boot/grub2/x86_64-efi/core.efi", mac: "52:54:00:12:34:13", sshPort: port, memMiB: 1536, disk, reboot: true, firmware: "uefi" });
+    const vm = new Vm({
+      tftpdir: sb.tftpdir,
+      bootfile: "boot/grub2/x86_64-efi/core.efi",
+      mac: "52:54:00:12:34:13",
+      sshPort: port,
+      memMiB: 1536,
+      disk,
+      reboot: true,
+      firmware: "uefi",
+    });
     try {
       r = await sb.run("clone", "cn03", "--wait", "--timeout", "720", "--port", String(port));
-      console.error(vm.console.split(/\r?\n/).filter((l) => /xcimg(-clone)?:/.test(l)).join("\n"));
+      console.error(
+        vm.console
+          .split(/\r?\n/)
+          .filter((l) => /xcimg(-clone)?:/.test(l))
+          .join("\n"),
+      );
       if (r.code !== 0) console.error(vm.console.slice(-6000));
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/cn03: booted/);
       console.error(`UEFI: PXE to clone booted from its disk: ${((performance.now() - started) / 1000).toFixed(0)} s`);
-      const out = await ssh(target("cn03", "52:54:00:12:34:13"), port, "hostname; test -d /sys/firmware/efi && echo uefi; ls /boot/efi/EFI/BOOT/; findmnt -n -o FSTYPE /boot/efi");
+      const out = await ssh(
+        target("cn03", "52:54:00:12:34:13"),
+        port,
+        "hostname; test -d /sys/firmware/efi && echo uefi; ls /boot/efi/EFI/BOOT/; findmnt -n -o FSTYPE /boot/efi",
+      );
       expect(out.code, out.err).toBe(0);
       expect(out.out).toMatch(/^cn03\nuefi\n/);
       expect(out.out).toMatch(/BOOTX64\.EFI/i);
@@ -225,12 +277,31 @@ describe("clone of a captured golden node onto diskful VMs", () => {
 
   test("a disk too small for the image: the node stops with needed and available bytes, and the disk is untouched", async () => {
     const small = blankDisk("cn02.img", 400 * 1024 * 1024);
-    let r = await sb.run("node", "set", "cn02", "groups=compute,all", "netboot=xnba", "arch=x86_64", "mac=52:54:00:12:34:12", "ip=127.0.0.1", "serialport=0", "serialspeed=115200");
+    let r = await sb.run(
+      "node",
+      "set",
+      "cn02",
+      "groups=compute,all",
+      "netboot=xnba",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:12",
+      "ip=127.0.0.1",
+      "serialport=0",
+      "serialspeed=115200",
+    );
     expect(r.code).toBe(0);
     r = await sb.run("clone", "cn02", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
     const port = await freePort();
-    const vm = new Vm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn02", mac: "52:54:00:12:34:12", sshPort: port, memMiB: 1536, disk: small, reboot: true });
+    const vm = new Vm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn02",
+      mac: "52:54:00:12:34:12",
+      sshPort: port,
+      memMiB: 1536,
+      disk: small,
+      reboot: true,
+    });
     try {
       const failed = await vm.waitFor(/xcimg-clone: failed: ([^\r\n]*)\r?\n/, 900_000);
       if (!failed) console.error(vm.console.slice(-6000));
@@ -249,7 +320,15 @@ describe("clone of a captured golden node onto diskful VMs", () => {
 
   test("update in place: a file added on the golden node reaches the running clone, whose identity stays", async () => {
     clonePort = await freePort();
-    clone = new Vm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:11", sshPort: clonePort, memMiB: 1024, disk: cloneDisk, reboot: true });
+    clone = new Vm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn01",
+      mac: "52:54:00:12:34:11",
+      sshPort: clonePort,
+      memMiB: 1024,
+      disk: cloneDisk,
+      reboot: true,
+    });
     const t = target("cn01", "52:54:00:12:34:11");
     let before = { code: -1, out: "", err: "" };
     for (let i = 0; i < 120 && before.code !== 0; i++) {
@@ -269,7 +348,11 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     r = await sb.run("clone", "cn01", "-o", IMAGE, "--update", "--port", String(clonePort));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     console.error(r.stdout);
-    const after = await ssh(t, clonePort, "hostname; cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; test -f /update.flag && echo flag; test -e /etc/xcimg-golden || echo gone; test -x /xcatpost/xcimg-mark && echo xcatpost kept");
+    const after = await ssh(
+      t,
+      clonePort,
+      "hostname; cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; test -f /update.flag && echo flag; test -e /etc/xcimg-golden || echo gone; test -x /xcatpost/xcimg-mark && echo xcatpost kept",
+    );
     expect(after.code, after.err).toBe(0);
     // strict host key checking against xcimg's known hosts already proves the key; compare too
     expect(after.out).toBe(`${before.out}flag\ngone\nxcatpost kept\n`);

@@ -60,7 +60,17 @@ afterAll(() => {
 
 describe("genimage → pack → boot in qemu", () => {
   test("the Debian image built from packages boots to systemd on a tmpfs root as cn01", async () => {
-    let r = await sb.bin(["image", "set", IMG, "osvers=debian12", "osarch=x86_64", "profile=compute", "provmethod=netboot", `pkglist=${join(sb.dir, "boot.pkglist")}`, `postinstall=${join(sb.dir, "kernel.sh")}`]);
+    let r = await sb.bin([
+      "image",
+      "set",
+      IMG,
+      "osvers=debian12",
+      "osarch=x86_64",
+      "profile=compute",
+      "provmethod=netboot",
+      `pkglist=${join(sb.dir, "boot.pkglist")}`,
+      `postinstall=${join(sb.dir, "kernel.sh")}`,
+    ]);
     expect(r.code).toBe(0);
     r = await sb.bin(["genimage", IMG]);
     expect(r.stderr).not.toContain("Error");
@@ -69,11 +79,27 @@ describe("genimage → pack → boot in qemu", () => {
     expect(r.stdout).toContain(`kernel ${ver}`);
     r = await sb.bin(["pack", IMG]);
     expect(r.code, r.stderr).toBe(0);
-    r = await sb.bin(["node", "set", "cn01", "groups=compute,all", "netboot=xnba", "arch=x86_64", "mac=52:54:00:12:34:01", "serialport=0", "serialspeed=115200"]);
+    r = await sb.bin([
+      "node",
+      "set",
+      "cn01",
+      "groups=compute,all",
+      "netboot=xnba",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:01",
+      "serialport=0",
+      "serialspeed=115200",
+    ]);
     expect(r.code).toBe(0);
     r = await sb.bin(["boot", "cn01", "-o", IMG]);
     expect(r.code, r.stderr).toBe(0);
-    const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:01", until: /xcimg-node: [^\r\n]*[\r\n]/, timeoutMs: 420_000 });
+    const vm = await bootVm({
+      tftpdir: sb.tftpdir,
+      bootfile: "xcat/xnba/nodes/cn01",
+      mac: "52:54:00:12:34:01",
+      until: /xcimg-node: [^\r\n]*[\r\n]/,
+      timeoutMs: 420_000,
+    });
     console.log(`genimage Debian 12 (systemd): userspace after ${vm.seconds.toFixed(1)} s`);
     if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-4000)}`);
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn01 root=tmpfs init=systemd\s$/);

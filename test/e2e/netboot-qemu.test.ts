@@ -67,7 +67,13 @@ describe("netboot in qemu", () => {
       expect(r.code, r.stderr).toBe(0);
       r = await sb.run("boot", "cn01", "-o", image);
       expect(r.code, r.stderr).toBe(0);
-      const vm = await bootVm({ tftpdir: sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: "52:54:00:12:34:01", until: /xcimg: postscripts done[^\r\n]*[\r\n]/, timeoutMs: 150000 });
+      const vm = await bootVm({
+        tftpdir: sb.tftpdir,
+        bootfile: "xcat/xnba/nodes/cn01",
+        mac: "52:54:00:12:34:01",
+        until: /xcimg: postscripts done[^\r\n]*[\r\n]/,
+        timeoutMs: 150000,
+      });
       console.log(`netboot postscripts: done after ${vm.seconds.toFixed(1)} s`);
       if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
       return vm;

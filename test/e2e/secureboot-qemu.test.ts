@@ -39,7 +39,18 @@ const UNTIL = /xcimg-node: [^\r\n]*[\r\n]|bad shim signature|Verification failed
 
 async function bootNode(node: string, mac: string, afterBoot: () => void = () => {}) {
   const { sb, image } = site;
-  const set = await sb.run("node", "set", node, "groups=compute,all", "netboot=grub2", "arch=x86_64", `mac=${mac}`, "ip=10.0.2.15", "serialport=0", "serialspeed=115200");
+  const set = await sb.run(
+    "node",
+    "set",
+    node,
+    "groups=compute,all",
+    "netboot=grub2",
+    "arch=x86_64",
+    `mac=${mac}`,
+    "ip=10.0.2.15",
+    "serialport=0",
+    "serialspeed=115200",
+  );
   expect(set.code, set.stderr).toBe(0);
   const r = await sb.run("boot", node, "-o", image);
   expect(r.code, r.stderr).toBe(0);

@@ -24,7 +24,8 @@ let nodedata: string;
 // A developer's machine without nfs-ganesha skips with a warning; under CI=true a missing tool
 // is a failure of scripts/setup-debian.sh, never a silent skip.
 const skip = !haveGanesha();
-if (skip && process.env.CI === "true") throw new Error("statelite-qemu: nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs) is not installed under CI=true; scripts/setup-debian.sh must install it");
+if (skip && process.env.CI === "true")
+  throw new Error("statelite-qemu: nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs) is not installed under CI=true; scripts/setup-debian.sh must install it");
 if (skip) console.warn("statelite-qemu: skipped: nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs) is not installed; scripts/setup-debian.sh installs it");
 
 /** The node's self-checks, appended to the image's rcS: one "check: key=value" line each. */
@@ -50,7 +51,13 @@ function checks(console: string): Record<string, string> {
 }
 
 async function bootOnce(label: string): Promise<{ console: string; c: Record<string, string> }> {
-  const vm = await bootVm({ tftpdir: site.sb.tftpdir, bootfile: "xcat/xnba/nodes/cn01", mac: MAC, until: /xcimg-statelite: done|starting a shell on the console|Kernel panic/, timeoutMs: 240000 });
+  const vm = await bootVm({
+    tftpdir: site.sb.tftpdir,
+    bootfile: "xcat/xnba/nodes/cn01",
+    mac: MAC,
+    until: /xcimg-statelite: done|starting a shell on the console|Kernel panic/,
+    timeoutMs: 240000,
+  });
   console.log(`statelite ${label}: done after ${vm.seconds.toFixed(1)} s`);
   if (vm.match?.[0] !== "xcimg-statelite: done") console.log(`${vm.exit}\n${vm.console.slice(-4000)}`);
   expect(vm.match?.[0]).toBe("xcimg-statelite: done");
@@ -93,7 +100,9 @@ describe.skipIf(skip)("statelite nodes in qemu", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`cn01: statelite bb1-x86_64-compute`);
     const script = readFileSync(join(sb.tftpdir, "xcat/xnba/nodes/cn01"), "utf8");
-    expect(script).toContain(`imgargs kernel imgurl=http://\${next-server}:${site.server.port}/install/netboot/bb1/x86_64/compute/rootimg-statelite.gz STATEMNT=10.0.2.2:${nodedata} XCAT=\${next-server}:3001 NODE=cn01 XCATHTTPPORT=${site.server.port}  console=tty0 console=ttyS0,115200 MNTOPTS=${nfs?.options} BOOTIF=`);
+    expect(script).toContain(
+      `imgargs kernel imgurl=http://\${next-server}:${site.server.port}/install/netboot/bb1/x86_64/compute/rootimg-statelite.gz STATEMNT=10.0.2.2:${nodedata} XCAT=\${next-server}:3001 NODE=cn01 XCATHTTPPORT=${site.server.port}  console=tty0 console=ttyS0,115200 MNTOPTS=${nfs?.options} BOOTIF=`,
+    );
 
     const first = await bootOnce("ramdisk, first boot");
     expect(first.console).toContain(`xcimg: node cn01, image ${IMG}, statelite root in memory`);
@@ -129,7 +138,9 @@ describe.skipIf(skip)("statelite nodes in qemu", () => {
     r = await sb.run("boot", "cn01", "-o", IMG);
     expect(r.code, r.stderr).toBe(0);
     const script = readFileSync(join(sb.tftpdir, "xcat/xnba/nodes/cn01"), "utf8");
-    expect(script).toContain(`imgargs kernel root=nfs:\${next-server}:${site.dir}/rootimg:ro,${nfs?.options} STATEMNT=10.0.2.2:${nodedata} XCAT=\${next-server}:3001 NODE=cn01 `);
+    expect(script).toContain(
+      `imgargs kernel root=nfs:\${next-server}:${site.dir}/rootimg:ro,${nfs?.options} STATEMNT=10.0.2.2:${nodedata} XCAT=\${next-server}:3001 NODE=cn01 `,
+    );
     expect(script).not.toContain("rootimg-statelite.gz");
     expect(existsSync(join(sb.tftpdir, `xcat/osimage/${IMG}/rootimg-statelite.gz`))).toBe(false);
 
@@ -175,6 +186,13 @@ describe.skipIf(skip)("statelite nodes in qemu", () => {
     expect(r.stdout).toContain("cn01: statelite bb1-x86_64-copy");
     const b = await bootOnce("imported image, NFS root");
     expect(b.console).toContain(`xcimg: root is 10.0.2.2:${copyDir}/rootimg over NFS`);
-    expect(b.c).toMatchObject({ "motd-before": "image motd", "app-before": "3", "app-after": "4", root: `10.0.2.2:${copyDir}/rootimg nfs4`, rootwrite: "no", hostname: "cn01" });
+    expect(b.c).toMatchObject({
+      "motd-before": "image motd",
+      "app-before": "3",
+      "app-after": "4",
+      root: `10.0.2.2:${copyDir}/rootimg nfs4`,
+      rootwrite: "no",
+      hostname: "cn01",
+    });
   }, 300000);
 });

@@ -70,7 +70,16 @@ function build(o: {
     lsblk: {
       blockdevices: [
         { name: "sr0", kname: "sr0", path: "/dev/sr0", type: "rom", size: 1073741312 },
-        { name: o.disk, kname: o.disk, path: `/dev/${o.disk}`, type: "disk", size: o.bytes, pttype: o.label, "log-sec": 512, children: o.parts.map((p) => lsblkPart(p, o.label)) },
+        {
+          name: o.disk,
+          kname: o.disk,
+          path: `/dev/${o.disk}`,
+          type: "disk",
+          size: o.bytes,
+          pttype: o.label,
+          "log-sec": 512,
+          children: o.parts.map((p) => lsblkPart(p, o.label)),
+        },
       ],
     },
     partitionTables: {
@@ -112,11 +121,30 @@ export function mbrBios(): DiskLayout {
     label: "dos",
     firmware: "bios",
     parts: [
-      { node: "/dev/sda1", start: 2048, size: rootSectors, type: "83", bootable: true, blkid: { UUID: "3f1c7e9a-2b4d-4c6e-8f0a-1b2c3d4e5f60", TYPE: "ext4", BLOCK_SIZE: "4096" } },
+      {
+        node: "/dev/sda1",
+        start: 2048,
+        size: rootSectors,
+        type: "83",
+        bootable: true,
+        blkid: { UUID: "3f1c7e9a-2b4d-4c6e-8f0a-1b2c3d4e5f60", TYPE: "ext4", BLOCK_SIZE: "4096" },
+      },
       { node: "/dev/sda2", start: 2048 + rootSectors + 2048, size: 4196352, type: "5" },
       { node: "/dev/sda5", start: 2048 + rootSectors + 4096, size: 4194304, type: "82", blkid: { UUID: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", TYPE: "swap" } },
     ],
-    filesystems: [{ target: "/", source: "/dev/sda1", fstype: "ext4", options: "rw,relatime,errors=remount-ro", size: 29 * GiB, used: 6 * GiB, avail: 22 * GiB, uuid: "3f1c7e9a-2b4d-4c6e-8f0a-1b2c3d4e5f60", label: null }],
+    filesystems: [
+      {
+        target: "/",
+        source: "/dev/sda1",
+        fstype: "ext4",
+        options: "rw,relatime,errors=remount-ro",
+        size: 29 * GiB,
+        used: 6 * GiB,
+        avail: 22 * GiB,
+        uuid: "3f1c7e9a-2b4d-4c6e-8f0a-1b2c3d4e5f60",
+        label: null,
+      },
+    ],
     swaps: [{ device: "/dev/sda5", type: "partition", size: 2 * GiB, priority: -2 }],
     fstab: [
       "# /etc/fstab: static file system information.",
@@ -144,16 +172,47 @@ export function lvmUefi(): DiskLayout {
   ];
   const extraBlkid: Record<string, Record<string, string>> = {};
   for (const l of lvs) extraBlkid[`/dev/mapper/rhel-${l.name}`] = { UUID: l.uuid, TYPE: l.type, ...(l.type === "xfs" ? { BLOCK_SIZE: "512" } : {}) };
-  const lvChildren = lvs.map((l) => ({ name: `rhel-${l.name}`, kname: l.dm, path: `/dev/mapper/rhel-${l.name}`, type: "lvm", size: l.bytes, fstype: l.type, uuid: l.uuid }));
+  const lvChildren = lvs.map((l) => ({
+    name: `rhel-${l.name}`,
+    kname: l.dm,
+    path: `/dev/mapper/rhel-${l.name}`,
+    type: "lvm",
+    size: l.bytes,
+    fstype: l.type,
+    uuid: l.uuid,
+  }));
   return build({
     disk: "vda",
     bytes: 50 * GiB,
     label: "gpt",
     firmware: "uefi",
     parts: [
-      { node: "/dev/vda1", start: 2048, size: 1228800, type: "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", uuid: "11111111-2222-4333-8444-555555555551", name: "EFI System Partition", blkid: { UUID: "7E3A-91C2", TYPE: "vfat", BLOCK_SIZE: "512" } },
-      { node: "/dev/vda2", start: 1230848, size: 2097152, type: "0FC63DAF-8483-4772-8E79-3D69D8477DE4", uuid: "11111111-2222-4333-8444-555555555552", blkid: { UUID: "e5e6e7e8-f1f2-4a3a-9b4b-c1c2c3c4c5c6", TYPE: "xfs", BLOCK_SIZE: "512" } },
-      { node: "/dev/vda3", start: 3328000, size: pvSectors, type: "E6D6D379-F507-44C2-A23C-238F2A3DF928", uuid: "11111111-2222-4333-8444-555555555553", blkid: { UUID: "Ab12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr", TYPE: "LVM2_member" }, children: lvChildren },
+      {
+        node: "/dev/vda1",
+        start: 2048,
+        size: 1228800,
+        type: "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        uuid: "11111111-2222-4333-8444-555555555551",
+        name: "EFI System Partition",
+        blkid: { UUID: "7E3A-91C2", TYPE: "vfat", BLOCK_SIZE: "512" },
+      },
+      {
+        node: "/dev/vda2",
+        start: 1230848,
+        size: 2097152,
+        type: "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        uuid: "11111111-2222-4333-8444-555555555552",
+        blkid: { UUID: "e5e6e7e8-f1f2-4a3a-9b4b-c1c2c3c4c5c6", TYPE: "xfs", BLOCK_SIZE: "512" },
+      },
+      {
+        node: "/dev/vda3",
+        start: 3328000,
+        size: pvSectors,
+        type: "E6D6D379-F507-44C2-A23C-238F2A3DF928",
+        uuid: "11111111-2222-4333-8444-555555555553",
+        blkid: { UUID: "Ab12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr", TYPE: "LVM2_member" },
+        children: lvChildren,
+      },
     ],
     filesystems: [
       {
@@ -166,16 +225,85 @@ export function lvmUefi(): DiskLayout {
         uuid: lvs[0]?.uuid,
         label: null,
         children: [
-          { target: "/boot", source: "/dev/vda2", fstype: "xfs", options: "rw,relatime,seclabel", size: 1014 * MiB, used: 300 * MiB, uuid: "e5e6e7e8-f1f2-4a3a-9b4b-c1c2c3c4c5c6", children: [{ target: "/boot/efi", source: "/dev/vda1", fstype: "vfat", options: "rw,relatime,fmask=0077,dmask=0077", size: 598 * MiB, used: 7 * MiB, uuid: "7E3A-91C2" }] },
-          { target: "/home", source: "/dev/mapper/rhel-home", fstype: "xfs", options: "rw,relatime,seclabel", size: 10 * GiB - 100 * MiB, used: 1 * GiB, uuid: lvs[2]?.uuid },
+          {
+            target: "/boot",
+            source: "/dev/vda2",
+            fstype: "xfs",
+            options: "rw,relatime,seclabel",
+            size: 1014 * MiB,
+            used: 300 * MiB,
+            uuid: "e5e6e7e8-f1f2-4a3a-9b4b-c1c2c3c4c5c6",
+            children: [
+              {
+                target: "/boot/efi",
+                source: "/dev/vda1",
+                fstype: "vfat",
+                options: "rw,relatime,fmask=0077,dmask=0077",
+                size: 598 * MiB,
+                used: 7 * MiB,
+                uuid: "7E3A-91C2",
+              },
+            ],
+          },
+          {
+            target: "/home",
+            source: "/dev/mapper/rhel-home",
+            fstype: "xfs",
+            options: "rw,relatime,seclabel",
+            size: 10 * GiB - 100 * MiB,
+            used: 1 * GiB,
+            uuid: lvs[2]?.uuid,
+          },
         ],
       },
     ],
     swaps: [{ device: "/dev/dm-1", type: "partition", size: 4 * GiB, priority: -2 }],
     lvm: {
-      pvs: { report: [{ pv: [{ pv_name: "/dev/vda3", vg_name: "rhel", pv_size: String(pvSectors * 512), pv_uuid: "Ab12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr", dev_size: String(pvSectors * 512) }] }] },
-      vgs: { report: [{ vg: [{ vg_name: "rhel", vg_uuid: "Vg12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr", vg_size: String(pvSectors * 512 - 4 * MiB), vg_free: String(2 * GiB), vg_extent_size: String(4 * MiB) }] }] },
-      lvs: { report: [{ lv: lvs.map((l) => ({ lv_name: l.name, vg_name: "rhel", lv_uuid: `Lv-${l.name}`, lv_size: String(l.bytes), lv_path: `/dev/rhel/${l.name}`, lv_attr: "-wi-ao----", segtype: "linear" })) }] },
+      pvs: {
+        report: [
+          {
+            pv: [
+              {
+                pv_name: "/dev/vda3",
+                vg_name: "rhel",
+                pv_size: String(pvSectors * 512),
+                pv_uuid: "Ab12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr",
+                dev_size: String(pvSectors * 512),
+              },
+            ],
+          },
+        ],
+      },
+      vgs: {
+        report: [
+          {
+            vg: [
+              {
+                vg_name: "rhel",
+                vg_uuid: "Vg12Cd-34Ef-56Gh-78Ij-90Kl-12Mn-34OpQr",
+                vg_size: String(pvSectors * 512 - 4 * MiB),
+                vg_free: String(2 * GiB),
+                vg_extent_size: String(4 * MiB),
+              },
+            ],
+          },
+        ],
+      },
+      lvs: {
+        report: [
+          {
+            lv: lvs.map((l) => ({
+              lv_name: l.name,
+              vg_name: "rhel",
+              lv_uuid: `Lv-${l.name}`,
+              lv_size: String(l.bytes),
+              lv_path: `/dev/rhel/${l.name}`,
+              lv_attr: "-wi-ao----",
+              segtype: "linear",
+            })),
+          },
+        ],
+      },
     },
     extraBlkid,
     fstab: [

@@ -27,7 +27,19 @@ export async function installSite(name: string): Promise<{ sb: Sandbox; db: Db; 
     const r = await sb.run(...argv);
     if (r.code !== 0) throw new Error(`xcimg ${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
   };
-  await must("node", "set", "cn01", "groups=compute,all", "os=rhels9.4", "arch=x86_64", "profile=compute", "nfsserver=10.0.0.5", "mac=52:54:00:AA:00:01", "serialport=0", "serialspeed=115200");
+  await must(
+    "node",
+    "set",
+    "cn01",
+    "groups=compute,all",
+    "os=rhels9.4",
+    "arch=x86_64",
+    "profile=compute",
+    "nfsserver=10.0.0.5",
+    "mac=52:54:00:AA:00:01",
+    "serialport=0",
+    "serialspeed=115200",
+  );
   await must("table", "set", "nodetype", "node=rack2", "os=rocky9.4", "arch=x86_64", "profile=hpc");
   await must("table", "set", "noderes", "node=rack2", "xcatmaster=10.0.2.2");
   await must("node", "set", "cn02.cluster", "groups=rack2,compute,all", "mac=52:54:00:aa:00:02!cn02.cluster|52:54:00:aa:00:99!cn02-ib");

@@ -19,24 +19,84 @@ const COMMANDS = new Set(
 const SECTIONS = new Set(["%packages", "%pre", "%pre-install", "%post", "%onerror", "%traceback", "%addon", "%anaconda", "%certificate"]);
 
 const OPTIONS: Record<string, { flags: string[]; check?: (args: string[]) => string | null }> = {
-  url: { flags: ["--url", "--mirrorlist", "--metalink", "--noverifyssl", "--proxy", "--sslcacert", "--sslclientcert", "--sslclientkey"], check: (a) => (a.some((x, i) => (x === "--url" && /^(http|https|ftp|file):\/\//.test(a[i + 1] ?? "")) || /^--url=(http|https|ftp|file):\/\//.test(x)) ? null : "url needs --url <http://...>") },
+  url: {
+    flags: ["--url", "--mirrorlist", "--metalink", "--noverifyssl", "--proxy", "--sslcacert", "--sslclientcert", "--sslclientkey"],
+    check: (a) =>
+      a.some((x, i) => (x === "--url" && /^(http|https|ftp|file):\/\//.test(a[i + 1] ?? "")) || /^--url=(http|https|ftp|file):\/\//.test(x))
+        ? null
+        : "url needs --url <http://...>",
+  },
   repo: { flags: ["--name", "--baseurl", "--mirrorlist", "--metalink", "--cost", "--excludepkgs", "--includepkgs", "--proxy", "--noverifyssl", "--install"] },
   keyboard: { flags: ["--vckeymap", "--xlayouts", "--switch"] },
   lang: { flags: ["--addsupport"] },
   network: {
-    flags: ["--onboot", "--bootproto", "--device", "--hostname", "--ip", "--netmask", "--gateway", "--nameserver", "--noipv4", "--noipv6", "--activate", "--no-activate", "--mtu", "--ipv6", "--nodefroute", "--bindto", "--ethtool", "--essid", "--wepkey", "--wpakey", "--dhcpclass", "--nodns", "--teamslaves", "--teamconfig", "--bondslaves", "--bondopts", "--vlanid", "--interfacename", "--bridgeslaves", "--bridgeopts"],
+    flags: [
+      "--onboot",
+      "--bootproto",
+      "--device",
+      "--hostname",
+      "--ip",
+      "--netmask",
+      "--gateway",
+      "--nameserver",
+      "--noipv4",
+      "--noipv6",
+      "--activate",
+      "--no-activate",
+      "--mtu",
+      "--ipv6",
+      "--nodefroute",
+      "--bindto",
+      "--ethtool",
+      "--essid",
+      "--wepkey",
+      "--wpakey",
+      "--dhcpclass",
+      "--nodns",
+      "--teamslaves",
+      "--teamconfig",
+      "--bondslaves",
+      "--bondopts",
+      "--vlanid",
+      "--interfacename",
+      "--bridgeslaves",
+      "--bridgeopts",
+    ],
     check: (a) => {
       const bp = a.find((x) => x.startsWith("--bootproto="))?.split("=")[1];
       return bp && !["dhcp", "bootp", "static", "ibft", "query"].includes(bp) ? `bad --bootproto ${bp}` : null;
     },
   },
-  rootpw: { flags: ["--iscrypted", "--plaintext", "--lock", "--allow-ssh"], check: (a) => (a.length === 2 && a[0] === "--iscrypted" && /^\$[56]\$[^$]+\$[./0-9A-Za-z]+$/.test(a[1] ?? "") ? null : "rootpw must be --iscrypted <$6$ hash>") },
+  rootpw: {
+    flags: ["--iscrypted", "--plaintext", "--lock", "--allow-ssh"],
+    check: (a) =>
+      a.length === 2 && a[0] === "--iscrypted" && /^\$[56]\$[^$]+\$[./0-9A-Za-z]+$/.test(a[1] ?? "") ? null : "rootpw must be --iscrypted <$6$ hash>",
+  },
   firstboot: { flags: ["--enable", "--enabled", "--disable", "--disabled", "--reconfig"] },
   timezone: { flags: ["--utc", "--isUtc", "--nontp", "--ntpservers"] },
   clearpart: { flags: ["--all", "--initlabel", "--drives", "--list", "--linux", "--none", "--disklabel", "--cdl"] },
-  autopart: { flags: ["--type", "--encrypted", "--nolvm", "--fstype", "--nohome", "--noboot", "--noswap", "--passphrase"], check: (a) => (a.every((x) => !x.startsWith("--type=") || /^--type=(lvm|plain|btrfs|thinp)$/.test(x)) ? null : "bad autopart --type") },
-  bootloader: { flags: ["--append", "--location", "--boot-drive", "--driveorder", "--password", "--iscrypted", "--timeout", "--leavebootorder", "--md5pass", "--disabled", "--nombr"] },
-  firewall: { flags: ["--enabled", "--enable", "--disabled", "--disable", "--service", "--port", "--trust", "--ssh", "--use-system-defaults", "--remove-service"] },
+  autopart: {
+    flags: ["--type", "--encrypted", "--nolvm", "--fstype", "--nohome", "--noboot", "--noswap", "--passphrase"],
+    check: (a) => (a.every((x) => !x.startsWith("--type=") || /^--type=(lvm|plain|btrfs|thinp)$/.test(x)) ? null : "bad autopart --type"),
+  },
+  bootloader: {
+    flags: [
+      "--append",
+      "--location",
+      "--boot-drive",
+      "--driveorder",
+      "--password",
+      "--iscrypted",
+      "--timeout",
+      "--leavebootorder",
+      "--md5pass",
+      "--disabled",
+      "--nombr",
+    ],
+  },
+  firewall: {
+    flags: ["--enabled", "--enable", "--disabled", "--disable", "--service", "--port", "--trust", "--ssh", "--use-system-defaults", "--remove-service"],
+  },
   selinux: { flags: ["--enforcing", "--permissive", "--disabled"] },
 };
 
@@ -52,7 +112,8 @@ export function checkKickstart(text: string): string[] {
   text.split("\n").forEach((raw, i) => {
     const n = i + 1;
     const line = raw.trim();
-    if (/#(TABLE|TABLEBLANKOKAY|CRYPT|XCATVAR|ENV|INCLUDE[A-Z_]*|COMMAND|KICKSTARTNET|INSTALL_SOURCES|HOSTNAME):?[^#]*#/.test(raw)) problems.push(`${n}: unexpanded directive: ${raw}`);
+    if (/#(TABLE|TABLEBLANKOKAY|CRYPT|XCATVAR|ENV|INCLUDE[A-Z_]*|COMMAND|KICKSTARTNET|INSTALL_SOURCES|HOSTNAME):?[^#]*#/.test(raw))
+      problems.push(`${n}: unexpanded directive: ${raw}`);
     if (line.startsWith("%")) {
       const name = line.split(/\s+/)[0] as string;
       if (name === "%end") {

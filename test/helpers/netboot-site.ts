@@ -31,7 +31,10 @@ export async function netbootSite(name: string, opts: { image?: string; osvers?:
   const server = serveStatic({ "/tftpboot": sb.tftpdir, "/install": sb.installdir });
   appendFileSync(sb.config, `[http]\nport = ${server.port}\n`);
   const { dir, rootimg } = await defineNetbootImage(sb, image, [], opts.osvers ?? "bb1");
-  execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), rootimg], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MODULES: opts.modules ?? "net" } });
+  execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), rootimg], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, MODULES: opts.modules ?? "net" },
+  });
   return {
     sb,
     server,

@@ -65,7 +65,11 @@ LOG { Default_Log_Level = EVENT; }
 ${blocks.join("\n")}
 `,
   );
-  const proc = Bun.spawn([GANESHA, "-F", "-f", conf, "-L", logFile, "-p", join(workdir, "ganesha.pid"), "-N", "NIV_EVENT"], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([GANESHA, "-F", "-f", conf, "-L", logFile, "-p", join(workdir, "ganesha.pid"), "-N", "NIV_EVENT"], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
   if (!(await listening(port, 15000))) {
     proc.kill();

@@ -66,7 +66,12 @@ export class Vm {
     if (o.disk) argv.push("-drive", `file=${o.disk},if=none,id=d0,format=raw`, "-device", "virtio-blk-pci,drive=d0,bootindex=2");
     if (o.secureBootVars) {
       argv.push("-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on");
-      argv.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_SECBOOT_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.secureBootVars}`);
+      argv.push(
+        "-drive",
+        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_SECBOOT_CODE}`,
+        "-drive",
+        `if=pflash,format=raw,unit=1,file=${o.secureBootVars}`,
+      );
     } else if (o.firmware === "uefi") argv.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
     const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.proc = proc;

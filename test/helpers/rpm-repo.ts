@@ -20,7 +20,11 @@ export function makeRpmRepo(dir: string, pkgs: RpmPackage[]): { repo: string; ke
   const gnupg = (which: string) => {
     const home = join(dir, `gnupg-${which}`);
     mkdirSync(home, { recursive: true, mode: 0o700 });
-    execFileSync("gpg", ["--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", `xcimg ${which} <${which}@xcimg.invalid>`, "ed25519", "sign", "never"], { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" });
+    execFileSync(
+      "gpg",
+      ["--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", `xcimg ${which} <${which}@xcimg.invalid>`, "ed25519", "sign", "never"],
+      { env: { ...process.env, GNUPGHOME: home }, stdio: "ignore" },
+    );
     return home;
   };
   const homes = { good: gnupg("good"), wrong: gnupg("wrong") };
@@ -56,7 +60,10 @@ export function makeRpmRepo(dir: string, pkgs: RpmPackage[]): { repo: string; ke
     copyFileSync(join(top, "RPMS", "noarch", `${p.name}-1.0-1.noarch.rpm`), rpm);
     if (p.sign !== "unsigned") {
       const who = p.sign === "good" ? "good" : "wrong";
-      execFileSync("rpmsign", ["--define", `_gpg_name xcimg ${who}`, "--define", "__gpg /usr/bin/gpg", "--addsign", rpm], { env: { ...process.env, GNUPGHOME: homes[who] }, stdio: "ignore" });
+      execFileSync("rpmsign", ["--define", `_gpg_name xcimg ${who}`, "--define", "__gpg /usr/bin/gpg", "--addsign", rpm], {
+        env: { ...process.env, GNUPGHOME: homes[who] },
+        stdio: "ignore",
+      });
     }
   }
   const key = join(repo, "RPM-GPG-KEY-xcimg-test");

@@ -1,7 +1,7 @@
 import { isTableName, TABLES } from "../../core/db/tables";
 import { NODE_TYPE } from "../../core/defs/node";
 import { NotImplementedError, UsageError } from "../../core/errors";
-import { all, getopt, has, one, type OptSpec, type Parsed } from "./getopt";
+import { all, getopt, has, type OptSpec, one, type Parsed } from "./getopt";
 
 /**
  * xCAT's command names, with xCAT's flag spellings, translated to the xcimg commands that do
@@ -34,7 +34,8 @@ const isAssignment = (s: string) => /^[A-Za-z0-9_.]+[+]?=/.test(s);
 function nodeSelector(cond: string): string {
   const m = /^([A-Za-z0-9_]+)(==|!=|=~|!~)(.*)$/.exec(cond);
   const spec = m ? NODE_TYPE.attrs[m[1] as string] : undefined;
-  if (!m || !spec) throw new UsageError(`cannot select nodes by '${cond}'`, { hint: "use attr==value, attr!=value, attr=~regex or attr!~regex on a node attribute" });
+  if (!m || !spec)
+    throw new UsageError(`cannot select nodes by '${cond}'`, { hint: "use attr==value, attr!=value, attr=~regex or attr!~regex on a node attribute" });
   return `${spec.table}.${spec.column}${m[2]}${m[3]}`;
 }
 
@@ -82,11 +83,18 @@ const DEF_OPTS: OptSpec = { t: "value", o: "value", p: "bool", m: "bool", z: "bo
 
 export const XCAT_COMMANDS: Record<string, XcatCommand> = {
   packimage: {
-    usage: ["Usage: packimage [-m cpio|tar|squashfs] [-c gzip|pigz|zstd|xz] <imagename>", "       packimage [-h | --help]", "       packimage [-v | --version]"],
+    usage: [
+      "Usage: packimage [-m cpio|tar|squashfs] [-c gzip|pigz|zstd|xz] <imagename>",
+      "       packimage [-h | --help]",
+      "       packimage [-v | --version]",
+    ],
     runs: "xcimg pack",
     options: { m: "value", method: "value", c: "value", compress: "value", o: "value", p: "value", a: "value" },
     translate(p) {
-      if (has(p, "o", "p", "a")) throw new UsageError("packimage -o/-p/-a (os, profile, arch) is not supported: give the osimage name", { hint: "packimage <os>-<arch>-netboot-<profile>" });
+      if (has(p, "o", "p", "a"))
+        throw new UsageError("packimage -o/-p/-a (os, profile, arch) is not supported: give the osimage name", {
+          hint: "packimage <os>-<arch>-netboot-<profile>",
+        });
       const [img] = need(p, 1, "the osimage name", this.usage);
       const m = one(p, "m", "method");
       const c = one(p, "c", "compress");
@@ -102,8 +110,13 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
       if (what === "offline") return [["boot", nr as string, "--offline"]];
       if (what === "osimage") return [["boot", nr as string]];
       if (what?.startsWith("osimage=")) return [["boot", nr as string, "-o", what.slice(8)]];
-      if (what === "boot") throw new NotImplementedError("nodeset boot is done by 'xcimg clone <noderange> --status' (or --wait) for cloned nodes", { hint: "diskless nodes: nodeset <noderange> osimage=<image>" });
-      throw new NotImplementedError(`nodeset ${what} is not supported by xcimg`, { hint: "xcimg supports nodeset <noderange> osimage=<image> and nodeset <noderange> offline" });
+      if (what === "boot")
+        throw new NotImplementedError("nodeset boot is done by 'xcimg clone <noderange> --status' (or --wait) for cloned nodes", {
+          hint: "diskless nodes: nodeset <noderange> osimage=<image>",
+        });
+      throw new NotImplementedError(`nodeset ${what} is not supported by xcimg`, {
+        hint: "xcimg supports nodeset <noderange> osimage=<image> and nodeset <noderange> offline",
+      });
     },
   },
   imgexport: {
@@ -132,7 +145,10 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     runs: "xcimg lite",
     options: { o: "value", p: "value", a: "value" },
     translate(p) {
-      if (has(p, "o", "p", "a")) throw new UsageError("liteimg -o/-p/-a (os, profile, arch) is not supported: give the osimage name", { hint: "liteimg <os>-<arch>-statelite-<profile>" });
+      if (has(p, "o", "p", "a"))
+        throw new UsageError("liteimg -o/-p/-a (os, profile, arch) is not supported: give the osimage name", {
+          hint: "liteimg <os>-<arch>-statelite-<profile>",
+        });
       const [img] = need(p, 1, "the osimage name", this.usage);
       return [["lite", img as string]];
     },
@@ -144,7 +160,10 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     translate(p) {
       const img = one(p, "i");
       if (img === undefined) {
-        if (p.positionals.length) throw new NotImplementedError("lslite <noderange> is not supported by xcimg yet", { hint: "lslite -i <imagename> (the nodes' image: xcimg node show <node> -i provmethod)" });
+        if (p.positionals.length)
+          throw new NotImplementedError("lslite <noderange> is not supported by xcimg yet", {
+            hint: "lslite -i <imagename> (the nodes' image: xcimg node show <node> -i provmethod)",
+          });
         throw new UsageError("missing -i <imagename>", { hint: this.usage[0] });
       }
       need(p, 0, "", this.usage);
@@ -177,7 +196,12 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   chtab: {
-    usage: ["Usage: chtab [key=value[,key=value]] table.column=value [table.column=value] ...", "       chtab [key=value[,key=value]] table.column+=value", "       chtab -d key=value[,key=value] table", "       chtab [-h | --help | -v | --version]"],
+    usage: [
+      "Usage: chtab [key=value[,key=value]] table.column=value [table.column=value] ...",
+      "       chtab [key=value[,key=value]] table.column+=value",
+      "       chtab -d key=value[,key=value] table",
+      "       chtab [-h | --help | -v | --version]",
+    ],
     runs: "xcimg table set / table rm",
     options: { d: "bool", delete: "bool" },
     translate(p) {
@@ -196,7 +220,8 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
         else if (isAssignment(a)) keys.push(...a.split(/,(?=[A-Za-z0-9_]+=)/));
         else throw new UsageError(`'${a}' is neither key=value nor table.column=value`, { hint: this.usage[0] });
       }
-      if (sets.size !== 1) throw new UsageError(sets.size ? "chtab on several tables: run it once per table in xcimg" : "no table.column=value given", { hint: this.usage[0] });
+      if (sets.size !== 1)
+        throw new UsageError(sets.size ? "chtab on several tables: run it once per table in xcimg" : "no table.column=value given", { hint: this.usage[0] });
       const [[table, given]] = [...sets] as [[string, string[]]];
       // litefile.image=ALL litefile.file=/x: the key columns may come as table.column= too
       const keyCols = isTableName(table) ? (TABLES[table].keys as readonly string[]) : [];
@@ -224,7 +249,11 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   mkdef: {
-    usage: ["Usage: mkdef [-t node|osimage|group] [-o <names>] [-f] [-z] [attr=val ...] [noderange]", "       mkdef -t group -o <name> [-d -w attr<op>val ...] [members=<noderange>]", "       mkdef [-h | --help | -v | --version]"],
+    usage: [
+      "Usage: mkdef [-t node|osimage|group] [-o <names>] [-f] [-z] [attr=val ...] [noderange]",
+      "       mkdef -t group -o <name> [-d -w attr<op>val ...] [members=<noderange>]",
+      "       mkdef [-h | --help | -v | --version]",
+    ],
     runs: "xcimg node set --create / image set --create / group set",
     options: DEF_OPTS,
     translate(p) {
@@ -232,20 +261,32 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   lsdef: {
-    usage: ["Usage: lsdef [-t node|osimage|group] [-o <names>] [-l|-s] [-z] [-i attr,...] [-w attr<op>val ...] [noderange]", "       lsdef [-a | --all]", "       lsdef [-h | --help | -v | --version]"],
+    usage: [
+      "Usage: lsdef [-t node|osimage|group] [-o <names>] [-l|-s] [-z] [-i attr,...] [-w attr<op>val ...] [noderange]",
+      "       lsdef [-a | --all]",
+      "       lsdef [-h | --help | -v | --version]",
+    ],
     runs: "xcimg node list/show, image list/show, group show",
     options: { t: "value", o: "value", l: "bool", long: "bool", s: "bool", short: "bool", z: "bool", i: "value", w: "many", a: "bool", all: "bool", c: "bool" },
     translate(p) {
-      if (has(p, "a", "all")) return [["node", "list", "--typed"], ["image", "list", "--typed"]];
+      if (has(p, "a", "all"))
+        return [
+          ["node", "list", "--typed"],
+          ["image", "list", "--typed"],
+        ];
       const type = objType(p, this.usage);
       const { names, attrs } = objectNames(p);
       if (attrs.length) throw new UsageError(`unexpected argument '${attrs[0]}'`, { hint: this.usage[0] });
       const z = has(p, "z") ? ["-z"] : [];
       const i = one(p, "i");
       const pickAttrs = i === undefined ? [] : ["-i", i];
-      if (type === "osimage") return names === undefined ? [["image", "list", "--typed"]] : names.split(",").map((n) => ["image", "show", n, ...z, ...pickAttrs]);
+      if (type === "osimage")
+        return names === undefined ? [["image", "list", "--typed"]] : names.split(",").map((n) => ["image", "show", n, ...z, ...pickAttrs]);
       if (type === "group") {
-        if (names === undefined) throw new NotImplementedError("listing every group is not supported by xcimg yet", { hint: "lsdef -t group -o <name>, or 'xcimg table dump nodegroup'" });
+        if (names === undefined)
+          throw new NotImplementedError("listing every group is not supported by xcimg yet", {
+            hint: "lsdef -t group -o <name>, or 'xcimg table dump nodegroup'",
+          });
         return [["group", "show", names]];
       }
       const where = all(p, "w").map(nodeSelector);

@@ -1,7 +1,7 @@
 import { leaf, output } from "../../cli/command";
-import { NotFoundError } from "../../core/errors";
 import { readGroup } from "../../core/defs/group";
 import { stanza } from "../../core/defs/object";
+import { NotFoundError } from "../../core/errors";
 
 export default leaf({
   name: "group show",

@@ -21,7 +21,8 @@ export default leaf({
   run(ctx, args) {
     const r = defineMediaImage(ctx, { dir: args.dir, osvers: args.osvers, arch: args.arch, profile: args.profile, name: args.osimage });
     if (r.detectedFrom) ctx.log.info(`Media in ${r.attrs.pkgdir} is ${r.attrs.osvers} ${r.attrs.osarch} (from ${r.detectedFrom}).`);
-    for (const f of r.written) ctx.log.info(`Wrote xcimg's default ${f.endsWith(".tmpl") ? "template" : "package list"} to ${f}; edit it to customise the install.`);
+    for (const f of r.written)
+      ctx.log.info(`Wrote xcimg's default ${f.endsWith(".tmpl") ? "template" : "package list"} to ${f}; edit it to customise the install.`);
     ctx.log.info(`${r.created ? "Created" : "Changed"} image ${r.image}.`);
     return output(r, stanza(r.image, r.attrs));
   },

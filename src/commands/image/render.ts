@@ -9,7 +9,10 @@ export default leaf({
     osimage: { type: "positional", description: "an install image" },
     node: { type: "positional", description: "the node to render it for" },
   },
-  examples: ["xcimg image render rhels9.4-x86_64-install-compute cn001", "xcimg image render debian12-x86_64-install-compute cn017 | debconf-set-selections --checkonly"],
+  examples: [
+    "xcimg image render rhels9.4-x86_64-install-compute cn001",
+    "xcimg image render debian12-x86_64-install-compute cn017 | debconf-set-selections --checkonly",
+  ],
   run(ctx, args) {
     const text = previewAnswerFile(ctx, getImage(ctx.db(), args.osimage), args.node);
     return output({ image: args.osimage, node: args.node, text }, text);

@@ -1,12 +1,12 @@
 import { argumentError } from "../../cli/args";
-import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { DataError } from "../../core/errors";
+import { readInput } from "../../cli/input";
 import { findImage, IMAGE_TYPE, setImage } from "../../core/defs/image";
+import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import { type ListMode, listChange, resolveListEdits, splitListEdits } from "../../core/defs/list-edit";
 import { parseAssignments } from "../../core/defs/object";
-import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
+import { DataError } from "../../core/errors";
 import { imageNameProblem } from "../../core/names";
 
 export default leaf({
@@ -14,7 +14,13 @@ export default leaf({
   description: "create an image or change its attributes (xCAT mkdef/chdef -t osimage); attr= clears one, attr,=v adds to a list, attr^=v removes",
   args: {
     osimage: { type: "positional", required: false, description: "image name (with -z: the stanza file, default stdin)" },
-    assignments: { type: "positional", variadic: true, required: false, description: "attr=value (osimage and linuximage columns), attr,=value (add to the list), attr^=value (remove)", valueHint: "attr=value" },
+    assignments: {
+      type: "positional",
+      variadic: true,
+      required: false,
+      description: "attr=value (osimage and linuximage columns), attr,=value (add to the list), attr^=value (remove)",
+      valueHint: "attr=value",
+    },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     create: { type: "boolean", description: "only create: refuse an image that already exists (xCAT mkdef)" },

@@ -1,16 +1,16 @@
 import { argumentError } from "../../cli/args";
-import { readInput } from "../../cli/input";
 import { leaf, output } from "../../cli/command";
-import { DataError } from "../../core/errors";
+import { readInput } from "../../cli/input";
+import type { Context } from "../../core/context";
+import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import { type ListMode, listChange, resolveListEdits, splitListEdits } from "../../core/defs/list-edit";
 import { listNodes, NODE_TYPE, setNodes } from "../../core/defs/node";
 import { renameNode } from "../../core/defs/node-rename";
-import { parseAssignments } from "../../core/defs/object";
-import { inertAttrs, inertWarning } from "../../core/defs/inert-attrs";
 import type { Attrs } from "../../core/defs/object";
+import { parseAssignments } from "../../core/defs/object";
 import { parseStanzaFile } from "../../core/defs/stanza-file";
 import { withoutXcatDefaults } from "../../core/defs/xcatdefaults";
-import type { Context } from "../../core/context";
+import { DataError } from "../../core/errors";
 import { nodeNameProblem } from "../../core/names";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 
@@ -23,7 +23,13 @@ export default leaf({
       required: false,
       description: "nodes, in xCAT noderange syntax; new names are created (with -z: the stanza file, default stdin)",
     },
-    assignments: { type: "positional", variadic: true, required: false, description: "attr=value, attr,=value (add to the list), attr^=value (remove)", valueHint: "attr=value" },
+    assignments: {
+      type: "positional",
+      variadic: true,
+      required: false,
+      description: "attr=value, attr,=value (add to the list), attr^=value (remove)",
+      valueHint: "attr=value",
+    },
     plus: { type: "boolean", alias: "p", description: "add the values to the comma-separated lists already stored (chdef -p)" },
     minus: { type: "boolean", alias: "m", description: "remove the values from the lists already stored (chdef -m)" },
     rename: { type: "string", alias: "n", description: "rename the node, moving its rows in every table (chdef -n)", valueHint: "newname" },

@@ -19,7 +19,11 @@ export default leaf({
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     if (args.timeout !== undefined && !/^\d+$/.test(args.timeout)) throw new UsageError(`--timeout takes a number of seconds, not '${args.timeout}'`);
     const timeout = args.timeout === undefined ? null : Number(args.timeout);
-    const statuses = await followStatus(ctx, nodes, { ssh: { port: args.port, user: args.user, identity: args.identity }, wait: Boolean(args.wait), timeoutSeconds: timeout });
+    const statuses = await followStatus(ctx, nodes, {
+      ssh: { port: args.port, user: args.user, identity: args.identity },
+      wait: Boolean(args.wait),
+      timeoutSeconds: timeout,
+    });
     const bad = !statuses.every((s) => s.state === "booted");
     return output(statuses, statuses.map(statusLine), bad ? ExitCode.PARTIAL : ExitCode.OK);
   },

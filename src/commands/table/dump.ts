@@ -1,6 +1,6 @@
-import { argumentError } from "../../cli/args";
 import { writeSync } from "node:fs";
 import { resolve } from "node:path";
+import { argumentError } from "../../cli/args";
 import { leaf, output } from "../../cli/command";
 import { TABLE_NAMES, TABLES } from "../../core/db/tables";
 import { fsError } from "../../core/errors";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { leaf, output } from "../../cli/command";
-import { fsError, UsageError } from "../../core/errors";
 import { allRows } from "../../core/db/rows";
 import { inertWarning } from "../../core/defs/inert-attrs";
+import { fsError, UsageError } from "../../core/errors";
 import { inertColumns } from "../../core/tables/inert-columns";
 import { requireTable, restoreTable, tableFromFileName } from "../../core/tables/ops";
 import { siteConfigDrift } from "../../core/tables/site-drift";

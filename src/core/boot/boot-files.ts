@@ -49,11 +49,11 @@ function unlinkQuiet(p: string): boolean {
  */
 function writePerms(path: string, buf: Buffer, p: FilePerms): boolean {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st && (p.gid === undefined || st.gid === p.gid) && st.size === buf.length && (st.mode & 0o7777) === p.mode && readFileSync(path).equals(buf)) return false;
+  if (st && (p.gid === undefined || st.gid === p.gid) && st.size === buf.length && (st.mode & 0o7777) === p.mode && readFileSync(path).equals(buf))
+    return false;
   replaceServedFile(path, buf, p);
   return true;
 }
-
 
 /** ino, size, mtime, ctime, mode, gid: any write, chmod, chown or replacement changes one (ctime cannot be set back). */
 function signature(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number; mode: number; gid: number }): string {

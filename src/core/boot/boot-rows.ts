@@ -23,7 +23,14 @@ export function writeNodeRows(db: Db, type: ObjectType, rows: { node: string; at
   let written = 0;
   for (const [table, cols] of tables) {
     const key = type.keyColumn(table);
-    const own = new Map(rowsWhereIn(db, table, key, rows.map((r) => r.node)).map((r) => [r[key] as string, r]));
+    const own = new Map(
+      rowsWhereIn(
+        db,
+        table,
+        key,
+        rows.map((r) => r.node),
+      ).map((r) => [r[key] as string, r]),
+    );
     for (const { node, attrs } of rows) {
       const cur = own.get(node);
       if (cur && cols.every((c) => (cur[c.column] ?? "") === (attrs[c.attr] ?? ""))) continue;

@@ -26,12 +26,18 @@ const LINE_BREAKERS = /[;&|<>$`\\'"{}#]/;
 
 /** 52:54:00:AB:cd:01, lower-cased: the only form that may become grub.cfg-01-<mac> or 01-<mac>. */
 export function safeMac(mac: string, what = "mac"): string {
-  if (!MAC.test(mac)) throw new BootValueError(`${what} '${printable(mac)}' is not a MAC address like 52:54:00:12:34:56`, { hint: "fix the node's mac table entry ('xcimg node set <node> mac=...')" });
+  if (!MAC.test(mac))
+    throw new BootValueError(`${what} '${printable(mac)}' is not a MAC address like 52:54:00:12:34:56`, {
+      hint: "fix the node's mac table entry ('xcimg node set <node> mac=...')",
+    });
   return mac.toLowerCase();
 }
 
 export function safeIp(ip: string, what = "ip"): string {
-  if (!IPV4.test(ip)) throw new BootValueError(`${what} '${printable(ip)}' is not an IPv4 address like 10.0.0.11`, { hint: "fix the node's hosts table entry ('xcimg node set <node> ip=...')" });
+  if (!IPV4.test(ip))
+    throw new BootValueError(`${what} '${printable(ip)}' is not an IPv4 address like 10.0.0.11`, {
+      hint: "fix the node's hosts table entry ('xcimg node set <node> ip=...')",
+    });
   return ip;
 }
 

@@ -2,29 +2,29 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
+import { requireAttr } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
-import { requireAttr } from "../defs/image";
 import { rootImgDir } from "../image/paths";
 import { guardTree } from "../image/tree-barrier";
+import { safeNodeFileName } from "../names";
+import type { MemoryEntry } from "../pack/cpio";
+import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 import { phaseTimer } from "../timing";
 import { BootFileCache } from "./boot-files";
 import { writeNodeRows } from "./boot-rows";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
-import type { BootFiles } from "./loaders";
 import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
+import type { BootFiles } from "./loaders";
+import { dashedMac, hexIp } from "./loaders";
 import { type NodeNetwork, nodeOverlay } from "./overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
-import { dashedMac, hexIp } from "./loaders";
-import { safeNodeFileName } from "../names";
 import { type PublishedImage, publishImage } from "./publish";
 import { servedPerms } from "./served-perms";
-import type { MemoryEntry } from "../pack/cpio";
-import { authorizedKeys, siteSettings, type SiteSettings } from "./site";
-import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
+import { authorizedKeys, type SiteSettings, siteSettings } from "./site";
 
 export interface NodeBooted {
   node: string;
@@ -165,7 +165,10 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       const master = a.xcatmaster || cfg.master;
       const scripts = nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state: flavor.state, master, mac: job.mac, systemd });
       if (scripts.warning) ctx.log.warn(scripts.warning);
-      const overlay = nodeOverlay({ node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files }, published.mtime);
+      const overlay = nodeOverlay(
+        { node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files },
+        published.mtime,
+      );
       files.write(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
       const written = writeLoader(ctx, job, paths, grub2Inodes, files);
       result.booted.push({ node, currstate, loader: job.loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });
@@ -179,8 +182,21 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
   files.save();
   let changedRows = 0;
   db.write(() => {
-    const attrsOf = (r: (typeof rows)[number]) => ({ provmethod: img.name, os: osvers, arch: osarch, profile, currstate, kernel: published.kernel, initrd: r.initrd, kcmdline: r.kcmdline });
-    changedRows = writeNodeRows(db, NODE_TYPE, rows.map((r) => ({ node: r.node, attrs: attrsOf(r) })));
+    const attrsOf = (r: (typeof rows)[number]) => ({
+      provmethod: img.name,
+      os: osvers,
+      arch: osarch,
+      profile,
+      currstate,
+      kernel: published.kernel,
+      initrd: r.initrd,
+      kcmdline: r.kcmdline,
+    });
+    changedRows = writeNodeRows(
+      db,
+      NODE_TYPE,
+      rows.map((r) => ({ node: r.node, attrs: attrsOf(r) })),
+    );
   });
   phase(`write ${changedRows} changed rows`);
   return result;
@@ -286,4 +302,3 @@ function mkdirQuiet(d: string): void {
     throw fsError(e, `cannot create ${d}`);
   }
 }
-

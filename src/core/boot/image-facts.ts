@@ -38,7 +38,8 @@ export function inspectImage(rootimg: string): ImageFacts {
   facts.inspected = true;
   facts.networkManager = ["usr/sbin/NetworkManager", "sbin/NetworkManager"].some((p) => statIn(rootimg, p) !== null);
   facts.ifupdown = ["sbin/ifup", "usr/sbin/ifup", "bin/ifup"].some((p) => statIn(rootimg, p) !== null);
-  facts.networkdUnit = ["lib/systemd/system/systemd-networkd.service", "usr/lib/systemd/system/systemd-networkd.service"].find((p) => statIn(rootimg, p)) ?? null;
+  facts.networkdUnit =
+    ["lib/systemd/system/systemd-networkd.service", "usr/lib/systemd/system/systemd-networkd.service"].find((p) => statIn(rootimg, p)) ?? null;
   if (facts.networkdUnit) facts.networkdUnit = `/${facts.networkdUnit}`;
   for (const d of OVERLAY_DIRS) {
     const st = statIn(rootimg, d);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { writeFileIfChanged } from "../fs/atomic";
-import { dashedMac, hexIp } from "./loaders";
 import { type Grub2Links, removePxelinux, removeXnba } from "./loader-files";
+import { dashedMac, hexIp } from "./loaders";
 import type { bootPaths } from "./paths";
 
 /**
@@ -34,7 +34,11 @@ export const GRUB2_BOOT = [
 ].join("\n");
 export const PXELINUX_BOOT = "#boot\nDEFAULT xCAT\nLABEL xCAT\nLOCALBOOT 0\n";
 
-export function writeLocalBoot(paths: ReturnType<typeof bootPaths>, grub2: Grub2Links, n: { node: string; loader: string; mac?: string; ip?: string }): string[] {
+export function writeLocalBoot(
+  paths: ReturnType<typeof bootPaths>,
+  grub2: Grub2Links,
+  n: { node: string; loader: string; mac?: string; ip?: string },
+): string[] {
   const loader = n.loader || "xnba";
   const written: string[] = [];
   if (loader !== "xnba") removeXnba(paths.xnbaDir, n.node);

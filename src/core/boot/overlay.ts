@@ -118,7 +118,8 @@ export function overlayEntries(i: OverlayInput): MemoryEntry[] {
     if ((e.mode & 0o170000) === 0o120000) link(e.name, text);
     else file(e.name, text, e.mode & 0o7777);
   }
-  for (const e of i.extra ?? []) file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
+  for (const e of i.extra ?? [])
+    file(e.name, typeof e.data === "string" || e.data === undefined ? (e.data ?? "") : Buffer.from(e.data).toString(), e.mode & 0o7777);
 
   const dirs: MemoryEntry[] = [...usedDirs].sort().map((d) => {
     const own = f.dirs.get(d);

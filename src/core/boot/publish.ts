@@ -70,7 +70,13 @@ export function publishImage(config: Config, img: Image): PublishedImage {
  * written only when their bytes changed, and names `stale` matches that are not part of
  * this set removed (an old packed image of another format).
  */
-export function publishBootFiles(config: Config, img: Image, kernel: string, files: BootFileSource[], stale: (name: string) => boolean = () => false): Omit<PublishedImage, "packed"> {
+export function publishBootFiles(
+  config: Config,
+  img: Image,
+  kernel: string,
+  files: BootFileSource[],
+  stale: (name: string) => boolean = () => false,
+): Omit<PublishedImage, "packed"> {
   const out = bootFilesDir(config, img.name);
   try {
     mkdirSync(out, { recursive: true, mode: 0o755 });

@@ -49,7 +49,10 @@ function prefixLength(mask: string): number | undefined {
   if (/^\d{1,2}$/.test(mask)) return Number(mask);
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(mask);
   if (!m) return undefined;
-  const bits = m.slice(1).map((o) => Number(o).toString(2).padStart(8, "0")).join("");
+  const bits = m
+    .slice(1)
+    .map((o) => Number(o).toString(2).padStart(8, "0"))
+    .join("");
   return bits.indexOf("0") < 0 ? 32 : bits.indexOf("0");
 }
 

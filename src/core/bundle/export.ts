@@ -5,14 +5,14 @@ import { getRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { DataError, NotFoundError, XcimgError } from "../errors";
 import { isInside } from "../image/paths";
+import { nodeTop } from "../image/tree-barrier";
 import { validateImageName } from "../names";
+import { bundleSigningHook } from "../provenance/bundle-sign";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
 import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest";
 import { exportPostscripts } from "./postscripts";
-import { bundleSigningHook } from "../provenance/bundle-sign";
 import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
-import { nodeTop } from "../image/tree-barrier";
 
 /**
  * imgexport (xcat.md §1.2–1.4): what every provmethod's export shares. The provmethod adds
@@ -138,7 +138,14 @@ export async function exportImage(
     },
     addTree(dir, as, opts) {
       // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
-      trees.push({ cwd: dir, names: ["."], recursion: true, transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`, tree: opts.rootfs, top: opts.rootfs ? nodeTop(dir) : undefined });
+      trees.push({
+        cwd: dir,
+        names: ["."],
+        recursion: true,
+        transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`,
+        tree: opts.rootfs,
+        top: opts.rootfs ? nodeTop(dir) : undefined,
+      });
     },
     generated(n) {
       generated.add(n);

@@ -6,6 +6,7 @@ import { deleteRows, upsert } from "../db/rows";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
 import { rootImgDir } from "../image/paths";
+import { sealNewTree } from "../image/tree-barrier";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";
 import { checkExtraLinks, expandExtraTrees } from "./extra-trees";
@@ -17,7 +18,6 @@ import { applyPostscripts } from "./postscripts";
 import { type Expected, verifyExtracted } from "./staged";
 import { IMPORT_STAGING, PLACEMENT_LEFTOVER, removeStale } from "./stale";
 import { normaliseMemberName, treeArea, withRefusalHint } from "./vet";
-import { sealNewTree } from "../image/tree-barrier";
 
 /**
  * The last step of an import (see import.ts): check what would be replaced, extract the

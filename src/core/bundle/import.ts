@@ -4,6 +4,7 @@ import type { Context } from "../context";
 import { findImage } from "../defs/image";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { validateImageName, validatePathComponent } from "../names";
+import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
 import type { ProvMethodName } from "../provmethod-names";
 import { checkDestination, type DestinationRules, mapPath, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
 import { freeBytes } from "./expansion";
@@ -13,7 +14,6 @@ import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } fro
 import { parseManifestCfg } from "./manifest-cfg";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
-import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
 import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**

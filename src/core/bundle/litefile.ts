@@ -14,7 +14,10 @@ const ENABLED = `("disable" IS NULL OR "disable" IN ('0','no','NO','No','nO'))`;
 export function litefileCsv(db: Db, image: string, groups: string | undefined): string {
   const { from, order } = orderedFrom(db, "litefile");
   const rows = (where: string, ...args: string[]) =>
-    db.all<{ file: string | null; options: string | null }>(`SELECT t.file, t.options FROM ${from} WHERE ${where} AND ${ENABLED.replace(/"disable"/g, 't."disable"')} ORDER BY ${order}`, ...args);
+    db.all<{ file: string | null; options: string | null }>(
+      `SELECT t.file, t.options FROM ${from} WHERE ${where} AND ${ENABLED.replace(/"disable"/g, 't."disable"')} ORDER BY ${order}`,
+      ...args,
+    );
   const all = [...rows(`(t.image IS NULL OR t.image = '')`), ...rows("t.image = ?", groups || "ALL"), ...rows("t.image = ?", image)];
   return all
     .filter((r) => r.file)

@@ -3,11 +3,11 @@ import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { ParallelGzip } from "../compress/gzip";
 import { DataError, InterruptedError, IOFailure } from "../errors";
+import { nodeTop } from "../image/tree-barrier";
+import { FirstNewcEntryPatch } from "../pack/cpio";
 import type { ExpansionBudget } from "./expansion";
 import type { Expected } from "./staged";
 import { printableName } from "./tar";
-import { FirstNewcEntryPatch } from "../pack/cpio";
-import { nodeTop } from "../image/tree-barrier";
 
 /**
  * rootimgtree.gz, the statelite root tree a bundle carries: exactly what xCAT's imgexport

@@ -288,7 +288,11 @@ export class TarParser {
     }
     const attrKeys = [...this.pax.keys()].filter(isAttrKey).sort();
     const attrs = attrKeys.length > 0;
-    const attrsSha256 = attrs ? createHash("sha256").update(attrKeys.map((k) => `${k}=${this.pax.get(k)}\n`).join(""), "latin1").digest("hex") : undefined;
+    const attrsSha256 = attrs
+      ? createHash("sha256")
+          .update(attrKeys.map((k) => `${k}=${this.pax.get(k)}\n`).join(""), "latin1")
+          .digest("hex")
+      : undefined;
     this.longName = this.longLink = null;
     this.pax = new Map();
     this.metaSeen.clear();

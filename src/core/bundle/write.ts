@@ -3,10 +3,10 @@ import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ParallelGzip } from "../compress/gzip";
 import { CantCreateError, fsError, InterruptedError, IOFailure } from "../errors";
+import { FirstTarEntryPatch } from "../pack/tar-top";
 import { CHECKSUM_FILE, formatChecksums } from "./checksums";
 import { type TarEntry, TarParser, tarEnd, tarFileMember } from "./tar";
 import { normaliseMemberName } from "./vet";
-import { FirstTarEntryPatch } from "../pack/tar-top";
 
 /**
  * Writes a bundle without staging copies of the image: GNU tar children read the files in

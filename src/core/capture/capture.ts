@@ -7,18 +7,18 @@ import { exchangeDirs } from "../fs/swap";
 import { sealNewTree } from "../image/tree-barrier";
 import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
-import { type SshFlags, nodeTarget } from "../remote/target";
+import { nodeTarget, type SshFlags } from "../remote/target";
+import { catchUp } from "./catchup";
+import { makeJailDir, removeJailDir } from "./confine";
 import { buildExcludes, readExcludeFile } from "./excludes";
 import { generalizeFstab } from "./fstab";
 import { generalizeIdentity } from "./identity";
 import { classifyMounts } from "./mounts";
-import { type CaptureType, type CapturePlan, planImage, precheck } from "./plan";
-import { formatBytes } from "./progress";
+import { type CapturePlan, type CaptureType, planImage, precheck } from "./plan";
 import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe";
+import { formatBytes } from "./progress";
 import { recordCapture } from "./record";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
-import { catchUp } from "./catchup";
-import { makeJailDir, removeJailDir } from "./confine";
 import {
   dropState,
   ensureWork,
@@ -94,7 +94,12 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     log.info(`Capturing image on ${session.where}...`);
     facts = await probeNode(session, req.rootdir ?? "/", req.type === "sysclone" && !req.rootdir, signal);
     requireUsableTar(facts, session.where);
-    const plan = planImage(ctx.db(), ctx.config, { type: req.type, image: req.image, profile: req.profile, existing }, { osvers: facts.osvers, arch: facts.arch, where: session.where });
+    const plan = planImage(
+      ctx.db(),
+      ctx.config,
+      { type: req.type, image: req.image, profile: req.profile, existing },
+      { osvers: facts.osvers, arch: facts.arch, where: session.where },
+    );
     // the image directory is the lock subject every command that writes an image uses
     const lock = lockImageDir(ctx.config.installdir, plan.rootimgdir, `xcimg capture ${req.node} -o ${plan.name}`);
     try {
@@ -117,7 +122,15 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
  */
 type Mode = "base" | "link" | "full";
 
-async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSession, facts: NodeFacts, plan: CapturePlan, fileExcludes: string[], started: Date): Promise<CaptureResult> {
+async function captureInto(
+  ctx: Context,
+  req: CaptureRequest,
+  session: RemoteSession,
+  facts: NodeFacts,
+  plan: CapturePlan,
+  fileExcludes: string[],
+  started: Date,
+): Promise<CaptureResult> {
   const { log, signal } = ctx;
   const paths = treePaths(plan.tree);
   try {
@@ -191,7 +204,9 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
     throw e;
   }
   if (result.warnings.length) {
-    log.warn(`the node's tar reported ${result.warnings.length} warning(s) (usually files that changed while being read; the image has them as they were then): ${result.warnings.slice(0, 3).join("; ")}`);
+    log.warn(
+      `the node's tar reported ${result.warnings.length} warning(s) (usually files that changed while being read; the image has them as they were then): ${result.warnings.slice(0, 3).join("; ")}`,
+    );
   }
   if (identityRemoved.length) log.info(`Generalized the node's identity (--keep-identity keeps it): ${identityRemoved.join(", ")}`);
   if (adjusted.length) log.info(`Made the image diskless: ${adjusted.join(", ")}`);
@@ -243,7 +258,8 @@ async function captureInto(ctx: Context, req: CaptureRequest, session: RemoteSes
   writeTreeState(paths, key, result.snar, changed);
 
   const seconds = (Date.now() - started.getTime()) / 1000;
-  const what = level === "full" ? `${result.files} files, ${result.dirs} directories` : `${result.files} files new or changed, ${result.dirs} directories checked`;
+  const what =
+    level === "full" ? `${result.files} files, ${result.dirs} directories` : `${result.files} files new or changed, ${result.dirs} directories checked`;
   const summary = `Captured ${req.node} into image ${plan.name} (${plan.tree}): ${level}, ${what}, ${formatBytes(result.bytes)} in ${seconds.toFixed(1)} s`;
   log.info("Done.");
   const { snar: _snapshot, names: _names, ...counts } = result;

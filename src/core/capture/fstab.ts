@@ -15,7 +15,23 @@ import { run } from "./tree";
  * file (owner, mode, xattrs copied from the old one), renamed into place.
  */
 const LOCAL_SPEC = /^(UUID|LABEL|PARTUUID|PARTLABEL|ID)=|^\/dev\/(?!shm$|pts$|mqueue$|hugepages$)/;
-const NOT_A_DISK = new Set(["nfs", "nfs4", "cifs", "smb3", "tmpfs", "proc", "sysfs", "devpts", "devtmpfs", "none", "bind", "overlay", "fuse", "9p", "virtiofs"]);
+const NOT_A_DISK = new Set([
+  "nfs",
+  "nfs4",
+  "cifs",
+  "smb3",
+  "tmpfs",
+  "proc",
+  "sysfs",
+  "devpts",
+  "devtmpfs",
+  "none",
+  "bind",
+  "overlay",
+  "fuse",
+  "9p",
+  "virtiofs",
+]);
 export const MARK = "#xcimg-diskless# ";
 
 /** Lines changed, or 0. */
@@ -30,7 +46,8 @@ export function disableLocalDiskLines(text: string): { text: string; count: numb
     return `${MARK}${line}`;
   });
   if (count === 0) return { text, count };
-  const note = "# xcimg: lines marked #xcimg-diskless# mount disks of the golden node this image was captured from;\n# diskless nodes do not have them (remove the mark to mount a local disk, with nofail).\n";
+  const note =
+    "# xcimg: lines marked #xcimg-diskless# mount disks of the golden node this image was captured from;\n# diskless nodes do not have them (remove the mark to mount a local disk, with nofail).\n";
   return { text: note + out.join("\n"), count };
 }
 

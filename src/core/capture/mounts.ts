@@ -35,7 +35,25 @@ export interface ClassifiedMount {
 }
 
 /** Local disk filesystems whose contents are part of the OS image. */
-export const LOCAL_FS = ["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "jfs", "reiserfs", "f2fs", "zfs", "exfat", "ntfs", "ntfs3", "bcachefs", "nilfs2", "hfsplus"];
+export const LOCAL_FS = [
+  "ext2",
+  "ext3",
+  "ext4",
+  "xfs",
+  "btrfs",
+  "vfat",
+  "msdos",
+  "jfs",
+  "reiserfs",
+  "f2fs",
+  "zfs",
+  "exfat",
+  "ntfs",
+  "ntfs3",
+  "bcachefs",
+  "nilfs2",
+  "hfsplus",
+];
 
 const VIRTUAL_FS = new Set([
   "proc",
@@ -128,7 +146,16 @@ export function parseProcMounts(text: string): Mount[] {
   for (const line of text.split("\n")) {
     const f = line.split(" ");
     if (f.length < 4) continue;
-    out.push({ id: id++, parent: 0, dev: "", fsroot: "/", mountpoint: unoctal(f[1] as string), fstype: f[2] as string, source: unoctal(f[0] as string), options: f[3] as string });
+    out.push({
+      id: id++,
+      parent: 0,
+      dev: "",
+      fsroot: "/",
+      mountpoint: unoctal(f[1] as string),
+      fstype: f[2] as string,
+      source: unoctal(f[0] as string),
+      options: f[3] as string,
+    });
   }
   return out;
 }
@@ -166,10 +193,20 @@ export function classifyMounts(mounts: readonly Mount[], root: string): Classifi
   const out: ClassifiedMount[] = [];
   const seenDevs = new Set<string>();
   if (rootMount) {
-    out.push({ mountpoint: rootMount.mountpoint, member: ".", fstype: rootMount.fstype, source: rootMount.source, dev: rootMount.dev, action: "root", reason: "holds the capture root" });
+    out.push({
+      mountpoint: rootMount.mountpoint,
+      member: ".",
+      fstype: rootMount.fstype,
+      source: rootMount.source,
+      dev: rootMount.dev,
+      action: "root",
+      reason: "holds the capture root",
+    });
     if (rootMount.dev && rootMount.fsroot === "/") seenDevs.add(rootMount.dev);
   }
-  const below = [...visible.values()].filter((m) => under(m.mountpoint, root)).sort((a, b) => a.mountpoint.length - b.mountpoint.length || cmp(a.mountpoint, b.mountpoint));
+  const below = [...visible.values()]
+    .filter((m) => under(m.mountpoint, root))
+    .sort((a, b) => a.mountpoint.length - b.mountpoint.length || cmp(a.mountpoint, b.mountpoint));
   const excluded: string[] = [];
   for (const m of below) {
     if (excluded.some((e) => m.mountpoint.startsWith(`${e}/`))) continue; // inside an excluded mount: never reached

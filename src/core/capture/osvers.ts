@@ -95,7 +95,11 @@ export function normalizeArch(uname: string): string {
  * (`od -An -tx1 -N20` output), so `--rootdir` of a foreign-arch chroot is recorded right.
  */
 export function archFromElf(odOutput: string): string | null {
-  const bytes = odOutput.trim().split(/\s+/).filter(Boolean).map((h) => Number.parseInt(h, 16));
+  const bytes = odOutput
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((h) => Number.parseInt(h, 16));
   if (bytes.length < 20 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) return null;
   const little = bytes[5] === 1;
   const machine = little ? (bytes[18] as number) | ((bytes[19] as number) << 8) : ((bytes[18] as number) << 8) | (bytes[19] as number);

@@ -36,7 +36,9 @@ function checkExisting(img: Image, type: CaptureType, profile: string | undefine
     });
   }
   if (profile && img.attrs.profile && img.attrs.profile !== profile) {
-    throw new UsageError(`image '${img.name}' has profile '${img.attrs.profile}', not '${profile}'`, { hint: "-p only names the profile of a new image; leave it out" });
+    throw new UsageError(`image '${img.name}' has profile '${img.attrs.profile}', not '${profile}'`, {
+      hint: "-p only names the profile of a new image; leave it out",
+    });
   }
 }
 
@@ -71,7 +73,9 @@ export function planImage(
   try {
     validatePathComponent("osvers", osvers);
   } catch {
-    throw new DataError(`the OS of ${node.where} gives the unusable osvers '${osvers}'`, { hint: "define the image with osvers=... first and capture with -o" });
+    throw new DataError(`the OS of ${node.where} gives the unusable osvers '${osvers}'`, {
+      hint: "define the image with osvers=... first and capture with -o",
+    });
   }
   const profile = req.profile ?? req.existing?.attrs.profile ?? "compute";
   const name = req.image ?? `${osvers}-${node.arch}-netboot-${profile}`;

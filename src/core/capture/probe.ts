@@ -1,7 +1,7 @@
 import { NotFoundError, RemoteError } from "../errors";
 import { shq, toBinary } from "../remote/shell";
 import type { RemoteSession } from "../remote/ssh";
-import { type ClassifiedMount, type Mount, LOCAL_FS, parseMountinfo, parseProcMounts } from "./mounts";
+import { type ClassifiedMount, LOCAL_FS, type Mount, parseMountinfo, parseProcMounts } from "./mounts";
 import { archFromElf, normalizeArch, parseOsRelease, xcatOsvers } from "./osvers";
 
 /**
@@ -11,7 +11,18 @@ import { archFromElf, normalizeArch, parseOsRelease, xcatOsvers } from "./osvers
  * (/dev/shm, else /run), where the tar snapshot file lives: nothing is written to the node's
  * disks. Sections are framed by marker lines so any output a login shell adds is ignored.
  */
-export const TAR_OPTIONS = ["format", "xattrs", "xattrs-include", "acls", "sparse", "listed-incremental", "no-check-device", "anchored", "wildcards-match-slash", "numeric-owner"] as const;
+export const TAR_OPTIONS = [
+  "format",
+  "xattrs",
+  "xattrs-include",
+  "acls",
+  "sparse",
+  "listed-incremental",
+  "no-check-device",
+  "anchored",
+  "wildcards-match-slash",
+  "numeric-owner",
+] as const;
 
 const MARK = "@@XCIMG-PROBE@@";
 
@@ -270,7 +281,12 @@ export function parseProbe(out: Buffer, rootArg: string, layout: boolean): NodeF
 export const MAX_PROBE_OUTPUT = 16 * 1024 * 1024;
 
 export async function probeNode(session: RemoteSession, root: string, layout: boolean, signal?: AbortSignal): Promise<NodeFacts> {
-  const r = await session.run("/bin/sh -s", { stdin: Buffer.from(probeScript(root, layout), "latin1"), signal, maxStdout: MAX_PROBE_OUTPUT, what: "the capture probe" });
+  const r = await session.run("/bin/sh -s", {
+    stdin: Buffer.from(probeScript(root, layout), "latin1"),
+    signal,
+    maxStdout: MAX_PROBE_OUTPUT,
+    what: "the capture probe",
+  });
   return parseProbe(r.stdout, root, layout);
 }
 
@@ -278,11 +294,15 @@ export async function probeNode(session: RemoteSession, root: string, layout: bo
 export function requireUsableTar(facts: NodeFacts, where: string): void {
   const t = facts.tar;
   if (!t) throw new RemoteError(`${where} has no tar: GNU tar 1.27 or newer is needed to stream its files`, { hint: "install the 'tar' package on the node" });
-  if (!/GNU tar/.test(t.version)) throw new RemoteError(`the tar on ${where} is not GNU tar (${t.path}: '${t.version}')`, { hint: "install GNU tar 1.27 or newer on the node" });
+  if (!/GNU tar/.test(t.version))
+    throw new RemoteError(`the tar on ${where} is not GNU tar (${t.path}: '${t.version}')`, { hint: "install GNU tar 1.27 or newer on the node" });
   if (t.missing.length) {
-    throw new RemoteError(`GNU tar on ${where} (${t.version}) lacks ${t.missing.join(", ")}, needed to carry xattrs, ACLs and sparse files and to capture incrementally`, {
-      hint: "install GNU tar 1.27 or newer on the node",
-    });
+    throw new RemoteError(
+      `GNU tar on ${where} (${t.version}) lacks ${t.missing.join(", ")}, needed to carry xattrs, ACLs and sparse files and to capture incrementally`,
+      {
+        hint: "install GNU tar 1.27 or newer on the node",
+      },
+    );
   }
   if (!facts.tmpdir) throw new RemoteError(`cannot create a scratch directory in /dev/shm, /run or /tmp on ${where}`);
 }

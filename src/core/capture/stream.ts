@@ -81,13 +81,24 @@ export function remoteScript(s: StreamSpec, markers: { stream: string; snar: str
 
 /** The extracting tar's arguments; it runs confined (confine.ts) and sees the tree as JAIL_TREE. */
 export function localTarArgs(staging: string): string[] {
-  return ["--extract", "--file=-", "--listed-incremental=/dev/null", ...FIDELITY, "--same-owner", "--same-permissions", "--warning=no-timestamp", "-C", staging];
+  return [
+    "--extract",
+    "--file=-",
+    "--listed-incremental=/dev/null",
+    ...FIDELITY,
+    "--same-owner",
+    "--same-permissions",
+    "--warning=no-timestamp",
+    "-C",
+    staging,
+  ];
 }
 
 /** The management node's tar must be GNU tar with xattr and ACL support. */
 export function checkLocalTar(): void {
   const r = spawnSync("tar", ["--help"], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
-  if (r.error || r.status !== 0) throw new CantCreateError("GNU tar is not installed on this management node", { hint: "install it (Debian/RHEL package 'tar')" });
+  if (r.error || r.status !== 0)
+    throw new CantCreateError("GNU tar is not installed on this management node", { hint: "install it (Debian/RHEL package 'tar')" });
   const missing = ["--xattrs", "--acls", "--listed-incremental"].filter((o) => !r.stdout.includes(o));
   if (missing.length) throw new CantCreateError(`this management node's tar lacks ${missing.join(", ")}`, { hint: "install GNU tar 1.27 or newer" });
   // the extracting tar runs in a mount namespace of its own (confine.ts)
@@ -173,7 +184,12 @@ export async function streamCapture(
       if (remoteExit || settled || !localExit || localExit.code !== 0) return;
       if (quiet) clearTimeout(quiet);
       quiet = setTimeout(() => {
-        if (!remoteExit) finish(new RemoteError(`${session.where} kept the command running for ${REMOTE_QUIET_MS / 1000} s after the archive ended, sending nothing`, { hint: "nothing was changed; check the golden node's tar and capture again" }));
+        if (!remoteExit)
+          finish(
+            new RemoteError(`${session.where} kept the command running for ${REMOTE_QUIET_MS / 1000} s after the archive ended, sending nothing`, {
+              hint: "nothing was changed; check the golden node's tar and capture again",
+            }),
+          );
       }, REMOTE_QUIET_MS);
       quiet.unref?.();
     };
@@ -251,7 +267,8 @@ export async function streamCapture(
       const short = delivered && !scanner.ended && !scanner.broken;
       if (localExit.code !== 0 && !short) return finish(localTarError(localErr, localExit.code, target, session.where));
       if (nodeErr.writeError) return finish(fsError(nodeErr.writeError, `cannot write the node's snapshot file to ${opts.spool}`));
-      if (!scanner.ended && !scanner.broken) return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
+      if (!scanner.ended && !scanner.broken)
+        return finish(new RemoteError(`the archive from ${session.where} ended early (after ${formatBytes(streamBytes)})`));
       if (!snar) return finish(new RemoteError(`${session.where} did not send back the snapshot of this capture`));
       finish(null, { ...scanner.counts(), streamBytes, seconds: (performance.now() - started) / 1000, warnings, snar, names: scanner.names });
     };
@@ -272,7 +289,8 @@ export async function streamCapture(
       if (code === 0) return expectRemoteEnd();
       // the local side failed first; a full disk is ours to report, anything else may be the
       // symptom of a broken stream, so give the node a moment to explain
-      if (/No space left on device|Disk quota exceeded/i.test(localErr) || confineFailed(tarLines(localErr), code)) return finish(localTarError(localErr, code, target, session.where));
+      if (/No space left on device|Disk quota exceeded/i.test(localErr) || confineFailed(tarLines(localErr), code))
+        return finish(localTarError(localErr, code, target, session.where));
       setTimeout(() => {
         if (!settled) finish(localTarError(localErr, code, target, session.where));
       }, LOCAL_FAILED_GRACE_MS).unref?.();
@@ -314,9 +332,12 @@ function localTarError(stderr: string, code: number | null, target: string, wher
   const lines = tarLines(stderr).map((l) => l.replace(TAR_MESSAGE, "tar: "));
   const confine = confineLines(lines);
   if (confineFailed(lines, code)) {
-    return new CantCreateError(`cannot confine the extracting tar (confine.ts): ${confine.map((l) => l.replace(CONFINE_MESSAGE, "")).join("; ") || `exit status ${code}`}`, {
-      hint: "xcimg capture must run as root on the management node, where it may create mount namespaces (CAP_SYS_ADMIN; not inside an unprivileged container)",
-    });
+    return new CantCreateError(
+      `cannot confine the extracting tar (confine.ts): ${confine.map((l) => l.replace(CONFINE_MESSAGE, "")).join("; ") || `exit status ${code}`}`,
+      {
+        hint: "xcimg capture must run as root on the management node, where it may create mount namespaces (CAP_SYS_ADMIN; not inside an unprivileged container)",
+      },
+    );
   }
   const redirect = findRedirect(target, lines);
   if (redirect) {
@@ -326,7 +347,9 @@ function localTarError(stderr: string, code: number | null, target: string, wher
     );
   }
   if (lines.some((l) => /No space left on device|Disk quota exceeded/i.test(l))) {
-    return new IOFailure(`no space left on device while writing the image under ${target}`, { hint: "free space under installdir (the previous image was kept) and capture again" });
+    return new IOFailure(`no space left on device while writing the image under ${target}`, {
+      hint: "free space under installdir (the previous image was kept) and capture again",
+    });
   }
   return new IOFailure(`extracting the archive into ${target} failed: ${lines.slice(0, 5).join("; ") || "tar exited with an error"}`);
 }

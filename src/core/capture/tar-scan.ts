@@ -185,7 +185,10 @@ function parseNumber(field: Buffer): number {
     for (let i = 1; i < field.length; i++) v = v * 256 + (field[i] as number);
     return v;
   }
-  const s = field.toString("latin1").replace(/^[ \0]+/, "").replace(/[ \0].*$/s, "");
+  const s = field
+    .toString("latin1")
+    .replace(/^[ \0]+/, "")
+    .replace(/[ \0].*$/s, "");
   return s ? Number.parseInt(s, 8) : 0;
 }
 

@@ -39,7 +39,15 @@ export interface TreePaths {
 
 export function treePaths(tree: string): TreePaths {
   const work = join(dirname(tree), `.xcimg-capture.${basename(tree)}`);
-  return { tree, work, base: join(work, "base"), staging: join(work, `staging.${process.pid}`), aside: join(work, `aside.${process.pid}`), jail: join(work, `jail.${process.pid}`), spool: join(work, `snar.${process.pid}`) };
+  return {
+    tree,
+    work,
+    base: join(work, "base"),
+    staging: join(work, `staging.${process.pid}`),
+    aside: join(work, `aside.${process.pid}`),
+    jail: join(work, `jail.${process.pid}`),
+    spool: join(work, `snar.${process.pid}`),
+  };
 }
 
 /** How a tree was captured; an incremental capture must be made the same way. */
@@ -172,7 +180,9 @@ export async function linkCopy(from: string, to: string, signal: AbortSignal): P
   const r = await run(["cp", "-a", "-l", "-T", "--", from, to], signal);
   if (r.code !== 0) {
     const nospc = /No space left|Too many links/i.test(r.stderr);
-    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, { hint: nospc ? "free some space (or inodes) under installdir" : undefined });
+    throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, {
+      hint: nospc ? "free some space (or inodes) under installdir" : undefined,
+    });
   }
 }
 

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { readCaptureRecord } from "../capture/record";
 import type { DiskLayout } from "../capture/probe";
+import { formatBytes } from "../capture/progress";
+import { readCaptureRecord } from "../capture/record";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
@@ -13,7 +14,6 @@ import { guardTree } from "../image/tree-barrier";
 import { archiveTree } from "../pack/archive-tree";
 import { PathFilter } from "../pack/exlist";
 import { pickKernel } from "../pack/kernel";
-import { formatBytes } from "../capture/progress";
 import { type ImageTools, inspectTools } from "./image-tools";
 import { normalizeLayout, type SourceLayout } from "./layout";
 import { cloneDir } from "./paths";
@@ -109,7 +109,10 @@ interface Stamp {
 }
 
 /** The image's disk layout and tools, checked: everything --dry-run needs, nothing written. */
-export function inspectImageForClone(ctx: Context, img: Image): { tree: string; layout: SourceLayout; tools: ImageTools; entries: number; record: Record<string, unknown> } {
+export function inspectImageForClone(
+  ctx: Context,
+  img: Image,
+): { tree: string; layout: SourceLayout; tools: ImageTools; entries: number; record: Record<string, unknown> } {
   const tree = rootImgDir(ctx.config, img);
   if (!isDir(tree)) {
     throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
@@ -117,9 +120,12 @@ export function inspectImageForClone(ctx: Context, img: Image): { tree: string; 
   const record = readCaptureRecord(ctx.db(), img.name);
   const raw = record?.disk_layout as DiskLayout | null | undefined;
   if (!raw) {
-    throw new NotFoundError(`image '${img.name}' has no recorded disk layout: clone recreates the golden node's partitions, which capture records with -t sysclone from a disk`, {
-      hint: `capture it again: 'xcimg capture <golden node> -t sysclone -o ${img.name}' (without --rootdir)`,
-    });
+    throw new NotFoundError(
+      `image '${img.name}' has no recorded disk layout: clone recreates the golden node's partitions, which capture records with -t sysclone from a disk`,
+      {
+        hint: `capture it again: 'xcimg capture <golden node> -t sysclone -o ${img.name}' (without --rootdir)`,
+      },
+    );
   }
   const layout = normalizeLayout(raw, img.name);
   const tools = inspectTools(tree, layout);
@@ -170,10 +176,24 @@ export async function prepareArtifacts(ctx: Context, img: Image): Promise<CloneA
         .concat(readdirQuiet(join(tree, "lib/modules")))
         .filter((v) => v !== kernel.version)
         .flatMap((v) => [`./lib/modules/${v}*`, `./usr/lib/modules/${v}*`]);
-      const envResult = await archiveTree({ tree, out: env, method: "cpio", compression: "gzip", filter: new PathFilter({ excludes: [...ENV_EXCLUDES, ...otherKernels], includes: [] }), signal: ctx.signal });
+      const envResult = await archiveTree({
+        tree,
+        out: env,
+        method: "cpio",
+        compression: "gzip",
+        filter: new PathFilter({ excludes: [...ENV_EXCLUDES, ...otherKernels], includes: [] }),
+        signal: ctx.signal,
+      });
       envBytes = envResult.packedBytes;
       ctx.log.info(`Packing ${img.name} for the disks (pax tar, ${tools.decompress})...`);
-      const diskResult = await archiveTree({ tree, out: archive, method: "tar", compression: tools.decompress, filter: new PathFilter({ excludes: DISK_EXCLUDES, includes: [] }), signal: ctx.signal });
+      const diskResult = await archiveTree({
+        tree,
+        out: archive,
+        method: "tar",
+        compression: tools.decompress,
+        filter: new PathFilter({ excludes: DISK_EXCLUDES, includes: [] }),
+        signal: ctx.signal,
+      });
       archiveBytes = diskResult.packedBytes;
       writeFileAtomic(`${archive}.sha256`, chunkSums(archive, CHUNK_BYTES));
       // an archive of the other compression is superseded once this one is complete
@@ -181,7 +201,9 @@ export async function prepareArtifacts(ctx: Context, img: Image): Promise<CloneA
       copyAtomic(kernel.path, join(dir, "kernel"));
       writeFileAtomic(stampFile, `${JSON.stringify({ ...want, archiveBytes, envBytes }, null, 1)}\n`);
       built = true;
-      ctx.log.info(`Clone files of ${img.name}: environment ${formatBytes(envBytes)}, disk archive ${formatBytes(archiveBytes)} (${diskResult.walk.entries.length} entries)`);
+      ctx.log.info(
+        `Clone files of ${img.name}: environment ${formatBytes(envBytes)}, disk archive ${formatBytes(archiveBytes)} (${diskResult.walk.entries.length} entries)`,
+      );
     }
     if (!existsSync(join(dir, "kernel"))) copyAtomic(kernel.path, join(dir, "kernel"));
     return {

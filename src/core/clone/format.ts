@@ -24,9 +24,12 @@ export function planText(p: ClonePlan | TooSmall, layout: SourceLayout, image: s
   if ("tooSmall" in p) return [`  does not fit: ${tooSmallText(p, image)}`];
   const lines: string[] = [];
   const label = p.label === "gpt" ? "GPT" : "MBR";
-  lines.push(`  ${label} on a ${humanBytes(p.diskBytes)} disk${p.variant.policy === 2 ? " (every data filesystem at its minimum: the disk is smaller than the golden sizes)" : ""}:`);
+  lines.push(
+    `  ${label} on a ${humanBytes(p.diskBytes)} disk${p.variant.policy === 2 ? " (every data filesystem at its minimum: the disk is smaller than the golden sizes)" : ""}:`,
+  );
   const fsById = new Map(p.filesystems.map((f) => [f.id, f]));
-  const row = (num: string, size: number, golden: number, what: string) => `    ${num.padEnd(4)} ${mibText(size).padStart(10)}  (golden ${mibText(golden)})  ${what}`;
+  const row = (num: string, size: number, golden: number, what: string) =>
+    `    ${num.padEnd(4)} ${mibText(size).padStart(10)}  (golden ${mibText(golden)})  ${what}`;
   for (const part of p.partitions) {
     const fs = fsById.get(`p${part.number}`);
     lines.push(row(String(part.number), part.sizeMiB, part.goldenMiB, `${part.what}${fs ? note(fs) : ""}`));

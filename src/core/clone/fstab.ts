@@ -48,7 +48,12 @@ export function lookup(layout: SourceLayout, spec: string): string | undefined {
   const by = /^\/dev\/disk\/by-(uuid|partuuid|label|partlabel)\/(.+)$/.exec(unescaped);
   if (by) candidates.push(`${(by[1] as string).toUpperCase()}=${by[2]}`);
   const eq = /^(UUID|PARTUUID)=(.+)$/i.exec(unescaped);
-  if (eq) candidates.push(`${(eq[1] as string).toUpperCase()}=${eq[2]}`, `${(eq[1] as string).toUpperCase()}=${(eq[2] as string).toLowerCase()}`, `${(eq[1] as string).toUpperCase()}=${(eq[2] as string).toUpperCase()}`);
+  if (eq)
+    candidates.push(
+      `${(eq[1] as string).toUpperCase()}=${eq[2]}`,
+      `${(eq[1] as string).toUpperCase()}=${(eq[2] as string).toLowerCase()}`,
+      `${(eq[1] as string).toUpperCase()}=${(eq[2] as string).toUpperCase()}`,
+    );
   for (const c of candidates) {
     const id = layout.aliases.get(c);
     if (id) return id;

@@ -83,7 +83,8 @@ export function inspectTools(tree: string, layout: SourceLayout): ImageTools {
   const grubInstall = `${prefix}-install`;
   if (grubPc || grubEfi) need(grubInstall, grub2 ? "grub2-tools" : "grub2-common");
   need(`${prefix}-mkconfig`, grub2 ? "grub2-tools" : "grub2-common");
-  if (!grubPc && !grubEfi && !shim) missing.push(`GRUB's modules for BIOS or UEFI (${grub2 ? "grub2-pc-modules or grub2-efi-x64" : "grub-pc-bin or grub-efi-amd64-bin"})`);
+  if (!grubPc && !grubEfi && !shim)
+    missing.push(`GRUB's modules for BIOS or UEFI (${grub2 ? "grub2-pc-modules or grub2-efi-x64" : "grub-pc-bin or grub-efi-amd64-bin"})`);
   need("sfdisk", "fdisk or util-linux");
   need("tar", "tar");
   need("blkid", "util-linux");
@@ -100,7 +101,8 @@ export function inspectTools(tree: string, layout: SourceLayout): ImageTools {
   if (fetchers.length === 0) missing.push("an HTTP client: curl, wget, python3 or bash");
   const decompress = findTool(tree, "zstd") ? "zstd" : findTool(tree, "gzip") ? "gzip" : null;
   if (!decompress) missing.push("gzip or zstd");
-  if (!statIn(tree, "lib/systemd/systemd") && !statIn(tree, "usr/lib/systemd/systemd")) missing.push("systemd (the clone environment is the image booted with systemd)");
+  if (!statIn(tree, "lib/systemd/systemd") && !statIn(tree, "usr/lib/systemd/systemd"))
+    missing.push("systemd (the clone environment is the image booted with systemd)");
   if (missing.length) {
     throw new DataError(`the image cannot clone itself onto a disk: it lacks ${missing.join(", ")}`, {
       hint: "install these on the golden node and capture it again with -t sysclone (clone uses the image's own tools)",

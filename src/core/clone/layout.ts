@@ -168,9 +168,12 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
   const diskName = diskDev.name ?? "";
   const table = partitionTable(raw, diskDev);
   if (!table) {
-    throw new LayoutError(`the capture of image '${image}' has no partition table of /dev/${diskName} (sfdisk was missing on the golden node, or / is on an unpartitioned disk)`, {
-      hint: "install fdisk (sfdisk) on the golden node and capture it again with -t sysclone",
-    });
+    throw new LayoutError(
+      `the capture of image '${image}' has no partition table of /dev/${diskName} (sfdisk was missing on the golden node, or / is on an unpartitioned disk)`,
+      {
+        hint: "install fdisk (sfdisk) on the golden node and capture it again with -t sysclone",
+      },
+    );
   }
   const label = table.label === "gpt" ? "gpt" : table.label === "dos" ? "dos" : null;
   if (!label) throw new LayoutError(`/dev/${diskName} on the golden node has a '${table.label}' partition table: clone handles gpt and dos (MBR)`);
@@ -205,7 +208,8 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
       logical: label === "dos" && number > 4,
     };
     const id = `p${number}`;
-    if (info.TYPE === "crypto_LUKS") throw new LayoutError(`${device} on the golden node of image '${image}' is encrypted (LUKS): xcimg clone does not create encrypted volumes`);
+    if (info.TYPE === "crypto_LUKS")
+      throw new LayoutError(`${device} on the golden node of image '${image}' is encrypted (LUKS): xcimg clone does not create encrypted volumes`);
     if (info.TYPE === "linux_raid_member" || type === GPT.raid || type === "fd") {
       throw new LayoutError(`${device} on the golden node of image '${image}' is a software RAID member: xcimg clone does not rebuild RAID arrays yet`);
     }
@@ -244,7 +248,13 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
       part.role = "esp";
       part.fs = { id, fstype: "vfat", mountpoint: null, label: null, uuid: null, usedBytes: null, bytes, options: null };
     }
-    for (const name of [device, info.UUID && `UUID=${info.UUID}`, part.partuuid && `PARTUUID=${part.partuuid}`, info.LABEL && `LABEL=${info.LABEL}`, p.name && `PARTLABEL=${p.name}`]) {
+    for (const name of [
+      device,
+      info.UUID && `UUID=${info.UUID}`,
+      part.partuuid && `PARTUUID=${part.partuuid}`,
+      info.LABEL && `LABEL=${info.LABEL}`,
+      p.name && `PARTLABEL=${p.name}`,
+    ]) {
       if (name) aliases.set(name, id);
     }
     for (const a of lsblkAliases(lsblk, device)) aliases.set(a, id);
@@ -264,9 +274,12 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
   for (const vg of vgs.values()) {
     const outside = lvm.pvs.filter((p) => p.vg_name === vg.name && !partitions.some((q) => q.device === canon(p.pv_name)));
     if (outside.length) {
-      throw new LayoutError(`volume group ${vg.name} of image '${image}' also uses ${outside.map((p) => p.pv_name).join(", ")}, outside /dev/${diskName}: clone rebuilds one disk`);
+      throw new LayoutError(
+        `volume group ${vg.name} of image '${image}' also uses ${outside.map((p) => p.pv_name).join(", ")}, outside /dev/${diskName}: clone rebuilds one disk`,
+      );
     }
-    if (vg.pvPartitions.length > 1) throw new LayoutError(`volume group ${vg.name} of image '${image}' spans several partitions: clone rebuilds a volume group on one partition`);
+    if (vg.pvPartitions.length > 1)
+      throw new LayoutError(`volume group ${vg.name} of image '${image}' spans several partitions: clone rebuilds a volume group on one partition`);
     for (const lv of lvm.lvs.filter((l) => l.vg_name === vg.name)) {
       if (lv.segtype && !["linear", "striped"].includes(lv.segtype)) {
         throw new LayoutError(`logical volume ${vg.name}/${lv.lv_name} of image '${image}' is of type ${lv.segtype}: clone creates plain (linear) volumes`);
@@ -283,10 +296,20 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
       } else if (info.TYPE && FS_TYPES.has(info.TYPE)) {
         const m = paths.map((p) => byDev.get(canon(p))).find(Boolean);
         out.role = "fs";
-        out.fs = { id, fstype: info.TYPE as FsType, mountpoint: m?.target ?? null, label: info.LABEL ?? null, uuid: info.UUID ?? null, usedBytes: m?.used ?? null, bytes, options: m?.options ?? null };
+        out.fs = {
+          id,
+          fstype: info.TYPE as FsType,
+          mountpoint: m?.target ?? null,
+          label: info.LABEL ?? null,
+          uuid: info.UUID ?? null,
+          usedBytes: m?.used ?? null,
+          bytes,
+          options: m?.options ?? null,
+        };
       } else if (info.TYPE === "btrfs") {
         throw new LayoutError(`${paths[0]} on the golden node of image '${image}' is btrfs: xcimg clone creates ext2/3/4, xfs, vfat and swap`);
-      } else warnings.push(`${paths[0]} ${info.TYPE ? `holds ${info.TYPE}, which clone does not copy` : "has no filesystem clone knows"}: it is recreated empty`);
+      } else
+        warnings.push(`${paths[0]} ${info.TYPE ? `holds ${info.TYPE}, which clone does not copy` : "has no filesystem clone knows"}: it is recreated empty`);
       for (const name of [...paths, dev, info.UUID && `UUID=${info.UUID}`, info.LABEL && `LABEL=${info.LABEL}`]) if (name) aliases.set(name, id);
       for (const a of lsblkAliases(lsblk, dev)) aliases.set(a, id);
       vg.lvs.push(out);
@@ -306,12 +329,16 @@ export function normalizeLayout(raw: DiskLayout, image: string): SourceLayout {
     }
   }
   if (!filesystems.some((f) => f.mountpoint === "/")) {
-    throw new LayoutError(`/ of image '${image}' is on ${root.source}, which clone cannot rebuild (it is not an ext2/3/4 or xfs partition or LVM volume on /dev/${diskName})`);
+    throw new LayoutError(
+      `/ of image '${image}' is on ${root.source}, which clone cannot rebuild (it is not an ext2/3/4 or xfs partition or LVM volume on /dev/${diskName})`,
+    );
   }
   for (const m of mounts) {
     const dev = m.source ? canon(m.source) : "";
     if (m.target && !filesystems.some((f) => f.mountpoint === m.target) && dev.startsWith("/dev/")) {
-      notCloned.push(`${m.target} (${m.fstype} on ${m.source}): not on /dev/${diskName}; its files are in the image and land on the filesystem that holds ${m.target}`);
+      notCloned.push(
+        `${m.target} (${m.fstype} on ${m.source}): not on /dev/${diskName}; its files are in the image and land on the filesystem that holds ${m.target}`,
+      );
     }
   }
   return {
@@ -357,7 +384,8 @@ function deviceNames(devs: LsblkDev[]): Map<string, string> {
   const walk = (l: LsblkDev[]) => {
     for (const d of l) {
       const path = d.path ?? (d.name ? `/dev/${d.name}` : "");
-      for (const n of [d.path, d.name && `/dev/${d.name}`, d.kname && `/dev/${d.kname}`, d.type === "lvm" && d.name && `/dev/mapper/${d.name}`]) if (n) m.set(n, path);
+      for (const n of [d.path, d.name && `/dev/${d.name}`, d.kname && `/dev/${d.kname}`, d.type === "lvm" && d.name && `/dev/mapper/${d.name}`])
+        if (n) m.set(n, path);
       if (d.children) walk(d.children);
     }
   };

@@ -1,9 +1,9 @@
 import { shq } from "../remote/shell";
 import { depth, fstabTemplate } from "./fstab";
 import type { ImageTools } from "./image-tools";
+import { mapperName, type SourceLayout } from "./layout";
+import { describeFs, growTarget, type PlanOptions, type Size, variants } from "./planner";
 import { type Postscript, postscriptLines } from "./postscripts";
-import { type SourceLayout, mapperName } from "./layout";
-import { describeFs, growTarget, type Size, variants, type PlanOptions } from "./planner";
 
 /**
  * The plan as the node reads it: /etc/xcimg/clone/plan.env in the node's overlay, plain shell
@@ -74,13 +74,44 @@ export interface NodeFs {
 export function nodeFilesystems(layout: SourceLayout): NodeFs[] {
   const out: NodeFs[] = [];
   for (const p of layout.partitions) {
-    if (p.fs) out.push({ id: p.fs.id, dev: `p${p.number}`, type: p.fs.fstype, label: p.fs.label, mountpoint: p.fs.mountpoint, oldUuid: p.fs.uuid, oldPartuuid: p.partuuid, mkfsOpts: vfatOpts(p.fs.fstype, p.bytes) });
-    if (p.swap) out.push({ id: p.swap.id, dev: `p${p.number}`, type: "swap", label: p.swap.label, mountpoint: null, oldUuid: p.swap.uuid, oldPartuuid: p.partuuid, mkfsOpts: "" });
+    if (p.fs)
+      out.push({
+        id: p.fs.id,
+        dev: `p${p.number}`,
+        type: p.fs.fstype,
+        label: p.fs.label,
+        mountpoint: p.fs.mountpoint,
+        oldUuid: p.fs.uuid,
+        oldPartuuid: p.partuuid,
+        mkfsOpts: vfatOpts(p.fs.fstype, p.bytes),
+      });
+    if (p.swap)
+      out.push({
+        id: p.swap.id,
+        dev: `p${p.number}`,
+        type: "swap",
+        label: p.swap.label,
+        mountpoint: null,
+        oldUuid: p.swap.uuid,
+        oldPartuuid: p.partuuid,
+        mkfsOpts: "",
+      });
     if (p.role === "lvm" && p.vg) {
       for (const lv of layout.vgs.find((v) => v.name === p.vg)?.lvs ?? []) {
         const dev = `lv:${lv.vg}/${lv.name}`;
-        if (lv.fs) out.push({ id: lv.fs.id, dev, type: lv.fs.fstype, label: lv.fs.label, mountpoint: lv.fs.mountpoint, oldUuid: lv.fs.uuid, oldPartuuid: null, mkfsOpts: vfatOpts(lv.fs.fstype, lv.bytes) });
-        if (lv.swap) out.push({ id: lv.swap.id, dev, type: "swap", label: lv.swap.label, mountpoint: null, oldUuid: lv.swap.uuid, oldPartuuid: null, mkfsOpts: "" });
+        if (lv.fs)
+          out.push({
+            id: lv.fs.id,
+            dev,
+            type: lv.fs.fstype,
+            label: lv.fs.label,
+            mountpoint: lv.fs.mountpoint,
+            oldUuid: lv.fs.uuid,
+            oldPartuuid: null,
+            mkfsOpts: vfatOpts(lv.fs.fstype, lv.bytes),
+          });
+        if (lv.swap)
+          out.push({ id: lv.swap.id, dev, type: "swap", label: lv.swap.label, mountpoint: null, oldUuid: lv.swap.uuid, oldPartuuid: null, mkfsOpts: "" });
       }
     }
   }
@@ -184,7 +215,9 @@ export function renderPlanEnv(i: NodePlanInput): string {
     set(`XC_F${n}_MKFSOPTS`, f.mkfsOpts);
   });
   const mounted = fss.map((f, k) => ({ f, n: k + 1 })).filter((x) => x.f.mountpoint && x.f.type !== "swap");
-  mounted.sort((a, b) => depth(a.f.mountpoint as string) - depth(b.f.mountpoint as string) || (a.f.mountpoint as string).localeCompare(b.f.mountpoint as string));
+  mounted.sort(
+    (a, b) => depth(a.f.mountpoint as string) - depth(b.f.mountpoint as string) || (a.f.mountpoint as string).localeCompare(b.f.mountpoint as string),
+  );
   set("XC_MOUNT_ORDER", mounted.map((x) => x.n).join(" "));
   set("XC_ROOTFS", mounted.find((x) => x.f.mountpoint === "/")?.n ?? "");
   set("XC_FSTAB", fstabTemplate(L).template);

@@ -6,7 +6,7 @@ import { stateDir } from "../boot/paths";
 import type { Context } from "../context";
 import { hostKeyName } from "../remote/known-hosts";
 import type { SshTarget } from "../remote/ssh";
-import { type SshFlags, nodeTarget } from "../remote/target";
+import { nodeTarget, type SshFlags } from "../remote/target";
 
 /**
  * Reaching a cloned (or cloning) node over SSH: it presents the host key xcimg made for it

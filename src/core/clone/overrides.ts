@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { Config } from "../config/schema";
 import { fsError } from "../errors";
 import { archiveTree } from "../pack/archive-tree";
-import { PathFilter } from "../pack/exlist";
 import { SUFFIX } from "../pack/compress";
+import { PathFilter } from "../pack/exlist";
 import { overridesDir, packedOverridesDir } from "./paths";
 
 /**

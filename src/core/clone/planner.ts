@@ -156,7 +156,8 @@ function variant(layout: SourceLayout, grower: SourceFs, policy: 1 | 2, opts: Pl
   for (const p of layout.partitions) {
     const golden = mib(p.bytes);
     let size: Size = golden;
-    if (p.role === "extended") size = 0; // set below, from its logicals
+    if (p.role === "extended")
+      size = 0; // set below, from its logicals
     else if (p.fs && p.fs.id === grower.id) {
       size = "rest";
       restMinMiB = minMiB(p.fs, opts);
@@ -194,20 +195,40 @@ export function planFor(layout: SourceLayout, diskBytes: number, opts: PlanOptio
   const partitions: PlannedPart[] = layout.partitions.map((p, i) => ({
     number: p.number,
     role: p.role,
-    sizeMiB: p.role === "extended" ? (v.partitions[i] === "rest" ? rest + logicalSum(layout, v) : (v.partitions[i] as number)) : sizeOf(v.partitions[i] as Size),
+    sizeMiB:
+      p.role === "extended" ? (v.partitions[i] === "rest" ? rest + logicalSum(layout, v) : (v.partitions[i] as number)) : sizeOf(v.partitions[i] as Size),
     goldenMiB: mib(p.bytes),
     what: describePart(p),
   }));
   const filesystems: PlannedFs[] = [];
   const add = (fs: SourceFs, sizeMiB: number) => {
     const golden = mib(fs.bytes);
-    filesystems.push({ id: fs.id, fstype: fs.fstype, mountpoint: fs.mountpoint, sizeMiB, goldenMiB: golden, minMiB: minMiB(fs, opts), usedBytes: fs.usedBytes, change: change(sizeMiB, golden) });
+    filesystems.push({
+      id: fs.id,
+      fstype: fs.fstype,
+      mountpoint: fs.mountpoint,
+      sizeMiB,
+      goldenMiB: golden,
+      minMiB: minMiB(fs, opts),
+      usedBytes: fs.usedBytes,
+      change: change(sizeMiB, golden),
+    });
   };
   let lvIndex = 0;
   layout.partitions.forEach((p, i) => {
     const size = partitions[i]?.sizeMiB ?? 0;
     if (p.fs) add(p.fs, size);
-    if (p.swap) filesystems.push({ id: p.swap.id, fstype: "swap", mountpoint: null, sizeMiB: size, goldenMiB: mib(p.bytes), minMiB: mib(p.bytes), usedBytes: null, change: change(size, mib(p.bytes)) });
+    if (p.swap)
+      filesystems.push({
+        id: p.swap.id,
+        fstype: "swap",
+        mountpoint: null,
+        sizeMiB: size,
+        goldenMiB: mib(p.bytes),
+        minMiB: mib(p.bytes),
+        usedBytes: null,
+        change: change(size, mib(p.bytes)),
+      });
     if (p.role !== "lvm" || !p.vg) return;
     const vg = layout.vgs.find((g) => g.name === p.vg);
     if (!vg) return;
@@ -220,7 +241,17 @@ export function planFor(layout: SourceLayout, diskBytes: number, opts: PlanOptio
     vg.lvs.forEach((lv, k) => {
       const s = sizes[k] === "rest" ? lvRest : (sizes[k] as number);
       if (lv.fs) add(lv.fs, s);
-      if (lv.swap) filesystems.push({ id: lv.swap.id, fstype: "swap", mountpoint: null, sizeMiB: s, goldenMiB: mib(lv.bytes), minMiB: mib(lv.bytes), usedBytes: null, change: change(s, roundUp(mib(lv.bytes), ext)) });
+      if (lv.swap)
+        filesystems.push({
+          id: lv.swap.id,
+          fstype: "swap",
+          mountpoint: null,
+          sizeMiB: s,
+          goldenMiB: mib(lv.bytes),
+          minMiB: mib(lv.bytes),
+          usedBytes: null,
+          change: change(s, roundUp(mib(lv.bytes), ext)),
+        });
     });
   });
   return { diskBytes, label: layout.disk.label, variant: v, partitions, filesystems, grower: grower.id, minDiskBytes: last.minDiskMiB * MiB };

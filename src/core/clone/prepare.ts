@@ -10,16 +10,16 @@ import type { NodeNetwork } from "../boot/overlay";
 import { bootPaths, overlayRel, stateDir, urlPath } from "../boot/paths";
 import { authorizedKeys, type SiteSettings, siteSettings } from "../boot/site";
 import type { Context } from "../context";
-import { requireAttr, type Image } from "../defs/image";
+import { type Image, requireAttr } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { fsError } from "../errors";
 import { writeFileIfChanged } from "../fs/atomic";
 import { type CloneArtifacts, inspectImageForClone, prepareArtifacts } from "./artifacts";
-import { cloneKernelArgs } from "./node-script";
 import { envOverlay, identityFilesOf } from "./env-overlay";
 import { planText } from "./format";
 import { renderPlanEnv } from "./node-plan";
+import { cloneKernelArgs } from "./node-script";
 import { groupsOf, overrideChain, packOverride } from "./overrides";
 import { type ClonePlan, planFor, type TooSmall } from "./planner";
 import { describePostscript, type NodePostscripts, nodePostscripts } from "./postscripts";
@@ -96,7 +96,10 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   for (const w of [...layout.warnings, ...layout.notCloned]) ctx.log.warn(w);
 
   if (req.dryRun) {
-    result.lines.push(`Disk plan of image ${img.name}${req.diskBytes ? "" : " for a disk the size of the golden node's"} (each node re-plans for its real disk before writing anything):`, ...planLines);
+    result.lines.push(
+      `Disk plan of image ${img.name}${req.diskBytes ? "" : " for a disk the size of the golden node's"} (each node re-plans for its real disk before writing anything):`,
+      ...planLines,
+    );
     for (const node of req.nodes) {
       const a = attrs.get(node);
       if (!a) {
@@ -110,13 +113,23 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
         info.postscripts.length ? `postscripts ${info.postscripts.join(", ")}` : "",
         info.postbootscripts.length ? `postbootscripts ${info.postbootscripts.join(", ")}` : "",
       ].filter(Boolean);
-      result.lines.push(`${node}: would clone ${img.name} (${[info.loader, ...extras].join(", ")})${info.warnings.length ? `; ${info.warnings.join("; ")}` : ""}`);
+      result.lines.push(
+        `${node}: would clone ${img.name} (${[info.loader, ...extras].join(", ")})${info.warnings.length ? `; ${info.warnings.join("; ")}` : ""}`,
+      );
     }
     return result;
   }
 
   const artifacts = art as CloneArtifacts;
-  result.artifacts = { dir: artifacts.dir, env: artifacts.env, envBytes: artifacts.envBytes, archive: artifacts.archive, archiveBytes: artifacts.archiveBytes, chunks: artifacts.chunks, built: artifacts.built };
+  result.artifacts = {
+    dir: artifacts.dir,
+    env: artifacts.env,
+    envBytes: artifacts.envBytes,
+    archive: artifacts.archive,
+    archiveBytes: artifacts.archiveBytes,
+    chunks: artifacts.chunks,
+    built: artifacts.built,
+  };
   const published = publishClone(cfg, img, artifacts);
   const facts = inspectImage(artifacts.tree);
   const site = siteSettings(db);
@@ -174,7 +187,12 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
       const base = `${baseKcmdline(kcmdlineInput(ctx, img, node, a, site, urlPath(cfg, artifacts.env))).trimEnd()} ${cloneKernelArgs(job)} `;
       const kcmdline = fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
       const files = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
-      writeLoader(ctx, { node, loader: info.loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site }, paths, grub2);
+      writeLoader(
+        ctx,
+        { node, loader: info.loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site },
+        paths,
+        grub2,
+      );
       rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
       result.nodes.push(info);
       for (const w of info.warnings) ctx.log.warn(`${node}: ${w}`);
@@ -188,7 +206,18 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const now = new Date().toISOString();
   db.write(() => {
     for (const r of rows) {
-      writeObject(db, NODE_TYPE, r.node, { provmethod: img.name, os: osvers, arch: osarch, profile, currstate, kernel: published.kernel, initrd: r.initrd, kcmdline: r.kcmdline, status: "installing", statustime: now });
+      writeObject(db, NODE_TYPE, r.node, {
+        provmethod: img.name,
+        os: osvers,
+        arch: osarch,
+        profile,
+        currstate,
+        kernel: published.kernel,
+        initrd: r.initrd,
+        kcmdline: r.kcmdline,
+        status: "installing",
+        statustime: now,
+      });
     }
   });
   const a = result.artifacts;

@@ -1,7 +1,7 @@
+import { firstMac } from "../boot/boot";
 import { Grub2Links } from "../boot/loader-files";
 import { writeLocalBoot } from "../boot/local-boot";
 import { bootPaths } from "../boot/paths";
-import { firstMac } from "../boot/boot";
 import type { Context } from "../context";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
@@ -22,7 +22,20 @@ import { NodeTrust } from "./node-ssh";
  * and later network boots no longer start a clone. chain.currstate becomes `boot`,
  * nodelist.status `installed`, then `booted` once the node answers from its disk.
  */
-export type CloneState = "waiting" | "starting" | "checking" | "partitioning" | "formatting" | "copying" | "configuring" | "bootloader" | "postscripts" | "done" | "booted" | "failed" | "unknown";
+export type CloneState =
+  | "waiting"
+  | "starting"
+  | "checking"
+  | "partitioning"
+  | "formatting"
+  | "copying"
+  | "configuring"
+  | "bootloader"
+  | "postscripts"
+  | "done"
+  | "booted"
+  | "failed"
+  | "unknown";
 
 export interface NodeStatus {
   node: string;
@@ -56,7 +69,11 @@ const PROBE = [
   "echo rootfs=$(stat -f -c %T / 2>/dev/null)",
 ].join(" ");
 
-export async function cloneStatus(ctx: Context, nodes: readonly string[], opts: { ssh: SshFlags; switchDone: boolean; concurrency?: number }): Promise<NodeStatus[]> {
+export async function cloneStatus(
+  ctx: Context,
+  nodes: readonly string[],
+  opts: { ssh: SshFlags; switchDone: boolean; concurrency?: number },
+): Promise<NodeStatus[]> {
   const attrs = readNodes(ctx.db(), nodes);
   const trust = new NodeTrust(ctx);
   const out: NodeStatus[] = new Array(nodes.length);
@@ -80,7 +97,11 @@ export async function cloneStatus(ctx: Context, nodes: readonly string[], opts: 
  * `--status` (one look) and `--wait` (again every 10 s, logging each change of a node's line,
  * until every node has booted from its disk or failed, the timeout passes or Ctrl-C).
  */
-export async function followClones(ctx: Context, nodes: readonly string[], opts: { ssh: SshFlags; wait: boolean; timeoutSeconds: number | null }): Promise<NodeStatus[]> {
+export async function followClones(
+  ctx: Context,
+  nodes: readonly string[],
+  opts: { ssh: SshFlags; wait: boolean; timeoutSeconds: number | null },
+): Promise<NodeStatus[]> {
   const deadline = opts.timeoutSeconds === null ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutSeconds * 1000;
   const seen = new Map<string, string>();
   for (;;) {
@@ -139,7 +160,9 @@ async function oneNode(ctx: Context, node: string, a: Attrs | undefined, trust: 
   const onDisk = s.where === "disk" || (s.rootfs !== undefined && s.rootfs !== "" && s.rootfs !== "tmpfs" && s.rootfs !== "ramfs");
   if (job && reported !== job) {
     st.state = "waiting";
-    st.message = reported ? `the node runs clone job ${reported}, not ${job}: it starts the new one at its next network boot` : "the node is up but has not started cloning (reboot it to boot from the network)";
+    st.message = reported
+      ? `the node runs clone job ${reported}, not ${job}: it starts the new one at its next network boot`
+      : "the node is up but has not started cloning (reboot it to boot from the network)";
     return st;
   }
   if (!reported) {

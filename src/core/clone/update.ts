@@ -107,7 +107,8 @@ export function readProtectedPaths(file: string): string[] {
   for (const [i, raw] of text.split("\n").entries()) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
-    if (!line.startsWith("/")) throw new DataError(`${file}:${i + 1}: '${line}' is not an absolute path`, { hint: "list the node's paths to protect, one a line, e.g. /opt/site-data" });
+    if (!line.startsWith("/"))
+      throw new DataError(`${file}:${i + 1}: '${line}' is not an absolute path`, { hint: "list the node's paths to protect, one a line, e.g. /opt/site-data" });
     out.push(line);
   }
   return out;
@@ -137,9 +138,14 @@ export interface UpdateResult {
 
 export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest): Promise<UpdateResult> {
   const tree = rootImgDir(ctx.config, img);
-  if (!Bun.which("rsync")) throw new CantCreateError("rsync is not installed on this management node: clone --update moves changed files with it", { hint: "install the rsync package" });
-  if (!Bun.which("ssh")) throw new CantCreateError("the OpenSSH client (ssh) is not installed on this management node: rsync needs it", { hint: "install openssh-client" });
-  if (!isDir(tree)) throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
+  if (!Bun.which("rsync"))
+    throw new CantCreateError("rsync is not installed on this management node: clone --update moves changed files with it", {
+      hint: "install the rsync package",
+    });
+  if (!Bun.which("ssh"))
+    throw new CantCreateError("the OpenSSH client (ssh) is not installed on this management node: rsync needs it", { hint: "install openssh-client" });
+  if (!isDir(tree))
+    throw new NotFoundError(`${tree} does not exist`, { hint: `capture the golden node first: 'xcimg capture <node> -t sysclone -o ${img.name}'` });
   guardTree(tree, ctx.log);
   const protect = [...PROTECTED_PATHS, ...(req.excludeFrom ? readProtectedPaths(req.excludeFrom) : [])];
   const attrs = readNodes(ctx.db(), req.nodes);
@@ -164,7 +170,11 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         let source = sources.get(key);
         if (!source) {
           // always a copy: rsync -a gives the node's / the source's top, and the tree's is the MN's 0700 barrier
-          source = await mergedSource(tree, chain.map((n) => join(overridesDir(ctx.config), n)), join(work, hash(key)));
+          source = await mergedSource(
+            tree,
+            chain.map((n) => join(overridesDir(ctx.config), n)),
+            join(work, hash(key)),
+          );
           sources.set(key, source);
         }
         const started = performance.now();
@@ -174,12 +184,21 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         let bootChanged = false;
         try {
           const probe = parseProbe((await session.run(PROBE, { signal: ctx.signal })).stdout.toString("utf8"));
-          if (!probe.isClone) throw new NotFoundError("is not a clone made by xcimg (no /var/lib/xcimg/clone.json): --update only brings cloned diskful nodes up to date");
-          changes = deletionsFirst(await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun, probe.foreignMounts, { noDelete: req.noDelete, protect }));
+          if (!probe.isClone)
+            throw new NotFoundError("is not a clone made by xcimg (no /var/lib/xcimg/clone.json): --update only brings cloned diskful nodes up to date");
+          changes = deletionsFirst(
+            await rsync(ctx, source, `${target.user}@${target.host}:/`, trust.sshCommand(target), req.dryRun, probe.foreignMounts, {
+              noDelete: req.noDelete,
+              protect,
+            }),
+          );
           bootChanged = changes.some((c) => / boot\/[^/]+$/.test(c));
           if (!req.dryRun) {
             const r = await session.run(afterUpdateScript(img.name, bootChanged), { signal: ctx.signal });
-            if (r.code !== 0) throw new IOFailure(`the files are updated, but fixing UUIDs or the bootloader configuration failed: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
+            if (r.code !== 0)
+              throw new IOFailure(
+                `the files are updated, but fixing UUIDs or the bootloader configuration failed: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`,
+              );
           }
         } finally {
           session.close();
@@ -188,7 +207,11 @@ export async function updateNodes(ctx: Context, img: Image, req: UpdateRequest):
         result.updated.push(u);
         const what = `${changes.length} change(s)${bootChanged ? ", /boot changed: GRUB configuration rebuilt" : ""}`;
         const deletions = changes.filter((c) => c.startsWith("*deleting")).length;
-        result.lines.push(req.dryRun ? `${node}: would update (${changes.length} change(s), ${deletions} deletion(s) listed first):` : `${node}: updated from ${img.name}: ${what} in ${u.seconds.toFixed(1)} s`);
+        result.lines.push(
+          req.dryRun
+            ? `${node}: would update (${changes.length} change(s), ${deletions} deletion(s) listed first):`
+            : `${node}: updated from ${img.name}: ${what} in ${u.seconds.toFixed(1)} s`,
+        );
         if (req.dryRun) result.lines.push(...changes.map((c) => `  ${c}`));
       } catch (e) {
         if (!(e instanceof XcimgError)) throw e;
@@ -216,7 +239,10 @@ export async function mergedSource(tree: string, overrides: string[], dir: strin
   await run(["cp", "-a", "-l", "-T", "--", tree, dir], `cannot make a hardlink copy of ${tree} in ${dir}`);
   const extract = "tar -x -f - -C \"$2\" --no-overwrite-dir --numeric-owner -p --same-owner --xattrs --xattrs-include='*' --acls";
   for (const ov of overrides) {
-    await run(["bash", "-c", `set -o pipefail; tar -c -f - -C "$1" --xattrs --acls . | ${extract}`, "bash", ov, dir], `cannot lay the override ${ov} over the image`);
+    await run(
+      ["bash", "-c", `set -o pipefail; tar -c -f - -C "$1" --xattrs --acls . | ${extract}`, "bash", ov, dir],
+      `cannot lay the override ${ov} over the image`,
+    );
   }
   setTop(dir, nodeTop(tree));
   return dir;
@@ -225,7 +251,8 @@ export async function mergedSource(tree: string, overrides: string[], dir: strin
 /** Disk filesystems an update may write into; every other mount (nfs, lustre, gpfs, tmpfs, …) is left alone. */
 const LOCAL_FS = new Set(["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs", "jfs", "reiserfs"]);
 
-const PROBE = "if [ -f /var/lib/xcimg/clone.json ]; then echo clone=yes; fi; findmnt -rn -o TARGET,SOURCE,FSTYPE 2>/dev/null || awk '{ print $2, $1, $3 }' /proc/mounts";
+const PROBE =
+  "if [ -f /var/lib/xcimg/clone.json ]; then echo clone=yes; fi; findmnt -rn -o TARGET,SOURCE,FSTYPE 2>/dev/null || awk '{ print $2, $1, $3 }' /proc/mounts";
 
 /**
  * What the node says before anything moves: is it a clone, and which of its mount points hold
@@ -243,7 +270,9 @@ export function parseProbe(out: string): { isClone: boolean; foreignMounts: stri
     const [target, source, fstype] = line.split(" ");
     if (!target || !source || !fstype || target === "/") continue;
     // findmnt -r writes spaces and other odd bytes as \xNN, /proc/mounts as \NNN (octal)
-    const path = target.replace(/\\x([0-9a-fA-F]{2})|\\([0-7]{3})/g, (_, h?: string, o?: string) => String.fromCharCode(h ? Number.parseInt(h, 16) : Number.parseInt(o as string, 8)));
+    const path = target.replace(/\\x([0-9a-fA-F]{2})|\\([0-7]{3})/g, (_, h?: string, o?: string) =>
+      String.fromCharCode(h ? Number.parseInt(h, 16) : Number.parseInt(o as string, 8)),
+    );
     if (!(LOCAL_FS.has(fstype) && source.startsWith("/dev/"))) foreign.push(path);
   }
   return { isClone, foreignMounts: foreign };
@@ -254,17 +283,36 @@ export function literalExclude(path: string): string {
   return `${path.replace(/[*?[\\]/g, (c) => `\\${c}`).replace(/\/+$/, "")}/***`;
 }
 
-export async function rsync(ctx: Pick<Context, "env">, source: string, dest: string, ssh: string[], dryRun: boolean, foreignMounts: string[] = [], opts: RsyncOptions = {}): Promise<string[]> {
+export async function rsync(
+  ctx: Pick<Context, "env">,
+  source: string,
+  dest: string,
+  ssh: string[],
+  dryRun: boolean,
+  foreignMounts: string[] = [],
+  opts: RsyncOptions = {},
+): Promise<string[]> {
   const tmp = mkdtempSync(join(tmpdir(), "xcimg-update-"));
   const excludes = join(tmp, "excludes");
   writeFileSync(excludes, `${[...UPDATE_EXCLUDES, ...[...foreignMounts, ...(opts.protect ?? [])].map(literalExclude)].join("\n")}\n`);
-  const argv = ["rsync", "-aHAXS", "--numeric-ids", ...(opts.noDelete ? [] : ["--delete"]), "--itemize-changes", `--exclude-from=${excludes}`, "-e", ssh.map((a) => shq(a)).join(" ")];
+  const argv = [
+    "rsync",
+    "-aHAXS",
+    "--numeric-ids",
+    ...(opts.noDelete ? [] : ["--delete"]),
+    "--itemize-changes",
+    `--exclude-from=${excludes}`,
+    "-e",
+    ssh.map((a) => shq(a)).join(" "),
+  ];
   if (dryRun) argv.push("--dry-run");
   argv.push(`${source}/`, dest);
   try {
     const r = await run(argv, "", ctx.env, true);
     if (r.code !== 0 && r.code !== 24) {
-      const why = /command not found|rsync: not found|No such file or directory.*rsync/.test(r.stderr) ? "rsync is not installed on the node" : r.stderr.trim().split("\n").slice(-3).join(" ");
+      const why = /command not found|rsync: not found|No such file or directory.*rsync/.test(r.stderr)
+        ? "rsync is not installed on the node"
+        : r.stderr.trim().split("\n").slice(-3).join(" ");
       throw new IOFailure(`rsync to ${dest.replace(/:\/$/, "")} failed (exit ${r.code}): ${why}`);
     }
     // itemized lines; directory entries whose only change is their time are noise
@@ -307,7 +355,12 @@ function isDir(p: string): boolean {
   }
 }
 
-function run(argv: string[], failMsg: string, env?: Record<string, string | undefined>, keep = false): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  argv: string[],
+  failMsg: string,
+  env?: Record<string, string | undefined>,
+  keep = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env, LC_ALL: "C" } });
     let stdout = "";

@@ -24,7 +24,11 @@ export const CONFIG_SCHEMA = {
   "http.port": { type: "port", default: 80, description: "port of the web server that serves installdir and tftpdir" },
   "dhcp.dir": { type: "path", default: "/etc/xcimg/dhcp", description: "where xcimg dhcp writes the DHCP server's configuration (docs/dhcp.md)" },
   "dhcp.reload": { type: "string", default: "", description: "command dhcp --reload runs instead of the backend's systemctl reload" },
-  "trust.allowed_signers": { type: "path", default: "/etc/xcimg/allowed_signers", description: "ssh-keygen allowed_signers file: who may sign images and bundles" },
+  "trust.allowed_signers": {
+    type: "path",
+    default: "/etc/xcimg/allowed_signers",
+    description: "ssh-keygen allowed_signers file: who may sign images and bundles",
+  },
   "trust.require": { type: "string", default: "warn", description: "signed | warn | off: what import and verify do with unsigned or unknown-signer images" },
 } as const satisfies Record<string, KeySpec>;
 

@@ -19,7 +19,24 @@ export function createTableSql(name: string, spec: TableSpec, ifNotExists = fals
 }
 
 /** The tables of schema version 1, frozen: tables added later come with their own migration. */
-const V1_TABLES: TableName[] = ["site", "nodelist", "nodegroup", "nodetype", "noderes", "nodehm", "mac", "hosts", "chain", "bootparams", "osimage", "linuximage", "litefile", "litetree", "statelite", "postscripts"];
+const V1_TABLES: TableName[] = [
+  "site",
+  "nodelist",
+  "nodegroup",
+  "nodetype",
+  "noderes",
+  "nodehm",
+  "mac",
+  "hosts",
+  "chain",
+  "bootparams",
+  "osimage",
+  "linuximage",
+  "litefile",
+  "litetree",
+  "statelite",
+  "postscripts",
+];
 
 export const MIGRATIONS: Migration[] = [
   {

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
-import { DataError, PermissionFailure, fsError } from "../errors";
+import { DataError, fsError, PermissionFailure } from "../errors";
 import type { DbDriver } from "./driver";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations";
 import { Db } from "./open";
@@ -38,14 +38,18 @@ export class ReadOnlyDb extends Db {
   }
 
   override write<T>(_fn: () => T): T {
-    throw new PermissionFailure(`cannot write the database ${this.path}: this command only reads it`, { hint: "this is a bug in xcimg: a reading command tried to write; report it" });
+    throw new PermissionFailure(`cannot write the database ${this.path}: this command only reads it`, {
+      hint: "this is a bug in xcimg: a reading command tried to write; report it",
+    });
   }
 }
 
 function migrateInMemory(sqlite: Database, path: string): void {
   const current = (sqlite.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (current > SCHEMA_VERSION) {
-    throw new DataError(`database ${path} has schema version ${current}, newer than this xcimg knows (${SCHEMA_VERSION})`, { hint: "use the xcimg release that wrote it, or a newer one" });
+    throw new DataError(`database ${path} has schema version ${current}, newer than this xcimg knows (${SCHEMA_VERSION})`, {
+      hint: "use the xcimg release that wrote it, or a newer one",
+    });
   }
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;

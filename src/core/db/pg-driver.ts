@@ -119,7 +119,9 @@ export class PgDriver implements DbDriver {
       });
     }
     if (code === "42501" && this.ready) {
-      return new PermissionFailure(`PostgreSQL at ${this.location}: ${message}`, { hint: "the database user needs SELECT, INSERT, UPDATE and DELETE on xCAT's tables and xcimg_*" });
+      return new PermissionFailure(`PostgreSQL at ${this.location}: ${message}`, {
+        hint: "the database user needs SELECT, INSERT, UPDATE and DELETE on xCAT's tables and xcimg_*",
+      });
     }
     return new PgError(message, code);
   }

@@ -93,7 +93,13 @@ export function upsert(db: Db, table: TableName, key: Row, values: Record<string
  * upsert for many rows that set the same columns: one statement, prepared once (a tabrestore
  * of 10,000 rows spent most of its time building and looking up the same SQL text per row).
  */
-export function upsertMany(db: Db, table: TableName, keyCols: readonly string[], valueCols: readonly string[], rows: readonly Record<string, string | null | undefined>[]): void {
+export function upsertMany(
+  db: Db,
+  table: TableName,
+  keyCols: readonly string[],
+  valueCols: readonly string[],
+  rows: readonly Record<string, string | null | undefined>[],
+): void {
   const spec = TABLES[table];
   const cols = [...keyCols, ...valueCols.filter((c) => !keyCols.includes(c))];
   for (const c of cols) if (!(spec.cols as readonly string[]).includes(c)) throw new Error(`internal: ${table} has no column ${c}`);
@@ -122,7 +128,13 @@ export function upsertMany(db: Db, table: TableName, keyCols: readonly string[],
   for (let i = 0; i < unique.length; i += chunk) {
     const part = unique.slice(i, i + chunk);
     const many = `INSERT INTO ${q(table)} (${cols.map(q).join(", ")}) VALUES ${part.map(() => tuple).join(", ")} ${conflict}`;
-    runPlacedMany(db, table, part, many, part.flatMap((r) => cols.map((c) => value(r, c))));
+    runPlacedMany(
+      db,
+      table,
+      part,
+      many,
+      part.flatMap((r) => cols.map((c) => value(r, c))),
+    );
   }
 }
 

@@ -9,7 +9,12 @@ import { PermissionFailure } from "../errors";
 export function writeDenied(path: string, err: unknown): PermissionFailure | null {
   const e = err as { code?: string; message?: string };
   const text = `${e?.code ?? ""} ${e?.message ?? String(err)}`;
-  if (!/SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_PERM|readonly database|unable to open database|EROFS|EACCES|EPERM|read-only file system|permission denied/i.test(text)) return null;
+  if (
+    !/SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_PERM|readonly database|unable to open database|EROFS|EACCES|EPERM|read-only file system|permission denied/i.test(
+      text,
+    )
+  )
+    return null;
   return new PermissionFailure(`cannot write the database ${path}: ${dirname(path)} or the file is read-only for this user`, {
     hint: "run this command as a user who can write there (or remount it read-write); commands that only read (list, show, table dump) work as they are",
     cause: err,

@@ -44,10 +44,14 @@ export function setStaticGroup(db: Db, group: string, members: readonly string[]
   validateGroupName(group);
   db.write(() => {
     const row = getRow(db, "nodegroup", { groupname: group });
-    if (row?.grouptype === "dynamic") throw new UsageError(`group ${group} is dynamic: its members come from wherevals`, { hint: "change its wherevals, or remove it and define it again" });
+    if (row?.grouptype === "dynamic")
+      throw new UsageError(`group ${group} is dynamic: its members come from wherevals`, { hint: "change its wherevals, or remove it and define it again" });
     const all = nodesGroups(db);
     const missing = members.filter((m) => !all.has(m));
-    if (missing.length) throw new NotFoundError(`Could not find an object named '${missing.join(",")}' of type 'node'.`, { hint: "create the nodes first with 'xcimg node set'" });
+    if (missing.length)
+      throw new NotFoundError(`Could not find an object named '${missing.join(",")}' of type 'node'.`, {
+        hint: "create the nodes first with 'xcimg node set'",
+      });
     const wanted = new Set(members);
     const update = (groups: string | null, node: string) => db.run("UPDATE nodelist SET groups = ? WHERE node = ?", groups, node);
     for (const [node, groups] of all) {
@@ -70,7 +74,12 @@ export function setDynamicGroup(db: Db, group: string, conditions: readonly stri
       throw new UsageError(`group ${group} is static and has members`, { hint: `remove it first with 'xcimg group rm ${group}'` });
     }
     const have = (row?.wherevals ?? "").split("::").filter(Boolean);
-    const next = mode === "replace" ? [...conditions] : mode === "append" ? [...have, ...conditions.filter((c) => !have.includes(c))] : have.filter((c) => !conditions.includes(c));
+    const next =
+      mode === "replace"
+        ? [...conditions]
+        : mode === "append"
+          ? [...have, ...conditions.filter((c) => !have.includes(c))]
+          : have.filter((c) => !conditions.includes(c));
     upsert(db, "nodegroup", { groupname: group }, { grouptype: "dynamic", members: "dynamic", wherevals: next.join("::") || null });
     // a malformed condition fails now (and rolls back), not at the next noderange
     dbNodeSource(db).groupMembers(group);

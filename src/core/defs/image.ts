@@ -1,13 +1,12 @@
-import { NotFoundError, UsageError } from "../errors";
+import { ARCHES, archProblem, canonicalArch } from "../arch";
+import { bootLineProblem } from "../boot/boot-values";
 import type { Db } from "../db/open";
 import { allRows, deleteRows, upsert } from "../db/rows";
 import { TABLES } from "../db/tables";
-import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
-import { bootLineProblem } from "../boot/boot-values";
+import { NotFoundError, UsageError } from "../errors";
 import { validateImageName } from "../names";
-import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
-
-import { ARCHES, archProblem, canonicalArch } from "../arch";
+import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
+import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 export const KNOWN_ARCHES: readonly string[] = ARCHES;
 const PATH_COMPONENT = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -28,7 +27,8 @@ const validators: Record<string, (v: string) => string | null> = {
 
 function imageAttrs(): Record<string, AttrSpec> {
   const attrs: Record<string, AttrSpec> = {};
-  for (const col of TABLES.osimage.cols) if (col !== "imagename") attrs[col] = { table: "osimage", column: col, validate: validators[col], normalize: col === "osarch" ? canonicalArch : undefined };
+  for (const col of TABLES.osimage.cols)
+    if (col !== "imagename") attrs[col] = { table: "osimage", column: col, validate: validators[col], normalize: col === "osarch" ? canonicalArch : undefined };
   for (const col of TABLES.linuximage.cols) {
     if (col === "imagename" || col in attrs) continue; // comments/disable live in osimage, as lsdef shows them once
     attrs[col] = { table: "linuximage", column: col, validate: validators[col] };
@@ -104,6 +104,9 @@ export function copyImageRows(db: Db, src: string, dst: string): Image {
 /** The value of a required attribute, or xCAT's message for a missing one. */
 export function requireAttr(img: Image, attr: string, table = "osimage"): string {
   const v = img.attrs[attr];
-  if (!v) throw new NotFoundError(`The '${attr}' field is not set for '${img.name}' in the ${table} table.`, { hint: `set it with 'xcimg image set ${img.name} ${attr}=...'` });
+  if (!v)
+    throw new NotFoundError(`The '${attr}' field is not set for '${img.name}' in the ${table} table.`, {
+      hint: `set it with 'xcimg image set ${img.name} ${attr}=...'`,
+    });
   return v;
 }

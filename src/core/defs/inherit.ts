@@ -1,5 +1,5 @@
 import type { Db } from "../db/open";
-import { isDisabled, rowsWhereIn, type Row } from "../db/rows";
+import { isDisabled, type Row, rowsWhereIn } from "../db/rows";
 import type { TableName } from "../db/tables";
 import type { Attrs, ObjectType } from "./object";
 import { tablesOf } from "./object";
@@ -14,7 +14,13 @@ import { transRegexAttr } from "./regex-attrs";
 export function effectiveAttrs(db: Db, type: ObjectType, nodes: readonly string[]): Map<string, Attrs> {
   const groupsOf = new Map<string, string[]>();
   for (const row of rowsWhereIn(db, "nodelist", "node", nodes)) {
-    groupsOf.set(row.node as string, (row.groups ?? "").split(",").map((g) => g.trim()).filter(Boolean));
+    groupsOf.set(
+      row.node as string,
+      (row.groups ?? "")
+        .split(",")
+        .map((g) => g.trim())
+        .filter(Boolean),
+    );
   }
   const keys = new Set<string>(nodes);
   for (const gs of groupsOf.values()) for (const g of gs) keys.add(g);

@@ -1,11 +1,11 @@
+import { archProblem, canonicalArch } from "../arch";
+import { bootLineProblem } from "../boot/boot-values";
 import type { Db } from "../db/open";
 import { deleteRows, getRow, upsert } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
-import { bootLineProblem } from "../boot/boot-values";
-import { archProblem, canonicalArch } from "../arch";
 import { effectiveAttrs } from "./inherit";
-import { type Attrs, type AttrSpec, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
+import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 /** Boot loaders xcimg writes configs for (noderes.netboot). */
 export const NETBOOT_LOADERS = ["xnba", "grub2", "grub2-tftp", "grub2-http", "pxe"] as const;
@@ -65,7 +65,10 @@ function nodeAttrs(): Record<string, AttrSpec> {
 export const NODE_TYPE: ObjectType = { kind: "node", keyColumn: () => "node", attrs: nodeAttrs() };
 
 export function listNodes(db: Db): string[] {
-  return db.all<{ node: string }>("SELECT node FROM nodelist").map((r) => r.node).sort();
+  return db
+    .all<{ node: string }>("SELECT node FROM nodelist")
+    .map((r) => r.node)
+    .sort();
 }
 
 /** Each node's own rows only, as stored (what `table dump` would show for it). */

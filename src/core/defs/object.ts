@@ -1,8 +1,8 @@
-import { UsageError } from "../errors";
-import { CONTROL_CHARS, printable } from "../names";
 import type { Db } from "../db/open";
 import { deleteRows, type Row, rowsWhereIn, upsert } from "../db/rows";
 import type { TableName } from "../db/tables";
+import { UsageError } from "../errors";
+import { CONTROL_CHARS, printable } from "../names";
 
 /**
  * xCAT's object layer (lsdef/chdef): an object type is a set of attributes, each stored in one

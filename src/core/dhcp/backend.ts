@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError } from "../errors";
-import { type Backend, BACKENDS } from "./settings";
+import { BACKENDS, type Backend } from "./settings";
 
 /**
  * The three servers: their binary (whose presence `auto` tests, dnsmasq first), the

@@ -1,7 +1,7 @@
 import { join } from "node:path";
+import { bootRules } from "./boot-rules";
 import type { DhcpModel, HostEntry } from "./model";
 import { nextServer } from "./model";
-import { bootRules } from "./boot-rules";
 
 /**
  * dnsmasq: a standalone DHCP + TFTP instance (DNS off: `port=0`; xCAT's makedns is another

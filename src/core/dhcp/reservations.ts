@@ -1,8 +1,8 @@
 import type { Db } from "../db/open";
 import { readNodes } from "../defs/node";
 import type { Attrs } from "../defs/object";
-import { inSubnet, isHostname, isIpv4, isMac, normMac, printableValue } from "./values";
 import type { Network } from "./networks";
+import { inSubnet, isHostname, isIpv4, isMac, normMac, printableValue } from "./values";
 
 /**
  * One MAC the DHCP server knows: the node's name as its host name, the hosts.ip address

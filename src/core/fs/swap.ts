@@ -44,7 +44,10 @@ export async function exchangeDirs(a: string, b: string, aside: string): Promise
     if (rc === 0) return "exchange";
     const errno = n.errno();
     if (errno !== EINVAL && errno !== ENOSYS) {
-      throw fsError(Object.assign(new Error(`renameat2 failed with errno ${errno}`), { code: errno === 28 ? "ENOSPC" : `errno ${errno}` }), `cannot swap ${b} into ${a}`);
+      throw fsError(
+        Object.assign(new Error(`renameat2 failed with errno ${errno}`), { code: errno === 28 ? "ENOSPC" : `errno ${errno}` }),
+        `cannot swap ${b} into ${a}`,
+      );
     }
   }
   try {

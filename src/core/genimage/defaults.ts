@@ -37,7 +37,8 @@ dhcp-client
 export function builtinPkgList(family: OsFamily, arch: string): { name: string; text: string } {
   if (family.backend === "debian") {
     const kernel = arch === "aarch64" ? "linux-image-arm64" : "linux-image-amd64";
-    const text = family.dir === "ubuntu" ? DEBIAN_COMPUTE.replace("linux-image-amd64", "linux-image-generic") : DEBIAN_COMPUTE.replace("linux-image-amd64", kernel);
+    const text =
+      family.dir === "ubuntu" ? DEBIAN_COMPUTE.replace("linux-image-amd64", "linux-image-generic") : DEBIAN_COMPUTE.replace("linux-image-amd64", kernel);
     return { name: `built-in compute.${family.dir}.pkglist`, text };
   }
   return { name: "built-in compute.el.pkglist", text: EL_COMPUTE };

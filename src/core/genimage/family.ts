@@ -28,7 +28,9 @@ export function osFamily(osvers: string): OsFamily {
   if (name === "ubuntu") return { backend: "debian", dir: "ubuntu", version, suite: UBUNTU_SUITES[version] };
   if (RPM_FAMILIES.includes(name)) return { backend: "rpm", dir: name.startsWith("rh") ? "rh" : name, version };
   if (name === "sles" || name === "sle" || name === "leap") {
-    throw new NotImplementedError(`genimage for ${osvers} (SUSE, zypper) is not built yet`, { hint: "capture a golden node instead: xcimg capture <node> -t diskless" });
+    throw new NotImplementedError(`genimage for ${osvers} (SUSE, zypper) is not built yet`, {
+      hint: "capture a golden node instead: xcimg capture <node> -t diskless",
+    });
   }
   throw new DataError(`osvers '${osvers}' is no distribution family genimage knows (debian<N>, ubuntu<N.N>, rhels/rocky/alma/centos/ol/fedora<N>)`, {
     hint: "set the image's osvers, e.g. 'xcimg image set <img> osvers=debian12'",

@@ -4,13 +4,13 @@ import { dirname, join } from "node:path";
 import type { Context } from "../context";
 import { findImage, getImage, type Image, setImage } from "../defs/image";
 import { DataError, fsError, IOFailure, UsageError } from "../errors";
-import { abortReason } from "../remote/ssh";
 import { copyAtomic } from "../fs/atomic";
 import { isAlive, lockImageDir } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
 import { rootImgDir } from "../image/paths";
 import { sealNewTree } from "../image/tree-barrier";
 import { pickKernel } from "../pack/kernel";
+import { abortReason } from "../remote/ssh";
 import { debianBackend } from "./debian";
 import { osFamily } from "./family";
 import { readInputs } from "./inputs";
@@ -68,7 +68,10 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
   if (!osvers) throw new DataError(`image ${img.name} has no osvers`, { hint: `set it: 'xcimg image set ${img.name} osvers=debian12' (or give -o)` });
   const family = osFamily(osvers);
   const kernelver = req.kernelver ?? img.attrs.kernelver ?? undefined;
-  const effective: Image = { name: img.name, attrs: { ...img.attrs, osvers, osarch: arch, profile, ...(kernelver ? { kernelver } : {}), provmethod: img.attrs.provmethod || "netboot" } };
+  const effective: Image = {
+    name: img.name,
+    attrs: { ...img.attrs, osvers, osarch: arch, profile, ...(kernelver ? { kernelver } : {}), provmethod: img.attrs.provmethod || "netboot" },
+  };
   const rootimgdir = rootImgDir(ctx.config, effective);
   const tree = join(rootimgdir, "rootimg");
   const inputs = readInputs(ctx.config, effective, family, osvers, arch, profile);
@@ -101,14 +104,37 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
   if (req.insecure) log.warn(`--insecure: packages and repositories of ${img.name} are NOT verified against any signing key`);
 
   if (req.dryrun) {
-    const commands = [...backend.describe(), ...plan.postinstall.map((p) => [p.script, plan.staging, osvers, arch, profile, ...p.args].join(" ")), `swap ${plan.staging} into ${tree}`];
+    const commands = [
+      ...backend.describe(),
+      ...plan.postinstall.map((p) => [p.script, plan.staging, osvers, arch, profile, ...p.args].join(" ")),
+      `swap ${plan.staging} into ${tree}`,
+    ];
     const lines = [
       `genimage ${img.name} (${family.backend}, ${plan.fresh ? "fresh" : "over a copy of the current tree"}) would run:`,
       ...commands.map((c) => `  ${c}`),
       `  repositories: ${backend.sources().join(", ")}`,
-      ...(Object.keys(updates).length ? [`  and set ${Object.entries(updates).map(([k, v]) => `${k}=${v}`).join(" ")} on ${img.name}`] : []),
+      ...(Object.keys(updates).length
+        ? [
+            `  and set ${Object.entries(updates)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ")} on ${img.name}`,
+          ]
+        : []),
     ];
-    return { image: img.name, tree, backend: family.backend, fresh: plan.fresh, dryrun: true, sources: backend.sources(), commands, kernel: null, packages: 0, removedFromTree: [], seconds: 0, summary: lines.join("\n") };
+    return {
+      image: img.name,
+      tree,
+      backend: family.backend,
+      fresh: plan.fresh,
+      dryrun: true,
+      sources: backend.sources(),
+      commands,
+      kernel: null,
+      packages: 0,
+      removedFromTree: [],
+      seconds: 0,
+      summary: lines.join("\n"),
+    };
   }
 
   const lock = lockImageDir(ctx.config.installdir, rootimgdir, `xcimg genimage ${img.name}`);
@@ -135,7 +161,10 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
       else renameSync(plan.staging, tree);
       const k = pickKernel(tree, kernelver);
       if (k) copyAtomic(k.path, join(rootimgdir, "kernel"));
-      else log.warn(`the package list installs no kernel: nodes cannot boot ${img.name} until one is in ${tree}/boot (add linux-image-* or kernel to the pkglist)`);
+      else
+        log.warn(
+          `the package list installs no kernel: nodes cannot boot ${img.name} until one is in ${tree}/boot (add linux-image-* or kernel to the pkglist)`,
+        );
       const seconds = (Date.now() - started) / 1000;
       writeRecord(rootimgdir, {
         version: 1,
@@ -148,11 +177,20 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
         seconds,
         fresh: plan.fresh,
         insecure: plan.insecure,
-        inputs: { digest: inputs.digest, pkglist: inputs.pkglistSource, otherpkglist: img.attrs.otherpkglist ?? "", pkgdir: plan.pkgdir, otherpkgdir: plan.otherpkgdir, postinstall: img.attrs.postinstall ?? "", sources: backend.sources() },
+        inputs: {
+          digest: inputs.digest,
+          pkglist: inputs.pkglistSource,
+          otherpkglist: img.attrs.otherpkglist ?? "",
+          pkgdir: plan.pkgdir,
+          otherpkgdir: plan.otherpkgdir,
+          postinstall: img.attrs.postinstall ?? "",
+          sources: backend.sources(),
+        },
         kernel: k ? { version: k.version, path: k.path.slice(tree.length) } : null,
         packages,
       });
-      if (Object.keys(updates).length || !findImage(ctx.db(), img.name)) setImage(ctx.db(), img.name, { provmethod: effective.attrs.provmethod as string, ...updates });
+      if (Object.keys(updates).length || !findImage(ctx.db(), img.name))
+        setImage(ctx.db(), img.name, { provmethod: effective.attrs.provmethod as string, ...updates });
       built = true;
       return {
         image: img.name,
@@ -186,7 +224,8 @@ function resolveImage(ctx: Context, req: GenimageRequest): { img: Image; updates
   if (req.arch) updates.osarch = req.arch;
   if (req.profile) updates.profile = req.profile;
   if (req.kernelver) updates.kernelver = req.kernelver;
-  if (!req.image && !req.osvers) throw new UsageError("give an image name, or -o <osver> [-a <arch>] [-p <profile>]", { hint: "xcimg genimage debian12-x86_64-netboot-compute" });
+  if (!req.image && !req.osvers)
+    throw new UsageError("give an image name, or -o <osver> [-a <arch>] [-p <profile>]", { hint: "xcimg genimage debian12-x86_64-netboot-compute" });
   const name = req.image ?? `${req.osvers}-${req.arch ?? "x86_64"}-netboot-${req.profile ?? "compute"}`;
   const existing = findImage(ctx.db(), name);
   if (existing) {
@@ -194,7 +233,10 @@ function resolveImage(ctx: Context, req: GenimageRequest): { img: Image; updates
     return { img: existing, updates };
   }
   if (!req.osvers) return { img: getImage(ctx.db(), name), updates };
-  return { img: { name, attrs: { imagetype: "linux", provmethod: "netboot" } }, updates: { ...updates, provmethod: "netboot", osvers: req.osvers, osarch: req.arch ?? "x86_64", profile: req.profile ?? "compute" } };
+  return {
+    img: { name, attrs: { imagetype: "linux", provmethod: "netboot" } },
+    updates: { ...updates, provmethod: "netboot", osvers: req.osvers, osarch: req.arch ?? "x86_64", profile: req.profile ?? "compute" },
+  };
 }
 
 /** The work directory, closed to local users (a staging tree holds setuid programs), cleared of what a killed run left. */
@@ -219,7 +261,10 @@ function prepareWork(plan: BuildPlan, log: Context["log"]): void {
 function removeStaging(dir: string): void {
   if (!existsSync(dir)) return;
   const mounted = mountsBelow(dir);
-  if (mounted.length) throw new IOFailure(`${dir} still has mounts (${mounted.slice(0, 3).join(", ")}); not removing it`, { hint: `unmount them (umount -R ${dir}), then rerun` });
+  if (mounted.length)
+    throw new IOFailure(`${dir} still has mounts (${mounted.slice(0, 3).join(", ")}); not removing it`, {
+      hint: `unmount them (umount -R ${dir}), then rerun`,
+    });
   rmSync(dir, { recursive: true, force: true });
 }
 

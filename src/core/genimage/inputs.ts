@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema";
 import type { Image } from "../defs/image";
@@ -49,14 +49,17 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
       pkglistSource = b.name;
     }
   }
-  if (!pkglist.passes.some((p) => p.install.length)) throw new DataError(`the package list ${pkglistSource} names no package to install`, { hint: "add package names, one per line" });
+  if (!pkglist.passes.some((p) => p.install.length))
+    throw new DataError(`the package list ${pkglistSource} names no package to install`, { hint: "add package names, one per line" });
   const otherName = a.otherpkglist || profileFile(custom, osvers, arch, profile, "otherpkgs.pkglist") || "";
   const otherpkglist = otherName ? readPkgLists(otherName, "otherpkglist") : null;
   const defaultPkgdir = join(config.installdir, osvers, arch);
   const pkgdir = a.pkgdir || (family.backend === "rpm" || existsSync(join(defaultPkgdir, "dists")) ? defaultPkgdir : "");
   const otherpkgdir = a.otherpkgdir || "";
   if (otherpkglist && !otherpkgdir && family.backend === "rpm") {
-    throw new DataError(`otherpkglist ${otherName} is set but otherpkgdir is not`, { hint: `set otherpkgdir to the repository holding those packages ('xcimg image set ${img.name} otherpkgdir=/install/post/otherpkgs/${osvers}/${arch}')` });
+    throw new DataError(`otherpkglist ${otherName} is set but otherpkgdir is not`, {
+      hint: `set otherpkgdir to the repository holding those packages ('xcimg image set ${img.name} otherpkgdir=/install/post/otherpkgs/${osvers}/${arch}')`,
+    });
   }
   const postinstallAttr = a.postinstall || profileFile(custom, osvers, arch, profile, "postinstall") || "";
   const postinstall = splitList(postinstallAttr).map((entry) => {
@@ -78,7 +81,10 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
 }
 
 function checkExecutable(script: string): void {
-  if (!script.startsWith("/")) throw new DataError(`postinstall script '${script}' is not an absolute path`, { hint: "linuximage.postinstall takes absolute paths, comma separated, each with its arguments" });
+  if (!script.startsWith("/"))
+    throw new DataError(`postinstall script '${script}' is not an absolute path`, {
+      hint: "linuximage.postinstall takes absolute paths, comma separated, each with its arguments",
+    });
   try {
     if (!statSync(script).isFile()) throw new Error("not a file");
   } catch {

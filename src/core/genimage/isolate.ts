@@ -27,8 +27,29 @@ export interface IsolatedRun {
 
 const TAIL = 30;
 
-export function runIsolated(script: string, opts: { env?: Record<string, string>; log: Logger; signal: AbortSignal; label: string; keepStdout?: boolean }): Promise<IsolatedRun> {
-  const argv = ["setpriv", "--pdeathsig", "KILL", "--", "unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "--", "/bin/sh", "-ec", script, "xcimg-genimage"];
+export function runIsolated(
+  script: string,
+  opts: { env?: Record<string, string>; log: Logger; signal: AbortSignal; label: string; keepStdout?: boolean },
+): Promise<IsolatedRun> {
+  const argv = [
+    "setpriv",
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "unshare",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "-ec",
+    script,
+    "xcimg-genimage",
+  ];
   return new Promise((resolve, reject) => {
     if (opts.signal.aborted) return reject(abortReason(opts.signal));
     const child = spawn(argv[0] as string, argv.slice(1), {
@@ -53,7 +74,12 @@ export function runIsolated(script: string, opts: { env?: Record<string, string>
     opts.signal.addEventListener("abort", onAbort, { once: true });
     child.on("error", (e) => {
       opts.signal.removeEventListener("abort", onAbort);
-      reject(new IOFailure(`cannot start ${opts.label} in a private namespace: ${e.message}`, { cause: e, hint: "genimage needs util-linux's setpriv and unshare, and root" }));
+      reject(
+        new IOFailure(`cannot start ${opts.label} in a private namespace: ${e.message}`, {
+          cause: e,
+          hint: "genimage needs util-linux's setpriv and unshare, and root",
+        }),
+      );
     });
     child.on("close", (code) => {
       opts.signal.removeEventListener("abort", onAbort);
@@ -105,7 +131,9 @@ export function stepFailed(what: string, tail: string[], dir?: string): IOFailur
   const errors = tail.filter((l) => (/^(E:|W:|error|Error|dpkg:)/.test(l) || DISK_FULL.test(l)) && !/^(E:|W:|error|Error|dpkg):?\s*$/.test(l)).slice(-4);
   const detail = (errors.length ? errors : tail.slice(-4)).join(" | ");
   if (dir && tail.some((l) => DISK_FULL.test(l))) {
-    return new IOFailure(`${what} failed: the filesystem holding ${dir} is full (${detail})`, { hint: `free space there (df -h ${dir}), then rerun; the previous image is unchanged` });
+    return new IOFailure(`${what} failed: the filesystem holding ${dir} is full (${detail})`, {
+      hint: `free space there (df -h ${dir}), then rerun; the previous image is unchanged`,
+    });
   }
   return new IOFailure(`${what} failed: ${detail}`, { hint: "rerun with -v for its whole output; the previous image is unchanged" });
 }

@@ -80,7 +80,10 @@ function readList(file: string, from: string | null, attr: string): string {
 
 /** The list's meaningful lines with every #INCLUDE:# replaced by the included lines. */
 function expand(file: string, from: string | null, depth: number, files: string[], attr: string): string[] {
-  if (depth > MAX_DEPTH) throw new NotFoundError(`package list includes nest deeper than ${MAX_DEPTH} at ${file} (an include loop?)`, { hint: `check the #INCLUDE:# lines of ${from}` });
+  if (depth > MAX_DEPTH)
+    throw new NotFoundError(`package list includes nest deeper than ${MAX_DEPTH} at ${file} (an include loop?)`, {
+      hint: `check the #INCLUDE:# lines of ${from}`,
+    });
   files.push(file);
   return expandText(readList(file, from, attr), file, depth, files, attr);
 }
@@ -113,7 +116,8 @@ function addLines(out: PkgList, lines: string[]): void {
     const env = /^#ENV:([^#\n]+)#/.exec(line);
     if (env) {
       const [k = "", ...v] = (env[1] as string).split("=");
-      if (!ENV_NAME.test(k.trim())) throw new DataError(`'${line}' in a package list: '${k.trim()}' is not a variable name`, { hint: "write #ENV:NAME=value#" });
+      if (!ENV_NAME.test(k.trim()))
+        throw new DataError(`'${line}' in a package list: '${k.trim()}' is not a variable name`, { hint: "write #ENV:NAME=value#" });
       pass.env[k.trim()] = v.join("=").trim();
       continue;
     }
@@ -130,7 +134,10 @@ function addLines(out: PkgList, lines: string[]): void {
 function base(word: string): string {
   const name = word.includes("/") ? (word.split("/").at(-1) as string) : word;
   // names reach apt-get and dnf as arguments: one that starts with '-' would be an option
-  if (!PACKAGE_NAME.test(name)) throw new DataError(`'${word}' in a package list is not a package name`, { hint: "package names start with a letter or digit (@group for groups); -name removes, --name removes after otherpkgs" });
+  if (!PACKAGE_NAME.test(name))
+    throw new DataError(`'${word}' in a package list is not a package name`, {
+      hint: "package names start with a letter or digit (@group for groups); -name removes, --name removes after otherpkgs",
+    });
   return name;
 }
 

@@ -27,7 +27,9 @@ export function rpmRepos(list: string, prefix: string): RpmRepo[] {
     if (!isDir(entry)) throw new NotFoundError(`pkgdir ${entry} does not exist`, { hint: "copy the media there (xcimg image media) or fix linuximage.pkgdir" });
     const found = repoDirs(entry, 0);
     if (!found.length) {
-      throw new DataError(`pkgdir ${entry} holds no repository: no repodata/ in it or below it`, { hint: `create one with 'createrepo_c ${entry}', or point pkgdir at the media's BaseOS/AppStream directory` });
+      throw new DataError(`pkgdir ${entry} holds no repository: no repodata/ in it or below it`, {
+        hint: `create one with 'createrepo_c ${entry}', or point pkgdir at the media's BaseOS/AppStream directory`,
+      });
     }
     for (const d of found) out.push({ id: `${prefix}${out.length + 1}`, baseurl: `file://${d}`, keys: [...keysIn(d), ...keysIn(entry)] });
   }
@@ -66,11 +68,16 @@ export function aptSources(list: string, defaultSuite: string | undefined, hostS
     const [where = "", suite, ...components] = entry.split(/\s+/);
     const local = !/^[a-z]+:\/\//.test(where);
     if (local && !isDir(join(where, "dists"))) {
-      throw new DataError(`pkgdir ${where} is no Debian mirror: it has no dists/ directory`, { hint: "use '<mirror URL> <suite>', or a local mirror directory with dists/" });
+      throw new DataError(`pkgdir ${where} is no Debian mirror: it has no dists/ directory`, {
+        hint: "use '<mirror URL> <suite>', or a local mirror directory with dists/",
+      });
     }
     const uri = local ? `file://${where}` : where;
     const s = suite ?? defaultSuite;
-    if (!s) throw new DataError(`pkgdir entry '${entry}' names no suite and osvers implies none`, { hint: "write the entry as '<mirror URL> <suite>', e.g. 'http://mirror/debian bookworm'" });
+    if (!s)
+      throw new DataError(`pkgdir entry '${entry}' names no suite and osvers implies none`, {
+        hint: "write the entry as '<mirror URL> <suite>', e.g. 'http://mirror/debian bookworm'",
+      });
     const host = hostSources.find((h) => h.uri === uri && h.suite === s);
     out.push({ uri, suite: s, components: components.length ? components : ["main"], signedBy: host?.signedBy });
   }

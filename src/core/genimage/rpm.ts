@@ -4,8 +4,8 @@ import { DataError, NotFoundError } from "../errors";
 import type { Logger } from "../log";
 import { mountTreeLines, runIsolated, sq, stepFailed } from "./isolate";
 import { finalizeCommon } from "./node-tree";
-import type { Backend, BuildPlan } from "./plan";
 import type { Pass } from "./pkglist";
+import type { Backend, BuildPlan } from "./plan";
 import { type RpmRepo, rpmRepos } from "./repos";
 
 /**
@@ -22,7 +22,8 @@ import { type RpmRepo, rpmRepos } from "./repos";
  * tree's /var/cache/dnf inside the step's namespace only.
  */
 export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): Backend {
-  if (!plan.pkgdir.trim()) throw new DataError(`image ${plan.image.name} has no pkgdir`, { hint: "set pkgdir to the media's directory (xcimg image media) or a repository URL" });
+  if (!plan.pkgdir.trim())
+    throw new DataError(`image ${plan.image.name} has no pkgdir`, { hint: "set pkgdir to the media's directory (xcimg image media) or a repository URL" });
   const repos: RpmRepo[] = [...rpmRepos(plan.pkgdir, "pkgdir"), ...(plan.otherpkgdir.trim() ? rpmRepos(plan.otherpkgdir, "otherpkgdir") : [])];
   const work = join(plan.work, "dnf");
   const home = join(work, "home");
@@ -41,20 +42,52 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
     const gpg = plan.insecure ? "0" : "1";
     writeFileSync(
       join(work, "dnf.conf"),
-      ["[main]", `gpgcheck=${gpg}`, `localpkg_gpgcheck=${gpg}`, "repo_gpgcheck=0", "keepcache=1", "cachedir=/var/cache/dnf", "install_weak_deps=False", "installonly_limit=3", "best=True", "skip_if_unavailable=False", `reposdir=${work}/repos.d`, "plugins=0", ""].join("\n"),
+      [
+        "[main]",
+        `gpgcheck=${gpg}`,
+        `localpkg_gpgcheck=${gpg}`,
+        "repo_gpgcheck=0",
+        "keepcache=1",
+        "cachedir=/var/cache/dnf",
+        "install_weak_deps=False",
+        "installonly_limit=3",
+        "best=True",
+        "skip_if_unavailable=False",
+        `reposdir=${work}/repos.d`,
+        "plugins=0",
+        "",
+      ].join("\n"),
     );
     writeFileSync(
       join(work, "repos.d", "xcimg.repo"),
-      repos.map((r) => [`[${r.id}]`, `name=${r.id}`, `baseurl=${r.baseurl}`, "enabled=1", `gpgcheck=${gpg}`, ...(r.keys.length ? [`gpgkey=${r.keys.map((k) => `file://${k}`).join(" ")}`] : []), ""].join("\n")).join("\n"),
+      repos
+        .map((r) =>
+          [
+            `[${r.id}]`,
+            `name=${r.id}`,
+            `baseurl=${r.baseurl}`,
+            "enabled=1",
+            `gpgcheck=${gpg}`,
+            ...(r.keys.length ? [`gpgkey=${r.keys.map((k) => `file://${k}`).join(" ")}`] : []),
+            "",
+          ].join("\n"),
+        )
+        .join("\n"),
     );
     if (!plan.insecure && repos.some((r) => !r.keys.length)) {
       const bare = repos.filter((r) => !r.keys.length).map((r) => r.baseurl);
-      throw new NotFoundError(`no RPM-GPG-KEY* file to verify ${bare.join(", ")}`, { hint: "put the signing key (RPM-GPG-KEY-...) at the top of the repository directory, or --insecure to build without verifying (not recommended)" });
+      throw new NotFoundError(`no RPM-GPG-KEY* file to verify ${bare.join(", ")}`, {
+        hint: "put the signing key (RPM-GPG-KEY-...) at the top of the repository directory, or --insecure to build without verifying (not recommended)",
+      });
     }
   }
 
   const dnf = (root: string, passEnv: Record<string, string>, args: string) =>
-    `env ${Object.entries({ ...env, ...passEnv }).map(([k, v]) => sq(`${k}=${v}`)).join(" ")} dnf -y --noplugins --config=${sq(join(work, "dnf.conf"))} --installroot=${sq(root)} --releasever=${sq(releasever)} --setopt=reposdir=${sq(join(work, "repos.d"))} ${args}`;
+    `env ${Object.entries({ ...env, ...passEnv })
+      .map(([k, v]) => sq(`${k}=${v}`))
+      .join(
+        " ",
+      )} dnf -y --noplugins --config=${sq(join(work, "dnf.conf"))} --installroot=${sq(root)} --releasever=${sq(releasever)} --setopt=reposdir=${sq(join(work, "repos.d"))} ${args}`;
   const names = (p: Pass) => p.install.map(sq).join(" ");
 
   function steps(): string[] {
@@ -77,14 +110,21 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
       writeConfig();
       const probe = join(work, "probe-root");
       const all = [...new Set([...passes, ...otherPasses].flatMap((p) => p.install))];
-      const script = [`mkdir -p ${sq(probe)}/var/cache/dnf`, `mount --bind ${sq(dnfCache)} ${sq(probe)}/var/cache/dnf`, `${dnf(probe, {}, `--assumeno install ${all.map(sq).join(" ")}`).replace(" -y ", " ")} || echo "xcimg-rc=$?"`].join("\n");
+      const script = [
+        `mkdir -p ${sq(probe)}/var/cache/dnf`,
+        `mount --bind ${sq(dnfCache)} ${sq(probe)}/var/cache/dnf`,
+        `${dnf(probe, {}, `--assumeno install ${all.map(sq).join(" ")}`).replace(" -y ", " ")} || echo "xcimg-rc=$?"`,
+      ].join("\n");
       const r = await runIsolated(script, { log, signal, label: "dnf precheck" });
       const text = r.tail.join("\n");
       const missing = [...text.matchAll(/No match for argument: (\S+)/g)].map((m) => m[1] as string);
       if (missing.length) {
-        throw new NotFoundError(`package${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} in none of the repositories searched: ${where()}`, {
-          hint: "fix the name in the pkglist/otherpkglist, or add the repository that has it to pkgdir/otherpkgdir",
-        });
+        throw new NotFoundError(
+          `package${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} in none of the repositories searched: ${where()}`,
+          {
+            hint: "fix the name in the pkglist/otherpkglist, or add the repository that has it to pkgdir/otherpkgdir",
+          },
+        );
       }
       if (r.code !== 0 || (/Error:|Failed to download metadata|Cannot download repomd/.test(text) && !/Operation aborted/.test(text))) {
         throw stepFailed(`dnf resolving the package lists from ${where()}`, r.tail, plan.rootimgdir);
@@ -105,15 +145,27 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
       if (r.code !== 0) {
         const text = r.tail.join("\n");
         if (/GPG check FAILED|is not signed|Public key for .* is not installed|NOKEY|BAD signature|signature/i.test(text)) {
-          throw new DataError(`dnf refused a package whose signature does not verify against the keys of ${where()}: ${r.tail.filter((l) => /GPG|signature|key/i.test(l)).slice(0, 3).join(" | ")}`, {
-            hint: "sign the packages with the key in the repository's RPM-GPG-KEY* file, or --insecure to install unverified packages (not recommended)",
-          });
+          throw new DataError(
+            `dnf refused a package whose signature does not verify against the keys of ${where()}: ${r.tail
+              .filter((l) => /GPG|signature|key/i.test(l))
+              .slice(0, 3)
+              .join(" | ")}`,
+            {
+              hint: "sign the packages with the key in the repository's RPM-GPG-KEY* file, or --insecure to install unverified packages (not recommended)",
+            },
+          );
         }
         throw stepFailed("dnf in the new tree", r.tail, plan.rootimgdir);
       }
     },
     async packages() {
-      const r = await runIsolated(`rpm --root ${sq(plan.staging)} --dbpath /var/lib/rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'`, { env: { HOME: home }, log, signal, label: "rpm -qa", keepStdout: true });
+      const r = await runIsolated(`rpm --root ${sq(plan.staging)} --dbpath /var/lib/rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'`, {
+        env: { HOME: home },
+        log,
+        signal,
+        label: "rpm -qa",
+        keepStdout: true,
+      });
       if (r.code !== 0) throw stepFailed("rpm -qa", r.tail);
       return r.stdout
         .split("\n")

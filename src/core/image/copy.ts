@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Context } from "../context";
-import { copyImageRows, findImage, getImage, type Image } from "../defs/image";
-import { IMAGE_TYPE } from "../defs/image";
+import { copyImageRows, findImage, getImage, IMAGE_TYPE, type Image } from "../defs/image";
 import { writeObject } from "../defs/object";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { safeImageFileName, safePathComponent, validateImageName } from "../names";
@@ -30,13 +29,19 @@ function copyDir(ctx: Context, from: Image, dst: string): string | null {
   const osvers = from.attrs.osvers;
   const osarch = from.attrs.osarch;
   if (!osvers || !osarch) {
-    throw new DataError(`image '${from.name}' has no osvers/osarch: cannot tell where its copy's files go`, { hint: `set them with 'xcimg image set ${from.name} osvers=... osarch=...'` });
+    throw new DataError(`image '${from.name}' has no osvers/osarch: cannot tell where its copy's files go`, {
+      hint: `set them with 'xcimg image set ${from.name} osvers=... osarch=...'`,
+    });
   }
   return join(installdir, "netboot", safePathComponent("osvers", osvers), safePathComponent("osarch", osarch), safeImageFileName(dst));
 }
 
 async function cpTree(src: string, dst: string, link: boolean, signal: AbortSignal): Promise<void> {
-  const proc = Bun.spawn(["cp", link ? "-al" : "-a", ...(link ? [] : ["--reflink=auto"]), "-T", "--", src, dst], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn(["cp", link ? "-al" : "-a", ...(link ? [] : ["--reflink=auto"]), "-T", "--", src, dst], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   const onAbort = () => proc.kill("SIGTERM");
   signal.addEventListener("abort", onAbort, { once: true });
   const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
@@ -45,7 +50,12 @@ async function cpTree(src: string, dst: string, link: boolean, signal: AbortSign
   if (code !== 0) throw new IOFailure(`cp ${link ? "-al" : "-a"} ${src} ${dst} failed: ${err.trim() || `exit ${code}`}`);
 }
 
-export async function copyImage(ctx: Context, src: string, dst: string, opts: CopyOptions = {}): Promise<{ image: Image; rootimgdir: string | null; copied: boolean }> {
+export async function copyImage(
+  ctx: Context,
+  src: string,
+  dst: string,
+  opts: CopyOptions = {},
+): Promise<{ image: Image; rootimgdir: string | null; copied: boolean }> {
   const db = ctx.db();
   const from = getImage(db, src);
   validateImageName(dst);
@@ -58,7 +68,9 @@ export async function copyImage(ctx: Context, src: string, dst: string, opts: Co
     srcDir = null;
   }
   if (dstDir && existsSync(dstDir)) {
-    throw new DataError(`${dstDir} already exists: it would become the copy's rootimgdir`, { hint: "remove or rename that directory, or pick another image name" });
+    throw new DataError(`${dstDir} already exists: it would become the copy's rootimgdir`, {
+      hint: "remove or rename that directory, or pick another image name",
+    });
   }
   const temp = dstDir ? join(dirname(dstDir), `.xcimg-copy.${process.pid}.${safeImageFileName(dst)}`) : null;
   let copied = false;

@@ -38,7 +38,8 @@ export function rootImgDirProblem(dir: string): string | null {
  */
 function safeRootImgDir(dir: string): string {
   const problem = rootImgDirProblem(dir);
-  if (problem) throw new DataError(problem, { hint: "set linuximage.rootimgdir to the image's absolute directory, e.g. /install/netboot/<osvers>/<arch>/<profile>" });
+  if (problem)
+    throw new DataError(problem, { hint: "set linuximage.rootimgdir to the image's absolute directory, e.g. /install/netboot/<osvers>/<arch>/<profile>" });
   return dir;
 }
 

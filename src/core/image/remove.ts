@@ -1,16 +1,17 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { cloneDir } from "../clone/paths";
 import type { Context } from "../context";
-import { getImage, listImages, findImage, removeImageRows } from "../defs/image";
+import { findImage, getImage, listImages, removeImageRows } from "../defs/image";
 import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
-import { cloneDir } from "../clone/paths";
 import { nodesBootingImage } from "./image-users";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
 import { topRecordPath } from "./tree-barrier";
 
 /** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
-const NETBOOT_FILES = /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
+const NETBOOT_FILES =
+  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.
@@ -69,8 +70,7 @@ export async function removeImage(
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
         // the image manifest lives beside the tree (core/provenance/manifest.ts)
         for (const ext of ["", ".sig", ".cache"]) staged.add(join(dir, "..", `${basename(dir)}.xcimg-manifest.json${ext}`));
-      }
-      else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
+      } else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
     }
     staged.add(bootFilesDir(ctx.config, name));
   }

@@ -132,7 +132,9 @@ export function guardTree(tree: string, log: Logger, opts: { nfsRoot?: boolean }
   if (isBarrier(own)) return;
   if (!readTop(tree)) writeTop(tree, own);
   close(tree);
-  log.info(`closed ${tree} to other users of this management node (root:root 0700, was ${own.uid}:${own.gid} 0${own.mode.toString(8)}); nodes still get / as 0${nodeTop(tree).mode.toString(8)}`);
+  log.info(
+    `closed ${tree} to other users of this management node (root:root 0700, was ${own.uid}:${own.gid} 0${own.mode.toString(8)}); nodes still get / as 0${nodeTop(tree).mode.toString(8)}`,
+  );
 }
 
 function close(tree: string): void {

@@ -1,6 +1,6 @@
-import { canonicalArch } from "../arch";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { canonicalArch } from "../arch";
 import { DataError, NotFoundError } from "../errors";
 
 /**
@@ -92,7 +92,15 @@ function fromSuse(dir: string): MediaInfo | undefined {
   for (const root of [dir, join(dir, "1")]) {
     const media = read(join(root, "media.1", "media"));
     if (media) {
-      const arch = /x86_64/.test(media) ? "x86_64" : /aarch64/.test(media) ? "aarch64" : /ppc64le/.test(media) ? "ppc64le" : /s390x/.test(media) ? "s390x" : undefined;
+      const arch = /x86_64/.test(media)
+        ? "x86_64"
+        : /aarch64/.test(media)
+          ? "aarch64"
+          : /ppc64le/.test(media)
+            ? "ppc64le"
+            : /s390x/.test(media)
+              ? "s390x"
+              : undefined;
       const sle = /SLE-(\d+)(?:-SP(\d+))?/.exec(media);
       const leap = /openSUSE-Leap[- ](\d+\.\d+)/i.exec(media) ?? /Leap[- ](\d+\.\d+)/i.exec(read(join(root, "media.1", "products")) ?? "");
       let osvers: string | undefined;
@@ -104,7 +112,8 @@ function fromSuse(dir: string): MediaInfo | undefined {
     if (content) {
       const ver = /^VERSION\s+(\d+)(?:\.(\d+))?/m.exec(content) ?? /^LABEL\s+SUSE Linux Enterprise Server (\d+)(?: SP(\d+))?/m.exec(content);
       const arch = normArch(/^BASEARCHS\s+(\S+)/m.exec(content)?.[1]);
-      if (ver && arch) return { osvers: `sles${ver[1]}${ver[2] && ver[2] !== "0" ? `.${ver[2]}` : ""}`, arch, evidence: join(root === dir ? "" : "1", "content") };
+      if (ver && arch)
+        return { osvers: `sles${ver[1]}${ver[2] && ver[2] !== "0" ? `.${ver[2]}` : ""}`, arch, evidence: join(root === dir ? "" : "1", "content") };
     }
   }
   return undefined;
@@ -134,7 +143,10 @@ function fromDists(dir: string): MediaInfo | undefined {
     const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, "m").exec(text)?.[1]?.trim();
     const origin = field("Origin");
     const version = field("Version");
-    const archs = (field("Architectures") ?? "").split(/\s+/).map(normArch).filter((a): a is string => Boolean(a));
+    const archs = (field("Architectures") ?? "")
+      .split(/\s+/)
+      .map(normArch)
+      .filter((a): a is string => Boolean(a));
     const prefix = origin === "Debian" ? "debian" : origin === "Ubuntu" ? "ubuntu" : undefined;
     if (prefix && version && archs.length === 1) return { osvers: `${prefix}${version}`, arch: archs[0] as string, evidence: `dists/${suite}/Release` };
   }
@@ -152,7 +164,10 @@ export function detectMedia(dir: string): MediaInfo {
   if (!st.isDirectory()) throw new DataError(`${dir} is not a directory`, { hint: "give the directory the media was copied or mounted to" });
   const found = fromTreeinfo(dir) ?? fromDiscinfo(dir) ?? fromSuse(dir) ?? fromDiskInfo(dir) ?? fromDists(dir);
   if (found) return found;
-  throw new DataError(`cannot tell which distribution the media in ${dir} is: no usable .treeinfo, .discinfo, media.1/media, content, .disk/info or dists/*/Release`, {
-    hint: "name it yourself with -n <osvers> -a <arch>, e.g. -n rhels9.4 -a x86_64",
-  });
+  throw new DataError(
+    `cannot tell which distribution the media in ${dir} is: no usable .treeinfo, .discinfo, media.1/media, content, .disk/info or dists/*/Release`,
+    {
+      hint: "name it yourself with -n <osvers> -a <arch>, e.g. -n rhels9.4 -a x86_64",
+    },
+  );
 }

@@ -1,6 +1,6 @@
-import { canonicalArch } from "../arch";
 import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { canonicalArch } from "../arch";
 import type { Context } from "../context";
 import { findImage, setImage } from "../defs/image";
 import type { Attrs } from "../defs/object";
@@ -64,9 +64,12 @@ export function defineMediaImage(ctx: Context, req: MediaImageRequest): MediaIma
   const written: string[] = [];
   const template = materialize(findInstallFile(installdir, osvers, arch, profile, "tmpl"), installdir, platform, profile, "tmpl", written);
   if (!template) {
-    throw new DataError(`No ${platform} install template exists for ${profile} in ${customInstallDir(installdir, platform)}, and xcimg has no built-in one for that profile`, {
-      hint: `write ${customInstallDir(installdir, platform)}/${profile}.tmpl (xcimg's built-in templates are for profile compute)`,
-    });
+    throw new DataError(
+      `No ${platform} install template exists for ${profile} in ${customInstallDir(installdir, platform)}, and xcimg has no built-in one for that profile`,
+      {
+        hint: `write ${customInstallDir(installdir, platform)}/${profile}.tmpl (xcimg's built-in templates are for profile compute)`,
+      },
+    );
   }
   const pkglist = materialize(findInstallFile(installdir, osvers, arch, profile, "pkglist"), installdir, platform, profile, "pkglist", written);
 
@@ -96,7 +99,14 @@ function realDir(dir: string): string {
 }
 
 /** A found file as a real path: built-ins are written to the site's custom directory first. */
-function materialize(found: string | undefined, installdir: string, platform: string, profile: string, ext: "tmpl" | "pkglist", written: string[]): string | undefined {
+function materialize(
+  found: string | undefined,
+  installdir: string,
+  platform: string,
+  profile: string,
+  ext: "tmpl" | "pkglist",
+  written: string[],
+): string | undefined {
   if (!found || !isBuiltin(found)) return found;
   const dest = join(customInstallDir(installdir, platform), `${profile}.${ext}`);
   if (existsSync(dest)) return dest;

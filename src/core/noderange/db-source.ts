@@ -173,7 +173,11 @@ function parseWherevals(group: string, wherevals: string): { attr: string; match
   for (const cond of perlSplit(wherevals, /::/)) {
     const at = (sep: string) => [cond.slice(0, cond.indexOf(sep)), cond.slice(cond.indexOf(sep) + sep.length)] as const;
     const regex = (src: string) =>
-      boundedRegex(src.replace(/^\//, "").replace(/\/$/, ""), `the wherevals of dynamic group ${group} ('${cond}')`, (message, hint) => new DataError(message, { hint }));
+      boundedRegex(
+        src.replace(/^\//, "").replace(/\/$/, ""),
+        `the wherevals of dynamic group ${group} ('${cond}')`,
+        (message, hint) => new DataError(message, { hint }),
+      );
     if (/^[^=]*==/.test(cond)) {
       const [attr, val] = at("==");
       byAttr.set(attr, (v) => v === val);

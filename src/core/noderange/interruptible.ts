@@ -47,7 +47,12 @@ export async function expandNoderangeInterruptibly(ctx: Context, expr: string, o
   try {
     return await new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new UsageError(`noderange '${expr}' took longer than ${WALL_CLOCK_MS / 1000} s to expand and was stopped`, { hint: "simplify the regular expression or the ranges" })),
+        () =>
+          reject(
+            new UsageError(`noderange '${expr}' took longer than ${WALL_CLOCK_MS / 1000} s to expand and was stopped`, {
+              hint: "simplify the regular expression or the ranges",
+            }),
+          ),
         WALL_CLOCK_MS,
       );
       const onAbort = () => reject(ctx.signal.reason);

@@ -21,7 +21,9 @@ export function readNodeFile(path: string): string {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UsageError(`noderange file ${path} is not a regular file`, { hint: "^file names a text file with one noderange per line" });
     if (st.size > MAX_NODE_FILE_BYTES) {
-      throw new UsageError(`noderange file ${path} is larger than ${MAX_NODE_FILE_BYTES / 1024 / 1024} MiB`, { hint: "^file names a text file with one noderange per line" });
+      throw new UsageError(`noderange file ${path} is larger than ${MAX_NODE_FILE_BYTES / 1024 / 1024} MiB`, {
+        hint: "^file names a text file with one noderange per line",
+      });
     }
     // read at most size+1 bytes: a file growing while we read is cut, never followed
     const buf = Buffer.alloc(st.size + 1);

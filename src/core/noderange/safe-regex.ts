@@ -97,7 +97,8 @@ export function boundedRegex(source: string, where: string, fail: Fail): Bounded
   const cached = cache.get(key);
   if (cached) return cached;
   const problem = backtrackProblem(source);
-  if (problem) throw fail(`regular expression '${source}' in ${where} refused: ${problem}`, "write it without nested repetition, e.g. cn\\d+ instead of (cn\\d*)+");
+  if (problem)
+    throw fail(`regular expression '${source}' in ${where} refused: ${problem}`, "write it without nested repetition, e.g. cn\\d+ instead of (cn\\d*)+");
   let re: RegExp;
   try {
     re = new RegExp(source);
@@ -114,7 +115,10 @@ export function boundedRegex(source: string, where: string, fail: Fail): Bounded
       if (spent > BUDGET_MS) {
         cache.delete(key);
         // biome-ignore lint/correctness/noUnsafeFinally: the budget error replaces whatever the match returned
-        throw fail(`regular expression '${source}' in ${where} took more than ${BUDGET_MS / 1000} s on the node names and was stopped`, "simplify it: it backtracks too much");
+        throw fail(
+          `regular expression '${source}' in ${where} took more than ${BUDGET_MS / 1000} s on the node names and was stopped`,
+          "simplify it: it backtracks too much",
+        );
       }
     }
   };

@@ -44,7 +44,13 @@ self.onmessage = (e: MessageEvent<ExpandRequest>) => {
     reply = { nodes: expandNoderange(expr, dbNodeSource(new Db(driver)), { verify, env }) };
   } catch (err) {
     const x = err as Error;
-    reply = { error: { name: err instanceof XcimgError ? err.name : "InternalError", message: x?.message ?? String(err), hint: err instanceof XcimgError ? err.hint : undefined } };
+    reply = {
+      error: {
+        name: err instanceof XcimgError ? err.name : "InternalError",
+        message: x?.message ?? String(err),
+        hint: err instanceof XcimgError ? err.hint : undefined,
+      },
+    };
   } finally {
     driver?.close();
   }

@@ -1,13 +1,13 @@
-import { createSink, type Compression } from "./compress";
-import { assertFitsCpio, writeCpio } from "./cpio-archive";
-import type { PathFilter } from "./exlist";
-import { atomicFile } from "../fs/atomic";
 import { dirname } from "node:path";
 import { InterruptedError } from "../errors";
-import { archiveFailure } from "./failure";
+import { atomicFile } from "../fs/atomic";
 import { nodeTop, type TreeTop, withTopMode } from "../image/tree-barrier";
+import { type Compression, createSink } from "./compress";
+import { assertFitsCpio, writeCpio } from "./cpio-archive";
+import type { PathFilter } from "./exlist";
+import { archiveFailure } from "./failure";
 import { writeTar } from "./tar-archive";
-import { walkTree, type WalkResult } from "./walk";
+import { type WalkResult, walkTree } from "./walk";
 
 /**
  * A filtered tree as one compressed archive file, replaced atomically: the building block of

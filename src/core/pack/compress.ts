@@ -1,9 +1,9 @@
 import { writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { IOFailure, NotFoundError } from "../errors";
 import type { Algo } from "../compress/codec";
 import { spawnCompressWorker } from "../compress/spawn";
 import type { FromWorker, ToWorker } from "../compress/worker";
+import { IOFailure, NotFoundError } from "../errors";
 
 /**
  * Where an archive's bytes go. The archive writer calls write() with fresh buffers (the sink
@@ -267,7 +267,9 @@ export class ChildSink implements ArchiveSink {
     private readonly argv: string[],
   ) {
     if (!Bun.which(argv[0] as string)) {
-      throw new NotFoundError(`Command ${argv[0]} does not exist, please make sure it is installed.`, { hint: `install the ${argv[0]} package (Debian: xz-utils)` });
+      throw new NotFoundError(`Command ${argv[0]} does not exist, please make sure it is installed.`, {
+        hint: `install the ${argv[0]} package (Debian: xz-utils)`,
+      });
     }
     this.proc = Bun.spawn(argv, { stdin: "pipe", stdout: fd, stderr: "pipe" });
     this.stdin = this.proc.stdin as import("bun").FileSink;

@@ -128,7 +128,9 @@ async function streamFile(abs: Buffer, e: TreeEntry, size: number, sink: Archive
 }
 
 function changed(e: TreeEntry): IOFailure {
-  return new IOFailure(`/${e.rel.toString()} shrank while it was being packed`, { hint: "nothing may write to the image tree during 'xcimg pack'; run it again" });
+  return new IOFailure(`/${e.rel.toString()} shrank while it was being packed`, {
+    hint: "nothing may write to the image tree during 'xcimg pack'; run it again",
+  });
 }
 
 /** glibc's gnu_dev_major/minor for the 64-bit dev_t Linux uses. */

@@ -81,7 +81,17 @@ export function memoryCpio(entries: readonly MemoryEntry[], mtime: number): Buff
     const name = Buffer.from(e.name);
     parts.push(
       encodeHeader(
-        { ino: ++ino, mode: e.mode, uid: e.uid ?? 0, gid: e.gid ?? 0, nlink: (e.mode & 0o170000) === 0o040000 ? 2 : 1, mtime: newcTime(mtime), size: data.length, rdevMajor: e.rdevMajor ?? 0, rdevMinor: e.rdevMinor ?? 0 },
+        {
+          ino: ++ino,
+          mode: e.mode,
+          uid: e.uid ?? 0,
+          gid: e.gid ?? 0,
+          nlink: (e.mode & 0o170000) === 0o040000 ? 2 : 1,
+          mtime: newcTime(mtime),
+          size: data.length,
+          rdevMajor: e.rdevMajor ?? 0,
+          rdevMinor: e.rdevMinor ?? 0,
+        },
         name,
       ),
     );

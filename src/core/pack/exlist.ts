@@ -29,7 +29,10 @@ const MAX_INCLUDE_DEPTH = 32;
 
 export function readExlists(exlistAttr: string | undefined, read: (f: string) => string = (f) => readFileSync(f, "latin1")): ExlistRules {
   const rules: ExlistRules = { excludes: [], includes: [], files: [] };
-  for (const file of (exlistAttr ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const file of (exlistAttr ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     rules.files.push(file);
     const text = expandIncludes(readList(file, read, "exlist"), dirname(file), read, rules.files, [file]);
     parseLines(text, rules);
@@ -42,7 +45,8 @@ function readList(file: string, read: (f: string) => string, what: string): stri
     return read(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new NotFoundError(`cannot open ${what} file ${file}`, { hint: "fix linuximage.exlist with 'xcimg image set <image> exlist=...'" });
+    if (code === "ENOENT")
+      throw new NotFoundError(`cannot open ${what} file ${file}`, { hint: "fix linuximage.exlist with 'xcimg image set <image> exlist=...'" });
     throw new DataError(`cannot read ${what} file ${file}: ${(e as Error).message}`);
   }
 }
@@ -58,7 +62,10 @@ function expandIncludes(text: string, baseDir: string, read: (f: string) => stri
     const body = readList(file, read, `#INCLUDE:${name}# (from ${stack.at(-1)})`);
     seen.push(file);
     // xCAT drops blank lines and trailing blanks of included files, then splices them in
-    const lines = body.split("\n").map((l) => l.replace(/\s+$/, "")).filter((l) => l.trim() !== "");
+    const lines = body
+      .split("\n")
+      .map((l) => l.replace(/\s+$/, ""))
+      .filter((l) => l.trim() !== "");
     out += rest.slice(0, m.index) + expandIncludes(lines.join("\n"), baseDir, read, seen, [...stack, file]);
     rest = rest.slice(m.index + m[0].length);
   }

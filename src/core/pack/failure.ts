@@ -18,7 +18,8 @@ export function archiveFailure(e: unknown, what: string, dir: string): unknown {
 
 function hintFor(message: string, dir: string): string {
   const kept = "the previous packed image is untouched";
-  if (/ENOSPC|EDQUOT|no space left|quota/i.test(message)) return `free space on the filesystem holding ${dir} (the new archive is written beside the old one before it replaces it); ${kept}`;
+  if (/ENOSPC|EDQUOT|no space left|quota/i.test(message))
+    return `free space on the filesystem holding ${dir} (the new archive is written beside the old one before it replaces it); ${kept}`;
   if (/EIO|input\/output error/i.test(message)) return `a read or write failed on the disk (see dmesg); ${kept}`;
   return `${kept}; fix the cause and run the command again`;
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { SUFFIX, type Compression } from "./compress";
+import { type Compression, SUFFIX } from "./compress";
 import type { ArchiveMethod } from "./options";
 
 /** The packed image's file name, next to rootimg/, as xCAT names it. */

@@ -1,28 +1,27 @@
-
 import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { bootInitrd } from "../boot/initrd";
 import type { Context } from "../context";
 import { enabledRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
-import { fsyncDir, copyAtomic, tempNameFor, writeFileAtomic } from "../fs/atomic";
+import { copyAtomic, fsyncDir, tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
-import { rootImgDir } from "../image/paths";
-import { bootInitrd } from "../boot/initrd";
-import { archiveTree } from "./archive-tree";
-import { archiveFailure } from "./failure";
-import { removeDeadTemps } from "./leftovers";
 import { ImageRoot } from "../image/image-root";
+import { rootImgDir } from "../image/paths";
+import { guardTree, nodeTop, type TreeTop, treeIsNfsRoot } from "../image/tree-barrier";
 import { writeXcatinfo } from "../image/xcatinfo";
-import { guardTree, nodeTop, treeIsNfsRoot, type TreeTop } from "../image/tree-barrier";
+import { syncIntoImage } from "../synclist/locate";
+import { archiveTree } from "./archive-tree";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
+import { archiveFailure } from "./failure";
 import { type ImageKernel, pickKernel } from "./kernel";
+import { removeDeadTemps } from "./leftovers";
 import type { PackOptions } from "./options";
 import { archiveName, otherPackedImages } from "./outputs";
 import { type RootPasswordResult, rootPasswordMessage, setRootPassword } from "./root-password";
 import { writeSquashfs } from "./squashfs";
 import { type WalkResult, walkTree } from "./walk";
-import { syncIntoImage } from "../synclist/locate";
 
 export interface PackResult {
   image: string;
@@ -174,7 +173,8 @@ function setTimezone(ctx: Context, tree: string, tz: string): string[] {
 function placeKernel(ctx: Context, img: Image, tree: string, dir: string): ImageKernel | null {
   const k = pickKernel(tree, img.attrs.kernelver);
   if (!k) {
-    if (!existsSync(join(dir, "kernel"))) ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
+    if (!existsSync(join(dir, "kernel")))
+      ctx.log.warn(`no kernel in ${tree}/boot: nodes cannot boot this image until one is installed there (or put one at ${dir}/kernel)`);
     return null;
   }
   copyAtomic(k.path, join(dir, "kernel"));

@@ -59,7 +59,9 @@ export function setRootPassword(ctx: Context, tree: string): RootPasswordResult 
   const want = wantedHash(ctx, current);
   if (!want) return "kept";
   if (text === null || at < 0) {
-    ctx.log.warn(`${join(tree, "etc/shadow")} ${text === null ? "is missing or not a regular file" : "has no root line"}: the root password from the passwd table was not set`);
+    ctx.log.warn(
+      `${join(tree, "etc/shadow")} ${text === null ? "is missing or not a regular file" : "has no root line"}: the root password from the passwd table was not set`,
+    );
     return "kept";
   }
   const line = `root:${want.hash}:13880:0:99999:7:::`;

@@ -1,5 +1,5 @@
-import { availableParallelism } from "node:os";
 import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fsError, IOFailure, NotFoundError } from "../errors";
 import type { TreeTop } from "../image/tree-barrier";

@@ -30,7 +30,13 @@ export class FirstTarEntryPatch {
       if (buf.length - off < BLOCK) break;
       const type = String.fromCharCode(buf[off + 156] as number);
       if (type === "x" || type === "g") {
-        const size = Number.parseInt(buf.toString("latin1", off + 124, off + 136).replace(/\0.*$/, "").trim() || "0", 8);
+        const size = Number.parseInt(
+          buf
+            .toString("latin1", off + 124, off + 136)
+            .replace(/\0.*$/, "")
+            .trim() || "0",
+          8,
+        );
         off += BLOCK;
         this.skip = Math.ceil(size / BLOCK) * BLOCK;
         continue;

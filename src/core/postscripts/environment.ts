@@ -45,7 +45,10 @@ function optionalRows(db: Db, table: string): Record<string, string>[] | null {
 /** xCAT's get_pkglist_tex, simplified: the package names of a comma-separated list of pkglist files, comma-joined. */
 export function pkglistText(files: string | undefined): string {
   const out: string[] = [];
-  for (const f of (files ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const f of (files ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let text = "";
     try {
       text = readFileSync(f, "utf8");
@@ -135,7 +138,8 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
 
   const nics = optionalRows(db, "nics")?.find((r) => r.node === i.node);
   if (nics) {
-    for (const col of ["nicips", "nichostnamesuffixes", "nictypes", "niccustomscripts", "nicnetworks", "nicextraparams", "nicdevices"]) set(col.toUpperCase(), nics[col]);
+    for (const col of ["nicips", "nichostnamesuffixes", "nictypes", "niccustomscripts", "nicnetworks", "nicextraparams", "nicdevices"])
+      set(col.toUpperCase(), nics[col]);
     set("NICNODE", i.node);
   }
   return vars;

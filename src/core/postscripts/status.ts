@@ -86,7 +86,14 @@ function record(ctx: Context, statuses: PostscriptStatus[], attrs: Map<string, A
   const now = new Date().toISOString();
   const rows: { node: string; status: string }[] = [];
   for (const s of statuses) {
-    const status = s.state === "running" ? (s.current.startsWith("postbootscript") ? "postbooting" : "booting") : s.state === "booted" || s.state === "failed" ? s.state : null;
+    const status =
+      s.state === "running"
+        ? s.current.startsWith("postbootscript")
+          ? "postbooting"
+          : "booting"
+        : s.state === "booted" || s.state === "failed"
+          ? s.state
+          : null;
     if (status && attrs.get(s.node)?.status !== status) rows.push({ node: s.node, status });
   }
   if (!rows.length) return;
@@ -101,7 +108,11 @@ export function isSettled(s: PostscriptStatus): boolean {
 }
 
 /** `--wait`: again every 5 s (logging each change) until every node is booted or failed, the timeout passes or Ctrl-C. */
-export async function followStatus(ctx: Context, nodes: readonly string[], opts: { ssh: SshFlags; wait: boolean; timeoutSeconds: number | null }): Promise<PostscriptStatus[]> {
+export async function followStatus(
+  ctx: Context,
+  nodes: readonly string[],
+  opts: { ssh: SshFlags; wait: boolean; timeoutSeconds: number | null },
+): Promise<PostscriptStatus[]> {
   const deadline = opts.timeoutSeconds === null ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutSeconds * 1000;
   const seen = new Map<string, string>();
   for (;;) {

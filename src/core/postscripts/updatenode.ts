@@ -18,9 +18,9 @@ import type { Synclist } from "../synclist/parse";
 import { planSync } from "../synclist/plan";
 import { exportLines, postscriptEnv } from "./environment";
 import { eachBounded, FANOUT } from "./fanout";
-import { NO_KEY } from "./trust";
 import { BUILT_IN_NETBOOT, isPostscriptName, nodePostscripts, type Postscript, parsePostscripts, postscriptLines } from "./order";
 import { RUNNER_PATH, RUNNER_SCRIPT } from "./runner";
+import { NO_KEY } from "./trust";
 
 /**
  * `xcimg updatenode <noderange> [-k] [-F] [-P [scripts]]`: xCAT's updatenode without xcatd, over
@@ -53,7 +53,8 @@ export interface NodeResult {
 export function parseScriptsArg(v: string | undefined): Postscript[] | null {
   if (v === undefined || v.trim() === "") return null;
   const list = parsePostscripts(v);
-  for (const p of list) if (!isPostscriptName(p.name)) throw new UsageError(`'${p.name}' is not a postscript name`, { hint: "name a file of <installdir>/postscripts" });
+  for (const p of list)
+    if (!isPostscriptName(p.name)) throw new UsageError(`'${p.name}' is not a postscript name`, { hint: "name a file of <installdir>/postscripts" });
   return list;
 }
 
@@ -62,7 +63,8 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
   const attrs = readNodes(db, req.nodes);
   if (req.scripts) {
     for (const p of req.scripts) {
-      if (!existsSync(join(ctx.config.installdir, "postscripts", p.name))) throw new NotFoundError(`${p.name} is not in ${join(ctx.config.installdir, "postscripts")}`, { hint: "copy the script there first" });
+      if (!existsSync(join(ctx.config.installdir, "postscripts", p.name)))
+        throw new NotFoundError(`${p.name} is not in ${join(ctx.config.installdir, "postscripts")}`, { hint: "copy the script there first" });
     }
   }
   // synclists and their noderanges, read once for all nodes
@@ -74,7 +76,9 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
       if (!img || lists.has(img.name)) continue;
       const l = imageSynclists(ctx.config, img).map(readSynclist);
       lists.set(img.name, l);
-      for (const s of l) for (const q of [...s.entries, ...s.execute, ...s.executeAlways]) if (q.nodes && !ranges.has(q.nodes)) ranges.set(q.nodes, new Set(await expandNoderangeInterruptibly(ctx, q.nodes)));
+      for (const s of l)
+        for (const q of [...s.entries, ...s.execute, ...s.executeAlways])
+          if (q.nodes && !ranges.has(q.nodes)) ranges.set(q.nodes, new Set(await expandNoderangeInterruptibly(ctx, q.nodes)));
     }
   }
   const keys = req.keys ? authorizedKeys(ctx.config, ctx.log) : "";
@@ -100,7 +104,10 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
               const target = new NodeTarget(session);
               const sum: NonNullable<NodeResult["sync"]> = { changed: [], appended: [], merged: [], warnings: [], ran: [] };
               for (const l of (img && lists.get(img.name)) || []) {
-                const r = await applySync(planSync(l, (q) => ranges.get(q)?.has(node) ?? false), target);
+                const r = await applySync(
+                  planSync(l, (q) => ranges.get(q)?.has(node) ?? false),
+                  target,
+                );
                 sum.changed.push(...r.changed);
                 sum.appended.push(...r.appended);
                 sum.merged.push(...r.merged);
@@ -113,7 +120,8 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
             }
             if (req.scripts !== undefined) {
               res.scripts = await runScripts(ctx, session, node, a, req.scripts);
-              if (res.scripts.failed.length) throw new SyncScriptError(`postscript ${res.scripts.failed.join(" ")} failed (see /var/log/xcat/xcat.log on the node)`);
+              if (res.scripts.failed.length)
+                throw new SyncScriptError(`postscript ${res.scripts.failed.join(" ")} failed (see /var/log/xcat/xcat.log on the node)`);
             }
           } finally {
             session.close();
@@ -143,14 +151,20 @@ function imageOf(ctx: Context, a: Attrs): Image | null {
 }
 
 async function pushKeys(s: RemoteSession, keys: string): Promise<void> {
-  if (!keys) throw new NotFoundError("no public key on this management node to give the node (ssh.identity.pub, <installdir>/postscripts/_ssh/authorized_keys)");
-  const r = await s.run("set -e; umask 077; mkdir -p /root/.ssh; cat >/root/.ssh/authorized_keys.xcimg; mv -f /root/.ssh/authorized_keys.xcimg /root/.ssh/authorized_keys", { stdin: keys });
+  if (!keys)
+    throw new NotFoundError("no public key on this management node to give the node (ssh.identity.pub, <installdir>/postscripts/_ssh/authorized_keys)");
+  const r = await s.run(
+    "set -e; umask 077; mkdir -p /root/.ssh; cat >/root/.ssh/authorized_keys.xcimg; mv -f /root/.ssh/authorized_keys.xcimg /root/.ssh/authorized_keys",
+    { stdin: keys },
+  );
   if (r.code !== 0) throw new NotFoundError(`cannot write root's authorized_keys on ${s.where}: ${r.stderr.trim()}`);
 }
 
 async function upload(s: RemoteSession, path: string, data: string | Buffer, mode: number): Promise<void> {
   const tmp = shq(`${path}.xcimg-new`);
-  const r = await s.run(`set -e; mkdir -p "$(dirname ${shq(path)})"; cat >${tmp}; chmod ${mode.toString(8)} ${tmp}; mv -f ${tmp} ${shq(path)}`, { stdin: data });
+  const r = await s.run(`set -e; mkdir -p "$(dirname ${shq(path)})"; cat >${tmp}; chmod ${mode.toString(8)} ${tmp}; mv -f ${tmp} ${shq(path)}`, {
+    stdin: data,
+  });
   if (r.code !== 0) throw new NotFoundError(`cannot write ${path} on ${s.where}: ${r.stderr.trim()}`);
 }
 
@@ -167,7 +181,8 @@ async function runScripts(ctx: Context, s: RemoteSession, node: string, a: Attrs
   const vars = postscriptEnv(ctx.config, ctx.db(), { node, attrs: a, image: img, state, master: a.xcatmaster || ctx.config.master, updatenode: true });
   await upload(s, RUNNER_PATH, RUNNER_SCRIPT, 0o755);
   await upload(s, "/xcatpost/mypostscript", `# written by xcimg updatenode\n${exportLines(vars)}`, 0o600);
-  for (const name of new Set(list.map((p) => p.name))) await upload(s, `/xcatpost/${name}`, readFileSync(join(ctx.config.installdir, "postscripts", name)), 0o755);
+  for (const name of new Set(list.map((p) => p.name)))
+    await upload(s, `/xcatpost/${name}`, readFileSync(join(ctx.config.installdir, "postscripts", name)), 0o755);
   await upload(s, "/xcatpost/xcimg-updatenode.list", list.length ? `${postscriptLines(list)}\n` : "", 0o644);
   const r = await s.run(`/bin/sh ${RUNNER_PATH} run /xcatpost/xcimg-updatenode.list`, { signal: ctx.signal });
   const out = r.stdout.toString("utf8").trim().split("\n").pop() ?? "";
@@ -179,7 +194,10 @@ export function resultLine(r: NodeResult): string {
   if (!r.ok) return `${r.node}: failed: ${r.error}`;
   const parts: string[] = [];
   if (r.keys) parts.push("authorized_keys refreshed");
-  if (r.sync) parts.push(`${r.sync.changed.length} file(s) synced${r.sync.appended.length ? `, appended to ${r.sync.appended.join(" ")}` : ""}${r.sync.merged.length ? `, merged into ${r.sync.merged.join(" ")}` : ""}${r.sync.ran.length ? `, ran ${r.sync.ran.map((x) => x.script).join(" ")}` : ""}`);
+  if (r.sync)
+    parts.push(
+      `${r.sync.changed.length} file(s) synced${r.sync.appended.length ? `, appended to ${r.sync.appended.join(" ")}` : ""}${r.sync.merged.length ? `, merged into ${r.sync.merged.join(" ")}` : ""}${r.sync.ran.length ? `, ran ${r.sync.ran.map((x) => x.script).join(" ")}` : ""}`,
+    );
   if (r.scripts) parts.push(`ran ${r.scripts.ran.length ? r.scripts.ran.join(" ") : "no postscripts"}`);
   return `${r.node}: ok: ${parts.join("; ")}`;
 }

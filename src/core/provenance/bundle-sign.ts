@@ -2,7 +2,7 @@ import type { FinishHook } from "../bundle/write";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { listed, statementMember } from "./bundle-statement";
-import { computeManifest, MANIFEST_FILE, type Origin, manifestText, readStoredManifest, SIGNATURE_SUFFIX } from "./manifest";
+import { computeManifest, MANIFEST_FILE, manifestText, type Origin, readStoredManifest, SIGNATURE_SUFFIX } from "./manifest";
 import { openSigner, signMessage } from "./signer";
 import { keyLabel } from "./sshsig";
 

@@ -2,7 +2,7 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, NotFoundError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
-import { artifactFiles, identityOf, type ImageManifest, readStoredManifest, refreshManifest, SIGNATURE_SUFFIX, treeOf } from "./manifest";
+import { artifactFiles, type ImageManifest, identityOf, readStoredManifest, refreshManifest, SIGNATURE_SUFFIX, treeOf } from "./manifest";
 import { openSigner, signMessage } from "./signer";
 import { keyLabel } from "./sshsig";
 import { digestFile, digestTree, getfattrAvailable } from "./tree-digest";
@@ -47,7 +47,8 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
   if (m.tree) {
     const tree = treeOf(ctx.config, img);
     const xattrs = m.tree.xattrs === true;
-    if (tree && xattrs && !getfattrAvailable()) diffs.push(`cannot check the extended attributes of root tree ${m.tree.path}: getfattr (package attr) is not installed`);
+    if (tree && xattrs && !getfattrAvailable())
+      diffs.push(`cannot check the extended attributes of root tree ${m.tree.path}: getfattr (package attr) is not installed`);
     const fresh = tree && (!xattrs || getfattrAvailable()) ? digestTree(tree.abs, { xattrs }) : null;
     if (!tree) notes.push(`the root tree ${m.tree.path} is not on this management node (a bundle carries the packed image only); not checked`);
     else if (!fresh) {

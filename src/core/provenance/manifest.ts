@@ -8,8 +8,8 @@ import { DataError, fsError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import { rootImgDir } from "../image/paths";
 import { PACKED_IMAGE } from "../pack/outputs";
-import { type PackageList, packageList } from "./packages";
 import { FileDigestCache } from "./digest-cache";
+import { type PackageList, packageList } from "./packages";
 import { type DigestCache, digestFile, digestTree, type TreeDigest } from "./tree-digest";
 
 /**
@@ -107,7 +107,13 @@ export function identityOf(img: Image): Identity {
   return { name: img.name, provmethod: a.provmethod ?? "", osvers: a.osvers ?? "", osarch: a.osarch ?? "", profile: a.profile ?? "" };
 }
 
-export function computeManifest(config: Config, img: Image, origin: Origin, made = new Date().toISOString(), opts: { cache?: DigestCache } = {}): ImageManifest {
+export function computeManifest(
+  config: Config,
+  img: Image,
+  origin: Origin,
+  made = new Date().toISOString(),
+  opts: { cache?: DigestCache } = {},
+): ImageManifest {
   const artifacts: Record<string, Artifact> = {};
   for (const [rel, abs] of artifactFiles(config, img)) artifacts[rel] = digestFile(abs);
   const tree = treeOf(config, img);

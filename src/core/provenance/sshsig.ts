@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject, verify as cryptoVerify } from "node:crypto";
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { DataError } from "../errors";
 
 /**

@@ -222,7 +222,9 @@ function loadIdentity(t: SshTarget, utils: typeof import("ssh2").utils, log?: Lo
         hint: `load it into an agent ('eval $(ssh-agent); ssh-add ${t.identity}') so SSH_AUTH_SOCK is set, or point ssh.identity/--identity at an unencrypted key`,
       });
     }
-    throw new RemoteError(`the SSH key ${t.identity} cannot be used: ${parsed.message}`, { hint: "ssh.identity / --identity must name an OpenSSH or PEM private key" });
+    throw new RemoteError(`the SSH key ${t.identity} cannot be used: ${parsed.message}`, {
+      hint: "ssh.identity / --identity must name an OpenSSH or PEM private key",
+    });
   }
   return key;
 }
@@ -273,7 +275,9 @@ export async function connect(t: SshTarget, opts: { signal?: AbortSignal; log?: 
         rejection = new RemoteError(
           `the host key of ${describeTarget(t)} is not in ${t.knownHosts}: the ${label} key sent by the remote host is ${fp}` +
             (v.otherTypes.length ? ` (known_hosts only has ${v.otherTypes.map(keyLabel).join(", ")} keys for it)` : ""),
-          { hint: `check that fingerprint on the node ('ssh-keygen -lf /etc/ssh/ssh_host_${label.toLowerCase()}_key.pub'), then run again with --accept-new-hostkey to record it` },
+          {
+            hint: `check that fingerprint on the node ('ssh-keygen -lf /etc/ssh/ssh_host_${label.toLowerCase()}_key.pub'), then run again with --accept-new-hostkey to record it`,
+          },
         );
         return false;
     }
@@ -348,10 +352,16 @@ function connectError(t: SshTarget, err: Error & { level?: string; code?: string
   }
   switch (err.code) {
     case "ECONNREFUSED":
-      return new RemoteError(`cannot connect to ${where}: connection refused`, { hint: "is sshd running on the node, and is the port right (--port / ssh.port)?", cause: err });
+      return new RemoteError(`cannot connect to ${where}: connection refused`, {
+        hint: "is sshd running on the node, and is the port right (--port / ssh.port)?",
+        cause: err,
+      });
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return new RemoteError(`cannot resolve the host name ${t.host}`, { hint: `set the node's address with 'xcimg node set ${t.node} ip=<address>'`, cause: err });
+      return new RemoteError(`cannot resolve the host name ${t.host}`, {
+        hint: `set the node's address with 'xcimg node set ${t.node} ip=<address>'`,
+        cause: err,
+      });
     case "EHOSTUNREACH":
     case "ENETUNREACH":
     case "ETIMEDOUT":

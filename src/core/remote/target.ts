@@ -1,5 +1,5 @@
-import type { Context } from "../context";
 import { expandPath } from "../config/load";
+import type { Context } from "../context";
 import { readNodes } from "../defs/node";
 import { UsageError } from "../errors";
 import { validateNodeName } from "../names";

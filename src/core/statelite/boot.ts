@@ -1,4 +1,4 @@
-import { existsSync, openSync, readSync, closeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type BootFlavor, type BootResult, bootNodes, kcmdlineInput, type NodeBootInput } from "../boot/boot";
@@ -8,12 +8,12 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { NotFoundError } from "../errors";
 import { copyAtomic, writeFileIfChanged } from "../fs/atomic";
+import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
 import { pickKernel } from "../pack/kernel";
 import { PACKED_IMAGE } from "../pack/outputs";
 import { stateliteInitrd } from "./initrd";
 import { nfsDirFor, stateliteKcmdline } from "./kcmdline";
 import { liteTarget } from "./liteimg";
-import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
 import { type NodeStateliteData, readAppliedList, renderNodeData, stateliteNodeData } from "./node-data";
 
 export const RAMDISK_ARCHIVE = "rootimg-statelite.gz";
@@ -47,7 +47,9 @@ export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]
   }
   const initrd = stateliteInitrd(rootimg, kernel.version, osarch);
   if (writeFileIfChanged(join(dir, STATELITE_INITRD), initrd.data)) {
-    ctx.log.info(`wrote ${join(dir, STATELITE_INITRD)}: busybox from the ${initrd.busyboxFrom} (${initrd.busybox}), ${initrd.modules} modules of kernel ${kernel.version}`);
+    ctx.log.info(
+      `wrote ${join(dir, STATELITE_INITRD)}: busybox from the ${initrd.busyboxFrom} (${initrd.busybox}), ${initrd.modules} modules of kernel ${kernel.version}`,
+    );
   }
   const files: BootFileSource[] = [...(ramdisk ? [{ name: RAMDISK_ARCHIVE, src: archive }] : []), { name: STATELITE_INITRD, src: join(dir, STATELITE_INITRD) }];
   const pub = publishBootFiles(ctx.config, img, kernel.path, files, (n) => n === RAMDISK_ARCHIVE || n === "initrd-stateless.gz" || PACKED_IMAGE.test(n));
@@ -109,7 +111,9 @@ export function stateliteKernel(img: Image, dir: string, rootimg: string): { pat
   }
   const version = bzImageVersion(placed);
   if (!version) {
-    throw new NotFoundError(`cannot tell the version of ${placed}, so not which /lib/modules of the image goes with it`, { hint: `set it: 'xcimg image set ${img.name} kernelver=<version>'` });
+    throw new NotFoundError(`cannot tell the version of ${placed}, so not which /lib/modules of the image goes with it`, {
+      hint: `set it: 'xcimg image set ${img.name} kernelver=<version>'`,
+    });
   }
   return { path: placed, version };
 }

@@ -1,4 +1,4 @@
-import { openSync, readSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { NotFoundError } from "../errors";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
 

@@ -53,7 +53,13 @@ export function parseModulesDep(text: string): Map<string, string[]> {
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
-    deps.set(line.slice(0, colon), line.slice(colon + 1).split(/\s+/).filter(Boolean));
+    deps.set(
+      line.slice(0, colon),
+      line
+        .slice(colon + 1)
+        .split(/\s+/)
+        .filter(Boolean),
+    );
   }
   return deps;
 }
@@ -110,7 +116,8 @@ function decompress(file: string): Buffer {
   if (file.endsWith(".zst")) return Buffer.from(Bun.zstdDecompressSync(raw as Uint8Array<ArrayBuffer>));
   if (file.endsWith(".xz")) {
     const r = spawnSync("xz", ["-dc", file], { maxBuffer: 1 << 30 });
-    if (r.status !== 0) throw new NotFoundError(`cannot unpack ${file}: ${r.error?.message ?? r.stderr.toString().trim()}`, { hint: "install xz-utils on the management node" });
+    if (r.status !== 0)
+      throw new NotFoundError(`cannot unpack ${file}: ${r.error?.message ?? r.stderr.toString().trim()}`, { hint: "install xz-utils on the management node" });
     return r.stdout;
   }
   return raw;

@@ -1,9 +1,9 @@
 import { readlinkSync } from "node:fs";
 import { dirname, posix } from "node:path";
+import { type ImageRoot, lstatOrNull } from "../image/image-root";
 import type { Logger } from "../log";
 import { copyA, mkdirp, rmrf, symlinkReplace, touch } from "./fsops";
 import { stripSlash } from "./hierarchy";
-import { type ImageRoot, lstatOrNull } from "../image/image-root";
 import type { LiteEntry } from "./litefile";
 import { isLinkOption } from "./options";
 

@@ -1,7 +1,7 @@
 import type { Db } from "../db/open";
-import { isDisabled } from "../defs/inherit";
 import { orderedFrom } from "../db/row-order";
 import type { Row } from "../db/rows";
+import { isDisabled } from "../defs/inherit";
 import { DEFAULT_OPTION, pad13 } from "./options";
 
 /** One statelite entry: a path in the image and how nodes treat it. */

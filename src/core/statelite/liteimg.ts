@@ -4,14 +4,15 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, fsError, InterruptedError, NotFoundError } from "../errors";
 import { lockImageDir } from "../fs/lock";
-import { writeXcatinfo } from "../image/xcatinfo";
-import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
+import { ImageRoot, lstatOrNull } from "../image/image-root";
 import { rootImgDir } from "../image/paths";
 import { guardTree, treeIsNfsRoot } from "../image/tree-barrier";
+import { writeXcatinfo } from "../image/xcatinfo";
 import { removeDeadTemps } from "../pack/leftovers";
+import { rootPasswordMessage, setRootPassword } from "../pack/root-password";
+import { syncIntoImage } from "../synclist/locate";
 import { copyA, mkdirp, rmrf } from "./fsops";
 import { buildHierarchy, processingOrder } from "./hierarchy";
-import { ImageRoot, lstatOrNull } from "../image/image-root";
 import { type LiteCtx, liteItem } from "./lite-item";
 import { ilitefileLine, imageLiteEntries, type LiteEntry, parseSavedList } from "./litefile";
 import { rewriteOption } from "./options";
@@ -19,7 +20,6 @@ import { packStateliteRamdisk } from "./ramdisk";
 import { RC_STATELITE } from "./rc-statelite";
 import { recoverChanged } from "./recover";
 import { validateEntries, validateHierarchy } from "./validate";
-import { syncIntoImage } from "../synclist/locate";
 
 export const PROVMETHOD_MESSAGE = "Please make sure that osimage.provmethod is set to statelite before calling this command.";
 
@@ -38,14 +38,19 @@ export function liteTarget(ctx: Context, img: Image): { dir: string; rootimg: st
   if (img.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${img.name} provmethod=statelite` });
   const { osvers, osarch, profile } = img.attrs;
   if (!osvers || !osarch || !profile) {
-    throw new DataError(`osimage.osvers, osimage.osarch, and osimage.profile and must be specified for the image ${img.name} in the database, or you must specify -o os -p profile -a arch.`, {
-      hint: `xcimg image set ${img.name} osvers=... osarch=... profile=...`,
-    });
+    throw new DataError(
+      `osimage.osvers, osimage.osarch, and osimage.profile and must be specified for the image ${img.name} in the database, or you must specify -o os -p profile -a arch.`,
+      {
+        hint: `xcimg image set ${img.name} osvers=... osarch=... profile=...`,
+      },
+    );
   }
   const dir = rootImgDir(ctx.config, img);
   const rootimg = join(dir, "rootimg");
   if (!lstatOrNull(rootimg)?.isDirectory()) {
-    throw new NotFoundError(`no rootimage dir: ${rootimg} does not exist`, { hint: `capture the image first (xcimg capture <node> -t diskless -o ${img.name})` });
+    throw new NotFoundError(`no rootimage dir: ${rootimg} does not exist`, {
+      hint: `capture the image first (xcimg capture <node> -t diskless -o ${img.name})`,
+    });
   }
   return { dir, rootimg, profile, arch: osarch };
 }

@@ -40,7 +40,8 @@ export function readAppliedList(rootimg: string, image: string): LiteEntry[] {
  * the first of its groups (nodelist.groups order) that sets it; disabled rows ignored.
  */
 export function nodeColumn(db: Db, table: string, column: string, node: string): string | null {
-  if (!isTableName(table) || !(TABLES[table].keys as readonly string[]).includes("node") || !(TABLES[table].cols as readonly string[]).includes(column)) return null;
+  if (!isTableName(table) || !(TABLES[table].keys as readonly string[]).includes("node") || !(TABLES[table].cols as readonly string[]).includes(column))
+    return null;
   const groups = (rowsWhereIn(db, "nodelist", "node", [node])[0]?.groups ?? "")
     .split(",")
     .map((g) => g.trim())
@@ -68,7 +69,8 @@ function siteValue(db: Db, config: Config, key: string): string | null {
  * management node; xcimg refuses both, so a node never mounts a path nobody meant.
  */
 export function substituteVars(db: Db, config: Config, node: string, value: string, what: string): string {
-  if (value.includes("#CMD=")) throw new DataError(`${what} '${value}' uses #CMD=...#, which xcimg does not run`, { hint: "write the resulting path into the table instead" });
+  if (value.includes("#CMD="))
+    throw new DataError(`${what} '${value}' uses #CMD=...#, which xcimg does not run`, { hint: "write the resulting path into the table instead" });
   if (!value.includes("$")) return value;
   return value
     .split("/")
@@ -82,7 +84,10 @@ export function substituteVars(db: Db, config: Config, node: string, value: stri
           if (p === "node") return node;
           const [table = "", column = ""] = p.split(".");
           const v = table === "site" ? siteValue(db, config, column) : nodeColumn(db, table, column, node);
-          if (!v) throw new DataError(`${what} '${value}': $${p} has no value for node ${node}`, { hint: `set it, e.g. 'xcimg table set ${table} node=${node} ${column}=...'` });
+          if (!v)
+            throw new DataError(`${what} '${value}': $${p} has no value for node ${node}`, {
+              hint: `set it, e.g. 'xcimg table set ${table} node=${node} ${column}=...'`,
+            });
           return v;
         });
       return `${m[1]}${vals.join(".")}${m[3]}`;
@@ -111,7 +116,14 @@ function checkLocation(v: string, what: string): string {
   return server ? `${server}:${path}` : path;
 }
 
-export function stateliteNodeData(db: Db, config: Config, node: string, image: string, rootimg: string, applied: LiteEntry[] = readAppliedList(rootimg, image)): NodeStateliteData {
+export function stateliteNodeData(
+  db: Db,
+  config: Config,
+  node: string,
+  image: string,
+  rootimg: string,
+  applied: LiteEntry[] = readAppliedList(rootimg, image),
+): NodeStateliteData {
   const h = buildHierarchy(applied);
   const topOf = (file: string): string | null => {
     let p = h.parentOf.get(file) ?? null;
@@ -150,12 +162,7 @@ export function stateliteNodeData(db: Db, config: Config, node: string, image: s
 
 /** The file the boot script reads (format documented at the top of rc.statelite.sh). */
 export function renderNodeData(d: NodeStateliteData): string {
-  const lines = [
-    `# xcimg statelite configuration for node ${d.node}, image ${d.image}`,
-    `node ${d.node}`,
-    `statemnt ${d.statemnt}`,
-    `mntopts ${d.mntopts}`,
-  ];
+  const lines = [`# xcimg statelite configuration for node ${d.node}, image ${d.image}`, `node ${d.node}`, `statemnt ${d.statemnt}`, `mntopts ${d.mntopts}`];
   for (const t of d.trees) lines.push(`tree ${t.priority} ${t.dir}${t.mntopts ? ` ${t.mntopts}` : ""}`);
   for (const e of d.entries) lines.push(e.top === null ? `entry ${e.options} ${e.file}` : `child ${e.options} ${e.file} ${e.top}`);
   return `${lines.join("\n")}\n`;

@@ -1,9 +1,9 @@
 import { readlinkSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fsError } from "../errors";
+import { lstatOrNull } from "../image/image-root";
 import { copyA, mkdirp, rmrf, touch, unlinkIfPresent } from "./fsops";
 import { buildHierarchy, type Hierarchy, stripSlash } from "./hierarchy";
-import { lstatOrNull } from "../image/image-root";
 import type { LiteCtx } from "./lite-item";
 import type { LiteEntry } from "./litefile";
 import { isLinkOption } from "./options";

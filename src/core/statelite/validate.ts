@@ -32,7 +32,8 @@ export function validateEntries(entries: readonly LiteEntry[], image: string): v
 }
 
 function checkPathSafety(file: string, image: string): void {
-  if (/\s/.test(file) || file.includes("\0")) fail(`${JSON.stringify(file)} contains white space; statelite paths cannot (xCAT splits its lists on it)`, file, image);
+  if (/\s/.test(file) || file.includes("\0"))
+    fail(`${JSON.stringify(file)} contains white space; statelite paths cannot (xCAT splits its lists on it)`, file, image);
   const parts = file.replace(/\/$/, "").split("/").slice(1);
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "")) fail(`"/" itself cannot be a statelite entry`, file, image);
   if (parts.some((p) => p === "" || p === "." || p === "..")) fail(`${file} must not contain empty, "." or ".." path components`, file, image);

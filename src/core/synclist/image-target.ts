@@ -1,5 +1,19 @@
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { dirname, sep } from "node:path";
 import { DataError, fsError } from "../errors";
 import { ImageRoot, lstatOrNull } from "../image/image-root";
@@ -35,7 +49,9 @@ export class ImageTarget implements SyncTarget {
       throw fsError(e, `cannot resolve ${path} in ${this.root}`);
     }
     if (realParent !== this.real && !realParent.startsWith(this.real + sep)) {
-      throw new DataError(`${path} resolves outside the image tree ${this.root}`, { hint: "a symlink in the image points out of it; fix the image or sync to another path" });
+      throw new DataError(`${path} resolves outside the image tree ${this.root}`, {
+        hint: "a symlink in the image points out of it; fix the image or sync to another path",
+      });
     }
     if (host === this.root) throw new DataError(`cannot sync onto the image's root directory itself`);
     return host;
@@ -45,7 +61,10 @@ export class ImageTarget implements SyncTarget {
     if (hostDir === this.root || !hostDir.startsWith(this.root + sep)) return;
     const st = lstatOrNull(hostDir);
     if (st?.isDirectory()) return;
-    if (st) throw new DataError(`${hostDir.slice(this.root.length)} in the image is not a directory`, { hint: "the synclist destination goes below a file or a link the image has" });
+    if (st)
+      throw new DataError(`${hostDir.slice(this.root.length)} in the image is not a directory`, {
+        hint: "the synclist destination goes below a file or a link the image has",
+      });
     this.mkdirs(dirname(hostDir));
     try {
       mkdirSync(hostDir, { mode: 0o755 });
@@ -58,7 +77,8 @@ export class ImageTarget implements SyncTarget {
     for (const op of plan.ops) {
       const st = lstatOrNull(this.img.at(op.dest));
       if (op.op === "append" || op.op === "merge") await this.read(op.dest);
-      else if ((op.op === "file" || op.op === "symlink") && st?.isDirectory()) throw new DataError(`${op.dest} is a directory in the image: a file cannot replace it`, { hint: "fix the synclist's destination" });
+      else if ((op.op === "file" || op.op === "symlink") && st?.isDirectory())
+        throw new DataError(`${op.dest} is a directory in the image: a file cannot replace it`, { hint: "fix the synclist's destination" });
     }
   }
 
@@ -137,4 +157,3 @@ export class ImageTarget implements SyncTarget {
     }
   }
 }
-

@@ -67,7 +67,9 @@ export async function syncIntoImage(ctx: Context, img: Image, tree: string): Pro
   for (const file of imageSynclists(ctx.config, img)) {
     const plan = planSync(readSynclist(file), null);
     const r = await applySync(plan, new ImageTarget(tree));
-    ctx.log.info(`synclist ${file}: ${r.changed.length} file(s) synced, ${r.unchanged} unchanged${r.appended.length ? `, appended to ${r.appended.join(" ")}` : ""}${r.merged.length ? `, merged into ${r.merged.join(" ")}` : ""}`);
+    ctx.log.info(
+      `synclist ${file}: ${r.changed.length} file(s) synced, ${r.unchanged} unchanged${r.appended.length ? `, appended to ${r.appended.join(" ")}` : ""}${r.merged.length ? `, merged into ${r.merged.join(" ")}` : ""}`,
+    );
     for (const w of r.warnings) ctx.log.warn(w);
     if (r.notForTarget.length) ctx.log.info(`synclist entries for some nodes only (${r.notForTarget.join(", ")}): applied by 'xcimg updatenode -F'`);
     if (r.notRun.length) ctx.log.info(`not run in the image (run on nodes by 'xcimg updatenode -F'): ${r.notRun.join(" ")}`);

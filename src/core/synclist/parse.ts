@@ -49,8 +49,14 @@ const CLAUSES: Record<string, "append" | "merge" | "execute" | "executeAlways"> 
 };
 
 function checkPath(p: string, what: string, where: string): void {
-  if (!p.startsWith("/")) throw new DataError(`${where}: ${what} '${p}' is not an absolute path`, { hint: "synclist paths are full paths (source on the management node, destination on the node)" });
-  if (p.split("/").includes("..")) throw new DataError(`${where}: ${what} '${p}' contains '..'`, { hint: "name the destination without '..': it must stay inside the node's (or image's) tree" });
+  if (!p.startsWith("/"))
+    throw new DataError(`${where}: ${what} '${p}' is not an absolute path`, {
+      hint: "synclist paths are full paths (source on the management node, destination on the node)",
+    });
+  if (p.split("/").includes(".."))
+    throw new DataError(`${where}: ${what} '${p}' contains '..'`, {
+      hint: "name the destination without '..': it must stay inside the node's (or image's) tree",
+    });
   if (p.includes("\0")) throw new DataError(`${where}: ${what} contains a NUL byte`);
 }
 
@@ -75,7 +81,10 @@ export function parseSynclist(text: string, file = "synclist"): Synclist {
       continue;
     }
     const arrow = line.indexOf("->");
-    if (arrow < 0) throw new DataError(`${where}: '${line}' is not 'source -> destination'`, { hint: "each synclist line is 'src [src...] -> dest' (or a clause such as APPEND:)" });
+    if (arrow < 0)
+      throw new DataError(`${where}: '${line}' is not 'source -> destination'`, {
+        hint: "each synclist line is 'src [src...] -> dest' (or a clause such as APPEND:)",
+      });
     const sources = line.slice(0, arrow).trim().split(/\s+/).filter(Boolean);
     let rhs = line.slice(arrow + 2).trim();
     let nodes: string | undefined;

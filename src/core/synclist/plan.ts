@@ -39,7 +39,8 @@ function lst(p: string): Stats | null {
 function expandSource(src: string, where: string): string[] {
   const base = basename(src);
   if (!/[*?[]/.test(base)) {
-    if (!lst(src)) throw new NotFoundError(`${where}: the source ${src} does not exist on this management node`, { hint: "fix the synclist or create the file" });
+    if (!lst(src))
+      throw new NotFoundError(`${where}: the source ${src} does not exist on this management node`, { hint: "fix the synclist or create the file" });
     return [src];
   }
   const dir = dirname(src);
@@ -118,9 +119,10 @@ export function mergeEntries(current: string, add: string): string {
       done.add(n);
     } else out.push(l);
   }
-  for (const l of adds) if (!done.has(name(l))) {
-    out.push(l);
-    done.add(name(l));
-  }
+  for (const l of adds)
+    if (!done.has(name(l))) {
+      out.push(l);
+      done.add(name(l));
+    }
   return `${out.join("\n")}\n`;
 }

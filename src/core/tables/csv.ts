@@ -28,7 +28,9 @@ export function parseCsv(text: string, file: string, knownColumns: readonly stri
   // a quote before the # for the same reason.
   const headerRaw = lines[0]?.replace(/"/g, "");
   if (headerRaw === undefined || !headerRaw.startsWith("#")) {
-    throw new DataError(`${file}:1: data missing header line starting with #`, { hint: "the first line must list the columns, as tabdump writes it: #col1,col2,..." });
+    throw new DataError(`${file}:1: data missing header line starting with #`, {
+      hint: "the first line must list the columns, as tabdump writes it: #col1,col2,...",
+    });
   }
   const columns = headerRaw.slice(1).replace(/\s+$/, "").split(",");
   for (const c of columns) {

@@ -9,7 +9,10 @@ import { NODE_TYPE } from "../defs/node";
  */
 export function inertColumns(table: string, rows: readonly Row[]): string[] {
   const out = new Set<string>();
-  for (const [kind, type] of [["node", NODE_TYPE], ["osimage", IMAGE_TYPE]] as const) {
+  for (const [kind, type] of [
+    ["node", NODE_TYPE],
+    ["osimage", IMAGE_TYPE],
+  ] as const) {
     for (const [attr, spec] of Object.entries(type.attrs)) {
       if (spec.table !== table) continue;
       if (rows.some((r) => r[spec.column]) && inertAttrs(kind, { [attr]: "x" }).length) out.add(`${table}.${spec.column}`);

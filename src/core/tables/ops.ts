@@ -31,7 +31,8 @@ export function restoreTable(db: Db, table: TableName, text: string, file: strin
   const required = [...spec.keys, ...(("required" in spec ? spec.required : []) as readonly string[])];
   for (const { line, values } of parsed.rows) {
     const missing = required.filter((c) => !values[c]);
-    if (missing.length) throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
+    if (missing.length)
+      throw new DataError(`${file}:${line}: ${table} row has no ${missing.join(", ")}`, { hint: `${table} needs ${required.join(", ")} on every row` });
     // the checks `node set` and `image set` make, before anything is written: all or nothing
     for (const [col, v] of Object.entries(values)) {
       const problem = cellProblem(table, col, v);

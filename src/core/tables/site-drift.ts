@@ -20,7 +20,9 @@ export function siteConfigDrift(db: Db, config: Config): string[] {
   for (const [key, ck] of SITE_TO_CONFIG) {
     const v = site.get(key);
     if (v !== undefined && String(config[ck]) !== v.replace(/\/+$/, "")) {
-      out.push(`site.${key} is '${v}' but xcimg uses ${ck} = '${config[ck]}' from ${config.source ?? "its built-in defaults"}; set ${ck} in the config to use the site's value`);
+      out.push(
+        `site.${key} is '${v}' but xcimg uses ${ck} = '${config[ck]}' from ${config.source ?? "its built-in defaults"}; set ${ck} in the config to use the site's value`,
+      );
     }
   }
   return out;

@@ -41,7 +41,9 @@ export function parseCondition(table: TableName, cond: string): Condition {
     }
     return { column, sql, value };
   }
-  throw new UsageError(`Unsupported operator:${cond} on -w flag input`, { hint: "use attr==val, attr!=val, attr=~val (SQL LIKE, % matches anything), attr!~val, <, <=, >, >=" });
+  throw new UsageError(`Unsupported operator:${cond} on -w flag input`, {
+    hint: "use attr==val, attr!=val, attr=~val (SQL LIKE, % matches anything), attr!~val, <, <=, >, >=",
+  });
 }
 
 /** The rows matching every condition, in tabdump (insertion) order, on SQLite and PostgreSQL (row-order.ts). */

@@ -1,10 +1,10 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isCryptHash, randomSalt, shaCrypt } from "./crypt";
-import { TableLookupError } from "./tables";
-import { httpPath } from "./urls";
 import { isSecretColumn, isSecretVariable, isStandardCrypt, refusalHint } from "./secrets";
+import { TableLookupError } from "./tables";
 import { type RenderRequest, type SourceLine, TemplateError, TemplatePolicyError } from "./types";
+import { httpPath } from "./urls";
 
 /**
  * The substitution directives of xCAT's Template.pm that RHEL, SLES, Debian and Ubuntu
@@ -47,7 +47,13 @@ type Fail = (detail: string, hint?: string) => never;
 /** What a line from a file that is not the site's own may not ask for (secrets.ts). */
 function refuseSecrets(m: (string | undefined)[], st: DirectiveState, line: SourceLine): void {
   const deny = (what: string): never => {
-    throw new TemplatePolicyError(st.req.node, line.file, line.line, `${m[0]} refused: ${line.untrusted}, and only the site's own templates may ${what}`, refusalHint(line.file));
+    throw new TemplatePolicyError(
+      st.req.node,
+      line.file,
+      line.line,
+      `${m[0]} refused: ${line.untrusted}, and only the site's own templates may ${what}`,
+      refusalHint(line.file),
+    );
   };
   if (m[1] && isSecretColumn(m[2] as string, m[4] as string)) deny(`read ${m[2]}.${m[4]}`);
   if (m[5]) {
@@ -156,14 +162,15 @@ function tabdb(st: DirectiveState, table: string, key: string, column: string, b
     const v = req.tables.nodeValue(table, req.node, rep);
     if (v !== undefined) return v;
   }
-  if ((table === "noderes" && (column === "xcatmaster" || rep)) && st.lookupVar("XCATMASTER")) return st.lookupVar("XCATMASTER") as string;
+  if (table === "noderes" && (column === "xcatmaster" || rep) && st.lookupVar("XCATMASTER")) return st.lookupVar("XCATMASTER") as string;
   const shownKey = byNode && Object.keys(pairs).length === 0 ? `node=${req.node}` : key;
   return fail(`Unable to find requested field <${column}> from table <${table}>, with key <${shownKey}>`, missingHint(table, byNode, req.node, pairs, column));
 }
 
 function missingHint(table: string, byNode: boolean, node: string, pairs: Record<string, string>, column: string): string | undefined {
   if (table === "site" && pairs.key) return `set it with 'xcimg table set site key=${pairs.key} value=...'`;
-  if (byNode) return `set ${table}.${column} for ${node} or one of its groups ('xcimg table set ${table} node=${node} ${column}=...'), or use #TABLEBLANKOKAY:...# where empty is fine`;
+  if (byNode)
+    return `set ${table}.${column} for ${node} or one of its groups ('xcimg table set ${table} node=${node} ${column}=...'), or use #TABLEBLANKOKAY:...# where empty is fine`;
   return undefined;
 }
 
@@ -186,7 +193,10 @@ function crydb(st: DirectiveState, table: string, key: string, column: string, o
   }
   if (password === undefined) {
     if (orLocked) return "*";
-    return fail(`no ${column} in table ${table} for ${key}`, table === "passwd" ? NO_PASSWD_TABLE_HINT : `set it in the ${table} table, or use #CRYPTORLOCKED:...# to lock the account`);
+    return fail(
+      `no ${column} in table ${table} for ${key}`,
+      table === "passwd" ? NO_PASSWD_TABLE_HINT : `set it in the ${table} table, or use #CRYPTORLOCKED:...# to lock the account`,
+    );
   }
   if (isCryptHash(password)) return password;
   let method: string | undefined;
@@ -209,7 +219,10 @@ function crydb(st: DirectiveState, table: string, key: string, column: string, o
 
 function command(st: DirectiveState, cmd: string, fail: Fail): string {
   if (!st.req.allowCommands) {
-    return fail(`#COMMAND:${cmd}# would run a shell command on this management node, which is off by default`, "allow it for this run with XCIMG_TEMPLATE_COMMANDS=1 if you trust every template and include file");
+    return fail(
+      `#COMMAND:${cmd}# would run a shell command on this management node, which is off by default`,
+      "allow it for this run with XCIMG_TEMPLATE_COMMANDS=1 if you trust every template and include file",
+    );
   }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(st.req.env)) if (v !== undefined) env[k] = v;
@@ -233,12 +246,15 @@ export function macOf(st: DirectiveState, node: string, fail: Fail): string {
 
 function domainOf(st: DirectiveState, fail: Fail): string {
   const d = site(st, "domain");
-  return d ?? fail("Unable to find requested field <value> from table <site>, with key <key=domain>", "set it with 'xcimg table set site key=domain value=...'");
+  return (
+    d ?? fail("Unable to find requested field <value> from table <site>, with key <key=domain>", "set it with 'xcimg table set site key=domain value=...'")
+  );
 }
 
 function kickstartNetwork(st: DirectiveState, fail: Fail): string {
   const mode = site(st, "managedaddressmode") ?? "";
-  if (/static|autoula/.test(mode)) fail(`#KICKSTARTNET# with site.managedaddressmode=${mode} is not supported by xcimg yet`, "use DHCP (unset managedaddressmode)");
+  if (/static|autoula/.test(mode))
+    fail(`#KICKSTARTNET# with site.managedaddressmode=${mode} is not supported by xcimg yet`, "use DHCP (unset managedaddressmode)");
   return `network --onboot=yes --bootproto=dhcp --device=${macOf(st, st.req.node, fail)}`;
 }
 
@@ -292,10 +308,15 @@ function installSources(st: DirectiveState): string {
  * (SUSE Manager, SLES_SAP, SLED) are left out as xCAT leaves them out.
  */
 function sle15Modules(pkgdir: string, url: string): string[] {
-  for (const [root, base] of [[join(pkgdir, "1"), `${url}/1`], [pkgdir, url]] as const) {
+  for (const [root, base] of [
+    [join(pkgdir, "1"), `${url}/1`],
+    [pkgdir, url],
+  ] as const) {
     let dirs: string[];
     try {
-      dirs = readdirSync(root).filter((d) => /^(Module|Product)-/.test(d)).sort();
+      dirs = readdirSync(root)
+        .filter((d) => /^(Module|Product)-/.test(d))
+        .sort();
     } catch {
       continue;
     }

@@ -93,7 +93,8 @@ export function readTemplateFile(path: string, policy: TemplateFilePolicy, budge
     );
   }
   budget.used += file.text.length;
-  if (budget.used > MAX_RENDER_BYTES) throw new TemplateFileRefused(`the template and its includes would exceed ${MAX_RENDER_BYTES >> 20} MiB`, "an include is repeated or far too large");
+  if (budget.used > MAX_RENDER_BYTES)
+    throw new TemplateFileRefused(`the template and its includes would exceed ${MAX_RENDER_BYTES >> 20} MiB`, "an include is repeated or far too large");
   return file;
 }
 
@@ -103,8 +104,16 @@ function readChecked(real: string, policy: TemplateFilePolicy): TemplateFile {
   const fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new TemplateFileRefused("it is not a regular file", "templates, includes and package lists must be regular files (a FIFO or device would hang or flood the render)");
-    if (st.size > MAX_FILE_BYTES) throw new TemplateFileRefused(`it is ${st.size} bytes; templates and includes may be at most ${MAX_FILE_BYTES >> 20} MiB`, "an answer file is a few KiB: check that the path names the file you meant");
+    if (!st.isFile())
+      throw new TemplateFileRefused(
+        "it is not a regular file",
+        "templates, includes and package lists must be regular files (a FIFO or device would hang or flood the render)",
+      );
+    if (st.size > MAX_FILE_BYTES)
+      throw new TemplateFileRefused(
+        `it is ${st.size} bytes; templates and includes may be at most ${MAX_FILE_BYTES >> 20} MiB`,
+        "an answer file is a few KiB: check that the path names the file you meant",
+      );
     const buf = Buffer.alloc(st.size);
     let off = 0;
     while (off < buf.length) {

@@ -20,7 +20,10 @@ export function renderTemplate(req: RenderRequest): string {
     if (v !== undefined) return v;
     return name === "XCATROOT" ? "/opt/xcat" : undefined; // Template.pm envvar()'s default
   };
-  const pkglists = (req.pkglist ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const pkglists = (req.pkglist ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   let packages: string | undefined;
   const st: DirectiveState = {
     req,

@@ -1,8 +1,8 @@
 import { dirname, join } from "node:path";
 import { builtinText, isBuiltin } from "./builtin";
-import { type ReadBudget, readTemplateFile, type TemplateFile, TemplateFileRefused, type TemplateFilePolicy } from "./files";
+import { type ReadBudget, readTemplateFile, type TemplateFile, type TemplateFilePolicy, TemplateFileRefused } from "./files";
 import { isSecretVariable, refusalHint } from "./secrets";
-import { TemplateError, TemplatePolicyError, type SourceLine } from "./types";
+import { type SourceLine, TemplateError, TemplatePolicyError } from "./types";
 
 /**
  * Loading templates and expanding xCAT's include directives, keeping for every output line the
@@ -86,10 +86,17 @@ export function expandEnv(text: string, at: { file: string; line: number; untrus
   return text.replace(/#ENV:([^#]+)#/g, (_m, name: string) => {
     const bare = name.replace(/^\$/, "");
     if (at.untrusted && isSecretVariable(bare) && !cx.ownVars?.has(bare)) {
-      throw new TemplatePolicyError(cx.node, at.file, at.line, `#ENV:${name}# refused: ${at.untrusted}, and only the site's own templates may read secret-looking variables`, refusalHint(at.file));
+      throw new TemplatePolicyError(
+        cx.node,
+        at.file,
+        at.line,
+        `#ENV:${name}# refused: ${at.untrusted}, and only the site's own templates may read secret-looking variables`,
+        refusalHint(at.file),
+      );
     }
     const v = cx.lookupVar(bare);
-    if (v === undefined) throw new TemplateError(cx.node, at.file, at.line, `#ENV:${name}# is not set`, `export ${name} before running xcimg, or set osimage.environvar`);
+    if (v === undefined)
+      throw new TemplateError(cx.node, at.file, at.line, `#ENV:${name}# is not set`, `export ${name} before running xcimg, or set osimage.environvar`);
     return v;
   });
 }
@@ -143,7 +150,8 @@ export function loadLines(path: string, mode: IncludeMode, cx: ExpandContext, st
     out.push(...(mode === "plain" ? expanded : expanded.filter((l) => l.text.trim() !== "")));
   });
   // an empty pattern list still needs its element (includefile()), but only once, at the top
-  if (mode === "ptrnlist" && !cx.inList && !out.some((l) => l.text.includes("<pattern>"))) return [{ file: path, line: 1, untrusted, text: "<pattern></pattern>" }];
+  if (mode === "ptrnlist" && !cx.inList && !out.some((l) => l.text.includes("<pattern>")))
+    return [{ file: path, line: 1, untrusted, text: "<pattern></pattern>" }];
   return out;
 }
 
@@ -177,7 +185,13 @@ function filterListLine(line: string, mode: IncludeMode): string | null {
   }
 }
 
-function expandIncludesInLine(text: string, at: { file: string; line: number; untrusted?: string }, cx: ExpandContext, chain: string[], inList: boolean): SourceLine[] {
+function expandIncludesInLine(
+  text: string,
+  at: { file: string; line: number; untrusted?: string },
+  cx: ExpandContext,
+  chain: string[],
+  inList: boolean,
+): SourceLine[] {
   if (!HAS_INCLUDE.test(text)) return [{ ...at, text }];
   let result: SourceLine[] = [{ ...at, text: "" }];
   let last = 0;

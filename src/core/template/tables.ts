@@ -38,7 +38,10 @@ export function dbTemplateTables(db: Db, config: Config): TemplateTables {
     let gs = groupsCache.get(node);
     if (!gs) {
       const row = rowsWhereIn(db, "nodelist", "node", [node]).find((r) => !isDisabled(r));
-      gs = (row?.groups ?? "").split(",").map((g) => g.trim()).filter(Boolean);
+      gs = (row?.groups ?? "")
+        .split(",")
+        .map((g) => g.trim())
+        .filter(Boolean);
       groupsCache.set(node, gs);
     }
     return gs;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Context } from "../../core/context";
 import type { ImageImportRequest } from "../../core/bundle/import";
+import type { Context } from "../../core/context";
 import { type BundleFile, recordBundleFiles } from "../../core/template/provenance";
 
 /** install: the template must be there, and media=required needs <installdir>/<osvers>/<osarch> (xCAT check_media). */
@@ -24,7 +24,8 @@ export async function installImport(ctx: Context, { plan, image }: ImageImportRe
     for (const p of image.placements.filter((x) => x.tree)) {
       const prefix = `${p.from.replace(/\/+$/, "")}/`;
       for (const member of plan.bundle.members.values()) {
-        if (member.name.startsWith(prefix) && member.sha256) files.push({ sha256: member.sha256, image: image.name, path: join(p.to, member.name.slice(prefix.length)) });
+        if (member.name.startsWith(prefix) && member.sha256)
+          files.push({ sha256: member.sha256, image: image.name, path: join(p.to, member.name.slice(prefix.length)) });
       }
     }
     recordBundleFiles(plan.rules.installdir, files);

@@ -1,9 +1,9 @@
 import { asExportRequest, exportImage } from "../../core/bundle/export";
 import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { bootInstall } from "./boot";
 import { installExport } from "./export";
 import { installImport } from "./import";
-import { bootInstall } from "./boot";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
 export default defineProvMethod({

@@ -56,7 +56,10 @@ export function findInstaller(family: InstallerFamily, pkgdir: string, osvers: s
   if (family === "sles") {
     const dir = arch === "ppc64le" ? join(pkgdir, "1/boot/ppc64le") : join(pkgdir, `1/boot/${arch}/loader`);
     const found = firstPair([[join(dir, "linux"), join(dir, "initrd")]]);
-    if (!found) throw new NotFoundError(`Failed to detect copycd configured install source at ${pkgdir}`, { hint: `the first SLES disc must be in ${join(pkgdir, "1")} (${dir}/linux and initrd)` });
+    if (!found)
+      throw new NotFoundError(`Failed to detect copycd configured install source at ${pkgdir}`, {
+        hint: `the first SLES disc must be in ${join(pkgdir, "1")} (${dir}/linux and initrd)`,
+      });
     return { kernel: found[0], initrd: found[1], kernelName: "linux", initrdName: "initrd" };
   }
   const darch = DEB_ARCH[arch] ?? arch;
@@ -70,9 +73,12 @@ export function findInstaller(family: InstallerFamily, pkgdir: string, osvers: s
   const found = firstPair(pairs);
   if (!found) {
     if (readable(join(pkgdir, "casper/vmlinuz"))) {
-      throw new DataError(`${pkgdir} is Ubuntu live-server (subiquity) media; xcimg installs Debian and Ubuntu with debian-installer netboot images and a preseed`, {
-        hint: `unpack the distribution's netboot tarball into ${join(pkgdir, "install/netboot")}`,
-      });
+      throw new DataError(
+        `${pkgdir} is Ubuntu live-server (subiquity) media; xcimg installs Debian and Ubuntu with debian-installer netboot images and a preseed`,
+        {
+          hint: `unpack the distribution's netboot tarball into ${join(pkgdir, "install/netboot")}`,
+        },
+      );
     }
     throw new NotFoundError(`Install image not found in ${pkgdir}`, {
       hint: `debian-installer's netboot kernel and initrd are needed: unpack the distribution's netboot.tar.gz into ${join(pkgdir, "install/netboot")} (giving debian-installer/${darch}/linux and initrd.gz)`,
@@ -118,7 +124,8 @@ function netParams(i: KcmdlineInput): { nicname?: string; mac?: string; setmac?:
 
 function serial(i: KcmdlineInput): string {
   if (i.serialport === undefined || i.serialport === "") return "";
-  if (!i.serialspeed) throw new DataError("serialport defined, but no serialspeed for this node in nodehm table", { hint: `xcimg node set ${i.node} serialspeed=115200` });
+  if (!i.serialspeed)
+    throw new DataError("serialport defined, but no serialspeed for this node in nodehm table", { hint: `xcimg node set ${i.node} serialspeed=115200` });
   const dev = /ppc64/.test(i.arch) ? "hvc" : "ttyS";
   return ` console=tty0 console=${dev}${i.serialport},${i.serialspeed}${/(hard|cts|ctsrts)/.test(i.serialflow ?? "") ? "n8r" : ""}`;
 }
@@ -176,6 +183,7 @@ export function installKcmdline(i: KcmdlineInput): string {
 export function splitAddKcmdline(...values: (string | undefined)[]): { persistent: string; volatile: string } {
   const persistent: string[] = [];
   const volatile: string[] = [];
-  for (const v of values) for (const w of (v ?? "").split(/\s+/).filter(Boolean)) (w.startsWith("R::") ? persistent : volatile).push(w.startsWith("R::") ? w.slice(3) : w);
+  for (const v of values)
+    for (const w of (v ?? "").split(/\s+/).filter(Boolean)) (w.startsWith("R::") ? persistent : volatile).push(w.startsWith("R::") ? w.slice(3) : w);
   return { persistent: persistent.join(" "), volatile: volatile.join(" ") };
 }

@@ -1,16 +1,16 @@
 import { join } from "node:path";
+import { XCAT_SHARE } from "../../core/bundle/find-files";
 import type { Context } from "../../core/context";
 import { type Image, requireAttr } from "../../core/defs/image";
-import type { Attrs } from "../../core/defs/object";
 import { readNodes } from "../../core/defs/node";
+import type { Attrs } from "../../core/defs/object";
 import { DataError, NotFoundError, UsageError } from "../../core/errors";
 import type { InstallerFamily } from "../../core/template/builtin";
-import { XCAT_SHARE } from "../../core/bundle/find-files";
 import { realDirs, type TemplateFile, type TemplateFilePolicy } from "../../core/template/files";
 import { readBundleFiles } from "../../core/template/provenance";
 import { renderTemplate } from "../../core/template/render";
-import { TRUSTED_TEMPLATES_KEY } from "../../core/template/secrets";
 import { customInstallDir, familyOf, findInstallFile, platformOf } from "../../core/template/search";
+import { TRUSTED_TEMPLATES_KEY } from "../../core/template/secrets";
 import { dbTemplateTables, type TemplateTables } from "../../core/template/tables";
 import { httpPath } from "../../core/template/urls";
 import { splitAddKcmdline } from "./installer";
@@ -67,14 +67,22 @@ export function planInstall(ctx: Context, img: Image): InstallPlan {
   const family = platform ? familyOf(platform) : undefined;
   if (!platform || !family) throw new DataError(`xcimg cannot install ${osvers}: the install provmethod supports RHEL-like, SLES and Debian/Ubuntu`);
   if (img.attrs.partitionfile) {
-    throw new DataError(`image '${img.name}' sets linuximage.partitionfile, which xcimg does not support yet`, { hint: "put the partitioning into the template itself" });
+    throw new DataError(`image '${img.name}' sets linuximage.partitionfile, which xcimg does not support yet`, {
+      hint: "put the partitioning into the template itself",
+    });
   }
-  const pkgdirs = (img.attrs.pkgdir || join(config.installdir, osvers, arch)).split(",").map((s) => s.trim()).filter(Boolean);
+  const pkgdirs = (img.attrs.pkgdir || join(config.installdir, osvers, arch))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const template = img.attrs.template || findInstallFile(config.installdir, osvers, arch, profile, "tmpl");
   if (!template) {
-    throw new DataError(`No ${platform} install template exists for ${profile} in directory ${customInstallDir(config.installdir, platform)} or xcimg's built-in templates`, {
-      hint: `set one with 'xcimg image set ${img.name} template=<file>'`,
-    });
+    throw new DataError(
+      `No ${platform} install template exists for ${profile} in directory ${customInstallDir(config.installdir, platform)} or xcimg's built-in templates`,
+      {
+        hint: `set one with 'xcimg image set ${img.name} template=<file>'`,
+      },
+    );
   }
   const env: Record<string, string | undefined> = { ...ctx.env };
   // osimage.environvar "NAME=value,NAME2=value2" is exported to templates, as anaconda.pm does

@@ -1,14 +1,14 @@
 import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
-import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
 import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
-import { TemplatePolicyError } from "../../core/template/types";
 import { bootFilesDir } from "../../core/image/paths";
 import { safeNodeFileName } from "../../core/names";
+import { TemplatePolicyError } from "../../core/template/types";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
 import { planInstall, renderAnswerFile, serverFor } from "./plan";
 
@@ -145,7 +145,10 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         domain: site("domain"),
       };
       const baseKcmdline = installKcmdline(kcmdlineInput);
-      const kcmdline = installKcmdline({ ...kcmdlineInput, addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile });
+      const kcmdline = installKcmdline({
+        ...kcmdlineInput,
+        addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile,
+      });
       const autoinst = join(autoinstDir, safeNodeFileName(node)); // the name may come from a restored or hand-edited table
       // atomic (a node fetching it sees the old file or the new one), with its final mode from the start
       writeServedFile(autoinst, text, perms);

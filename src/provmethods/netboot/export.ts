@@ -1,6 +1,6 @@
-import { findPkglist, lookup, type ExportMethod } from "../../core/bundle/export";
-import { isFile, lookForFile, searchCompressedRootimg } from "../../core/bundle/find-files";
 import { join } from "node:path";
+import { type ExportMethod, findPkglist, lookup } from "../../core/bundle/export";
+import { isFile, lookForFile, searchCompressedRootimg } from "../../core/bundle/find-files";
 
 /** netboot bundles carry the kernel, initrd-stateless.gz and the packed root image (xcat.md §1.3). */
 export const netbootExport: ExportMethod = {

@@ -1,6 +1,6 @@
-import type { Context } from "../../core/context";
 import type { ImageImportRequest } from "../../core/bundle/import";
 import { planExpandRootimg } from "../../core/bundle/import-trees";
+import type { Context } from "../../core/context";
 
 /** netboot: kernel, ramdisk and packed root image are placed like any file (xcat.md §1.5). */
 export async function netbootImport(ctx: Context, { plan, image }: ImageImportRequest): Promise<void> {

@@ -1,9 +1,9 @@
 import { asExportRequest, exportImage } from "../../core/bundle/export";
 import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { boot } from "./boot";
 import { netbootExport } from "./export";
 import { netbootImport } from "./import";
-import { boot } from "./boot";
 import { pack } from "./pack";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */

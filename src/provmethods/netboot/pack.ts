@@ -1,13 +1,17 @@
+import { republishIfPublished } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
 import { getRow } from "../../core/db/rows";
 import type { Image } from "../../core/defs/image";
 import { DataError, NotFoundError, XcimgError } from "../../core/errors";
-import { republishIfPublished } from "../../core/boot/publish";
 import { parsePackOptions } from "../../core/pack/options";
-import { packRootImage, type PackResult } from "../../core/pack/pack";
+import { type PackResult, packRootImage } from "../../core/pack/pack";
 
 /** xCAT packimage for a stateless image, with its checks and messages (xcat.md §3.1). */
-export async function pack(ctx: Context, img: Image, req: { method?: unknown; compress?: unknown; nosyncfiles?: unknown }): Promise<PackResult & { summary: string }> {
+export async function pack(
+  ctx: Context,
+  img: Image,
+  req: { method?: unknown; compress?: unknown; nosyncfiles?: unknown },
+): Promise<PackResult & { summary: string }> {
   const opts = { ...parsePackOptions(req.method as string | undefined, req.compress as string | undefined), syncfiles: !req.nosyncfiles };
   if (!getRow(ctx.db(), "linuximage", { imagename: img.name })) throw new NotFoundError(`Cannot find ${img.name} from the linuximage table.`);
   const a = img.attrs;

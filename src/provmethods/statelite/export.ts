@@ -1,6 +1,6 @@
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { findPkglist, lookup, type ExportMethod } from "../../core/bundle/export";
+import { type ExportMethod, findPkglist, lookup } from "../../core/bundle/export";
 import { isFile, lookForFile } from "../../core/bundle/find-files";
 import { litefileCsv } from "../../core/bundle/litefile";
 import { writeRootimgtree } from "../../core/bundle/rootimgtree";

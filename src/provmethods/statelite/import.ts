@@ -1,6 +1,6 @@
-import type { Context } from "../../core/context";
 import type { ImageImportRequest } from "../../core/bundle/import";
 import { planExpandRootimg, planRootimgtree } from "../../core/bundle/import-trees";
+import type { Context } from "../../core/context";
 
 /**
  * statelite: rootimgtree.gz is unpacked to <rootimgdir>/rootimg, litefile.csv fills the

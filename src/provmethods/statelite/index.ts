@@ -1,10 +1,10 @@
 import { asExportRequest, exportImage } from "../../core/bundle/export";
 import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
+import { boot } from "./boot";
 import { stateliteExport } from "./export";
 import { stateliteImport } from "./import";
 import { lite } from "./lite";
-import { boot } from "./boot";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
-import type { Context } from "../../core/context";
 import { checkDestination } from "../../core/bundle/destinations";
 import type { ImageImportRequest } from "../../core/bundle/import";
+import type { Context } from "../../core/context";
 import { rootImgDir } from "../../core/image/paths";
 
 /** sysclone: the image tree <img>/imagetree/ moves to the image directory in one rename. */

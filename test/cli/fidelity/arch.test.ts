@@ -34,7 +34,9 @@ describe("architecture names", () => {
     const csv = join(sb.dir, "nodetype.csv");
     writeFileSync(csv, '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"n1",,"ppc64el",,,,,,\n"n2",,"aarch64",,,,,,\n');
     await ok(["table", "restore", csv]);
-    expect((await ok(["table", "dump", "nodetype"])).stdout).toBe('#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"n1",,"ppc64le",,,,,,\n"n2",,"aarch64",,,,,,\n');
+    expect((await ok(["table", "dump", "nodetype"])).stdout).toBe(
+      '#node,os,arch,profile,provmethod,supportedarchs,nodetype,comments,disable\n"n1",,"ppc64le",,,,,,\n"n2",,"aarch64",,,,,,\n',
+    );
   });
 
   test("an unknown architecture is refused the same way everywhere, and nothing is written", async () => {

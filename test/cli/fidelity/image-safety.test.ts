@@ -99,7 +99,10 @@ describe("image rm --files with nodes set to boot the image", () => {
     await ok("node", "set", "rack1", "provmethod=img-busy"); // the group row
     await ok("node", "set", "cn4", "groups=all", "provmethod=img-a");
     const before = snapshot(dir);
-    for (const argv of [["image", "rm", "img-busy", "--files"], ["rmimage", "img-busy"]]) {
+    for (const argv of [
+      ["image", "rm", "img-busy", "--files"],
+      ["rmimage", "img-busy"],
+    ]) {
       const r = await sb.bin(argv);
       expect(r.code).toBe(65);
       expect(r.stderr).toContain("refusing to remove the files of 'img-busy': nodes are still set to boot it: cn1,cn2,cn3");

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inertAttrs } from "../../../src/core/defs/inert-attrs";
 import { IMAGE_TYPE } from "../../../src/core/defs/image";
+import { inertAttrs } from "../../../src/core/defs/inert-attrs";
 import { NODE_TYPE } from "../../../src/core/defs/node";
 import { BIN, ROOT, Sandbox } from "../../helpers/sandbox";
 
@@ -18,7 +18,16 @@ const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.startsWi
 
 describe("stored, not acted on", () => {
   test("image set: one warning naming every such attribute; acted-on ones are not named", async () => {
-    const r = await sb.bin(["image", "set", "img", "provmethod=netboot", "permission=755", "netdrivers=e1000e,igb", "crashkernelsize=256M", "exlist=/x.exlist"]);
+    const r = await sb.bin([
+      "image",
+      "set",
+      "img",
+      "provmethod=netboot",
+      "permission=755",
+      "netdrivers=e1000e,igb",
+      "crashkernelsize=256M",
+      "exlist=/x.exlist",
+    ]);
     expect(r.code).toBe(0);
     expect(warnings(r.stderr)).toEqual(["Warning: stored, not acted on by xcimg: crashkernelsize, netdrivers, permission"]);
     const shown = JSON.parse((await sb.bin(["--json", "image", "show", "img"])).stdout).img;
@@ -47,7 +56,8 @@ describe("stored, not acted on", () => {
     let r = await sb.bin(["node", "set", "testnode", "postscripts=syslog,remoteshell,syncfiles,mine"]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain("Error");
-    for (const s of ["syslog", "remoteshell", "syncfiles"]) expect(r.stderr).toContain(`Warning: testnode: postscripts '${s}' is already included in the 'xcatdefaults'.`);
+    for (const s of ["syslog", "remoteshell", "syncfiles"])
+      expect(r.stderr).toContain(`Warning: testnode: postscripts '${s}' is already included in the 'xcatdefaults'.`);
     r = await sb.bin(["node", "set", "testnode", "postbootscripts=otherpkgs"]);
     expect(r.stderr).toContain("Warning: testnode: postbootscripts 'otherpkgs' is already included in the 'xcatdefaults'.");
     expect((await sb.bin(["table", "dump", "postscripts"])).stdout).toContain('"testnode","mine",,,');
@@ -65,8 +75,14 @@ describe("stored, not acted on", () => {
     walk(join(ROOT, "src"));
     // postscripts/environment.ts hands node attributes to the site's scripts as xCAT's mypostscript
     // does (SERVICEGROUP=servicenode, ...): passing a value on is not xcimg acting on it
-    const source = files.filter((f) => !/core\/db\/tables\.ts|core\/defs\/inert-attrs\.ts|cli\/xcat\/|core\/postscripts\/environment\.ts/.test(f)).map((f) => readFileSync(f, "utf8")).join("\n");
-    for (const [kind, type] of [["osimage", IMAGE_TYPE], ["node", NODE_TYPE]] as const) {
+    const source = files
+      .filter((f) => !/core\/db\/tables\.ts|core\/defs\/inert-attrs\.ts|cli\/xcat\/|core\/postscripts\/environment\.ts/.test(f))
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    for (const [kind, type] of [
+      ["osimage", IMAGE_TYPE],
+      ["node", NODE_TYPE],
+    ] as const) {
       for (const attr of Object.keys(type.attrs)) {
         if (!inertAttrs(kind, { [attr]: "x" }).length) continue;
         expect({ attr, read: new RegExp(`(attrs|\\ba|\\bi)\\.${attr}\\b`).test(source) }).toEqual({ attr, read: false });

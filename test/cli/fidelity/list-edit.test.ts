@@ -88,7 +88,7 @@ describe("list attributes", () => {
   });
 
   test("chtab_modify_key: col+=value appends with a comma", async () => {
-    await ok("table", "set", "site", "key=rsh_test", "value=/opt/xcat/bin/scp", 'comments=the rcp command');
+    await ok("table", "set", "site", "key=rsh_test", "value=/opt/xcat/bin/scp", "comments=the rcp command");
     await ok("table", "set", "site", "key=rsh_test", "site.value+=/opt/xcat/bin/rcp");
     expect((await ok("table", "dump", "site")).stdout).toContain('"rsh_test","/opt/xcat/bin/scp,/opt/xcat/bin/rcp","the rcp command",');
     await ok("table", "set", "site", "key=fresh", "value+=first"); // nothing stored: the value itself

@@ -2,8 +2,8 @@ import { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BIN, Sandbox } from "../../helpers/sandbox";
 import { SCHEMA_VERSION } from "../../../src/core/db/migrations";
+import { BIN, Sandbox } from "../../helpers/sandbox";
 
 /**
  * Reading commands work where the database cannot be written (a read-only mount of its
@@ -76,7 +76,11 @@ async function readsMatch(): Promise<void> {
 }
 
 async function writesRefused(): Promise<void> {
-  for (const w of [["node", "set", "cn9", "groups=all"], ["table", "set", "site", "key=x", "value=y"], ["image", "rm", "img1"]]) {
+  for (const w of [
+    ["node", "set", "cn9", "groups=all"],
+    ["table", "set", "site", "key=x", "value=y"],
+    ["image", "rm", "img1"],
+  ]) {
     const r = await sb.bin(w);
     expect({ cmd: w.join(" "), code: r.code }).toEqual({ cmd: w.join(" "), code: 77 });
     expect(r.stderr).toContain(`Error: cannot write the database ${sb.dbPath}`);
@@ -113,7 +117,9 @@ describe("read-only database", () => {
     db.close();
     const before = snapshot();
     mountReadOnly();
-    expect((await ok("table", "dump", "kit")).stdout).toBe("#kitname,basename,description,version,release,ostype,isinternal,kitdeployparams,kitdir,comments,disable\n");
+    expect((await ok("table", "dump", "kit")).stdout).toBe(
+      "#kitname,basename,description,version,release,ostype,isinternal,kitdeployparams,kitdir,comments,disable\n",
+    );
     expect((await ok("node", "list", "ipmi")).stdout).toBe(expected["node list ipmi"] as string);
     sh("umount", dbDir);
     mounted = false;

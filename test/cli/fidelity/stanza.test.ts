@@ -24,7 +24,9 @@ describe("stanza files", () => {
   test("node show -z writes lsdef -z's format", async () => {
     await ok(["node", "set", "orignode", "mgt=ipmi", "cons=ipmi", "groups=lpar,all"]);
     const r = await ok(["node", "show", "-z", "orignode"]);
-    expect(r.stdout).toBe(["# <xCAT data object stanza file>", "", "orignode:", "    objtype=node", "    cons=ipmi", "    groups=lpar,all", "    mgt=ipmi", ""].join("\n"));
+    expect(r.stdout).toBe(
+      ["# <xCAT data object stanza file>", "", "orignode:", "    objtype=node", "    cons=ipmi", "    groups=lpar,all", "    mgt=ipmi", ""].join("\n"),
+    );
   });
 
   test("mkdef -z copy: show -z, rename in the text, set -z, then the two stanzas differ only in the name", async () => {
@@ -57,7 +59,18 @@ describe("stanza files", () => {
 
   test("all or nothing: one bad line anywhere writes nothing and names the line", async () => {
     const before = (await ok(["table", "dump", "nodelist"])).stdout;
-    const bad = ["# <xCAT data object stanza file>", "", "newnode1:", "    objtype=node", "    groups=all", "", "newnode2:", "    objtype=node", "    arch=sparc", ""].join("\n");
+    const bad = [
+      "# <xCAT data object stanza file>",
+      "",
+      "newnode1:",
+      "    objtype=node",
+      "    groups=all",
+      "",
+      "newnode2:",
+      "    objtype=node",
+      "    arch=sparc",
+      "",
+    ].join("\n");
     const r = await sb.bin(["node", "set", "-z"], { stdin: bad });
     expect(r.code).toBe(65);
     expect(r.stderr).toContain("Error: <stdin>:9: newnode2: invalid arch=sparc");

@@ -16,7 +16,11 @@ const ok = async (...argv: string[]) => {
   if (r.code !== 0) throw new Error(`xcimg ${argv.join(" ")} exited ${r.code}: ${r.stderr}`);
   return r;
 };
-const names = (csv: string) => csv.split("\n").filter((l) => l.startsWith('"')).map((l) => l.split(",")[0]?.replace(/"/g, ""));
+const names = (csv: string) =>
+  csv
+    .split("\n")
+    .filter((l) => l.startsWith('"'))
+    .map((l) => l.split(",")[0]?.replace(/"/g, ""));
 
 describe("table dump -w", () => {
   beforeAll(async () => {
@@ -69,8 +73,30 @@ describe("table dump -d, -f and the stored tables", () => {
     expect(site).toContain("xcatiport");
     const li = (await ok("table", "dump", "-d", "linuximage")).stdout;
     expect((li.match(/^[a-z_]+(?=:\t)/gm) ?? []).filter((c, i, a) => a.indexOf(c) === i)).toEqual([
-      "imagename", "template", "boottarget", "addkcmdline", "pkglist", "pkgdir", "otherpkglist", "otherpkgdir", "exlist", "postinstall", "rootimgdir", "kerneldir",
-      "nodebootif", "otherifce", "netdrivers", "kernelver", "krpmver", "permission", "dump", "crashkernelsize", "partitionfile", "driverupdatesrc", "comments", "disable",
+      "imagename",
+      "template",
+      "boottarget",
+      "addkcmdline",
+      "pkglist",
+      "pkgdir",
+      "otherpkglist",
+      "otherpkgdir",
+      "exlist",
+      "postinstall",
+      "rootimgdir",
+      "kerneldir",
+      "nodebootif",
+      "otherifce",
+      "netdrivers",
+      "kernelver",
+      "krpmver",
+      "permission",
+      "dump",
+      "crashkernelsize",
+      "partitionfile",
+      "driverupdatesrc",
+      "comments",
+      "disable",
     ]);
     expect(li).toContain("imagename:\tThe name of this xCAT OS image definition.");
   });
@@ -94,7 +120,8 @@ describe("table dump -d, -f and the stored tables", () => {
     expect((await ok("table", "dump", "networks")).stdout).toBe(
       "#netname,net,mask,mgtifname,gateway,dhcpserver,tftpserver,nameservers,ntpservers,logservers,dynamicrange,staticrange,staticrangeincrement,nodehostname,ddnsdomain,vlanid,domain,mtu,comments,disable\n",
     );
-    const csv = '#netname,net,mask,mgtifname,gateway,dhcpserver,tftpserver,nameservers,ntpservers,logservers,dynamicrange,staticrange,staticrangeincrement,nodehostname,ddnsdomain,vlanid,domain,mtu,comments,disable\n"10_0_0_0-255_255_255_0","10.0.0.0","255.255.255.0","eth0","10.0.0.254",,,"10.0.0.1",,,"10.0.0.200-10.0.0.250",,,,,,"cluster",,,\n';
+    const csv =
+      '#netname,net,mask,mgtifname,gateway,dhcpserver,tftpserver,nameservers,ntpservers,logservers,dynamicrange,staticrange,staticrangeincrement,nodehostname,ddnsdomain,vlanid,domain,mtu,comments,disable\n"10_0_0_0-255_255_255_0","10.0.0.0","255.255.255.0","eth0","10.0.0.254",,,"10.0.0.1",,,"10.0.0.200-10.0.0.250",,,,,,"cluster",,,\n';
     await Bun.write(join(sb.dir, "networks.csv"), csv);
     await ok("table", "restore", join(sb.dir, "networks.csv"));
     expect((await ok("table", "dump", "networks")).stdout).toBe(csv);

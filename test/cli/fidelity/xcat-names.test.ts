@@ -15,7 +15,8 @@ beforeAll(() => {
   sb = new Sandbox("fidelity-xcat");
   bindir = join(sb.dir, "bin");
   mkdirSync(bindir);
-  for (const n of ["packimage", "tabdump", "chdef", "mkdef", "lsdef", "rmdef", "chtab", "rmimage", "lslite", "nodeset", "genimage"]) symlinkSync(BIN, join(bindir, n));
+  for (const n of ["packimage", "tabdump", "chdef", "mkdef", "lsdef", "rmdef", "chtab", "rmimage", "lslite", "nodeset", "genimage"])
+    symlinkSync(BIN, join(bindir, n));
 });
 afterAll(() => sb.cleanup());
 

@@ -24,7 +24,13 @@ beforeAll(async () => {
   Buffer.from([0x50, 0x45, 0, 0, 0x64, 0x86]).copy(kernel, 0x80);
   writeFileSync(join(img.rootimg, "boot/vmlinuz-6.1.0-1"), kernel);
   writeFileSync(join(img.rootimg, "sbin/init"), "#!/bin/sh\n");
-  for (const a of [["pack", IMG], ["node", "set", "cn[1-3]", "groups=compute,all", "netboot=xnba", "arch=x86_64"], ["node", "set", "cn1", "mac=52:54:00:00:00:01"], ["node", "set", "cn2", "mac=52:54:00:00:00:02"], ["node", "set", "cn3", "mac=52:54:00:00:00:03"]]) {
+  for (const a of [
+    ["pack", IMG],
+    ["node", "set", "cn[1-3]", "groups=compute,all", "netboot=xnba", "arch=x86_64"],
+    ["node", "set", "cn1", "mac=52:54:00:00:00:01"],
+    ["node", "set", "cn2", "mac=52:54:00:00:00:02"],
+    ["node", "set", "cn3", "mac=52:54:00:00:00:03"],
+  ]) {
     const r = await sb.run(...a);
     if (r.code !== 0) throw new Error(r.stderr);
   }

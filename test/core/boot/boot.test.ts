@@ -95,7 +95,14 @@ describe("xcimg boot", () => {
   test("nodetype.provmethod, os/arch/profile, chain.currstate and bootparams are set", async () => {
     const r = await sb.run("--json", "node", "show", "cn01");
     const a = JSON.parse(r.stdout).cn01;
-    expect(a).toMatchObject({ provmethod: IMG, os: "test1", arch: "x86_64", profile: "compute", currstate: "netboot test1-x86_64-compute", kernel: `xcat/osimage/${IMG}/kernel` });
+    expect(a).toMatchObject({
+      provmethod: IMG,
+      os: "test1",
+      arch: "x86_64",
+      profile: "compute",
+      currstate: "netboot test1-x86_64-compute",
+      kernel: `xcat/osimage/${IMG}/kernel`,
+    });
     expect(a.kcmdline).toBe(
       "imgurl=http://!myipfn!:80/install/netboot/test1/x86_64/compute/rootimg.cpio.gz XCAT=!myipfn!:3001 NODE=cn01 FC=0 XCATHTTPPORT=80  console=tty0 console=ttyS0,115200",
     );
@@ -112,7 +119,9 @@ describe("xcimg boot", () => {
     expect(env).toContain("XCIMG_NET='dhcp'\n");
     // the image has systemd-networkd and nothing else: a MAC-matched unit, and networkd enabled
     expect(files.get("etc/systemd/network/10-xcimg.network")?.data.toString()).toContain("MACAddress=52:54:00:12:34:02\n");
-    expect(files.get("etc/systemd/system/multi-user.target.wants/systemd-networkd.service")?.data.toString()).toBe("/usr/lib/systemd/system/systemd-networkd.service");
+    expect(files.get("etc/systemd/system/multi-user.target.wants/systemd-networkd.service")?.data.toString()).toBe(
+      "/usr/lib/systemd/system/systemd-networkd.service",
+    );
     expect(files.has("etc/xcimg/ifupdown")).toBe(false);
     const key = files.get("etc/ssh/ssh_host_ed25519_key");
     expect((key?.mode ?? 0) & 0o777).toBe(0o600);

@@ -23,7 +23,8 @@ beforeAll(async () => {
   const r = await sb.run("node", "set", `k[0001-${N}]`, "groups=keys,all", "netboot=xnba", "arch=x86_64");
   if (r.code !== 0) throw new Error(r.stderr);
   const rows = ["#node,interface,mac,comments,disable"];
-  for (let i = 1; i <= N; i++) rows.push(`"k${String(i).padStart(4, "0")}",,"52:54:02:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}",,`);
+  for (let i = 1; i <= N; i++)
+    rows.push(`"k${String(i).padStart(4, "0")}",,"52:54:02:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}",,`);
   writeFileSync(join(sb.dir, "mac.csv"), `${rows.join("\n")}\n`);
   const m = await sb.run("table", "restore", "mac", join(sb.dir, "mac.csv"));
   if (m.code !== 0) throw new Error(m.stderr);
@@ -33,7 +34,10 @@ afterAll(() => sb?.cleanup());
 const overlayDir = () => join(sb.tftpdir, "xcat", "overlay");
 const overlays = () => (existsSync(overlayDir()) ? readdirSync(overlayDir()).filter((f) => f.endsWith(".cpio")) : []);
 const store = () => JSON.parse(readFileSync(join(sb.dir, "db", "ssh-host-keys.json"), "utf8")) as Record<string, { private: string }>;
-const overlayKey = (f: string) => readNewc(readFileSync(join(overlayDir(), f))).find((e) => e.name.toString() === "etc/ssh/ssh_host_ed25519_key")?.data.toString();
+const overlayKey = (f: string) =>
+  readNewc(readFileSync(join(overlayDir(), f)))
+    .find((e) => e.name.toString() === "etc/ssh/ssh_host_ed25519_key")
+    ?.data.toString();
 
 describe("node host keys are saved before the overlays that carry them", () => {
   test(`SIGKILL of a first boot of ${N} nodes after its first overlay; the re-run keeps every handed-out key`, async () => {

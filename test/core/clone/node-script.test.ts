@@ -6,8 +6,8 @@ import { join } from "node:path";
 import type { DiskLayout } from "../../../src/core/capture/probe";
 import { chunkSums } from "../../../src/core/clone/artifacts";
 import { MiB, normalizeLayout, type SourceLayout } from "../../../src/core/clone/layout";
-import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
 import { nodeFilesystems, renderPlanEnv } from "../../../src/core/clone/node-plan";
+import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
 import { type ClonePlan, planFor } from "../../../src/core/clone/planner";
 import { goldenGpt, lvmUefi, mbrBios, planInput } from "../../helpers/clone-layouts";
 
@@ -59,12 +59,18 @@ describe("clone.sh chooses what the planner chose, and sfdisk makes it", () => {
         const img = join(dir, `disk-${c.name.replace(/\W+/g, "_")}-${factor}.img`);
         rmSync(img, { force: true });
         writeFileSync(img, "");
-        const r = await sh(env, `DISK=${img}; DISK_BYTES=${bytes}; select_variant; echo "variant=$VARIANT rest=$REST"; sfdisk_script >${img}.script && truncate -s ${bytes} ${img} && sfdisk -q ${img} <${img}.script && sfdisk --json ${img}`);
+        const r = await sh(
+          env,
+          `DISK=${img}; DISK_BYTES=${bytes}; select_variant; echo "variant=$VARIANT rest=$REST"; sfdisk_script >${img}.script && truncate -s ${bytes} ${img} && sfdisk -q ${img} <${img}.script && sfdisk --json ${img}`,
+        );
         expect(r.code, r.err).toBe(0);
         const first = r.out.split("\n")[0] as string;
         const rest = plan.partitions.find((p) => plan.variant.partitions[plan.partitions.indexOf(p)] === "rest" && p.role !== "extended");
         expect(first).toBe(`variant=${plan.variant.policy} rest=${rest?.sizeMiB}`);
-        const table = JSON.parse(r.out.slice(r.out.indexOf("{"))).partitiontable as { label: string; partitions: { node: string; size: number; type: string; bootable?: boolean }[] };
+        const table = JSON.parse(r.out.slice(r.out.indexOf("{"))).partitiontable as {
+          label: string;
+          partitions: { node: string; size: number; type: string; bootable?: boolean }[];
+        };
         expect(table.label).toBe(layout.disk.label);
         const got = table.partitions.map((p) => [Number(/(\d+)$/.exec(p.node)?.[1]), Math.round((p.size * 512) / MiB), p.type.toUpperCase()]);
         const want = plan.partitions.map((p, i) => [p.number, p.sizeMiB, (layout.partitions[i]?.type ?? "").toUpperCase()]);
@@ -96,7 +102,9 @@ describe("clone.sh writes the new UUIDs where the golden ones were", () => {
     writeFileSync(join(T, "etc/default/grub"), 'GRUB_CMDLINE_LINUX="console=ttyS0 resume=UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60"\n');
     writeFileSync(join(T, "boot/efi/EFI/debian/grub.cfg"), "search.fs_uuid 6a1d3a5e-0c1b-4d2e-9f3a-7b5c4d3e2f10 root hd0,gpt4\n");
     writeFileSync(join(T, "etc/initramfs-tools/conf.d/resume"), "RESUME=UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60\n");
-    const news = fss.map((_, i) => `NEW_UUID_${i + 1}=1111111${i}-aaaa-4bbb-8ccc-dddddddddddd; NEW_PARTUUID_${i + 1}=2222222${i}-aaaa-4bbb-8ccc-eeeeeeeeeeee`).join("; ");
+    const news = fss
+      .map((_, i) => `NEW_UUID_${i + 1}=1111111${i}-aaaa-4bbb-8ccc-dddddddddddd; NEW_PARTUUID_${i + 1}=2222222${i}-aaaa-4bbb-8ccc-eeeeeeeeeeee`)
+      .join("; ");
     const r = await sh(planEnv(layout), `T=${T}; ${news}; write_fstab; fix_uuids; echo "initrd=$FIXED_INITRD"`);
     expect(r.code, r.err).toBe(0);
     const idx = (id: string) => fss.findIndex((f) => f.id === id);
@@ -145,7 +153,10 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
       "/zst/rootimg.tar.zst": zstdArchive,
       "/zst/rootimg.tar.zst.sha256": readFileSync(join(dir, "rootimg.tar.zst.sha256")),
       "/img/rootimg.tar.gz": data,
-      "/corrupt/rootimg.tar.gz": data, "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`), "/plain/rootimg.tar.gz": data.subarray(0, 65536) };
+      "/corrupt/rootimg.tar.gz": data,
+      "/img/rootimg.tar.gz.sha256": readFileSync(`${file}.sha256`),
+      "/plain/rootimg.tar.gz": data.subarray(0, 65536),
+    };
     const srv = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
@@ -178,7 +189,9 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
             part = Buffer.from(part);
             part[7] = (part[7] as number) ^ 0xff;
           }
-          sock.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${body.length}\r\nContent-Length: ${part.length}\r\nConnection: close\r\n\r\n`);
+          sock.write(
+            `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${body.length}\r\nContent-Length: ${part.length}\r\nConnection: close\r\n\r\n`,
+          );
           if (n++ % 2 === 0) {
             state.drops++;
             sock.end(part.subarray(0, Math.floor(part.length / 2)));
@@ -212,7 +225,10 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
         archive: { urlPath: "/img/rootimg.tar.gz", bytes: data.length, chunkBytes: chunk, chunks: Math.ceil(data.length / chunk) },
       });
       const before = served.drops;
-      const r = await sh(env, `FETCHER=${fetcher}; SUMS_OK=; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; stream_archive | sha256sum`);
+      const r = await sh(
+        env,
+        `FETCHER=${fetcher}; SUMS_OK=; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; stream_archive | sha256sum`,
+      );
       expect(r.code, r.err).toBe(0);
       expect(r.out.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
       expect(served.drops).toBeGreaterThan(before); // the server did cut responses short
@@ -264,7 +280,10 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
         archive: { urlPath: "/zst/rootimg.tar.zst", bytes: zstdArchive.length, chunkBytes: 65536, chunks: Math.ceil(zstdArchive.length / 65536) },
         tools: { ...planInput(layout).tools, decompress: "zstd" },
       });
-      const r = await sh(env, `FETCHER=curl; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; mkdir "$XC_RUN/t"; ${stream} | $XC_DECOMPRESS | tar -x -f - -C "$XC_RUN/t"; echo "rc=$?"; sha256sum <"$XC_RUN/t/big"; cat "$XC_RUN/t/etc/hostname"`);
+      const r = await sh(
+        env,
+        `FETCHER=curl; sleep() { :; }; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; mkdir "$XC_RUN/t"; ${stream} | $XC_DECOMPRESS | tar -x -f - -C "$XC_RUN/t"; echo "rc=$?"; sha256sum <"$XC_RUN/t/big"; cat "$XC_RUN/t/etc/hostname"`,
+      );
       expect(r.out, r.err).toBe(`rc=0\n${createHash("sha256").update(data).digest("hex")}  -\ngolden\n`);
       expect(env).toContain("XC_DECOMPRESS='zstd -dc'");
     }, 60_000);
@@ -272,7 +291,11 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
 
   test("stream_ranges: a server that ignores byte ranges stops the copy at once, saying so", async () => {
     const layout = normalizeLayout(goldenGpt().layout, "golden-vm");
-    const env = planEnv(layout, { master: "127.0.0.1", httpPort: served.port, archive: { urlPath: "/plain/rootimg.tar.gz", bytes: 65536, chunkBytes: 16384, chunks: 4 } });
+    const env = planEnv(layout, {
+      master: "127.0.0.1",
+      httpPort: served.port,
+      archive: { urlPath: "/plain/rootimg.tar.gz", bytes: 65536, chunkBytes: 16384, chunks: 4 },
+    });
     const r = await sh(env, `SUMS_OK=; stream_ranges >/dev/null; echo "rc=$?"; cat "$CHUNKS/why"`);
     expect(r.out, r.err).toMatch(/^rc=1\nthe web server on 127\.0\.0\.1:\d+ ignores byte ranges \(answered 200, not 206\)/);
     expect(readFileSync(join(r.run, "clone.log"), "utf8")).not.toContain("retry");
@@ -286,7 +309,10 @@ describe("clone.sh fetches the image in checked, resumable byte ranges", () => {
         httpPort: served.port,
         archive: { urlPath: "/plain/rootimg.tar.gz", bytes: 65536, chunkBytes: 16384, chunks: 4 },
       });
-      const r = await sh(env, `FETCHER=${fetcher}; SUMS_OK=; fetch "$XC_ARCHIVE" "$XC_RUN/x" 0 99; echo "rc=$?"; stream_archive >/dev/null; echo "stream=$?"; cat "$CHUNKS/why"`);
+      const r = await sh(
+        env,
+        `FETCHER=${fetcher}; SUMS_OK=; fetch "$XC_ARCHIVE" "$XC_RUN/x" 0 99; echo "rc=$?"; stream_archive >/dev/null; echo "stream=$?"; cat "$CHUNKS/why"`,
+      );
       expect(r.out, `${fetcher}: ${r.err}`).toMatch(/^rc=3\nstream=1\nthe web server on 127\.0\.0\.1:\d+ ignores byte ranges \(answered 200, not 206\)/);
       expect(readFileSync(join(r.run, "clone.log"), "utf8")).not.toContain("retry");
     }

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { loadConfig } from "../../../src/core/config/load";
 import { normalizeLayout } from "../../../src/core/clone/layout";
-import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
 import { renderPlanEnv } from "../../../src/core/clone/node-plan";
+import { CLONE_SCRIPT } from "../../../src/core/clone/node-script";
 import { nodePostscripts, parsePostscripts } from "../../../src/core/clone/postscripts";
+import { loadConfig } from "../../../src/core/config/load";
 import { openDb } from "../../../src/core/db/open";
 import { upsert } from "../../../src/core/db/rows";
 import { goldenGpt, planInput } from "../../helpers/clone-layouts";
@@ -25,7 +25,8 @@ beforeAll(() => {
   const ps = join(dir, "install", "postscripts");
   mkdirSync(ps, { recursive: true });
   // each script records its name, arguments and xCAT variables in /xcatpost/ran
-  const recorder = (name: string, rc = 0) => `#!/bin/sh\n{ printf '%s' "${name}"; for a in "$@"; do printf ' [%s]' "$a"; done; echo " NODE=$NODE IMAGENAME=$IMAGENAME NODESETSTATE=$NODESETSTATE pwd=$(pwd)"; } >>/xcatpost/ran\nexit ${rc}\n`;
+  const recorder = (name: string, rc = 0) =>
+    `#!/bin/sh\n{ printf '%s' "${name}"; for a in "$@"; do printf ' [%s]' "$a"; done; echo " NODE=$NODE IMAGENAME=$IMAGENAME NODESETSTATE=$NODESETSTATE pwd=$(pwd)"; } >>/xcatpost/ran\nexit ${rc}\n`;
   writeFileSync(join(ps, "syslog"), recorder("syslog"));
   writeFileSync(join(ps, "confignetwork"), recorder("confignetwork"));
   writeFileSync(join(ps, "setupib"), recorder("setupib"));
@@ -52,7 +53,12 @@ describe("which scripts a clone runs", () => {
     const config = loadConfig({ env: {}, overrides: { installdir: join(dir, "install") } });
     const db = openDb(join(dir, "xcat.sqlite"));
     upsert(db, "postscripts", { node: "xcatdefaults" }, { postscripts: "syslog,remoteshell", postbootscripts: "otherpkgs" });
-    const r = nodePostscripts(config, db, { postscripts: "efibootloader,confignetwork -s", postbootscripts: "firstboot 1" }, { postscripts: "setupib mlx5_0,../etc/passwd,nosuch", postbootscripts: "firstboot 2" });
+    const r = nodePostscripts(
+      config,
+      db,
+      { postscripts: "efibootloader,confignetwork -s", postbootscripts: "firstboot 1" },
+      { postscripts: "setupib mlx5_0,../etc/passwd,nosuch", postbootscripts: "firstboot 2" },
+    );
     expect(r.run).toEqual([
       { name: "syslog", args: [] },
       { name: "confignetwork", args: ["-s"] },
@@ -75,7 +81,13 @@ describe("which scripts a clone runs", () => {
 
 /** A root tree that chroot can run dash and a few coreutils in: the binaries and their libraries. */
 function minimalRoot(T: string): void {
-  const bins: Record<string, string> = { "/bin/sh": "/usr/bin/dash", "/usr/bin/env": "/usr/bin/env", "/bin/mkdir": "/usr/bin/mkdir", "/bin/date": "/usr/bin/date", "/bin/rm": "/usr/bin/rm" };
+  const bins: Record<string, string> = {
+    "/bin/sh": "/usr/bin/dash",
+    "/usr/bin/env": "/usr/bin/env",
+    "/bin/mkdir": "/usr/bin/mkdir",
+    "/bin/date": "/usr/bin/date",
+    "/bin/rm": "/usr/bin/rm",
+  };
   const libs = new Set<string>();
   for (const [to, from] of Object.entries(bins)) {
     mkdirSync(dirname(join(T, to)), { recursive: true });
@@ -91,7 +103,8 @@ function minimalRoot(T: string): void {
   mkdirSync(join(T, "etc/systemd/system"), { recursive: true });
   mkdirSync(join(T, "dev"), { recursive: true });
   // clone.sh bind-mounts the clone environment's /dev before postscripts; a null device will do here
-  if (Bun.spawnSync(["mknod", "-m", "666", join(T, "dev/null"), "c", "1", "3"]).exitCode !== 0) throw new Error("mknod /dev/null failed (the test runs as root)");
+  if (Bun.spawnSync(["mknod", "-m", "666", join(T, "dev/null"), "c", "1", "3"]).exitCode !== 0)
+    throw new Error("mknod /dev/null failed (the test runs as root)");
 }
 
 describe("clone.sh runs them", () => {
@@ -120,7 +133,10 @@ describe("clone.sh runs them", () => {
     writeFileSync(join(run, "plan.env"), env);
     writeFileSync(join(dir, "clone.sh"), CLONE_SCRIPT);
     const body = `T=${T}; FETCHER=curl; sleep() { :; }; postscripts; postbootscripts; echo "warnings:$WARNINGS"`;
-    const p = Bun.spawn(["dash", "-c", `XC_LIB=1 XC_DIR=${run} XC_RUN=${run}; . ${join(dir, "clone.sh")}; . ${run}/plan.env; ${body}`], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["dash", "-c", `XC_LIB=1 XC_DIR=${run} XC_RUN=${run}; . ${join(dir, "clone.sh")}; . ${run}/plan.env; ${body}`], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(code, err).toBe(0);
     expect(readFileSync(join(T, "xcatpost/ran"), "utf8")).toBe(

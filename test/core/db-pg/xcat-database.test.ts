@@ -59,7 +59,20 @@ function catalog(db: string, tables: string[]): string {
   );
 }
 
-const XCAT_TABLES: TableName[] = ["site", "nodelist", "nodetype", "hosts", "nodehm", "noderes", "osimage", "linuximage", "litefile", "chain", "mac", "networks"];
+const XCAT_TABLES: TableName[] = [
+  "site",
+  "nodelist",
+  "nodetype",
+  "hosts",
+  "nodehm",
+  "noderes",
+  "osimage",
+  "linuximage",
+  "litefile",
+  "chain",
+  "mac",
+  "networks",
+];
 
 beforeAll(async () => {
   if (!enabled) return;

@@ -26,7 +26,10 @@ describe("pkglist", () => {
   test("comments, includes relative to the including file (nested), passes, #ENV#, -/--, groups, dir/pkg", () => {
     w("lists/sub/common.pkglist", "  # a comment\nbash,coreutils\n#INCLUDE:deeper/net.pkglist#\n");
     w("lists/sub/deeper/net.pkglist", "iproute2   \n\n");
-    const top = w("lists/compute.pkglist", "#INCLUDE:sub/common.pkglist#\n@core\n#ENV:LANG=C.UTF-8#\n#NEW_INSTALL_LIST#\n#ENV:FOO=a=b#\nxcat/xcat-core/xCATsn vim\n-nano\n--ed\n");
+    const top = w(
+      "lists/compute.pkglist",
+      "#INCLUDE:sub/common.pkglist#\n@core\n#ENV:LANG=C.UTF-8#\n#NEW_INSTALL_LIST#\n#ENV:FOO=a=b#\nxcat/xcat-core/xCATsn vim\n-nano\n--ed\n",
+    );
     const l = readPkgLists(top, "pkglist");
     expect(l.passes).toHaveLength(2);
     expect(l.passes[0]).toEqual({ install: ["bash", "coreutils", "iproute2", "@core"], preRemove: [], postRemove: [], env: { LANG: "C.UTF-8" } });
@@ -93,12 +96,16 @@ describe("repositories", () => {
   });
 
   test("Debian sources: deb822 and one-line, keyring kept; pkgdir entries with and without a suite", () => {
-    const host = parseDeb822("Types: deb\nURIs: http://m.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main contrib\nSigned-By: /usr/share/keyrings/k.gpg\n\nTypes: deb-src\nURIs: http://m.invalid/debian\nSuites: bookworm\n");
+    const host = parseDeb822(
+      "Types: deb\nURIs: http://m.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main contrib\nSigned-By: /usr/share/keyrings/k.gpg\n\nTypes: deb-src\nURIs: http://m.invalid/debian\nSuites: bookworm\n",
+    );
     expect(host).toEqual([
       { uri: "http://m.invalid/debian", suite: "bookworm", components: ["main", "contrib"], signedBy: "/usr/share/keyrings/k.gpg" },
       { uri: "http://m.invalid/debian", suite: "bookworm-updates", components: ["main", "contrib"], signedBy: "/usr/share/keyrings/k.gpg" },
     ]);
-    expect(parseOneLine("deb [arch=amd64 signed-by=/k.gpg] http://o.invalid/ubuntu jammy main universe # c\n# deb http://x y z")).toEqual([{ uri: "http://o.invalid/ubuntu", suite: "jammy", components: ["main", "universe"], signedBy: "/k.gpg" }]);
+    expect(parseOneLine("deb [arch=amd64 signed-by=/k.gpg] http://o.invalid/ubuntu jammy main universe # c\n# deb http://x y z")).toEqual([
+      { uri: "http://o.invalid/ubuntu", suite: "jammy", components: ["main", "universe"], signedBy: "/k.gpg" },
+    ]);
     const s = aptSources("http://m.invalid/debian bookworm, http://other.invalid/repo", "bookworm", host);
     expect(s[0]).toMatchObject({ uri: "http://m.invalid/debian", suite: "bookworm", signedBy: "/usr/share/keyrings/k.gpg" });
     expect(s[1]).toMatchObject({ uri: "http://other.invalid/repo", suite: "bookworm", components: ["main"], signedBy: undefined });

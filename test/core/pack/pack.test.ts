@@ -1,6 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, execSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../../helpers/images";
 import { readNewc } from "../../helpers/newc";
@@ -57,7 +72,9 @@ describe("xcimg pack", () => {
 
   test("xcatinfo: IMAGENAME, a new IMAGEUUID every pack, TIMESTAMP", async () => {
     const first = xcatinfo();
-    expect(first).toMatch(new RegExp(`^IMAGENAME='${IMG}'\nIMAGEUUID='\\w+-\\w+-\\w+-\\w+-\\w+'\nTIMESTAMP='\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d UTC \\d{4}'\n$`));
+    expect(first).toMatch(
+      new RegExp(`^IMAGENAME='${IMG}'\nIMAGEUUID='\\w+-\\w+-\\w+-\\w+-\\w+'\nTIMESTAMP='\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d UTC \\d{4}'\n$`),
+    );
     expect((await sb.run("pack", IMG)).code).toBe(0);
     const uuid = (s: string) => /IMAGEUUID='([^']+)'/.exec(s)?.[1];
     expect(uuid(xcatinfo())).not.toBe(uuid(first));
@@ -131,7 +148,11 @@ describe("xcimg pack", () => {
     expect(existsSync(join(dir, "rootimg.cpio.zst"))).toBe(false);
     const p = await sb.run("pack", IMG, "-c", "pigz");
     expect(p.stderr).toContain("compress method:pigz");
-    expect(readdirSync(dir).filter((n) => n.startsWith("rootimg.")).sort()).toEqual(["rootimg.cpio.gz"]);
+    expect(
+      readdirSync(dir)
+        .filter((n) => n.startsWith("rootimg."))
+        .sort(),
+    ).toEqual(["rootimg.cpio.gz"]);
   });
 
   test("-m tar keeps xattrs and file capabilities (xCAT #922: non-root ping)", async () => {
@@ -183,7 +204,10 @@ describe("xcimg pack", () => {
     chownSync(shadow, 0, 42);
     const twin = join(sb.dir, "shadow-twin");
     linkSync(shadow, twin);
-    const packedShadow = () => readNewc(execSync(`zcat ${join(dir, "rootimg.cpio.gz")}`, { maxBuffer: 1 << 28 })).find((e) => e.name.toString() === "etc/shadow")?.data.toString();
+    const packedShadow = () =>
+      readNewc(execSync(`zcat ${join(dir, "rootimg.cpio.gz")}`, { maxBuffer: 1 << 28 }))
+        .find((e) => e.name.toString() === "etc/shadow")
+        ?.data.toString();
 
     // no passwd entry: the image keeps the golden node's root line (xCAT would write "cluster")
     let r = await sb.run("pack", IMG);
@@ -205,7 +229,11 @@ describe("xcimg pack", () => {
     const m = /^root:(\$6\$([./0-9A-Za-z]{16})\$[./0-9A-Za-z]{86}):13880:0:99999:7:::$/.exec(line as string);
     expect(m).not.toBeNull();
     // glibc's crypt, through openssl, agrees that the hash is "cluster"
-    expect(execFileSync("openssl", ["passwd", "-6", "-salt", m?.[2] as string, "cluster"]).toString().trim()).toBe(m?.[1] as string);
+    expect(
+      execFileSync("openssl", ["passwd", "-6", "-salt", m?.[2] as string, "cluster"])
+        .toString()
+        .trim(),
+    ).toBe(m?.[1] as string);
     expect(rest).toBe("daemon:*:19000:0:99999:7:::\n");
     const st = statSync(shadow);
     expect([st.mode & 0o7777, st.uid, st.gid, st.nlink]).toEqual([0o640, 0, 42, 1]);

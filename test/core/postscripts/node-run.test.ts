@@ -48,9 +48,30 @@ beforeAll(async () => {
   db.sqlite.exec(`INSERT OR REPLACE INTO passwd ("key","username","password") VALUES ('system','root','${HASH}')`);
   db.sqlite.exec(`INSERT OR REPLACE INTO site ("key","value") VALUES ('ldappassword','topsecret')`);
   db.close();
-  r = await sb.run("node", "set", "cn01", "groups=compute,all", "arch=x86_64", "mac=52:54:00:12:34:01", "ip=10.0.2.15", "xcatmaster=127.0.0.1", "postscripts=sitepost $HOME;rm a'b,confignetwork", "postbootscripts=firstup");
+  r = await sb.run(
+    "node",
+    "set",
+    "cn01",
+    "groups=compute,all",
+    "arch=x86_64",
+    "mac=52:54:00:12:34:01",
+    "ip=10.0.2.15",
+    "xcatmaster=127.0.0.1",
+    "postscripts=sitepost $HOME;rm a'b,confignetwork",
+    "postbootscripts=firstup",
+  );
   expect(r.code, r.stderr).toBe(0);
-  r = await sb.run("node", "set", "cn02", "groups=compute,all", "arch=x86_64", "mac=52:54:00:12:34:02", "xcatmaster=127.0.0.1", "postscripts=broken", "postbootscripts=firstup");
+  r = await sb.run(
+    "node",
+    "set",
+    "cn02",
+    "groups=compute,all",
+    "arch=x86_64",
+    "mac=52:54:00:12:34:02",
+    "xcatmaster=127.0.0.1",
+    "postscripts=broken",
+    "postbootscripts=firstup",
+  );
   expect(r.code, r.stderr).toBe(0);
   r = await sb.run("boot", "cn01,cn02", "-o", image);
   expect(r.code, r.stderr).toBe(0);
@@ -81,12 +102,31 @@ async function runOnNode(root: string, ...args: string[]): Promise<number> {
 describe("boot writes each node's postscripts into its overlay", () => {
   test("mypostscript carries xCAT's variables, single-quoted; the lists keep xCAT's order and literal arguments", () => {
     const mp = entry("cn01", "xcatpost/mypostscript")?.data.toString() ?? "";
-    for (const line of ["NODE='cn01'", "MASTER='127.0.0.1'", "XCATMASTER='127.0.0.1'", "SITEMASTER='10.0.2.2'", "OSVER='bb1'", "ARCH='x86_64'", "PROFILE='compute'", `PROVMETHOD='${image}'`, "NODESETSTATE='netboot'", `INSTALLDIR='${sb.installdir}'`, `TFTPDIR='${sb.tftpdir}'`, "MACADDRESS='52:54:00:12:34:01'", "IPADDR='10.0.2.15'", "DOMAIN='cluster.example'", "GROUP='compute,all'", "UPDATENODE='0'"]) {
+    for (const line of [
+      "NODE='cn01'",
+      "MASTER='127.0.0.1'",
+      "XCATMASTER='127.0.0.1'",
+      "SITEMASTER='10.0.2.2'",
+      "OSVER='bb1'",
+      "ARCH='x86_64'",
+      "PROFILE='compute'",
+      `PROVMETHOD='${image}'`,
+      "NODESETSTATE='netboot'",
+      `INSTALLDIR='${sb.installdir}'`,
+      `TFTPDIR='${sb.tftpdir}'`,
+      "MACADDRESS='52:54:00:12:34:01'",
+      "IPADDR='10.0.2.15'",
+      "DOMAIN='cluster.example'",
+      "GROUP='compute,all'",
+      "UPDATENODE='0'",
+    ]) {
       expect(mp).toContain(`${line}\nexport ${line.split("=")[0]}\n`);
     }
     expect(mp).toContain("# postscripts-start-here\n# sitepost default\n# imgscript\n# sitepost $HOME;rm a'b\n# postscripts-end-here\n");
     // secrets never reach the overlay: the root hash and site keys naming a password
-    const all = overlay("cn01").map((e) => e.data.toString()).join("\n");
+    const all = overlay("cn01")
+      .map((e) => e.data.toString())
+      .join("\n");
     expect(all).not.toContain("SECRETHASH");
     expect(all).not.toContain("topsecret");
     expect(entry("cn01", "xcatpost/xcimg-postscripts.list")?.data.toString()).toBe("'sitepost' 'default'\n'imgscript'\n'sitepost' '$HOME;rm' 'a'\\''b'\n");
@@ -100,7 +140,9 @@ describe("boot writes each node's postscripts into its overlay", () => {
   });
 
   test("the overlay stays 0640 to the web server's group, like the rest of it", () => {
-    const st = Bun.spawnSync(["stat", "-c", "%a", join(sb.tftpdir, "xcat/overlay/cn01.cpio")]).stdout.toString().trim();
+    const st = Bun.spawnSync(["stat", "-c", "%a", join(sb.tftpdir, "xcat/overlay/cn01.cpio")])
+      .stdout.toString()
+      .trim();
     expect(["640", "644"]).toContain(st);
   });
 });
@@ -116,7 +158,9 @@ describe("the runner on the node", () => {
     const status = readFileSync(join(root, "run/xcimg/postscripts.status"), "utf8");
     expect(status).toContain("state=booted\n");
     expect(status).toContain("skipped=syslog confignetwork\n");
-    expect(readFileSync(join(root, "run/xcimg/postscripts.rc"), "utf8")).toBe("postscript sitepost 0\npostscript imgscript 0\npostscript sitepost 0\npostbootscript firstup 0\n");
+    expect(readFileSync(join(root, "run/xcimg/postscripts.rc"), "utf8")).toBe(
+      "postscript sitepost 0\npostscript imgscript 0\npostscript sitepost 0\npostbootscript firstup 0\n",
+    );
     const log = readFileSync(join(root, "var/log/xcat/xcat.log"), "utf8");
     expect(log).toContain("not run: syslog confignetwork");
     expect(log).toContain("done by xcimg itself, not run: remoteshell");

@@ -59,7 +59,10 @@ describe("node status", () => {
   }, 30000);
 
   test("a node whose key is not xcimg's is refused, not trusted", async () => {
-    writeFileSync(join(sb.dir, "db", "ssh_known_hosts"), fake.knownHosts.replace(/^cn01 .*$/m, "cn01 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKbnF1Xx1y0l4y5y2wQZ5k3l1m9k2b6o0mYp8r1aF9cP"));
+    writeFileSync(
+      join(sb.dir, "db", "ssh_known_hosts"),
+      fake.knownHosts.replace(/^cn01 .*$/m, "cn01 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKbnF1Xx1y0l4y5y2wQZ5k3l1m9k2b6o0mYp8r1aF9cP"),
+    );
     const r = await sb.run("node", "status", "cn01");
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^cn01: unreachable: REMOTE HOST IDENTIFICATION HAS CHANGED/);

@@ -41,23 +41,32 @@ describe("digestTree", () => {
       ["mode", (d) => chmodSync(join(d, "usr/bin/su"), 0o755)],
       ["owner", (d) => chownSync(join(d, "etc/hostname"), 1, 0)],
       ["group", (d) => chownSync(join(d, "etc/hostname"), 0, 1)],
-      ["symlink target", (d) => {
+      [
+        "symlink target",
+        (d) => {
           unlinkSync(join(d, "usr/bin/tool-rel"));
           symlinkSync("su", join(d, "usr/bin/tool-rel"));
-        }],
+        },
+      ],
       ["added file", (d) => writeFileSync(join(d, "etc/new"), "")],
       ["removed file", (d) => unlinkSync(join(d, "home/user/notes.txt"))],
-      ["device number", (d) => {
+      [
+        "device number",
+        (d) => {
           unlinkSync(join(d, "dev/console"));
           sh(["mknod", "-m", "600", join(d, "dev/console"), "c", "5", "2"]);
-        }],
+        },
+      ],
       ["file capability added", (d) => sh(["setcap", "cap_sys_admin+ep", join(d, "usr/bin/su")])],
       ["xattr value changed", (d) => sh(["setfattr", "-n", "user.note", "-v", "other", join(d, "etc/hostname")])],
       ["ACL entry added", (d) => sh(["setfacl", "-m", "u:99:rw", join(d, "etc/shadow")])],
-      ["file replaced by a symlink", (d) => {
+      [
+        "file replaced by a symlink",
+        (d) => {
           unlinkSync(join(d, "etc/hostname"));
           symlinkSync("/etc/hostname", join(d, "etc/hostname"));
-        }],
+        },
+      ],
     ];
     const seen = new Set([a]);
     for (const [what, change] of changes) {
@@ -94,4 +103,3 @@ describe("digestTree", () => {
     expect(b).toEqual(digestTree(t));
   });
 });
-

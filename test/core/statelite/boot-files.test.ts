@@ -29,7 +29,18 @@ function put(rel: string, data: string | Buffer, mode = 0o644): void {
 function makeImage(): void {
   put(`boot/vmlinuz-${KVER}`, "kernel\n");
   const m = `lib/modules/${KVER}`;
-  for (const k of ["drivers/net/virtio_net.ko", "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/virtio/virtio_pci.ko", "fs/nfs/nfs.ko", "fs/nfs/nfsv4.ko", "net/sunrpc/sunrpc.ko", "drivers/gpu/drm/drm.ko", "drivers/net/ethernet/intel/e1000e/e1000e.ko"]) put(`${m}/kernel/${k}`, `module ${k}\n`);
+  for (const k of [
+    "drivers/net/virtio_net.ko",
+    "net/core/failover.ko",
+    "drivers/net/net_failover.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "fs/nfs/nfs.ko",
+    "fs/nfs/nfsv4.ko",
+    "net/sunrpc/sunrpc.ko",
+    "drivers/gpu/drm/drm.ko",
+    "drivers/net/ethernet/intel/e1000e/e1000e.ko",
+  ])
+    put(`${m}/kernel/${k}`, `module ${k}\n`);
   put(`${m}/kernel/fs/nfs/nfsv3.ko`, "module nfsv3\n");
   execFileSync("xz", [join(rootimg, m, "kernel/fs/nfs/nfsv3.ko")]);
   put(
@@ -48,7 +59,10 @@ function makeImage(): void {
       "",
     ].join("\n"),
   );
-  put(`${m}/modules.alias`, "alias virtio:d00000001v* virtio_net\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\nalias pci:v00001002d*sv*sd*bc03sc*i* drm\nalias fs-nfs4 nfsv4\n");
+  put(
+    `${m}/modules.alias`,
+    "alias virtio:d00000001v* virtio_net\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\nalias pci:v00001002d*sv*sd*bc03sc*i* drm\nalias fs-nfs4 nfsv4\n",
+  );
   put(`${m}/modules.builtin`, "kernel/net/packet/af_packet.ko\n");
   put("sbin/ifup", "#!/bin/sh\n", 0o755);
   put("etc/hosts", "127.0.0.1 localhost\n");
@@ -101,16 +115,29 @@ describe("xcimg boot for statelite images", () => {
     expect(r.code, r.stderr).toBe(1); // cn04's statemnt names an unset attribute
     expect(r.stdout).toBe("cn01: statelite deb12-x86_64-compute\ncn02: statelite deb12-x86_64-compute\ncn03: statelite deb12-x86_64-compute\n");
     expect(r.stderr).toContain("cn04: statelite.statemnt '$noderes.monserver': $noderes.monserver has no value for node cn04");
-    expect(imgargs("cn01")).toBe(`root=nfs:10.0.0.9:${dir}/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn01 XCATHTTPPORT=80  console=tty0 console=ttyS0,115200 MNTOPTS=nolock,tcp`);
-    expect(imgargs("cn02")).toBe("root=nfs:10.0.0.9:/export/netboot/deb12/x86_64/compute/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=10.0.0.1:3001 NODE=cn02 XCATHTTPPORT=80  MNTOPTS=nolock,tcp");
-    expect(imgargs("cn03")).toBe(`root=nfs:10.0.0.9:/srv/images/deb12/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn03 XCATHTTPPORT=80  MNTOPTS=nolock,tcp`);
+    expect(imgargs("cn01")).toBe(
+      `root=nfs:10.0.0.9:${dir}/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn01 XCATHTTPPORT=80  console=tty0 console=ttyS0,115200 MNTOPTS=nolock,tcp`,
+    );
+    expect(imgargs("cn02")).toBe(
+      "root=nfs:10.0.0.9:/export/netboot/deb12/x86_64/compute/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=10.0.0.1:3001 NODE=cn02 XCATHTTPPORT=80  MNTOPTS=nolock,tcp",
+    );
+    expect(imgargs("cn03")).toBe(
+      `root=nfs:10.0.0.9:/srv/images/deb12/rootimg:ro STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn03 XCATHTTPPORT=80  MNTOPTS=nolock,tcp`,
+    );
     const script = readFileSync(tftp("xcat/xnba/nodes/cn01"), "utf8");
     expect(script).toContain(`#statelite deb12-x86_64-compute\n`);
-    expect(script).toContain(`imgfetch -n initrd-statelite.gz http://\${next-server}/tftpboot/xcat/osimage/${IMG}/initrd-statelite.gz\nimgfetch -n cn01.cpio http://\${next-server}/tftpboot/xcat/overlay/cn01.cpio\nimgexec kernel\n`);
+    expect(script).toContain(
+      `imgfetch -n initrd-statelite.gz http://\${next-server}/tftpboot/xcat/osimage/${IMG}/initrd-statelite.gz\nimgfetch -n cn01.cpio http://\${next-server}/tftpboot/xcat/overlay/cn01.cpio\nimgexec kernel\n`,
+    );
     expect(existsSync(tftp(`xcat/osimage/${IMG}/initrd-statelite.gz`))).toBe(true);
     expect(readFileSync(tftp(`xcat/osimage/${IMG}/initrd-statelite.gz`))).toEqual(readFileSync(join(dir, "initrd-statelite.gz")));
     const a = JSON.parse((await ok("--json", "node", "show", "cn01")).stdout).cn01;
-    expect(a).toMatchObject({ provmethod: IMG, currstate: "statelite deb12-x86_64-compute", kernel: `xcat/osimage/${IMG}/kernel`, initrd: `xcat/osimage/${IMG}/initrd-statelite.gz,xcat/overlay/cn01.cpio` });
+    expect(a).toMatchObject({
+      provmethod: IMG,
+      currstate: "statelite deb12-x86_64-compute",
+      kernel: `xcat/osimage/${IMG}/kernel`,
+      initrd: `xcat/osimage/${IMG}/initrd-statelite.gz,xcat/overlay/cn01.cpio`,
+    });
     expect(a.kcmdline).toBe(imgargs("cn01")?.replace(`\${next-server}`, "!myipfn!"));
   });
 
@@ -136,12 +163,24 @@ describe("xcimg boot for statelite images", () => {
     const base = `.xcimg/lib/modules/${KVER}/`;
     const mods = [...files.keys()].filter((n) => n.startsWith(`${base}kernel/`) && n.endsWith(".ko")).map((n) => n.slice(base.length));
     expect(mods.sort()).toEqual(
-      ["drivers/net/ethernet/intel/e1000e/e1000e.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko", "drivers/virtio/virtio_pci.ko", "fs/nfs/nfs.ko", "fs/nfs/nfsv3.ko", "fs/nfs/nfsv4.ko", "net/core/failover.ko", "net/sunrpc/sunrpc.ko"].map((m) => `kernel/${m}`),
+      [
+        "drivers/net/ethernet/intel/e1000e/e1000e.ko",
+        "drivers/net/net_failover.ko",
+        "drivers/net/virtio_net.ko",
+        "drivers/virtio/virtio_pci.ko",
+        "fs/nfs/nfs.ko",
+        "fs/nfs/nfsv3.ko",
+        "fs/nfs/nfsv4.ko",
+        "net/core/failover.ko",
+        "net/sunrpc/sunrpc.ko",
+      ].map((m) => `kernel/${m}`),
     );
     expect(files.get(`${base}kernel/fs/nfs/nfsv3.ko`)?.data.toString()).toBe("module nfsv3\n");
     expect(files.get(`${base}modules.dep`)?.data.toString()).toContain("kernel/fs/nfs/nfsv3.ko: kernel/fs/nfs/nfs.ko kernel/net/sunrpc/sunrpc.ko\n");
     expect(files.get(`${base}modules.dep`)?.data.toString()).not.toContain("drm");
-    expect(files.get(`${base}modules.alias`)?.data.toString()).toBe("alias virtio:d00000001v* virtio_net\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\nalias fs-nfs4 nfsv4\n");
+    expect(files.get(`${base}modules.alias`)?.data.toString()).toBe(
+      "alias virtio:d00000001v* virtio_net\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\nalias fs-nfs4 nfsv4\n",
+    );
   });
 
   test("the overlay is staged under /.xcimg/overlay with the node's statelite.conf; over NFS the NIC is left as the initrd set it", () => {
@@ -178,11 +217,17 @@ describe("xcimg boot for statelite images", () => {
     await ok("lite", IMG);
     r = await sb.run("boot", "cn05", "-o", IMG);
     expect(r.code, r.stderr).toBe(0);
-    expect(imgargs("cn05")).toBe(`imgurl=http://10.0.0.9:80/install/netboot/deb12/x86_64/compute/rootimg-statelite.gz STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn05 XCATHTTPPORT=80  MNTOPTS=nolock,tcp`);
+    expect(imgargs("cn05")).toBe(
+      `imgurl=http://10.0.0.9:80/install/netboot/deb12/x86_64/compute/rootimg-statelite.gz STATEMNT=10.0.0.9:/nodedata XCAT=\${next-server}:3001 NODE=cn05 XCATHTTPPORT=80  MNTOPTS=nolock,tcp`,
+    );
     const a = JSON.parse((await ok("--json", "node", "show", "cn05")).stdout).cn05;
     expect(a.initrd).toBe(`xcat/osimage/${IMG}/rootimg-statelite.gz,xcat/osimage/${IMG}/initrd-statelite.gz,xcat/overlay/cn05.cpio`);
     // in memory the image keeps its DHCP client: no "manual"
-    expect(entries(readFileSync(tftp("xcat/overlay/cn05.cpio"))).get(".xcimg/overlay/etc/xcimg/ifupdown")?.data.toString()).not.toContain("manual");
+    expect(
+      entries(readFileSync(tftp("xcat/overlay/cn05.cpio")))
+        .get(".xcimg/overlay/etc/xcimg/ifupdown")
+        ?.data.toString(),
+    ).not.toContain("manual");
     // back to NFS: the published ramdisk archive goes
     await ok("image", "set", IMG, "rootfstype=nfs");
     await ok("boot", "cn05", "-o", IMG);

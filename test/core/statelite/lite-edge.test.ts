@@ -9,7 +9,9 @@ const sb = new Sandbox("lite-edge");
 const imgDir = (p: string) => join(sb.dir, "images", p);
 
 async function image(name: string): Promise<string> {
-  expect((await sb.run("image", "set", name, "provmethod=statelite", "osvers=rhels9", "osarch=x86_64", `profile=${name}`, `rootimgdir=${imgDir(name)}`)).code).toBe(0);
+  expect(
+    (await sb.run("image", "set", name, "provmethod=statelite", "osvers=rhels9", "osarch=x86_64", `profile=${name}`, `rootimgdir=${imgDir(name)}`)).code,
+  ).toBe(0);
   const root = join(imgDir(name), "rootimg");
   makeImageRoot(root);
   return root;
@@ -90,7 +92,9 @@ describe("lite edge cases", () => {
         writeFileSync(join(root, `etc/rc.d/rc${n}.d/S10network`), "#!/bin/sh\n");
         symlinkSync(`rc.d/rc${n}.d`, join(root, `etc/rc${n}.d`));
       }
-      expect((await other.run("image", "set", "rhels7-x86_64-statelite-compute", "provmethod=statelite", "osvers=rhels7", "osarch=x86_64", "profile=compute")).code).toBe(0);
+      expect(
+        (await other.run("image", "set", "rhels7-x86_64-statelite-compute", "provmethod=statelite", "osvers=rhels7", "osarch=x86_64", "profile=compute")).code,
+      ).toBe(0);
       expect((await other.run("table", "restore", join(import.meta.dir, "..", "..", "fixtures", "litefile.csv"))).code).toBe(0);
       const r = await other.run("lite", "rhels7-x86_64-statelite-compute");
       expect(r.code).toBe(0);

@@ -84,8 +84,8 @@ describe("xcimg lite: image-time structure", () => {
   });
 
   test("re-run after changing and removing entries reverts them and applies the new list", async () => {
-    const rows = LITEFILE_ROWS.filter(([, f]) => f !== "/root/" && f !== "/etc/motd" && f !== "/var/log/messages").map(
-      ([i, f, o]): [string, string, string] => (f === "/etc/hosts" ? [i, f, "persistent"] : f === "/etc/ssh/" ? [i, f, "link"] : [i, f, o]),
+    const rows = LITEFILE_ROWS.filter(([, f]) => f !== "/root/" && f !== "/etc/motd" && f !== "/var/log/messages").map(([i, f, o]): [string, string, string] =>
+      f === "/etc/hosts" ? [i, f, "persistent"] : f === "/etc/ssh/" ? [i, f, "link"] : [i, f, o],
     );
     rows.push([IMG, "/etc/added.conf", "link"]);
     await restore(rows);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDb } from "../../../src/core/db/open";
-import { imageLiteEntries, ilitefileLine, lsliteLine, parseSavedList } from "../../../src/core/statelite/litefile";
+import { ilitefileLine, imageLiteEntries, lsliteLine, parseSavedList } from "../../../src/core/statelite/litefile";
 import { Sandbox } from "../../helpers/sandbox";
 
 /** ilitefile's merge order, lslite -i's format, and editing the statelite tables by hand. */
@@ -112,7 +112,9 @@ describe("editing litefile, litetree and statelite with table set", () => {
   test("bad litefile values are refused at set time", async () => {
     const bad = await sb.run("table", "set", "litefile", "image=ALL,file=/etc/x", "options=tmpfs,persistent");
     expect(bad.code).toBe(64);
-    expect(bad.stderr).toContain("'tmpfs,persistent' is not a litefile option; valid: tmpfs persistent localdisk rw ro con link tmpfs,rw link,ro link,persistent link,con");
+    expect(bad.stderr).toContain(
+      "'tmpfs,persistent' is not a litefile option; valid: tmpfs persistent localdisk rw ro con link tmpfs,rw link,ro link,persistent link,con",
+    );
     const rel = await sb.run("table", "set", "litefile", "image=ALL,file=etc/x", "options=tmpfs");
     expect(rel.code).toBe(64);
     expect(rel.stderr).toStartWith("Error: etc/x is not one absolute path.\n");

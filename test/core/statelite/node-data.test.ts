@@ -18,7 +18,17 @@ const rootimg = join(sb.dir, "img", "rootimg");
 
 beforeAll(async () => {
   const run = async (...a: string[]) => expect((await sb.run(...a)).code).toBe(0);
-  await run("image", "set", IMG, "provmethod=statelite", "osvers=rhels9", "osarch=x86_64", "profile=compute", `rootimgdir=${join(sb.dir, "img")}`, "groups=hpc");
+  await run(
+    "image",
+    "set",
+    IMG,
+    "provmethod=statelite",
+    "osvers=rhels9",
+    "osarch=x86_64",
+    "profile=compute",
+    `rootimgdir=${join(sb.dir, "img")}`,
+    "groups=hpc",
+  );
   await run("node", "set", "cn001", "groups=rack1,compute");
   await run("node", "set", "cn002", "groups=compute");
   await run("table", "set", "noderes", "node=rack1", "nfsserver=10.1.0.1");
@@ -32,7 +42,13 @@ beforeAll(async () => {
   mkdirSync(join(rootimg, ".statelite"), { recursive: true });
   writeFileSync(
     join(rootimg, ".statelite", "litefile.save"),
-    [`${IMG}: link          /etc/hosts`, `${IMG}: link          /root/`, `${IMG}: link,persistent /root/.ssh/`, `${IMG}: link          /root/.ssh/known_hosts`, ""].join("\n"),
+    [
+      `${IMG}: link          /etc/hosts`,
+      `${IMG}: link          /root/`,
+      `${IMG}: link,persistent /root/.ssh/`,
+      `${IMG}: link          /root/.ssh/known_hosts`,
+      "",
+    ].join("\n"),
   );
   // the live table differs: the node follows what lite applied to the image
   await run("table", "set", "litefile", "image=ALL,file=/not/applied", "options=tmpfs");

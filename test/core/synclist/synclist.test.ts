@@ -134,7 +134,9 @@ describe("apply into an image tree", () => {
     expect(r.notForTarget).toEqual(["l:4"]);
     expect(readFileSync(join(t, "etc/motd"), "utf8")).toBe("image motd\nsite motd line\n");
     expect(readFileSync(join(t, "var/xcat/node/syncfiles/org/etc/motd"), "utf8")).toBe("image motd\n");
-    expect(readFileSync(join(t, "etc/passwd"), "utf8")).toBe("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/bin:/usr/sbin/nologin\nalice:x:1001:1001::/home/alice:/bin/sh\n");
+    expect(readFileSync(join(t, "etc/passwd"), "utf8")).toBe(
+      "root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/bin:/usr/sbin/nologin\nalice:x:1001:1001::/home/alice:/bin/sh\n",
+    );
     expect(r.notRun).toEqual([M("scripts/file2.post")]); // nothing runs against an image
     const again = await applySync(planSync(parseSynclist(LIST, "l"), null), new ImageTarget(t));
     expect(again.changed).toEqual([]);

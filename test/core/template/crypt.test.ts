@@ -13,8 +13,12 @@ describe("SHA-crypt ($5$, $6$)", () => {
     expect(shaCrypt("Hello world!", "saltstringsaltstring", "sha512", 10000)).toBe(
       "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.",
     );
-    expect(shaCrypt("Hello world!", "saltstringsaltstring", "sha256", 10000)).toBe("$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA");
-    expect(shaCrypt("Hello world!", "saltstring", "sha512")).toBe("$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1");
+    expect(shaCrypt("Hello world!", "saltstringsaltstring", "sha256", 10000)).toBe(
+      "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA",
+    );
+    expect(shaCrypt("Hello world!", "saltstring", "sha512")).toBe(
+      "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+    );
   });
 
   test("matches glibc crypt(3) and openssl passwd for empty, long and non-ASCII passwords", () => {

@@ -126,7 +126,9 @@ describe("template errors name the node, the file and the line", () => {
     const e = renderError(req("cn01", "missing-value.tmpl"));
     expect(e.file).toBe(join(TEMPLATES, "missing-value.tmpl"));
     expect(e.line).toBe(2);
-    expect(e.message).toBe(`cn01: ${join(TEMPLATES, "missing-value.tmpl")}:2: Unable to find requested field <value> from table <site>, with key <key=nosuchkey>`);
+    expect(e.message).toBe(
+      `cn01: ${join(TEMPLATES, "missing-value.tmpl")}:2: Unable to find requested field <value> from table <site>, with key <key=nosuchkey>`,
+    );
     expect(e.hint).toContain("xcimg table set site key=nosuchkey");
     expect(e.exitCode).toBe(65);
   });
@@ -143,7 +145,9 @@ describe("template errors name the node, the file and the line", () => {
     writeFileSync(join(sb.dir, "arch.tmpl"), "\n\n\nserial: #TABLE:nodehm:$NODE:serialspeed#\n");
     expect(renderTemplate(req("cn01", "", { template: join(sb.dir, "arch.tmpl") }))).toContain("serial: 115200");
     const e = renderError(req("cn02.cluster", "", { template: join(sb.dir, "arch.tmpl") }));
-    expect(e.message).toBe(`cn02.cluster: ${join(sb.dir, "arch.tmpl")}:4: Unable to find requested field <serialspeed> from table <nodehm>, with key <node=cn02.cluster>`);
+    expect(e.message).toBe(
+      `cn02.cluster: ${join(sb.dir, "arch.tmpl")}:4: Unable to find requested field <serialspeed> from table <nodehm>, with key <node=cn02.cluster>`,
+    );
   });
 
   test("an unset #ENV# variable, an unknown table, a missing root password", () => {
@@ -223,7 +227,9 @@ describe("templates that are not the site's own (core/template/secrets.ts)", () 
       const e = renderError(policyReq(f, { allowCommands: true, env: { DB_PASSWORD: "pw", API_TOKEN: "t" } }));
       expect(e).toBeInstanceOf(TemplatePolicyError);
       expect([e.file, e.line]).toEqual([f, 2]);
-      expect(e.detail).toBe(`${line} refused: ${f} is not in the site's template directory (${join(sb.dir, "own")}), and only the site's own templates may ${why}`);
+      expect(e.detail).toBe(
+        `${line} refused: ${f} is not in the site's template directory (${join(sb.dir, "own")}), and only the site's own templates may ${why}`,
+      );
       expect(e.hint).toContain("site.trustedtemplates");
     }
   });

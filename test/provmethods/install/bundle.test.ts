@@ -39,6 +39,6 @@ describe("install images through export and import", () => {
     expect(boot.stdout).toBe("cn01: install rhels9.4-x86_64-hpc\n");
     const ks = readFileSync(join(b.installdir, "autoinst", "cn01"), "utf8");
     expect(ks).toContain("url --url http://10.0.0.5:80/install/rhels9.4/x86_64");
-    expect(ks).toContain("echo \"cn01 installed from rhels9.4-x86_64-install-hpc");
+    expect(ks).toContain('echo "cn01 installed from rhels9.4-x86_64-install-hpc');
   });
 });

@@ -190,7 +190,10 @@ describe("the compiled binary", () => {
     expect((await c.bin(["node", "set", "cn01", "mac=52:54:00:aa:00:01"])).code).toBe(0);
     const tmpl = join(c.installdir, "custom", "install", "rh", "compute.tmpl");
     writeFileSync(tmpl, `#INCLUDE:${join(victim, "shadow")}#\n`);
-    for (const argv of [["image", "render", IMG, "cn01"], ["boot", "cn01", "-o", IMG]]) {
+    for (const argv of [
+      ["image", "render", IMG, "cn01"],
+      ["boot", "cn01", "-o", IMG],
+    ]) {
       const r = await c.bin(argv);
       expect([r.code, r.stdout]).toEqual([65, ""]);
       expect(r.stderr).toContain(`Error: cn01: ${tmpl}:1: refused to read ${join(victim, "shadow")}: it is outside`);

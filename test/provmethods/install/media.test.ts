@@ -14,7 +14,10 @@ describe("media detection (what copycds reads)", () => {
     const d = (n: string) => join(sb.dir, n);
     expect(detectMedia(fakeRhelMedia(d("rhel")))).toEqual({ osvers: "rhels9.4", arch: "x86_64", evidence: ".treeinfo" });
     expect(detectMedia(fakeRhelMedia(d("rocky"), { name: "Rocky Linux", version: "9.4" })).osvers).toBe("rocky9.4");
-    expect(detectMedia(fakeRhelMedia(d("alma"), { name: "AlmaLinux", version: "8.10", arch: "aarch64" }))).toMatchObject({ osvers: "alma8.10", arch: "aarch64" });
+    expect(detectMedia(fakeRhelMedia(d("alma"), { name: "AlmaLinux", version: "8.10", arch: "aarch64" }))).toMatchObject({
+      osvers: "alma8.10",
+      arch: "aarch64",
+    });
     mkdirSync(d("disc"));
     writeFileSync(join(d("disc"), ".discinfo"), "1714000000.0\nCentOS Stream 9\nx86_64\n");
     expect(detectMedia(d("disc"))).toEqual({ osvers: "centos-stream9", arch: "x86_64", evidence: ".discinfo" });
@@ -28,7 +31,9 @@ describe("media detection (what copycds reads)", () => {
   test("unknown media says which files it looked for", () => {
     sb = new Sandbox("detect2");
     mkdirSync(join(sb.dir, "empty"));
-    expect(() => detectMedia(join(sb.dir, "empty"))).toThrow(/cannot tell which distribution the media in .*empty is: no usable \.treeinfo, \.discinfo, media\.1\/media, content, \.disk\/info or dists\/\*\/Release/);
+    expect(() => detectMedia(join(sb.dir, "empty"))).toThrow(
+      /cannot tell which distribution the media in .*empty is: no usable \.treeinfo, \.discinfo, media\.1\/media, content, \.disk\/info or dists\/\*\/Release/,
+    );
     expect(() => detectMedia(join(sb.dir, "nothere"))).toThrow(/does not exist/);
   });
 });

@@ -78,7 +78,13 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     );
     // and nodeset's bookkeeping
     const show = (await sb.run("node", "show", "cn01")).stdout;
-    for (const kv of [`provmethod=${img}`, "currstate=install rhels9.4-x86_64-compute", `kernel=xcat/osimage/${img}/vmlinuz`, `initrd=xcat/osimage/${img}/initrd.img`, "os=rhels9.4"]) {
+    for (const kv of [
+      `provmethod=${img}`,
+      "currstate=install rhels9.4-x86_64-compute",
+      `kernel=xcat/osimage/${img}/vmlinuz`,
+      `initrd=xcat/osimage/${img}/initrd.img`,
+      "os=rhels9.4",
+    ]) {
       expect(show).toContain(`    ${kv}\n`);
     }
   });
@@ -89,7 +95,9 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     const r = await sb.run("boot", "cn01,cn02.cluster", "-o", img);
     expect(r.code).toBe(0);
     const grub = readFileSync(join(sb.tftpdir, "boot", "grub2", "grub.cfg-01-52-54-00-aa-00-01"), "utf8");
-    expect(grub).toContain(`    linuxefi /xcat/osimage/${img}/vmlinuz inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200 BOOTIF=$net_default_mac\n`);
+    expect(grub).toContain(
+      `    linuxefi /xcat/osimage/${img}/vmlinuz inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200 BOOTIF=$net_default_mac\n`,
+    );
     expect(readFileSync(join(sb.tftpdir, "boot", "grub2", "grub.cfg-0A000065"), "utf8")).toBe(grub);
     expect(readFileSync(join(sb.tftpdir, "pxelinux.cfg", "01-52-54-00-aa-00-02"), "utf8")).toContain(`APPEND initrd=xcat/osimage/${img}/initrd.img inst.repo=`);
     expect(existsSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn01"))).toBe(false); // switching loader removes the old file
@@ -105,8 +113,10 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         kernel: `xcat/osimage/${img}/vmlinuz`,
         initrds: [`xcat/osimage/${img}/initrd.img`],
         // nfsserver, ip=dhcp (a MAC, no installnic), serial console from nodehm
-        kcmdline: "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
-        baseKcmdline: "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
+        kcmdline:
+          "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
+        baseKcmdline:
+          "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
         autoinst: join(sb.installdir, "autoinst", "cn01"),
         currstate: "install rhels9.4-x86_64-compute",
       },
@@ -125,7 +135,10 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
 
   test("the rendered kickstart passes the kickstart check and carries a root hash crypt(3) accepts", async () => {
     await prepare(img, ["cn01", "cn02.cluster"]);
-    for (const [node, mac] of [["cn01", "52:54:00:aa:00:01"], ["cn02.cluster", "52:54:00:aa:00:02"]] as const) {
+    for (const [node, mac] of [
+      ["cn01", "52:54:00:aa:00:01"],
+      ["cn02.cluster", "52:54:00:aa:00:02"],
+    ] as const) {
       const ks = readFileSync(join(sb.installdir, "autoinst", node), "utf8");
       expect(checkKickstart(ks)).toEqual([]);
       expect(ks).toContain(`network --onboot=yes --bootproto=dhcp --device=${mac}`);
@@ -188,7 +201,9 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
   });
 
   test("missing media: xCAT's message for every node", async () => {
-    expect((await sb.run("image", "set", "rhels8.10-x86_64-install-compute", "provmethod=install", "osvers=rhels8.10", "osarch=x86_64", "profile=compute")).code).toBe(0);
+    expect(
+      (await sb.run("image", "set", "rhels8.10-x86_64-install-compute", "provmethod=install", "osvers=rhels8.10", "osarch=x86_64", "profile=compute")).code,
+    ).toBe(0);
     const r = await sb.run("boot", "cn01,cn02.cluster", "-o", "rhels8.10-x86_64-install-compute");
     expect(r.code).toBe(1);
     for (const n of ["cn01", "cn02.cluster"]) expect(r.stderr).toContain(`${n}: This image requires that you first copy media for rhels8.10-x86_64`);
@@ -203,7 +218,8 @@ describe("install boot preparation: SLES (AutoYaST) and Debian (preseed)", () =>
     expect(res.nodes[0]).toMatchObject({
       kernel: `xcat/osimage/${img}/linux`,
       initrds: [`xcat/osimage/${img}/initrd`],
-      kcmdline: "autoyast=http://10.0.0.5:80/install/autoinst/cn01 install=http://10.0.0.5:80/install/sle15.5/x86_64/1 netdevice=52:54:00:aa:00:01  console=tty0 console=ttyS0,115200",
+      kcmdline:
+        "autoyast=http://10.0.0.5:80/install/autoinst/cn01 install=http://10.0.0.5:80/install/sle15.5/x86_64/1 netdevice=52:54:00:aa:00:01  console=tty0 console=ttyS0,115200",
     });
     const file = join(sb.installdir, "autoinst", "cn01");
     const lint = Bun.spawnSync(["xmllint", "--noout", file], { stderr: "pipe" });
@@ -216,7 +232,9 @@ describe("install boot preparation: SLES (AutoYaST) and Debian (preseed)", () =>
     // SLE 15 Full media: one add-on per module and product directory (no SAP, no SLES_SAP)
     const media = "<media_url>http://10.0.0.5:80/install/sle15.5/x86_64/1</media_url>";
     expect(xml).toContain(`<listentry>${media}<product>sle-module-basesystem</product><product_dir>/Module-Basesystem</product_dir></listentry>`);
-    expect(xml).toContain(`<listentry>${media}<product>sle-module-server-applications</product><product_dir>/Module-Server-Applications</product_dir></listentry>`);
+    expect(xml).toContain(
+      `<listentry>${media}<product>sle-module-server-applications</product><product_dir>/Module-Server-Applications</product_dir></listentry>`,
+    );
     expect(xml).toContain(`<listentry>${media}<product>SLES</product><product_dir>/Product-SLES</product_dir></listentry>`);
     expect(xml).not.toContain("SAP");
   });
