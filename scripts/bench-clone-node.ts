@@ -20,7 +20,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { CHUNK_BYTES, chunkSums } from "../src/core/clone/artifacts";
+import { CHUNK_BYTES, chunkSums } from "../src/provmethods/sysclone/artifacts";
 
 const root = join(import.meta.dir, "..");
 const arg = (name: string, dflt: number) => {

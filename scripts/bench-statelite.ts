@@ -16,9 +16,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageRoot } from "../src/core/image/image-root";
 import { MemoryLogger } from "../src/core/log";
-import { copyA } from "../src/core/statelite/fsops";
-import { buildHierarchy, processingOrder } from "../src/core/statelite/hierarchy";
-import { liteItem } from "../src/core/statelite/lite-item";
+import { copyA } from "../src/provmethods/statelite/fsops";
+import { buildHierarchy, processingOrder } from "../src/provmethods/statelite/hierarchy";
+import { liteItem } from "../src/provmethods/statelite/lite-item";
 
 const perDir = Number(process.argv[2] ?? 40);
 const runs = Number(process.argv[3] ?? 3);

@@ -1,12 +1,12 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
-import type { CloneResult } from "../core/clone/prepare";
-import { parseSize } from "../core/clone/size";
-import { followClones, isFinished, statusLine } from "../core/clone/status";
-import type { UpdateResult } from "../core/clone/update";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { afterImageChange } from "../core/provenance/hooks";
+import type { CloneResult } from "../provmethods/sysclone/prepare";
+import { parseSize } from "../provmethods/sysclone/size";
+import { followClones, isFinished, statusLine } from "../provmethods/sysclone/status";
+import type { UpdateResult } from "../provmethods/sysclone/update";
 
 export default leaf({
   name: "clone",

@@ -4,8 +4,8 @@ import { findImage, getImage } from "../core/defs/image";
 import { DataError, NotFoundError } from "../core/errors";
 import { validateImageName } from "../core/names";
 import { afterImageChange } from "../core/provenance/hooks";
-import { imageLiteEntries, lsliteLine } from "../core/statelite/litefile";
-import { PROVMETHOD_MESSAGE } from "../core/statelite/liteimg";
+import { imageLiteEntries, lsliteLine } from "../provmethods/statelite/litefile";
+import { PROVMETHOD_MESSAGE } from "../provmethods/statelite/liteimg";
 
 export default leaf({
   name: "lite",

@@ -26,7 +26,7 @@ describe("xcimg lite (compiled binary)", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toEndWith(`Modifying ${root} done.\n`);
     const script = join(root, "etc/init.d/statelite");
-    expect(readFileSync(script, "utf8")).toBe(readFileSync(join(import.meta.dir, "../../src/core/statelite/rc.statelite.sh"), "utf8"));
+    expect(readFileSync(script, "utf8")).toBe(readFileSync(join(import.meta.dir, "../../src/provmethods/statelite/rc.statelite.sh"), "utf8"));
     expect(statSync(script).mode & 0o777).toBe(0o755);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskLayout } from "../../src/core/capture/probe";
-import type { ImageTools } from "../../src/core/clone/image-tools";
-import type { SourceLayout } from "../../src/core/clone/layout";
-import type { NodePlanInput } from "../../src/core/clone/node-plan";
+import type { ImageTools } from "../../src/provmethods/sysclone/image-tools";
+import type { SourceLayout } from "../../src/provmethods/sysclone/layout";
+import type { NodePlanInput } from "../../src/provmethods/sysclone/node-plan";
 
 /**
  * Disk layouts as `xcimg capture -t sysclone` records them (lsblk -J -b -O, sfdisk --json,

@@ -60,7 +60,7 @@ export interface NodeBootInput {
 /**
  * How one provisioning method boots: its boot files (published once per image), the base
  * kernel command line of each node, and what it adds to each node's overlay. netboot's is
- * below; statelite's lives in core/statelite/boot.ts. Everything else — loader files,
+ * below; statelite's lives in provmethods/statelite/boot-flavor.ts. Everything else — loader files,
  * identity overlays, host keys, database rows — is shared.
  */
 export interface BootFlavor {

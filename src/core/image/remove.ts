@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { cloneDir } from "../clone/paths";
+import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Context } from "../context";
 import { findImage, getImage, listImages, removeImageRows } from "../defs/image";
 import { DataError } from "../errors";

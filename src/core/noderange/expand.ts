@@ -8,7 +8,7 @@ import type { ExpandOptions, NodeSource } from "./source";
 
 /**
  * xCAT's noderange evaluation (perl-xCAT/xCAT/NodeRange.pm), including the quirks sites
- * depend on or will trip over; see test/core/noderange.test.ts and noderange-golden.json,
+ * depend on or will trip over; see test/core/noderange/noderange.test.ts and noderange-golden.json,
  * whose expected results come from running NodeRange.pm itself.
  */
 

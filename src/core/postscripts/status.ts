@@ -1,10 +1,10 @@
-import { NodeTrust } from "../clone/node-ssh";
-import { parseStatus } from "../clone/status";
 import type { Context } from "../context";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { XcimgError } from "../errors";
+import { NodeTrust } from "../remote/node-ssh";
 import { connect } from "../remote/ssh";
+import { parseStatus } from "../remote/status-file";
 import type { SshFlags } from "../remote/target";
 import { eachBounded, FANOUT } from "./fanout";
 import { STATUS_FILE } from "./runner";

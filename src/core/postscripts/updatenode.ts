@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { authorizedKeys } from "../boot/site";
-import { NodeTrust } from "../clone/node-ssh";
 import type { Context } from "../context";
 import { findImage, type Image } from "../defs/image";
 import { readNodes } from "../defs/node";
 import type { Attrs } from "../defs/object";
 import { NotFoundError, UsageError, XcimgError } from "../errors";
 import { expandNoderangeInterruptibly } from "../noderange/interruptible";
+import { NodeTrust } from "../remote/node-ssh";
 import { shq } from "../remote/shell";
 import { connect, type RemoteSession } from "../remote/ssh";
 import type { SshFlags } from "../remote/target";

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { cloneDir } from "../clone/paths";
+import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Config } from "../config/schema";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
@@ -75,7 +75,7 @@ export function treeOf(config: Config, img: Image): { path: string; abs: string 
 
 /** netboot/statelite files next to rootimg/ that nodes fetch; pack's and liteimg's outputs. */
 const BOOT_ARTIFACT = /^(kernel|initrd-[A-Za-z0-9_.-]+\.gz|rootimg-statelite\.gz|rootimgtree\.gz|statelite)$/;
-/** What `clone` prepares for sysclone nodes (core/clone/artifacts.ts). */
+/** What `clone` prepares for sysclone nodes (provmethods/sysclone/artifacts.ts). */
 const CLONE_ARTIFACT = /^(kernel|cloneenv\.cpio\.gz|rootimg\.tar\.(gz|zst))$/;
 
 function listFiles(dir: string, wanted: (name: string) => boolean): string[] {

@@ -3,9 +3,9 @@ import type { Db } from "../db/open";
 import { allRows, deleteRows, getRow, type Row, upsert, upsertMany } from "../db/rows";
 import { isTableName, TABLE_NAMES, TABLES, type TableName } from "../db/tables";
 import { DataError, NotFoundError, UsageError } from "../errors";
-import { checkStateliteCell } from "../statelite/cells";
 import { cellProblem, normalizeCell } from "./cell-checks";
 import { dumpCsv, parseCsv } from "./csv";
+import { checkStateliteCell } from "./statelite-cells";
 
 export function requireTable(name: string): TableName {
   if (!isTableName(name)) throw new NotFoundError(`no table named '${name}'`, { hint: `tables: ${TABLE_NAMES.join(", ")}` });

@@ -1,7 +1,7 @@
 import type { BootResult } from "../../core/boot/boot";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
-import { bootStatelite } from "../../core/statelite/boot";
+import { bootStatelite } from "./boot-flavor";
 
 /** xCAT nodeset <noderange> osimage=<image> for statelite images (NFS or ramdisk root). */
 export async function boot(ctx: Context, img: Image, req: { nodes: string[] }): Promise<BootResult> {

@@ -1,10 +1,10 @@
-import { type CloneResult, cloneNodes } from "../../core/clone/prepare";
-import { type UpdateResult, updateNodes } from "../../core/clone/update";
 import type { SshFlags } from "../../core/remote/target";
 import type { OperationFns } from "../types";
+import { type CloneResult, cloneNodes } from "./prepare";
+import { type UpdateResult, updateNodes } from "./update";
 
 /**
- * clone for sysclone images (core/clone): prepare nodes to clone themselves at their next
+ * clone for sysclone images: prepare nodes to clone themselves at their next
  * network boot, or (update) bring running clones up to date over SSH.
  */
 export interface SyscloneCloneRequest {

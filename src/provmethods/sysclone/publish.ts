@@ -1,0 +1,19 @@
+import { bootInitrd } from "../../core/boot/initrd";
+import { type PublishedImage, publishBootFiles } from "../../core/boot/publish";
+import type { Config } from "../../core/config/schema";
+import type { Image } from "../../core/defs/image";
+import type { CloneArtifacts } from "./artifacts";
+
+/**
+ * The clone environment's boot files where boot loaders fetch them, as for a netboot image
+ * (<tftpdir>/xcat/osimage/<image>/): the image's kernel, the clone environment (hard-linked
+ * from installdir when they share a filesystem) and xcimg's generic initrd-stateless.gz, whose
+ * /init moves the environment into a tmpfs and starts its systemd. initrds[] is in load order.
+ */
+export function publishClone(config: Config, img: Image, art: CloneArtifacts): PublishedImage {
+  const pub = publishBootFiles(config, img, art.kernel, [
+    { name: "cloneenv.cpio.gz", src: art.env },
+    { name: "initrd-stateless.gz", data: bootInitrd(0) },
+  ]);
+  return { ...pub, packed: art.env };
+}
