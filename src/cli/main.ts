@@ -1,3 +1,4 @@
+import "../provmethods/register";
 import type { CommandDef, SubCommandsDef } from "citty";
 import { loadConfig } from "../core/config/load";
 import { ExitCode, InterruptedError, UsageError, XcimgError } from "../core/errors";

@@ -1,5 +1,5 @@
 import { DataError, NotImplementedError, UsageError } from "../core/errors";
-import { isProvMethodName, PROVMETHOD_NAMES, type ProvMethodName } from "../core/provmethod-names";
+import { isProvMethodName, PROVMETHOD_NAMES, type ProvMethodName } from "../core/provmethod/names";
 import { OPERATIONS, type Operation, type OperationFns, type ProvMethod } from "./types";
 
 type Loader = () => Promise<{ default: ProvMethod }>;

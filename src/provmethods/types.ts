@@ -1,6 +1,6 @@
 import type { Context } from "../core/context";
 import type { Image } from "../core/defs/image";
-import type { ProvMethodName } from "../core/provmethod-names";
+import type { ProvMethodName } from "../core/provmethod/names";
 
 export type { ProvMethodName };
 

@@ -1,6 +1,6 @@
 import type { Context } from "../context";
 import { readNodes } from "../defs/node";
-import { isProvMethodName } from "../provmethod-names";
+import { isProvMethodName } from "../provmethod/names";
 
 /**
  * Which image each node boots: the one named with -o, else the node's nodetype.provmethod

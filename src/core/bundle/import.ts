@@ -5,7 +5,7 @@ import { findImage } from "../defs/image";
 import { DataError, NotFoundError, UsageError } from "../errors";
 import { validateImageName, validatePathComponent } from "../names";
 import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
-import type { ProvMethodName } from "../provmethod-names";
+import type { ProvMethodName } from "../provmethod/names";
 import { checkDestination, type DestinationRules, mapPath, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";

@@ -1,5 +1,5 @@
 import { DataError } from "../errors";
-import { isProvMethodName } from "../provmethod-names";
+import { isProvMethodName } from "../provmethod/names";
 import { emptyManifest, fileRefKey, type Manifest } from "./manifest";
 
 /**

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { TABLES } from "../db/tables";
 import { IMAGE_TYPE } from "../defs/image";
 import { DataError } from "../errors";
-import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
+import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod/names";
 import { parseXml, type SimpleValue, toSimple } from "./xml-reader";
 import { type XmlValue, xmlSimpleOut } from "./xml-writer";
 

@@ -5,7 +5,7 @@ import { allRows, deleteRows, upsert } from "../db/rows";
 import { TABLES } from "../db/tables";
 import { NotFoundError, UsageError } from "../errors";
 import { validateImageName } from "../names";
-import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod-names";
+import { isProvMethodName, PROVMETHOD_NAMES } from "../provmethod/names";
 import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
 
 export const KNOWN_ARCHES: readonly string[] = ARCHES;

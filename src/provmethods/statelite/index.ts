@@ -3,13 +3,13 @@ import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
 import { boot } from "./boot";
 import { stateliteExport } from "./export";
+import { facts } from "./facts";
 import { stateliteImport } from "./import";
 import { lite } from "./lite";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({
-  name: "statelite",
-  description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
+  ...facts,
   lite,
   boot,
   export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), stateliteExport),

@@ -1,0 +1,42 @@
+import { DataError } from "../errors";
+import { PROVMETHOD_NAMES, type ProvMethodName } from "./names";
+
+/**
+ * What core asks a provisioning method instead of branching on its name. Each folder
+ * src/provmethods/<method>/ declares its facts in facts.ts; src/provmethods/register.ts hands
+ * them to core once at start-up (the CLI's entry and bunfig's test preload import it), the way
+ * a database/sql driver registers itself — so core never imports a provmethod, and adding a
+ * method touches its own folder and the registry only (docs/architecture.md).
+ *
+ * Sections are grouped by the core layer that reads them; each is documented where declared.
+ */
+export interface MethodFacts {
+  readonly name: ProvMethodName;
+  /** One line for `--help` and error hints. */
+  readonly description: string;
+}
+
+const registered = new Map<ProvMethodName, MethodFacts>();
+
+/** Called by src/provmethods/register.ts; a second registration of a name replaces the first. */
+export function registerMethodFacts(all: readonly MethodFacts[]): void {
+  for (const f of all) registered.set(f.name, f);
+}
+
+/** Every registered method, in PROVMETHOD_NAMES order (contract tests and hints loop over it). */
+export function allMethodFacts(): MethodFacts[] {
+  return PROVMETHOD_NAMES.flatMap((n) => registered.get(n) ?? []);
+}
+
+/**
+ * The facts of `name` (an osimage.provmethod value). An unknown or empty value is the site's
+ * data problem, reported with the methods xcimg has.
+ */
+export function methodFacts(name: string | undefined, subject = "this image"): MethodFacts {
+  if (registered.size === 0) throw new Error("internal: provmethod facts used before src/provmethods/register.ts ran");
+  const f = name ? registered.get(name as ProvMethodName) : undefined;
+  if (f) return f;
+  throw new DataError(name ? `${subject} has unknown provisioning method '${name}'` : `${subject} has no provmethod`, {
+    hint: `set osimage.provmethod to one of: ${PROVMETHOD_NAMES.join(", ")}`,
+  });
+}
