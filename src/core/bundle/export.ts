@@ -8,15 +8,18 @@ import { isInside } from "../image/paths";
 import { nodeTop } from "../image/tree-barrier";
 import { validateImageName } from "../names";
 import { bundleSigningHook } from "../provenance/bundle-sign";
+import { allMethodFacts } from "../provmethod/facts";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
 import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest";
+import { bundleFacts } from "./method";
 import { exportPostscripts } from "./postscripts";
 import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
 
 /**
  * imgexport (xcat.md §1.2–1.4): what every provmethod's export shares. The provmethod adds
- * its own files (kernel, packed image, trees) through the job; this module adds the lists,
+ * its own files (kernel, packed image, trees) through the job, in its bundle hook's
+ * `collect` (core/bundle/method.ts); this module adds the lists,
  * `-p` postscripts and `-e` extras, writes manifest.xml and streams the bundle.
  */
 export interface ExportRequest {
@@ -26,17 +29,6 @@ export interface ExportRequest {
   /** Sign the bundle (docs/provenance.md); `key` as for `xcimg image sign --key`. */
   sign?: boolean;
   key?: string;
-}
-
-export function asExportRequest(req: Record<string, unknown>): ExportRequest {
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-  return {
-    bundle: str(req.bundle),
-    postscripts: str(req.postscripts),
-    extra: Array.isArray(req.extra) ? req.extra.map(String) : [],
-    sign: req.sign === true,
-    key: str(req.key),
-  };
 }
 
 export interface ExportJob {
@@ -55,10 +47,6 @@ export interface ExportJob {
   generated(name: string): string;
 }
 
-export interface ExportMethod {
-  collect(job: ExportJob): Promise<void>;
-}
-
 /** xCAT's checks of the definition (xcat.md §1.2 step 3), all reported together. */
 export function checkExportable(ctx: Context, name: string): string[] {
   validateImageName(name);
@@ -67,8 +55,9 @@ export function checkExportable(ctx: Context, name: string): string[] {
   const errs: string[] = [];
   for (const f of ["provmethod", "profile", "osvers", "osarch"]) if (!os[f]) errs.push(`The '${f}' field is not set for '${name}' in the osimage table.`);
   const pm = os.provmethod;
-  if (pm && !/^(install|netboot|statelite|sysclone)$/.test(pm)) {
-    errs.push(`Exporting images with 'provemethod' ${pm} is not supported. Hint: install, netboot, statelite, or sysclone`);
+  const methods = allMethodFacts().map((f) => f.name);
+  if (pm && !(methods as string[]).includes(pm)) {
+    errs.push(`Exporting images with 'provemethod' ${pm} is not supported. Hint: ${methods.slice(0, -1).join(", ")}, or ${methods.at(-1)}`);
   }
   if (!getRow(ctx.db(), "linuximage", { imagename: name })) errs.push(`Cannot find image '${name}' from the linuximage table.`);
   return errs;
@@ -91,12 +80,11 @@ function escapeReplacement(s: string): string {
   return s.replace(/[\\&|]/g, (c) => `\\${c}`);
 }
 
-export async function exportImage(
-  ctx: Context,
-  image: Image,
-  req: ExportRequest,
-  method: ExportMethod,
-): Promise<{ bundle: string; image: string } & WriteResult> {
+export type ExportResult = { bundle: string; image: string } & WriteResult;
+
+/** Write `image` as a bundle; its provmethod's bundle hooks (core/bundle/method.ts) add the method's files. */
+export async function exportImage(ctx: Context, image: Image, req: ExportRequest): Promise<ExportResult> {
+  const hooks = await bundleFacts(image.attrs.provmethod, `image '${image.name}'`).hooks();
   const db = ctx.db();
   const name = image.name;
   const imageDir = name.replace(/\s+/g, "_");
@@ -155,7 +143,7 @@ export async function exportImage(
 
   try {
     if (m.osimage.kitcomponents) ctx.log.warn(`kit components (${m.osimage.kitcomponents}) are not carried: xcimg has no kit tables`);
-    await method.collect(job);
+    await hooks.collect(job);
     // the lists every provmethod carries (make_bundle copies template..exlist and synclists)
     for (const [table, col] of LIST_KEYS) {
       for (const fn of (m[table][col] ?? "").split(",").filter((s) => s)) {
@@ -273,16 +261,20 @@ export function errorList(ctx: Context, errors: string[]): DataError {
   return new DataError(errors.at(-1) as string);
 }
 
-/** Files xCAT ships under /opt/xcat/share/xcat are searched after the site's custom dir. */
-export function customDirs(installdir: string, kind: "install" | "netboot"): string[] {
-  return [join(installdir, "custom", kind), join(XCAT_SHARE, kind)];
+/**
+ * Where xCAT's imgexport looks for the image's lists: the site's custom dir, then what xCAT
+ * ships under /opt/xcat/share/xcat, in the directory its provmethod's facts name (bundle.lists).
+ */
+export function customDirs(job: ExportJob): string[] {
+  const kind = bundleFacts(job.image.attrs.provmethod).lists;
+  return [join(job.ctx.config.installdir, "custom", kind), join(XCAT_SHARE, kind)];
 }
 
-/** netboot/statelite: find the pkglist as xCAT does; unlike xCAT, a missing one is only a warning. */
+/** Find the pkglist as xCAT does (netboot, statelite); unlike xCAT, a missing one is only a warning. */
 export function findPkglist(job: ExportJob): void {
   const m = job.manifest;
   if (m.linuximage.pkglist) return;
-  const found = lookForFile("pkglist", lookup(m), customDirs(job.ctx.config.installdir, "netboot"), (s) => job.ctx.log.debug(s));
+  const found = lookForFile("pkglist", lookup(m), customDirs(job), (s) => job.ctx.log.debug(s));
   if (found) m.linuximage.pkglist = found;
   else job.ctx.log.warn(`Couldn't find pkglist file for ${job.image.name} (not needed to boot the bundle; xCAT's genimage would need one)`);
 }

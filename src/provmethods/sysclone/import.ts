@@ -1,19 +1,10 @@
-import { posix } from "node:path";
-import { checkDestination } from "../../core/bundle/destinations";
-import type { ImageImportRequest } from "../../core/bundle/import";
-import type { Context } from "../../core/context";
-import { rootImgDir } from "../../core/image/paths";
+import type { ImageToImport, MethodImport } from "../../core/bundle/method";
 
 /** sysclone: the image tree <img>/imagetree/ moves to the image directory in one rename. */
-export async function syscloneImport(ctx: Context, { plan, image }: ImageImportRequest): Promise<void> {
-  const m = image.manifest;
-  const tree = plan.bundle.members.get(`${image.dir}/imagetree`);
-  if (!m.top.imagetree || !tree || tree.entry.type !== "dir") {
-    image.errors.push("The 'imagetree' field is not defined in manifest.xml, or the bundle has no imagetree/ directory.");
-    return;
+export function plan(_ctx: unknown, image: ImageToImport): MethodImport {
+  const tree = image.member("imagetree");
+  if (!image.manifest.top.imagetree || tree?.entry.type !== "dir") {
+    return { errors: ["The 'imagetree' field is not defined in manifest.xml, or the bundle has no imagetree/ directory."] };
   }
-  const to = m.linuximage.rootimgdir ?? rootImgDir(ctx.config, { name: image.name, attrs: { provmethod: "sysclone" } });
-  if (m.top.imagetree !== to) m.top.imagetree = to;
-  checkDestination(posix.join(to, "x"), plan.rules, "the sysclone image tree");
-  image.placements.push({ from: tree.name, to, what: "imagetree", tree: true });
+  return { errors: [], trees: [{ from: tree.name, to: image.imageDir, what: "the sysclone image tree" }] };
 }
