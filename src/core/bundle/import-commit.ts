@@ -7,6 +7,7 @@ import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
 import { sealNewTree } from "../image/tree-barrier";
 import { type BundleFile, recordBundleFiles } from "../template/provenance";
+import { forgetCapture, restoreCapture } from "./capture-record";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";
 import { checkExtraLinks, expandExtraTrees } from "./extra-trees";
@@ -213,11 +214,13 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
           deleteRows(db, "osimage", { imagename: img.name });
           deleteRows(db, "linuximage", { imagename: img.name });
           deleteRows(db, "litefile", { image: img.name });
+          forgetCapture(db, img.name); // it described the tree being replaced
         }
         const { imagename: _a, ...os } = m.osimage;
         const { imagename: _b, ...li } = m.linuximage;
         upsert(db, "osimage", { imagename: img.name }, os);
         upsert(db, "linuximage", { imagename: img.name }, li);
+        if (img.capture) restoreCapture(db, img.name, importedImageDir(ctx, img), img.capture);
         if (img.facts.litefile) {
           ctx.log.info("Updating the litefile table.");
           importLitefile(db, img.name, img.litefile);

@@ -7,6 +7,7 @@ import { rootImgDir } from "../image/paths";
 import { validateImageName, validatePathComponent } from "../names";
 import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
 import type { ProvMethodName } from "../provmethod/names";
+import { CAPTURE_FILE, type CarriedCapture, parseCarriedCapture } from "./capture-record";
 import { checkDestination, type DestinationRules, mapPath, normaliseAbsolute, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";
@@ -72,6 +73,10 @@ export interface ImportImage {
   afterExtract: ((staging: string) => Promise<void>)[];
   /** The provmethod's problems in xCAT's words. */
   errors: string[];
+  /** The capture record its provmethod keeps (core/bundle/capture-record.ts). */
+  capture?: CarriedCapture;
+  /** The bundle's xcimg-capture.json of this image, unparsed. */
+  captureFile?: Buffer;
   /** Lines to print once the image is in place. */
   notes: string[];
   exists: boolean;
@@ -94,7 +99,11 @@ function memberPath(img: { dir: string }, rel: string): string {
 /** Import a bundle: plan, the provmethods' hooks, commit (see above). */
 export async function importBundle(ctx: Context, req: ImportRequest): Promise<{ plan: ImportPlan; result: ImportResult }> {
   const plan = await planImport(ctx, req);
-  for (const img of plan.images) await applyMethodHook(ctx, plan, img);
+  try {
+    for (const img of plan.images) await applyMethodHook(ctx, plan, img);
+  } catch (e) {
+    throw withRefusalHint(e);
+  }
   return { plan, result: await commitImport(ctx, plan) };
 }
 
@@ -120,6 +129,7 @@ async function applyMethodHook(ctx: Context, plan: ImportPlan, img: ImportImage)
     get imageDir() {
       return importedImageDir(ctx, img);
     },
+    capture: () => (img.captureFile ? parseCarriedCapture(img.captureFile, memberPath(img, CAPTURE_FILE)) : undefined),
   };
   const r = await hooks.plan(ctx, view);
   img.errors.push(...r.errors);
@@ -134,6 +144,7 @@ async function applyMethodHook(ctx: Context, plan: ImportPlan, img: ImportImage)
     img.placements.push({ from: m.name, to, what: t.what, tree: true });
   }
   for (const p of r.packed ?? []) planRootimgtree(ctx, plan, img, p);
+  if (r.capture) img.capture = r.capture;
   if (img.kind === "cfg" && img.facts.cfg?.carries === "boot-files" && img.facts.cfg.expandRootimg) planExpandRootimg(ctx, plan, img);
 }
 
@@ -206,6 +217,7 @@ async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan
       errors: [],
       notes: [],
       exists: findImage(db, name) !== null,
+      captureFile: dir.capture,
     };
     if (plan.images.some((o) => o.name === name)) throw new DataError(`the bundle holds image '${name}' twice`);
     if (img.exists && !req.force) {

@@ -1,5 +1,6 @@
 import type { Context } from "../context";
 import { methodFacts } from "../provmethod/facts";
+import type { CarriedCapture } from "./capture-record";
 import type { ExportJob } from "./export";
 import type { Manifest } from "./manifest";
 import type { Member } from "./vet";
@@ -73,6 +74,8 @@ export interface ImageToImport {
   member(rel: string): Member | undefined;
   /** The image's directory on this site (linuximage.rootimgdir or the method's layout). */
   readonly imageDir: string;
+  /** The capture record the bundle carries as <img>/xcimg-capture.json, checked (core/bundle/capture-record.ts). */
+  capture(): CarriedCapture | undefined;
 }
 
 /** A directory of the bundle moved into place as one tree (a sysclone image tree). */
@@ -94,6 +97,8 @@ export interface MethodImport {
   errors: string[];
   trees?: TreePlacement[];
   packed?: PackedTree[];
+  /** The capture record to keep for the image (what clone needs of the golden node), written with its rows. */
+  capture?: CarriedCapture;
 }
 
 export function bundleFacts(provmethod: string | undefined, subject?: string): BundleFacts {
