@@ -31,20 +31,26 @@ export interface ExportRequest {
   key?: string;
 }
 
+/** What a provmethod's `collect` (core/bundle/method.ts) sees of the export. */
 export interface ExportJob {
   readonly ctx: Context;
   readonly image: Image;
   /** The image's directory inside the bundle (the name with whitespace as `_`, as xCAT). */
   readonly imageDir: string;
+  /** The method fills in its own keys (kernel, ramdisk, rootimg, imagetree, ...). */
   readonly manifest: Manifest;
-  /** Problems in xCAT's words; all are reported, then the export stops. */
-  readonly errors: string[];
-  /** Carry a file as `<img>/<basename>` (or `<img>/<as>`). */
-  addFile(path: string, as?: string): void;
-  /** Carry a directory tree as `<img>/<as>/`. */
-  addTree(dir: string, as: string, opts: { rootfs: boolean }): void;
   /** A file made for the bundle (rootimgtree.gz, litefile.csv): returns where to write it. */
   generated(name: string): string;
+}
+
+/** What a provmethod's export carries beyond what every bundle carries; the export checks and writes it. */
+export interface MethodExport {
+  /** Problems in xCAT's words; all are reported, then the export stops. */
+  errors: string[];
+  /** Files carried as `<img>/<basename>`. */
+  files?: string[];
+  /** Directory trees carried as `<img>/<as>/`; `rootfs`: a root filesystem (its top is the node's /). */
+  trees?: { dir: string; as: string; rootfs: boolean }[];
 }
 
 /** xCAT's checks of the definition (xcat.md §1.2 step 3), all reported together. */
@@ -112,29 +118,28 @@ export async function exportImage(ctx: Context, image: Image, req: ExportRequest
     return staging;
   };
   const generated = new Set<string>();
+  const addFile = (path: string, as?: string) => {
+    const n = as ?? basename(path);
+    const prev = flat.get(n);
+    if (prev !== undefined && prev !== path) errors.push(`Both ${prev} and ${path} would be carried as ${imageDir}/${n}; rename one of them.`);
+    flat.set(n, path);
+  };
+  const addTree = (dir: string, as: string, rootfs: boolean) => {
+    // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
+    trees.push({
+      cwd: dir,
+      names: ["."],
+      recursion: true,
+      transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`,
+      tree: rootfs,
+      top: rootfs ? nodeTop(dir) : undefined,
+    });
+  };
   const job: ExportJob = {
     ctx,
     image,
     imageDir,
     manifest: m,
-    errors,
-    addFile(path, as) {
-      const n = as ?? basename(path);
-      const prev = flat.get(n);
-      if (prev !== undefined && prev !== path) errors.push(`Both ${prev} and ${path} would be carried as ${imageDir}/${n}; rename one of them.`);
-      flat.set(n, path);
-    },
-    addTree(dir, as, opts) {
-      // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
-      trees.push({
-        cwd: dir,
-        names: ["."],
-        recursion: true,
-        transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`,
-        tree: opts.rootfs,
-        top: opts.rootfs ? nodeTop(dir) : undefined,
-      });
-    },
     generated(n) {
       generated.add(n);
       return join(stagingDir(), imageDir, n);
@@ -143,11 +148,21 @@ export async function exportImage(ctx: Context, image: Image, req: ExportRequest
 
   try {
     if (m.osimage.kitcomponents) ctx.log.warn(`kit components (${m.osimage.kitcomponents}) are not carried: xcimg has no kit tables`);
-    await hooks.collect(job);
+    const carried = await hooks.collect(job);
+    errors.push(...carried.errors);
+    for (const f of carried.files ?? []) {
+      if (isFile(f)) addFile(f);
+      else errors.push(`Couldn't find file ${f} for ${name}.`);
+    }
+    for (const t of carried.trees ?? []) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(t.as) || t.as === "extra" || t.as.startsWith("."))
+        throw new Error(`internal: ${image.attrs.provmethod} carries a tree as '${t.as}'`);
+      addTree(t.dir, t.as, t.rootfs);
+    }
     // the lists every provmethod carries (make_bundle copies template..exlist and synclists)
     for (const [table, col] of LIST_KEYS) {
       for (const fn of (m[table][col] ?? "").split(",").filter((s) => s)) {
-        if (isFile(fn)) job.addFile(fn);
+        if (isFile(fn)) addFile(fn);
         else errors.push(`Couldn't find file ${fn} for ${name}.`);
       }
     }
@@ -163,7 +178,7 @@ export async function exportImage(ctx: Context, image: Image, req: ExportRequest
             mkdirSync(join(stagingDir(), imageDir, "extra", parent), { recursive: true, mode: 0o755 });
             parent = dirname(parent);
           }
-        } else job.addFile(e.src, `extra/${basename(e.src)}`);
+        } else addFile(e.src, `extra/${basename(e.src)}`);
       }
       mkdirSync(join(stagingDir(), imageDir, "extra"), { recursive: true, mode: 0o755 });
     }

@@ -1,7 +1,7 @@
 import type { Context } from "../context";
 import { methodFacts } from "../provmethod/facts";
 import type { CarriedCapture } from "./capture-record";
-import type { ExportJob } from "./export";
+import type { ExportJob, MethodExport } from "./export";
 import type { Manifest } from "./manifest";
 import type { Member } from "./vet";
 
@@ -52,8 +52,8 @@ export type CfgFacts =
   | { readonly carries: "boot-files"; readonly ramdisk: string; readonly expandRootimg: boolean };
 
 export interface BundleHooks {
-  /** Export: find the method's files and put them in the job (kernel, packed image, trees). */
-  collect(job: ExportJob): Promise<void>;
+  /** Export: find the method's files (kernel, packed image, trees), fill its manifest keys and return what the bundle carries. */
+  collect(job: ExportJob): Promise<MethodExport>;
   /**
    * Import: the method's checks of one image of a vetted bundle and what it places beyond the
    * files every bundle places. Nothing is written and nothing shared is changed: the importer

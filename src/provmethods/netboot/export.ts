@@ -1,10 +1,11 @@
 import { join } from "node:path";
-import { type ExportJob, findPkglist, lookup } from "../../core/bundle/export";
+import { type ExportJob, findPkglist, lookup, type MethodExport } from "../../core/bundle/export";
 import { isFile, lookForFile, searchCompressedRootimg } from "../../core/bundle/find-files";
 
 /** netboot bundles carry the kernel, initrd-stateless.gz and the packed root image (xcat.md §1.3). */
-export async function collect(job: ExportJob): Promise<void> {
+export async function collect(job: ExportJob): Promise<MethodExport> {
   const m = job.manifest;
+  const errors: string[] = [];
   const name = job.image.name;
   findPkglist(job);
   const dir = m.linuximage.rootimgdir;
@@ -26,10 +27,10 @@ export async function collect(job: ExportJob): Promise<void> {
     }
   }
   if (ramdisk) m.top.ramdisk = ramdisk;
-  else job.errors.push(`Couldn't find ramdisk (initrd-stateless.gz) for  ${name}`);
+  else errors.push(`Couldn't find ramdisk (initrd-stateless.gz) for  ${name}`);
   if (kernel) m.top.kernel = kernel;
-  else job.errors.push(`Couldn't find kernel (kernel) for  ${name}`);
+  else errors.push(`Couldn't find kernel (kernel) for  ${name}`);
   if (rootimg) m.top.rootimg = rootimg;
-  else job.errors.push(`Couldn't find compressed rootimg for ${name}`);
-  for (const f of [kernel, ramdisk, rootimg]) if (f) job.addFile(f);
+  else errors.push(`Couldn't find compressed rootimg for ${name}`);
+  return { errors, files: [kernel, ramdisk, rootimg].filter((f) => f !== null) };
 }
