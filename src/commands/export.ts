@@ -1,8 +1,7 @@
 import { leaf, output } from "../cli/command";
-import { checkExportable, errorList } from "../core/bundle/export";
+import { checkExportable, errorList, exportImage } from "../core/bundle/export";
 import { getImage } from "../core/defs/image";
 import { UsageError } from "../core/errors";
-import { operation } from "../provmethods/registry";
 
 export default leaf({
   name: "export",
@@ -29,11 +28,7 @@ export default leaf({
     if (errors.length) throw errorList(ctx, errors);
     if (args.key && !args.sign) throw new UsageError("--key is for --sign", { hint: "add --sign" });
     const image = getImage(ctx.db(), args.osimage);
-    const fn = await operation(image.attrs.provmethod as string, "export", `image '${args.osimage}'`);
-    const r = (await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra, sign: args.sign, key: args.key })) as {
-      bundle: string;
-      bytes: number;
-    };
+    const r = await exportImage(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra, sign: args.sign, key: args.key });
     return output(r, `Done! ${r.bundle} (${r.bytes} bytes)`);
   },
 });

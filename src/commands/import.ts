@@ -1,8 +1,6 @@
 import { leaf, output } from "../cli/command";
-import { planImport } from "../core/bundle/import";
-import { commitImport } from "../core/bundle/import-commit";
+import { importBundle } from "../core/bundle/import";
 import { recordImports } from "../core/provenance/import-record";
-import { operation } from "../provmethods/registry";
 
 export default leaf({
   name: "import",
@@ -20,18 +18,13 @@ export default leaf({
     "xcimg import site-image.tgz --allow-dest /srv/site-files --force",
   ],
   async run(ctx, args) {
-    const plan = await planImport(ctx, {
+    const { plan, result } = await importBundle(ctx, {
       bundle: args.bundle,
       postscripts: args.postscripts,
       profile: args.profile,
       force: args.force,
       allowDest: args.allowDest,
     });
-    for (const image of plan.images) {
-      const fn = await operation(image.provmethod, "import", `bundle image '${image.name}'`);
-      await fn(ctx, { plan, image });
-    }
-    const result = await commitImport(ctx, plan);
     recordImports(ctx, plan);
     return output(
       result,

@@ -6,9 +6,11 @@ export type { ProvMethodName };
 
 /**
  * The lifecycle operations. A provmethod supports an operation by defining it; the registry
- * turns a missing one into a usage error naming the methods that do support it.
+ * turns a missing one into a usage error naming the methods that do support it. Export and
+ * import are not among them: every method has them, and core/bundle runs them through the
+ * method's bundle facts (src/core/bundle/method.ts).
  */
-export const OPERATIONS = ["capture", "pack", "lite", "boot", "clone", "export", "import"] as const;
+export const OPERATIONS = ["capture", "pack", "lite", "boot", "clone"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Per-operation request/response shapes grow as the lifecycle issues land. */
@@ -18,8 +20,6 @@ export interface OperationFns {
   lite: (ctx: Context, img: Image, req: Record<string, unknown>) => Promise<unknown>;
   boot: (ctx: Context, img: Image, req: { nodes: string[]; [k: string]: unknown }) => Promise<unknown>;
   clone: (ctx: Context, img: Image, req: { nodes: string[]; [k: string]: unknown }) => Promise<unknown>;
-  export: (ctx: Context, img: Image, req: Record<string, unknown>) => Promise<unknown>;
-  import: (ctx: Context, req: Record<string, unknown>) => Promise<unknown>;
 }
 
 export type ProvMethod = {

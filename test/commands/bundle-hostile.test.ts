@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sh, treeListing } from "../helpers/bundle-sites";
+import { goldenGpt } from "../helpers/clone-layouts";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { type Entry, tarball, tgz } from "../helpers/tarball";
 
@@ -219,6 +220,52 @@ describe("hostile bundles are refused and change nothing", () => {
   test("duplicate members", async () => {
     await refused(tgz([...base(), { name: `./${IMG}/kernel`, data: "second" }]), `'${IMG}/kernel' appears twice`);
     await refused(tgz([...base(), { name: `${IMG}/kernel`, data: "second" }]), "appears twice");
+  });
+
+  test("a sysclone bundle's capture record: only a checked one is kept, a bad one refuses the bundle", async () => {
+    const G = "gold-sysclone";
+    const xml = [
+      '<?xml version="1.0"?>',
+      "<xcatimage>",
+      `  <imagetree>/install/sysclone/images/${G}</imagetree>`,
+      `  <linuximage><imagename>${G}</imagename></linuximage>`,
+      `  <osimage><imagename>${G}</imagename><osarch>x86_64</osarch><osvers>deb12</osvers><profile>compute</profile><provmethod>sysclone</provmethod></osimage>`,
+      "</xcatimage>",
+      "",
+    ].join("\n");
+    const bundle = (capture: string | Uint8Array) =>
+      tgz([
+        { name: "./", type: "dir" },
+        { name: `./${G}/`, type: "dir" },
+        { name: `./${G}/manifest.xml`, data: xml },
+        { name: `./${G}/imagetree/`, type: "dir" },
+        { name: `./${G}/imagetree/etc/`, type: "dir" },
+        { name: `./${G}/imagetree/etc/hostname`, data: "golden\n" },
+        { name: `./${G}/xcimg-capture.json`, data: capture },
+      ]);
+    const { layout } = goldenGpt();
+    const good = new Sandbox("hostile-capture-ok");
+    try {
+      const file = join(good.dir, "ok.tgz");
+      writeFileSync(file, bundle(JSON.stringify({ node: "golden", finished: "2026-01-01T00:00:00Z", files: 3, disk_layout: layout })));
+      const r = await good.run("import", file);
+      expect(r.code, r.stderr).toBe(0);
+      // the record is the image's: clone plans the golden node's disk from it (and asks for its tools)
+      expect((await good.run("node", "set", "cn1", "groups=all", "mac=52:54:00:00:00:01")).code).toBe(0);
+      const c = await good.run("clone", "cn1", "-o", G, "--dry-run");
+      expect(c.stderr).not.toContain("no recorded disk layout");
+      expect(c.stderr).toContain("the image cannot clone itself onto a disk");
+    } finally {
+      good.cleanup();
+    }
+    await refused(bundle("{ not json"), "xcimg-capture.json is not JSON");
+    await refused(bundle("[1, 2]"), "xcimg-capture.json is not a JSON object");
+    await refused(bundle(JSON.stringify({ imagename: "other-image" })), "xcimg-capture.json: unknown field 'imagename'");
+    await refused(bundle(JSON.stringify({ tree: "/etc" })), "xcimg-capture.json: unknown field 'tree'");
+    await refused(bundle(JSON.stringify({ files: "many" })), "xcimg-capture.json: 'files' must be a number");
+    await refused(bundle(JSON.stringify({ node: 42 })), "xcimg-capture.json: 'node' must be a string");
+    await refused(bundle(JSON.stringify({ disk_layout: { lsblk: "no" } })), `the bundle's disk layout of ${G} cannot be cloned`);
+    await refused(bundle(Buffer.alloc((4 << 20) + 1, 0x20)), "more than the 4194304 allowed for xcimg-capture.json");
   });
 
   test("a statelite rootimgtree.gz that escapes (vetted before cpio runs)", async () => {

@@ -1,9 +1,11 @@
 import { posix } from "node:path";
 import { DataError } from "../errors";
 import { isInside } from "../image/paths";
+import { allMethodFacts } from "../provmethod/facts";
 import { XCAT_SHARE } from "./find-files";
 import { fileRefs, type Manifest, setFileRef } from "./manifest";
 import { platformOf } from "./manifest-cfg";
+import { bundleFacts, layoutDir } from "./method";
 
 /**
  * Where a bundle's files may land. xCAT's imgimport writes wherever the manifest says; a
@@ -24,17 +26,34 @@ export function normaliseAbsolute(p: string, what: string): string {
   return n.length > 1 ? n.replace(/\/$/, "") : n;
 }
 
-/** The installdir of the site that made the bundle, from the paths its manifest holds. */
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A provmethod's image directory layout (its bundle facts) as a pattern, each {field} one path component. */
+function layoutPattern(layout: string): string {
+  return layout
+    .split(/\{(?:osvers|osarch|profile|imagename)\}/)
+    .map(esc)
+    .join("[^/]+");
+}
+
+/** xCAT's list directories (custom/<lists>/, share/xcat/<lists>/) of every provmethod, as a regex alternative. */
+function listDirs(): string {
+  return [...new Set(allMethodFacts().map((f) => f.bundle.lists))].map(esc).join("|");
+}
+
+/**
+ * The installdir of the site that made the bundle, from the paths its manifest holds: the
+ * image directory in a provmethod's layout (the image's own first), a boot file in one, or
+ * a list under custom/.
+ */
 export function sourceInstalldir(m: Manifest): string {
-  const { osvers = "", osarch = "", profile = "", provmethod = "" } = m.osimage;
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const tries: [string | undefined, RegExp][] = [
-    [m.linuximage.rootimgdir, new RegExp(`^(/.*)/netboot/${esc(osvers)}/${esc(osarch)}/${esc(profile)}/?$`)],
-    [provmethod === "sysclone" ? m.linuximage.rootimgdir : undefined, /^(\/.*)\/sysclone\/images\/[^/]+\/?$/],
-    [m.top.imagetree, /^(\/.*)\/sysclone\/images\/[^/]+\/?$/],
-  ];
-  for (const k of ["kernel", "ramdisk", "rootimg", "rootimgtree", "litefile"] as const) tries.push([m.top[k], /^(\/.*)\/netboot\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/]);
-  for (const r of fileRefs(m)) tries.push([r.path, /^(\/.*)\/custom\/(install|netboot)\//]);
+  const own = bundleFacts(m.osimage.provmethod).layout;
+  const layouts = [...new Set([own, ...allMethodFacts().map((f) => f.bundle.layout)])].map(layoutPattern);
+  const tries: [string | undefined, RegExp][] = [];
+  for (const v of [m.linuximage.rootimgdir, m.top.imagetree]) for (const l of layouts) tries.push([v, new RegExp(`^(/.*)/${l}/?$`)]);
+  for (const k of ["kernel", "ramdisk", "rootimg", "rootimgtree", "litefile"] as const)
+    for (const l of layouts) tries.push([m.top[k], new RegExp(`^(/.*)/${l}/[^/]+$`)]);
+  for (const r of fileRefs(m)) tries.push([r.path, new RegExp(`^(/.*)/custom/(${listDirs()})/`)]);
   for (const [v, re] of tries) {
     const hit = v ? re.exec(v) : null;
     if (hit?.[1]) return hit[1];
@@ -52,7 +71,7 @@ export interface DestinationRules {
 export function mapPath(p: string, rules: DestinationRules, what: string): string {
   const n = normaliseAbsolute(p, what);
   if (isInside(n, rules.from) && n !== rules.from) return posix.join(rules.installdir, n.slice(rules.from.length));
-  const share = new RegExp(`^${XCAT_SHARE.replace(/[.]/g, "\\.")}/(install|netboot)/([^/]+)/(.+)$`).exec(n);
+  const share = new RegExp(`^${esc(XCAT_SHARE)}/(${listDirs()})/([^/]+)/(.+)$`).exec(n);
   if (share) return posix.join(rules.installdir, "custom", share[1] as string, share[2] as string, share[3] as string);
   return n;
 }
@@ -96,16 +115,14 @@ export function renameProfile(m: Manifest, newProfile: string, installdir: strin
   const { osvers = "", osarch = "", provmethod = "" } = m.osimage;
   m.osimage.profile = newProfile;
   const newName = `${osvers}-${osarch}-${provmethod}-${newProfile}`;
+  const facts = bundleFacts(provmethod);
   let dir: string | null = null;
-  if (provmethod === "sysclone") {
-    dir = posix.join(installdir, "sysclone", "images", newName);
+  if (facts.hasImageDir || m.linuximage.rootimgdir) {
+    dir = layoutDir(facts.layout, installdir, { osvers, osarch, profile: newProfile, imagename: newName });
     if (m.linuximage.rootimgdir) m.linuximage.rootimgdir = dir;
     if (m.top.imagetree) m.top.imagetree = dir;
-  } else if (m.linuximage.rootimgdir || provmethod === "netboot" || provmethod === "statelite") {
-    dir = posix.join(installdir, "netboot", osvers, osarch, newProfile);
-    if (m.linuximage.rootimgdir) m.linuximage.rootimgdir = dir;
   }
-  const prov = provmethod === "install" ? "install" : "netboot";
+  const prov = facts.lists;
   const platform = platformOf(osvers);
   for (const ref of fileRefs(m)) {
     const base = posix.basename(ref.path);

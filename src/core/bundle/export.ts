@@ -8,15 +8,18 @@ import { isInside } from "../image/paths";
 import { nodeTop } from "../image/tree-barrier";
 import { validateImageName } from "../names";
 import { bundleSigningHook } from "../provenance/bundle-sign";
+import { allMethodFacts } from "../provmethod/facts";
 import { isFile, lookForFile, XCAT_SHARE } from "./find-files";
 import { emptyManifest, LIST_KEYS, type Manifest, manifestXml } from "./manifest";
+import { bundleFacts } from "./method";
 import { exportPostscripts } from "./postscripts";
 import { EXPORT_STAGING, EXPORT_TMP, removeStale } from "./stale";
 import { type TarPart, type WriteResult, writeBundle } from "./write";
 
 /**
  * imgexport (xcat.md §1.2–1.4): what every provmethod's export shares. The provmethod adds
- * its own files (kernel, packed image, trees) through the job; this module adds the lists,
+ * its own files (kernel, packed image, trees) through the job, in its bundle hook's
+ * `collect` (core/bundle/method.ts); this module adds the lists,
  * `-p` postscripts and `-e` extras, writes manifest.xml and streams the bundle.
  */
 export interface ExportRequest {
@@ -28,35 +31,26 @@ export interface ExportRequest {
   key?: string;
 }
 
-export function asExportRequest(req: Record<string, unknown>): ExportRequest {
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-  return {
-    bundle: str(req.bundle),
-    postscripts: str(req.postscripts),
-    extra: Array.isArray(req.extra) ? req.extra.map(String) : [],
-    sign: req.sign === true,
-    key: str(req.key),
-  };
-}
-
+/** What a provmethod's `collect` (core/bundle/method.ts) sees of the export. */
 export interface ExportJob {
   readonly ctx: Context;
   readonly image: Image;
   /** The image's directory inside the bundle (the name with whitespace as `_`, as xCAT). */
   readonly imageDir: string;
+  /** The method fills in its own keys (kernel, ramdisk, rootimg, imagetree, ...). */
   readonly manifest: Manifest;
-  /** Problems in xCAT's words; all are reported, then the export stops. */
-  readonly errors: string[];
-  /** Carry a file as `<img>/<basename>` (or `<img>/<as>`). */
-  addFile(path: string, as?: string): void;
-  /** Carry a directory tree as `<img>/<as>/`. */
-  addTree(dir: string, as: string, opts: { rootfs: boolean }): void;
   /** A file made for the bundle (rootimgtree.gz, litefile.csv): returns where to write it. */
   generated(name: string): string;
 }
 
-export interface ExportMethod {
-  collect(job: ExportJob): Promise<void>;
+/** What a provmethod's export carries beyond what every bundle carries; the export checks and writes it. */
+export interface MethodExport {
+  /** Problems in xCAT's words; all are reported, then the export stops. */
+  errors: string[];
+  /** Files carried as `<img>/<basename>`. */
+  files?: string[];
+  /** Directory trees carried as `<img>/<as>/`; `rootfs`: a root filesystem (its top is the node's /). */
+  trees?: { dir: string; as: string; rootfs: boolean }[];
 }
 
 /** xCAT's checks of the definition (xcat.md §1.2 step 3), all reported together. */
@@ -67,8 +61,9 @@ export function checkExportable(ctx: Context, name: string): string[] {
   const errs: string[] = [];
   for (const f of ["provmethod", "profile", "osvers", "osarch"]) if (!os[f]) errs.push(`The '${f}' field is not set for '${name}' in the osimage table.`);
   const pm = os.provmethod;
-  if (pm && !/^(install|netboot|statelite|sysclone)$/.test(pm)) {
-    errs.push(`Exporting images with 'provemethod' ${pm} is not supported. Hint: install, netboot, statelite, or sysclone`);
+  const methods = allMethodFacts().map((f) => f.name);
+  if (pm && !(methods as string[]).includes(pm)) {
+    errs.push(`Exporting images with 'provemethod' ${pm} is not supported. Hint: ${methods.slice(0, -1).join(", ")}, or ${methods.at(-1)}`);
   }
   if (!getRow(ctx.db(), "linuximage", { imagename: name })) errs.push(`Cannot find image '${name}' from the linuximage table.`);
   return errs;
@@ -91,12 +86,11 @@ function escapeReplacement(s: string): string {
   return s.replace(/[\\&|]/g, (c) => `\\${c}`);
 }
 
-export async function exportImage(
-  ctx: Context,
-  image: Image,
-  req: ExportRequest,
-  method: ExportMethod,
-): Promise<{ bundle: string; image: string } & WriteResult> {
+export type ExportResult = { bundle: string; image: string } & WriteResult;
+
+/** Write `image` as a bundle; its provmethod's bundle hooks (core/bundle/method.ts) add the method's files. */
+export async function exportImage(ctx: Context, image: Image, req: ExportRequest): Promise<ExportResult> {
+  const hooks = await bundleFacts(image.attrs.provmethod, `image '${image.name}'`).hooks();
   const db = ctx.db();
   const name = image.name;
   const imageDir = name.replace(/\s+/g, "_");
@@ -124,29 +118,28 @@ export async function exportImage(
     return staging;
   };
   const generated = new Set<string>();
+  const addFile = (path: string, as?: string) => {
+    const n = as ?? basename(path);
+    const prev = flat.get(n);
+    if (prev !== undefined && prev !== path) errors.push(`Both ${prev} and ${path} would be carried as ${imageDir}/${n}; rename one of them.`);
+    flat.set(n, path);
+  };
+  const addTree = (dir: string, as: string, rootfs: boolean) => {
+    // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
+    trees.push({
+      cwd: dir,
+      names: ["."],
+      recursion: true,
+      transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`,
+      tree: rootfs,
+      top: rootfs ? nodeTop(dir) : undefined,
+    });
+  };
   const job: ExportJob = {
     ctx,
     image,
     imageDir,
     manifest: m,
-    errors,
-    addFile(path, as) {
-      const n = as ?? basename(path);
-      const prev = flat.get(n);
-      if (prev !== undefined && prev !== path) errors.push(`Both ${prev} and ${path} would be carried as ${imageDir}/${n}; rename one of them.`);
-      flat.set(n, path);
-    },
-    addTree(dir, as, opts) {
-      // a root filesystem's top is the MN's 0700 barrier: the bundle carries the node's / (image/tree-barrier.ts)
-      trees.push({
-        cwd: dir,
-        names: ["."],
-        recursion: true,
-        transform: `s|^\\.|./${escapeReplacement(`${imageDir}/${as}`)}|`,
-        tree: opts.rootfs,
-        top: opts.rootfs ? nodeTop(dir) : undefined,
-      });
-    },
     generated(n) {
       generated.add(n);
       return join(stagingDir(), imageDir, n);
@@ -155,11 +148,21 @@ export async function exportImage(
 
   try {
     if (m.osimage.kitcomponents) ctx.log.warn(`kit components (${m.osimage.kitcomponents}) are not carried: xcimg has no kit tables`);
-    await method.collect(job);
+    const carried = await hooks.collect(job);
+    errors.push(...carried.errors);
+    for (const f of carried.files ?? []) {
+      if (isFile(f)) addFile(f);
+      else errors.push(`Couldn't find file ${f} for ${name}.`);
+    }
+    for (const t of carried.trees ?? []) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(t.as) || t.as === "extra" || t.as.startsWith("."))
+        throw new Error(`internal: ${image.attrs.provmethod} carries a tree as '${t.as}'`);
+      addTree(t.dir, t.as, t.rootfs);
+    }
     // the lists every provmethod carries (make_bundle copies template..exlist and synclists)
     for (const [table, col] of LIST_KEYS) {
       for (const fn of (m[table][col] ?? "").split(",").filter((s) => s)) {
-        if (isFile(fn)) job.addFile(fn);
+        if (isFile(fn)) addFile(fn);
         else errors.push(`Couldn't find file ${fn} for ${name}.`);
       }
     }
@@ -175,7 +178,7 @@ export async function exportImage(
             mkdirSync(join(stagingDir(), imageDir, "extra", parent), { recursive: true, mode: 0o755 });
             parent = dirname(parent);
           }
-        } else job.addFile(e.src, `extra/${basename(e.src)}`);
+        } else addFile(e.src, `extra/${basename(e.src)}`);
       }
       mkdirSync(join(stagingDir(), imageDir, "extra"), { recursive: true, mode: 0o755 });
     }
@@ -273,16 +276,20 @@ export function errorList(ctx: Context, errors: string[]): DataError {
   return new DataError(errors.at(-1) as string);
 }
 
-/** Files xCAT ships under /opt/xcat/share/xcat are searched after the site's custom dir. */
-export function customDirs(installdir: string, kind: "install" | "netboot"): string[] {
-  return [join(installdir, "custom", kind), join(XCAT_SHARE, kind)];
+/**
+ * Where xCAT's imgexport looks for the image's lists: the site's custom dir, then what xCAT
+ * ships under /opt/xcat/share/xcat, in the directory its provmethod's facts name (bundle.lists).
+ */
+export function customDirs(job: ExportJob): string[] {
+  const kind = bundleFacts(job.image.attrs.provmethod).lists;
+  return [join(job.ctx.config.installdir, "custom", kind), join(XCAT_SHARE, kind)];
 }
 
-/** netboot/statelite: find the pkglist as xCAT does; unlike xCAT, a missing one is only a warning. */
+/** Find the pkglist as xCAT does (netboot, statelite); unlike xCAT, a missing one is only a warning. */
 export function findPkglist(job: ExportJob): void {
   const m = job.manifest;
   if (m.linuximage.pkglist) return;
-  const found = lookForFile("pkglist", lookup(m), customDirs(job.ctx.config.installdir, "netboot"), (s) => job.ctx.log.debug(s));
+  const found = lookForFile("pkglist", lookup(m), customDirs(job), (s) => job.ctx.log.debug(s));
   if (found) m.linuximage.pkglist = found;
   else job.ctx.log.warn(`Couldn't find pkglist file for ${job.image.name} (not needed to boot the bundle; xCAT's genimage would need one)`);
 }

@@ -5,12 +5,13 @@ import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
-import { rootImgDir } from "../image/paths";
 import { sealNewTree } from "../image/tree-barrier";
+import { type BundleFile, recordBundleFiles } from "../template/provenance";
+import { forgetCapture, restoreCapture } from "./capture-record";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";
 import { checkExtraLinks, expandExtraTrees } from "./extra-trees";
-import type { ImportImage, ImportPlan, Placement } from "./import";
+import { type ImportImage, type ImportPlan, importedImageDir, type Placement } from "./import";
 import { importLitefile } from "./litefile";
 import { normaliseStaged } from "./modes";
 import { PlacementTx } from "./placement";
@@ -182,6 +183,7 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
     await extract(plan.bundle.path, staging, ctx.signal);
     await verifyExtracted(staging, expectedMembers(plan), plan.bundle.path);
     for (const img of plan.images) for (const step of img.afterExtract) await step(staging);
+    for (const img of plan.images) if (img.facts.remembersFiles) rememberFiles(plan, img);
     if (ctx.signal.aborted) throw new InterruptedError("import interrupted; nothing was changed");
     for (const img of plan.images) normaliseStaged(staging, img.placements);
 
@@ -212,12 +214,14 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
           deleteRows(db, "osimage", { imagename: img.name });
           deleteRows(db, "linuximage", { imagename: img.name });
           deleteRows(db, "litefile", { image: img.name });
+          forgetCapture(db, img.name); // it described the tree being replaced
         }
         const { imagename: _a, ...os } = m.osimage;
         const { imagename: _b, ...li } = m.linuximage;
         upsert(db, "osimage", { imagename: img.name }, os);
         upsert(db, "linuximage", { imagename: img.name }, li);
-        if (img.provmethod === "statelite") {
+        if (img.capture) restoreCapture(db, img.name, importedImageDir(ctx, img), img.capture);
+        if (img.facts.litefile) {
           ctx.log.info("Updating the litefile table.");
           importLitefile(db, img.name, img.litefile);
           ctx.log.info("The litetree and statelite tables are untouched. You can update them if needed.");
@@ -239,11 +243,29 @@ export async function commitImport(ctx: Context, plan: ImportPlan): Promise<Impo
   }
 }
 
+/**
+ * Remember every file this bundle brings, by content, so its template and whatever it
+ * includes are never taken for the site's own (core/template/provenance.ts). Recorded once
+ * the bundle is vetted and extracted, i.e. only for an import that goes ahead.
+ */
+function rememberFiles(plan: ImportPlan, img: ImportImage): void {
+  const files: BundleFile[] = [];
+  for (const p of img.placements) if (!p.tree && p.sha256) files.push({ sha256: p.sha256, image: img.name, path: p.to });
+  for (const p of img.placements.filter((x) => x.tree)) {
+    const prefix = `${p.from.replace(/\/+$/, "")}/`;
+    for (const member of plan.bundle.members.values()) {
+      if (member.name.startsWith(prefix) && member.sha256)
+        files.push({ sha256: member.sha256, image: img.name, path: join(p.to, member.name.slice(prefix.length)) });
+    }
+  }
+  recordBundleFiles(plan.rules.installdir, files);
+}
+
 function imageDirOf(ctx: Context, img: ImportImage): string | null {
-  if (img.provmethod === "install") return null;
+  if (!img.facts.hasImageDir) return null;
   let dir: string;
   try {
-    dir = img.manifest.linuximage.rootimgdir ?? rootImgDir(ctx.config, { name: img.name, attrs: img.manifest.osimage });
+    dir = importedImageDir(ctx, img);
   } catch {
     return null;
   }

@@ -6,12 +6,14 @@ import { checkDestination } from "./destinations";
 import { ExpansionBudget, freeBytes } from "./expansion";
 import type { ImportImage, ImportPlan } from "./import";
 import { fileRefs, sourceOf } from "./manifest";
+import type { PackedTree } from "./method";
 import { extractCpioGz, vetRootimgtree } from "./rootimgtree";
 import { verifyExtracted } from "./staged";
 
 /**
- * Root trees that arrive packed inside a bundle and are unpacked during import: a statelite
- * rootimgtree.gz (xcat.md §1.5 step 8) and a seed-001 bundle's rootimg.gz. Each is vetted
+ * Root trees that arrive packed inside a bundle and are unpacked during import: a
+ * rootimgtree.gz a provmethod's hook names (statelite, xcat.md §1.5 step 8) and a seed-001
+ * bundle's rootimg.gz. Each is vetted
  * entry by entry (names, links) before GNU cpio sees it, its expansion bounded while it is
  * decompressed (expansion.ts), what cpio extracted compared with what was vetted (staged.ts),
  * then moved into place like a file.
@@ -23,7 +25,7 @@ async function unpack(ctx: Context, plan: ImportPlan, file: string, cwd: string,
   await verifyExtracted(cwd, vetted.expected, what);
 }
 
-function member(plan: ImportPlan, img: ImportImage, key: "rootimgtree" | "rootimg") {
+function member(plan: ImportPlan, img: ImportImage, key: PackedTree["key"] | "rootimg") {
   const ref = fileRefs(img.manifest).find((r) => r.key === key);
   if (!ref) return null;
   const rel = sourceOf(img.manifest, ref);
@@ -32,12 +34,12 @@ function member(plan: ImportPlan, img: ImportImage, key: "rootimgtree" | "rootim
   return { ref, member: m };
 }
 
-/** statelite: rootimgtree.gz unpacks to <dirname(rootimgtree)>/rootimg. */
-export function planRootimgtree(ctx: Context, plan: ImportPlan, img: ImportImage): void {
-  const found = member(plan, img, "rootimgtree");
+/** A packed tree a provmethod's hook asked for: rootimgtree.gz (xCAT statelite) unpacks to <dirname(rootimgtree)>/rootimg. */
+export function planRootimgtree(ctx: Context, plan: ImportPlan, img: ImportImage, packed: PackedTree): void {
+  const found = member(plan, img, packed.key);
   if (!found) return;
   const to = posix.join(posix.dirname(found.ref.path), "rootimg");
-  checkDestination(posix.join(to, "x"), plan.rules, "the statelite root tree");
+  checkDestination(posix.join(to, "x"), plan.rules, `the ${img.provmethod} root tree`);
   const dir = `.tree.${plan.images.indexOf(img)}.${img.name}`;
   img.placements.push({ from: `${dir}/rootimg`, to, what: "rootimg", tree: true });
   img.afterExtract.push(async (staging) => {
@@ -59,7 +61,7 @@ function isGzip(path: string): boolean {
   }
 }
 
-/** seed 001: "the rootimg.gz will also be expanded" into <rootimgdir>/rootimg (gzip'd cpio only). */
+/** seed 001 (a method whose facts say cfg.expandRootimg): "the rootimg.gz will also be expanded" into <rootimgdir>/rootimg (gzip'd cpio only). */
 export function planExpandRootimg(ctx: Context, plan: ImportPlan, img: ImportImage): void {
   const found = member(plan, img, "rootimg");
   const rootimgdir = img.manifest.linuximage.rootimgdir;

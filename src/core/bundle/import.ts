@@ -3,27 +3,34 @@ import { posix, resolve } from "node:path";
 import type { Context } from "../context";
 import { findImage } from "../defs/image";
 import { DataError, NotFoundError, UsageError } from "../errors";
+import { rootImgDir } from "../image/paths";
 import { validateImageName, validatePathComponent } from "../names";
 import { type BundleProvenance, checkBundleProvenance } from "../provenance/bundle-verify";
 import type { ProvMethodName } from "../provmethod/names";
-import { checkDestination, type DestinationRules, mapPath, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
+import { CAPTURE_FILE, type CarriedCapture, parseCarriedCapture } from "./capture-record";
+import { checkDestination, type DestinationRules, mapPath, normaliseAbsolute, rebaseManifest, renameProfile, sourceInstalldir } from "./destinations";
 import { freeBytes } from "./expansion";
 import { errorList } from "./export";
+import { commitImport, type ImportResult } from "./import-commit";
+import { planExpandRootimg, planRootimgtree } from "./import-trees";
 import { type LiteRow, parseLitefileCsv } from "./litefile";
 import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } from "./manifest";
 import { parseManifestCfg } from "./manifest-cfg";
+import { type BundleFacts, bundleFacts, type ImageToImport } from "./method";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
-import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
+import { type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**
- * imgimport (xcat.md §1.5), made safe and atomic. Three steps, so each provmethod can add its
- * part in between (the command dispatches on the bundle's provmethod):
- *   planImport   read and vet the whole bundle, parse and check the manifests, map every
- *                destination — nothing is written;
- *   <provmethod>.import   method checks (xCAT's messages) and method files (trees, rows);
- *   commitImport extract into a staging directory under installdir, move everything into
- *                place and write the rows in one transaction, or undo it all.
+ * imgimport (xcat.md §1.5), made safe and atomic: `importBundle` is the one importer, and it
+ * runs three phases for every image of the bundle, whatever its provmethod:
+ *   plan     read and vet the whole bundle, parse and check the manifests, map every
+ *            destination, place what every bundle places — nothing is written;
+ *   hooks    the provmethod's checks (xCAT's messages) and what it places beyond that
+ *            (trees, packed trees), returned by its bundle hooks (core/bundle/method.ts) and
+ *            confined here like every other destination;
+ *   commit   extract into a staging directory under installdir, move everything into
+ *            place and write the rows in one transaction, or undo it all (import-commit.ts).
  */
 export interface ImportRequest {
   bundle: string;
@@ -58,12 +65,18 @@ export interface ImportImage {
   manifest: Manifest;
   name: string;
   provmethod: ProvMethodName;
+  /** What the image's provmethod says about its bundles. */
+  facts: BundleFacts;
   placements: Placement[];
   litefile: LiteRow[];
   /** Steps that need the extracted files (e.g. unpacking a statelite tree); run before placing. */
   afterExtract: ((staging: string) => Promise<void>)[];
   /** The provmethod's problems in xCAT's words. */
   errors: string[];
+  /** The capture record its provmethod keeps (core/bundle/capture-record.ts). */
+  capture?: CarriedCapture;
+  /** The bundle's xcimg-capture.json of this image, unparsed. */
+  captureFile?: Buffer;
   /** Lines to print once the image is in place. */
   notes: string[];
   exists: boolean;
@@ -79,26 +92,63 @@ export interface ImportPlan {
   provenance: BundleProvenance[];
 }
 
-/** What a provmethod's `import` operation receives. */
-export interface ImageImportRequest {
-  plan: ImportPlan;
-  image: ImportImage;
-}
-
-export function asImageImport(req: Record<string, unknown>): ImageImportRequest {
-  if (!req.plan || !req.image) throw new Error("internal: import operation called without a plan");
-  return req as unknown as ImageImportRequest;
-}
-
 function memberPath(img: { dir: string }, rel: string): string {
   return img.dir ? `${img.dir}/${rel}` : rel;
 }
 
-export function stagedMember(plan: ImportPlan, img: ImportImage, rel: string): Member | undefined {
-  return plan.bundle.members.get(memberPath(img, rel));
+/** Import a bundle: plan, the provmethods' hooks, commit (see above). */
+export async function importBundle(ctx: Context, req: ImportRequest): Promise<{ plan: ImportPlan; result: ImportResult }> {
+  const plan = await planImport(ctx, req);
+  try {
+    for (const img of plan.images) await applyMethodHook(ctx, plan, img);
+  } catch (e) {
+    throw withRefusalHint(e);
+  }
+  return { plan, result: await commitImport(ctx, plan) };
 }
 
-export async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
+/** The image's directory on this site, as the provmethod lays it out (or linuximage.rootimgdir). */
+export function importedImageDir(ctx: Context, img: ImportImage): string {
+  const { rootimgdir } = img.manifest.linuximage;
+  return rootImgDir(ctx.config, { name: img.name, attrs: { ...img.manifest.osimage, ...(rootimgdir ? { rootimgdir } : {}) } });
+}
+
+/**
+ * Ask the image's provmethod for its checks and placements. What it returns is checked here,
+ * as the common placements are: trees must be directories of this image in the bundle, and
+ * every destination must be confined (destinations.ts).
+ */
+async function applyMethodHook(ctx: Context, plan: ImportPlan, img: ImportImage): Promise<void> {
+  const hooks = await img.facts.hooks();
+  const view: ImageToImport = {
+    name: img.name,
+    dir: img.dir,
+    kind: img.kind,
+    manifest: img.manifest,
+    member: (rel) => plan.bundle.members.get(memberPath(img, rel)),
+    get imageDir() {
+      return importedImageDir(ctx, img);
+    },
+    capture: () => (img.captureFile ? parseCarriedCapture(img.captureFile, memberPath(img, CAPTURE_FILE)) : undefined),
+  };
+  const r = await hooks.plan(ctx, view);
+  img.errors.push(...r.errors);
+  if (r.errors.length) return;
+  for (const t of r.trees ?? []) {
+    const m = plan.bundle.members.get(t.from);
+    if (m?.entry.type !== "dir" || !t.from.startsWith(memberPath(img, ""))) {
+      throw new Error(`internal: ${img.provmethod} placed ${t.from}, which is no directory of image ${img.name} in the bundle`);
+    }
+    const to = normaliseAbsolute(t.to, t.what);
+    checkDestination(posix.join(to, "x"), plan.rules, t.what);
+    img.placements.push({ from: m.name, to, what: t.what, tree: true });
+  }
+  for (const p of r.packed ?? []) planRootimgtree(ctx, plan, img, p);
+  if (r.capture) img.capture = r.capture;
+  if (img.kind === "cfg" && img.facts.cfg?.carries === "boot-files" && img.facts.cfg.expandRootimg) planExpandRootimg(ctx, plan, img);
+}
+
+async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
   try {
     return await readAndPlan(ctx, req);
   } catch (e) {
@@ -160,12 +210,14 @@ async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan
       manifest: m,
       name,
       provmethod: m.osimage.provmethod as ProvMethodName,
+      facts: bundleFacts(m.osimage.provmethod, `bundle image '${name}'`),
       placements: [],
       litefile: [],
       afterExtract: [],
       errors: [],
       notes: [],
       exists: findImage(db, name) !== null,
+      captureFile: dir.capture,
     };
     if (plan.images.some((o) => o.name === name)) throw new DataError(`the bundle holds image '${name}' twice`);
     if (img.exists && !req.force) {
@@ -174,7 +226,7 @@ async function readAndPlan(ctx: Context, req: ImportRequest): Promise<ImportPlan
       });
     }
     commonPlacements(plan, img, extrasFlat);
-    if (dir.litefile && img.provmethod === "statelite") img.litefile = parseLitefileCsv(dir.litefile.toString("utf8"), `${dir.dir}/litefile.csv`);
+    if (dir.litefile && img.facts.litefile) img.litefile = parseLitefileCsv(dir.litefile.toString("utf8"), `${dir.dir}/litefile.csv`);
     plan.images.push(img);
   }
   if (req.postscripts) {
@@ -191,7 +243,8 @@ function commonPlacements(plan: ImportPlan, img: ImportImage, extrasFlat: boolea
   const members = plan.bundle.members;
   const seen = new Map<string, string>();
   for (const ref of fileRefs(m)) {
-    if (ref.key === "rootimgtree") continue; // unpacked by the statelite import, never placed as a file
+    // by xCAT's format a packed root tree, never a file: a provmethod's hook unpacks it (PackedTree)
+    if (ref.key === "rootimgtree") continue;
     const to = ref.path;
     checkDestination(to, plan.rules, ref.key);
     const rel = sourceOf(m, ref);

@@ -1,6 +1,8 @@
 import { DataError } from "../errors";
+import { allMethodFacts, methodFacts } from "../provmethod/facts";
 import { isProvMethodName } from "../provmethod/names";
 import { emptyManifest, fileRefKey, type Manifest } from "./manifest";
+import { layoutDir } from "./method";
 
 /**
  * The manifest.cfg form of seed 001 ("System of Making Images portable within xCAT"), the
@@ -8,7 +10,8 @@ import { emptyManifest, fileRefKey, type Manifest } from "./manifest";
  * bundle, files flat next to it. Pairs may share a line (the seed's examples put them all
  * on one). Keys: name os arch profile method initrd template rootimg kernel media extra.
  * Files are placed where xCAT keeps them (see docs/bundles.md), so the result is an ordinary
- * manifest.
+ * manifest; what each method's manifest.cfg carries is its bundle facts' `cfg`
+ * (core/bundle/method.ts).
  */
 const KEYS = new Set(["name", "os", "arch", "profile", "method", "initrd", "template", "rootimg", "kernel", "media", "extra"]);
 const PLATFORMS: [RegExp, string][] = [
@@ -33,8 +36,6 @@ export interface CfgBundle {
   manifest: Manifest;
   /** extra files: member name → destination directory */
   extras: { file: string; dest: string }[];
-  /** the rootimg archive is expanded into <rootimgdir>/rootimg as the seed describes */
-  expandRootimg: boolean;
 }
 
 export function parseManifestCfg(text: string, file: string, installdir: string): CfgBundle {
@@ -68,25 +69,33 @@ export function parseManifestCfg(text: string, file: string, installdir: string)
   const arch = need("arch");
   const profile = need("profile");
   const method = need("method");
-  if (!isProvMethodName(method) || method === "sysclone") {
-    throw new DataError(`${file}: method must be install, netboot or statelite, not '${method}'`);
+  const cfg = isProvMethodName(method) ? methodFacts(method).bundle.cfg : undefined;
+  if (!cfg) {
+    const can = allMethodFacts().filter((f) => f.bundle.cfg);
+    throw new DataError(
+      `${file}: method must be ${can
+        .slice(0, -1)
+        .map((f) => f.name)
+        .join(", ")} or ${can.at(-1)?.name}, not '${method}'`,
+    );
   }
   const m = emptyManifest();
   m.osimage = { imagename: name, profile, imagetype: "linux", provmethod: method, osname: "Linux", osvers: os, osarch: arch };
   m.linuximage = { imagename: name };
   const platform = platformOf(os);
-  if (method === "install") {
-    const tmpl = need("template", " for method install");
-    m.linuximage.template = `${installdir}/custom/install/${platform}/${tmpl}`;
+  const { lists, layout } = methodFacts(method).bundle;
+  if (cfg.carries === "template") {
+    const tmpl = need("template", ` for method ${method}`);
+    m.linuximage.template = `${installdir}/custom/${lists}/${platform}/${tmpl}`;
     m.top.media = pairs.get("media") ?? "required";
   } else {
-    const dir = `${installdir}/netboot/${os}/${arch}/${profile}`;
+    const dir = layoutDir(layout, installdir, { osvers: os, osarch: arch, profile, imagename: name });
     m.linuximage.rootimgdir = dir;
     const initrd = need("initrd", ` for method ${method}`);
     const kernel = need("kernel", ` for method ${method}`);
     const rootimg = need("rootimg", ` for method ${method}`);
     m.top.kernel = `${dir}/kernel`;
-    m.top.ramdisk = `${dir}/initrd-${method === "netboot" ? "stateless" : "statelite"}.gz`;
+    m.top.ramdisk = `${dir}/${cfg.ramdisk}`;
     m.top.rootimg = `${dir}/${/^rootimg\.(cpio\.gz|cpio\.xz|tar\.gz|tar\.xz|sfs|gz)$/.test(rootimg) ? rootimg : "rootimg.gz"}`;
     m.sources[fileRefKey("kernel", 0)] = kernel;
     m.sources[fileRefKey("ramdisk", 0)] = initrd;
@@ -99,5 +108,5 @@ export function parseManifestCfg(text: string, file: string, installdir: string)
     e.dest = onSite(e.dest);
     m.extra.push({ src: e.file, dest: e.dest });
   }
-  return { manifest: m, extras, expandRootimg: method !== "install" };
+  return { manifest: m, extras };
 }

@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { DataError, fsError, IOFailure } from "../errors";
+import { CAPTURE_FILE } from "./capture-record";
 import { CHECKSUM_FILE, parseChecksums } from "./checksums";
 import { ExpansionBudget } from "./expansion";
 import { printableName, type TarEntry, TarParser } from "./tar";
@@ -30,6 +31,8 @@ export interface ImageDir {
   kind: "xml" | "cfg";
   manifest: Buffer;
   litefile?: Buffer;
+  /** The capture record a method's bundle carries (core/bundle/capture-record.ts). */
+  capture?: Buffer;
   checksummed: boolean;
   /** xcimg-manifest.json and its signature, when the bundle was signed (core/provenance). */
   signedManifest?: Buffer;
@@ -49,6 +52,7 @@ const LIMITS: Record<string, number> = {
   "manifest.xml": 1 << 20,
   "manifest.cfg": 1 << 20,
   "litefile.csv": 16 << 20,
+  [CAPTURE_FILE]: 4 << 20,
   [CHECKSUM_FILE]: 64 << 20,
   "xcimg-manifest.json": 64 << 20,
   "xcimg-manifest.json.sig": 64 << 10,
@@ -322,6 +326,7 @@ function imageDirs(v: Vetter, path: string): ImageDir[] {
       kind: xml ? "xml" : "cfg",
       manifest: (xml ?? cfg) as Buffer,
       litefile: v.smallFile(`${dir}/litefile.csv`),
+      capture: v.smallFile(`${dir}/${CAPTURE_FILE}`),
       checksummed: v.members.has(`${dir}/${CHECKSUM_FILE}`),
       signedManifest: v.smallFile(`${dir}/xcimg-manifest.json`),
       signature: v.smallFile(`${dir}/xcimg-manifest.json.sig`),

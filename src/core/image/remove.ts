@@ -9,9 +9,12 @@ import { nodesBootingImage } from "./image-users";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
 import { topRecordPath } from "./tree-barrier";
 
-/** The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7). */
+/**
+ * The files of a diskless image that rmimage removes (xCAT rmimage, xcat.md §7), and the
+ * litefile.csv an imported statelite bundle places next to them (core/bundle/import.ts).
+ */
 const NETBOOT_FILES =
-  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
+  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|litefile\.csv|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.

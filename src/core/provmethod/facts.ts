@@ -1,3 +1,4 @@
+import type { BundleFacts } from "../bundle/method";
 import { DataError } from "../errors";
 import { PROVMETHOD_NAMES, type ProvMethodName } from "./names";
 
@@ -14,6 +15,8 @@ export interface MethodFacts {
   readonly name: ProvMethodName;
   /** One line for `--help` and error hints. */
   readonly description: string;
+  /** What its bundles hold and how they are imported (src/core/bundle/method.ts). */
+  readonly bundle: BundleFacts;
 }
 
 const registered = new Map<ProvMethodName, MethodFacts>();

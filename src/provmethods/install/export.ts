@@ -1,17 +1,17 @@
-import { customDirs, type ExportMethod, lookup } from "../../core/bundle/export";
+import { customDirs, type ExportJob, lookup, type MethodExport } from "../../core/bundle/export";
 import { lookForFile } from "../../core/bundle/find-files";
 
-/** install bundles carry the template and lists, and require the OS media on import. */
-export const installExport: ExportMethod = {
-  async collect(job) {
-    const m = job.manifest;
-    if (!m.linuximage.template) {
-      const found = lookForFile("tmpl", lookup(m), customDirs(job.ctx.config.installdir, "install"), (s) => job.ctx.log.debug(s));
-      if (found) {
-        job.ctx.log.info(found);
-        m.linuximage.template = found;
-      } else job.errors.push(`Couldn't find install template for ${job.image.name}`);
-    }
-    m.top.media = "required";
-  },
-};
+/** install bundles carry the template and lists (as every bundle does), and require the OS media on import. */
+export async function collect(job: ExportJob): Promise<MethodExport> {
+  const m = job.manifest;
+  const errors: string[] = [];
+  if (!m.linuximage.template) {
+    const found = lookForFile("tmpl", lookup(m), customDirs(job), (s) => job.ctx.log.debug(s));
+    if (found) {
+      job.ctx.log.info(found);
+      m.linuximage.template = found;
+    } else errors.push(`Couldn't find install template for ${job.image.name}`);
+  }
+  m.top.media = "required";
+  return { errors };
+}

@@ -4,4 +4,14 @@ import type { MethodFacts } from "../../core/provmethod/facts";
 export const facts = {
   name: "install",
   description: "install the OS from its media with a rendered kickstart, AutoYaST or preseed template",
+  bundle: {
+    lists: "install",
+    // an install image has a directory only when linuximage.rootimgdir names one (core/image/paths.ts)
+    layout: "netboot/{osvers}/{osarch}/{profile}",
+    hasImageDir: false,
+    cfg: { carries: "template" },
+    litefile: false,
+    remembersFiles: true,
+    hooks: () => import("./bundle").then((m) => m.hooks),
+  },
 } as const satisfies MethodFacts;

@@ -1,15 +1,9 @@
-import { asExportRequest, exportImage } from "../../core/bundle/export";
-import { asImageImport } from "../../core/bundle/import";
 import { defineProvMethod } from "../types";
 import { bootInstall } from "./boot";
-import { installExport } from "./export";
 import { facts } from "./facts";
-import { installImport } from "./import";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
 export default defineProvMethod({
   ...facts,
   boot: (ctx, img, req) => bootInstall(ctx, img, req.nodes),
-  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), installExport),
-  import: (ctx, req) => installImport(ctx, asImageImport(req)),
 });

@@ -4,4 +4,13 @@ import type { MethodFacts } from "../../core/provmethod/facts";
 export const facts = {
   name: "netboot",
   description: "stateless diskless: the packed root image runs in RAM",
+  bundle: {
+    lists: "netboot",
+    layout: "netboot/{osvers}/{osarch}/{profile}",
+    hasImageDir: true,
+    cfg: { carries: "boot-files", ramdisk: "initrd-stateless.gz", expandRootimg: true },
+    litefile: false,
+    remembersFiles: false,
+    hooks: () => import("./bundle").then((m) => m.hooks),
+  },
 } as const satisfies MethodFacts;
