@@ -11,6 +11,7 @@ import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 import { phaseTimer } from "../timing";
 import { BootFileCache } from "./boot-files";
 import { writeNodeRows } from "./boot-rows";
+import { safeIp, safeMac } from "./boot-values";
 import { type BootFlavor, type NodeBootInput, NodeError, nodeBootInput, type OverlayFlavor } from "./flavor";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
@@ -83,6 +84,9 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
       safeNodeFileName(node); // before the host key store or any file sees it
       const mac = bootMac(node, a);
       if (!mac) throw new NodeError("No MAC address available for this node");
+      // file names of every loader (loader-files.ts checks them again): before the method renders anything for the node
+      safeMac(mac);
+      if (a.ip) safeIp(a.ip);
       checked.push(nodeBootInput(node, a, site, mac));
     } catch (e) {
       failed(node, e);
