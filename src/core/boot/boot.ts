@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
@@ -6,23 +6,22 @@ import { requireAttr } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
 import { DataError, fsError } from "../errors";
-import { rootImgDir } from "../image/paths";
-import { guardTree } from "../image/tree-barrier";
 import { safeNodeFileName } from "../names";
-import type { MemoryEntry } from "../pack/cpio";
 import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 import { phaseTimer } from "../timing";
 import { BootFileCache } from "./boot-files";
 import { writeNodeRows } from "./boot-rows";
+import { safeIp, safeMac } from "./boot-values";
+import { type BootFlavor, type NodeBootInput, NodeError, nodeBootInput, type OverlayFlavor } from "./flavor";
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
-import { baseKcmdline, fullKcmdline, KcmdlineError, type KcmdlineInput, MYIPFN } from "./kcmdline";
+import { fullKcmdline, KcmdlineError } from "./kcmdline";
 import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
 import type { BootFiles } from "./loaders";
 import { dashedMac, hexIp } from "./loaders";
-import { type NodeNetwork, nodeOverlay } from "./overlay";
-import { bootPaths, overlayRel, stateDir, urlPath } from "./paths";
-import { type PublishedImage, publishImage } from "./publish";
+import { bootMac, firstMac } from "./mac";
+import { type NodeNetwork, nodeOverlay, type OverlayInput } from "./overlay";
+import { bootPaths, overlayRel, stateDir } from "./paths";
 import { servedPerms } from "./served-perms";
 import { authorizedKeys, type SiteSettings, siteSettings } from "./site";
 
@@ -43,135 +42,141 @@ export interface BootResult {
   hostKeysCreated: number;
 }
 
-/** A per-node problem: reported for that node, the others carry on. */
-export class NodeError extends Error {}
-
-/** What a node's kernel command line is built from, resolved as xCAT's mknetboot does. */
-export interface NodeBootInput {
-  node: string;
-  attrs: Attrs;
-  site: SiteSettings;
-  /** noderes.xcatmaster, else MYIPFN. */
-  xcatMaster: string;
-  /** noderes.nfsserver (unless <xcatmaster>), tftpserver, xcatmaster, else MYIPFN. */
-  imgServer: string;
-}
-
 /**
- * How one provisioning method boots: its boot files (published once per image), the base
- * kernel command line of each node, and what it adds to each node's overlay. netboot's is
- * below; statelite's lives in provmethods/statelite/boot-flavor.ts. Everything else — loader files,
- * identity overlays, host keys, database rows — is shared.
+ * xCAT `nodeset <noderange> osimage=<image>`, whatever the provisioning method: for every node
+ * its boot loader file (chosen by its effective noderes.netboot: xnba, grub2, grub2-tftp,
+ * grub2-http or pxe), its identity overlay when the method has one, and nodetype.provmethod,
+ * chain.currstate and bootparams. What varies by method comes from its BootFlavor (flavor.ts).
+ * Node attributes are read in one batch and written in one transaction; nothing is spawned per
+ * node; a node with a problem is reported with its reason and the others are booted.
  */
-export interface BootFlavor {
-  /** chain.currstate's first word: netboot, statelite. */
-  state: string;
-  published: PublishedImage;
-  /** The image tree the overlay is fitted to (network stack, directory modes). */
-  rootimg: string;
-  /** Base kernel command line (xCAT's bootparams.kcmdline); throws NodeError/KcmdlineError for this node. */
-  kcmdline(n: NodeBootInput): string;
-  /** Extra overlay content for this node (e.g. statelite's per-node data). */
-  overlay?(n: NodeBootInput): { files: MemoryEntry[]; net?: Partial<NodeNetwork> };
-}
-
-/**
- * xCAT `nodeset <noderange> osimage=<image>` for a netboot image: publish the image's boot
- * files, then for every node write its boot loader file (chosen by its effective
- * noderes.netboot: xnba, grub2, grub2-tftp, grub2-http or pxe), its identity overlay, and set
- * nodetype.provmethod and chain.currstate. Node attributes are read in one batch and written
- * in one transaction; nothing is spawned per node.
- */
-export function bootImage(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
-  const published = publishImage(ctx.config, img);
-  const rootimg = join(rootImgDir(ctx.config, img), "rootimg");
-  if (existsSync(rootimg)) guardTree(rootimg, ctx.log);
-  return bootNodes(ctx, img, nodes, {
-    state: "netboot",
-    published,
-    rootimg,
-    kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
-  });
-}
-
-/** The per-node part of every boot, whatever the provisioning method (see BootFlavor). */
-export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor): BootResult {
+export async function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor): Promise<BootResult> {
   const cfg = ctx.config;
   const db = ctx.db();
   const phase = phaseTimer(ctx.log, "boot");
   const osvers = requireAttr(img, "osvers");
   const osarch = requireAttr(img, "osarch");
-  const profile = requireAttr(img, "profile");
-  const published = flavor.published;
-  const facts = inspectImage(flavor.rootimg);
-  const systemd = imageHasSystemd(flavor.rootimg);
+  const profile = img.attrs.profile ?? "";
+  const ov = flavor.overlay;
+  const facts = ov ? inspectImage(ov.rootimg) : undefined;
+  const systemd = ov?.postscripts ? imageHasSystemd(ov.rootimg) : false;
   const site = siteSettings(db);
-  const perms = servedPerms(site.webgroup);
-  if (perms.warning) ctx.log.warn(perms.warning);
-  const keys = authorizedKeys(cfg, ctx.log);
+  const perms = ov ? servedPerms(site.webgroup) : undefined;
+  if (perms?.warning) ctx.log.warn(perms.warning);
+  const keys = ov ? authorizedKeys(cfg, ctx.log) : "";
   const attrs = readNodes(db, nodes);
   phase(`read ${nodes.length} nodes' attributes`);
-  const currstate = `${flavor.state} ${osvers}-${osarch}-${profile}`;
+  const currstate = flavor.currstate;
+  const state = currstate.split(" ")[0] as string;
+  const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
+  const rows: { node: string; kcmdline: string; initrd: string }[] = [];
+  const failed = (node: string, e: unknown) => {
+    if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError || e instanceof DataError) result.failed[node] = e.message;
+    else throw e;
+  };
+
+  // What every method needs of a node, checked before the method's own work sees it.
+  const checked: NodeBootInput[] = [];
+  for (const node of nodes) {
+    try {
+      const a = attrs.get(node);
+      if (!a) throw new NodeError("is not a defined node");
+      safeNodeFileName(node); // before the host key store or any file sees it
+      const mac = bootMac(node, a);
+      if (!mac) throw new NodeError("No MAC address available for this node");
+      // file names of every loader (loader-files.ts checks them again): before the method renders anything for the node
+      safeMac(mac);
+      if (a.ip) safeIp(a.ip);
+      checked.push(nodeBootInput(node, a, site, mac));
+    } catch (e) {
+      failed(node, e);
+    }
+  }
+  const prepFailed = checked.length && flavor.prepare ? await flavor.prepare(checked) : {};
+  Object.assign(result.failed, prepFailed);
+  const ready = checked.filter((n) => !(n.node in prepFailed));
+  if (ready.length === 0) return result;
+  const published = flavor.published();
+  // only now: a method that refuses the whole command in prepare (install's template policy) leaves the site as it was
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
   const files = new BootFileCache(stateDir(cfg));
   const grub2Inodes = new Grub2Links(paths.grub2Dir, (p) => files.exists(p));
   const hostKeys = new HostKeyStore(stateDir(cfg));
   phase("load host keys and the boot-file record");
-  const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
-  const rows: { node: string; kcmdline: string; initrd: string }[] = [];
 
   // Two passes. The first checks every node and builds its loader job, so a node with a bad
   // value gets no host key, overlay or loader file. Between them the host keys of the good nodes
   // are saved (fsynced, atomically) BEFORE any overlay carries them: a boot killed halfway must
   // not have handed out keys the store does not have, or the re-run would give those nodes new
   // keys and every known_hosts entry for them would break.
-  type Planned = { node: string; a: Attrs; job: LoaderJob; net: NodeNetwork; extra: ReturnType<NonNullable<BootFlavor["overlay"]>> | undefined; base: string };
+  type Extra = ReturnType<NonNullable<OverlayFlavor["extra"]>> | undefined;
+  type Planned = { n: NodeBootInput; job: LoaderJob; net: NodeNetwork; extra: Extra; base: string };
   const planned: Planned[] = [];
-  const failed = (node: string, e: unknown) => {
-    if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError || e instanceof DataError) result.failed[node] = e.message;
-    else throw e;
-  };
-  for (const node of nodes) {
+  for (const n of ready) {
+    const { node, attrs: a, mac } = n;
     try {
-      const a = attrs.get(node);
-      if (!a) throw new NodeError("is not a defined node");
-      safeNodeFileName(node); // before the host key store or any file sees it
-      const mac = nodeMac(node, a);
-      const input = nodeBootInput(node, a, site);
-      const files: BootFiles = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
-      const base = flavor.kcmdline(input);
-      const kcmdline = fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
+      const bootFiles: BootFiles = { kernel: published.kernel, initrds: [...published.initrds, ...(ov ? [overlayRel(node)] : [])] };
+      const base = flavor.kcmdline(n);
+      const kcmdline = flavor.bootKcmdline ? flavor.bootKcmdline(base, n) : fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
       const loader = a.netboot || "xnba";
-      const extra = flavor.overlay?.(input);
+      const extra = ov?.extra?.(n);
       const net = { ...nodeNetwork(mac, a, site), ...extra?.net };
-      const job: LoaderJob = { node, loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site };
+      const job: LoaderJob = {
+        node,
+        loader,
+        currstate,
+        kcmdline,
+        files: bootFiles,
+        mac,
+        ip: a.ip,
+        arch: a.arch || osarch,
+        xcatmaster: a.xcatmaster,
+        published,
+        site,
+      };
       checkLoaderJob(ctx, job);
-      planned.push({ node, a, job, net, extra, base });
+      planned.push({ n, job, net, extra, base });
     } catch (e) {
       failed(node, e);
     }
   }
   phase(`check ${nodes.length} nodes`);
-  for (const p of planned) hostKeys.get(p.node, hostKeyNames(p.a));
-  phase(`make ${hostKeys.created} host keys`);
-  hostKeys.save();
-  result.hostKeysCreated = hostKeys.created;
-  phase("save host keys (fsync)");
+  if (ov) {
+    for (const p of planned) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
+    phase(`make ${hostKeys.created} host keys`);
+    hostKeys.save();
+    result.hostKeysCreated = hostKeys.created;
+    phase("save host keys (fsync)");
+  }
 
-  for (const { node, a, job, net, extra, base } of planned) {
+  for (const { n, job, net, extra, base } of planned) {
+    const { node, attrs: a } = n;
     try {
-      const key = hostKeys.get(node, hostKeyNames(a));
-      const master = a.xcatmaster || cfg.master;
-      const scripts = nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state: flavor.state, master, mac: job.mac, systemd });
-      if (scripts.warning) ctx.log.warn(scripts.warning);
-      const overlay = nodeOverlay(
-        { node, image: img.name, master, net, hostKey: key, authorizedKeys: keys, facts, extra: extra?.files, postscripts: scripts.files },
-        published.mtime,
-      );
-      files.write(join(cfg.tftpdir, overlayRel(node)), overlay, perms);
+      const own: string[] = [];
+      if (ov && facts && perms) {
+        const master = a.xcatmaster || cfg.master;
+        const scripts = ov.postscripts ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }) : undefined;
+        if (scripts?.warning) ctx.log.warn(scripts.warning);
+        const identity: OverlayInput = {
+          node,
+          image: img.name,
+          master,
+          net,
+          hostKey: hostKeys.get(node, hostKeyNames(a)),
+          authorizedKeys: keys,
+          facts,
+          extra: extra?.files,
+          postscripts: scripts?.files,
+        };
+        const overlay = ov.build ? ov.build(identity, n) : nodeOverlay(identity, published.mtime);
+        const path = join(cfg.tftpdir, overlayRel(node));
+        files.write(path, overlay, perms);
+        own.push(path);
+      }
+      own.push(...(flavor.nodeFiles?.(node) ?? []));
       const written = writeLoader(ctx, job, paths, grub2Inodes, files);
-      result.booted.push({ node, currstate, loader: job.loader, files: [join(cfg.tftpdir, overlayRel(node)), ...written], ip: a.ip });
+      result.booted.push({ node, currstate, loader: job.loader, files: [...own, ...written], ip: a.ip });
       rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
     } catch (e) {
       failed(node, e);
@@ -191,6 +196,7 @@ export function bootNodes(ctx: Context, img: Image, nodes: readonly string[], fl
       kernel: published.kernel,
       initrd: r.initrd,
       kcmdline: r.kcmdline,
+      ...flavor.rowAttrs,
     });
     changedRows = writeNodeRows(
       db,
@@ -244,48 +250,6 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): OfflineRes
 /** The names and addresses known_hosts lists a node's key under. */
 function hostKeyNames(a: Attrs): string[] {
   return [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)];
-}
-
-/** xCAT's image server and master for a node (xcat.md §4): hostnames stay as given. */
-export function nodeBootInput(node: string, a: Attrs, site: SiteSettings): NodeBootInput {
-  const xcatMaster = a.xcatmaster || MYIPFN;
-  const imgServer = [a.nfsserver, a.tftpserver].find((s) => s && s !== "<xcatmaster>") || xcatMaster;
-  return { node, attrs: a, site, xcatMaster, imgServer };
-}
-
-/** The fields baseKcmdline and its statelite sibling share. */
-export function kcmdlineInput(ctx: Context, img: Image, n: NodeBootInput, imagePath: string): KcmdlineInput {
-  const a = n.attrs;
-  return {
-    node: n.node,
-    imgServer: n.imgServer,
-    xcatMaster: n.xcatMaster,
-    httpPort: ctx.config["http.port"],
-    xcatdPort: n.site.xcatdPort,
-    imagePath,
-    flowControl: n.site.flowControl,
-    noNodeStatus: n.site.noNodeStatus,
-    arch: a.arch || img.attrs.osarch || "x86_64",
-    serialport: a.serialport,
-    serialspeed: a.serialspeed,
-    serialflow: a.serialflow,
-  };
-}
-
-/** The MAC of the NIC the node boots from: installnic when it is a MAC, else its own mac table entry. */
-function nodeMac(node: string, a: Attrs): string {
-  if (a.installnic && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(a.installnic)) return a.installnic.toLowerCase();
-  const mac = firstMac(node, a.mac);
-  if (!mac) throw new NodeError("No MAC address available for this node");
-  return mac;
-}
-
-/** mac table values are "aa:bb:.." or "mac!host|mac!host": the entry without a host, or for this node. */
-export function firstMac(node: string, value?: string): string | undefined {
-  if (!value) return undefined;
-  const entries = value.split("|").map((p) => p.split("!"));
-  const own = entries.find(([, host]) => !host || host === node) ?? entries[0];
-  return own?.[0]?.toLowerCase();
 }
 
 function nodeNetwork(mac: string, a: Attrs, site: SiteSettings): NodeNetwork {

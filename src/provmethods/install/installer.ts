@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { join } from "node:path";
+import { installnicMac } from "../../core/boot/mac";
 import { DataError, NotFoundError } from "../../core/errors";
 import type { InstallerFamily } from "../../core/template/builtin";
 
@@ -112,13 +113,12 @@ export interface KcmdlineInput {
   addkcmdline?: string;
 }
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
-
 /** xCAT NetworkUtils gen_net_boot_params: installnic (else primarynic) is a name, a MAC, or "mac". */
 function netParams(i: KcmdlineInput): { nicname?: string; mac?: string; setmac?: boolean } {
   const nic = i.installnic || i.primarynic;
   if (!nic || /^mac$/i.test(nic)) return { mac: i.mac };
-  if (MAC_RE.test(nic)) return { mac: nic.toLowerCase(), setmac: true };
+  const mac = installnicMac(nic);
+  if (mac) return { mac, setmac: true };
   return { nicname: nic, mac: i.mac };
 }
 

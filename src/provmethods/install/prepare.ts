@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { firstMac } from "../../core/boot/mac";
 import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
@@ -137,7 +138,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         mediaPath: plan.mediaPath,
         installnic: a.installnic,
         primarynic: a.primarynic,
-        mac: macFor(node, a.mac),
+        mac: firstMac(node, a.mac),
         serialport: a.serialport,
         serialspeed: a.serialspeed,
         serialflow: a.serialflow,
@@ -166,14 +167,4 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
     }
   }
   return { image: img.name, nodes: entries, failures };
-}
-
-/** The node's MAC from the mac table (`mac` or `mac!host|mac!host`), lower case. */
-export function macFor(node: string, v: string | undefined): string | undefined {
-  if (!v) return undefined;
-  for (const entry of v.split("|")) {
-    const [mac, host] = entry.split("!");
-    if (!host || host === node) return mac?.toLowerCase();
-  }
-  return v.split("|")[0]?.split("!")[0]?.toLowerCase();
 }

@@ -1,8 +1,33 @@
-import { type BootResult, bootImage } from "../../core/boot/boot";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type BootResult, bootNodes } from "../../core/boot/boot";
+import { type BootFlavor, kcmdlineInput } from "../../core/boot/flavor";
+import { baseKcmdline } from "../../core/boot/kcmdline";
+import { urlPath } from "../../core/boot/paths";
+import { publishImage } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
-import type { Image } from "../../core/defs/image";
+import { type Image, requireAttr } from "../../core/defs/image";
+import { rootImgDir } from "../../core/image/paths";
+import { guardTree } from "../../core/image/tree-barrier";
 
 /** xCAT nodeset <noderange> osimage=<image> for stateless images. */
 export async function boot(ctx: Context, img: Image, req: { nodes: string[] }): Promise<BootResult> {
-  return bootImage(ctx, img, req.nodes);
+  return bootNodes(ctx, img, req.nodes, netbootFlavor(ctx, img));
+}
+
+/**
+ * How a stateless node boots (xCAT anaconda.pm mknetboot): the image's kernel, its packed root
+ * image and xcimg's initrd-stateless.gz published once (core/boot/publish.ts), the image URL
+ * on the command line, and the node's identity and postscripts in its overlay.
+ */
+function netbootFlavor(ctx: Context, img: Image): BootFlavor {
+  const published = publishImage(ctx.config, img);
+  const rootimg = join(rootImgDir(ctx.config, img), "rootimg");
+  if (existsSync(rootimg)) guardTree(rootimg, ctx.log);
+  return {
+    currstate: `netboot ${requireAttr(img, "osvers")}-${requireAttr(img, "osarch")}-${requireAttr(img, "profile")}`,
+    published: () => published,
+    overlay: { rootimg, postscripts: true },
+    kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
+  };
 }

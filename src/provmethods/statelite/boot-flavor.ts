@@ -1,7 +1,8 @@
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { type BootFlavor, type BootResult, bootNodes, kcmdlineInput, type NodeBootInput } from "../../core/boot/boot";
+import { type BootResult, bootNodes } from "../../core/boot/boot";
+import { type BootFlavor, kcmdlineInput, type NodeBootInput } from "../../core/boot/flavor";
 import { urlPath } from "../../core/boot/paths";
 import { type BootFileSource, publishBootFiles } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
@@ -29,7 +30,7 @@ export const STATELITE_INITRD = "initrd-statelite.gz";
  * image's litefile.save, the node's litetree directories and statemnt/mntopts with xCAT's
  * variables resolved — so the node needs no xCAT daemon at boot.
  */
-export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]): BootResult {
+export async function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]): Promise<BootResult> {
   const { dir, rootimg } = liteTarget(ctx, img);
   guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
   const applied = readAppliedList(rootimg, img.name);
@@ -66,9 +67,8 @@ export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]
     return d;
   };
   const flavor: BootFlavor = {
-    state: "statelite",
-    published,
-    rootimg,
+    currstate: `statelite ${osvers}-${osarch}-${profile}`,
+    published: () => published,
     kcmdline(n: NodeBootInput) {
       const d = nodeData(n.node);
       return stateliteKcmdline({
@@ -80,12 +80,14 @@ export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]
         mntopts: d.mntopts,
       });
     },
-    overlay(n: NodeBootInput) {
-      return {
+    overlay: {
+      rootimg,
+      postscripts: true,
+      extra: (n: NodeBootInput) => ({
         files: [{ name: "etc/xcimg/statelite.conf", mode: 0o100644, data: renderNodeData(nodeData(n.node)) }],
         // over NFS the root lives on the NIC the initramfs configured: the image must keep it
         net: ramdisk ? {} : { keepAddress: true },
-      };
+      }),
     },
   };
   return bootNodes(ctx, img, nodes, flavor);

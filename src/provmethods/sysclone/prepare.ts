@@ -1,20 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { firstMac } from "../../core/boot/boot";
-import { HostKeyStore } from "../../core/boot/hostkeys";
-import { inspectImage } from "../../core/boot/image-facts";
-import { baseKcmdline, fullKcmdline, KcmdlineError, MYIPFN } from "../../core/boot/kcmdline";
-import { Grub2Links, LoaderError, writeLoader } from "../../core/boot/loader-files";
-import type { NodeNetwork } from "../../core/boot/overlay";
-import { bootPaths, overlayRel, stateDir, urlPath } from "../../core/boot/paths";
-import { authorizedKeys, type SiteSettings, siteSettings } from "../../core/boot/site";
+import { bootNodes } from "../../core/boot/boot";
+import { type BootFlavor, kcmdlineInput } from "../../core/boot/flavor";
+import { baseKcmdline } from "../../core/boot/kcmdline";
+import { bootPaths, urlPath } from "../../core/boot/paths";
 import type { Context } from "../../core/context";
 import { type Image, requireAttr } from "../../core/defs/image";
-import { NODE_TYPE, readNodes } from "../../core/defs/node";
-import { type Attrs, writeObject } from "../../core/defs/object";
-import { fsError } from "../../core/errors";
-import { writeFileIfChanged } from "../../core/fs/atomic";
+import { readNodes } from "../../core/defs/node";
+import type { Attrs } from "../../core/defs/object";
 import { type CloneArtifacts, inspectImageForClone, prepareArtifacts } from "./artifacts";
 import { envOverlay, identityFilesOf } from "./env-overlay";
 import { planText } from "./format";
@@ -74,8 +68,6 @@ export interface CloneResult {
   lines: string[];
 }
 
-class NodeError extends Error {}
-
 export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): Promise<CloneResult> {
   const cfg = ctx.config;
   const db = ctx.db();
@@ -131,95 +123,71 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
     built: artifacts.built,
   };
   const published = publishClone(cfg, img, artifacts);
-  const facts = inspectImage(artifacts.tree);
-  const site = siteSettings(db);
-  const keys = authorizedKeys(cfg, ctx.log);
-  const paths = bootPaths(cfg.tftpdir);
-  for (const d of Object.values(paths)) mkdirQuiet(d);
-  const grub2 = new Grub2Links(paths.grub2Dir);
-  const hostKeys = new HostKeyStore(stateDir(cfg));
-  const packed = new Map<string, string>();
   const mtime = Math.floor(statSync(artifacts.env).mtimeMs / 1000);
-  const rows: { node: string; kcmdline: string; initrd: string }[] = [];
-
-  for (const node of req.nodes) {
-    try {
-      const a = attrs.get(node);
-      if (!a) throw new NodeError("is not a defined node");
-      const mac = nodeMac(a, node);
-      const { info, scripts } = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate);
-      const job = info.job as string;
-      const master = a.xcatmaster || cfg.master;
-      const overrideUrls: string[] = [];
-      for (const name of info.overrides) {
-        let f = packed.get(name);
-        if (!f) {
-          f = await packOverride(cfg, name, tools.decompress, ctx.signal);
-          packed.set(name, f);
+  const prepared = new Map<string, { info: NodeCloneInfo; scripts: NodePostscripts; overrideUrls: string[] }>();
+  const packed = new Map<string, string>();
+  const ready = (node: string) => prepared.get(node) as NonNullable<ReturnType<typeof prepared.get>>;
+  const jobOfNode = (node: string) => ready(node).info.job as string;
+  const flavor: BootFlavor = {
+    currstate,
+    async prepare(nodes) {
+      for (const { node, attrs: a } of nodes) {
+        const { info, scripts } = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate);
+        const overrideUrls: string[] = [];
+        for (const name of info.overrides) {
+          let f = packed.get(name);
+          if (!f) {
+            f = await packOverride(cfg, name, tools.decompress, ctx.signal);
+            packed.set(name, f);
+          }
+          overrideUrls.push(urlPath(cfg, f));
         }
-        overrideUrls.push(urlPath(cfg, f));
+        prepared.set(node, { info, scripts, overrideUrls });
       }
-      const key = hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
-      const overlayInput = { node, image: img.name, master, net: nodeNetwork(mac, a, site), hostKey: key, authorizedKeys: keys, facts };
-      const planEnv = renderPlanEnv({
-        job,
-        node,
-        image: img.name,
-        osvers,
-        arch: osarch,
-        profile,
-        master,
-        httpPort: cfg["http.port"],
-        archive: { urlPath: urlPath(cfg, artifacts.archive), bytes: artifacts.archiveBytes, chunkBytes: artifacts.chunkBytes, chunks: artifacts.chunks },
-        loaderUrlPath: loaderUrl(cfg, info.loader, node),
-        waitSeconds: req.waitSeconds,
-        disk: req.disk,
-        overrides: overrideUrls,
-        postscripts: scripts.run,
-        postbootscripts: scripts.boot,
-        postscriptsUrl: urlPath(cfg, join(cfg.installdir, "postscripts")),
-        identityFiles: identityFilesOf(overlayInput),
-        layout,
-        tools,
-        planOptions: { entries },
-      });
-      writeFileIfChanged(join(cfg.tftpdir, overlayRel(node)), envOverlay(overlayInput, planEnv, mtime));
-      const base = `${baseKcmdline(kcmdlineInput(ctx, img, node, a, site, urlPath(cfg, artifacts.env))).trimEnd()} ${cloneKernelArgs(job)} `;
-      const kcmdline = fullKcmdline(base, a.addkcmdline, img.attrs.addkcmdline);
-      const files = { kernel: published.kernel, initrds: [...published.initrds, overlayRel(node)] };
-      writeLoader(
-        ctx,
-        { node, loader: info.loader, currstate, kcmdline, files, mac, ip: a.ip, arch: a.arch || osarch, xcatmaster: a.xcatmaster, published, site },
-        paths,
-        grub2,
-      );
-      rows.push({ node, kcmdline: base, initrd: files.initrds.join(",") });
-      result.nodes.push(info);
-      for (const w of info.warnings) ctx.log.warn(`${node}: ${w}`);
-    } catch (e) {
-      if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError) result.failed[node] = e.message;
-      else throw e;
-    }
+      return {};
+    },
+    published: () => published,
+    kcmdline: (n) => `${baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(cfg, artifacts.env))).trimEnd()} ${cloneKernelArgs(jobOfNode(n.node))} `,
+    overlay: {
+      rootimg: artifacts.tree,
+      postscripts: false, // the plan carries them: clone.sh runs them in the new system
+      build(identity, n) {
+        const { info, scripts, overrideUrls } = ready(n.node);
+        const planEnv = renderPlanEnv({
+          job: jobOfNode(n.node),
+          node: n.node,
+          image: img.name,
+          osvers,
+          arch: osarch,
+          profile,
+          master: identity.master,
+          httpPort: cfg["http.port"],
+          archive: { urlPath: urlPath(cfg, artifacts.archive), bytes: artifacts.archiveBytes, chunkBytes: artifacts.chunkBytes, chunks: artifacts.chunks },
+          loaderUrlPath: loaderUrl(cfg, info.loader, n.node),
+          waitSeconds: req.waitSeconds,
+          disk: req.disk,
+          overrides: overrideUrls,
+          postscripts: scripts.run,
+          postbootscripts: scripts.boot,
+          postscriptsUrl: urlPath(cfg, join(cfg.installdir, "postscripts")),
+          identityFiles: identityFilesOf(identity),
+          layout,
+          tools,
+          planOptions: { entries },
+        });
+        return envOverlay(identity, planEnv, mtime);
+      },
+    },
+    rowAttrs: { status: "installing", statustime: new Date().toISOString() },
+  };
+  const booted = await bootNodes(ctx, img, req.nodes, flavor);
+  result.failed = booted.failed;
+  for (const { node } of booted.booted) {
+    const { info } = ready(node);
+    result.nodes.push(info);
+    for (const w of info.warnings) ctx.log.warn(`${node}: ${w}`);
   }
-  hostKeys.save();
-  if (hostKeys.created) ctx.log.info(`created SSH host keys for ${hostKeys.created} node(s)`);
-  const now = new Date().toISOString();
-  db.write(() => {
-    for (const r of rows) {
-      writeObject(db, NODE_TYPE, r.node, {
-        provmethod: img.name,
-        os: osvers,
-        arch: osarch,
-        profile,
-        currstate,
-        kernel: published.kernel,
-        initrd: r.initrd,
-        kcmdline: r.kcmdline,
-        status: "installing",
-        statustime: now,
-      });
-    }
-  });
+  if (booted.hostKeysCreated) ctx.log.info(`created SSH host keys for ${booted.hostKeysCreated} node(s)`);
   const a = result.artifacts;
   result.lines.push(
     `Image ${img.name}: clone environment ${humanSize(a.envBytes)}, disk archive ${humanSize(a.archiveBytes)} in ${a.chunks} chunk(s)${a.built ? "" : " (unchanged since the last clone)"}; disk plan for a disk the size of the golden node's:`,
@@ -267,43 +235,4 @@ function loaderUrl(cfg: Context["config"], loader: string, node: string): string
   const p = bootPaths(cfg.tftpdir);
   const file = loader === "pxe" ? join(p.pxelinuxDir, node) : loader.startsWith("grub2") ? join(p.grub2Dir, node) : join(p.xnbaDir, node);
   return urlPath(cfg, file);
-}
-
-function nodeMac(a: Attrs, node: string): string {
-  if (a.installnic && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(a.installnic)) return a.installnic.toLowerCase();
-  const mac = firstMac(node, a.mac);
-  if (!mac) throw new NodeError("No MAC address available for this node");
-  return mac;
-}
-
-function nodeNetwork(mac: string, a: Attrs, site: SiteSettings): NodeNetwork {
-  if (site.staticAddresses && a.ip) return { mac, mode: "static", ip: a.ip, prefix: site.prefix, gateway: site.gateway, dns: site.nameservers };
-  return { mac, mode: "dhcp" };
-}
-
-function kcmdlineInput(ctx: Context, img: Image, node: string, a: Attrs, site: SiteSettings, imagePath: string) {
-  const xcatMaster = a.xcatmaster || MYIPFN;
-  const imgServer = [a.nfsserver, a.tftpserver].find((s) => s && s !== "<xcatmaster>") || xcatMaster;
-  return {
-    node,
-    imgServer,
-    xcatMaster,
-    httpPort: ctx.config["http.port"],
-    xcatdPort: site.xcatdPort,
-    imagePath,
-    flowControl: site.flowControl,
-    noNodeStatus: site.noNodeStatus,
-    arch: a.arch || img.attrs.osarch || "x86_64",
-    serialport: a.serialport,
-    serialspeed: a.serialspeed,
-    serialflow: a.serialflow,
-  };
-}
-
-function mkdirQuiet(d: string): void {
-  try {
-    mkdirSync(d, { recursive: true, mode: 0o755 });
-  } catch (e) {
-    throw fsError(e, `cannot create ${d}`);
-  }
 }

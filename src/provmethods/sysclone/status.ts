@@ -1,6 +1,6 @@
-import { firstMac } from "../../core/boot/boot";
 import { Grub2Links } from "../../core/boot/loader-files";
 import { writeLocalBoot } from "../../core/boot/local-boot";
+import { firstMac } from "../../core/boot/mac";
 import { bootPaths } from "../../core/boot/paths";
 import type { Context } from "../../core/context";
 import { NODE_TYPE, readNodes } from "../../core/defs/node";

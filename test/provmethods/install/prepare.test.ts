@@ -13,9 +13,10 @@ import { checkKickstart } from "../../helpers/kickstart-check";
 import type { Sandbox } from "../../helpers/sandbox";
 
 let sb: Sandbox;
+let site: Awaited<ReturnType<typeof installSite>>;
 let closeSite: () => void;
 beforeAll(async () => {
-  const site = await installSite("prep");
+  site = await installSite("prep");
   sb = site.sb;
   closeSite = () => site.db.close();
   fakeRhelMedia(join(sb.installdir, "rhels9.4", "x86_64"));
@@ -176,6 +177,21 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
     expect(readFileSync(join(sb.installdir, "autoinst", "cn01"), "utf8")).toContain("rootpw --iscrypted");
     expect(existsSync(join(sb.installdir, "autoinst", "cn03"))).toBe(false);
     expect(existsSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn03"))).toBe(false);
+  });
+
+  test("a node whose MAC or IP no loader file may be named after is reported before its answer file is rendered (exit 1)", async () => {
+    // values no `node set` accepts, as a restored or hand-edited table may hold them
+    site.db.sqlite.exec("INSERT INTO nodelist (node, groups) VALUES ('cn05', 'compute,all')");
+    site.db.sqlite.exec("INSERT INTO mac (node, mac) VALUES ('cn05', '52:54:00:aa:00:05')");
+    site.db.sqlite.exec("INSERT INTO hosts (node, ip) VALUES ('cn05', '10.0.0.15/../../x')");
+    const r = await sb.run("boot", "cn01,cn05", "-o", img);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("cn01: install rhels9.4-x86_64-compute\n");
+    expect(r.stderr).toContain("cn05: ip '10.0.0.15/../../x' is not an IPv4 address");
+    expect(existsSync(join(sb.installdir, "autoinst", "cn05"))).toBe(false);
+    expect(existsSync(join(sb.tftpdir, "xcat", "xnba", "nodes", "cn05"))).toBe(false);
+    expect((await sb.run("node", "show", "cn05")).stdout).not.toContain("currstate=");
+    site.db.sqlite.exec("DELETE FROM hosts WHERE node = 'cn05'; DELETE FROM mac WHERE node = 'cn05'; DELETE FROM nodelist WHERE node = 'cn05'");
   });
 
   test("addkcmdline: volatile words go on this boot's command line, R:: words into the installed system", async () => {
