@@ -246,4 +246,27 @@ describe("sn sync", () => {
     expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
     expect(existsSync(staged)).toBe(false);
   }, 120000);
+  test("an image whose files do not match its manifest is not switched in: exit 1, the other nodes done", async () => {
+    await ok(mn, "node", "set", "cn04", "groups=compute,all", "mac=52:54:00:aa:00:04", "netboot=xnba", "servicenode=sn1", "provmethod=" + B);
+    const mf = join(mn.installdir, "netboot", "snb", "x86_64", "compute", "xcimg-manifest.json");
+    const good = readFileSync(mf, "utf8");
+    const m = JSON.parse(good) as { artifacts: Record<string, { sha256: string }> };
+    (m.artifacts["rootimg.cpio.gz"] as { sha256: string }).sha256 = "0".repeat(64);
+    writeFileSync(mf, JSON.stringify(m));
+    try {
+      const r = await syncJson();
+      expect(r.code).toBe(1);
+      const failed = (r.data as { failed?: Record<string, string> }).failed ?? {};
+      expect(Object.keys(failed)).toEqual(["cn04"]);
+      expect(failed.cn04).toContain("its manifest says 0000");
+      expect(existsSync(join(sn.installdir, "netboot", "snb", "x86_64", "compute"))).toBe(false);
+      expect(existsSync(join(sn.tftpdir, "xcat", "xnba", "nodes", "cn04"))).toBe(false);
+      expect(r.data.booted?.map((b) => b.node).sort()).toEqual(["cn01", "cn02"]);
+    } finally {
+      writeFileSync(mf, good);
+    }
+    const fixed = await syncJson();
+    expect(fixed.code).toBe(0);
+    expect(existsSync(join(sn.tftpdir, "xcat", "xnba", "nodes", "cn04"))).toBe(true);
+  }, 60000);
 });
