@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
+import { readNewc } from "../helpers/newc";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
 
@@ -79,6 +80,9 @@ function snState(): string {
 beforeAll(async () => {
   expect(existsSync(BIN)).toBe(true);
   mn = new Sandbox("sn-mn");
+  // the MN's own key: nodes booted from the SN must still let the MN in
+  Bun.spawnSync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@mn", "-f", join(mn.dir, "mn_key")]);
+  writeFileSync(mn.config, `${readFileSync(mn.config, "utf8")}\n[ssh]\nidentity = "${join(mn.dir, "mn_key")}"\n`);
   const a = await defineNetbootImage(mn, A, [], "sna");
   treeA = a.rootimg;
   fakeKernels(treeA);
@@ -135,7 +139,7 @@ describe("sn sync", () => {
     const r = await syncJson();
     if (r.code !== 0) console.log(r.stderr);
     expect(r.code).toBe(0);
-    expect(r.data.images?.map((i) => i.image)).toEqual([A]);
+    expect(r.data.images?.map((i) => i.image)).toEqual([A, "postscripts"]);
     expect(r.data.images?.[0]?.verified).toContain("rootimg.cpio.gz");
     expect(r.data.booted?.map((b) => b.node).sort()).toEqual(["cn01", "cn02"]);
     // the image, byte for byte; the other image and cn03's files are not here
@@ -154,6 +158,10 @@ describe("sn sync", () => {
     // the nodes keep the host keys the MN made for them
     const keys = (sb: Sandbox) => JSON.parse(readFileSync(join(sb.dir, "db", "ssh-host-keys.json"), "utf8")) as Record<string, { private: string }>;
     expect(keys(sn).cn01?.private).toBe(keys(mn).cn01?.private as string);
+    // root on the node accepts the MN's key (and the SN's own)
+    const overlay = readNewc(readFileSync(join(sn.tftpdir, "xcat", "overlay", "cn01.cpio")));
+    const auth = overlay.find((e) => e.name.toString() === "root/.ssh/authorized_keys")?.data.toString() ?? "";
+    expect(auth).toContain(readFileSync(join(mn.dir, "mn_key.pub"), "utf8").trim());
     // the SN's commands read the snapshot
     const list = await sn.run("node", "list");
     expect(list.stdout).toContain("cn03");

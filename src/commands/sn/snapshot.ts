@@ -14,7 +14,7 @@ export default leaf({
       const dropped = dropSnapshot(ctx.config, args.drop);
       return output({ dropped }, dropped ? `removed ${args.drop}` : `${args.drop} was already gone`);
     }
-    const snap = makeSnapshot(ctx.config);
+    const snap = makeSnapshot(ctx.config, ctx.log);
     return output(snap, [`${snap.path} ${snap.size} bytes sha256:${snap.sha256}`]);
   },
 });

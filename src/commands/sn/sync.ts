@@ -6,6 +6,7 @@ import { openDb } from "../../core/db/open";
 import { ExitCode, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
+import { postscriptsJob } from "../../core/sn/postscripts";
 import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
@@ -66,7 +67,17 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           for (const n of p.nodes) failed[n] = `image ${p.image} not updated: ${e.message}`;
         }
       }
-      const images = new Map(plans.filter((p) => pulls.some((r) => r.image === p.image) || !dryRun).map((p) => [p.image, p.nodes.filter((n) => !failed[n])]));
+      // the postscripts the nodes fetch from their server, and the MN's keys for them
+      const problems: string[] = [];
+      try {
+        const r = await pullImage(postscriptsJob(ctx.config, defs.snap, t.host, ssh, dryRun, ctx.signal));
+        pulls.push(r);
+      } catch (e) {
+        if (!(e instanceof XcimgError) || e.exitCode === ExitCode.UNAVAILABLE || e.exitCode === ExitCode.INTERRUPTED) throw e;
+        ctx.log.error(`postscripts: ${e.message}`);
+        problems.push(`postscripts not updated: ${e.message}`);
+      }
+      const images = new Map(plans.map((p) => [p.image, p.nodes.filter((n) => !failed[n])]));
       const result = {
         mn: t.host,
         sn: names,
@@ -84,10 +95,12 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
         })),
         booted: [] as { node: string; currstate: string; loader: string }[],
         failed,
+        problems,
       };
+      const partial = () => (Object.keys(failed).length || problems.length ? ExitCode.PARTIAL : ExitCode.OK);
       if (dryRun) {
         const lines = [...images].flatMap(([img, nodes]) => nodes.map((n) => `${n}: would boot ${img} from this SN`));
-        return output(result, lines, Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK);
+        return output(result, lines, partial());
       }
       const keys = await pullHostKeys(ctx, t, defs.snap);
       ctx.log.debug(`${keys} node host key(s) from the management node`);
@@ -101,7 +114,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
       const lines = result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`);
-      return output(result, lines, Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK);
+      return output(result, lines, partial());
     } finally {
       if (!closed) db.close();
     }

@@ -37,29 +37,35 @@ export function stagedDirOf(dir: string): string {
   return join(dirname(dir), `.${basename(dir)}.xcimg-sn-new`);
 }
 
-export async function pullImage(o: {
+export interface PullJob {
   image: string;
   host: string;
-  from: string;
+  /** The directory on the MN; null when the MN has none (the staged copy starts empty). */
+  from: string | null;
   dir: string;
   ssh: string[];
   dryRun: boolean;
   signal?: AbortSignal;
-}): Promise<ImagePull> {
-  const source = remotePath(o.host, `${o.from.replace(/\/+$/, "")}/`);
+  /** Adds this SN's own files to the staged copy before it is switched in. */
+  prepare?(staged: string): void;
+}
+
+export async function pullImage(o: PullJob): Promise<ImagePull> {
+  const source = o.from === null ? null : remotePath(o.host, `${o.from.replace(/\/+$/, "")}/`);
   const result: ImagePull = {
     image: o.image,
-    from: o.from,
+    from: o.from ?? "",
     dir: o.dir,
     stats: { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] },
     verified: [],
     switched: false,
   };
-  if (o.dryRun) {
+  if (o.dryRun && source) {
     // compared with what is served now: exactly what a real run would fetch
     result.stats = await rsyncPull({ ssh: o.ssh, source, dest: `${o.dir}/`, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
     return result;
   }
+  if (o.dryRun) return result;
   const staged = stagedDirOf(o.dir);
   try {
     rmSync(staged, { recursive: true, force: true });
@@ -67,16 +73,21 @@ export async function pullImage(o: {
   } catch (e) {
     throw fsError(e, `cannot prepare ${staged}`);
   }
-  result.stats = await rsyncPull({
-    ssh: o.ssh,
-    source,
-    dest: `${staged}/`,
-    linkDest: existsSync(o.dir) ? o.dir : undefined,
-    delete: true,
-    excludes: EXCLUDES,
-    signal: o.signal,
-  });
+  if (source) {
+    result.stats = await rsyncPull({
+      ssh: o.ssh,
+      source,
+      dest: `${staged}/`,
+      linkDest: existsSync(o.dir) ? o.dir : undefined,
+      delete: true,
+      excludes: EXCLUDES,
+      signal: o.signal,
+    });
+  } else {
+    mkdirSync(staged, { mode: 0o755 });
+  }
   result.verified = verifyArtifacts(staged, o.image);
+  o.prepare?.(staged);
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
     rmSync(staged, { recursive: true, force: true });

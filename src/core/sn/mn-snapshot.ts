@@ -4,10 +4,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { basename, dirname, join, resolve } from "node:path";
 import { VERSION } from "../../version";
 import { stateDir } from "../boot/paths";
+import { authorizedKeys } from "../boot/site";
 import type { Config } from "../config/schema";
 import { copyDatabase } from "../db/copy";
 import { isPostgresUrl, sqlitePathOf } from "../db/url";
 import { DataError, fsError, NotFoundError } from "../errors";
+import type { Logger } from "../log";
 
 /**
  * The management node's side of `sn sync`, run by the service node over SSH as
@@ -32,6 +34,10 @@ export interface MnSnapshot {
   /** Where the MN keeps node host keys (ssh-host-keys.json). */
   stateDir: string;
   version: string;
+  /** True when the MN has <installdir>/postscripts (nodes fetch their scripts from their server). */
+  postscripts: boolean;
+  /** The keys the MN's nodes let root in with (boot/site.ts authorizedKeys): SN-booted nodes must accept the MN too. */
+  authorizedKeys: string;
 }
 
 const STALE_MS = 60 * 60 * 1000;
@@ -40,7 +46,7 @@ export function snapshotDir(config: Config): string {
   return join(stateDir(config), "sn-snapshots");
 }
 
-export function makeSnapshot(config: Config): MnSnapshot {
+export function makeSnapshot(config: Config, log: Logger): MnSnapshot {
   const dir = snapshotDir(config);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -76,6 +82,8 @@ export function makeSnapshot(config: Config): MnSnapshot {
     tftpdir: config.tftpdir,
     stateDir: stateDir(config),
     version: VERSION,
+    postscripts: existsSync(join(config.installdir, "postscripts")),
+    authorizedKeys: authorizedKeys(config, log),
   };
 }
 

@@ -7,12 +7,15 @@ import { loadConfig } from "../../../src/core/config/load";
 import { openDb } from "../../../src/core/db/open";
 import { setNodes } from "../../../src/core/defs/node";
 import { DataError } from "../../../src/core/errors";
+import { MemoryLogger } from "../../../src/core/log";
 import { dropSnapshot, makeSnapshot } from "../../../src/core/sn/mn-snapshot";
 
 /** The MN's side of sn sync: a consistent, private copy of the definitions. */
 const dir = mkdtempSync(join(tmpdir(), "xcimg-sn-snap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = loadConfig({ env: { XCIMG_DB_PATH: join(dir, "xcimg.db"), XCIMG_INSTALLDIR: join(dir, "install"), HOME: dir } });
+
+const quiet = new MemoryLogger();
 
 describe("sn snapshot", () => {
   test("VACUUM INTO while another process holds an open write transaction: committed rows only, 0600", () => {
@@ -23,7 +26,7 @@ describe("sn snapshot", () => {
     writer.exec("BEGIN IMMEDIATE");
     writer.exec("INSERT INTO nodelist (node, groups) VALUES ('half', 'all')");
     try {
-      const snap = makeSnapshot(config);
+      const snap = makeSnapshot(config, quiet);
       expect(statSync(snap.path).mode & 0o777).toBe(0o600);
       expect(snap.installdir).toBe(join(dir, "install"));
       const copy = new Database(snap.path, { readonly: true });
