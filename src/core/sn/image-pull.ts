@@ -33,7 +33,7 @@ export interface ImagePull {
 /** Work files of MN-side commands that must never reach an SN. */
 const EXCLUDES = [".*.xcimg-tmp.*", ".xcimg-capture.*", ".xcimg/locks/"];
 
-export function stagedDirOf(dir: string): string {
+function stagedDirOf(dir: string): string {
   return join(dirname(dir), `.${basename(dir)}.xcimg-sn-new`);
 }
 

@@ -42,7 +42,7 @@ export interface MnSnapshot {
 
 const STALE_MS = 60 * 60 * 1000;
 
-export function snapshotDir(config: Config): string {
+function snapshotDir(config: Config): string {
   return join(stateDir(config), "sn-snapshots");
 }
 

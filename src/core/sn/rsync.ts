@@ -61,7 +61,7 @@ export async function rsyncPull(job: RsyncJob): Promise<RsyncStats> {
   return parseStats(r.stdout);
 }
 
-export function parseStats(out: string): RsyncStats {
+function parseStats(out: string): RsyncStats {
   const num = (re: RegExp) => {
     const m = re.exec(out);
     return m ? Number((m[1] as string).replace(/[,.]/g, "")) : 0;
