@@ -25,5 +25,6 @@ export const root = defineCommand({
     group: () => load(import("../commands/group/index"))(),
     table: () => load(import("../commands/table/index"))(),
     db: () => load(import("../commands/db/index"))(),
+    sn: () => load(import("../commands/sn/index"))(),
   },
 });

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import TOML from "@iarna/toml";
 import { dbUrlProblem } from "../db/url";
 import { ConfigError } from "../errors";
+import { configFromEnv } from "./env";
 import { locateKey } from "./locate";
 import { CONFIG_SCHEMA, type Config, type ConfigKey, type KeySpec } from "./schema";
 
@@ -44,6 +45,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     for (const [k, v] of Object.entries(parseToml(file, text))) values.set(k as ConfigKey, v);
   }
+  // every key as XCIMG_<KEY> over the file (env.ts): a bootstrap script needs no config file;
+  // relative paths there mean the current directory, as a flag's do
+  const fromEnv = configFromEnv(env);
+  fromEnv.delete("db.url"); // checked below, with its own hint
   // the database may be chosen per shell (XCIMG_DB_URL), over the file: one config, two databases
   const envUrl = env.XCIMG_DB_URL;
   if (envUrl) {
@@ -55,6 +60,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const [k, v] of values) {
     const spec: KeySpec = CONFIG_SCHEMA[k];
     out[k] = spec.type === "path" ? expandPath(String(v), baseDir, env) : v;
+  }
+  for (const [k, v] of fromEnv) {
+    const spec: KeySpec = CONFIG_SCHEMA[k];
+    out[k] = spec.type === "path" ? expandPath(String(v), process.cwd(), env) : v;
   }
   // Flags are typed by a user in a shell: their relative paths mean the current directory.
   for (const [k, v] of Object.entries(opts.overrides ?? {})) {

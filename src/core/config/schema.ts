@@ -29,6 +29,20 @@ export const CONFIG_SCHEMA = {
     default: "/etc/xcimg/allowed_signers",
     description: "ssh-keygen allowed_signers file: who may sign images and bundles",
   },
+  // service nodes (docs/service-nodes.md): where `sn sync` pulls from and who this SN is
+  "sn.mn": { type: "string", default: "", description: "service nodes: the management node sn sync pulls from (host name or address)" },
+  "sn.mn_port": { type: "port", default: 22, description: "service nodes: the SSH port of the management node's sshd" },
+  "sn.known_hosts": {
+    type: "path",
+    default: "/etc/xcimg/mn_known_hosts",
+    description: "service nodes: known_hosts pinning the management node's host key (an unknown key is refused)",
+  },
+  "sn.name": {
+    type: "string",
+    default: "",
+    description: "service nodes: this SN's names in noderes.servicenode/xcatmaster, comma-separated (default: its host name)",
+  },
+  "sn.remote_xcimg": { type: "string", default: "xcimg", description: "service nodes: the xcimg command on the management node" },
   "trust.require": { type: "string", default: "warn", description: "signed | warn | off: what import and verify do with unsigned or unknown-signer images" },
 } as const satisfies Record<string, KeySpec>;
 

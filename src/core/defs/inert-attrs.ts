@@ -34,7 +34,6 @@ const NODE_INERT = [
   "updatestatustime",
   "zonename",
   "supportedarchs",
-  "servicenode",
   "monserver",
   "discoverynics",
   "cmdinterface",

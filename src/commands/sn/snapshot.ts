@@ -1,0 +1,20 @@
+import { leaf, output } from "../../cli/command";
+import { dropSnapshot, makeSnapshot } from "../../core/sn/mn-snapshot";
+
+export default leaf({
+  name: "sn snapshot",
+  description: "on the management node: a consistent copy of the definitions for a service node's 'sn sync' (run by it over SSH)",
+  args: {
+    drop: { type: "string", description: "remove a snapshot a service node has fetched (the path this command printed)" },
+  },
+  readOnly: true,
+  examples: ["xcimg --json sn snapshot          # what 'sn sync' runs on the MN: VACUUM INTO a private file, prints its path and digest"],
+  run(ctx, args) {
+    if (args.drop) {
+      const dropped = dropSnapshot(ctx.config, args.drop);
+      return output({ dropped }, dropped ? `removed ${args.drop}` : `${args.drop} was already gone`);
+    }
+    const snap = makeSnapshot(ctx.config, ctx.log);
+    return output(snap, [`${snap.path} ${snap.size} bytes sha256:${snap.sha256}`]);
+  },
+});

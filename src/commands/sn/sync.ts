@@ -1,0 +1,126 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { leaf, output } from "../../cli/command";
+import type { Context } from "../../core/context";
+import { openDb } from "../../core/db/open";
+import { ExitCode, XcimgError } from "../../core/errors";
+import { acquireLock } from "../../core/fs/lock";
+import { type ImagePull, pullImage } from "../../core/sn/image-pull";
+import { postscriptsJob } from "../../core/sn/postscripts";
+import { requireRsync } from "../../core/sn/rsync";
+import { servedNodes, snNames } from "../../core/sn/served";
+import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
+import { mnConnect, mnTarget, sshCommand } from "../../core/sn/transport";
+import { renderServed } from "./render";
+
+export default leaf({
+  name: "sn sync",
+  description: "on a service node: pull the definitions and the images of the nodes it serves from the management node, then write their boot files",
+  args: {
+    mn: { type: "string", description: "the management node (default: sn.mn / XCIMG_SN_MN)" },
+    sn: { type: "string", description: "this SN's name(s) in noderes.servicenode/xcatmaster, comma-separated (default: sn.name, else the host name)" },
+    dryRun: { type: "boolean", description: "show what would be fetched and rendered; change nothing" },
+  },
+  examples: [
+    "xcimg sn sync                         # from a bootstrap script or a systemd timer (docs/service-nodes.md)",
+    "XCIMG_SN_MN=mn1 XCIMG_MASTER=10.1.0.1 xcimg sn sync --sn sn1",
+    "xcimg --json sn sync --dry-run",
+  ],
+  async run(ctx, args) {
+    requireRsync();
+    const names = snNames(args.sn || ctx.config["sn.name"]);
+    const lock = acquireLock(ctx.config.installdir, "sn sync", "xcimg sn sync");
+    try {
+      return await sync(ctx, names, args.mn, Boolean(args.dryRun));
+    } finally {
+      lock.release();
+    }
+  },
+});
+
+async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean) {
+  const t = mnTarget(ctx, { mn });
+  const staged = stagedDbPath(ctx.config);
+  rmSync(staged, { force: true });
+  const session = await mnConnect(ctx, t);
+  let committed = false;
+  try {
+    const defs = await fetchDefinitions(ctx, session, t, staged);
+    const db = openDb(staged);
+    let closed = false;
+    try {
+      const served = servedNodes(db, names);
+      const { plans, failed } = planImages(db, served, defs.snap, ctx.config);
+      for (const n of served.noImage) failed[n] = "names no image in nodetype.provmethod on the management node";
+      const pulls: ImagePull[] = [];
+      const ssh = sshCommand(t);
+      for (const p of plans) {
+        try {
+          const r = await pullImage({ image: p.image, host: t.host, from: p.from, dir: p.dir, ssh, dryRun, signal: ctx.signal });
+          pulls.push(r);
+          if (!ctx.quiet)
+            ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
+        } catch (e) {
+          if (!(e instanceof XcimgError) || e.exitCode === ExitCode.UNAVAILABLE || e.exitCode === ExitCode.INTERRUPTED) throw e;
+          ctx.log.error(`${p.image}: ${e.message}`);
+          // its nodes keep what this SN served them before, if anything
+          for (const n of p.nodes) failed[n] = `image ${p.image} not updated: ${e.message}`;
+        }
+      }
+      // the postscripts the nodes fetch from their server, and the MN's keys for them
+      const problems: string[] = [];
+      try {
+        const r = await pullImage(postscriptsJob(ctx.config, defs.snap, t.host, ssh, dryRun, ctx.signal));
+        pulls.push(r);
+      } catch (e) {
+        if (!(e instanceof XcimgError) || e.exitCode === ExitCode.UNAVAILABLE || e.exitCode === ExitCode.INTERRUPTED) throw e;
+        ctx.log.error(`postscripts: ${e.message}`);
+        problems.push(`postscripts not updated: ${e.message}`);
+      }
+      const images = new Map(plans.map((p) => [p.image, p.nodes.filter((n) => !failed[n])]));
+      const result = {
+        mn: t.host,
+        sn: names,
+        dryRun,
+        definitions: { sha256: defs.snap.sha256, size: defs.snap.size },
+        images: pulls.map((r) => ({
+          image: r.image,
+          from: r.from,
+          dir: r.dir,
+          switched: r.switched,
+          received: r.stats.received,
+          files: r.stats.filesTransferred,
+          verified: r.verified,
+          changes: dryRun ? r.stats.changes : undefined,
+        })),
+        booted: [] as { node: string; currstate: string; loader: string }[],
+        failed,
+        problems,
+      };
+      const partial = () => (Object.keys(failed).length || problems.length ? ExitCode.PARTIAL : ExitCode.OK);
+      if (dryRun) {
+        const lines = [...images].flatMap(([img, nodes]) => nodes.map((n) => `${n}: would boot ${img} from this SN`));
+        return output(result, lines, partial());
+      }
+      const keys = await pullHostKeys(ctx, t, defs.snap);
+      ctx.log.debug(`${keys} node host key(s) from the management node`);
+      db.write(() => localiseImages(db, plans));
+      const rendered = await renderServed({ ...ctx, db: () => db }, images);
+      Object.assign(failed, rendered.failed);
+      result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
+      db.close();
+      closed = true;
+      commitDefinitions(staged, ctx.config["db.path"]);
+      committed = true;
+      for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
+      const lines = result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`);
+      return output(result, lines, partial());
+    } finally {
+      if (!closed) db.close();
+    }
+  } finally {
+    session.close();
+    if (!committed) rmSync(staged, { force: true });
+    rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
+  }
+}

@@ -1,0 +1,70 @@
+import { hostname } from "node:os";
+import type { Db } from "../db/open";
+import { listNodes, readNodes } from "../defs/node";
+import { NotFoundError } from "../errors";
+import { isProvMethodName } from "../provmethod/names";
+
+/**
+ * Which nodes a service node serves, as xCAT decides it (xCAT's `xCAT::ServiceNodeUtils`
+ * getSNList/get_ServiceNode): `noderes.servicenode` is the SN (or a comma-separated pool,
+ * primary first) that manages the node, `noderes.xcatmaster` the name the node itself uses for
+ * its server. A node is this SN's when either names it — a pool lists several SNs and each of
+ * them serves the node, which is what lets a pool member take over. Values are effective ones
+ * (own row, else a group's, regex values computed), as every xCAT attribute.
+ */
+export interface ServedNodes {
+  /** The names this SN answered to. */
+  names: string[];
+  /** node → the image it boots (nodetype.provmethod naming an osimage). */
+  nodes: Map<string, string>;
+  /** Served nodes that name no image: reported, not rendered. */
+  noImage: string[];
+}
+
+/** This SN's names: --sn/sn.name (comma list) else its host name, short and full. */
+export function snNames(given: string): string[] {
+  const list = given
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length) return list;
+  const h = hostname();
+  return [...new Set([h, h.split(".")[0] as string])];
+}
+
+export function servedNodes(db: Db, names: readonly string[]): ServedNodes {
+  const mine = new Set(names.map((n) => n.toLowerCase()));
+  const all = listNodes(db);
+  const attrs = readNodes(db, all);
+  const nodes = new Map<string, string>();
+  const noImage: string[] = [];
+  for (const node of all) {
+    const a = attrs.get(node) ?? {};
+    const pool = (a.servicenode ?? "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    const served = pool.some((s) => mine.has(s)) || (a.xcatmaster !== undefined && mine.has(a.xcatmaster.toLowerCase()));
+    if (!served) continue;
+    const img = a.provmethod;
+    if (!img || isProvMethodName(img)) noImage.push(node);
+    else nodes.set(node, img);
+  }
+  if (nodes.size === 0 && noImage.length === 0) {
+    throw new NotFoundError(`no node names this service node (${names.join(", ")}) in noderes.servicenode or noderes.xcatmaster on the management node`, {
+      hint: "set it on the management node ('xcimg node set <noderange> servicenode=<sn>'), or give this SN's name with --sn / XCIMG_SN_NAME",
+    });
+  }
+  return { names: [...names], nodes, noImage };
+}
+
+/** image → its nodes, sorted. */
+export function imagesOf(served: ServedNodes): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [node, img] of served.nodes) {
+    const list = out.get(img) ?? [];
+    list.push(node);
+    out.set(img, list);
+  }
+  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+}

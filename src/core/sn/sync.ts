@@ -1,0 +1,170 @@
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { stateDir } from "../boot/paths";
+import type { Config } from "../config/schema";
+import type { Context } from "../context";
+import type { Db } from "../db/open";
+import { getImage, setImage } from "../defs/image";
+import { DataError, fsError, RemoteError, XcimgError } from "../errors";
+import { fsyncDir, writeFileAtomic } from "../fs/atomic";
+import { isInside, rootImgDir } from "../image/paths";
+import type { RemoteSession, SshTarget } from "../remote/ssh";
+import type { MnSnapshot } from "./mn-snapshot";
+import { remotePath, rsyncPull } from "./rsync";
+import { imagesOf, type ServedNodes } from "./served";
+import { mnRun, sshCommand } from "./transport";
+
+/**
+ * The definitions half of `sn sync` (docs/service-nodes.md): ask the MN's xcimg for a
+ * snapshot, fetch it, find where each served image lives on the MN and where it goes here, and
+ * at the end put the snapshot in place of this SN's database in one rename. Until then the
+ * SN's commands keep reading the previous snapshot.
+ */
+export interface FetchedDefinitions {
+  snap: MnSnapshot;
+  /** The fetched copy, not yet in place. */
+  staged: string;
+}
+
+export async function fetchDefinitions(ctx: Context, s: RemoteSession, t: SshTarget, into: string): Promise<FetchedDefinitions> {
+  const r = await mnRun(s, [ctx.config["sn.remote_xcimg"], "--json", "sn", "snapshot"]);
+  if (r.code !== 0) {
+    const why = r.code === 127 ? `'${ctx.config["sn.remote_xcimg"]}' is not installed there (set sn.remote_xcimg)` : firstError(r.stdout, r.stderr);
+    throw new RemoteError(`the management node ${t.host} could not make a snapshot of its definitions: ${why}`, {
+      hint: "run 'xcimg sn snapshot' on the management node to see why",
+    });
+  }
+  let snap: MnSnapshot;
+  try {
+    snap = JSON.parse(r.stdout) as MnSnapshot;
+  } catch {
+    throw new RemoteError(`the management node's 'xcimg sn snapshot' printed no JSON: ${r.stdout.slice(0, 200)}`);
+  }
+  try {
+    await rsyncPull({ ssh: sshCommand(t), source: remotePath(t.host, snap.path), dest: into, signal: ctx.signal });
+  } finally {
+    await mnRun(s, [ctx.config["sn.remote_xcimg"], "sn", "snapshot", "--drop", snap.path]).catch(() => {});
+  }
+  const got = createHash("sha256").update(readFileSync(into)).digest("hex");
+  if (got !== snap.sha256) throw new DataError(`the snapshot of the definitions arrived with SHA-256 ${got}, the management node sent ${snap.sha256}`);
+  chmodSync(into, 0o600);
+  return { snap, staged: into };
+}
+
+function firstError(stdout: string, stderr: string): string {
+  try {
+    const e = (JSON.parse(stdout) as { error?: { message?: string } }).error;
+    if (e?.message) return e.message;
+  } catch {
+    // not JSON
+  }
+  return (
+    stderr
+      .trim()
+      .split("\n")
+      .find((l) => l.startsWith("Error:")) ??
+    stderr.trim().split("\n")[0] ??
+    "no output"
+  ).replace(/^Error: /, "");
+}
+
+/** One served image: where it is on the MN, where it goes on this SN, and its nodes. */
+export interface ImagePlan {
+  image: string;
+  nodes: string[];
+  from: string;
+  dir: string;
+}
+
+/**
+ * Map each image's directory on the MN into this SN's installdir at the same relative path
+ * (xCAT's SNs mirror /install the same way). An image kept outside the MN's installdir
+ * (linuximage.rootimgdir elsewhere) has no place here yet: its nodes fail, the others go on.
+ */
+export function planImages(db: Db, served: ServedNodes, mn: MnSnapshot, cfg: Config): { plans: ImagePlan[]; failed: Record<string, string> } {
+  const plans: ImagePlan[] = [];
+  const failed: Record<string, string> = {};
+  const mnCfg = { ...cfg, installdir: mn.installdir, tftpdir: mn.tftpdir } as Config;
+  for (const [image, nodes] of imagesOf(served)) {
+    try {
+      const img = getImage(db, image);
+      const from = rootImgDir(mnCfg, img);
+      if (!isInside(from, mn.installdir))
+        throw new DataError(`image ${image} lives in ${from}, outside the management node's installdir ${mn.installdir}: service nodes mirror installdir only`);
+      plans.push({ image, nodes, from, dir: join(cfg.installdir, relative(mn.installdir, from)) });
+    } catch (e) {
+      if (!(e instanceof XcimgError)) throw e;
+      for (const n of nodes) failed[n] = e.message;
+    }
+  }
+  return { plans, failed };
+}
+
+/** The snapshot names images by the MN's paths: point the synced ones at this SN's copies. */
+export function localiseImages(db: Db, plans: readonly ImagePlan[]): void {
+  for (const p of plans) if (getImage(db, p.image).attrs.rootimgdir) setImage(db, p.image, { rootimgdir: p.dir });
+}
+
+/**
+ * The nodes' SSH host keys are the MN's (made by `xcimg boot` there): an SN must hand a node
+ * the same key the MN and every other SN of its pool hand it. Keys this SN made for nodes the
+ * MN has none for are kept; the MN's win.
+ */
+export async function pullHostKeys(ctx: Context, t: SshTarget, mn: MnSnapshot): Promise<number> {
+  const tmp = mkdtempSync(join(tmpdir(), "xcimg-sn-keys-"));
+  try {
+    const got = join(tmp, "keys.json");
+    try {
+      await rsyncPull({ ssh: sshCommand(t), source: remotePath(t.host, join(mn.stateDir, "ssh-host-keys.json")), dest: got, signal: ctx.signal });
+    } catch (e) {
+      if (e instanceof RemoteError) throw e;
+      ctx.log.warn(`the management node has no node host keys yet (${join(mn.stateDir, "ssh-host-keys.json")}): this SN makes its own`);
+      return 0;
+    }
+    const theirs = JSON.parse(readFileSync(got, "utf8")) as Record<string, unknown>;
+    const mine = join(stateDir(ctx.config), "ssh-host-keys.json");
+    const ours = existsSync(mine) ? (JSON.parse(readFileSync(mine, "utf8")) as Record<string, unknown>) : {};
+    writeFileAtomic(mine, JSON.stringify({ ...ours, ...theirs }), 0o600, { fsync: true });
+    return Object.keys(theirs).length;
+  } catch (e) {
+    if (e instanceof XcimgError) throw e;
+    throw new DataError(`cannot merge the management node's node host keys: ${(e as Error).message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Where the fetched snapshot waits: beside the SN's database, so the final rename stays on one filesystem. */
+export function stagedDbPath(cfg: Config): string {
+  const dir = stateDir(cfg);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fsError(e, `cannot create ${dir}`);
+  }
+  return join(dir, ".sn-snapshot.db.new");
+}
+
+/**
+ * Put the snapshot in place of the SN's database: rollback journal (readers of a WAL file
+ * would create -wal/-shm files beside it, and a stale -wal must never meet a new main file),
+ * fsynced, renamed. Commands started before see the old file to their end.
+ */
+export function commitDefinitions(staged: string, dbPath: string): void {
+  const db = new Database(staged);
+  try {
+    db.exec("PRAGMA journal_mode = DELETE");
+  } finally {
+    db.close();
+  }
+  for (const f of [`${dbPath}-wal`, `${dbPath}-shm`]) rmSync(f, { force: true });
+  try {
+    renameSync(staged, dbPath);
+  } catch (e) {
+    throw fsError(e, `cannot move the snapshot to ${dbPath}`);
+  }
+  fsyncDir(join(dbPath, ".."));
+}
