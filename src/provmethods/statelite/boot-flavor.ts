@@ -1,7 +1,8 @@
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type BootFlavor, type BootResult, bootNodes, kcmdlineInput, type NodeBootInput } from "../../core/boot/boot";
+import { alignGzipAfter } from "../../core/boot/initrd-align";
 import { urlPath } from "../../core/boot/paths";
 import { type BootFileSource, publishBootFiles } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
@@ -46,6 +47,8 @@ export function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]
     });
   }
   const initrd = stateliteInitrd(rootimg, kernel.version, osarch);
+  // the node's uncompressed overlay follows it: core/boot/initrd-align.ts (UEFI iPXE)
+  initrd.data = alignGzipAfter(initrd.data, ramdisk ? statSync(archive).size : 0);
   if (writeFileIfChanged(join(dir, STATELITE_INITRD), initrd.data)) {
     ctx.log.info(
       `wrote ${join(dir, STATELITE_INITRD)}: busybox from the ${initrd.busyboxFrom} (${initrd.busybox}), ${initrd.modules} modules of kernel ${kernel.version}`,
