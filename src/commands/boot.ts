@@ -6,6 +6,7 @@ import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
 import { ExitCode, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
+import { statOutput } from "./boot-stat";
 
 export default leaf({
   name: "boot",
@@ -14,16 +15,21 @@ export default leaf({
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax" },
     osimage: { type: "string", alias: "o", description: "the image the nodes boot next (default: each node's nodetype.provmethod)" },
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
+    stat: { type: "boolean", description: "show what each node boots next, from its boot file (xCAT nodeset stat)" },
   },
+  readOnly: (args) => args.stat,
   examples: [
     "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
     "xcimg boot cn[001-128] -o rhels9-x86_64-statelite-compute   # NFS or ramdisk root, per-node tmpfs/persistent files",
     "xcimg boot rack3,-cn017            # each node boots its nodetype.provmethod",
     "xcimg boot cn001 --offline",
+    "xcimg boot compute --stat          # cn001: netboot rocky9-x86_64-compute (image rocky9-x86_64-netboot-compute, xnba)",
   ],
   async run(ctx, args) {
     if (args.osimage && args.offline) throw new UsageError("-o and --offline exclude each other");
+    if (args.stat && (args.osimage || args.offline)) throw new UsageError("--stat only reads: it excludes -o and --offline");
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
+    if (args.stat) return statOutput(ctx, nodes);
     if (args.offline) {
       const res = offlineNodes(ctx, nodes);
       for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DhcpNetns, dhcpNetns, NS_NET } from "../helpers/dhcp-netns";
 import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
-import { bootVm } from "../helpers/qemu";
 
 /**
  * The real chain, no qemu DHCP or TFTP: in a network namespace of its own, Debian's dnsmasq
@@ -58,15 +57,7 @@ describe("DHCP + TFTP from dnsmasq, HTTP from nginx, in a namespace", () => {
     expect(ns.probe("52:54:00:12:34:99")).toBeNull();
     expect(ns.dnsmasqLog()).toMatch(/52:54:00:12:34:99 ignored/);
 
-    const vm = await bootVm({
-      tftpdir: sb.tftpdir,
-      bootfile: "",
-      mac: MAC,
-      netdev: `tap,id=n0,ifname=${NS_NET.tap},script=no,downscript=no`,
-      prefix: ns.exec,
-      until: /xcimg-node: [^\r\n]*[\r\n]/,
-      timeoutMs: 150000,
-    });
+    const vm = await ns.boot({ mac: MAC, until: /xcimg-node: [^\r\n]*[\r\n]/, timeoutMs: 150000 });
     console.log(`dnsmasq + nginx boot (iPXE, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
     if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}\n--- dnsmasq\n${ns.dnsmasqLog().slice(-3000)}\n--- nginx\n${ns.nginxLog()}`);
     expect(vm.match?.[0]).toMatch(new RegExp(`^xcimg-node: hostname=cn01 root=tmpfs ip=${IP.replaceAll(".", "\\.")}/24\\s$`));

@@ -1,13 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bootVm, type VmOptions, type VmResult } from "./qemu";
+import { BIN, type RunResult, type Sandbox } from "./sandbox";
 
 /**
  * A provisioning network in a box: a network namespace of the test's own with a bridge
  * (the management node's side, 10.99.0.1/24), a tap for a qemu node and a veth for DHCP
  * probes; addresses exist only inside the namespace, so nothing leaves it. Inside it run
  * the real servers a management node runs: dnsmasq from Debian with the configuration
- * `xcimg dhcp` wrote, and nginx with docs/boot.md's aliases for /tftpboot and /install.
+ * `xcimg dhcp` wrote (or as a TFTP-only server next to Kea), kea-dhcp4 with the file
+ * `xcimg dhcp` wrote for it, and nginx with docs/boot.md's aliases for /tftpboot and /install.
  */
 export const NS_NET = { net: "10.99.0.0", mask: "255.255.255.0", mn: "10.99.0.1", bridge: "br0", tap: "tap0" } as const;
 
@@ -18,8 +21,23 @@ export interface DhcpNetns {
   dnsmasqPid(): number;
   dnsmasqLog(): string;
   nginxLog(): string;
+  keaLog(): string;
+  /** kea-dhcp4's process id (what dhcp.reload signals). */
+  keaPid(): number;
   startDnsmasq(conf: string): Promise<void>;
+  /** dnsmasq with DHCP and DNS off: TFTP from `tftpdir` on the bridge only (the TFTP server beside Kea). */
+  startTftp(tftpdir: string): Promise<void>;
+  /** kea-dhcp4 on this file, its lease file on a tmpfs of its own mount namespace; its pid in <workdir>/kea.pid. */
+  startKea(conf: string): Promise<void>;
   startNginx(port: number, tftpdir: string, installdir: string): Promise<void>;
+  /**
+   * The compiled xcimg inside the namespace, on the sandbox's site: what needs the namespace's
+   * interfaces (kea-dhcp4 -t checks that site.dhcpinterfaces exist) runs where they are, as on
+   * a management node. Build it first (scripts/test.sh does).
+   */
+  xcimg(sb: Sandbox, ...argv: string[]): Promise<RunResult>;
+  /** A qemu node on the namespace's tap: firmware PXE against the servers in the namespace. */
+  boot(o: Omit<VmOptions, "tftpdir" | "bootfile" | "netdev" | "prefix"> & { until: RegExp; timeoutMs: number }): Promise<VmResult>;
   /** A DHCP client with this MAC on a veth in the namespace: the address it was offered, or null. */
   probe(mac: string): string | null;
   cleanup(): void;
@@ -39,10 +57,19 @@ export function dhcpNetns(workdir: string): DhcpNetns {
   n("tuntap", "add", "dev", NS_NET.tap, "mode", "tap");
   n("link", "set", NS_NET.tap, "master", NS_NET.bridge);
   n("link", "set", NS_NET.tap, "up");
+  // a bridge has no carrier until a port has one (the tap gets it only while qemu runs), and
+  // Kea opens no socket on an interface that is not RUNNING: a veth pair, both ends up, keeps
+  // the bridge up as a management node's NIC is
+  n("link", "add", "keep", "type", "veth", "peer", "name", "keepb");
+  n("link", "set", "keepb", "master", NS_NET.bridge);
+  n("link", "set", "keepb", "up");
+  n("link", "set", "keep", "up");
   const pids: number[] = [];
   const dnsmasqPidFile = join(workdir, "dnsmasq.pid");
   const dnsmasqLog = join(workdir, "dnsmasq.log");
   const nginxLog = join(workdir, "nginx-access.log");
+  const keaLog = join(workdir, "kea.log");
+  let keaPid = 0;
   let probes = 0;
 
   const waitFor = async (what: string, ok: () => boolean) => {
@@ -59,6 +86,8 @@ export function dhcpNetns(workdir: string): DhcpNetns {
     dnsmasqPid: () => Number(readFileSync(dnsmasqPidFile, "utf8").trim()),
     dnsmasqLog: () => (existsSync(dnsmasqLog) ? readFileSync(dnsmasqLog, "utf8") : ""),
     nginxLog: () => (existsSync(nginxLog) ? readFileSync(nginxLog, "utf8") : ""),
+    keaLog: () => (existsSync(keaLog) ? readFileSync(keaLog, "utf8") : ""),
+    keaPid: () => keaPid,
     async startDnsmasq(conf) {
       // -k: foreground (the test owns the process); -u root: the sandbox's 0700 temp dirs
       const p = Bun.spawn([...exec, "dnsmasq", "-k", "-u", "root", "-C", conf, `--pid-file=${dnsmasqPidFile}`, `--log-facility=${dnsmasqLog}`], {
@@ -67,6 +96,47 @@ export function dhcpNetns(workdir: string): DhcpNetns {
       });
       pids.push(p.pid);
       await waitFor("dnsmasq", () => existsSync(dnsmasqPidFile) && /started|DHCP, IP range/.test(this.dnsmasqLog()));
+    },
+    async startTftp(tftpdir) {
+      // -C /dev/null: not the machine's /etc/dnsmasq.conf; port=0: no DNS; no dhcp-range: no DHCP
+      const p = Bun.spawn(
+        [
+          ...exec,
+          "dnsmasq",
+          "-k",
+          "-u",
+          "root",
+          "-C",
+          "/dev/null",
+          "--port=0",
+          "--enable-tftp",
+          `--tftp-root=${tftpdir}`,
+          `--interface=${NS_NET.bridge}`,
+          "--bind-interfaces",
+          `--pid-file=${dnsmasqPidFile}`,
+          `--log-facility=${dnsmasqLog}`,
+        ],
+        { stdout: "ignore", stderr: "pipe" },
+      );
+      pids.push(p.pid);
+      await waitFor("dnsmasq (TFTP only)", () => existsSync(dnsmasqPidFile) && /TFTP root is/.test(this.dnsmasqLog()));
+    },
+    async startKea(conf) {
+      // `ip netns exec` runs the command in a mount namespace of its own (iproute2's
+      // netns_switch), so a tmpfs over /var/lib there is seen by this Kea only: its default
+      // lease file (/var/lib/kea/kea-leases4.csv) never touches the machine's. The pid and lock
+      // files go to the work directory. `exec` keeps the pid the one dhcp.reload signals.
+      const script = `mount -t tmpfs xcimg-kea /var/lib && mkdir /var/lib/kea && exec kea-dhcp4 -c "$1" 2>&1`;
+      const p = Bun.spawn([...exec, "sh", "-c", script, "kea", conf], {
+        stdout: Bun.file(keaLog),
+        stderr: "ignore",
+        env: { ...process.env, KEA_PIDFILE_DIR: workdir, KEA_LOCKFILE_DIR: workdir },
+      });
+      pids.push(p.pid);
+      keaPid = p.pid;
+      writeFileSync(join(workdir, "kea.pid"), `${p.pid}\n`);
+      await waitFor("kea-dhcp4", () => /DHCP4_STARTED/.test(this.keaLog()) || p.exitCode !== null);
+      if (p.exitCode !== null) throw new Error(`kea-dhcp4 exited with ${p.exitCode}: ${this.keaLog().slice(-2000)}`);
     },
     async startNginx(port, tftpdir, installdir) {
       const conf = join(workdir, "nginx.conf");
@@ -95,6 +165,16 @@ export function dhcpNetns(workdir: string): DhcpNetns {
       const p = Bun.spawn([...exec, "nginx", "-c", conf, "-e", join(workdir, "nginx-error.log")], { stdout: "ignore", stderr: "pipe" });
       pids.push(p.pid);
       await waitFor("nginx", () => existsSync(join(workdir, "nginx.pid")));
+    },
+    async xcimg(sb, ...argv) {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(sb.env)) if (v !== undefined) env[k] = v;
+      const p = Bun.spawn([...exec, BIN, ...argv], { env, cwd: sb.dir, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { code, stdout, stderr };
+    },
+    boot(o) {
+      return bootVm({ ...o, tftpdir: "", bootfile: "", netdev: `tap,id=n0,ifname=${NS_NET.tap},script=no,downscript=no`, prefix: exec });
     },
     probe(mac) {
       const veth = `p${probes}`;

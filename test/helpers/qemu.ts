@@ -32,6 +32,11 @@ export interface VmOptions {
    * OVMF's own network driver instead of the NIC's unsigned iPXE option ROM.
    */
   secureBootVars?: string;
+  /**
+   * false: the NIC without qemu's iPXE option ROM, so the firmware's own PXE client (OVMF's
+   * network stack) does the first DHCP, as on hardware whose NIC ROM is plain PXE.
+   */
+  nicRom?: false;
 }
 
 export interface VmResult {
@@ -59,7 +64,7 @@ export class Vm {
     if (o.sshPort) netdev += `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`;
     const argv = [...(o.prefix ?? []), "qemu-system-x86_64", "-accel", "tcg", "-m", String(o.memMiB ?? 1024), "-smp", "1", "-netdev", netdev];
     // network first, then the disk: bootindex is what both SeaBIOS and OVMF follow
-    const rom = o.secureBootVars ? ",romfile=" : "";
+    const rom = o.secureBootVars || o.nicRom === false ? ",romfile=" : "";
     argv.push("-device", `virtio-net-pci,netdev=n0,mac=${o.mac},bootindex=1${rom}`, "-display", "none", "-serial", "stdio", "-monitor", "none");
     if (!o.disk) argv.push("-boot", "n");
     if (!o.reboot) argv.push("-no-reboot");

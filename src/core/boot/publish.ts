@@ -7,6 +7,7 @@ import { linkOrCopyAtomic, sameFile, writeFileAtomic } from "../fs/atomic";
 import { bootFilesDir, rootImgDir } from "../image/paths";
 import { findPackedImage, isKernelUnpackable, PACKED_IMAGE } from "../pack/outputs";
 import { bootInitrd } from "./initrd";
+import { alignGzipAfter } from "./initrd-align";
 
 /**
  * An image's boot files where boot loaders fetch them: <tftpdir>/xcat/osimage/<image>/
@@ -58,7 +59,8 @@ export function publishImage(config: Config, img: Image): PublishedImage {
   const packedName = basename(packed);
   const files: BootFileSource[] = [
     { name: packedName, src: packed },
-    { name: "initrd-stateless.gz", data: bootInitrd(0) },
+    // the node's uncompressed overlay follows: see initrd-align.ts (UEFI iPXE)
+    { name: "initrd-stateless.gz", data: alignGzipAfter(bootInitrd(0), statSync(packed).size) },
   ];
   const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n));
   return { ...pub, packed };

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type BootResult, bootNodes } from "../../core/boot/boot";
 import { type BootFlavor, kcmdlineInput, type NodeBootInput } from "../../core/boot/flavor";
+import { alignGzipAfter } from "../../core/boot/initrd-align";
 import { urlPath } from "../../core/boot/paths";
 import { type BootFileSource, publishBootFiles } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
@@ -47,6 +48,8 @@ export async function bootStatelite(ctx: Context, img: Image, nodes: readonly st
     });
   }
   const initrd = stateliteInitrd(rootimg, kernel.version, osarch);
+  // the node's uncompressed overlay follows it: core/boot/initrd-align.ts (UEFI iPXE)
+  initrd.data = alignGzipAfter(initrd.data, ramdisk ? statSync(archive).size : 0);
   if (writeFileIfChanged(join(dir, STATELITE_INITRD), initrd.data)) {
     ctx.log.info(
       `wrote ${join(dir, STATELITE_INITRD)}: busybox from the ${initrd.busyboxFrom} (${initrd.busybox}), ${initrd.modules} modules of kernel ${kernel.version}`,

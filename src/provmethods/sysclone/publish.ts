@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import { bootInitrd } from "../../core/boot/initrd";
+import { alignGzipAfter } from "../../core/boot/initrd-align";
 import { type PublishedImage, publishBootFiles } from "../../core/boot/publish";
 import type { Config } from "../../core/config/schema";
 import type { Image } from "../../core/defs/image";
@@ -13,7 +15,8 @@ import type { CloneArtifacts } from "./artifacts";
 export function publishClone(config: Config, img: Image, art: CloneArtifacts): PublishedImage {
   const pub = publishBootFiles(config, img, art.kernel, [
     { name: "cloneenv.cpio.gz", src: art.env },
-    { name: "initrd-stateless.gz", data: bootInitrd(0) },
+    // the node's uncompressed overlay follows: core/boot/initrd-align.ts (UEFI iPXE)
+    { name: "initrd-stateless.gz", data: alignGzipAfter(bootInitrd(0), statSync(art.env).size) },
   ]);
   return { ...pub, packed: art.env };
 }

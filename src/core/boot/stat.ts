@@ -1,0 +1,130 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../context";
+import { readNodes } from "../defs/node";
+import { DataError } from "../errors";
+import { safeNodeFileName } from "../names";
+import { bootPaths } from "./paths";
+
+/**
+ * `xcimg boot --stat`: xCAT's `nodeset <noderange> stat`. As xCAT's plugins do (getstate in
+ * xCAT-server/lib/xcat/plugins/xnba.pm and grub2.pm), what a node boots next is read from the
+ * headline of its boot loader file — `#<chain.currstate>`, the second line of an iPXE
+ * script, the first of a GRUB2 or pxelinux file — and a node without a file is `offline`:
+ * its firmware moves on to its next boot device. The file is the truth (it is what the node
+ * fetches); chain.currstate and nodetype.provmethod name the image, and a row that no
+ * longer matches its file is reported rather than trusted.
+ */
+export interface NodeStat {
+  node: string;
+  /** The file's headline (netboot bb1-x86_64-compute, boot, …), or offline. */
+  state: string;
+  /** What the node does at its next network boot. */
+  next: "image" | "local" | "none";
+  /** The state's first word: netboot, statelite, install, sysclone; null for local boot and offline. */
+  method: string | null;
+  /** nodetype.provmethod when chain.currstate agrees with the file, else null. */
+  image: string | null;
+  /** The loader whose file was found (noderes.netboot's first, then the others), or the node's own when none was. */
+  loader: string;
+  file: string | null;
+  /** chain.currstate when it differs from the file's headline (a hand edit, an interrupted boot). */
+  rowState?: string;
+}
+
+export interface StatResult {
+  nodes: NodeStat[];
+  /** node → reason. */
+  failed: Record<string, string>;
+}
+
+/** Loader → the node's file and the line its `#state` headline is on (loader-files.ts, loaders.ts). */
+function loaderFiles(tftpdir: string, node: string): { loader: string; file: string; line: number }[] {
+  const p = bootPaths(tftpdir);
+  return [
+    { loader: "xnba", file: join(p.xnbaDir, node), line: 1 },
+    { loader: "grub2", file: join(p.grub2Dir, node), line: 0 },
+    { loader: "pxe", file: join(p.pxelinuxDir, node), line: 0 },
+  ];
+}
+
+const family = (loader: string) => (loader.startsWith("grub2") ? "grub2" : loader);
+
+export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
+  const attrs = readNodes(ctx.db(), nodes);
+  const out: StatResult = { nodes: [], failed: {} };
+  for (const node of nodes) {
+    const a = attrs.get(node);
+    if (!a) {
+      out.failed[node] = "is not a defined node (xcimg node set adds it)";
+      continue;
+    }
+    try {
+      safeNodeFileName(node);
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      out.failed[node] = e.message;
+      continue;
+    }
+    const own = a.netboot || "xnba";
+    const candidates = loaderFiles(ctx.config.tftpdir, node).sort((x, y) => Number(y.loader === family(own)) - Number(x.loader === family(own)));
+    let found: { loader: string; file: string; headline: string } | null = null;
+    for (const c of candidates) {
+      const headline = headlineOf(c.file, c.line);
+      if (headline === null) continue;
+      found = { loader: c.loader === family(own) ? own : c.loader, file: c.file, headline };
+      break;
+    }
+    if (!found) {
+      out.nodes.push({ node, state: "offline", next: "none", method: null, image: null, loader: own, file: null });
+      continue;
+    }
+    const state = found.headline;
+    const local = state === "boot";
+    const row = a.currstate ?? "";
+    const s: NodeStat = {
+      node,
+      state,
+      next: local ? "local" : "image",
+      method: local ? null : (state.split(" ")[0] ?? null),
+      image: !local && row === state ? (a.provmethod ?? null) : null,
+      loader: found.loader,
+      file: found.file,
+    };
+    if (row !== state) s.rowState = row || "(empty)";
+    out.nodes.push(s);
+  }
+  return out;
+}
+
+/** The `#…` on line `line` (0-based) of the file's first 4 KiB; null when the file is not there or has none. */
+function headlineOf(file: string, line: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const l = buf.subarray(0, n).toString("utf8").split("\n")[line] ?? "";
+    return l.startsWith("#") ? l.slice(1).trim() : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One line per node, xCAT's `<node>: <state>` first. */
+export function statLine(s: NodeStat): string {
+  const detail =
+    s.next === "none"
+      ? "no boot file: the firmware's next boot device"
+      : s.next === "local"
+        ? `local disk, ${s.loader}`
+        : `${s.image ? `image ${s.image}` : "image unknown"}, ${s.loader}`;
+  const stale = s.rowState !== undefined ? `; chain.currstate says ${s.rowState}` : "";
+  return `${s.node}: ${s.state} (${detail}${stale})`;
+}
