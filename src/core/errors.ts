@@ -95,22 +95,6 @@ export class InternalError extends XcimgError {
   override readonly exitCode = ExitCode.INTERNAL;
 }
 
-/**
- * Some targets of a multi-node command failed. The command still did its work for the others;
- * `failures` lists node → reason so the renderer can print them and --json can carry them.
- */
-export class PartialFailure extends XcimgError {
-  override readonly name = "PartialFailure";
-  override readonly exitCode = ExitCode.PARTIAL;
-  constructor(
-    message: string,
-    readonly failures: Record<string, string>,
-    readonly result?: unknown,
-  ) {
-    super(message);
-  }
-}
-
 /** Map a Node fs error to the right class, keeping the path in the message. */
 export function fsError(err: unknown, what: string): XcimgError {
   const e = err as NodeJS.ErrnoException;

@@ -14,7 +14,7 @@ import { fileRefs, type Manifest, parseManifestXml, sourceOf, verifyCommon } fro
 import { parseManifestCfg } from "./manifest-cfg";
 import { postscriptTargets } from "./postscripts";
 import { printableName } from "./tar";
-import { type Member, type VettedBundle, vetBundle, withRefusalHint } from "./vet";
+import { type VettedBundle, vetBundle, withRefusalHint } from "./vet";
 
 /**
  * imgimport (xcat.md §1.5), made safe and atomic. Three steps, so each provmethod can add its
@@ -92,10 +92,6 @@ export function asImageImport(req: Record<string, unknown>): ImageImportRequest 
 
 function memberPath(img: { dir: string }, rel: string): string {
   return img.dir ? `${img.dir}/${rel}` : rel;
-}
-
-export function stagedMember(plan: ImportPlan, img: ImportImage, rel: string): Member | undefined {
-  return plan.bundle.members.get(memberPath(img, rel));
 }
 
 export async function planImport(ctx: Context, req: ImportRequest): Promise<ImportPlan> {
