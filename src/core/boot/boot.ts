@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { MemoryEntry } from "../archive/cpio";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { requireAttr } from "../defs/image";
@@ -9,7 +10,6 @@ import { DataError, fsError } from "../errors";
 import { rootImgDir } from "../image/paths";
 import { guardTree } from "../image/tree-barrier";
 import { safeNodeFileName } from "../names";
-import type { MemoryEntry } from "../pack/cpio";
 import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
 import { phaseTimer } from "../timing";
 import { BootFileCache } from "./boot-files";

@@ -1,6 +1,5 @@
 import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { bootInitrd } from "../boot/initrd";
 import type { Context } from "../context";
 import { enabledRow } from "../db/rows";
 import type { Image } from "../defs/image";
@@ -11,6 +10,7 @@ import { ImageRoot } from "../image/image-root";
 import { rootImgDir } from "../image/paths";
 import { guardTree, nodeTop, type TreeTop, treeIsNfsRoot } from "../image/tree-barrier";
 import { writeXcatinfo } from "../image/xcatinfo";
+import { bootInitrd } from "../initrd/stateless";
 import { syncIntoImage } from "../synclist/locate";
 import { archiveTree } from "./archive-tree";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";

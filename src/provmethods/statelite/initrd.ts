@@ -1,4 +1,4 @@
-import { type MemoryEntry, memoryCpio } from "../../core/pack/cpio";
+import { type MemoryEntry, memoryCpio } from "../../core/archive/cpio";
 import { findBusybox } from "./busybox";
 import { initrdModules } from "./initrd-modules";
 import { RC_STATELITE } from "./rc-statelite";

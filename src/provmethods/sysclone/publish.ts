@@ -1,7 +1,7 @@
-import { bootInitrd } from "../../core/boot/initrd";
 import { type PublishedImage, publishBootFiles } from "../../core/boot/publish";
 import type { Config } from "../../core/config/schema";
 import type { Image } from "../../core/defs/image";
+import { bootInitrd } from "../../core/initrd/stateless";
 import type { CloneArtifacts } from "./artifacts";
 
 /**
