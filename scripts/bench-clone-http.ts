@@ -27,6 +27,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { availableParallelism, cpus, getPriority, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { CHUNK_BYTES, chunkSums } from "../src/provmethods/sysclone/artifacts";
+import { CLONE_SCRIPT } from "../src/provmethods/sysclone/node-script";
 
 const root = join(import.meta.dir, "..");
 const arg = (name: string, dflt: number) => {
@@ -41,7 +42,9 @@ const installdir = join(cache, "install");
 const imgDir = join(installdir, "sysclone", "clone", "bench");
 const archive = join(imgDir, "rootimg.tar.gz");
 const URL_PATH = "/install/sysclone/clone/bench/rootimg.tar.gz";
-const CLONE_SH = join(root, "src", "core", "clone", "clone.sh");
+// the script the node gets (clone.sh with its clone.d/ phases inlined), sourced with XC_LIB=1
+const CLONE_SH = join(mkdtempSync(join(tmpdir(), "xcimg-bench-clone-sh-")), "clone.sh");
+writeFileSync(CLONE_SH, CLONE_SCRIPT);
 const MB = 1e6;
 
 function sh(cmd: string): string {
