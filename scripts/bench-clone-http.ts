@@ -398,7 +398,7 @@ of files from /usr, served from the page cache as \`/install/sysclone/clone/benc
 (written by artifacts.ts's \`chunkSums\`, as \`xcimg clone\` writes it). Servers: ${nginxMissing ? "nginx is not installed on this machine (apt-get install nginx-light), so only " : ""}${servers.join(" and ")}${nginxMissing ? "" : " — nginx started with its own temporary config: Debian's `sendfile on; tcp_nopush on;`, `worker_processes auto`, access log off, `location /install/ { alias …; }`"}.
 Clients, started together:
 
-- **clone.sh**: the real node script (\`src/provmethods/sysclone/clone.sh\` sourced by dash with \`XC_LIB=1\`), the download half of \`copy_image\`:
+- **clone.sh**: the real node script (\`src/provmethods/sysclone/clone.sh\` with its \`clone.d/\` phases inlined, as the node gets it, sourced by dash with \`XC_LIB=1\`), the download half of \`copy_image\`:
   \`pick_fetcher\` (curl), \`fetch_retry\` of the .sha256 list, then \`stream_archive\` — \`fetch_chunk\` for every 32 MiB range (curl \`-r\` into
   the chunk directory on tmpfs, as \`/run\` is on a node; resumable; checked with sha256sum), up to 2 chunks ahead, each chunk \`cat\` to stdout,
   here \`/dev/null\` instead of the decompressor and tar. The "sizes only" row is the same with \`has sha256sum\` false, the script's own

@@ -41,7 +41,7 @@ describe("tabdump format", () => {
 
 describe("tabrestore", () => {
   test("xCAT's own litefile.csv (xCAT-test installation/litefile.csv) round-trips byte for byte", () => {
-    const file = join(import.meta.dir, "..", "fixtures", "litefile.csv");
+    const file = join(import.meta.dir, "..", "..", "fixtures", "litefile.csv");
     const text = readFileSync(file, "utf8");
     const db = fresh("litefile");
     const n = restoreTable(db, "litefile", text, file);
