@@ -27,6 +27,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { availableParallelism, cpus, getPriority, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { CHUNK_BYTES, chunkSums } from "../src/provmethods/sysclone/artifacts";
+import { CLONE_SCRIPT } from "../src/provmethods/sysclone/node-script";
 
 const root = join(import.meta.dir, "..");
 const arg = (name: string, dflt: number) => {
@@ -41,7 +42,9 @@ const installdir = join(cache, "install");
 const imgDir = join(installdir, "sysclone", "clone", "bench");
 const archive = join(imgDir, "rootimg.tar.gz");
 const URL_PATH = "/install/sysclone/clone/bench/rootimg.tar.gz";
-const CLONE_SH = join(root, "src", "core", "clone", "clone.sh");
+// the script the node gets (clone.sh with its clone.d/ phases inlined), sourced with XC_LIB=1
+const CLONE_SH = join(mkdtempSync(join(tmpdir(), "xcimg-bench-clone-sh-")), "clone.sh");
+writeFileSync(CLONE_SH, CLONE_SCRIPT);
 const MB = 1e6;
 
 function sh(cmd: string): string {
@@ -395,7 +398,7 @@ of files from /usr, served from the page cache as \`/install/sysclone/clone/benc
 (written by artifacts.ts's \`chunkSums\`, as \`xcimg clone\` writes it). Servers: ${nginxMissing ? "nginx is not installed on this machine (apt-get install nginx-light), so only " : ""}${servers.join(" and ")}${nginxMissing ? "" : " — nginx started with its own temporary config: Debian's `sendfile on; tcp_nopush on;`, `worker_processes auto`, access log off, `location /install/ { alias …; }`"}.
 Clients, started together:
 
-- **clone.sh**: the real node script (\`src/provmethods/sysclone/clone.sh\` sourced by dash with \`XC_LIB=1\`), the download half of \`copy_image\`:
+- **clone.sh**: the real node script (\`src/provmethods/sysclone/clone.sh\` with its \`clone.d/\` phases inlined, as the node gets it, sourced by dash with \`XC_LIB=1\`), the download half of \`copy_image\`:
   \`pick_fetcher\` (curl), \`fetch_retry\` of the .sha256 list, then \`stream_archive\` — \`fetch_chunk\` for every 32 MiB range (curl \`-r\` into
   the chunk directory on tmpfs, as \`/run\` is on a node; resumable; checked with sha256sum), up to 2 chunks ahead, each chunk \`cat\` to stdout,
   here \`/dev/null\` instead of the decompressor and tar. The "sizes only" row is the same with \`has sha256sum\` false, the script's own

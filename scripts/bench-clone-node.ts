@@ -21,6 +21,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeF
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHUNK_BYTES, chunkSums } from "../src/provmethods/sysclone/artifacts";
+import { CLONE_SCRIPT } from "../src/provmethods/sysclone/node-script";
 
 const root = join(import.meta.dir, "..");
 const arg = (name: string, dflt: number) => {
@@ -31,7 +32,9 @@ const SIZE_MIB = arg("--size-mb", 384);
 const REPS = arg("--reps", 3);
 const cache = join(root, ".cache", "bench-clone-node");
 const imgDir = join(cache, "install", "sysclone", "clone", "bench");
-const CLONE_SH = join(root, "src", "core", "clone", "clone.sh");
+// the script the node gets (clone.sh with its clone.d/ phases inlined), sourced with XC_LIB=1
+const CLONE_SH = join(mkdtempSync(join(tmpdir(), "xcimg-bench-clone-sh-")), "clone.sh");
+writeFileSync(CLONE_SH, CLONE_SCRIPT);
 
 function sh(cmd: string): string {
   const p = Bun.spawnSync(["bash", "-c", cmd], { stdout: "pipe", stderr: "pipe" });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: set up a fresh Debian machine if needed, build both binaries,
-# then the fast lane (typecheck, lint, shellcheck, every test that boots no VM), then the VM
+# then the fast lane (typecheck, lint, dead code, shellcheck, every test that boots no VM), then the VM
 # suites (test/e2e: real qemu boots). A red fast lane stops before the slow suites start.
 #   scripts/test.sh            everything CI runs
 #   scripts/test.sh --fast     the fast lane only (a developer's loop)
@@ -21,9 +21,11 @@ if [ $# -gt 0 ]; then
 fi
 
 lane() { printf '\n== %s\n' "$*" >&2; }
-lane "fast lane: typecheck, lint, shellcheck, tests without VMs"
+lane "fast lane: typecheck, lint, dead code, shellcheck, tests without VMs"
 $B/tsc --noEmit -p .
 $B/biome ci src test scripts
+# dead code: unused files, exports and dependencies (entry points in knip.json)
+$B/knip
 # every shell script the project ships or runs, node-side ones included (warnings and errors)
 git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -S warning
 mapfile -t unit < <(find test -mindepth 1 -maxdepth 1 -type d ! -name e2e ! -name helpers ! -name fixtures | sort)

@@ -38,6 +38,15 @@ export function leaf<const A extends ArgsSpec>(spec: LeafSpec<A>): LeafCommand {
   };
 }
 
+/**
+ * A subcommand whose file loads only when it runs, so `xcimg --help` and `xcimg node list`
+ * never pay for ssh2 or tar: `capture: lazy(() => import("../commands/capture"))`. The one
+ * idiom of the command tree (src/cli/tree.ts and src/commands/<group>/index.ts).
+ */
+export function lazy(load: () => Promise<{ default: CommandDef }>): () => Promise<CommandDef> {
+  return () => load().then((m) => m.default);
+}
+
 export function isLeaf(cmd: CommandDef): cmd is LeafCommand {
   return Object.hasOwn(cmd, "xcimg");
 }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "../core/context";
 import { type Db, openDb } from "../core/db/open";
 import { openDbReadOnly } from "../core/db/open-readonly";
@@ -23,6 +22,3 @@ export function makeContext(parts: Omit<Context, "db">, opts: { readOnly?: boole
     },
   };
 }
-
-/** The invocation in flight, for code reached through citty objects built at import time. */
-export const invocation = new AsyncLocalStorage<Context>();

@@ -5,7 +5,7 @@ import { ExitCode, InterruptedError, UsageError, XcimgError } from "../core/erro
 import { VERSION } from "../version";
 import { isArgumentError, parseArgs } from "./args";
 import { isLeaf, type Output } from "./command";
-import { type Context, invocation, makeContext } from "./context";
+import { type Context, makeContext } from "./context";
 import { GLOBAL_ARGS } from "./globals";
 import { renderHelp } from "./help";
 import { createLogger } from "./logger";
@@ -176,7 +176,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const context: Context = ctx;
-    const out: Output = await invocation.run(context, () => spec.run(context, parsed as never));
+    const out: Output = await spec.run(context, parsed as never);
     write(g.json ? `${JSON.stringify(out.data, null, 2)}\n` : out.text);
     return out.exitCode ?? ExitCode.OK;
   } catch (err) {

@@ -1,30 +1,26 @@
-import { type CommandDef, defineCommand } from "citty";
+import { defineCommand } from "citty";
 import { VERSION } from "../version";
+import { lazy } from "./command";
 
-/**
- * The command tree. Each entry loads its file only when that command runs, so `xcimg --help`
- * and `xcimg node list` never pay for ssh2 or tar.
- */
-const load = (p: Promise<{ default: CommandDef }>) => () => p.then((m) => m.default);
-
+/** The command tree; each command's file loads only when it runs (lazy, in command.ts). */
 export const root = defineCommand({
   meta: { name: "xcimg", version: VERSION, description: "OS images for HPC clusters: capture, pack, boot, clone, export/import, statelite" },
   subCommands: {
-    capture: () => load(import("../commands/capture"))(),
-    genimage: () => load(import("../commands/genimage"))(),
-    pack: () => load(import("../commands/pack"))(),
-    boot: () => load(import("../commands/boot"))(),
-    lite: () => load(import("../commands/lite"))(),
-    clone: () => load(import("../commands/clone"))(),
-    dhcp: () => load(import("../commands/dhcp"))(),
-    updatenode: () => load(import("../commands/updatenode"))(),
-    export: () => load(import("../commands/export"))(),
-    import: () => load(import("../commands/import"))(),
-    image: () => load(import("../commands/image/index"))(),
-    node: () => load(import("../commands/node/index"))(),
-    group: () => load(import("../commands/group/index"))(),
-    table: () => load(import("../commands/table/index"))(),
-    db: () => load(import("../commands/db/index"))(),
-    sn: () => load(import("../commands/sn/index"))(),
+    capture: lazy(() => import("../commands/capture")),
+    genimage: lazy(() => import("../commands/genimage")),
+    pack: lazy(() => import("../commands/pack")),
+    boot: lazy(() => import("../commands/boot")),
+    lite: lazy(() => import("../commands/lite")),
+    clone: lazy(() => import("../commands/clone")),
+    dhcp: lazy(() => import("../commands/dhcp")),
+    updatenode: lazy(() => import("../commands/updatenode")),
+    export: lazy(() => import("../commands/export")),
+    import: lazy(() => import("../commands/import")),
+    image: lazy(() => import("../commands/image/index")),
+    node: lazy(() => import("../commands/node/index")),
+    group: lazy(() => import("../commands/group/index")),
+    table: lazy(() => import("../commands/table/index")),
+    db: lazy(() => import("../commands/db/index")),
+    sn: lazy(() => import("../commands/sn/index")),
   },
 });

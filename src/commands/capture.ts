@@ -1,4 +1,5 @@
 import { leaf, output } from "../cli/command";
+import { SSH_ARGS } from "../cli/ssh-args";
 import { afterImageChange, captureOrigin } from "../core/provenance/hooks";
 import { operation } from "../provmethods/registry";
 
@@ -22,9 +23,7 @@ export default leaf({
     exclude: { type: "string", alias: "x", multiple: true, description: "exclude a path pattern, as in an imgcapture.exlist: './var/cache/*'" },
     excludeFile: { type: "string", description: "file of exclude patterns, one per line" },
     rootdir: { type: "string", description: "capture this directory on the node as if it were /" },
-    port: { type: "string", description: "SSH port (default: ssh.port)" },
-    user: { type: "string", description: "SSH user (default: ssh.user)" },
-    identity: { type: "string", description: "SSH private key (default: ssh.identity; SSH_AUTH_SOCK is used too)" },
+    ...SSH_ARGS,
     acceptNewHostkey: { type: "boolean", description: "trust and record the host key of a node not yet in known_hosts" },
     keepIdentity: { type: "boolean", description: "keep SSH host keys, machine-id, net rules and DHCP leases" },
   },

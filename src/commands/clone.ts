@@ -1,5 +1,6 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
+import { SSH_ARGS, sshFlags } from "../cli/ssh-args";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { afterImageChange } from "../core/provenance/hooks";
@@ -24,9 +25,7 @@ export default leaf({
     update: { type: "boolean", description: "bring running clones up to date with the image over SSH (rsync; identity and overrides kept)" },
     noDelete: { type: "boolean", description: "with --update: keep files the image no longer has" },
     excludeFrom: { type: "string", description: "with --update: a file of node paths (one a line) never changed, besides /var/log, /home, /tmp, /var/tmp" },
-    port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
-    user: { type: "string", description: "SSH user (default: ssh.user)" },
-    identity: { type: "string", description: "SSH private key (default: ssh.identity)" },
+    ...SSH_ARGS,
   },
   examples: [
     "xcimg clone cn[001-128] -o golden-2024-06            # then power the nodes on (network boot)",
@@ -40,7 +39,7 @@ export default leaf({
   ],
   async run(ctx, args) {
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
-    const ssh = { port: args.port, user: args.user, identity: args.identity };
+    const ssh = sshFlags(args);
     if (args.status || args.wait) {
       if (args.osimage || args.update || args.dryRun) throw new UsageError("--status and --wait take only a noderange (and SSH options)");
       const timeout = args.timeout === undefined ? null : seconds(args.timeout, "--timeout");

@@ -1,4 +1,5 @@
 import { leaf, output } from "../cli/command";
+import { SSH_ARGS, sshFlags } from "../cli/ssh-args";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { parseScriptsArg, resultLine, updateNodes } from "../core/postscripts/updatenode";
@@ -17,9 +18,7 @@ export default leaf({
     sync: { type: "boolean", alias: "F", description: "apply the node's image's synclists to the node" },
     keys: { type: "boolean", alias: "k", description: "refresh root's authorized_keys on the node" },
     fanout: { type: "string", description: "nodes worked on at once (default 32)" },
-    port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
-    user: { type: "string", description: "SSH user (default: ssh.user)" },
-    identity: { type: "string", description: "SSH private key (default: ssh.identity)" },
+    ...SSH_ARGS,
   },
   examples: [
     "xcimg updatenode compute -P                      # every postscript and postbootscript of each node",
@@ -39,7 +38,7 @@ export default leaf({
       keys: Boolean(args.keys),
       sync: Boolean(args.sync),
       scripts: args.scripts ? parseScriptsArg(args.names) : undefined,
-      ssh: { port: args.port, user: args.user, identity: args.identity },
+      ssh: sshFlags(args),
       concurrency: args.fanout === undefined ? undefined : Number(args.fanout),
     });
     const failed = results.filter((r) => !r.ok);

@@ -8,7 +8,12 @@ export const ExitCode = {
   OK: 0,
   /** Some nodes or items failed, the others were done (xCAT returns 1 in the same case). */
   PARTIAL: 1,
-  /** The command exists but its lifecycle step is not built yet. */
+  /**
+   * Something xCAT does that xcimg does not (yet): an xCAT command's subcommand, option or
+   * object type (cli/xcat/commands.ts: `nodeset <node> shell`, `lslite <noderange>`), genimage
+   * for SUSE (core/genimage/family.ts). Reached in test/cli/xcat/xcat-names.test.ts and
+   * test/commands/genimage-rpm.test.ts.
+   */
   NOT_IMPLEMENTED: 3,
   USAGE: 64,
   DATA: 65,
@@ -93,22 +98,6 @@ export class InterruptedError extends XcimgError {
 export class InternalError extends XcimgError {
   override readonly name = "InternalError";
   override readonly exitCode = ExitCode.INTERNAL;
-}
-
-/**
- * Some targets of a multi-node command failed. The command still did its work for the others;
- * `failures` lists node → reason so the renderer can print them and --json can carry them.
- */
-export class PartialFailure extends XcimgError {
-  override readonly name = "PartialFailure";
-  override readonly exitCode = ExitCode.PARTIAL;
-  constructor(
-    message: string,
-    readonly failures: Record<string, string>,
-    readonly result?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 /** Map a Node fs error to the right class, keeping the path in the message. */

@@ -1,6 +1,6 @@
 import { DataError, NotImplementedError, UsageError } from "../core/errors";
 import { isProvMethodName, PROVMETHOD_NAMES, type ProvMethodName } from "../core/provmethod/names";
-import { OPERATIONS, type Operation, type OperationFns, type ProvMethod } from "./types";
+import type { Operation, OperationFns, ProvMethod } from "./types";
 
 type Loader = () => Promise<{ default: ProvMethod }>;
 
@@ -39,5 +39,3 @@ export async function operation<O extends Operation>(name: string, op: O, subjec
     hint: `'${op}' works on images with provmethod ${others.join(" or ")}`,
   });
 }
-
-export { OPERATIONS };

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 
 /**
  * Boot a qemu VM from the network the way a real node boots: firmware PXE (qemu's iPXE ROM
@@ -50,7 +50,6 @@ export interface VmResult {
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 export const OVMF_SECBOOT_CODE = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
 export const OVMF_MS_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
-export const haveQemu = () => existsSync("/usr/bin/qemu-system-x86_64");
 
 export class Vm {
   private text = "";

@@ -97,10 +97,6 @@ function longName(r: Rand): string {
   return parts.join("/");
 }
 
-export interface FuzzMember {
-  bytes: Uint8Array;
-}
-
 /** One member in a random dialect. `names` are earlier member names (for duplicates and hard links). */
 function member(r: Rand, names: string[]): Uint8Array {
   const parts: Uint8Array[] = [];

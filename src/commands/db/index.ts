@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
+import { lazy } from "../../cli/command";
 
 export default defineCommand({
   meta: { name: "db", description: "the database itself: copy a site between SQLite and PostgreSQL (dumpxCATdb/restorexCATdb)" },
   subCommands: {
-    copy: () => import("./copy").then((m) => m.default),
+    copy: lazy(() => import("./copy")),
   },
 });

@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
+import { lazy } from "../../cli/command";
 
 export default defineCommand({
   meta: { name: "group", description: "static and dynamic node groups (xCAT mkdef/chdef/lsdef/rmdef -t group)" },
   subCommands: {
-    set: () => import("./set").then((m) => m.default),
-    show: () => import("./show").then((m) => m.default),
-    rm: () => import("./rm").then((m) => m.default),
+    set: lazy(() => import("./set")),
+    show: lazy(() => import("./show")),
+    rm: lazy(() => import("./rm")),
   },
 });

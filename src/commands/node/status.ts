@@ -1,4 +1,5 @@
 import { leaf, output } from "../../cli/command";
+import { SSH_ARGS, sshFlags } from "../../cli/ssh-args";
 import { ExitCode, UsageError } from "../../core/errors";
 import { expandNoderangeInterruptibly } from "../../core/noderange/interruptible";
 import { followStatus, statusLine } from "../../core/postscripts/status";
@@ -10,9 +11,7 @@ export default leaf({
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax" },
     wait: { type: "boolean", description: "look again every 5 s until every node is booted or failed" },
     timeout: { type: "string", description: "with --wait: give up after this many seconds" },
-    port: { type: "string", description: "SSH port of the nodes (default: ssh.port)" },
-    user: { type: "string", description: "SSH user (default: ssh.user)" },
-    identity: { type: "string", description: "SSH private key (default: ssh.identity)" },
+    ...SSH_ARGS,
   },
   examples: ["xcimg node status compute", "xcimg node status cn[001-128] --wait --timeout 900", "xcimg node status rack3 --json"],
   async run(ctx, args) {
@@ -20,7 +19,7 @@ export default leaf({
     if (args.timeout !== undefined && !/^\d+$/.test(args.timeout)) throw new UsageError(`--timeout takes a number of seconds, not '${args.timeout}'`);
     const timeout = args.timeout === undefined ? null : Number(args.timeout);
     const statuses = await followStatus(ctx, nodes, {
-      ssh: { port: args.port, user: args.user, identity: args.identity },
+      ssh: sshFlags(args),
       wait: Boolean(args.wait),
       timeoutSeconds: timeout,
     });

@@ -1,12 +1,13 @@
 import { defineCommand } from "citty";
+import { lazy } from "../../cli/command";
 
 export default defineCommand({
   meta: { name: "table", description: "dump, restore and edit xCAT tables directly (tabdump/tabrestore/chtab)" },
   subCommands: {
-    list: () => import("./list").then((m) => m.default),
-    dump: () => import("./dump").then((m) => m.default),
-    restore: () => import("./restore").then((m) => m.default),
-    set: () => import("./set").then((m) => m.default),
-    rm: () => import("./rm").then((m) => m.default),
+    list: lazy(() => import("./list")),
+    dump: lazy(() => import("./dump")),
+    restore: lazy(() => import("./restore")),
+    set: lazy(() => import("./set")),
+    rm: lazy(() => import("./rm")),
   },
 });

@@ -1,7 +1,7 @@
+import type { MemoryEntry } from "../archive/cpio";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import type { Attrs } from "../defs/object";
-import type { MemoryEntry } from "../pack/cpio";
 import { type KcmdlineInput, MYIPFN } from "./kcmdline";
 import type { NodeNetwork, OverlayInput } from "./overlay";
 import type { PublishedImage } from "./publish";

@@ -1,4 +1,4 @@
-import { type MemoryEntry, memoryCpio } from "../pack/cpio";
+import { type MemoryEntry, memoryCpio } from "../archive/cpio";
 import type { HostKey } from "./hostkeys";
 import type { ImageFacts } from "./image-facts";
 

@@ -5,8 +5,8 @@ import type { Image } from "../defs/image";
 import { DataError, fsError, NotFoundError } from "../errors";
 import { linkOrCopyAtomic, sameFile, writeFileAtomic } from "../fs/atomic";
 import { bootFilesDir, rootImgDir } from "../image/paths";
+import { bootInitrd } from "../initrd/stateless";
 import { findPackedImage, isKernelUnpackable, PACKED_IMAGE } from "../pack/outputs";
-import { bootInitrd } from "./initrd";
 import { alignGzipAfter } from "./initrd-align";
 
 /**

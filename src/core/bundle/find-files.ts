@@ -1,5 +1,5 @@
-import { accessSync, constants, statSync } from "node:fs";
 import { join } from "node:path";
+import { isFile, readable } from "../fs/predicates";
 import { PACKED_PREFERENCE } from "../pack/outputs";
 
 /**
@@ -7,23 +7,6 @@ import { PACKED_PREFERENCE } from "../pack/outputs";
  * SvrUtils::searchcompressedrootimg, so an image exports with the same files xCAT would pick.
  */
 export const XCAT_SHARE = "/opt/xcat/share/xcat";
-
-function readable(p: string): boolean {
-  try {
-    accessSync(p, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 export interface LookFor {
   profile: string;

@@ -5,6 +5,7 @@ import type { Context } from "../context";
 import { deleteRows, upsert } from "../db/rows";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { acquireLock, type Lock, lockImageDir } from "../fs/lock";
+import { exists } from "../fs/predicates";
 import { sealNewTree } from "../image/tree-barrier";
 import { type BundleFile, recordBundleFiles } from "../template/provenance";
 import { forgetCapture, restoreCapture } from "./capture-record";
@@ -25,15 +26,6 @@ import { normaliseMemberName, treeArea, withRefusalHint } from "./vet";
  * vetted bundle into a staging directory under installdir, run the provmethods' unpacking
  * steps, move everything into place and write the rows in one transaction — or undo it all.
  */
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether the existing file at `p` already holds exactly the staged content (streamed: root images are large). */
 function sameFile(p: string, sha: string | undefined, size: number | undefined): boolean {

@@ -1,10 +1,10 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
+import { FirstNewcEntryPatch } from "../archive/cpio";
 import { ParallelGzip } from "../compress/gzip";
 import { DataError, InterruptedError, IOFailure } from "../errors";
 import { nodeTop } from "../image/tree-barrier";
-import { FirstNewcEntryPatch } from "../pack/cpio";
 import type { ExpansionBudget } from "./expansion";
 import type { Expected } from "./staged";
 import { printableName } from "./tar";

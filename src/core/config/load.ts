@@ -14,13 +14,11 @@ export interface LoadOptions {
   /** --config FILE; wins over XCIMG_CONFIG. */
   file?: string;
   env?: Record<string, string | undefined>;
-  /** Per-invocation overrides (command-line flags), applied last. */
-  overrides?: Partial<Record<ConfigKey, string | number | boolean>>;
 }
 
 /**
  * Built-in defaults < one TOML file (--config, else XCIMG_CONFIG, else /etc/xcimg/xcimg.toml
- * when present) < overrides. Relative paths in a file are taken relative to that file's
+ * when present) < XCIMG_<KEY> environment variables (env.ts). Relative paths in a file are taken relative to that file's
  * directory, so a config can travel with the tree it describes.
  */
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -63,12 +61,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   for (const [k, v] of fromEnv) {
     const spec: KeySpec = CONFIG_SCHEMA[k];
-    out[k] = spec.type === "path" ? expandPath(String(v), process.cwd(), env) : v;
-  }
-  // Flags are typed by a user in a shell: their relative paths mean the current directory.
-  for (const [k, v] of Object.entries(opts.overrides ?? {})) {
-    if (v === undefined) continue;
-    const spec: KeySpec = CONFIG_SCHEMA[k as ConfigKey];
     out[k] = spec.type === "path" ? expandPath(String(v), process.cwd(), env) : v;
   }
   return out as Config;

@@ -30,12 +30,6 @@ export function orderedFrom(db: Db, table: string): { from: string; order: strin
   };
 }
 
-/** After inserting or upserting the row with `key` (a no-op on SQLite and for a row already placed). */
-export function notePlaced(db: Db, table: string, key: Record<string, string | null | undefined>): void {
-  if (db.engine === "sqlite" || !isTableName(table)) return;
-  db.run(PLACE_SQL, table, placeKey(table, key));
-}
-
 /**
  * `insertSql` (with its params) and the row's place in one statement, one round trip to
  * PostgreSQL: a data-modifying WITH runs whether or not the outer statement reads it.

@@ -296,7 +296,3 @@ export const TABLE_NAMES = Object.keys(TABLES).sort() as TableName[];
 export function isTableName(name: string): name is TableName {
   return Object.hasOwn(TABLES, name);
 }
-
-export function tableSpec(name: TableName): TableSpec {
-  return TABLES[name];
-}

@@ -38,14 +38,6 @@ export function editList(current: string | undefined | null, given: string, mode
   return have.filter((h) => !change.includes(h)).join(",");
 }
 
-/** The attributes to write for one object, given what it stores now. */
-export function editAttrs(current: Attrs, given: Attrs, mode: ListMode): Attrs {
-  if (mode === "replace") return given;
-  const out: Attrs = {};
-  for (const [attr, v] of Object.entries(given)) out[attr] = editList(current[attr], v, mode);
-  return out;
-}
-
 const LIST_OP = /^([A-Za-z0-9_.]+)([,^])=(.*)$/s;
 
 /** Split `attr,=v` / `attr^=v` from plain `attr=v` tokens; values are checked like attr=v's. */

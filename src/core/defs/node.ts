@@ -5,7 +5,7 @@ import { deleteRows, getRow, upsert } from "../db/rows";
 import { TABLES, type TableName } from "../db/tables";
 import { validateGroupName, validateNodeName } from "../names";
 import { effectiveAttrs } from "./inherit";
-import { type AttrSpec, type Attrs, deleteObject, type ObjectType, readObjects, writeObject } from "./object";
+import { type AttrSpec, type Attrs, deleteObject, type ObjectType, writeObject } from "./object";
 
 /** Boot loaders xcimg writes configs for (noderes.netboot). */
 export const NETBOOT_LOADERS = ["xnba", "grub2", "grub2-tftp", "grub2-http", "pxe"] as const;
@@ -69,11 +69,6 @@ export function listNodes(db: Db): string[] {
     .all<{ node: string }>("SELECT node FROM nodelist")
     .map((r) => r.node)
     .sort();
-}
-
-/** Each node's own rows only, as stored (what `table dump` would show for it). */
-export function readNodeRows(db: Db, names: readonly string[]): Map<string, Attrs> {
-  return readObjects(db, NODE_TYPE, names);
 }
 
 /** Each node's effective attributes: own rows, then group rows, regex values computed. */

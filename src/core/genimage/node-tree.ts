@@ -1,6 +1,7 @@
-import { lstatSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generalizeIdentity } from "../capture/identity";
+import { exists, isDirNotLink } from "../fs/predicates";
 
 /**
  * A built tree is a node's root, not a copy of this MN: what the package managers and
@@ -28,7 +29,7 @@ export async function finalizeCommon(tree: string): Promise<string[]> {
       changed.push(`/${f}`);
     }
   }
-  if (isDir(join(tree, "etc"))) {
+  if (isDirNotLink(join(tree, "etc"))) {
     writeFileSync(join(tree, "etc/fstab"), STATELESS_FSTAB, { mode: 0o644 });
     changed.push("/etc/fstab (stateless)");
     const mid = join(tree, "etc/machine-id");
@@ -40,9 +41,9 @@ export async function finalizeCommon(tree: string): Promise<string[]> {
 export async function finalizeDebianTree(tree: string, sourceLines: string[]): Promise<string[]> {
   const changed = await finalizeCommon(tree);
   const apt = join(tree, "etc/apt");
-  if (!isDir(apt)) return changed;
+  if (!isDirNotLink(apt)) return changed;
   rmSync(join(apt, "auth.conf"), { force: true });
-  if (isDir(join(apt, "auth.conf.d"))) {
+  if (isDirNotLink(join(apt, "auth.conf.d"))) {
     for (const f of readdirSync(join(apt, "auth.conf.d"))) {
       rmSync(join(apt, "auth.conf.d", f), { force: true });
       changed.push(`/etc/apt/auth.conf.d/${f}`);
@@ -50,21 +51,4 @@ export async function finalizeDebianTree(tree: string, sourceLines: string[]): P
   }
   writeFileSync(join(apt, "sources.list"), `${sourceLines.join("\n")}\n`, { mode: 0o644 });
   return changed;
-}
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return lstatSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -140,8 +140,3 @@ function base(word: string): string {
     });
   return name;
 }
-
-/** Every package to install, over all passes (for prechecks). */
-export function allInstalls(lists: PkgList[]): string[] {
-  return [...new Set(lists.flatMap((l) => l.passes.flatMap((p) => p.install)))];
-}

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, NotFoundError } from "../errors";
+import { isDir } from "../fs/predicates";
 import { splitList } from "./pkglist";
 
 /**
@@ -142,14 +143,6 @@ export function hostMirrorFor(suite: string, host: AptSource[]): AptSource | nul
 /** A URL with any user:password@ removed: what may be written into the tree. */
 export function withoutCredentials(uri: string): string {
   return uri.replace(/^([a-z]+:\/\/)[^/@]*@/, "$1");
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function safeList(dir: string): string[] {

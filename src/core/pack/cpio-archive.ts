@@ -1,7 +1,7 @@
 import { closeSync, openSync, readlinkSync, readSync } from "node:fs";
+import { encodeHeader, headerLength, NEWC_MAX_SIZE, newcTime, pad4, trailer } from "../archive/cpio";
 import { DataError, fsError, InterruptedError, IOFailure } from "../errors";
 import type { ArchiveSink } from "./compress";
-import { encodeHeader, headerLength, NEWC_MAX_SIZE, newcTime, pad4, trailer } from "./cpio";
 import { absPath, type TreeEntry } from "./walk";
 
 const S_IFMT = 0o170000;

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { NotFoundError } from "../errors";
+import { isFile } from "../fs/predicates";
 
 /**
  * The kernel an image boots: linuximage.kernelver when set, else the newest one found in the
@@ -73,13 +74,5 @@ function safeList(dir: string): string[] {
     return existsSync(dir) ? readdirSync(dir) : [];
   } catch {
     return [];
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
   }
 }

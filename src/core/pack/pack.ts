@@ -1,16 +1,17 @@
-import { existsSync, lstatSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { bootInitrd } from "../boot/initrd";
 import type { Context } from "../context";
 import { enabledRow } from "../db/rows";
 import type { Image } from "../defs/image";
 import { fsError, NotFoundError } from "../errors";
 import { copyAtomic, fsyncDir, tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { lockImageDir } from "../fs/lock";
+import { isDir, isSymlink } from "../fs/predicates";
 import { ImageRoot } from "../image/image-root";
 import { rootImgDir } from "../image/paths";
 import { guardTree, nodeTop, type TreeTop, treeIsNfsRoot } from "../image/tree-barrier";
 import { writeXcatinfo } from "../image/xcatinfo";
+import { bootInitrd } from "../initrd/stateless";
 import { syncIntoImage } from "../synclist/locate";
 import { archiveTree } from "./archive-tree";
 import { PathFilter, readExlists, STATELITE_EXCLUDES } from "./exlist";
@@ -157,7 +158,7 @@ function setTimezone(ctx: Context, tree: string, tz: string): string[] {
   // resolved inside the image: an /etc that is a symlink must not lead to the host's /etc
   const localtime = image.at("/etc/localtime");
   try {
-    if (existsSync(localtime) || isLink(localtime)) unlinkSync(localtime);
+    if (existsSync(localtime) || isSymlink(localtime)) unlinkSync(localtime);
     symlinkSync(`../usr/share/zoneinfo/${tz}`, localtime);
   } catch (e) {
     throw fsError(e, `cannot set ${localtime}`);
@@ -179,20 +180,4 @@ function placeKernel(ctx: Context, img: Image, tree: string, dir: string): Image
   }
   copyAtomic(k.path, join(dir, "kernel"));
   return k;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isLink(p: string): boolean {
-  try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }

@@ -1,10 +1,10 @@
 import { join } from "node:path";
+import type { MemoryEntry } from "../archive/cpio";
 import { statIn } from "../boot/image-facts";
 import { urlPath } from "../boot/paths";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import type { Attrs } from "../defs/object";
-import type { MemoryEntry } from "../pack/cpio";
 import { shq } from "../remote/shell";
 import { type EnvInput, exportLines, postscriptEnv } from "./environment";
 import { BUILT_IN_NETBOOT, describePostscript, type NodePostscripts, nodePostscripts, postscriptLines } from "./order";

@@ -5,4 +5,3 @@ export const RUNNER_SCRIPT: string = script;
 /** Where the runner lives on the node. */
 export const RUNNER_PATH = "/etc/xcimg/postscripts.sh";
 export const STATUS_FILE = "/run/xcimg/postscripts.status";
-export const RC_FILE = "/run/xcimg/postscripts.rc";

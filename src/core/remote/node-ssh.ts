@@ -5,7 +5,7 @@ import { HostKeyStore } from "../boot/hostkeys";
 import { stateDir } from "../boot/paths";
 import type { Context } from "../context";
 import { hostKeyName } from "./known-hosts";
-import type { SshTarget } from "./ssh";
+import { KEEPALIVE, type SshTarget } from "./ssh";
 import { nodeTarget, type SshFlags } from "./target";
 
 /**
@@ -54,6 +54,7 @@ export class NodeTrust {
   sshCommand(t: SshTarget): string[] {
     const argv = ["ssh", "-p", String(t.port), "-l", t.user, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${this.file}`];
     argv.push("-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR");
+    argv.push("-o", `ServerAliveInterval=${KEEPALIVE.intervalSeconds}`, "-o", `ServerAliveCountMax=${KEEPALIVE.countMax}`);
     if (existsSync(t.identity)) argv.push("-i", t.identity);
     return argv;
   }

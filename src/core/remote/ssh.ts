@@ -50,6 +50,13 @@ export interface RemoteProcess {
   kill(): void;
 }
 
+/**
+ * How long a silent node is given: probed every 15 s, dropped after 4 unanswered probes. The
+ * same for capture's and clone's ssh2 sessions and for the OpenSSH client rsync runs
+ * (node-ssh.ts), so a node that dies mid-transfer fails the same way whichever carries it.
+ */
+export const KEEPALIVE = { intervalSeconds: 15, countMax: 4 } as const;
+
 const MAX_CAPTURED_STDERR = 64 * 1024;
 /**
  * What run() keeps of a command's stdout unless told otherwise. A node is not trusted to answer
@@ -296,8 +303,8 @@ export async function connect(t: SshTarget, opts: { signal?: AbortSignal; log?: 
     hostVerifier: verifier,
     algorithms: { serverHostKey: hostKeyAlgorithms(entries, names) as never },
     readyTimeout: opts.readyTimeoutMs ?? 20_000,
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 4,
+    keepaliveInterval: KEEPALIVE.intervalSeconds * 1000,
+    keepaliveCountMax: KEEPALIVE.countMax,
   };
 
   await new Promise<void>((resolve, reject) => {

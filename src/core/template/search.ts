@@ -1,5 +1,5 @@
-import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
+import { readable } from "../fs/predicates";
 import { builtinFile, type InstallerFamily } from "./builtin";
 
 /**
@@ -55,15 +55,6 @@ export function osSearchList(osvers: string): string[] {
   out.push(words.join("."));
   if (/^leap15(\..*)?$/.test(base)) out.push("sle15");
   return out;
-}
-
-function readable(p: string): boolean {
-  try {
-    accessSync(p, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** get_file_name in one directory. */

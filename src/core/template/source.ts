@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { builtinText, isBuiltin } from "./builtin";
 import { type ReadBudget, readTemplateFile, type TemplateFile, type TemplateFilePolicy, TemplateFileRefused } from "./files";
 import { isSecretVariable, refusalHint } from "./secrets";
@@ -220,8 +220,4 @@ function expandIncludesInLine(
   }
   (result[result.length - 1] as SourceLine).text += text.slice(last);
   return result;
-}
-
-export function rootDirOf(template: string): string {
-  return dirname(template);
 }

@@ -1,7 +1,8 @@
-import { accessSync, constants, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { installnicMac } from "../../core/boot/mac";
 import { DataError, NotFoundError } from "../../core/errors";
+import { readableFile } from "../../core/fs/predicates";
 import type { InstallerFamily } from "../../core/template/builtin";
 
 /**
@@ -20,17 +21,8 @@ export interface InstallerFiles {
 
 const DEB_ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", ppc64le: "ppc64el" };
 
-function readable(p: string): boolean {
-  try {
-    accessSync(p, constants.R_OK);
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function firstPair(pairs: [string, string][]): [string, string] | undefined {
-  return pairs.find(([k, i]) => readable(k) && readable(i));
+  return pairs.find(([k, i]) => readableFile(k) && readableFile(i));
 }
 
 /** The media directory must exist (imgimport's check_media message), then the installer in it. */
@@ -73,7 +65,7 @@ export function findInstaller(family: InstallerFamily, pkgdir: string, osvers: s
   ].map(([k, i]) => [join(pkgdir, k as string), join(pkgdir, i as string)]);
   const found = firstPair(pairs);
   if (!found) {
-    if (readable(join(pkgdir, "casper/vmlinuz"))) {
+    if (readableFile(join(pkgdir, "casper/vmlinuz"))) {
       throw new DataError(
         `${pkgdir} is Ubuntu live-server (subiquity) media; xcimg installs Debian and Ubuntu with debian-installer netboot images and a preseed`,
         {

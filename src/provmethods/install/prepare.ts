@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { firstMac } from "../../core/boot/mac";
 import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
@@ -7,6 +7,7 @@ import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
 import { CantCreateError, DataError, fsError, InterruptedError, XcimgError } from "../../core/errors";
+import { copyAtomic } from "../../core/fs/atomic";
 import { bootFilesDir } from "../../core/image/paths";
 import { safeNodeFileName } from "../../core/names";
 import { TemplatePolicyError } from "../../core/template/types";
@@ -41,17 +42,6 @@ export interface InstallPrepResult {
 
 /** Answer files kept in memory between rendering and writing; beyond this they are rendered twice. */
 const KEEP_BYTES = 256 << 20;
-
-function copyAtomic(src: string, dest: string): void {
-  const tmp = `${dest}.${process.pid}.tmp`;
-  try {
-    copyFileSync(src, tmp);
-    renameSync(tmp, dest);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw fsError(e, `cannot copy ${src} to ${dest}`);
-  }
-}
 
 /**
  * xCAT mkinstall for a list of nodes: render the image's template per node into

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type ExportJob, findPkglist, lookup, type MethodExport } from "../../core/bundle/export";
-import { isFile, lookForFile, searchCompressedRootimg } from "../../core/bundle/find-files";
+import { lookForFile, searchCompressedRootimg } from "../../core/bundle/find-files";
+import { isFile } from "../../core/fs/predicates";
 
 /** netboot bundles carry the kernel, initrd-stateless.gz and the packed root image (xcat.md §1.3). */
 export async function collect(job: ExportJob): Promise<MethodExport> {

@@ -1,9 +1,10 @@
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ExportJob, findPkglist, lookup, type MethodExport } from "../../core/bundle/export";
-import { isFile, lookForFile } from "../../core/bundle/find-files";
+import { lookForFile } from "../../core/bundle/find-files";
 import { litefileCsv } from "../../core/bundle/litefile";
 import { writeRootimgtree } from "../../core/bundle/rootimgtree";
+import { isFile } from "../../core/fs/predicates";
 import { rootImgDir } from "../../core/image/paths";
 
 /**

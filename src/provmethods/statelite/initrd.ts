@@ -1,4 +1,6 @@
-import { type MemoryEntry, memoryCpio } from "../../core/pack/cpio";
+import { type MemoryEntry, memoryCpio } from "../../core/archive/cpio";
+import { INIT_PARTS } from "../../core/initrd/init-script";
+import { inlineParts } from "../../core/script/inline";
 import { findBusybox } from "./busybox";
 import { initrdModules } from "./initrd-modules";
 import { RC_STATELITE } from "./rc-statelite";
@@ -21,6 +23,9 @@ import udhcpcScript from "./udhcpc.sh" with { type: "text" };
  * initramfs nothing of the image is overwritten. The archive is deterministic (mtime 0): a
  * rebuild with the same image gives the same bytes, and unchanged files are not rewritten.
  */
+/** statelite-init.sh with the /init preamble it shares with netboot's (core/initrd/init-common.sh). */
+const STATELITE_INIT = inlineParts(initScript, INIT_PARTS);
+
 export interface StateliteInitrd {
   data: Buffer;
   busybox: string;
@@ -49,7 +54,7 @@ export function stateliteInitrd(rootimg: string, kernelVersion: string, osarch: 
   };
   dir("dev/x");
   entries.push({ name: "dev/console", mode: 0o020600, rdevMajor: 5, rdevMinor: 1 }, { name: "dev/null", mode: 0o020666, rdevMajor: 1, rdevMinor: 3 });
-  file("init", initScript, 0o755);
+  file("init", STATELITE_INIT, 0o755);
   file(".xcimg/bin/busybox", busybox.data, 0o755);
   file(".xcimg/statelite", RC_STATELITE, 0o755);
   file(".xcimg/udhcpc.script", udhcpcScript, 0o755);

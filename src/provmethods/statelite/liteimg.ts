@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
-import { DataError, fsError, InterruptedError, NotFoundError } from "../../core/errors";
+import { DataError, InterruptedError, NotFoundError } from "../../core/errors";
+import { writeFileAtomic } from "../../core/fs/atomic";
 import { lockImageDir } from "../../core/fs/lock";
 import { ImageRoot, lstatOrNull } from "../../core/image/image-root";
 import { rootImgDir } from "../../core/image/paths";
@@ -106,7 +107,7 @@ export async function liteImage(ctx: Context, img: Image, opts: { syncfiles?: bo
     rmrf(backup);
 
     // saved before the structure is built, as xCAT does: a run cut short is reverted from it
-    writeAtomic(saveFile, entries.map((e) => `${ilitefileLine(img.name, e)}\n`).join(""), 0o644);
+    writeFileAtomic(saveFile, entries.map((e) => `${ilitefileLine(img.name, e)}\n`).join(""), 0o644);
     for (const { entry, isChild } of processingOrder(hierarchy)) {
       if (ctx.signal.aborted) throw new InterruptedError("interrupted; run 'xcimg lite' again to finish the image");
       await liteItem(c, entry, isChild);
@@ -172,17 +173,5 @@ function installNodeScript(image: ImageRoot): void {
   mkdirp(image.follow("/etc/xcimg"));
   const dir = image.follow("/etc/init.d");
   mkdirp(dir);
-  writeAtomic(join(dir, "statelite"), RC_STATELITE, 0o755);
-}
-
-function writeAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.xcimg-${process.pid}`;
-  try {
-    writeFileSync(tmp, text, { mode });
-    chmodSync(tmp, mode);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmrf(tmp);
-    throw fsError(e, `cannot write ${file}`);
-  }
+  writeFileAtomic(join(dir, "statelite"), RC_STATELITE, 0o755);
 }

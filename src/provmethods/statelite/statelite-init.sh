@@ -10,37 +10,17 @@
 X=/.xcimg
 PATH=$X/bin
 export PATH
-NEWROOT=/.xcimg-root
 OV=$X/overlay
 
-say() { echo "xcimg: $*" >/dev/console 2>/dev/null || echo "xcimg: $*"; }
-rescue() {
-	say "$*"
-	say "starting a shell on the console; exit it to try to continue booting"
-	sh </dev/console >/dev/console 2>&1
-}
-
 $X/bin/busybox --install -s $X/bin
-mkdir -p /proc /sys /dev /tmp
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-
-INIT=/sbin/init
 NFSROOT=
-TMPFS_OPT=
-SHELL_BREAK=
-for arg in $(cat /proc/cmdline); do
-	case "$arg" in
-	root=nfs:*) NFSROOT=${arg#root=nfs:} ;;
-	init=*) INIT=${arg#init=} ;;
-	xcimg.tmpfs=*) TMPFS_OPT=",size=${arg#xcimg.tmpfs=}" ;;
-	xcimg.shell) SHELL_BREAK=1 ;;
-	xcimg.debug) set -x ;;
-	esac
-done
+init_arg() {
+	case "$1" in root=nfs:*) NFSROOT=${1#root=nfs:} ;; esac
+}
+# shellcheck source=src/core/initrd/init-common.sh
+. "$XC_SRC/init-common.sh"
+mkdir -p /tmp
 
-XCIMG_NODE='' XCIMG_IMAGE='' XCIMG_MAC='' XCIMG_NET='' XCIMG_IP='' XCIMG_PREFIX='' XCIMG_GATEWAY=''
 # The node's overlay is unpacked in $OV (not over the image): its files go on top of the
 # finished root at the end, each where the node will see it.
 [ -f $X/overlay.list ] || rescue "no $X/overlay.list: the node's overlay was not loaded after initrd-statelite.gz"

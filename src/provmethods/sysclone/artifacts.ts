@@ -9,6 +9,7 @@ import type { Image } from "../../core/defs/image";
 import { fsError, NotFoundError } from "../../core/errors";
 import { copyAtomic, writeFileAtomic } from "../../core/fs/atomic";
 import { lockImageDir } from "../../core/fs/lock";
+import { isDir } from "../../core/fs/predicates";
 import { rootImgDir } from "../../core/image/paths";
 import { guardTree } from "../../core/image/tree-barrier";
 import { archiveTree } from "../../core/pack/archive-tree";
@@ -289,13 +290,5 @@ function readdirQuiet(d: string): string[] {
     return readdirSync(d);
   } catch {
     return [];
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
   }
 }

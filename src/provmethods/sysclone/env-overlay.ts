@@ -1,6 +1,6 @@
+import { type MemoryEntry, memoryCpio } from "../../core/archive/cpio";
 import type { ImageFacts } from "../../core/boot/image-facts";
 import { type OverlayInput, overlayEntries } from "../../core/boot/overlay";
-import { type MemoryEntry, memoryCpio } from "../../core/pack/cpio";
 import { CLONE_SCRIPT, CLONE_SERVICE, CLONE_TARGET } from "./node-script";
 
 /**

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../core/config/schema";
 import { fsError } from "../../core/errors";
+import { isDir } from "../../core/fs/predicates";
 import { archiveTree } from "../../core/pack/archive-tree";
 import { SUFFIX } from "../../core/pack/compress";
 import { PathFilter } from "../../core/pack/exlist";
@@ -53,12 +54,4 @@ async function changedSince(tree: string, ref: string): Promise<boolean> {
   const out = await new Response(p.stdout).text();
   await p.exited;
   return out.trim() !== "";
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -3,7 +3,6 @@
  * the osimage's, then the node's), with clone's built-ins (bootloader, network, remote shell).
  */
 export {
-  BUILT_IN,
   describePostscript,
   type NodePostscripts,
   nodePostscripts,

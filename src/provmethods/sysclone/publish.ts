@@ -1,9 +1,9 @@
 import { statSync } from "node:fs";
-import { bootInitrd } from "../../core/boot/initrd";
 import { alignGzipAfter } from "../../core/boot/initrd-align";
 import { type PublishedImage, publishBootFiles } from "../../core/boot/publish";
 import type { Config } from "../../core/config/schema";
 import type { Image } from "../../core/defs/image";
+import { bootInitrd } from "../../core/initrd/stateless";
 import type { CloneArtifacts } from "./artifacts";
 
 /**

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import { CantCreateError, DataError, fsError, IOFailure, NotFoundError, XcimgError } from "../../core/errors";
+import { isDir } from "../../core/fs/predicates";
 import { rootImgDir } from "../../core/image/paths";
 import { guardTree, nodeTop, setTop } from "../../core/image/tree-barrier";
 import { NodeTrust } from "../../core/remote/node-ssh";
@@ -345,14 +346,6 @@ printf 'image=%s\\nupdated=%s\\n' ${shq(image)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 function hash(s: string): string {
   return createHash("sha256").update(s).digest("hex").slice(0, 12);
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function run(

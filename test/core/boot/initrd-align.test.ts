@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bootInitrd } from "../../../src/core/boot/initrd";
 import { alignGzipAfter } from "../../../src/core/boot/initrd-align";
+import { bootInitrd } from "../../../src/core/initrd/stateless";
 
 /**
  * The initrd before a node's uncompressed overlay ends on a 4-byte boundary whatever came

@@ -55,12 +55,6 @@ describe("config", () => {
     expect(loadConfig({ file: b, env: { XCIMG_CONFIG: a } }).master).toBe("2.2.2.2");
   });
 
-  test("overrides win and their relative paths mean the current directory", () => {
-    const a = write("o.toml", `installdir = "/install"\n`);
-    const c = loadConfig({ file: a, env: {}, overrides: { installdir: "rel" } });
-    expect(c.installdir).toBe(join(process.cwd(), "rel"));
-  });
-
   test("unknown top-level key: file:line:col", () => {
     const f = write("unk.toml", `installdir = "/install"\n\ninstalldri = "/x"\n`);
     expect(errorOf(f).message).toBe(`${f}:3:1: unknown key 'installdri'`);

@@ -11,9 +11,9 @@ import { havePostgres, type PgServer, psql, startPostgres } from "../../helpers/
 import { ROOT } from "../../helpers/sandbox";
 
 const SUITES = [
-  "test/core/tabdump.test.ts",
-  "test/core/inherit.test.ts",
-  "test/core/noderange.test.ts",
+  "test/core/tables/tabdump.test.ts",
+  "test/core/defs/inherit.test.ts",
+  "test/core/noderange/noderange.test.ts",
   "test/cli/binary.test.ts",
   // xCAT fidelity through the binary: chdef -p/-m/-n, groups, stanza files, tabdump -w/-d/-f
   "test/cli/list-edit.test.ts",

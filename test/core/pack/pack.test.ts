@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import INIT_COMMON from "../../../src/core/initrd/init-common.sh" with { type: "text" };
 import { defineNetbootImage, fakeKernels } from "../../helpers/images";
 import { readNewc } from "../../helpers/newc";
 import { Sandbox } from "../../helpers/sandbox";
@@ -55,8 +56,19 @@ describe("xcimg pack", () => {
     expect(readFileSync(join(dir, "kernel"), "utf8")).toBe("kernel 10\n");
     const initrd = readNewc(execSync(`zcat ${join(dir, "initrd-stateless.gz")}`));
     expect(initrd.map((e) => e.name.toString())).toEqual(["dev", "dev/console", "dev/null", "init"]);
-    expect(initrd[3]?.data.toString()).toStartWith("#!/bin/sh\n");
+    const init = initrd[3]?.data.toString() ?? "";
+    expect(init).toStartWith("#!/bin/sh\n");
+    // the start it shares with statelite's /init (core/initrd/init-common.sh) is inlined, not sourced
+    expect(init).toContain(INIT_COMMON.replace(/^# shellcheck .*\n/, ""));
+    expect(init).not.toContain("$XC_SRC");
     expect(readdirSync(dir).filter((n) => n.includes("xcimg-tmp"))).toEqual([]);
+  });
+
+  test("the compiled binary's initrd-stateless.gz is the same, its /init assembled alike", async () => {
+    const inProcess = readFileSync(join(dir, "initrd-stateless.gz"));
+    const r = await sb.bin(["pack", IMG]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "initrd-stateless.gz"))).toEqual(inProcess);
   });
 
   test("the kernel beside the archive is a copy: the captured tree's files keep their ctime, so the next capture stays incremental", async () => {

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import INIT_COMMON from "../../../src/core/initrd/init-common.sh" with { type: "text" };
 import { RC_STATELITE } from "../../../src/provmethods/statelite/rc-statelite";
 import { readNewc } from "../../helpers/newc";
 import { Sandbox } from "../../helpers/sandbox";
@@ -156,7 +157,11 @@ describe("xcimg boot for statelite images", () => {
 
   test("initrd-statelite.gz: /init, busybox, rc.statelite, the NIC and NFS modules with their dependencies (unpacked), nothing else", () => {
     const files = entries(gunzipSync(readFileSync(join(dir, "initrd-statelite.gz"))));
-    expect(files.get("init")?.data.toString()).toStartWith("#!/.xcimg/bin/busybox sh\n");
+    const init = files.get("init")?.data.toString() ?? "";
+    expect(init).toStartWith("#!/.xcimg/bin/busybox sh\n");
+    // the start it shares with netboot's /init (core/initrd/init-common.sh) is inlined, not sourced
+    expect(init).toContain(INIT_COMMON.replace(/^# shellcheck .*\n/, ""));
+    expect(init).not.toContain("$XC_SRC");
     expect(files.get(".xcimg/bin/busybox")?.data).toEqual(readFileSync("/bin/busybox"));
     expect(files.get(".xcimg/statelite")?.data.toString()).toBe(RC_STATELITE);
     expect(files.get("dev/console")?.mode).toBe(0o020600);

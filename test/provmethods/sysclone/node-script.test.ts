@@ -47,6 +47,32 @@ const CASES: { name: string; raw: () => DiskLayout; entries: number }[] = [
   { name: "GPT with LVM", raw: lvmUefi, entries: 0 },
 ];
 
+describe("the node gets clone.sh as one script", () => {
+  const phases = join(import.meta.dir, "../../../src/provmethods/sysclone/clone.d");
+
+  test("every phase of clone.d/ is inlined and nothing is sourced from it", async () => {
+    expect(CLONE_SCRIPT).not.toMatch(/^\. "\$XC_SRC/m);
+    for (const phase of ["common", "http", "check", "partition", "copy", "configure", "finish"]) {
+      for (const fn of readFileSync(join(phases, `${phase}.sh`), "utf8").matchAll(/^([a-z_]+)\(\) \{/gm)) expect(CLONE_SCRIPT).toContain(`\n${fn[1]}() {`);
+    }
+    // run from a directory that has no clone.d/, as on the node: the functions are all there
+    const p = Bun.spawn(
+      [
+        "dash",
+        "-c",
+        `XC_LIB=1 XC_RUN=${dir}/lib; . ${join(dir, "clone.sh")}; for f in check_before_writing copy_image wait_for_local_boot; do command -v $f; done`,
+      ],
+      {
+        cwd: dir,
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect({ code, out: out.trim().split("\n") }).toEqual({ code: 0, out: ["check_before_writing", "copy_image", "wait_for_local_boot"] });
+  });
+});
+
 describe("clone.sh chooses what the planner chose, and sfdisk makes it", () => {
   for (const c of CASES) {
     const layout = normalizeLayout(c.raw(), "img");

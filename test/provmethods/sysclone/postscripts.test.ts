@@ -50,7 +50,7 @@ describe("which scripts a clone runs", () => {
   });
 
   test("xcatdefaults, then the image, then the node; built-ins skipped, unknown and unsafe names reported", () => {
-    const config = loadConfig({ env: {}, overrides: { installdir: join(dir, "install") } });
+    const config = { ...loadConfig({ env: {} }), installdir: join(dir, "install") };
     const db = openDb(join(dir, "xcat.sqlite"));
     upsert(db, "postscripts", { node: "xcatdefaults" }, { postscripts: "syslog,remoteshell", postbootscripts: "otherpkgs" });
     const r = nodePostscripts(

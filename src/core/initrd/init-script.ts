@@ -15,8 +15,14 @@
  * Kernel arguments it reads: init= (default /sbin/init), xcimg.tmpfs=<size> (default: half
  * the RAM, as the kernel sizes tmpfs), xcimg.shell (stop in a shell before switching),
  * xcimg.debug (trace). imgurl= (xCAT's key for the packed image) is only reported: the image
- * is already in memory when this runs.
+ * is already in memory when this runs. Its start (messages, rescue shell, kernel filesystems,
+ * the common kernel arguments) is init-common.sh, shared with statelite's /init.
  */
+import { inlineParts } from "../script/inline";
+import common from "./init-common.sh" with { type: "text" };
 import script from "./xcimg-init.sh" with { type: "text" };
 
-export const INIT_SCRIPT: string = script;
+/** What every xcimg /init starts with (init-common.sh), for the scripts that source it. */
+export const INIT_PARTS: Record<string, string> = { "init-common.sh": common };
+
+export const INIT_SCRIPT: string = inlineParts(script, INIT_PARTS);

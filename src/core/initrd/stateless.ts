@@ -1,4 +1,4 @@
-import { memoryCpio } from "../pack/cpio";
+import { memoryCpio } from "../archive/cpio";
 import { INIT_SCRIPT } from "./init-script";
 
 /**
@@ -6,6 +6,9 @@ import { INIT_SCRIPT } from "./init-script";
  * so imgexport/imgimport and rmimage find it where they expect). Besides /init it holds
  * /dev/console and /dev/null: the kernel opens /dev/console in the initramfs for /init's
  * output before anything can mount devtmpfs, and captured images usually leave /dev empty.
+ * pack writes it next to the packed image and boot (core/boot/publish.ts) and sysclone
+ * publish it; it lives below both because core/boot reads pack's outputs (core/pack/outputs.ts)
+ * and core/pack must not import core/boot back.
  */
 export function bootInitrd(mtime = 0): Buffer {
   const cpio = memoryCpio(

@@ -6,36 +6,14 @@
 # Only the image's own tools are used: any POSIX shell with `local` (dash, bash, busybox ash).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-NEWROOT=/.xcimg-root
-
-say() { echo "xcimg: $*" >/dev/console 2>/dev/null || echo "xcimg: $*"; }
 has() { command -v "$1" >/dev/null 2>&1; }
-rescue() {
-	say "$*"
-	say "starting a shell on the console; exit it to try to continue booting"
-	/bin/sh </dev/console >/dev/console 2>&1
-}
-
-mkdir -p /proc /sys /dev
-mount -t proc proc /proc 2>/dev/null
-mount -t sysfs sysfs /sys 2>/dev/null
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-
-INIT=/sbin/init
-TMPFS_OPT=
-SHELL_BREAK=
 IMGURL=
-for arg in $(cat /proc/cmdline); do
-	case "$arg" in
-	init=*) INIT=${arg#init=} ;;
-	imgurl=*) IMGURL=${arg#imgurl=} ;;
-	xcimg.tmpfs=*) TMPFS_OPT=",size=${arg#xcimg.tmpfs=}" ;;
-	xcimg.shell) SHELL_BREAK=1 ;;
-	xcimg.debug) set -x ;;
-	esac
-done
+init_arg() {
+	case "$1" in imgurl=*) IMGURL=${1#imgurl=} ;; esac
+}
+# shellcheck source=src/core/initrd/init-common.sh
+. "$XC_SRC/init-common.sh"
 
-XCIMG_NODE='' XCIMG_IMAGE='' XCIMG_MAC='' XCIMG_NET='' XCIMG_IP='' XCIMG_PREFIX='' XCIMG_GATEWAY=''
 [ -f /etc/xcimg/node.env ] && . /etc/xcimg/node.env
 say "node ${XCIMG_NODE:-?}, image ${XCIMG_IMAGE:-?}${IMGURL:+ ($IMGURL)}"
 if [ ! -e "$INIT" ] && [ ! -L "$INIT" ]; then
