@@ -33,7 +33,7 @@ describe("core/boot names no provisioning method", () => {
   test("the check sees a method name where the loop had one", () => {
     const literal = new RegExp(`["'\`](${PROVMETHOD_NAMES.join("|")})\\b`);
     expect(literal.test(code('    state: "netboot",'))).toBe(true);
-    expect(literal.test(code("  const currstate = `sysclone ${osvers}`;"))).toBe(true);
+    expect(literal.test(code("  const currstate = `sysclone ` + osvers;"))).toBe(true);
     expect(literal.test(code('  const loader = a.netboot || "xnba"; // "netboot" here is a comment'))).toBe(false);
   });
 });
