@@ -4,7 +4,7 @@ import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Config } from "../config/schema";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
-import { DataError, fsError } from "../errors";
+import { DataError, fsError, XcimgError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import { rootImgDir } from "../image/paths";
 import { PACKED_IMAGE } from "../pack/outputs";
@@ -294,7 +294,14 @@ export function settlePending(ctx: Context, img: Image, opts: { cache: boolean; 
   cache?.save();
   const editedAfter = count === 0 ? null : { names, count };
   if (editedAfter || !opts.write) return { manifest: fresh, stored: false, since: pending.since, editedAfter };
-  const r = store(ctx, img, path, previousOf(pending, path), fresh);
-  clearPending(path);
-  return { manifest: r.manifest, stored: true, since: pending.since, editedAfter: null };
+  try {
+    const r = store(ctx, img, path, previousOf(pending, path), fresh);
+    clearPending(path);
+    return { manifest: r.manifest, stored: true, since: pending.since, editedAfter: null };
+  } catch (e) {
+    // a reader without write access (image show) still gets the manifest; the next writer stores it
+    if (!(e instanceof XcimgError)) throw e;
+    ctx.log.warn(`the manifest of ${img.name} was computed but not stored: ${e.message}`);
+    return { manifest: fresh, stored: false, since: pending.since, editedAfter: null };
+  }
 }
