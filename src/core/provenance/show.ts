@@ -2,7 +2,10 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { computeManifest, editedEntries, type ImageManifest, manifestPath, type Origin, readStoredManifest, settlePending } from "./manifest";
 
-/** `xcimg image show <img> --manifest`: the stored manifest, or one computed now (nothing is written). */
+/**
+ * `xcimg image show <img> --manifest`: the stored manifest, or one computed now (nothing is
+ * written), except a manifest a capture left due (pending.ts), which is stored once computed.
+ */
 export interface ManifestView {
   image: string;
   path: string;
@@ -16,14 +19,16 @@ export interface ManifestView {
 export function viewManifest(ctx: Context, img: Image): ManifestView {
   // a manifest a capture left due is computed now and stored, unless the tree changed since
   const settled = settlePending(ctx, img, { cache: true, write: true });
-  if (settled?.editedAfter) {
+  if (settled && !settled.stored) {
     return {
       image: img.name,
       path: manifestPath(ctx.config, img),
       stored: false,
       signed: false,
       manifest: settled.manifest,
-      note: `${editedEntries(settled.editedAfter)} of the tree changed on this management node after the capture of ${settled.since}; not stored: 'xcimg image verify' refuses it, 'xcimg image sign' records it`,
+      note: settled.editedAfter
+        ? `${editedEntries(settled.editedAfter)} of the tree changed on this management node after the capture of ${settled.since}; not stored: 'xcimg image verify' refuses it, 'xcimg image sign' records it`
+        : undefined,
     };
   }
   const stored = readStoredManifest(ctx.config, img);
