@@ -1,6 +1,7 @@
 import { leaf, output } from "../cli/command";
 import { SSH_ARGS } from "../cli/ssh-args";
-import { afterImageChange, captureOrigin } from "../core/provenance/hooks";
+import { treeStateFile } from "../core/capture/tree";
+import { afterCapture, captureOrigin } from "../core/provenance/hooks";
 import { operation } from "../provmethods/registry";
 
 /** -t diskless captures a netboot root tree; -t sysclone a tree to clone onto disks. */
@@ -37,8 +38,9 @@ export default leaf({
     const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
     const fn = await operation(method, "capture", `capture -t ${args.type}`);
     const result = await fn(ctx, { ...args, node: args.node, image: args.osimage ?? "" });
-    const image = (result as { image?: string })?.image;
-    if (image) afterImageChange(ctx, image, captureOrigin(ctx, image));
+    const { image, tree } = (result ?? {}) as { image?: string; tree?: string };
+    // the manifest's tree digest is computed when first needed, not here (core/provenance/pending.ts)
+    if (image && tree) afterCapture(ctx, image, captureOrigin(ctx, image), treeStateFile(tree));
     return output(result, String((result as { summary?: string })?.summary ?? ""));
   },
 });

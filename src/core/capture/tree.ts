@@ -65,6 +65,15 @@ export interface CaptureState {
   finished: string;
 }
 
+/**
+ * The live tree's state file: written after the new tree is swapped in, touched after a failed
+ * attempt's hardlink work. An entry of the tree with a later ctime was changed on this
+ * management node after the capture (localChange below, and the manifest: provenance/pending.ts).
+ */
+export function treeStateFile(tree: string): string {
+  return stateFile(treePaths(tree), "tree");
+}
+
 export type StateKey = Pick<CaptureState, "node" | "rootdir" | "excludes" | "identity">;
 type Which = "tree" | "base";
 

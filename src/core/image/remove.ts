@@ -14,7 +14,7 @@ import { topRecordPath } from "./tree-barrier";
  * litefile.csv an imported statelite bundle places next to them (core/bundle/import.ts).
  */
 const NETBOOT_FILES =
-  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|litefile\.csv|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache)?)$/;
+  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|litefile\.csv|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache|\.pending)?)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.
@@ -72,7 +72,7 @@ export async function removeImage(
         staged.add(topRecordPath(dir)); // the node's / (tree-barrier.ts)
         staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
         // the image manifest lives beside the tree (core/provenance/manifest.ts)
-        for (const ext of ["", ".sig", ".cache"]) staged.add(join(dir, "..", `${basename(dir)}.xcimg-manifest.json${ext}`));
+        for (const ext of ["", ".sig", ".cache", ".pending"]) staged.add(join(dir, "..", `${basename(dir)}.xcimg-manifest.json${ext}`));
       } else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
     }
     staged.add(bootFilesDir(ctx.config, name));

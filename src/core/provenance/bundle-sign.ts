@@ -2,7 +2,8 @@ import type { FinishHook } from "../bundle/write";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { listed, statementMember } from "./bundle-statement";
-import { computeManifest, MANIFEST_FILE, manifestText, type Origin, readStoredManifest, SIGNATURE_SUFFIX } from "./manifest";
+import { computeManifest, MANIFEST_FILE, manifestPath, manifestText, type Origin, readStoredManifest, SIGNATURE_SUFFIX } from "./manifest";
+import { readPending } from "./pending";
 import { openSigner, signMessage } from "./signer";
 import { keyLabel } from "./sshsig";
 
@@ -17,7 +18,8 @@ export async function bundleSigningHook(ctx: Context, image: Image, imageDir: st
   ctx.log.info(`Signing the bundle with ${keyLabel(signer.publicKey)} (${signer.source}).`);
   let origin: Origin = { how: "unknown" };
   try {
-    origin = readStoredManifest(ctx.config, image)?.manifest.origin ?? origin;
+    // a capture's manifest may still be due (pending.ts): its origin is in the marker
+    origin = readPending(manifestPath(ctx.config, image))?.origin ?? readStoredManifest(ctx.config, image)?.manifest.origin ?? origin;
   } catch (e) {
     ctx.log.warn(`the stored manifest of ${image.name} is unreadable (${(e as Error).message}); the bundle's says its origin is unknown`);
   }

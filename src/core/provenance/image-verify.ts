@@ -2,7 +2,17 @@ import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, NotFoundError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
-import { artifactFiles, type ImageManifest, identityOf, readStoredManifest, refreshManifest, SIGNATURE_SUFFIX, treeOf } from "./manifest";
+import {
+  artifactFiles,
+  editedEntries,
+  type ImageManifest,
+  identityOf,
+  readStoredManifest,
+  refreshManifest,
+  SIGNATURE_SUFFIX,
+  settlePending,
+  treeOf,
+} from "./manifest";
 import { openSigner, signMessage } from "./signer";
 import { keyLabel } from "./sshsig";
 import { digestFile, digestTree, getfattrAvailable } from "./tree-digest";
@@ -22,7 +32,8 @@ export interface ImageVerification {
   notes: string[];
 }
 
-function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: string[]; checked: string[]; notes: string[] } {
+/** `walked`: the tree digest just computed by reading every file (settlePending without cache), so the check need not read the tree twice. */
+function differences(ctx: Context, img: Image, m: ImageManifest, walked?: ImageManifest["tree"]): { diffs: string[]; checked: string[]; notes: string[] } {
   const diffs: string[] = [];
   const checked: string[] = [];
   const notes: string[] = [];
@@ -49,7 +60,8 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
     const xattrs = m.tree.xattrs === true;
     if (tree && xattrs && !getfattrAvailable())
       diffs.push(`cannot check the extended attributes of root tree ${m.tree.path}: getfattr (package attr) is not installed`);
-    const fresh = tree && (!xattrs || getfattrAvailable()) ? digestTree(tree.abs, { xattrs }) : null;
+    const reuse = walked && tree && walked.path === m.tree.path && walked.xattrs === xattrs ? walked : null;
+    const fresh = reuse ?? (tree && (!xattrs || getfattrAvailable()) ? digestTree(tree.abs, { xattrs }) : null);
     if (!tree) notes.push(`the root tree ${m.tree.path} is not on this management node (a bundle carries the packed image only); not checked`);
     else if (!fresh) {
       // reported above: getfattr is missing
@@ -63,6 +75,15 @@ function differences(ctx: Context, img: Image, m: ImageManifest): { diffs: strin
 }
 
 export function verifyImage(ctx: Context, img: Image): ImageVerification {
+  // a capture's manifest still due (pending.ts): computed now by reading every file, and
+  // refused if anything changed on this management node after the capture
+  const settled = settlePending(ctx, img, { cache: false, write: true });
+  if (settled?.editedAfter) {
+    throw new DataError(
+      `image ${img.name} differs from what was captured at ${settled.since}:\n  changed: root tree ${settled.manifest.tree?.path ?? ""}: ${editedEntries(settled.editedAfter)} changed on this management node after the capture`,
+      { hint: `if the change is yours, record it with 'xcimg image sign ${img.name}'; otherwise capture the image again` },
+    );
+  }
   const stored = readStoredManifest(ctx.config, img);
   if (!stored)
     throw new NotFoundError(`image ${img.name} has no manifest`, {
@@ -73,7 +94,7 @@ export function verifyImage(ctx: Context, img: Image): ImageVerification {
     policy.mode === "off"
       ? { signed: stored.signature !== null, signer: 'not checked ([trust] require = "off")', principals: [], key: null }
       : judgeSignature(ctx, policy, `the manifest of image ${img.name}`, Buffer.from(stored.text), stored.signature);
-  const { diffs, checked, notes } = differences(ctx, img, stored.manifest);
+  const { diffs, checked, notes } = differences(ctx, img, stored.manifest, settled?.stored ? settled.manifest.tree : undefined);
   if (diffs.length)
     throw new DataError(`image ${img.name} differs from its manifest (signed by ${verdict.signer}):\n  ${diffs.join("\n  ")}`, {
       hint: `if the change is yours, record it with 'xcimg image sign ${img.name}'; otherwise restore the image from a good copy`,

@@ -7,6 +7,7 @@ import { XcimgError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import { afterImageChange } from "./hooks";
 import { manifestPath, SIGNATURE_SUFFIX } from "./manifest";
+import { clearPending } from "./pending";
 
 /**
  * After an import is committed, each image gets its manifest. A signed bundle's manifest is
@@ -26,6 +27,7 @@ export function recordImports(ctx: Context, plan: ImportPlan): void {
         const path = manifestPath(ctx.config, img);
         if (!existsSync(dirname(path))) continue;
         writeFileAtomic(path, p.text, 0o644);
+        clearPending(path); // a capture's due manifest (pending.ts) described the tree the import replaced
         if (p.signature) writeFileAtomic(path + SIGNATURE_SUFFIX, p.signature, 0o644);
         else rmSync(path + SIGNATURE_SUFFIX, { force: true });
         ctx.log.info(`Kept the bundle's ${p.signature ? `manifest signed by ${p.verdict.signer}` : "manifest"} in ${path}.`);

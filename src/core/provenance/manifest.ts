@@ -4,13 +4,14 @@ import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Config } from "../config/schema";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
-import { DataError, fsError } from "../errors";
+import { DataError, fsError, XcimgError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import { rootImgDir } from "../image/paths";
 import { PACKED_IMAGE } from "../pack/outputs";
 import { FileDigestCache } from "./digest-cache";
 import { type PackageList, packageList } from "./packages";
-import { type DigestCache, digestFile, digestTree, type TreeDigest } from "./tree-digest";
+import { barrierNs, clearPending, type PendingManifest, readPending } from "./pending";
+import { type DigestCache, type DigestOptions, digestFile, digestTree, type TreeDigest } from "./tree-digest";
 
 /**
  * The image manifest (docs/provenance.md): what an image is, the digests of every file a node
@@ -112,12 +113,12 @@ export function computeManifest(
   img: Image,
   origin: Origin,
   made = new Date().toISOString(),
-  opts: { cache?: DigestCache } = {},
+  opts: { cache?: DigestCache; changedAfter?: DigestOptions["changedAfter"] } = {},
 ): ImageManifest {
   const artifacts: Record<string, Artifact> = {};
   for (const [rel, abs] of artifactFiles(config, img)) artifacts[rel] = digestFile(abs);
   const tree = treeOf(config, img);
-  const digest = tree ? { path: tree.path, ...digestTree(tree.abs, { cache: opts.cache }) } : null;
+  const digest = tree ? { path: tree.path, ...digestTree(tree.abs, { cache: opts.cache, changedAfter: opts.changedAfter }) } : null;
   return {
     format: MANIFEST_FORMAT,
     identity: identityOf(img),
@@ -184,30 +185,123 @@ function sameContent(a: ImageManifest, b: ImageManifest): boolean {
   return strip(a) === strip(b);
 }
 
+/** The manifest a capture replaced (pending.ts), parsed; a damaged one is only forgotten. */
+function previousOf(p: PendingManifest, where: string): StoredManifest | null {
+  if (!p.previous) return null;
+  try {
+    return { path: where, text: p.previous.text, manifest: parseManifest(p.previous.text, where), signature: p.previous.signature };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Recompute and store an image's manifest after pack, lite, capture or import. The origin is
- * kept unless a new one is given (pack changes the archives, not how the tree was made). A
- * manifest whose content did not change is left alone, signature and all; one that changed
- * loses its signature, which no longer covers it.
+ * Store `fresh` unless `old` says the same (then `old` stays, or is put back, byte for byte
+ * with its signature); a manifest that changed loses the signature that no longer covers it.
+ */
+function store(ctx: Context, img: Image, path: string, old: StoredManifest | null, fresh: ImageManifest): { changed: boolean; manifest: ImageManifest } {
+  if (old && sameContent(old.manifest, fresh)) {
+    if (readFileSafe(path) !== old.text) writeFileAtomic(path, old.text, 0o644);
+    if (old.signature && readFileSafe(path + SIGNATURE_SUFFIX) !== old.signature) writeFileAtomic(path + SIGNATURE_SUFFIX, old.signature, 0o644);
+    return { changed: false, manifest: old.manifest };
+  }
+  writeFileAtomic(path, manifestText(fresh), 0o644);
+  rmSync(path + SIGNATURE_SUFFIX, { force: true });
+  if (old?.signature) ctx.log.warn(`${img.name} changed since it was signed; its signature was removed (sign it again with 'xcimg image sign ${img.name}')`);
+  ctx.log.debug(`wrote ${path}`);
+  return { changed: true, manifest: fresh };
+}
+
+function readFileSafe(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function readPendingOrWarn(ctx: Context, path: string): PendingManifest | null {
+  try {
+    return readPending(path);
+  } catch (e) {
+    ctx.log.warn(`ignoring an unreadable ${path}.pending: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+/** `2 entries ("etc", "etc/motd")`: what settlePending found changed after a capture. */
+export function editedEntries(e: { names: string[]; count: number }): string {
+  const more = e.count > e.names.length ? `, ${e.count - e.names.length} more` : "";
+  return `${e.count} entr${e.count === 1 ? "y" : "ies"} (${e.names.map((n) => JSON.stringify(n)).join(", ")}${more})`;
+}
+
+/**
+ * Recompute and store an image's manifest after pack, lite, clone or import, or before a
+ * signature. The origin is kept unless a new one is given (pack changes the archives, not how
+ * the tree was made). A manifest whose content did not change is left alone, signature and
+ * all; one that changed loses its signature, which no longer covers it. A manifest a capture
+ * left due (pending.ts) is settled here with whatever the tree is now: these commands record
+ * the image as it is, as they always did.
  */
 export function refreshManifest(ctx: Context, img: Image, origin?: Origin): { path: string; changed: boolean; manifest: ImageManifest } {
   const path = manifestPath(ctx.config, img);
+  const pending = readPendingOrWarn(ctx, path);
   let old: StoredManifest | null = null;
   try {
-    old = readStoredManifest(ctx.config, img);
+    old = pending ? previousOf(pending, path) : readStoredManifest(ctx.config, img);
   } catch (e) {
     ctx.log.warn(`replacing an unreadable ${path}: ${(e as Error).message}`);
   }
   const cache = existsSync(dirname(path)) ? new FileDigestCache(`${path}.cache`) : undefined;
-  const fresh = computeManifest(ctx.config, img, origin ?? old?.manifest.origin ?? { how: "unknown" }, undefined, { cache });
+  const fresh = computeManifest(ctx.config, img, origin ?? pending?.origin ?? old?.manifest.origin ?? { how: "unknown" }, pending?.since, { cache });
   cache?.save();
-  if (old && sameContent(old.manifest, fresh)) return { path, changed: false, manifest: old.manifest };
   if (!existsSync(dirname(path))) return { path, changed: false, manifest: fresh };
-  writeFileAtomic(path, manifestText(fresh), 0o644);
-  if (old?.signature) {
-    rmSync(path + SIGNATURE_SUFFIX, { force: true });
-    ctx.log.warn(`${img.name} changed since it was signed; its signature was removed (sign it again with 'xcimg image sign ${img.name}')`);
+  const r = store(ctx, img, path, old, fresh);
+  if (pending) clearPending(path);
+  return { path, ...r };
+}
+
+export interface Settled {
+  /** The manifest as computed from the disk now (stored unless `editedAfter`). */
+  manifest: ImageManifest;
+  stored: boolean;
+  since: string;
+  /** The first entries changed on this management node after the capture, and how many. */
+  editedAfter: { names: string[]; count: number } | null;
+}
+
+/**
+ * Compute the manifest a capture left due (pending.ts) and store it — unless an entry of the
+ * tree changed after the capture, or `write` is false: then nothing is stored and the caller
+ * says so (`image verify` refuses, `image show` shows what it computed). null: nothing was due.
+ * `cache: false` reads every file (`image verify` uses this walk as its check).
+ */
+export function settlePending(ctx: Context, img: Image, opts: { cache: boolean; write: boolean }): Settled | null {
+  const path = manifestPath(ctx.config, img);
+  const pending = readPendingOrWarn(ctx, path);
+  if (!pending) return null;
+  const names: string[] = [];
+  let count = 0;
+  const changedAfter = {
+    ns: barrierNs(pending),
+    found: (rel: string) => {
+      if (names.length < 5) names.push(rel);
+      count++;
+    },
+  };
+  const cache = opts.cache && existsSync(dirname(path)) ? new FileDigestCache(`${path}.cache`) : undefined;
+  const fresh = computeManifest(ctx.config, img, pending.origin, pending.since, { cache, changedAfter });
+  cache?.save();
+  const editedAfter = count === 0 ? null : { names, count };
+  if (editedAfter || !opts.write) return { manifest: fresh, stored: false, since: pending.since, editedAfter };
+  try {
+    const r = store(ctx, img, path, previousOf(pending, path), fresh);
+    clearPending(path);
+    return { manifest: r.manifest, stored: true, since: pending.since, editedAfter: null };
+  } catch (e) {
+    // a reader without write access (image show) still gets the manifest; the next writer stores it
+    if (!(e instanceof XcimgError)) throw e;
+    ctx.log.warn(`the manifest of ${img.name} was computed but not stored: ${e.message}`);
+    return { manifest: fresh, stored: false, since: pending.since, editedAfter: null };
   }
-  ctx.log.debug(`wrote ${path}`);
-  return { path, changed: true, manifest: fresh };
 }

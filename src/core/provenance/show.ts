@@ -1,17 +1,36 @@
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
-import { computeManifest, type ImageManifest, manifestPath, type Origin, readStoredManifest } from "./manifest";
+import { computeManifest, editedEntries, type ImageManifest, manifestPath, type Origin, readStoredManifest, settlePending } from "./manifest";
 
-/** `xcimg image show <img> --manifest`: the stored manifest, or one computed now (nothing is written). */
+/**
+ * `xcimg image show <img> --manifest`: the stored manifest, or one computed now (nothing is
+ * written), except a manifest a capture left due (pending.ts), which is stored once computed.
+ */
 export interface ManifestView {
   image: string;
   path: string;
   stored: boolean;
   signed: boolean;
   manifest: ImageManifest;
+  /** Why a computed manifest was not stored (the tree changed after its capture). */
+  note?: string;
 }
 
 export function viewManifest(ctx: Context, img: Image): ManifestView {
+  // a manifest a capture left due is computed now and stored, unless the tree changed since
+  const settled = settlePending(ctx, img, { cache: true, write: true });
+  if (settled && !settled.stored) {
+    return {
+      image: img.name,
+      path: manifestPath(ctx.config, img),
+      stored: false,
+      signed: false,
+      manifest: settled.manifest,
+      note: settled.editedAfter
+        ? `${editedEntries(settled.editedAfter)} of the tree changed on this management node after the capture of ${settled.since}; not stored: 'xcimg image verify' refuses it, 'xcimg image sign' records it`
+        : undefined,
+    };
+  }
   const stored = readStoredManifest(ctx.config, img);
   if (stored) return { image: img.name, path: stored.path, stored: true, signed: stored.signature !== null, manifest: stored.manifest };
   return { image: img.name, path: manifestPath(ctx.config, img), stored: false, signed: false, manifest: computeManifest(ctx.config, img, { how: "unknown" }) };
@@ -36,6 +55,7 @@ export function manifestLines(v: ManifestView): string[] {
   const id = m.identity;
   const lines = [
     `Image manifest of ${v.image}: ${v.path}${v.stored ? "" : " (not stored yet; computed now)"}`,
+    ...(v.note ? [`  note:       ${v.note}`] : []),
     `  identity:   ${id.name}: ${id.provmethod} ${id.osvers} ${id.osarch} profile ${id.profile}`,
     `  made:       ${m.made}`,
     `  origin:     ${describeOrigin(m.origin)}`,

@@ -70,7 +70,7 @@ function contentDigest(path: string | Buffer, buf: Buffer): string {
   return h.digest("hex");
 }
 
-function typeOf(st: import("node:fs").Stats): string {
+function typeOf(st: import("node:fs").Stats | import("node:fs").BigIntStats): string {
   if (st.isDirectory()) return "d";
   if (st.isFile()) return "f";
   if (st.isSymbolicLink()) return "l";
@@ -120,11 +120,31 @@ function cacheKey(st: import("node:fs").BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/**
+ * ctimes come from the kernel's coarse clock (one tick, up to 10 ms, behind): a file written
+ * again within the tick its key was read in could keep the same key ("racy git",
+ * git's Documentation/technical/racy-git.txt). Files changed this recently before the walk
+ * are hashed but not cached, so a cached key is always older than any later write.
+ */
+const RACY_NS = 50_000_000n;
+
+export interface DigestOptions {
+  skip?: (rel: string) => boolean;
+  onLine?: (rel: string, line: string) => void;
+  xattrs?: boolean;
+  cache?: DigestCache;
+  /**
+   * Report every entry (and the tree's top, as ".") whose ctime is after this time (ns): what
+   * changed on this machine after a capture, for a digest computed later (pending.ts).
+   */
+  changedAfter?: { ns: bigint; found: (rel: string) => void };
+}
+
 /** `onLine` receives every line (tests and `image verify` use it to say what differs). */
-export function digestTree(
-  root: string,
-  opts: { skip?: (rel: string) => boolean; onLine?: (rel: string, line: string) => void; xattrs?: boolean; cache?: DigestCache } = {},
-): TreeDigest {
+export function digestTree(root: string, opts: DigestOptions = {}): TreeDigest {
+  const racyAfter = BigInt(Date.now()) * 1_000_000n - RACY_NS;
+  const after = opts.changedAfter;
+  if (after && lstatSync(root, { bigint: true }).ctimeNs > after.ns) after.found(".");
   const withXattrs = opts.xattrs ?? getfattrAvailable();
   const xattrs = withXattrs ? treeXattrs(root) : new Map<string, string>();
   const total = createHash("sha256");
@@ -146,19 +166,20 @@ export function digestTree(
       const relName = relBuf.toString("latin1");
       if (opts.skip?.(relName)) continue;
       const full = Buffer.concat([rootBuf, Buffer.from("/"), relBuf]);
-      const st = lstatSync(full);
+      const st = lstatSync(full, { bigint: true });
       const type = typeOf(st);
+      if (after && st.ctimeNs > after.ns) after.found(relName);
       let content = "-";
       let extra = "-";
       let size = 0;
       if (type === "f") {
-        size = st.size;
+        size = Number(st.size);
         bytes += size;
         if (opts.cache) {
-          const key = cacheKey(lstatSync(full, { bigint: true }));
+          const key = cacheKey(st);
           const hit = opts.cache.get(relName, key);
           content = hit ?? contentDigest(full, buf);
-          if (!hit) opts.cache.put(relName, key, content);
+          if (!hit && st.ctimeNs < racyAfter) opts.cache.put(relName, key, content);
         } else content = contentDigest(full, buf);
       } else if (type === "l") {
         extra = JSON.stringify(readlinkSync(full, { encoding: "buffer" }).toString("latin1"));
@@ -166,7 +187,7 @@ export function digestTree(
         extra = String(st.rdev);
       }
       const attrs = xattrs.get(relName);
-      const line = `${JSON.stringify(relName)} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid} ${size} ${content} ${extra}${attrs ? ` ${attrs}` : ""}\n`;
+      const line = `${JSON.stringify(relName)} ${type} ${(Number(st.mode) & 0o7777).toString(8)} ${st.uid} ${st.gid} ${size} ${content} ${extra}${attrs ? ` ${attrs}` : ""}\n`;
       total.update(line, "latin1");
       opts.onLine?.(relName, line);
       entries++;

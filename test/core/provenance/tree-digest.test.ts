@@ -81,6 +81,7 @@ describe("digestTree", () => {
     const t = fresh();
     const cacheFile = join(dir, "cache.json");
     rmSync(cacheFile, { force: true });
+    await Bun.sleep(100); // older than the racy window (next test)
     const first = new FileDigestCache(cacheFile);
     const a = digestTree(t, { cache: first });
     first.save();
@@ -101,5 +102,34 @@ describe("digestTree", () => {
     const b = digestTree(t, { cache: third });
     expect(b.sha256).not.toBe(a.sha256);
     expect(b).toEqual(digestTree(t));
+  });
+
+  test("a file changed just before the walk is hashed but not cached (its ctime tick may not be over)", async () => {
+    const t = fresh();
+    await Bun.sleep(100);
+    writeFileSync(join(t, "usr/bin/tool"), "just written");
+    const cacheFile = join(dir, "racy.json");
+    rmSync(cacheFile, { force: true });
+    const first = new FileDigestCache(cacheFile);
+    digestTree(t, { cache: first });
+    first.save();
+    const cached = JSON.parse(readFileSync(cacheFile, "utf8")).entries as Record<string, unknown>;
+    expect(cached["usr/bin/tool"]).toBeUndefined();
+    expect(Object.keys(cached).length).toBeGreaterThan(5);
+  });
+
+  test("changedAfter names the entries (and the top) whose ctime is after a time", async () => {
+    const t = fresh();
+    await Bun.sleep(20);
+    const since = BigInt(Date.now()) * 1_000_000n;
+    await Bun.sleep(20);
+    writeFileSync(join(t, "usr/bin/tool"), "edited");
+    const found: string[] = [];
+    digestTree(t, { changedAfter: { ns: since, found: (rel) => found.push(rel) } });
+    expect(found).toEqual(["usr/bin/tool", "usr/bin/tool-hard"]); // a hard link is the same inode
+    rmSync(join(t, "usr/bin/tool"));
+    const again: string[] = [];
+    digestTree(t, { changedAfter: { ns: since, found: (rel) => again.push(rel) } });
+    expect(again).toEqual(["usr/bin", "usr/bin/tool-hard"]); // a removal shows on its directory (and on the other link)
   });
 });
