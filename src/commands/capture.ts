@@ -37,9 +37,22 @@ export default leaf({
   async run(ctx, args) {
     const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
     const fn = await operation(method, "capture", `capture -t ${args.type}`);
-    const result = await fn(ctx, { ...args, node: args.node, image: args.osimage ?? "" });
-    const image = (result as { image?: string })?.image;
-    if (image) afterImageChange(ctx, image, captureOrigin(ctx, image));
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    const result = await fn(ctx, {
+      node: args.node,
+      image: given(args.osimage),
+      profile: given(args.profile),
+      excludes: args.exclude ?? [],
+      excludeFile: given(args.excludeFile),
+      rootdir: given(args.rootdir),
+      keepIdentity: Boolean(args.keepIdentity),
+      ssh: { port: given(args.port), user: given(args.user), identity: given(args.identity), acceptNewHostkey: Boolean(args.acceptNewHostkey) },
+    });
+    afterImageChange(ctx, result.image, captureOrigin(ctx, result.image));
+    return output(result, result.summary);
   },
 });
+
+/** An empty flag value (`-o ''`) is the same as none, as it always was for capture. */
+function given(v: string | undefined): string | undefined {
+  return v === "" ? undefined : v;
+}

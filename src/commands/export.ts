@@ -29,11 +29,9 @@ export default leaf({
     if (errors.length) throw errorList(ctx, errors);
     if (args.key && !args.sign) throw new UsageError("--key is for --sign", { hint: "add --sign" });
     const image = getImage(ctx.db(), args.osimage);
-    const fn = await operation(image.attrs.provmethod as string, "export", `image '${args.osimage}'`);
-    const r = (await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra, sign: args.sign, key: args.key })) as {
-      bundle: string;
-      bytes: number;
-    };
+    // checkExportable reported an unset provmethod already
+    const fn = await operation(image.attrs.provmethod ?? "", "export", `image '${args.osimage}'`);
+    const r = await fn(ctx, image, { bundle: args.bundle, postscripts: args.postscripts, extra: args.extra ?? [], sign: args.sign === true, key: args.key });
     return output(r, `Done! ${r.bundle} (${r.bytes} bytes)`);
   },
 });

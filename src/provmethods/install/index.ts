@@ -1,5 +1,4 @@
-import { asExportRequest, exportImage } from "../../core/bundle/export";
-import { asImageImport } from "../../core/bundle/import";
+import { exportImage } from "../../core/bundle/export";
 import { defineProvMethod } from "../types";
 import { bootInstall } from "./boot";
 import { installExport } from "./export";
@@ -8,8 +7,9 @@ import { installImport } from "./import";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
 export default defineProvMethod({
-  ...facts,
+  name: facts.name,
+  description: facts.description,
   boot: (ctx, img, req) => bootInstall(ctx, img, req.nodes),
-  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), installExport),
-  import: (ctx, req) => installImport(ctx, asImageImport(req)),
+  export: (ctx, img, req) => exportImage(ctx, img, req, installExport),
+  import: (ctx, req) => installImport(ctx, req),
 });

@@ -1,5 +1,4 @@
-import { asExportRequest, exportImage } from "../../core/bundle/export";
-import { asImageImport } from "../../core/bundle/import";
+import { exportImage } from "../../core/bundle/export";
 import { defineProvMethod } from "../types";
 import { boot } from "./boot";
 import { netbootExport } from "./export";
@@ -9,9 +8,10 @@ import { pack } from "./pack";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */
 export default defineProvMethod({
-  ...facts,
-  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), netbootExport),
-  import: (ctx, req) => netbootImport(ctx, asImageImport(req)),
+  name: facts.name,
+  description: facts.description,
+  export: (ctx, img, req) => exportImage(ctx, img, req, netbootExport),
+  import: (ctx, req) => netbootImport(ctx, req),
   pack,
   boot,
   capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),

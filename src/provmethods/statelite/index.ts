@@ -1,17 +1,21 @@
-import { asExportRequest, exportImage } from "../../core/bundle/export";
-import { asImageImport } from "../../core/bundle/import";
+import { exportImage } from "../../core/bundle/export";
+import { DataError } from "../../core/errors";
 import { defineProvMethod } from "../types";
 import { boot } from "./boot";
 import { stateliteExport } from "./export";
 import { facts } from "./facts";
 import { stateliteImport } from "./import";
 import { lite } from "./lite";
+import { PROVMETHOD_MESSAGE } from "./liteimg";
 
 /** A shared read-only root (NFS or ramdisk) with per-node tmpfs and persistent files. */
 export default defineProvMethod({
-  ...facts,
+  name: facts.name,
+  description: facts.description,
   lite,
   boot,
-  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), stateliteExport),
-  import: (ctx, req) => stateliteImport(ctx, asImageImport(req)),
+  export: (ctx, img, req) => exportImage(ctx, img, req, stateliteExport),
+  import: (ctx, req) => stateliteImport(ctx, req),
+  // liteimg's own words for an image of another provmethod (xCAT liteimg)
+  refuseOthers: { lite: (image) => new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${image} provmethod=statelite` }) },
 });

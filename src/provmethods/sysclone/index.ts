@@ -1,5 +1,4 @@
-import { asExportRequest, exportImage } from "../../core/bundle/export";
-import { asImageImport } from "../../core/bundle/import";
+import { exportImage } from "../../core/bundle/export";
 import { defineProvMethod } from "../types";
 import { syscloneExport } from "./export";
 import { facts } from "./facts";
@@ -7,9 +6,10 @@ import { syscloneImport } from "./import";
 
 /** Diskful nodes cloned from a captured golden node. */
 export default defineProvMethod({
-  ...facts,
-  export: (ctx, img, req) => exportImage(ctx, img, asExportRequest(req), syscloneExport),
-  import: (ctx, req) => syscloneImport(ctx, asImageImport(req)),
+  name: facts.name,
+  description: facts.description,
+  export: (ctx, img, req) => exportImage(ctx, img, req, syscloneExport),
+  import: (ctx, req) => syscloneImport(ctx, req),
   capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
   clone: (ctx, img, req) => import("./clone").then((m) => m.clone(ctx, img, req)),
 });
