@@ -1,9 +1,8 @@
 import { leaf, output } from "../cli/command";
+import { createdBy } from "../core/capture/method-facts";
+import { CAPTURE_TYPES } from "../core/capture/plan";
 import { afterImageChange, captureOrigin } from "../core/provenance/hooks";
 import { operation } from "../provmethods/registry";
-
-/** -t diskless captures a netboot root tree; -t sysclone a tree to clone onto disks. */
-const TYPE_TO_METHOD = { diskless: "netboot", sysclone: "sysclone" } as const;
 
 export default leaf({
   name: "capture",
@@ -13,7 +12,7 @@ export default leaf({
     type: {
       type: "enum",
       alias: "t",
-      options: ["diskless", "sysclone"],
+      options: CAPTURE_TYPES,
       required: true,
       description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)",
     },
@@ -35,8 +34,8 @@ export default leaf({
     "xcimg --json capture golden01 -t diskless --keep-identity   # see docs/capture.md",
   ],
   async run(ctx, args) {
-    const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
-    const fn = await operation(method, "capture", `capture -t ${args.type}`);
+    // -t diskless runs netboot's capture, -t sysclone sysclone's: the method each type creates
+    const fn = await operation(createdBy(args.type), "capture", `capture -t ${args.type}`);
     const result = await fn(ctx, {
       node: args.node,
       image: given(args.osimage),

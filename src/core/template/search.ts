@@ -1,5 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
+import { customDir } from "../image/xcat-dirs";
 import { builtinFile, type InstallerFamily } from "./builtin";
 
 /**
@@ -78,8 +79,9 @@ export function findInDir(dir: string, ext: string, profile: string, osvers: str
   return undefined;
 }
 
+/** Install templates and pkglists: xCAT's custom/install/<platform>/ (Template.pm). */
 export function customInstallDir(installdir: string, platform: string): string {
-  return join(installdir, "custom", "install", platform);
+  return customDir(installdir, "diskful", platform);
 }
 
 /** The site's file if it has one, else the built-in one, else undefined. */

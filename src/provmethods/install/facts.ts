@@ -4,4 +4,7 @@ import type { MethodFacts } from "../../core/provmethod/facts";
 export const facts = {
   name: "install",
   description: "install the OS from its media with a rendered kickstart, AutoYaST or preseed template",
+  // no tree: the image points at its copied media (pkgdir) and a template
+  image: { home: "profile", tree: null, customDir: "diskful" },
+  media: { creates: true },
 } as const satisfies MethodFacts;

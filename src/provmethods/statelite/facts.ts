@@ -4,4 +4,13 @@ import type { MethodFacts } from "../../core/provmethod/facts";
 export const facts = {
   name: "statelite",
   description: "shared read-only root with per-node tmpfs and persistent files (litefile table)",
+  image: {
+    home: "profile",
+    tree: "rootimg",
+    customDir: "diskless",
+    // a ramdisk root is copied into each node's RAM; any other rootfstype mounts the tree itself
+    nfsRoot: (img) => img.attrs.rootfstype !== "ramdisk",
+  },
+  // capture -t diskless refreshes an existing statelite image's tree; it never creates one
+  capture: { type: "diskless" },
 } as const satisfies MethodFacts;
