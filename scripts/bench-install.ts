@@ -10,6 +10,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+// core asks the methods' facts (defineMediaImage, rootImgDir), registered as the CLI does
+import "../src/provmethods/register";
 import { makeContext } from "../src/cli/context";
 import { loadConfig } from "../src/core/config/load";
 import { getImage } from "../src/core/defs/image";

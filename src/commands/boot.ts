@@ -1,6 +1,6 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
-import type { BootResult, NodeBooted } from "../core/boot/boot";
+import type { NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
 import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
@@ -45,7 +45,7 @@ export default leaf({
     for (const [name, group] of groups) {
       try {
         const { image, fn } = await imageOperation(ctx, name, "boot");
-        const r = (await fn(ctx, image, { nodes: group })) as BootResult;
+        const r = await fn(ctx, image, { nodes: group });
         booted.push(...r.booted);
         Object.assign(failed, r.failed);
         if (r.hostKeysCreated) ctx.log.info(`created SSH host keys for ${r.hostKeysCreated} node(s)`);

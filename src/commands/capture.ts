@@ -1,11 +1,10 @@
 import { leaf, output } from "../cli/command";
 import { SSH_ARGS } from "../cli/ssh-args";
+import { createdBy } from "../core/capture/method-facts";
+import { CAPTURE_TYPES } from "../core/capture/plan";
 import { treeStateFile } from "../core/capture/tree";
 import { afterCapture, captureOrigin } from "../core/provenance/hooks";
 import { operation } from "../provmethods/registry";
-
-/** -t diskless captures a netboot root tree; -t sysclone a tree to clone onto disks. */
-const TYPE_TO_METHOD = { diskless: "netboot", sysclone: "sysclone" } as const;
 
 export default leaf({
   name: "capture",
@@ -15,7 +14,7 @@ export default leaf({
     type: {
       type: "enum",
       alias: "t",
-      options: ["diskless", "sysclone"],
+      options: CAPTURE_TYPES,
       required: true,
       description: "diskless (netboot root tree) or sysclone (tree to clone onto disks)",
     },
@@ -35,12 +34,25 @@ export default leaf({
     "xcimg --json capture golden01 -t diskless --keep-identity   # see docs/capture.md",
   ],
   async run(ctx, args) {
-    const method = TYPE_TO_METHOD[args.type as keyof typeof TYPE_TO_METHOD];
-    const fn = await operation(method, "capture", `capture -t ${args.type}`);
-    const result = await fn(ctx, { ...args, node: args.node, image: args.osimage ?? "" });
-    const { image, tree } = (result ?? {}) as { image?: string; tree?: string };
+    // -t diskless runs netboot's capture, -t sysclone sysclone's: the method each type creates
+    const fn = await operation(createdBy(args.type), "capture", `capture -t ${args.type}`);
+    const result = await fn(ctx, {
+      node: args.node,
+      image: given(args.osimage),
+      profile: given(args.profile),
+      excludes: args.exclude ?? [],
+      excludeFile: given(args.excludeFile),
+      rootdir: given(args.rootdir),
+      keepIdentity: Boolean(args.keepIdentity),
+      ssh: { port: given(args.port), user: given(args.user), identity: given(args.identity), acceptNewHostkey: Boolean(args.acceptNewHostkey) },
+    });
     // the manifest's tree digest is computed when first needed, not here (core/provenance/pending.ts)
-    if (image && tree) afterCapture(ctx, image, captureOrigin(ctx, image), treeStateFile(tree));
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    afterCapture(ctx, result.image, captureOrigin(ctx, result.image), treeStateFile(result.tree));
+    return output(result, result.summary);
   },
 });
+
+/** An empty flag value (`-o ''`) is the same as none, as it always was for capture. */
+function given(v: string | undefined): string | undefined {
+  return v === "" ? undefined : v;
+}

@@ -4,10 +4,9 @@ import { SSH_ARGS, sshFlags } from "../cli/ssh-args";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { afterImageChange } from "../core/provenance/hooks";
-import type { CloneResult } from "../provmethods/sysclone/prepare";
 import { parseSize } from "../provmethods/sysclone/size";
 import { followClones, isFinished, statusLine } from "../provmethods/sysclone/status";
-import type { UpdateResult } from "../provmethods/sysclone/update";
+import type { CloneRequest } from "../provmethods/types";
 
 export default leaf({
   name: "clone",
@@ -55,7 +54,7 @@ export default leaf({
     if (args.diskSize && !args.dryRun) throw new UsageError("--disk-size only shapes the plan --dry-run prints: each node plans for its own disk");
     if (args.disk && !/^\/dev\/[A-Za-z0-9/_-]+$/.test(args.disk)) throw new UsageError(`--disk must name a device such as /dev/sda, not '${args.disk}'`);
     const { image, fn } = await imageOperation(ctx, args.osimage, "clone");
-    const req = {
+    const req: CloneRequest = {
       nodes,
       dryRun: args.dryRun,
       update: args.update,
@@ -66,7 +65,7 @@ export default leaf({
       noDelete: args.noDelete,
       excludeFrom: args.excludeFrom,
     };
-    const result = (await fn(ctx, image, req)) as CloneResult | UpdateResult;
+    const result = await fn(ctx, image, req);
     // clone made or reused the disk archive nodes download: the manifest lists it (docs/provenance.md)
     if (!args.dryRun && !args.update) afterImageChange(ctx, image.name);
     for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);

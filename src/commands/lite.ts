@@ -1,11 +1,10 @@
 import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
-import { findImage, getImage } from "../core/defs/image";
-import { DataError, NotFoundError } from "../core/errors";
+import { findImage } from "../core/defs/image";
+import { NotFoundError } from "../core/errors";
 import { validateImageName } from "../core/names";
 import { afterImageChange } from "../core/provenance/hooks";
 import { imageLiteEntries, lsliteLine } from "../provmethods/statelite/litefile";
-import { PROVMETHOD_MESSAGE } from "../provmethods/statelite/liteimg";
 
 export default leaf({
   name: "lite",
@@ -28,9 +27,8 @@ export default leaf({
       const entries = imageLiteEntries(ctx.db(), args.osimage);
       return output(entries, entries.map(lsliteLine));
     }
-    const image = getImage(ctx.db(), args.osimage);
-    if (image.attrs.provmethod !== "statelite") throw new DataError(PROVMETHOD_MESSAGE, { hint: `xcimg image set ${args.osimage} provmethod=statelite` });
-    const { fn } = await imageOperation(ctx, args.osimage, "lite");
+    // an image of another provmethod gets liteimg's words (statelite's refuseOthers, provmethods/registry.ts)
+    const { image, fn } = await imageOperation(ctx, args.osimage, "lite");
     const result = await fn(ctx, image, { nosyncfiles: args.nosyncfiles });
     afterImageChange(ctx, image.name);
     return output(result, "");

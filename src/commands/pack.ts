@@ -21,6 +21,6 @@ export default leaf({
     const { image, fn } = await imageOperation(ctx, args.osimage, "pack");
     const result = await fn(ctx, image, { method: args.method, compress: args.compress, nosyncfiles: args.nosyncfiles });
     afterImageChange(ctx, image.name);
-    return output(result, String((result as { summary?: string })?.summary ?? ""));
+    return output(result, result.summary);
   },
 });

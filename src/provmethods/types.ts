@@ -1,6 +1,14 @@
+import type { BootResult } from "../core/boot/boot";
+import type { CaptureRequest, CaptureResult } from "../core/capture/capture";
 import type { Context } from "../core/context";
 import type { Image } from "../core/defs/image";
+import type { XcimgError } from "../core/errors";
+import type { PackResult } from "../core/pack/pack";
 import type { ProvMethodName } from "../core/provmethod/names";
+import type { SshFlags } from "../core/remote/target";
+import type { LiteResult } from "./statelite/liteimg";
+import type { CloneResult as SyscloneCloneResult } from "./sysclone/prepare";
+import type { UpdateResult } from "./sysclone/update";
 
 export type { ProvMethodName };
 
@@ -13,19 +21,68 @@ export type { ProvMethodName };
 export const OPERATIONS = ["capture", "pack", "lite", "boot", "clone"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** Per-operation request/response shapes grow as the lifecycle issues land. */
+/*
+ * Each operation's request and result, typed once here (as unstorage's `Driver` types each
+ * of its methods), so a command builds a checked request and reads a typed result without a
+ * cast. An operation only one method has (lite, clone) is typed by that method's own types.
+ */
+
+/** capture: the command's flags; the method adds the capture type (core/capture/plan.ts). */
+export type CaptureOpRequest = Omit<CaptureRequest, "type">;
+export type CaptureOpResult = CaptureResult;
+
+/** pack: xCAT packimage -m/-c, and --nosyncfiles. */
+export interface PackRequest {
+  method?: string;
+  compress?: string;
+  nosyncfiles?: boolean;
+}
+export type PackOpResult = PackResult & { summary: string };
+
+/** lite: xCAT liteimg (the listing, lslite -i, is not provmethod-bound). */
+export interface LiteRequest {
+  nosyncfiles?: boolean;
+}
+export type LiteOpResult = LiteResult;
+
+/** boot: xCAT nodeset <noderange> osimage=<image>. */
+export interface BootRequest {
+  nodes: string[];
+}
+export type BootOpResult = BootResult;
+
+/** clone: prepare nodes to clone themselves at their next network boot, or (update) bring running clones up to date. */
+export interface CloneRequest {
+  nodes: string[];
+  dryRun?: boolean;
+  update?: boolean;
+  diskBytes?: number;
+  disk?: string;
+  rebootAfter?: number;
+  ssh?: SshFlags;
+  noDelete?: boolean;
+  excludeFrom?: string;
+}
+export type CloneOpResult = SyscloneCloneResult | UpdateResult;
+
 export interface OperationFns {
-  capture: (ctx: Context, req: { node: string; image: string; [k: string]: unknown }) => Promise<unknown>;
-  pack: (ctx: Context, img: Image, req: Record<string, unknown>) => Promise<unknown>;
-  lite: (ctx: Context, img: Image, req: Record<string, unknown>) => Promise<unknown>;
-  boot: (ctx: Context, img: Image, req: { nodes: string[]; [k: string]: unknown }) => Promise<unknown>;
-  clone: (ctx: Context, img: Image, req: { nodes: string[]; [k: string]: unknown }) => Promise<unknown>;
+  capture: (ctx: Context, req: CaptureOpRequest) => Promise<CaptureOpResult>;
+  pack: (ctx: Context, img: Image, req: PackRequest) => Promise<PackOpResult>;
+  lite: (ctx: Context, img: Image, req: LiteRequest) => Promise<LiteOpResult>;
+  boot: (ctx: Context, img: Image, req: BootRequest) => Promise<BootOpResult>;
+  clone: (ctx: Context, img: Image, req: CloneRequest) => Promise<CloneOpResult>;
 }
 
 export type ProvMethod = {
   name: ProvMethodName;
   /** One line for `--help` and error hints. */
   description: string;
+  /**
+   * For an operation only this method has: how an image of another provmethod is refused,
+   * when xCAT has its own words for it (liteimg's "Please make sure that osimage.provmethod
+   * is set to statelite"). Without it the registry's generic usage error applies.
+   */
+  refuseOthers?: { [O in Operation]?: (image: string) => XcimgError };
 } & Partial<OperationFns>;
 
 export function defineProvMethod<const T extends ProvMethod>(m: T): T {

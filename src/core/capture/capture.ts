@@ -13,6 +13,7 @@ import { makeJailDir, removeJailDir } from "./confine";
 import { buildExcludes, readExcludeFile } from "./excludes";
 import { generalizeFstab } from "./fstab";
 import { generalizeIdentity } from "./identity";
+import { captureTypeFacts } from "./method-facts";
 import { classifyMounts } from "./mounts";
 import { type CapturePlan, type CaptureType, planImage, precheck } from "./plan";
 import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe";
@@ -92,7 +93,7 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
   let facts: NodeFacts | null = null;
   try {
     log.info(`Capturing image on ${session.where}...`);
-    facts = await probeNode(session, req.rootdir ?? "/", req.type === "sysclone" && !req.rootdir, signal);
+    facts = await probeNode(session, req.rootdir ?? "/", captureTypeFacts(req.type).probesDisks === true && !req.rootdir, signal);
     requireUsableTar(facts, session.where);
     const plan = planImage(
       ctx.db(),

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, fsError } from "../errors";
+import { customDir, shippedDir } from "../image/xcat-dirs";
 import { type ClassifiedMount, escapeGlob } from "./mounts";
 
 /**
@@ -52,7 +53,8 @@ function fileIn(dir: string, profile: string, os: string, arch: string): string 
  * a time until a netboot directory of that name exists (rhels9.4 → rh), as xCAT does.
  */
 export function findExlist(installdir: string, profile: string, os: string, arch: string, xcatroot = XCATROOT): string | null {
-  const dirsFor = (d: string) => [join(installdir, "custom", "netboot", d), join(xcatroot, "share", "xcat", "netboot", d)];
+  // imgcapture reads the diskless directories for every -t
+  const dirsFor = (d: string) => [customDir(installdir, "diskless", d), shippedDir(xcatroot, "diskless", d)];
   let distname = os;
   while (distname && !dirsFor(distname).some((d) => existsSync(d))) distname = distname.slice(0, -1);
   if (!distname) return null;

@@ -3,23 +3,27 @@ import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import { findImage, type Image, KNOWN_ARCHES } from "../defs/image";
 import { DataError, UsageError } from "../errors";
+import { imageFacts } from "../image/method-facts";
 import { rootImgDir } from "../image/paths";
 import { validateImageName, validatePathComponent } from "../names";
+import { captureTypeFacts, captureTypeOf, createdBy, methodsFilledBy } from "./method-facts";
 
 /**
  * Which image a capture writes and where, decided before and after the probe. -t diskless
  * makes (or refreshes) a netboot image, named `<osvers>-<arch>-netboot-<profile>` unless -o
  * says otherwise; it may also refresh an existing statelite image's tree. -t sysclone needs
  * -o (xCAT's rule) and makes a sysclone image. An existing image must be of a matching
- * provmethod, OS and architecture, as xCAT's imgcapture checks.
+ * provmethod, OS and architecture, as xCAT's imgcapture checks. Which methods a type fills
+ * and creates are the methods' facts (MethodFacts.capture, core/capture/method-facts.ts).
  */
-export type CaptureType = "diskless" | "sysclone";
-
-const PROVMETHODS: Record<CaptureType, string[]> = { diskless: ["netboot", "statelite"], sysclone: ["sysclone"] };
+/** xCAT imgcapture's -t values: kinds of capture (one of them spelt like the provmethod it creates). */
+export const CAPTURE_TYPES = ["diskless", "sysclone"] as const;
+export type CaptureType = (typeof CAPTURE_TYPES)[number];
 
 /** Checks that need neither the node nor the probe: fail before connecting. */
 export function precheck(db: Db, type: CaptureType, image: string | undefined, profile: string | undefined): Image | null {
-  if (type === "sysclone" && !image) throw new UsageError('You must specify osimage name if you are using "sysclone".', { hint: "add -o <osimage>" });
+  if (captureTypeFacts(type).needsName && !image)
+    throw new UsageError(`You must specify osimage name if you are using "${type}".`, { hint: "add -o <osimage>" });
   if (profile) validatePathComponent("profile", profile);
   if (!image) return null;
   validateImageName(image);
@@ -30,9 +34,11 @@ export function precheck(db: Db, type: CaptureType, image: string | undefined, p
 
 function checkExisting(img: Image, type: CaptureType, profile: string | undefined): void {
   const pm = img.attrs.provmethod;
-  if (pm && !PROVMETHODS[type].includes(pm)) {
-    throw new UsageError(`image '${img.name}' has provmethod '${pm}'; capture -t ${type} writes ${PROVMETHODS[type].join(" or ")} images`, {
-      hint: `capture into another image with -o, or use -t ${pm === "sysclone" ? "sysclone" : "diskless"}`,
+  const fills = methodsFilledBy(type);
+  if (pm && !fills.some((m) => m === pm)) {
+    throw new UsageError(`image '${img.name}' has provmethod '${pm}'; capture -t ${type} writes ${fills.join(" or ")} images`, {
+      // the type that fills the image's method; diskless for a method no capture fills (install)
+      hint: `capture into another image with -o, or use -t ${captureTypeOf(pm) ?? "diskless"}`,
     });
   }
   if (profile && img.attrs.profile && img.attrs.profile !== profile) {
@@ -89,7 +95,7 @@ export function planImage(
       });
     }
   }
-  const provmethod = existing?.attrs.provmethod ?? (req.type === "diskless" ? "netboot" : "sysclone");
+  const provmethod = existing?.attrs.provmethod ?? createdBy(req.type);
   const img: Image = { name, attrs: { ...existing?.attrs, provmethod, osvers, osarch: node.arch, profile } };
   const rootimgdir = rootImgDir(config, img);
   return {
@@ -100,6 +106,6 @@ export function planImage(
     osarch: node.arch,
     profile,
     rootimgdir,
-    tree: provmethod === "sysclone" ? rootimgdir : join(rootimgdir, "rootimg"),
+    tree: imageFacts(provmethod).tree === "." ? rootimgdir : join(rootimgdir, "rootimg"),
   };
 }

@@ -10,6 +10,7 @@ import { exchangeDirs } from "../fs/swap";
 import { rootImgDir } from "../image/paths";
 import { sealNewTree } from "../image/tree-barrier";
 import { pickKernel } from "../pack/kernel";
+import { methodWhere } from "../provmethod/facts";
 import { abortReason } from "../remote/ssh";
 import { debianBackend } from "./debian";
 import { osFamily } from "./family";
@@ -58,6 +59,11 @@ export interface GenimageResult {
   summary: string;
 }
 
+/** The provmethod of the images genimage defines, and builds for when an image has none (MethodFacts.genimage). */
+function genimageMethod(): string {
+  return methodWhere("genimage creates", (f) => f.genimage?.creates === true);
+}
+
 export async function genimage(ctx: Context, req: GenimageRequest): Promise<GenimageResult> {
   const started = Date.now();
   const { log, signal } = ctx;
@@ -70,7 +76,7 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
   const kernelver = req.kernelver ?? img.attrs.kernelver ?? undefined;
   const effective: Image = {
     name: img.name,
-    attrs: { ...img.attrs, osvers, osarch: arch, profile, ...(kernelver ? { kernelver } : {}), provmethod: img.attrs.provmethod || "netboot" },
+    attrs: { ...img.attrs, osvers, osarch: arch, profile, ...(kernelver ? { kernelver } : {}), provmethod: img.attrs.provmethod || genimageMethod() },
   };
   const rootimgdir = rootImgDir(ctx.config, effective);
   const tree = join(rootimgdir, "rootimg");
@@ -234,8 +240,8 @@ function resolveImage(ctx: Context, req: GenimageRequest): { img: Image; updates
   }
   if (!req.osvers) return { img: getImage(ctx.db(), name), updates };
   return {
-    img: { name, attrs: { imagetype: "linux", provmethod: "netboot" } },
-    updates: { ...updates, provmethod: "netboot", osvers: req.osvers, osarch: req.arch ?? "x86_64", profile: req.profile ?? "compute" },
+    img: { name, attrs: { imagetype: "linux", provmethod: genimageMethod() } },
+    updates: { ...updates, provmethod: genimageMethod(), osvers: req.osvers, osarch: req.arch ?? "x86_64", profile: req.profile ?? "compute" },
   };
 }
 

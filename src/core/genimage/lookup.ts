@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { customDir as kindDir } from "../image/xcat-dirs";
 import type { OsFamily } from "./family";
 
 /**
@@ -27,6 +28,7 @@ export function profileFile(dir: string, osver: string, arch: string, profile: s
   return hit ? join(dir, hit) : null;
 }
 
+/** genimage builds diskless trees: xCAT's genimage reads <installdir>/custom/netboot/<family>/. */
 export function customDir(installdir: string, family: OsFamily): string {
-  return join(installdir, "custom", "netboot", family.dir);
+  return kindDir(installdir, "diskless", family.dir);
 }

@@ -5,7 +5,9 @@ import { copyImageRows, findImage, getImage, IMAGE_TYPE, type Image } from "../d
 import { writeObject } from "../defs/object";
 import { DataError, InterruptedError, IOFailure, UsageError } from "../errors";
 import { safeImageFileName, safePathComponent, validateImageName } from "../names";
+import { imageFacts } from "./method-facts";
 import { rootImgDir } from "./paths";
+import { disklessDir } from "./xcat-dirs";
 
 /**
  * image copy: the copy gets its own rootimgdir, never the original's. xCAT's default layout
@@ -22,10 +24,10 @@ export interface CopyOptions {
 }
 
 function copyDir(ctx: Context, from: Image, dst: string): string | null {
-  const provmethod = from.attrs.provmethod;
-  if (provmethod === "install") return null; // an install image has no tree: it points at the media
+  const { home, tree } = imageFacts(from.attrs.provmethod);
+  if (tree === null) return null; // no tree (an install image points at its media)
   const { installdir } = ctx.config;
-  if (provmethod === "sysclone") return join(installdir, "sysclone", "images", safeImageFileName(dst));
+  if (home !== "profile") return home(installdir, safeImageFileName(dst));
   const osvers = from.attrs.osvers;
   const osarch = from.attrs.osarch;
   if (!osvers || !osarch) {
@@ -33,7 +35,7 @@ function copyDir(ctx: Context, from: Image, dst: string): string | null {
       hint: `set them with 'xcimg image set ${from.name} osvers=... osarch=...'`,
     });
   }
-  return join(installdir, "netboot", safePathComponent("osvers", osvers), safePathComponent("osarch", osarch), safeImageFileName(dst));
+  return disklessDir(installdir, safePathComponent("osvers", osvers), safePathComponent("osarch", osarch), safeImageFileName(dst));
 }
 
 async function cpTree(src: string, dst: string, link: boolean, signal: AbortSignal): Promise<void> {
@@ -84,8 +86,8 @@ export async function copyImage(
     }
     db.write(() => {
       copyImageRows(db, src, dst);
-      // sysclone's default directory is named after the image already
-      if (dstDir && (from.attrs.provmethod !== "sysclone" || from.attrs.rootimgdir)) writeObject(db, IMAGE_TYPE, dst, { rootimgdir: dstDir });
+      // a default directory of the image's own is named after the copy already
+      if (dstDir && (imageFacts(from.attrs.provmethod).home === "profile" || from.attrs.rootimgdir)) writeObject(db, IMAGE_TYPE, dst, { rootimgdir: dstDir });
     });
   } catch (e) {
     if (temp) rmSync(temp, { recursive: true, force: true });

@@ -4,6 +4,8 @@ import type { Image } from "../defs/image";
 import { requireAttr } from "../defs/image";
 import { DataError } from "../errors";
 import { CONTROL_CHARS, printable, safeImageFileName, safePathComponent } from "../names";
+import { imageFacts } from "./method-facts";
+import { disklessDir } from "./xcat-dirs";
 
 /**
  * Where an image's files live, as xCAT lays them out (cli.md "Files live where xCAT keeps
@@ -11,12 +13,13 @@ import { CONTROL_CHARS, printable, safeImageFileName, safePathComponent } from "
  */
 export function rootImgDir(config: Config, img: Image): string {
   if (img.attrs.rootimgdir) return safeRootImgDir(img.attrs.rootimgdir);
-  if (img.attrs.provmethod === "sysclone") return join(config.installdir, "sysclone", "images", safeImageFileName(img.name));
+  const { home } = imageFacts(img.attrs.provmethod);
+  if (home !== "profile") return home(config.installdir, safeImageFileName(img.name));
   // these come from the osimage table, which `table restore` or a bundle may have filled
   const osvers = safePathComponent("osvers", requireAttr(img, "osvers"));
   const osarch = safePathComponent("osarch", requireAttr(img, "osarch"));
   const profile = safePathComponent("profile", requireAttr(img, "profile"));
-  return join(config.installdir, "netboot", osvers, osarch, profile);
+  return disklessDir(config.installdir, osvers, osarch, profile);
 }
 
 /** Kernel and initrds copied for the boot loaders: <tftpdir>/xcat/osimage/<image>/ */

@@ -1,11 +1,11 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Context } from "../context";
 import { findImage, getImage, listImages, removeImageRows } from "../defs/image";
 import { DataError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
 import { nodesBootingImage } from "./image-users";
+import { imageFacts } from "./method-facts";
 import { bootFilesDir, isInside, rootImgDir } from "./paths";
 import { topRecordPath } from "./tree-barrier";
 
@@ -46,7 +46,8 @@ export async function removeImage(
     } catch {
       dir = null; // no osvers/profile: nothing was ever written for it
     }
-    if (dir && img.attrs.provmethod !== "install") {
+    const facts = imageFacts(img.attrs.provmethod);
+    if (dir && facts.tree !== null) {
       if (!isInside(dir, ctx.config.installdir)) {
         throw new DataError(`refusing to remove files of '${name}': its rootimgdir ${dir} is outside installdir ${ctx.config.installdir}`, {
           hint: "remove them by hand, or run 'xcimg image rm' without --files",
@@ -66,14 +67,19 @@ export async function removeImage(
           hint: "run 'xcimg image rm' without --files, or remove the other image first",
         });
       }
-      if (img.attrs.provmethod === "sysclone") {
+      const own = facts.ownFiles?.(ctx.config, name) ?? []; // what the method keeps elsewhere (sysclone: clone/<image>)
+      if (facts.tree === ".") {
+        // the directory is the tree: capture's state and the manifest live beside it
         staged.add(dir);
         staged.add(join(dir, "..", `.xcimg-capture.${basename(dir)}`)); // capture's state and previous tree
         staged.add(topRecordPath(dir)); // the node's / (tree-barrier.ts)
-        staged.add(cloneDir(ctx.config, name)); // clone's environment and disk archive
+        for (const p of own) staged.add(p);
         // the image manifest lives beside the tree (core/provenance/manifest.ts)
         for (const ext of ["", ".sig", ".cache", ".pending"]) staged.add(join(dir, "..", `${basename(dir)}.xcimg-manifest.json${ext}`));
-      } else for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
+      } else {
+        for (const f of safeList(dir)) if (NETBOOT_FILES.test(f)) staged.add(join(dir, f));
+        for (const p of own) staged.add(p);
+      }
     }
     staged.add(bootFilesDir(ctx.config, name));
   }

@@ -4,6 +4,7 @@ import type { Image } from "../defs/image";
 import { fsError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import type { Logger } from "../log";
+import { imageFacts } from "./method-facts";
 import { missingMountSafety } from "./mount-options";
 
 /**
@@ -100,9 +101,9 @@ export function sealNewTree(staged: string, final: string): TreeTop {
   return top;
 }
 
-/** True when nodes mount this image's tree itself over NFS (statelite, rootfstype other than ramdisk). */
+/** True when nodes mount this image's tree itself over NFS (the method's facts: statelite, rootfstype other than ramdisk). */
 export function treeIsNfsRoot(img: Image): boolean {
-  return img.attrs.provmethod === "statelite" && img.attrs.rootfstype !== "ramdisk";
+  return imageFacts(img.attrs.provmethod).nfsRoot?.(img) ?? false;
 }
 
 /**

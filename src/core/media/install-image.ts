@@ -7,6 +7,7 @@ import type { Attrs } from "../defs/object";
 import { CantCreateError, DataError, fsError, UsageError } from "../errors";
 import { isInside } from "../image/paths";
 import { validateImageName, validatePathComponent } from "../names";
+import { methodWhere } from "../provmethod/facts";
 import { builtinText, isBuiltin } from "../template/builtin";
 import { customInstallDir, familyOf, findInstallFile, platformOf } from "../template/search";
 import { detectMedia } from "./detect";
@@ -74,7 +75,7 @@ export function defineMediaImage(ctx: Context, req: MediaImageRequest): MediaIma
   const pkglist = materialize(findInstallFile(installdir, osvers, arch, profile, "pkglist"), installdir, platform, profile, "pkglist", written);
 
   const attrs: Attrs = {
-    provmethod: "install",
+    provmethod: methodWhere("media creates", (f) => f.media?.creates === true),
     profile,
     osvers,
     osarch: arch,

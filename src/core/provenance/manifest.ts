@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { cloneDir } from "../../provmethods/sysclone/paths";
 import type { Config } from "../config/schema";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { DataError, fsError, XcimgError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
+import { imageFacts } from "../image/method-facts";
 import { rootImgDir } from "../image/paths";
 import { PACKED_IMAGE } from "../pack/outputs";
 import { FileDigestCache } from "./digest-cache";
@@ -56,16 +56,17 @@ export interface ImageManifest {
   bundle?: unknown;
 }
 
-/** Where an image's manifest lives: in its directory, or beside the tree for sysclone (whose directory is the tree nodes get). */
+/** Where an image's manifest lives: in its directory, or beside it when the directory is the tree nodes get (sysclone). */
 export function manifestPath(config: Config, img: Image): string {
   const dir = rootImgDir(config, img);
-  if (img.attrs.provmethod === "sysclone") return join(dirname(dir), `${basename(dir)}.${MANIFEST_FILE}`);
+  if (imageFacts(img.attrs.provmethod).tree === ".") return join(dirname(dir), `${basename(dir)}.${MANIFEST_FILE}`);
   return join(dir, MANIFEST_FILE);
 }
 
 export function treeOf(config: Config, img: Image): { path: string; abs: string } | null {
   const dir = rootImgDir(config, img);
-  const rel = img.attrs.provmethod === "sysclone" ? "." : "rootimg";
+  // an image without a tree (install) is looked for in rootimg/ as well, as it always was
+  const rel = imageFacts(img.attrs.provmethod).tree === "." ? "." : "rootimg";
   const abs = rel === "." ? dir : join(dir, rel);
   try {
     return statSync(abs).isDirectory() ? { path: rel, abs } : null;
@@ -76,8 +77,6 @@ export function treeOf(config: Config, img: Image): { path: string; abs: string 
 
 /** netboot/statelite files next to rootimg/ that nodes fetch; pack's and liteimg's outputs. */
 const BOOT_ARTIFACT = /^(kernel|initrd-[A-Za-z0-9_.-]+\.gz|rootimg-statelite\.gz|rootimgtree\.gz|statelite)$/;
-/** What `clone` prepares for sysclone nodes (provmethods/sysclone/artifacts.ts). */
-const CLONE_ARTIFACT = /^(kernel|cloneenv\.cpio\.gz|rootimg\.tar\.(gz|zst))$/;
 
 function listFiles(dir: string, wanted: (name: string) => boolean): string[] {
   try {
@@ -90,12 +89,9 @@ function listFiles(dir: string, wanted: (name: string) => boolean): string[] {
 }
 
 export function artifactFiles(config: Config, img: Image): Map<string, string> {
+  const own = imageFacts(img.attrs.provmethod).artifacts;
+  if (own) return own(config, img.name); // sysclone: what clone prepared, as clone/<file>
   const out = new Map<string, string>();
-  if (img.attrs.provmethod === "sysclone") {
-    const dir = cloneDir(config, img.name);
-    for (const n of listFiles(dir, (n) => CLONE_ARTIFACT.test(n))) out.set(`clone/${n}`, join(dir, n));
-    return out;
-  }
   const dir = rootImgDir(config, img);
   for (const n of listFiles(dir, (n) => BOOT_ARTIFACT.test(n) || (PACKED_IMAGE.test(n) && !n.endsWith(".metainfo")))) {
     out.set(n, join(dir, n));

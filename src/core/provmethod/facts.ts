@@ -1,5 +1,7 @@
 import type { BundleFacts } from "../bundle/method";
+import type { CaptureFacts } from "../capture/method-facts";
 import { DataError } from "../errors";
+import type { ImageFacts } from "../image/method-facts";
 import { PROVMETHOD_NAMES, type ProvMethodName } from "./names";
 
 /**
@@ -17,6 +19,16 @@ export interface MethodFacts {
   readonly description: string;
   /** What its bundles hold and how they are imported (src/core/bundle/method.ts). */
   readonly bundle: BundleFacts;
+
+  // image, capture, genimage, media: what core/image, core/provenance, core/synclist,
+  // core/capture, core/genimage and core/media ask (types in the layer that reads them)
+  readonly image: ImageFacts;
+  /** Absent: no capture fills this method's images. */
+  readonly capture?: CaptureFacts;
+  /** genimage builds trees for images of this method, and defines new images with it (xCAT genimage). */
+  readonly genimage?: { readonly creates: true };
+  /** Images defined from OS media (`xcimg image media`, xCAT copycds) are of this method. */
+  readonly media?: { readonly creates: true };
 }
 
 const registered = new Map<ProvMethodName, MethodFacts>();
@@ -42,4 +54,18 @@ export function methodFacts(name: string | undefined, subject = "this image"): M
   throw new DataError(name ? `${subject} has unknown provisioning method '${name}'` : `${subject} has no provmethod`, {
     hint: `set osimage.provmethod to one of: ${PROVMETHOD_NAMES.join(", ")}`,
   });
+}
+
+/** The facts of `name`, or undefined when it is unset or names no method (callers pick their own default). */
+export function findMethodFacts(name: string | undefined): MethodFacts | undefined {
+  if (registered.size === 0) throw new Error("internal: provmethod facts used before src/provmethods/register.ts ran");
+  return name ? registered.get(name as ProvMethodName) : undefined;
+}
+
+/** The one method `pick` selects (the method genimage, or a capture type, creates). */
+export function methodWhere(what: string, pick: (f: MethodFacts) => boolean): ProvMethodName {
+  const found = allMethodFacts().filter(pick);
+  const [one] = found;
+  if (!one || found.length > 1) throw new Error(`internal: ${found.length} provmethods declare ${what}, not one`);
+  return one.name;
 }

@@ -4,6 +4,8 @@ import type { Config } from "../config/schema";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { fsError } from "../errors";
+import { imageFacts } from "../image/method-facts";
+import { customDir } from "../image/xcat-dirs";
 import { applySync, type SyncReport } from "./apply";
 import { ImageTarget } from "./image-target";
 import { parseSynclist, type Synclist } from "./parse";
@@ -40,8 +42,7 @@ export function imageSynclists(config: Config, img: Image): string[] {
   if (own.length) return own;
   const { osvers = "", osarch = "", profile = "", provmethod = "" } = img.attrs;
   if (!profile) return [];
-  const kind = provmethod === "install" || provmethod === "sysclone" ? "install" : "netboot";
-  const dir = join(config.installdir, "custom", kind, platformOf(osvers));
+  const dir = customDir(config.installdir, imageFacts(provmethod).customDir, platformOf(osvers));
   const names = [`${profile}.${osvers}.${osarch}`, `${profile}.${osvers}`, `${profile}.${osarch}`, profile].map((n) => join(dir, `${n}.synclist`));
   const found = names.find((f) => existsSync(f));
   return found ? [found] : [];

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { readable } from "../fs/predicates";
+import { customDir } from "../image/xcat-dirs";
 import { builtinFile, type InstallerFamily } from "./builtin";
 
 /**
@@ -69,8 +70,9 @@ export function findInDir(dir: string, ext: string, profile: string, osvers: str
   return undefined;
 }
 
+/** Install templates and pkglists: xCAT's custom/install/<platform>/ (Template.pm). */
 export function customInstallDir(installdir: string, platform: string): string {
-  return join(installdir, "custom", "install", platform);
+  return customDir(installdir, "diskful", platform);
 }
 
 /** The site's file if it has one, else the built-in one, else undefined. */

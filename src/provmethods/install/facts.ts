@@ -14,4 +14,7 @@ export const facts = {
     remembersFiles: true,
     hooks: () => import("./bundle").then((m) => m.hooks),
   },
+  // no tree: the image points at its copied media (pkgdir) and a template
+  image: { home: "profile", tree: null, customDir: "diskful" },
+  media: { creates: true },
 } as const satisfies MethodFacts;

@@ -4,6 +4,7 @@ import { facts } from "./facts";
 
 /** Unattended OS installs from kickstart/AutoYaST/preseed templates and copied media. */
 export default defineProvMethod({
-  ...facts,
+  name: facts.name,
+  description: facts.description,
   boot: (ctx, img, req) => bootInstall(ctx, img, req.nodes),
 });

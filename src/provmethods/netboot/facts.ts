@@ -13,4 +13,8 @@ export const facts = {
     remembersFiles: false,
     hooks: () => import("./bundle").then((m) => m.hooks),
   },
+  image: { home: "profile", tree: "rootimg", customDir: "diskless" },
+  // -t diskless names a new image <osvers>-<arch>-netboot-<profile> (core/capture/plan.ts)
+  capture: { type: "diskless", creates: true },
+  genimage: { creates: true },
 } as const satisfies MethodFacts;

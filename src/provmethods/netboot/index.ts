@@ -5,7 +5,8 @@ import { pack } from "./pack";
 
 /** Stateless diskless nodes: the packed root image runs from RAM (tmpfs). */
 export default defineProvMethod({
-  ...facts,
+  name: facts.name,
+  description: facts.description,
   pack,
   boot,
   capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),

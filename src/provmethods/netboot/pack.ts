@@ -4,15 +4,12 @@ import { getRow } from "../../core/db/rows";
 import type { Image } from "../../core/defs/image";
 import { DataError, NotFoundError, XcimgError } from "../../core/errors";
 import { parsePackOptions } from "../../core/pack/options";
-import { type PackResult, packRootImage } from "../../core/pack/pack";
+import { packRootImage } from "../../core/pack/pack";
+import type { PackOpResult, PackRequest } from "../types";
 
 /** xCAT packimage for a stateless image, with its checks and messages (xcat.md §3.1). */
-export async function pack(
-  ctx: Context,
-  img: Image,
-  req: { method?: unknown; compress?: unknown; nosyncfiles?: unknown },
-): Promise<PackResult & { summary: string }> {
-  const opts = { ...parsePackOptions(req.method as string | undefined, req.compress as string | undefined), syncfiles: !req.nosyncfiles };
+export async function pack(ctx: Context, img: Image, req: PackRequest): Promise<PackOpResult> {
+  const opts = { ...parsePackOptions(req.method, req.compress), syncfiles: !req.nosyncfiles };
   if (!getRow(ctx.db(), "linuximage", { imagename: img.name })) throw new NotFoundError(`Cannot find ${img.name} from the linuximage table.`);
   const a = img.attrs;
   if (!a.osvers || !a.osarch || !a.profile || !a.provmethod) {

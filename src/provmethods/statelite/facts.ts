@@ -13,4 +13,13 @@ export const facts = {
     remembersFiles: false,
     hooks: () => import("./bundle").then((m) => m.hooks),
   },
+  image: {
+    home: "profile",
+    tree: "rootimg",
+    customDir: "diskless",
+    // a ramdisk root is copied into each node's RAM; any other rootfstype mounts the tree itself
+    nfsRoot: (img) => img.attrs.rootfstype !== "ramdisk",
+  },
+  // capture -t diskless refreshes an existing statelite image's tree; it never creates one
+  capture: { type: "diskless" },
 } as const satisfies MethodFacts;
