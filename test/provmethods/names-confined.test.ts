@@ -34,13 +34,6 @@ const NOT_METHOD_NAMES: { file: string; line: RegExp; why: string }[] = [
   { file: "src/core/capture/plan.ts", line: /^export const CAPTURE_TYPES = /, why: "xCAT imgcapture's -t values (-t sysclone is a capture type)" },
 ];
 
-/**
- * TEMPORARY (issue #13): folders whose method-name branches other branches of the same issue
- * are replacing with facts (MethodFacts.boot, MethodFacts.bundle). Drop each entry once that
- * work is merged; the test then holds those folders to the rule too.
- */
-const BEING_CLEARED = ["src/core/boot/", "src/core/bundle/"];
-
 /** Quoted strings that are exactly a method name, in code (comment lines are prose). */
 function methodLiterals(text: string): { line: number; text: string; name: string }[] {
   const re = new RegExp(`(["'\`])(${PROVMETHOD_NAMES.join("|")})\\1`, "g");
@@ -76,7 +69,7 @@ describe("provmethod names stay in src/provmethods/<method>/", () => {
     const used = new Set<(typeof NOT_METHOD_NAMES)[number]>();
     const found: string[] = [];
     for (const { abs, rel } of files) {
-      if (inMethodFolder(rel) || BEING_CLEARED.some((d) => rel.startsWith(d))) continue;
+      if (inMethodFolder(rel)) continue;
       for (const hit of methodLiterals(readFileSync(abs, "utf8"))) {
         const ok = NOT_METHOD_NAMES.find((a) => a.file === rel && a.line.test(hit.text));
         if (ok) used.add(ok);

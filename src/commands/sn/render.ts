@@ -1,5 +1,5 @@
 import { imageOperation } from "../../cli/shared";
-import type { BootResult, NodeBooted } from "../../core/boot/boot";
+import type { NodeBooted } from "../../core/boot/boot";
 import { writeNodeAcl } from "../../core/boot/node-acl";
 import type { Context } from "../../core/context";
 import { XcimgError } from "../../core/errors";
@@ -16,7 +16,7 @@ export async function renderServed(ctx: Context, images: Map<string, string[]>):
   for (const [name, nodes] of images) {
     try {
       const { image, fn } = await imageOperation(ctx, name, "boot");
-      const r = (await fn(ctx, image, { nodes })) as BootResult;
+      const r = await fn(ctx, image, { nodes });
       booted.push(...r.booted);
       Object.assign(failed, r.failed);
     } catch (e) {
