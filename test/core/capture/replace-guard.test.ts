@@ -105,3 +105,13 @@ describe("capture into a statelite image", () => {
     expect(readFileSync(join(prev(), "etc/marker"), "utf8")).toBe("second\n"); // untouched
   });
 });
+
+describe("the rollback point goes with the image", () => {
+  test("image rm --files removes rootimg.prev and its record", async () => {
+    const dir = join(env.sb.installdir, "netboot/debian12/x86_64/compute");
+    expect(existsSync(prev())).toBe(true);
+    const r = await env.sb.run("image", "rm", IMAGE, "--files");
+    expect(r.code).toBe(0);
+    expect(existsSync(dir) ? Bun.spawnSync(["ls", "-A", dir]).stdout.toString() : "").toBe("");
+  });
+});
