@@ -26,6 +26,7 @@ export default leaf({
     ...SSH_ARGS,
     acceptNewHostkey: { type: "boolean", description: "trust and record the host key of a node not yet in known_hosts" },
     keepIdentity: { type: "boolean", description: "keep SSH host keys, machine-id, net rules and DHCP leases" },
+    force: { type: "boolean", description: "replace a statelite or NFS-root tree, keeping it as <tree>.prev" },
   },
   examples: [
     "xcimg capture golden01 -t diskless                  # image <osvers>-<arch>-netboot-compute; run again to refresh (incremental)",
@@ -44,6 +45,7 @@ export default leaf({
       excludeFile: given(args.excludeFile),
       rootdir: given(args.rootdir),
       keepIdentity: Boolean(args.keepIdentity),
+      force: Boolean(args.force),
       ssh: { port: given(args.port), user: given(args.user), identity: given(args.identity), acceptNewHostkey: Boolean(args.acceptNewHostkey) },
     });
     // the manifest's tree digest is computed when first needed, not here (core/provenance/pending.ts)

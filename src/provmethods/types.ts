@@ -7,6 +7,7 @@ import type { PackResult } from "../core/pack/pack";
 import type { ProvMethodName } from "../core/provmethod/names";
 import type { SshFlags } from "../core/remote/target";
 import type { LiteResult } from "./statelite/liteimg";
+import type { LayoutOpResult, LayoutRequest } from "./sysclone/image-layout";
 import type { CloneResult as SyscloneCloneResult } from "./sysclone/prepare";
 import type { UpdateResult } from "./sysclone/update";
 
@@ -18,7 +19,7 @@ export type { ProvMethodName };
  * import are not among them: every method has them, and core/bundle runs them through the
  * method's bundle facts (src/core/bundle/method.ts).
  */
-export const OPERATIONS = ["capture", "pack", "lite", "boot", "clone"] as const;
+export const OPERATIONS = ["capture", "pack", "lite", "boot", "clone", "layout"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /*
@@ -65,12 +66,16 @@ export interface CloneRequest {
 }
 export type CloneOpResult = SyscloneCloneResult | UpdateResult;
 
+/** layout: the disk layout clone recreates, shown or set from a file (`xcimg image layout`). */
+export type { LayoutOpResult, LayoutRequest };
+
 export interface OperationFns {
   capture: (ctx: Context, req: CaptureOpRequest) => Promise<CaptureOpResult>;
   pack: (ctx: Context, img: Image, req: PackRequest) => Promise<PackOpResult>;
   lite: (ctx: Context, img: Image, req: LiteRequest) => Promise<LiteOpResult>;
   boot: (ctx: Context, img: Image, req: BootRequest) => Promise<BootOpResult>;
   clone: (ctx: Context, img: Image, req: CloneRequest) => Promise<CloneOpResult>;
+  layout: (ctx: Context, img: Image, req: LayoutRequest) => Promise<LayoutOpResult>;
 }
 
 export type ProvMethod = {

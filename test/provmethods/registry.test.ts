@@ -42,6 +42,7 @@ describe("provmethod registry", () => {
       lite: ["statelite"],
       boot: ["install", "netboot", "statelite"],
       clone: ["sysclone"],
+      layout: ["sysclone"],
     });
   });
 

@@ -14,5 +14,6 @@ export default defineCommand({
     sign: lazy(() => import("./sign")),
     verify: lazy(() => import("./verify")),
     kernels: lazy(() => import("./kernels")),
+    layout: lazy(() => import("./layout")),
   },
 });

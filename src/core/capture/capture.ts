@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { dirname, posix } from "node:path";
 import type { Context } from "../context";
+import { findImage } from "../defs/image";
 import { fsError, UsageError } from "../errors";
 import { lockImageDir } from "../fs/lock";
 import { exchangeDirs } from "../fs/swap";
-import { sealNewTree } from "../image/tree-barrier";
+import { nodeTop, sealNewTree } from "../image/tree-barrier";
 import { shq, toBinary } from "../remote/shell";
 import { abortReason, connect, type RemoteSession } from "../remote/ssh";
 import { nodeTarget, type SshFlags } from "../remote/target";
@@ -19,6 +20,7 @@ import { type CapturePlan, type CaptureType, planImage, precheck } from "./plan"
 import { type NodeFacts, probeNode, requireUsableTar, usedBytes } from "./probe";
 import { formatBytes } from "./progress";
 import { recordCapture } from "./record";
+import { checkReplace, imageTree, keepRollback } from "./replace-guard";
 import { checkLocalTar, type StreamResult, streamCapture } from "./stream";
 import {
   dropState,
@@ -54,6 +56,8 @@ export interface CaptureRequest {
   excludeFile?: string;
   rootdir?: string;
   keepIdentity: boolean;
+  /** Replace a tree that holds what the MN made or that nodes mount (replace-guard.ts), keeping it as <tree>.prev. */
+  force?: boolean;
   ssh: SshFlags;
 }
 
@@ -73,6 +77,8 @@ export interface CaptureResult extends Omit<StreamResult, "warnings" | "snar" | 
   excludedMounts: string[];
   kernels: NodeFacts["kernels"];
   warnings: string[];
+  /** Where the replaced tree was kept (a forced capture over a guarded tree), else null. */
+  rollback: string | null;
   summary: string;
 }
 
@@ -86,6 +92,9 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     req = { ...req, rootdir: posix.normalize(req.rootdir).replace(/(.)\/+$/, "$1") };
   }
   const existing = precheck(ctx.db(), req.type, req.image, req.profile);
+  // refuse before connecting when the tree is known already; planImage's tree is checked again below
+  const known = existing && imageTree(ctx.config, existing);
+  if (existing && known) checkReplace(existing, known, req.force === true);
   const fileExcludes = req.excludeFile ? readExcludeFile(req.excludeFile, (m) => log.warn(m)) : [];
   checkLocalTar();
   const target = nodeTarget(ctx, req.node, req.ssh);
@@ -104,7 +113,9 @@ export async function captureNode(ctx: Context, req: CaptureRequest): Promise<Ca
     // the image directory is the lock subject every command that writes an image uses
     const lock = lockImageDir(ctx.config.installdir, plan.rootimgdir, `xcimg capture ${req.node} -o ${plan.name}`);
     try {
-      return await captureInto(ctx, req, session, facts, plan, fileExcludes, started);
+      const img = plan.created ? null : findImage(ctx.db(), plan.name);
+      const keepPrevious = img ? checkReplace(img, plan.tree, req.force === true) : false;
+      return await captureInto(ctx, req, session, facts, plan, fileExcludes, started, keepPrevious);
     } finally {
       lock.release();
     }
@@ -131,6 +142,7 @@ async function captureInto(
   plan: CapturePlan,
   fileExcludes: string[],
   started: Date,
+  keepPrevious: boolean,
 ): Promise<CaptureResult> {
   const { log, signal } = ctx;
   const paths = treePaths(plan.tree);
@@ -215,6 +227,7 @@ async function captureInto(
   // commit: swap the tree in, write the tables (swapping back if that fails), then keep the
   // previous tree as the next capture's base/ (or drop it if it shares nothing with the new one)
   const hadTree = existsSync(plan.tree);
+  const previousTop = hadTree && keepPrevious ? nodeTop(plan.tree) : null;
   sealNewTree(target, plan.tree); // image/tree-barrier.ts: root:root 0700 on the MN, the node's / recorded
   if (hadTree) await exchangeDirs(plan.tree, target, paths.aside);
   else renameSync(target, plan.tree);
@@ -244,7 +257,13 @@ async function captureInto(
     await removeTree(target);
     throw e;
   }
-  if (hadTree && mode === "full") {
+  let rollback: string | null = null;
+  if (hadTree && previousTop) {
+    // a forced replace of a guarded tree: the previous one is the rollback point, not base/
+    rollback = await keepRollback(plan.tree, target, previousTop, paths.aside, removeTree);
+    stateTreeToBase(paths, false);
+    log.info(`Kept the previous tree as ${rollback} (docs/capture.md, "Rollback point")`);
+  } else if (hadTree && mode === "full") {
     await removeTree(target);
     stateTreeToBase(paths, false);
   } else if (hadTree) {
@@ -280,6 +299,7 @@ async function captureInto(
     disklessAdjusted: adjusted,
     excludedMounts,
     kernels: facts.kernels,
+    rollback,
     summary,
   };
 }

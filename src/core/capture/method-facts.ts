@@ -14,6 +14,12 @@ export interface CaptureFacts {
   readonly needsName?: true;
   /** The probe records the golden node's disks (a clone re-creates them), unless --rootdir. */
   readonly probesDisks?: true;
+  /**
+   * What the management node made inside such an image's tree that exists nowhere else (path
+   * relative to the tree, and what it is in words): a capture refuses to replace a tree that
+   * holds one without --force, and keeps the previous tree as `<tree>.prev` (replace-guard.ts).
+   */
+  readonly replaceLoses?: readonly { readonly path: string; readonly what: string }[];
 }
 
 /** The methods whose images a capture of `type` may refresh. */

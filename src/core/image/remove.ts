@@ -14,7 +14,7 @@ import { topRecordPath } from "./tree-barrier";
  * litefile.csv an imported statelite bundle places next to them (core/bundle/import.ts).
  */
 const NETBOOT_FILES =
-  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|litefile\.csv|\.rootimg\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache|\.pending)?)$/;
+  /^(rootimg|kernel|initrd-stateless\.gz|initrd-statelite\.gz|rootimg\..+|rootimg-statelite\.gz|litefile\.csv|\.rootimg(\.prev)?\.node-mode|\.xcimg-.*|xcimg-manifest\.json(\.sig|\.cache|\.pending)?)$/;
 
 /**
  * Remove an image's rows and, with files, its root tree, packed archives and boot files.

@@ -138,6 +138,12 @@ export function guardTree(tree: string, log: Logger, opts: { nfsRoot?: boolean }
   );
 }
 
+/** A tree moved to a new name (capture's rollback point, replace-guard.ts): its node's `/` recorded there, and closed. */
+export function sealMovedTree(tree: string, top: TreeTop): void {
+  writeTop(tree, top);
+  close(tree);
+}
+
 function close(tree: string): void {
   setTop(tree, { mode: BARRIER_MODE, uid: 0, gid: 0 });
 }

@@ -21,5 +21,13 @@ export const facts = {
     nfsRoot: (img) => img.attrs.rootfstype !== "ramdisk",
   },
   // capture -t diskless refreshes an existing statelite image's tree; it never creates one
-  capture: { type: "diskless" },
+  // and what `xcimg lite` made in the tree (liteimg.ts) is lost if a capture replaces it
+  capture: {
+    type: "diskless",
+    replaceLoses: [
+      { path: ".statelite", what: ".statelite (lite's state)" },
+      { path: ".default", what: ".default (the persistent files' defaults)" },
+      { path: "etc/init.d/statelite", what: "the init script /etc/init.d/statelite" },
+    ],
+  },
 } as const satisfies MethodFacts;

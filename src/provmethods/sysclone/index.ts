@@ -7,4 +7,5 @@ export default defineProvMethod({
   description: facts.description,
   capture: (ctx, req) => import("./capture").then((m) => m.capture(ctx, req)),
   clone: (ctx, img, req) => import("./clone").then((m) => m.clone(ctx, img, req)),
+  layout: (ctx, img, req) => import("./image-layout").then((m) => m.imageLayout(ctx, img, req)),
 });
