@@ -102,21 +102,13 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   nodeset: {
-    usage: ["Usage: nodeset <noderange> osimage[=<imagename>] | offline", "       nodeset [-h | --help | -v | --version]"],
+    usage: ["Usage: nodeset <noderange> [boot|stat|offline|osimage[=<imagename>]]", "       nodeset [-h | --help | -v | --version]"],
     runs: "xcimg boot",
     options: {},
     translate(p) {
-      const [nr, what] = need(p, 2, "the noderange and the action (osimage=<image> or offline)", this.usage);
-      if (what === "offline") return [["boot", nr as string, "--offline"]];
-      if (what === "osimage") return [["boot", nr as string]];
-      if (what?.startsWith("osimage=")) return [["boot", nr as string, "-o", what.slice(8)]];
-      if (what === "boot")
-        throw new NotImplementedError("nodeset boot is done by 'xcimg clone <noderange> --status' (or --wait) for cloned nodes", {
-          hint: "diskless nodes: nodeset <noderange> osimage=<image>",
-        });
-      throw new NotImplementedError(`nodeset ${what} is not supported by xcimg`, {
-        hint: "xcimg supports nodeset <noderange> osimage=<image> and nodeset <noderange> offline",
-      });
+      const [nr, what] = need(p, 2, "the noderange and the action (osimage=<image>, boot, stat or offline)", this.usage);
+      // xcimg boot takes xCAT's positional forms itself and refuses the ones it lacks (shell, runcmd=)
+      return [["boot", nr as string, what as string]];
     },
   },
   imgexport: {
