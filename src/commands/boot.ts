@@ -7,6 +7,7 @@ import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
 import { ExitCode, NotImplementedError, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
+import { findMethodFacts } from "../core/provmethod/facts";
 import { statOutput } from "./boot-stat";
 
 export default leaf({
@@ -119,7 +120,7 @@ function positionalAction(state: string): BootAction {
       hint: "boot a diskless image instead: xcimg boot <noderange> osimage=<netboot image>",
     });
   // xCAT's pre-osimage forms: the state alone, the image from nodetype.os/arch/profile
-  if (state === "install" || state === "netboot" || state === "statelite")
+  if (findMethodFacts(state))
     throw new NotImplementedError(`nodeset ${state} (without an osimage) is not supported by xcimg`, {
       hint: "xcimg boot <noderange> osimage=<image>, or osimage alone to boot each node's nodetype.provmethod",
     });

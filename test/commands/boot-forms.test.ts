@@ -117,6 +117,10 @@ describe("xcimg boot <noderange> <state> (xCAT nodeset's forms)", () => {
       expect(r.code, argv.join(" ")).toBe(3);
       expect(r.stderr).toContain("genesis");
     }
+    // xCAT's forms from before osimage=: the state alone
+    const old = await sb.run("nodeset", "cn01", "install");
+    expect(old.code).toBe(3);
+    expect(old.stderr).toContain("without an osimage");
     for (const argv of [
       ["boot", "cn01", "reboot"],
       ["boot", "cn01", "boot", "-o", IMG],

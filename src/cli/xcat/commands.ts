@@ -146,17 +146,14 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   lslite: {
-    usage: ["Usage: lslite -i <imagename>", "       lslite [-h | --help]"],
+    usage: ["Usage: lslite [-i <imagename>] | [<noderange>]", "       lslite [-h | --help]"],
     runs: "xcimg lite --list",
     options: { i: "value" },
     translate(p) {
       const img = one(p, "i");
       if (img === undefined) {
-        if (p.positionals.length)
-          throw new NotImplementedError("lslite <noderange> is not supported by xcimg yet", {
-            hint: "lslite -i <imagename> (the nodes' image: xcimg node show <node> -i provmethod)",
-          });
-        throw new UsageError("missing -i <imagename>", { hint: this.usage[0] });
+        const [nr] = need(p, 1, "-i <imagename> or a noderange", this.usage);
+        return [["lite", "--list", "--nodes", nr as string]];
       }
       need(p, 0, "", this.usage);
       return [["lite", "--list", img]];
