@@ -25,7 +25,7 @@ export default leaf({
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
     stat: { type: "boolean", description: "show what each node boots next, from its boot file (xCAT nodeset stat)" },
   },
-  readOnly: (args) => args.stat,
+  readOnly: (args) => args.stat || args.state === "stat",
   examples: [
     "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
     "xcimg boot cn[001-128] -o rhels9-x86_64-statelite-compute   # NFS or ramdisk root, per-node tmpfs/persistent files",
