@@ -2,10 +2,12 @@ import { leaf, output } from "../cli/command";
 import { imageOperation } from "../cli/shared";
 import type { NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
+import { localBootNodes } from "../core/boot/local-boot";
 import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
-import { ExitCode, UsageError, XcimgError } from "../core/errors";
+import { ExitCode, NotImplementedError, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
+import { findMethodFacts } from "../core/provmethod/facts";
 import { statOutput } from "./boot-stat";
 
 export default leaf({
@@ -13,24 +15,40 @@ export default leaf({
   description: "write per-node network-boot configs for an image (xCAT nodeset osimage=)",
   args: {
     noderange: { type: "positional", description: "nodes, in xCAT noderange syntax" },
+    state: {
+      type: "positional",
+      required: false,
+      description: "xCAT nodeset's action: osimage[=<image>], boot (local disk), offline or stat",
+      valueHint: "osimage=<image>|boot|offline|stat",
+    },
     osimage: { type: "string", alias: "o", description: "the image the nodes boot next (default: each node's nodetype.provmethod)" },
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
     stat: { type: "boolean", description: "show what each node boots next, from its boot file (xCAT nodeset stat)" },
   },
-  readOnly: (args) => args.stat,
+  readOnly: (args) => args.stat || args.state === "stat",
   examples: [
     "xcimg boot cn[001-128] -o rocky9-x86_64-netboot-compute   # iPXE/GRUB2/pxelinux per noderes.netboot",
     "xcimg boot cn[001-128] -o rhels9-x86_64-statelite-compute   # NFS or ramdisk root, per-node tmpfs/persistent files",
     "xcimg boot rack3,-cn017            # each node boots its nodetype.provmethod",
     "xcimg boot cn001 --offline",
+    "xcimg boot cn[001-128] boot        # next boot from the local disk (xCAT nodeset boot)",
+    "xcimg boot cn001 osimage=rocky9-x86_64-netboot-compute   # xCAT nodeset's forms: osimage=, boot, offline, stat",
     "xcimg boot compute --stat          # cn001: netboot rocky9-x86_64-compute (image rocky9-x86_64-netboot-compute, xnba)",
   ],
   async run(ctx, args) {
-    if (args.osimage && args.offline) throw new UsageError("-o and --offline exclude each other");
-    if (args.stat && (args.osimage || args.offline)) throw new UsageError("--stat only reads: it excludes -o and --offline");
+    const act = bootAction(args);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
-    if (args.stat) return statOutput(ctx, nodes);
-    if (args.offline) {
+    if (act.kind === "stat") return statOutput(ctx, nodes);
+    if (act.kind === "local") {
+      const res = localBootNodes(ctx, nodes);
+      for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
+      return output(
+        res,
+        res.booted.map((b) => `${b.node}: boot`),
+        Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
+      );
+    }
+    if (act.kind === "offline") {
       const res = offlineNodes(ctx, nodes);
       for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
       return output(
@@ -39,7 +57,7 @@ export default leaf({
         Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
       );
     }
-    const { groups, failed } = nodesByImage(ctx, nodes, args.osimage);
+    const { groups, failed } = nodesByImage(ctx, nodes, act.osimage);
     const booted: NodeBooted[] = [];
     const imageErrors: XcimgError[] = [];
     for (const [name, group] of groups) {
@@ -65,3 +83,46 @@ export default leaf({
     return output({ booted, failed }, lines, code);
   },
 });
+
+type BootAction = { kind: "stat" } | { kind: "local" } | { kind: "offline" } | { kind: "image"; osimage?: string };
+
+/**
+ * The flags and xCAT's positional forms (`nodeset <noderange> stat|boot|offline|osimage[=<img>]`,
+ * xCAT-server/lib/xcat/plugins/xnba.pm's usage) as one action; two that disagree are refused.
+ */
+function bootAction(args: { state?: string; osimage?: string; offline?: boolean; stat?: boolean }): BootAction {
+  const fromFlags: BootAction[] = [
+    ...(args.stat ? [{ kind: "stat" } as const] : []),
+    ...(args.offline ? [{ kind: "offline" } as const] : []),
+    ...(args.osimage ? [{ kind: "image", osimage: args.osimage } as const] : []),
+  ];
+  if (args.state !== undefined) fromFlags.push(positionalAction(args.state));
+  if (fromFlags.length > 1) {
+    if (args.stat) throw new UsageError("--stat only reads: it excludes -o, --offline and an action");
+    throw new UsageError("give one action: -o/osimage=, --offline/offline, boot or stat");
+  }
+  return fromFlags[0] ?? { kind: "image" };
+}
+
+function positionalAction(state: string): BootAction {
+  if (state === "stat") return { kind: "stat" };
+  if (state === "boot") return { kind: "local" };
+  if (state === "offline") return { kind: "offline" };
+  if (state === "osimage") return { kind: "image" };
+  if (state.startsWith("osimage=")) {
+    const img = state.slice("osimage=".length);
+    if (!img) throw new UsageError("osimage= needs an image name", { hint: "xcimg boot <noderange> osimage=<image>" });
+    return { kind: "image", osimage: img };
+  }
+  // xCAT runs these in its genesis kernel (xCAT-genesis-scripts), which xcimg does not build
+  if (state === "shell" || state.startsWith("runcmd=") || state.startsWith("runimage="))
+    throw new NotImplementedError(`nodeset ${state} boots xCAT's genesis kernel, and xcimg has no genesis image`, {
+      hint: "boot a diskless image instead: xcimg boot <noderange> osimage=<netboot image>",
+    });
+  // xCAT's pre-osimage forms: the state alone, the image from nodetype.os/arch/profile
+  if (findMethodFacts(state))
+    throw new NotImplementedError(`nodeset ${state} (without an osimage) is not supported by xcimg`, {
+      hint: "xcimg boot <noderange> osimage=<image>, or osimage alone to boot each node's nodetype.provmethod",
+    });
+  throw new UsageError(`unknown boot action '${state}'`, { hint: "xcimg boot <noderange> [osimage[=<image>] | boot | offline | stat]" });
+}

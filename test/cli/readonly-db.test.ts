@@ -45,6 +45,8 @@ const READS: string[][] = [
   ["table", "dump", "-w", "groups=~%compute%", "nodelist"],
   ["group", "show", "ipmi"],
   ["lite", "--list", "img1"],
+  ["lite", "--list", "cn1"], // lslite <noderange>
+  ["boot", "cn[1-3]", "stat"], // nodeset stat
 ];
 let expected: Record<string, string>;
 
@@ -54,6 +56,7 @@ beforeAll(async () => {
   dbDir = dirname(sb.dbPath);
   await ok("node", "set", "cn[1-3]", "groups=compute,all", "mgt=ipmi", "arch=x86_64");
   await ok("image", "set", "img1", "provmethod=statelite", "osvers=rhels9.4", "osarch=x86_64", "profile=compute");
+  await ok("node", "set", "cn1", "provmethod=img1");
   await ok("table", "set", "litefile", "image=ALL,file=/var/log/", "options=tmpfs");
   await ok("group", "set", "ipmi", "-d", "-w", "mgt==ipmi");
   expected = {};

@@ -102,21 +102,13 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   nodeset: {
-    usage: ["Usage: nodeset <noderange> osimage[=<imagename>] | offline", "       nodeset [-h | --help | -v | --version]"],
+    usage: ["Usage: nodeset <noderange> [boot|stat|offline|osimage[=<imagename>]]", "       nodeset [-h | --help | -v | --version]"],
     runs: "xcimg boot",
     options: {},
     translate(p) {
-      const [nr, what] = need(p, 2, "the noderange and the action (osimage=<image> or offline)", this.usage);
-      if (what === "offline") return [["boot", nr as string, "--offline"]];
-      if (what === "osimage") return [["boot", nr as string]];
-      if (what?.startsWith("osimage=")) return [["boot", nr as string, "-o", what.slice(8)]];
-      if (what === "boot")
-        throw new NotImplementedError("nodeset boot is done by 'xcimg clone <noderange> --status' (or --wait) for cloned nodes", {
-          hint: "diskless nodes: nodeset <noderange> osimage=<image>",
-        });
-      throw new NotImplementedError(`nodeset ${what} is not supported by xcimg`, {
-        hint: "xcimg supports nodeset <noderange> osimage=<image> and nodeset <noderange> offline",
-      });
+      const [nr, what] = need(p, 2, "the noderange and the action (osimage=<image>, boot, stat or offline)", this.usage);
+      // xcimg boot takes xCAT's positional forms itself and refuses the ones it lacks (shell, runcmd=)
+      return [["boot", nr as string, what as string]];
     },
   },
   imgexport: {
@@ -154,17 +146,14 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   lslite: {
-    usage: ["Usage: lslite -i <imagename>", "       lslite [-h | --help]"],
+    usage: ["Usage: lslite [-i <imagename>] | [<noderange>]", "       lslite [-h | --help]"],
     runs: "xcimg lite --list",
     options: { i: "value" },
     translate(p) {
       const img = one(p, "i");
       if (img === undefined) {
-        if (p.positionals.length)
-          throw new NotImplementedError("lslite <noderange> is not supported by xcimg yet", {
-            hint: "lslite -i <imagename> (the nodes' image: xcimg node show <node> -i provmethod)",
-          });
-        throw new UsageError("missing -i <imagename>", { hint: this.usage[0] });
+        const [nr] = need(p, 1, "-i <imagename> or a noderange", this.usage);
+        return [["lite", "--list", "--nodes", nr as string]];
       }
       need(p, 0, "", this.usage);
       return [["lite", "--list", img]];

@@ -1,8 +1,15 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Context } from "../context";
+import { NETBOOT_LOADERS, NODE_TYPE, readNodes } from "../defs/node";
+import { writeObject } from "../defs/object";
+import { DataError, fsError } from "../errors";
 import { writeFileIfChanged } from "../fs/atomic";
-import { type Grub2Links, removePxelinux, removeXnba } from "./loader-files";
+import { safeNodeFileName } from "../names";
+import { Grub2Links, removePxelinux, removeXnba } from "./loader-files";
 import { dashedMac, hexIp } from "./loaders";
-import type { bootPaths } from "./paths";
+import { firstMac } from "./mac";
+import { bootPaths } from "./paths";
 
 /**
  * xCAT's `nodeset <node> boot`: the node's boot loader file tells it to leave the network boot
@@ -44,6 +51,13 @@ export function writeLocalBoot(
   if (loader !== "xnba") removeXnba(paths.xnbaDir, n.node);
   if (!loader.startsWith("grub2")) grub2.removeNode(n.node);
   if (loader !== "pxe") removePxelinux(paths.pxelinuxDir, n.node, n.mac, n.ip);
+  // a node never booted from the network before has no loader directory yet (boot.ts makes it for image boots)
+  const dir = loader === "xnba" ? paths.xnbaDir : loader === "pxe" ? paths.pxelinuxDir : paths.grub2Dir;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw fsError(e, `cannot create ${dir}`);
+  }
   if (loader === "xnba") {
     for (const f of [n.node, `${n.node}.uefi`]) {
       writeFileIfChanged(join(paths.xnbaDir, f), XNBA_BOOT);
@@ -57,4 +71,52 @@ export function writeLocalBoot(
     written.push(f);
   }
   return written;
+}
+
+export interface LocalBootResult {
+  booted: { node: string; currstate: "boot"; loader: string; files: string[] }[];
+  /** node → reason: not defined, an unknown loader, a name/MAC/IP that cannot be a file name; nothing of that node was written. */
+  failed: Record<string, string>;
+}
+
+/**
+ * `xcimg boot <noderange> boot` (xCAT `nodeset <noderange> boot`): each node's loader file says
+ * "boot from the local disk" and chain.currstate becomes `boot`, as xCAT's destiny.pm sets it
+ * before xnba.pm/grub2.pm/pxe.pm write the file — so `boot --stat` reads `boot` back from both.
+ * The identity overlay is kept, as xCAT keeps a node's other files: the next image boot reuses it.
+ */
+export function localBootNodes(ctx: Context, nodes: readonly string[]): LocalBootResult {
+  const db = ctx.db();
+  const attrs = readNodes(db, nodes);
+  const paths = bootPaths(ctx.config.tftpdir);
+  const grub2 = new Grub2Links(paths.grub2Dir);
+  const result: LocalBootResult = { booted: [], failed: {} };
+  for (const node of nodes) {
+    const a = attrs.get(node);
+    if (!a) {
+      result.failed[node] = "is not a defined node (xcimg node set adds it)";
+      continue;
+    }
+    const loader = a.netboot || "xnba";
+    if (!(NETBOOT_LOADERS as readonly string[]).includes(loader)) {
+      result.failed[node] = `noderes.netboot '${loader}' is not supported by xcimg (use ${NETBOOT_LOADERS.join(", ")})`;
+      continue;
+    }
+    try {
+      // every name is checked before the first write, so a bad MAC or IP changes nothing of the node
+      safeNodeFileName(node);
+      const mac = firstMac(node, a.mac);
+      if (mac) dashedMac(mac);
+      if (a.ip) hexIp(a.ip);
+      const files = writeLocalBoot(paths, grub2, { node, loader, mac, ip: a.ip });
+      result.booted.push({ node, currstate: "boot", loader, files });
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      result.failed[node] = e.message;
+    }
+  }
+  db.write(() => {
+    for (const { node } of result.booted) writeObject(db, NODE_TYPE, node, { currstate: "boot" });
+  });
+  return result;
 }

@@ -132,6 +132,22 @@ export function stateliteNodeData(
     return p.options;
   };
 
+  const { statemnt, mntopts, trees } = nodeLocations(db, config, node, image);
+  return {
+    node,
+    image,
+    statemnt,
+    mntopts,
+    trees,
+    entries: [...h.entries].sort((a, b) => byteCompare(a.file, b.file)).map((e) => ({ options: e.options, file: e.file, top: topOf(e.file) })),
+  };
+}
+
+/**
+ * A node's litetree directories (priority order) and statelite.statemnt/mntopts with SvrUtils
+ * subVars applied, as the node mounts them; what `lite --list <noderange>` shows (xCAT lslite).
+ */
+export function nodeLocations(db: Db, config: Config, node: string, image: string): Pick<NodeStateliteData, "statemnt" | "mntopts" | "trees"> {
   const byPriority = new Map<string, { dir: string; mntopts: string }>();
   for (const row of imageScopedRows(db, "litetree", image)) {
     if (!row.directory || !row.priority) continue;
@@ -150,14 +166,7 @@ export function stateliteNodeData(
   const mntopts = nodeColumn(db, "statelite", "mntopts", node) ?? "";
   if (/\s/.test(mntopts)) throw new DataError(`statelite.mntopts '${mntopts}' for ${node} contains white space`);
 
-  return {
-    node,
-    image,
-    statemnt,
-    mntopts,
-    trees,
-    entries: [...h.entries].sort((a, b) => byteCompare(a.file, b.file)).map((e) => ({ options: e.options, file: e.file, top: topOf(e.file) })),
-  };
+  return { statemnt, mntopts, trees };
 }
 
 /** The file the boot script reads (format documented at the top of rc.statelite.sh). */

@@ -169,8 +169,13 @@ describe("xCAT command names", () => {
     expect(r.stderr).toContain("nosuch-image");
     r = await xcat(["nodeset", "bootnode", "offline"]);
     expect(r.code).toBe(0);
+    r = await xcat(["nodeset", "bootnode", "boot"]);
+    expect(r.stdout).toBe("bootnode: boot\n");
+    r = await xcat(["nodeset", "bootnode", "stat"]);
+    expect(r.stdout).toBe("bootnode: boot (local disk, xnba)\n");
     r = await xcat(["nodeset", "bootnode", "shell"]);
     expect(r.code).toBe(3);
+    expect(r.stderr).toContain("genesis");
   });
 
   test("an unknown command suggests the nearest one", async () => {
