@@ -1,6 +1,6 @@
 import { leaf, output } from "../../cli/command";
 import { dropSnapshot, makeSnapshot } from "../../core/sn/mn-snapshot";
-import { recordSync } from "../../core/sn/sync-record";
+import { recordNames, recordSync } from "../../core/sn/sync-record";
 
 export default leaf({
   name: "sn snapshot",
@@ -16,11 +16,8 @@ export default leaf({
       const dropped = dropSnapshot(ctx.config, args.drop);
       return output({ dropped }, dropped ? `removed ${args.drop}` : `${args.drop} was already gone`);
     }
+    const names = recordNames(args.sn ?? "");
     const snap = makeSnapshot(ctx.config, ctx.log);
-    const names = (args.sn ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
     if (names.length) recordSync(ctx.config, ctx.db(), names, snap);
     return output(snap, [`${snap.path} ${snap.size} bytes sha256:${snap.sha256}`]);
   },

@@ -34,8 +34,18 @@ function recordDir(config: Config): string {
   return join(stateDir(config), "sn-syncs");
 }
 
+/** `sn snapshot --sn a,b`: the names, each checked before the snapshot is made (the first names the record's file). */
+export function recordNames(arg: string): string[] {
+  const names = arg
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) safeNodeFileName(n);
+  return names;
+}
+
 export function recordSync(config: Config, db: Db, names: readonly string[], snap: MnSnapshot): SyncRecord {
-  const sn = safeNodeFileName(names[0] as string);
+  const sn = names[0] as string;
   let images: Record<string, string[]> = {};
   try {
     images = Object.fromEntries(imagesOf(servedNodes(db, names)));
