@@ -49,6 +49,8 @@ export type LiteOpResult = LiteResult;
 /** boot: xCAT nodeset <noderange> osimage=<image>. */
 export interface BootRequest {
   nodes: string[];
+  /** Of those, the nodes whose boot files a service node writes: rows and host keys only (core/boot/boot.ts BootOptions). */
+  rowsOnly?: ReadonlySet<string>;
 }
 export type BootOpResult = BootResult;
 

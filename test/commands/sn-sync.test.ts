@@ -184,6 +184,48 @@ describe("sn sync", () => {
     expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
   }, 60000);
 
+  test("sn status on the MN: each SN's last sync, and what changed on the MN since", async () => {
+    type Status = {
+      sn: string;
+      nodes: string[];
+      images: string[];
+      lastSync: { at: string; from?: string; images: string[] } | null;
+      behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
+    };
+    const status = async () => {
+      const r = await mn.run("--json", "sn", "status");
+      expect(r.code).toBe(0);
+      return Object.fromEntries((JSON.parse(r.stdout) as { sns: Status[] }).sns.map((s) => [s.sn, s]));
+    };
+    // the previous test's sync was the last thing to happen: sn1 is up to date
+    const now = await status();
+    // sn9 only asked once (the first test) and serves nothing: its visit is still listed
+    expect(Object.keys(now).sort()).toEqual(["sn1", "sn2", "sn9"]);
+    expect(now.sn9?.nodes).toEqual([]);
+    expect(now.sn9?.lastSync?.images).toEqual([]);
+    expect(now.sn1?.nodes).toEqual(["cn01", "cn02"]);
+    expect(now.sn1?.lastSync?.images).toEqual([A]);
+    expect(now.sn1?.lastSync?.from).toBe("127.0.0.1");
+    expect(now.sn1?.behind).toEqual({ definitions: false, images: [] });
+    // sn2 serves cn02 (a pool) and cn03, and never synced
+    expect(now.sn2?.nodes).toEqual(["cn02", "cn03"]);
+    expect(now.sn2?.images).toEqual([A, B]);
+    expect(now.sn2?.lastSync).toBeNull();
+    expect((await mn.run("sn", "status")).stdout).toContain("sn2: 2 node(s), image(s) ");
+    // a re-pack and a definition change on the MN: sn1 lags behind both
+    writeFileSync(join(treeA, "etc-status"), "lag\n");
+    await ok(mn, "pack", A);
+    await ok(mn, "node", "set", "cn01", "groups=compute,all,rack1");
+    const later = await status();
+    expect(later.sn1?.behind?.definitions).toBe(true);
+    expect(later.sn1?.behind?.images.map((i) => i.image)).toEqual([A]);
+    expect(later.sn1?.behind?.images[0]?.why).toStartWith("changed ");
+    const text = await mn.run("sn", "status");
+    expect(text.stdout).toContain(`sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1; behind: definitions, ${A} (changed `);
+    expect(text.stdout).toContain("sn2: 2 node(s)");
+    expect(text.stdout).toContain("never synced");
+  });
+
   test("--dry-run from environment variables alone says what would move and changes nothing", async () => {
     writeFileSync(join(treeA, "etc-issue"), "dry\n");
     await ok(mn, "pack", A);

@@ -5,5 +5,6 @@ export default defineCommand({
   subCommands: {
     sync: () => import("./sync").then((m) => m.default),
     snapshot: () => import("./snapshot").then((m) => m.default),
+    status: () => import("./status").then((m) => m.default),
   },
 });

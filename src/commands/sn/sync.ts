@@ -45,7 +45,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
   const session = await mnConnect(ctx, t);
   let committed = false;
   try {
-    const defs = await fetchDefinitions(ctx, session, t, staged);
+    const defs = await fetchDefinitions(ctx, session, t, staged, names);
     const db = openDb(staged);
     let closed = false;
     try {

@@ -40,6 +40,19 @@ export interface BootResult {
   /** node → reason, for nodes that got nothing. */
   failed: Record<string, string>;
   hostKeysCreated: number;
+  /** Nodes whose rows (and host key) were written but whose boot files their service node writes (BootOptions.rowsOnly). */
+  rowsOnly: string[];
+}
+
+export interface BootOptions {
+  /**
+   * Nodes a service node serves (core/sn/served.ts servingSns) on a management node without
+   * site.sharedtftp: their boot files are the SN's to render (`xcimg sn sync`), so nothing of
+   * theirs goes into this tftpdir. Their rows and host keys are written all the same: the
+   * SN's snapshot of the definitions carries them (xCAT's nodeset likewise updates the
+   * MN's tables and leaves the files to the SN's own xcatd).
+   */
+  rowsOnly?: ReadonlySet<string>;
 }
 
 /**
@@ -50,7 +63,7 @@ export interface BootResult {
  * Node attributes are read in one batch and written in one transaction; nothing is spawned per
  * node; a node with a problem is reported with its reason and the others are booted.
  */
-export async function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor): Promise<BootResult> {
+export async function bootNodes(ctx: Context, img: Image, nodes: readonly string[], flavor: BootFlavor, opts: BootOptions = {}): Promise<BootResult> {
   const cfg = ctx.config;
   const db = ctx.db();
   const phase = phaseTimer(ctx.log, "boot");
@@ -68,7 +81,7 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   phase(`read ${nodes.length} nodes' attributes`);
   const currstate = flavor.currstate;
   const state = currstate.split(" ")[0] as string;
-  const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0 };
+  const result: BootResult = { image: img.name, booted: [], failed: {}, hostKeysCreated: 0, rowsOnly: [] };
   const rows: { node: string; kcmdline: string; initrd: string }[] = [];
   const failed = (node: string, e: unknown) => {
     if (e instanceof NodeError || e instanceof KcmdlineError || e instanceof LoaderError || e instanceof DataError) result.failed[node] = e.message;
@@ -152,6 +165,11 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
 
   for (const { n, job, net, extra, base } of planned) {
     const { node, attrs: a } = n;
+    if (opts.rowsOnly?.has(node)) {
+      result.rowsOnly.push(node);
+      rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
+      continue;
+    }
     try {
       const own: string[] = [];
       if (ov && facts && perms) {

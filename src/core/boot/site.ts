@@ -23,6 +23,13 @@ export interface SiteSettings {
   nameservers: string[];
   /** site.webgroup: the group that may read per-node files holding secrets (served-perms.ts). */
   webgroup?: string;
+  /**
+   * site.sharedtftp=1: the service nodes mount this tftpdir (xCAT's shared mode), so the MN
+   * writes the boot files of SN-served nodes too. Otherwise each SN renders its own
+   * (`xcimg sn sync`, docs/service-nodes.md). xCAT defaults to shared; xcimg does not, since
+   * its SNs always render their own tftpdir.
+   */
+  sharedTftp: boolean;
 }
 
 export function siteSettings(db: Db): SiteSettings {
@@ -42,6 +49,7 @@ export function siteSettings(db: Db): SiteSettings {
       .map((s) => s.trim())
       .filter((s) => /^[0-9.]+$/.test(s)),
     webgroup: get("webgroup") || undefined,
+    sharedTftp: /^(1|yes|y|true)$/i.test(get("sharedtftp")),
   };
 }
 

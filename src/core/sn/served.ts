@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { Db } from "../db/open";
+import { allRows, isDisabled } from "../db/rows";
 import { listNodes, readNodes } from "../defs/node";
 import { NotFoundError } from "../errors";
 import { isProvMethodName } from "../provmethod/names";
@@ -67,4 +68,54 @@ export function imagesOf(served: ServedNodes): Map<string, string[]> {
     out.set(img, list);
   }
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * The service nodes as xCAT knows them (xCAT::ServiceNodeUtils isServiceNode/getAllSN): a
+ * node listed in the `servicenode` table, or named by some node's effective
+ * `noderes.servicenode` (each member of a pool). Lower-cased name → the name as written.
+ */
+export function serviceNodes(db: Db): Map<string, string> {
+  const sns = new Map<string, string>();
+  const add = (n: string) => {
+    const t = n.trim();
+    if (t && !sns.has(t.toLowerCase())) sns.set(t.toLowerCase(), t);
+  };
+  for (const r of allRows(db, "servicenode")) if (!isDisabled(r)) add(String(r.node ?? ""));
+  const all = listNodes(db);
+  for (const a of readNodes(db, all).values()) for (const s of (a.servicenode ?? "").split(",")) add(s);
+  return sns;
+}
+
+/**
+ * node → the service nodes that serve it (an SN of its pool, or its xcatmaster when that names
+ * an SN: xcatmaster may as well be the MN itself), for the given nodes. Nodes served by none
+ * are left out.
+ */
+export function servingSns(db: Db, nodes: readonly string[]): Map<string, string[]> {
+  const sns = serviceNodes(db);
+  const out = new Map<string, string[]>();
+  if (sns.size === 0) return out;
+  const attrs = readNodes(db, nodes);
+  for (const node of nodes) {
+    const a = attrs.get(node);
+    if (!a) continue;
+    const names = [...(a.servicenode ?? "").split(","), a.xcatmaster ?? ""].map((s) => s.trim().toLowerCase()).filter((s) => sns.has(s));
+    const list = [...new Set(names)].map((s) => sns.get(s) as string);
+    if (list.length) out.set(node, list);
+  }
+  return out;
+}
+
+/** SN → the given nodes it serves, sorted: what `sn sync` on each must pick up. */
+export function bySn(serving: ReadonlyMap<string, readonly string[]>, nodes: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const n of nodes) {
+    for (const sn of serving.get(n) ?? []) {
+      out[sn] = out[sn] ?? [];
+      out[sn].push(n);
+    }
+  }
+  for (const list of Object.values(out)) list.sort();
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -29,8 +29,9 @@ export interface FetchedDefinitions {
   staged: string;
 }
 
-export async function fetchDefinitions(ctx: Context, s: RemoteSession, t: SshTarget, into: string): Promise<FetchedDefinitions> {
-  const r = await mnRun(s, [ctx.config["sn.remote_xcimg"], "--json", "sn", "snapshot"]);
+export async function fetchDefinitions(ctx: Context, s: RemoteSession, t: SshTarget, into: string, names: readonly string[]): Promise<FetchedDefinitions> {
+  // --sn: the MN notes who asked and when, for its 'xcimg sn status' (sync-record.ts)
+  const r = await mnRun(s, [ctx.config["sn.remote_xcimg"], "--json", "sn", "snapshot", "--sn", names.join(",")]);
   if (r.code !== 0) {
     const why = r.code === 127 ? `'${ctx.config["sn.remote_xcimg"]}' is not installed there (set sn.remote_xcimg)` : firstError(r.stdout, r.stderr);
     throw new RemoteError(`the management node ${t.host} could not make a snapshot of its definitions: ${why}`, {

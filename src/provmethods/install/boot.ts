@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type BootResult, bootNodes } from "../../core/boot/boot";
+import { type BootOptions, type BootResult, bootNodes } from "../../core/boot/boot";
 import type { BootFlavor } from "../../core/boot/flavor";
 import { hasEfiStub, type PublishedImage } from "../../core/boot/publish";
 import type { Context } from "../../core/context";
@@ -15,8 +15,8 @@ import { type InstallBootEntry, prepareInstall } from "./prepare";
  * bootparams as nodeset leaves them. No overlay: the installer sets the node up. A node that
  * fails is reported with its reason; the others are done.
  */
-export async function bootInstall(ctx: Context, img: Image, nodes: string[]): Promise<BootResult> {
-  return bootNodes(ctx, img, nodes, installFlavor(ctx, img));
+export async function bootInstall(ctx: Context, img: Image, nodes: string[], opts: BootOptions = {}): Promise<BootResult> {
+  return bootNodes(ctx, img, nodes, installFlavor(ctx, img), opts);
 }
 
 function installFlavor(ctx: Context, img: Image): BootFlavor {

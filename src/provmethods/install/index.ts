@@ -6,5 +6,5 @@ import { facts } from "./facts";
 export default defineProvMethod({
   name: facts.name,
   description: facts.description,
-  boot: (ctx, img, req) => bootInstall(ctx, img, req.nodes),
+  boot: (ctx, img, req) => bootInstall(ctx, img, req.nodes, req),
 });

@@ -9,10 +9,11 @@ import type { Context } from "../../core/context";
 import { type Image, requireAttr } from "../../core/defs/image";
 import { rootImgDir } from "../../core/image/paths";
 import { guardTree } from "../../core/image/tree-barrier";
+import type { BootRequest } from "../types";
 
 /** xCAT nodeset <noderange> osimage=<image> for stateless images. */
-export async function boot(ctx: Context, img: Image, req: { nodes: string[] }): Promise<BootResult> {
-  return bootNodes(ctx, img, req.nodes, netbootFlavor(ctx, img));
+export async function boot(ctx: Context, img: Image, req: BootRequest): Promise<BootResult> {
+  return bootNodes(ctx, img, req.nodes, netbootFlavor(ctx, img), req);
 }
 
 /**

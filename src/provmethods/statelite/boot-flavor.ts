@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { type BootResult, bootNodes } from "../../core/boot/boot";
+import { type BootOptions, type BootResult, bootNodes } from "../../core/boot/boot";
 import { type BootFlavor, kcmdlineInput, type NodeBootInput } from "../../core/boot/flavor";
 import { alignGzipAfter } from "../../core/boot/initrd-align";
 import { urlPath } from "../../core/boot/paths";
@@ -31,7 +31,7 @@ export const STATELITE_INITRD = "initrd-statelite.gz";
  * image's litefile.save, the node's litetree directories and statemnt/mntopts with xCAT's
  * variables resolved — so the node needs no xCAT daemon at boot.
  */
-export async function bootStatelite(ctx: Context, img: Image, nodes: readonly string[]): Promise<BootResult> {
+export async function bootStatelite(ctx: Context, img: Image, nodes: readonly string[], opts: BootOptions = {}): Promise<BootResult> {
   const { dir, rootimg } = liteTarget(ctx, img);
   guardTree(rootimg, ctx.log, { nfsRoot: treeIsNfsRoot(img) });
   const applied = readAppliedList(rootimg, img.name);
@@ -93,7 +93,7 @@ export async function bootStatelite(ctx: Context, img: Image, nodes: readonly st
       }),
     },
   };
-  return bootNodes(ctx, img, nodes, flavor);
+  return bootNodes(ctx, img, nodes, flavor, opts);
 }
 
 /**

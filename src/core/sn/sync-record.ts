@@ -1,0 +1,87 @@
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { stateDir } from "../boot/paths";
+import type { Config } from "../config/schema";
+import type { Db } from "../db/open";
+import { fsError, NotFoundError } from "../errors";
+import { writeFileAtomic } from "../fs/atomic";
+import { safeNodeFileName } from "../names";
+import type { MnSnapshot } from "./mn-snapshot";
+import { imagesOf, servedNodes } from "./served";
+
+/**
+ * What the MN knows of each SN's syncs, for `xcimg sn status`: `sn snapshot --sn <names>` (the
+ * first step of every `sn sync`, run by the SN over SSH) notes which SN asked, when, and which
+ * images the definitions it got make it serve. One file per SN in <MN state dir>/sn-syncs/, so
+ * two SNs snapshotting at once never write the same file. It is when the sync started: the
+ * SN's own exit code says whether it finished.
+ */
+export interface SyncRecord {
+  /** The SN's first name, as it gave it. */
+  sn: string;
+  /** Every name it answered to (--sn / sn.name). */
+  names: string[];
+  /** ISO time of the snapshot. */
+  at: string;
+  /** The SSH client address (SSH_CONNECTION), when it came over SSH. */
+  from?: string;
+  definitions: { sha256: string; size: number };
+  /** image → the nodes of this SN that boot it, as the snapshot said. */
+  images: Record<string, string[]>;
+}
+
+function recordDir(config: Config): string {
+  return join(stateDir(config), "sn-syncs");
+}
+
+/** `sn snapshot --sn a,b`: the names, each checked before the snapshot is made (the first names the record's file). */
+export function recordNames(arg: string): string[] {
+  const names = arg
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) safeNodeFileName(n);
+  return names;
+}
+
+export function recordSync(config: Config, db: Db, names: readonly string[], snap: MnSnapshot): SyncRecord {
+  const sn = names[0] as string;
+  let images: Record<string, string[]> = {};
+  try {
+    images = Object.fromEntries(imagesOf(servedNodes(db, names)));
+  } catch (e) {
+    // an SN that serves nothing stops at once on its side (exit 66); its visit is still noted
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  const from = process.env.SSH_CONNECTION?.split(" ")[0];
+  const rec: SyncRecord = { sn, names: [...names], at: new Date().toISOString(), from, definitions: { sha256: snap.sha256, size: snap.size }, images };
+  const dir = recordDir(config);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fsError(e, `cannot create ${dir}`);
+  }
+  writeFileAtomic(join(dir, `${sn}.json`), `${JSON.stringify(rec, null, 2)}\n`, 0o600);
+  return rec;
+}
+
+/** Every SN's last record; unreadable files are skipped (a record is a convenience, never a lock). */
+export function readSyncRecords(config: Config): SyncRecord[] {
+  const dir = recordDir(config);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  const out: SyncRecord[] = [];
+  for (const f of files) {
+    try {
+      const r = JSON.parse(readFileSync(join(dir, f), "utf8")) as SyncRecord;
+      if (typeof r.sn === "string" && Array.isArray(r.names) && typeof r.at === "string") out.push(r);
+    } catch {
+      // half-written by hand or by another version: not a record
+    }
+  }
+  return out;
+}
