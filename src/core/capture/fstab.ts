@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IOFailure } from "../errors";
-import { run } from "./tree";
+import { runTool } from "../proc/run-tool";
 
 /**
  * A diskless node has none of the golden node's disks, but a captured /etc/fstab still names
@@ -62,7 +62,7 @@ export async function generalizeFstab(root: string): Promise<string[]> {
   if (count === 0) return [];
   const tmp = join(root, "etc/.fstab.xcimg");
   try {
-    const r = await run(["cp", "-a", "--attributes-only", "--", fstab, tmp]);
+    const r = await runTool(["cp", "-a", "--attributes-only", "--", fstab, tmp]);
     if (r.code !== 0) throw new Error(r.stderr.trim());
     writeFileSync(tmp, text, "latin1");
     renameSync(tmp, fstab);

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { IOFailure } from "../errors";
-import { run } from "./tree";
+import { runTool } from "../proc/run-tool";
 
 /**
  * Generalize a captured tree so every node booted or cloned from it gets its own identity
@@ -53,7 +53,7 @@ function remember(times: DirTimes, dir: string): void {
 async function restoreTimes(times: DirTimes): Promise<void> {
   for (const [dir, ns] of times) {
     const stamp = `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
-    const r = await run(["touch", "-m", "-h", "-d", stamp, "--", dir]);
+    const r = await runTool(["touch", "-m", "-h", "-d", stamp, "--", dir]);
     if (r.code !== 0) throw new IOFailure(`cannot restore the time of ${dir}: ${r.stderr.trim()}`);
   }
 }
@@ -83,7 +83,7 @@ export async function generalizeIdentity(root: string): Promise<string[]> {
     if (mid?.isFile() && mid.size > 0) {
       const tmp = join(root, "etc/.machine-id.xcimg");
       remember(times, join(root, "etc"));
-      const r = await run(["cp", "-a", "--attributes-only", "--", join(root, "etc/machine-id"), tmp]);
+      const r = await runTool(["cp", "-a", "--attributes-only", "--", join(root, "etc/machine-id"), tmp]);
       if (r.code !== 0) throw new IOFailure(`cannot empty /etc/machine-id in the captured tree: ${r.stderr.trim()}`);
       renameSync(tmp, join(root, "etc/machine-id"));
       removed.push("/etc/machine-id (emptied)");

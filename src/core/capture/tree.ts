@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsError, IOFailure } from "../errors";
 import type { Logger } from "../log";
-import { abortReason } from "../remote/ssh";
+import { runTool } from "../proc/run-tool";
 import { removeJailDir } from "./confine";
 
 /**
@@ -176,7 +175,7 @@ export async function localChange(p: TreePaths, signal: AbortSignal): Promise<st
   // pack writes opt/xcat/xcatinfo into the tree (xCAT's packimage does too); that is ours,
   // not an admin's edit, and must not turn every capture after a pack into a full one
   const ours = PACK_WRITES.flatMap((rel) => ["!", "-path", join(p.tree, rel)]);
-  const r = await run(["find", p.tree, ...ours, "-cnewer", stateFile(p, "tree"), "-print", "-quit"], signal);
+  const r = await runTool(["find", p.tree, ...ours, "-cnewer", stateFile(p, "tree"), "-print", "-quit"], { signal });
   if (r.code !== 0) return null;
   return r.stdout.split("\n")[0] || null;
 }
@@ -186,7 +185,7 @@ const PACK_WRITES = [".", "opt", "opt/xcat", "opt/xcat/xcatinfo"];
 
 /** Hardlink copy of the live tree (GNU cp -al: directories are new, everything else is linked). */
 export async function linkCopy(from: string, to: string, signal: AbortSignal): Promise<void> {
-  const r = await run(["cp", "-a", "-l", "-T", "--", from, to], signal);
+  const r = await runTool(["cp", "-a", "-l", "-T", "--", from, to], { signal });
   if (r.code !== 0) {
     const nospc = /No space left|Too many links/i.test(r.stderr);
     throw new IOFailure(`cannot make a hardlink copy of ${from}: ${firstLine(r.stderr)}`, {
@@ -197,7 +196,7 @@ export async function linkCopy(from: string, to: string, signal: AbortSignal): P
 
 export async function removeTree(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  const r = await run(["rm", "-rf", "--one-file-system", "--", path]);
+  const r = await runTool(["rm", "-rf", "--one-file-system", "--", path]);
   if (r.code !== 0) throw new IOFailure(`cannot remove ${path}: ${firstLine(r.stderr)}`);
 }
 
@@ -273,31 +272,4 @@ export function writeTreeState(p: TreePaths, key: StateKey, snar: Buffer, change
 
 function firstLine(s: string): string {
   return s.trim().split("\n")[0] ?? "";
-}
-
-/** Run a local tool; killed if the signal fires. */
-export function run(argv: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      if (stdout.length < 1 << 20) stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      if (stderr.length < 1 << 16) stderr += d.toString("utf8");
-    });
-    const onAbort = () => child.kill("SIGKILL");
-    signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("error", (e) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(new IOFailure(`cannot run ${argv[0]}: ${e.message}`, { cause: e }));
-    });
-    child.on("close", (code) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (signal?.aborted) return reject(abortReason(signal));
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
 }

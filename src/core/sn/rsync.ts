@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { CantCreateError, IOFailure, RemoteError } from "../errors";
+import { runTool } from "../proc/run-tool";
 import { shq } from "../remote/shell";
-import { abortReason } from "../remote/ssh";
 
 /**
  * rsync over SSH from the management node: the engine for trees and archives alike (issue #18
@@ -50,7 +49,8 @@ export async function rsyncPull(job: RsyncJob): Promise<RsyncStats> {
   if (job.dryRun) argv.push("--dry-run");
   for (const x of job.excludes ?? []) argv.push(`--exclude=${x}`);
   argv.push(job.source, job.dest);
-  const r = await run(argv, job.signal);
+  // SIGTERM on abort: rsync then removes its own temporary files; --stats output can be long
+  const r = await runTool(argv, { signal: job.signal, maxStdout: 8 << 20, killSignal: "SIGTERM" });
   if (r.code !== 0 && r.code !== 24) {
     const tail = r.stderr.trim().split("\n").slice(-3).join(" ");
     // 255: ssh itself failed (host down, key refused); 5/10/12/35: connection and protocol
@@ -73,30 +73,4 @@ function parseStats(out: string): RsyncStats {
     transferredSize: num(/^Total transferred file size: ([\d,.]+)/m),
     changes: changes.filter((l) => !/^Number|^Total|^File list|^Literal|^Matched/.test(l)),
   };
-}
-
-function run(argv: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      if (stdout.length < 8 << 20) stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      if (stderr.length < 1 << 16) stderr += d.toString("utf8");
-    });
-    const onAbort = () => child.kill("SIGTERM");
-    signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("error", (e) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(new IOFailure(`cannot run rsync: ${e.message}`, { cause: e }));
-    });
-    child.on("close", (code) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (signal?.aborted) return reject(abortReason(signal));
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
 }
