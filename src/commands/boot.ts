@@ -1,4 +1,6 @@
-import { leaf, output } from "../cli/command";
+import { leaf, type Output, output } from "../cli/command";
+import type { Context } from "../cli/context";
+import { withPrescripts } from "../cli/prescripts";
 import { imageOperation } from "../cli/shared";
 import type { NodeBooted } from "../core/boot/boot";
 import { offlineNodes } from "../core/boot/boot";
@@ -41,60 +43,71 @@ export default leaf({
     const act = bootAction(args);
     const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     if (act.kind === "stat") return statOutput(ctx, nodes);
-    if (act.kind === "local") {
-      const res = localBootNodes(ctx, nodes);
-      for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
-      return output(
-        res,
-        res.booted.map((b) => `${b.node}: boot`),
-        Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
-      );
-    }
-    if (act.kind === "offline") {
-      const res = offlineNodes(ctx, nodes);
-      for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
-      return output(
-        res,
-        res.offline.map((r) => `${r.node}: offline`),
-        Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
-      );
-    }
-    const { groups, failed } = nodesByImage(ctx, nodes, act.osimage);
-    // nodes behind a service node: their boot files are the SN's own (sn sync), unless it mounts this tftpdir
-    const serving = servingSns(ctx.db(), nodes);
-    const rowsOnly = siteSettings(ctx.db()).sharedTftp ? new Set<string>() : new Set(serving.keys());
-    const booted: NodeBooted[] = [];
-    const deferred: string[] = [];
-    const imageErrors: XcimgError[] = [];
-    for (const [name, group] of groups) {
-      try {
-        const { image, fn } = await imageOperation(ctx, name, "boot");
-        const r = await fn(ctx, image, { nodes: group, rowsOnly });
-        booted.push(...r.booted);
-        deferred.push(...r.rowsOnly);
-        Object.assign(failed, r.failed);
-        if (r.hostKeysCreated) ctx.log.info(`created SSH host keys for ${r.hostKeysCreated} node(s)`);
-      } catch (e) {
-        if (!(e instanceof XcimgError)) throw e;
-        imageErrors.push(e);
-        for (const n of group) failed[n] = e.message;
-      }
-    }
-    // each node's overlay and answer file for its own address only, for sites that include it (docs/boot.md)
-    writeNodeAcl(ctx.config, booted, ctx.log);
-    // one image and nothing could be done: its error, with its own exit code and hint
-    if (booted.length === 0 && imageErrors.length === 1 && Object.keys(failed).length === nodes.length && groups.size === 1) throw imageErrors[0];
-    for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
-    const snSync = bySn(serving, [...booted.map((b) => b.node), ...deferred]);
-    for (const [sn, list] of Object.entries(snSync)) ctx.log.info(`${sn}: run 'xcimg sn sync' on it for ${list.join(",")}`);
-    const lines = [
-      ...booted.map((b) => `${b.node}: ${b.currstate}`),
-      ...deferred.map((n) => `${n}: boot files left to service node ${(serving.get(n) ?? []).join(",")}`),
-    ];
-    const code = Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK;
-    return output({ booted, failed, rowsOnly: deferred, snSync }, lines, code);
+    return withPrescripts(ctx, nodes, nodesetAction(act), () => runAction(ctx, act, nodes));
   },
 });
+
+/** The ACTION xCAT's prescripts see: nodeset's first argument as given (prescripts.pm). */
+function nodesetAction(act: Exclude<BootAction, { kind: "stat" }>): string {
+  if (act.kind === "local") return "boot";
+  if (act.kind === "offline") return "offline";
+  return act.osimage ? `osimage=${act.osimage}` : "osimage";
+}
+
+async function runAction(ctx: Context, act: Exclude<BootAction, { kind: "stat" }>, nodes: string[]): Promise<Output> {
+  if (act.kind === "local") {
+    const res = localBootNodes(ctx, nodes);
+    for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
+    return output(
+      res,
+      res.booted.map((b) => `${b.node}: boot`),
+      Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
+    );
+  }
+  if (act.kind === "offline") {
+    const res = offlineNodes(ctx, nodes);
+    for (const [n, reason] of Object.entries(res.failed)) ctx.log.error(`${n}: ${reason}`);
+    return output(
+      res,
+      res.offline.map((r) => `${r.node}: offline`),
+      Object.keys(res.failed).length ? ExitCode.PARTIAL : ExitCode.OK,
+    );
+  }
+  const { groups, failed } = nodesByImage(ctx, nodes, act.osimage);
+  // nodes behind a service node: their boot files are the SN's own (sn sync), unless it mounts this tftpdir
+  const serving = servingSns(ctx.db(), nodes);
+  const rowsOnly = siteSettings(ctx.db()).sharedTftp ? new Set<string>() : new Set(serving.keys());
+  const booted: NodeBooted[] = [];
+  const deferred: string[] = [];
+  const imageErrors: XcimgError[] = [];
+  for (const [name, group] of groups) {
+    try {
+      const { image, fn } = await imageOperation(ctx, name, "boot");
+      const r = await fn(ctx, image, { nodes: group, rowsOnly });
+      booted.push(...r.booted);
+      deferred.push(...r.rowsOnly);
+      Object.assign(failed, r.failed);
+      if (r.hostKeysCreated) ctx.log.info(`created SSH host keys for ${r.hostKeysCreated} node(s)`);
+    } catch (e) {
+      if (!(e instanceof XcimgError)) throw e;
+      imageErrors.push(e);
+      for (const n of group) failed[n] = e.message;
+    }
+  }
+  // each node's overlay and answer file for its own address only, for sites that include it (docs/boot.md)
+  writeNodeAcl(ctx.config, booted, ctx.log);
+  // one image and nothing could be done: its error, with its own exit code and hint
+  if (booted.length === 0 && imageErrors.length === 1 && Object.keys(failed).length === nodes.length && groups.size === 1) throw imageErrors[0];
+  for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
+  const snSync = bySn(serving, [...booted.map((b) => b.node), ...deferred]);
+  for (const [sn, list] of Object.entries(snSync)) ctx.log.info(`${sn}: run 'xcimg sn sync' on it for ${list.join(",")}`);
+  const lines = [
+    ...booted.map((b) => `${b.node}: ${b.currstate}`),
+    ...deferred.map((n) => `${n}: boot files left to service node ${(serving.get(n) ?? []).join(",")}`),
+  ];
+  const code = Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK;
+  return output({ booted, failed, rowsOnly: deferred, snSync }, lines, code);
+}
 
 type BootAction = { kind: "stat" } | { kind: "local" } | { kind: "offline" } | { kind: "image"; osimage?: string };
 
