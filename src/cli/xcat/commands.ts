@@ -122,14 +122,16 @@ export const XCAT_COMMANDS: Record<string, XcatCommand> = {
     },
   },
   imgimport: {
-    usage: ["Usage: imgimport <bundle_file_name> [-p <nodes>] [-f <new_profile>]", "       imgimport [-h | --help | -v | --version]"],
+    usage: ["Usage: imgimport <bundle_file_name> [-p <nodes>] [-f <new_profile>] [--force]", "       imgimport [-h | --help | -v | --version]"],
     runs: "xcimg import",
-    options: { p: "value", postscripts: "value", f: "value", profile: "value" },
+    // --force is xcimg's: xCAT replaces an existing image unasked (docs/migrating-from-xcat.md)
+    options: { p: "value", postscripts: "value", f: "value", profile: "value", force: "bool" },
     translate(p) {
       const [bundle] = need(p, 1, "the bundle file", this.usage);
       const nodes = one(p, "p", "postscripts");
       const prof = one(p, "f", "profile");
-      return [["import", bundle as string, ...(nodes ? ["-p", nodes] : []), ...(prof ? ["-f", prof] : [])]];
+      const force = has(p, "force") ? ["--force"] : [];
+      return [["import", bundle as string, ...(nodes ? ["-p", nodes] : []), ...(prof ? ["-f", prof] : []), ...force]];
     },
   },
   liteimg: {

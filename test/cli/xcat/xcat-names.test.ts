@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, Sandbox } from "../../helpers/sandbox";
 
@@ -15,7 +15,7 @@ beforeAll(() => {
   sb = new Sandbox("fidelity-xcat");
   bindir = join(sb.dir, "bin");
   mkdirSync(bindir);
-  for (const n of ["packimage", "tabdump", "chdef", "mkdef", "lsdef", "rmdef", "chtab", "rmimage", "lslite", "nodeset", "genimage"])
+  for (const n of ["packimage", "tabdump", "chdef", "mkdef", "lsdef", "rmdef", "chtab", "rmimage", "lslite", "nodeset", "genimage", "imgexport", "imgimport"])
     symlinkSync(BIN, join(bindir, n));
 });
 afterAll(() => sb.cleanup());
@@ -152,6 +152,32 @@ describe("xCAT command names", () => {
     expect(existsSync(join(dir, "rootimg"))).toBe(false);
     expect(existsSync(join(dir, "keep-me.txt"))).toBe(true);
     expect((await sb.bin(["image", "list"])).stdout).toBe("rh-x86_64-netboot-compute\n");
+  });
+
+  test("imgimport over an existing image refuses and names --force; with it, xCAT's .ORIG copies", async () => {
+    const img = "reimp-x86_64-netboot-compute";
+    await sb.bin(["image", "set", img, "provmethod=netboot", "osvers=reimp", "osarch=x86_64", "profile=compute"]);
+    const dir = join(sb.installdir, "netboot", "reimp", "x86_64", "compute");
+    mkdirSync(join(dir, "rootimg", "boot"), { recursive: true });
+    writeFileSync(join(dir, "rootimg", "boot", "vmlinuz-6.1.0-10-amd64"), "kernel\n");
+    expect((await xcat(["packimage", img])).code).toBe(0);
+    const bundle = join(sb.dir, `${img}.tgz`);
+    let r = await xcat(["imgexport", img, bundle]);
+    expect(r.code, r.output).toBe(0);
+    r = await xcat(["imgimport", bundle]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`image '${img}' already exists`);
+    expect(r.stderr).toContain("--force");
+    r = await xcat(["imgimport", bundle, "--force"]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stderr).toContain("(unchanged)"); // identical files are left alone
+    // the image changed since the export: --force puts the bundle's back, the current ones become .ORIG
+    writeFileSync(join(dir, "rootimg", "boot", "vmlinuz-6.1.0-10-amd64"), "kernel, patched\n");
+    expect((await xcat(["packimage", img])).code).toBe(0);
+    r = await xcat(["imgimport", bundle, "--force"]);
+    expect(r.code, r.output).toBe(0);
+    expect(readFileSync(join(dir, "kernel.ORIG"), "utf8")).toBe("kernel, patched\n");
+    expect(readFileSync(join(dir, "kernel"), "utf8")).toBe("kernel\n");
   });
 
   test("packimage and nodeset reach pack and boot with xCAT's flags", async () => {
