@@ -32,5 +32,5 @@ mapfile -t unit < <(find test -mindepth 1 -maxdepth 1 -type d ! -name e2e ! -nam
 $B/bun test --timeout 60000 "${unit[@]}"
 [ "$fast" -eq 1 ] && exit 0
 
-lane "VM suites: qemu boots (test/e2e)"
-$B/bun test --timeout 60000 test/e2e
+lane "VM suites: qemu boots (test/e2e), one file per core at a time"
+bash scripts/vm-lanes.sh
