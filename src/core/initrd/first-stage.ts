@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type MemoryEntry, memoryCpio } from "../archive/cpio";
 import { DataError, NotFoundError, XcimgError } from "../errors";
@@ -108,6 +108,11 @@ function firstStageParts(rootimg: string, kernelVersion: string, osarch: string,
   const kind = fetchedArchive(packedName);
   if (!kind) throw new DataError(`${packedName} is not an image a first-stage initrd fetches (rootimg.sfs, rootimg.tar.gz|zst|xz)`);
   const busybox = findBusybox(rootimg, osarch, "the first-stage initrd of a fetched image");
+  // the NIC drivers come from there whatever the method
+  const modulesDir = imageModulesDir(rootimg, kernelVersion);
+  if (!existsSync(join(modulesDir, "modules.dep"))) {
+    throw new NotFoundError(`${modulesDir}/modules.dep does not exist`, { hint: `run 'depmod -b ${rootimg} ${kernelVersion}' (or depmod in the image) once` });
+  }
   if (kind.method === "squashfs") requireModules(rootimg, kernelVersion, packedName);
   const tools = kind.method === "tar" ? tarTools(rootimg, osarch, kind.compression) : [];
   return { kind, busybox, tools };
