@@ -88,7 +88,8 @@ function publishFetched(config: Config, img: Image, dir: string, kernel: string,
     });
   }
   const stage = firstStageInitrd(tree, version, img.attrs.osarch || "x86_64", basename(packed));
-  const files: BootFileSource[] = [{ name: FIRST_STAGE_INITRD, data: stage.data }];
+  // the node's uncompressed overlay follows it: see initrd-align.ts (UEFI iPXE)
+  const files: BootFileSource[] = [{ name: FIRST_STAGE_INITRD, data: alignGzipAfter(stage.data, 0) }];
   const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === "initrd-stateless.gz");
   return { ...pub, packed, fetched: true };
 }

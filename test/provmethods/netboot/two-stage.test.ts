@@ -90,6 +90,8 @@ describe("netboot images packed as squashfs and tar", () => {
     expect(script()).not.toContain("rootimg.sfs\n");
     // the node fetches the image itself: only the kernel and the first stage are published
     expect(published()).toEqual(["initrd-fetch.gz", "kernel"]);
+    // the uncompressed overlay after it starts 4-byte aligned (core/boot/initrd-align.ts, UEFI)
+    expect(readFileSync(tftp(`xcat/osimage/${IMG}/initrd-fetch.gz`)).length % 4).toBe(0);
     const row = (await ok("node", "show", "cn01", "--json")).stdout;
     expect(row).toContain(`xcat/osimage/${IMG}/initrd-fetch.gz,xcat/overlay/cn01.cpio`);
     // the overlay is staged: the first stage puts its files on top of the root it assembled
