@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
 import { bootVm } from "../helpers/qemu";
+import { ROOT } from "../helpers/sandbox";
 
 /**
  * Every CI run: a packed image PXE-boots a real (virtual) node from the files xcimg wrote.
@@ -90,5 +92,84 @@ describe("netboot in qemu", () => {
     expect(vm.console).toContain("site-postscript node=cn01 master=10.0.2.2 arg=after-broken");
     expect(vm.console).toContain("xcimg: postscript broken failed (exit 5");
     expect(vm.match?.[0]).toMatch(/^xcimg: postscripts done, failed: broken /);
+  }, 400000);
+
+  test("squashfs, then tar: two-stage boots that fetch imgurl=, keep file capabilities (non-root ping), and pack replaces the cpio archive only with one that boots", async () => {
+    const { sb, image, dir } = site;
+    const tree = join(dir, "rootimg");
+    let r = await sb.run(
+      "node",
+      "set",
+      "cn01",
+      "groups=compute,all",
+      "netboot=xnba",
+      "arch=x86_64",
+      "mac=52:54:00:12:34:01",
+      "serialport=0",
+      "serialspeed=115200",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // what a squashfs root needs of the image's kernel, as a distribution kernel package ships it
+    const ver = readFileSync(join(ROOT, ".cache/fixtures/kernel-version"), "utf8").trim();
+    for (const m of ["fs/squashfs", "fs/overlayfs", "drivers/block/loop.ko"]) {
+      cpSync(join(ROOT, ".cache/fixtures/modules", ver, "kernel", m), join(tree, "lib/modules", ver, "kernel", m), { recursive: true });
+    }
+    execFileSync("depmod", ["-b", tree, ver]);
+    // xCAT's test (#922): ping as a non-root user works only through the file capability
+    copyFileSync(join(tree, "bin/busybox"), join(tree, "bin/busybox-cap"));
+    execFileSync("setcap", ["cap_net_raw+ep", join(tree, "bin/busybox-cap")]);
+    appendFileSync(join(tree, "etc/passwd"), "nobody:x:65534:65534:nobody:/:/bin/sh\n");
+    appendFileSync(join(tree, "etc/group"), "nogroup:x:65534:\n");
+    const ping = (bb: string) => `$(su -s /bin/sh nobody -c '${bb} ping -c 1 -W 2 127.0.0.1' >/dev/null 2>&1 && echo ok || echo denied)`;
+    appendFileSync(
+      join(tree, "etc/init.d/rcS"),
+      `ip link set lo up\necho "xcimg-caps: plain=${ping("/bin/busybox")} capped=${ping("/bin/busybox-cap")} root=$root"\n`,
+    );
+
+    const bootOnce = async (archive: string, label: string) => {
+      const r = await sb.run("boot", "cn01", "-o", image);
+      expect(r.code, r.stderr).toBe(0);
+      const script = readFileSync(join(sb.tftpdir, "xcat/xnba/nodes/cn01"), "utf8");
+      expect(script).toContain(`/netboot/bb1/x86_64/compute/${archive} `);
+      expect(script).toContain("initrd-fetch.gz");
+      expect(script).not.toContain("initrd-stateless.gz");
+      const from = site.server.log.length;
+      const vm = await bootVm({
+        tftpdir: sb.tftpdir,
+        bootfile: "xcat/xnba/nodes/cn01",
+        mac: "52:54:00:12:34:01",
+        until: /xcimg-caps: [^\r\n]*[\r\n]/,
+        timeoutMs: 150000,
+      });
+      console.log(`netboot ${label} (two stages): userspace after ${vm.seconds.toFixed(1)} s`);
+      if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-4000)}`);
+      expect(vm.console).toMatch(/xcimg-node: hostname=cn01 root=\S+ ip=10\.0\.2\.15\/24/);
+      expect(site.server.log.slice(from)).toEqual([
+        `/tftpboot/xcat/osimage/${image}/kernel`,
+        `/tftpboot/xcat/osimage/${image}/initrd-fetch.gz`,
+        "/tftpboot/xcat/overlay/cn01.cpio",
+        `/install/netboot/bb1/x86_64/compute/${archive}`,
+        ...site.server.log.slice(from + 4).filter((p) => p.startsWith("/install/postscripts/")),
+      ]);
+      return vm;
+    };
+
+    // the kernel stays out of the archive, as xCAT's exlists leave ./boot* out: less to fetch and unpack under TCG
+    writeFileSync(join(sb.dir, "noboot.exlist"), "./boot/*\n");
+    r = await sb.run("image", "set", image, `exlist=${join(sb.dir, "noboot.exlist")}`);
+    expect(r.code, r.stderr).toBe(0);
+    r = await sb.run("pack", image, "-m", "squashfs");
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, "rootimg.cpio.gz"))).toBe(false); // replaced: the squashfs image boots
+    let vm = await bootOnce("rootimg.sfs", "squashfs");
+    expect(vm.console).toContain("xcimg: root is the squashfs image under an overlayfs");
+    expect(vm.match?.[0]).toMatch(/^xcimg-caps: plain=denied capped=ok root=overlay\s$/);
+
+    r = await sb.run("pack", image, "-m", "tar");
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, "rootimg.sfs"))).toBe(false);
+    vm = await bootOnce("rootimg.tar.gz", "tar");
+    expect(vm.console).toMatch(/xcimg: root is a tmpfs holding \d+ MiB/);
+    expect(vm.match?.[0]).toMatch(/^xcimg-caps: plain=denied capped=ok root=tmpfs\s$/);
   }, 400000);
 });

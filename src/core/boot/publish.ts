@@ -5,7 +5,9 @@ import type { Image } from "../defs/image";
 import { DataError, fsError, NotFoundError } from "../errors";
 import { linkOrCopyAtomic, sameFile, writeFileAtomic } from "../fs/atomic";
 import { bootFilesDir, rootImgDir } from "../image/paths";
+import { FIRST_STAGE_INITRD, fetchedArchive, firstStageInitrd } from "../initrd/first-stage";
 import { bootInitrd } from "../initrd/stateless";
+import { pickKernel } from "../pack/kernel";
 import { findPackedImage, isKernelUnpackable, PACKED_IMAGE } from "../pack/outputs";
 import { alignGzipAfter } from "./initrd-align";
 
@@ -28,6 +30,11 @@ export interface PublishedImage {
   efiStub: boolean;
   /** A fixed time for the node overlays: the newest source, so an unchanged image keeps them byte-identical. */
   mtime: number;
+  /**
+   * Two-stage: the loader hands the kernel a first stage (initrd-fetch.gz) that fetches the
+   * packed image from imgurl= (squashfs, tar); the node's overlay is then staged (overlay.ts).
+   */
+  fetched?: boolean;
 }
 
 /** One file of an image's boot set: copied (hard-linked) from `src`, or written from `data`. */
@@ -46,24 +53,45 @@ export function checkBootable(config: Config, img: Image): { dir: string; kernel
       hint: `run 'xcimg pack ${img.name}'`,
     });
   }
-  if (!isKernelUnpackable(packed)) {
-    throw new DataError(`${packed} cannot be booted: xcimg boots images the kernel unpacks itself (cpio)`, {
-      hint: `repack with 'xcimg pack ${img.name} -m cpio' (tar and squashfs images need a two-stage initrd xcimg does not ship yet)`,
+  if (!isKernelUnpackable(packed) && !fetchedArchive(packed)) {
+    throw new DataError(`${packed} cannot be booted: xcimg boots cpio images (the kernel unpacks them), squashfs and tar images (fetched by a first stage)`, {
+      hint: `repack with 'xcimg pack ${img.name} -m cpio'`,
     });
   }
   return { dir, kernel, packed };
 }
 
 export function publishImage(config: Config, img: Image): PublishedImage {
-  const { kernel, packed } = checkBootable(config, img);
+  const { dir, kernel, packed } = checkBootable(config, img);
   const packedName = basename(packed);
+  if (!isKernelUnpackable(packed)) return publishFetched(config, img, dir, kernel, packed);
   const files: BootFileSource[] = [
     { name: packedName, src: packed },
     // the node's uncompressed overlay follows: see initrd-align.ts (UEFI iPXE)
     { name: "initrd-stateless.gz", data: alignGzipAfter(bootInitrd(0), statSync(packed).size) },
   ];
-  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n));
+  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === FIRST_STAGE_INITRD);
   return { ...pub, packed };
+}
+
+/**
+ * A squashfs or tar image: the loader hands the kernel the first stage (built from the image
+ * tree: its busybox or the management node's, its modules, GNU tar) and the node's overlay;
+ * the node fetches the packed image itself from imgurl=, so it is not published under tftpdir.
+ */
+function publishFetched(config: Config, img: Image, dir: string, kernel: string, packed: string): PublishedImage {
+  const tree = join(dir, "rootimg");
+  const version = pickKernel(tree, img.attrs.kernelver)?.version;
+  if (!version) {
+    throw new NotFoundError(`${basename(packed)} cannot be booted: no kernel in ${tree}/boot, so no /lib/modules to build its first-stage initrd from`, {
+      hint: `install the kernel in the image, or set its version: 'xcimg image set ${img.name} kernelver=<version>'`,
+    });
+  }
+  const stage = firstStageInitrd(tree, version, img.attrs.osarch || "x86_64", basename(packed));
+  // the node's uncompressed overlay follows it: see initrd-align.ts (UEFI iPXE)
+  const files: BootFileSource[] = [{ name: FIRST_STAGE_INITRD, data: alignGzipAfter(stage.data, 0) }];
+  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === "initrd-stateless.gz");
+  return { ...pub, packed, fetched: true };
 }
 
 /**

@@ -1,6 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
+import { firstStageProblem } from "../initrd/first-stage";
+import type { Logger } from "../log";
 import { type Compression, SUFFIX } from "./compress";
+import { pickKernel } from "./kernel";
 import type { ArchiveMethod } from "./options";
 
 /** The packed image's file name, next to rootimg/, as xCAT names it. */
@@ -45,4 +48,31 @@ export function otherPackedImages(dir: string, keep: string): string[] {
 /** Single-stage boot needs an archive the kernel unpacks itself: cpio. */
 export function isKernelUnpackable(file: string): boolean {
   return /rootimg\.cpio\.(gz|zst|xz)$/.test(file);
+}
+
+/**
+ * After a pack: remove the packed images of other methods and compressions, but only if the
+ * new one boots — a cpio image always does (the kernel unpacks it); a squashfs or tar image
+ * needs what its first stage takes from the tree (core/initrd/first-stage.ts: squashfs, overlay
+ * and loop modules, busybox, GNU tar). Otherwise the others stay and nodes keep booting them
+ * (findPackedImage prefers cpio), with a warning naming what the new image lacks. Returns the
+ * files removed.
+ */
+export function removeReplacedImages(dir: string, name: string, tree: string, img: { kernelver?: string; osarch?: string }, log: Logger): string[] {
+  const others = otherPackedImages(dir, name);
+  if (!others.length) return [];
+  const problem = bootProblem(tree, name, img);
+  if (problem) {
+    log.warn(`kept ${others.map((f) => basename(f)).join(", ")}: nodes cannot boot ${name} yet (${problem})`);
+    return [];
+  }
+  for (const old of others) rmSync(old, { force: true });
+  return others;
+}
+
+function bootProblem(tree: string, name: string, img: { kernelver?: string; osarch?: string }): string | null {
+  if (isKernelUnpackable(name)) return null;
+  const version = pickKernel(tree, img.kernelver)?.version;
+  if (!version) return `no kernel in ${tree}/boot to take /lib/modules from`;
+  return firstStageProblem(tree, version, img.osarch || "x86_64", name);
 }

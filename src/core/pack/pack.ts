@@ -19,7 +19,7 @@ import { archiveFailure } from "./failure";
 import { type ImageKernel, pickKernel } from "./kernel";
 import { removeDeadTemps } from "./leftovers";
 import type { PackOptions } from "./options";
-import { archiveName, otherPackedImages } from "./outputs";
+import { archiveName, removeReplacedImages } from "./outputs";
 import { type RootPasswordResult, rootPasswordMessage, setRootPassword } from "./root-password";
 import { writeSquashfs } from "./squashfs";
 import { type WalkResult, walkTree } from "./walk";
@@ -92,11 +92,7 @@ export async function packRootImage(ctx: Context, img: Image, opts: PackOptions)
       ({ walk, archiveBytes, packedBytes } = await archiveTree({ tree, out, method: opts.method, compression: opts.compression, filter, signal: ctx.signal }));
       reportOtherFilesystems(ctx, walk);
     }
-    const removed: string[] = [];
-    for (const old of otherPackedImages(dir, name)) {
-      rmSync(old, { force: true });
-      removed.push(old);
-    }
+    const removed = removeReplacedImages(dir, name, tree, img.attrs, ctx.log);
     const kernel = placeKernel(ctx, img, tree, dir);
     const initrd = join(dir, "initrd-stateless.gz");
     writeFileAtomic(initrd, bootInitrd());

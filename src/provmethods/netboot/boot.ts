@@ -19,7 +19,10 @@ export async function boot(ctx: Context, img: Image, req: BootRequest): Promise<
 /**
  * How a stateless node boots (xCAT anaconda.pm mknetboot): the image's kernel, its packed root
  * image and xcimg's initrd-stateless.gz published once (core/boot/publish.ts), the image URL
- * on the command line, and the node's identity and postscripts in its overlay.
+ * on the command line, and the node's identity and postscripts in its overlay. A squashfs or
+ * tar image boots in two stages instead: the kernel gets initrd-fetch.gz, which fetches the
+ * image from imgurl= (core/initrd/first-stage.ts) and puts the node's overlay, staged under
+ * /.xcimg/overlay (an empty `extra`), on top of the root it assembled.
  */
 function netbootFlavor(ctx: Context, img: Image): BootFlavor {
   const published = publishImage(ctx.config, img);
@@ -28,7 +31,7 @@ function netbootFlavor(ctx: Context, img: Image): BootFlavor {
   return {
     currstate: `netboot ${requireAttr(img, "osvers")}-${requireAttr(img, "osarch")}-${requireAttr(img, "profile")}`,
     published: () => published,
-    overlay: { rootimg, postscripts: true },
+    overlay: { rootimg, postscripts: true, ...(published.fetched ? { extra: () => ({ files: [] }) } : {}) },
     kcmdline: (n) => baseKcmdline(kcmdlineInput(ctx, img, n, urlPath(ctx.config, published.packed as string))),
   };
 }

@@ -1,11 +1,11 @@
 import { type MemoryEntry, memoryCpio } from "../../core/archive/cpio";
+import { findBusybox } from "../../core/initrd/busybox";
 import { INIT_PARTS } from "../../core/initrd/init-script";
+import { initrdModules } from "../../core/initrd/initrd-modules";
+import udhcpcScript from "../../core/initrd/udhcpc.sh" with { type: "text" };
 import { inlineParts } from "../../core/script/inline";
-import { findBusybox } from "./busybox";
-import { initrdModules } from "./initrd-modules";
 import { RC_STATELITE } from "./rc-statelite";
 import initScript from "./statelite-init.sh" with { type: "text" };
-import udhcpcScript from "./udhcpc.sh" with { type: "text" };
 
 /**
  * initrd-statelite.gz, the name xCAT gives a statelite image's initrd, built by xcimg for
@@ -23,6 +23,9 @@ import udhcpcScript from "./udhcpc.sh" with { type: "text" };
  * initramfs nothing of the image is overwritten. The archive is deterministic (mtime 0): a
  * rebuild with the same image gives the same bytes, and unchanged files are not rewritten.
  */
+/** The NFS client, for an NFS root and statemnt/litetree mounts (the network modules come anyway). */
+const NFS_CLIENT = [/^kernel\/fs\/nfs\/nfsv[34]\./, /^kernel\/fs\/nfs\/nfs\./];
+
 /** statelite-init.sh with the /init preamble it shares with netboot's (core/initrd/init-common.sh). */
 const STATELITE_INIT = inlineParts(initScript, INIT_PARTS);
 
@@ -34,8 +37,8 @@ export interface StateliteInitrd {
 }
 
 export function stateliteInitrd(rootimg: string, kernelVersion: string, osarch: string): StateliteInitrd {
-  const busybox = findBusybox(rootimg, osarch);
-  const mods = initrdModules(rootimg, kernelVersion);
+  const busybox = findBusybox(rootimg, osarch, "the statelite initrd");
+  const mods = initrdModules(rootimg, kernelVersion, NFS_CLIENT);
   const entries: MemoryEntry[] = [];
   const dirs = new Set<string>();
   const dir = (name: string) => {

@@ -33,6 +33,11 @@ beforeAll(async () => {
   ({ dir, rootimg } = await defineNetbootImage(sb, IMG));
   makeAwkwardTree(rootimg);
   fakeKernels(rootimg);
+  // what a squashfs or tar image's first stage takes from the image, so those archives boot and
+  // replace the others (test/provmethods/netboot/two-stage.test.ts: the rule when they cannot)
+  const mods = join(rootimg, "lib/modules/6.1.0-10-amd64");
+  mkdirSync(mods, { recursive: true });
+  writeFileSync(join(mods, "modules.dep"), "kernel/fs/squashfs/squashfs.ko:\nkernel/fs/overlayfs/overlay.ko:\nkernel/drivers/block/loop.ko:\n");
 });
 afterAll(() => sb.cleanup());
 

@@ -1,24 +1,23 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NotFoundError } from "../../core/errors";
-import { ImageRoot, lstatOrNull } from "../../core/image/image-root";
+import { NotFoundError } from "../errors";
+import { ImageRoot, lstatOrNull } from "../image/image-root";
 
 /**
- * The kernel modules a statelite node needs before its root is mounted: the drivers of any
- * NIC it may boot from, AF_PACKET (for DHCP) and the NFS client, with everything they depend
- * on. They come from the image itself (/lib/modules/<version> of the kernel it boots), so
+ * The kernel modules a node needs before its root is mounted: the drivers of any NIC it may
+ * boot from and AF_PACKET (for DHCP), plus what the initrd's caller asks for (statelite: the
+ * NFS client; a fetched image: squashfs, overlay, loop), with everything they depend on.
+ * They come from the image itself (/lib/modules/<version> of the kernel it boots), so
  * they always match the kernel; the management node's own kernel plays no part. Only
  * the list is chosen here; the node's /init loads the NIC drivers its devices ask for
  * (modalias), as udev would.
  */
-const WANTED = [
+const NETWORK = [
   /^kernel\/drivers\/net\/ethernet\//,
   /^kernel\/drivers\/net\/(virtio_net|vmxnet3|hyperv|xen-netfront|net_failover)/,
   /^kernel\/drivers\/virtio\//,
   /^kernel\/net\/packet\/af_packet\./,
-  /^kernel\/fs\/nfs\/nfsv[34]\./,
-  /^kernel\/fs\/nfs\/nfs\./,
 ];
 
 export interface ModuleFile {
@@ -64,19 +63,20 @@ export function parseModulesDep(text: string): Map<string, string[]> {
   return deps;
 }
 
-/** The wanted modules and their dependency closure, in modules.dep order. */
-export function selectModules(deps: Map<string, string[]>): string[] {
+/** The network modules, those `wanted` matches, and their dependency closure, in modules.dep order. */
+export function selectModules(deps: Map<string, string[]>, wanted: readonly RegExp[] = []): string[] {
   const chosen = new Set<string>();
   const add = (m: string) => {
     if (chosen.has(m)) return;
     chosen.add(m);
     for (const d of deps.get(m) ?? []) add(d);
   };
-  for (const m of deps.keys()) if (WANTED.some((re) => re.test(m))) add(m);
+  const all = [...NETWORK, ...wanted];
+  for (const m of deps.keys()) if (all.some((re) => re.test(m))) add(m);
   return [...deps.keys()].filter((m) => chosen.has(m));
 }
 
-export function initrdModules(rootimg: string, version: string): ModuleSet {
+export function initrdModules(rootimg: string, version: string, wanted: readonly RegExp[] = []): ModuleSet {
   const dir = imageModulesDir(rootimg, version);
   const read = (f: string) => {
     try {
@@ -90,7 +90,7 @@ export function initrdModules(rootimg: string, version: string): ModuleSet {
     throw new NotFoundError(`${dir}/modules.dep does not exist`, { hint: `run 'depmod -b ${rootimg} ${version}' (or depmod in the image) once` });
   }
   const deps = parseModulesDep(depText);
-  const chosen = selectModules(deps);
+  const chosen = selectModules(deps, wanted);
   const names = new Set(chosen.map(moduleName));
   const files = chosen.map((m) => ({ name: plain(m), data: decompress(join(dir, m)) }));
   const dep = chosen.map((m) => `${plain(m)}: ${(deps.get(m) ?? []).map(plain).join(" ")}`.trimEnd()).join("\n");

@@ -1,7 +1,7 @@
 #!/.xcimg/bin/busybox sh
 # shellcheck shell=dash
 # shellcheck disable=SC2154 # udhcpc exports interface, ip, subnet, router, dns to its hook
-# udhcpc's hook in xcimg's statelite initrd: configure the boot NIC with the lease.
+# udhcpc's hook in xcimg's first-stage initrds (statelite's, first-stage.ts): configure the boot NIC with the lease.
 PATH=/.xcimg/bin
 case "$1" in
 deconfig)

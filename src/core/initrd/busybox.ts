@@ -1,11 +1,12 @@
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { NotFoundError } from "../../core/errors";
-import { ImageRoot, lstatOrNull } from "../../core/image/image-root";
+import { NotFoundError } from "../errors";
+import { ImageRoot, lstatOrNull } from "../image/image-root";
 
 /**
- * The tool set of the statelite initrd: one static busybox. Before an NFS root is mounted
+ * The tool set of xcimg's first-stage initrds (statelite's, and the one that fetches a tar or
+ * squashfs image, first-stage.ts): one static busybox. Before the root is mounted or fetched
  * nothing of the image is reachable, so the initramfs needs its own shell, mount, DHCP client,
- * modprobe and switch_root; busybox is all of them in one file with no libraries. Taken from
+ * wget, modprobe and switch_root; busybox is all of them in one file with no libraries. Taken from
  * the image when it has a static one (busybox-based images), else from the management node
  * (Debian/Ubuntu: busybox-static; EL: busybox from EPEL), always for the image's architecture.
  */
@@ -14,6 +15,11 @@ const HOST_PATHS = ["/usr/lib/xcimg/busybox", "/bin/busybox", "/usr/bin/busybox"
 
 /** ELF e_machine of each osarch xCAT knows. */
 const MACHINE: Record<string, number> = { x86_64: 62, aarch64: 183, arm64: 183, ppc64: 21, ppc64le: 21, ppc64el: 21, s390x: 22 };
+
+/** The ELF machine number of an osarch, or undefined for one xcimg does not know. */
+export function machineOf(osarch: string): number | undefined {
+  return MACHINE[osarch];
+}
 
 export interface ElfInfo {
   machine: number;
@@ -56,7 +62,8 @@ export interface FoundBusybox {
   from: "image" | "management node";
 }
 
-export function findBusybox(rootimg: string, osarch: string): FoundBusybox {
+/** `purpose` names the initrd in the error ("the statelite initrd"). */
+export function findBusybox(rootimg: string, osarch: string, purpose: string): FoundBusybox {
   const want = MACHINE[osarch];
   const fits = (p: string) => {
     const e = elfInfo(p);
@@ -68,7 +75,7 @@ export function findBusybox(rootimg: string, osarch: string): FoundBusybox {
     if (lstatOrNull(f)?.isFile() && fits(f)) return { path: f, data: readFileSync(f), from: "image" };
   }
   for (const p of HOST_PATHS) if (fits(p)) return { path: p, data: readFileSync(p), from: "management node" };
-  throw new NotFoundError(`no static busybox for ${osarch} to put into the statelite initrd (looked in the image and at ${HOST_PATHS.join(", ")})`, {
+  throw new NotFoundError(`no static busybox for ${osarch} to put into ${purpose} (looked in the image and at ${HOST_PATHS.join(", ")})`, {
     hint: "install one on the management node: 'apt install busybox-static' (Debian/Ubuntu), 'dnf install busybox' (EPEL); or put a static busybox at /usr/lib/xcimg/busybox",
   });
 }
