@@ -98,6 +98,8 @@ export function zypperBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
             `baseurl=${r.baseurl}`,
             "enabled=1",
             "autorefresh=1",
+            // downloads stay in the genimage cache: a rebuild with unchanged lists fetches no package
+            "keeppackages=1",
             // no gpgkey=: a key zypper found there would be offered for import; the keys are in the rpmdb already
             `gpgcheck=${plan.insecure ? 0 : 1}`,
             `pkg_gpgcheck=${plan.insecure ? 0 : 1}`,
