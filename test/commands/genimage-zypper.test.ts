@@ -105,7 +105,10 @@ describe("genimage, SUSE family (zypper --root)", () => {
     expect(rpmQa(tree())).toEqual(["sle-a", "sle-b", "sle-kernel"]);
     expect(existsSync(join(tree(), "root/.rpmdb"))).toBe(false);
     // the repository's key went into the tree's rpmdb (how zypper verified the packages)
-    const keys = execFileSync("rpm", ["--root", tree(), "--dbpath", "/var/lib/rpm", "-q", "gpg-pubkey"], { encoding: "utf8", env: { ...process.env, HOME: sb.dir } });
+    const keys = execFileSync("rpm", ["--root", tree(), "--dbpath", "/var/lib/rpm", "-q", "gpg-pubkey"], {
+      encoding: "utf8",
+      env: { ...process.env, HOME: sb.dir },
+    });
     expect(keys).toMatch(/^gpg-pubkey-/);
     // #NEW_INSTALL_LIST#: two install transactions, then the -pkg removal (zypper's own history in the tree)
     expect(zypperHistory(tree())).toEqual(["install --no-recommends sle-a sle-c sle-kernel", "install --no-recommends sle-b", "remove sle-c"]);

@@ -44,7 +44,11 @@ describe("cross-architecture builds", () => {
   });
 
   test("an enabled qemu-<arch> handler lets the build proceed", () => {
-    const ok = fake("ok", { status: "enabled\n", register: "", "qemu-aarch64": "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n" });
+    const ok = fake("ok", {
+      status: "enabled\n",
+      register: "",
+      "qemu-aarch64": "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n",
+    });
     expect(binfmtHandler("aarch64", ok)).toBe(join(ok, "qemu-aarch64"));
     expect(() => checkCrossArch("aarch64", "x86_64", ok)).not.toThrow();
   });
