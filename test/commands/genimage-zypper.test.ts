@@ -188,6 +188,20 @@ describe("genimage, SUSE family (zypper --root)", () => {
     expect(await snapshot()).toBe(before);
   }, 300_000);
 
+  test("an index signed by a key the repository does not carry is refused before the tree is touched (65)", async () => {
+    const forged = join(sb.dir, "forged");
+    execFileSync("cp", ["-a", suse, forged]);
+    execFileSync("cp", [join(bad, "RPM-GPG-KEY-xcimg-test"), join(forged, "repodata/repomd.xml.key")]); // another key than the one that signed repomd.xml
+    const before = await snapshot();
+    expect((await sb.bin(["image", "set", IMG, `pkgdir=${forged}`, `otherpkgdir=${forged}`])).code).toBe(0);
+    const r = await sb.bin(["genimage", IMG, "--fresh"]);
+    expect(r.stderr).toMatch(new RegExp(`the repository signature could not be verified for file://${forged}.*: .*signed with an unknown key`));
+    expect(r.code).toBe(65);
+    expect((await sb.bin(["image", "set", IMG, `pkgdir=${suse}`, `otherpkgdir=${suse}`])).code).toBe(0);
+    expect(await snapshot()).toBe(before);
+    expect(mountsUnder(sb.dir)).toEqual([]);
+  }, 300_000);
+
   test("an unsigned or wrongly-signed package is refused (65), the previous tree intact; --insecure lets it through, announced", async () => {
     const IMG2 = "sle15.5-x86_64-netboot-unsigned";
     write("unsigned.pkglist", "sle-unsigned\n");

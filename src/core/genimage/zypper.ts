@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DataError, NotFoundError } from "../errors";
@@ -40,6 +41,15 @@ import { missingMessage, privateRpmHome, treePackages } from "./rpmdb";
  */
 function signedIndex(r: RpmRepo): boolean {
   return !r.baseurl.startsWith("file://") || exists(join(r.baseurl.slice(7), "repodata", "repomd.xml.asc"));
+}
+
+/**
+ * The repository's alias, which names its directories in the shared cache: with the URL's
+ * digest, so two images whose pkgdir1 are different repositories never share (or trust) one
+ * cached index — zypper only compares repomd.xml with what it cached under that alias.
+ */
+function alias(r: RpmRepo): string {
+  return `${r.id}-${createHash("sha256").update(r.baseurl).digest("hex").slice(0, 12)}`;
 }
 
 export function zypperBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): Backend {
@@ -93,8 +103,8 @@ export function zypperBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
       repos
         .map((r) =>
           [
-            `[${r.id}]`,
-            `name=${r.id}`,
+            `[${alias(r)}]`,
+            `name=${alias(r)}`,
             `baseurl=${r.baseurl}`,
             "enabled=1",
             "autorefresh=1",
@@ -168,15 +178,10 @@ export function zypperBackend(plan: BuildPlan, log: Logger, signal: AbortSignal)
         });
       }
       if (/Signature verification failed|not signed|File '.*repomd\.xml' is signed|unknown key|Key .* not trusted/i.test(text)) {
-        throw new DataError(
-          `the repository signature could not be verified for ${where()}: ${r.tail
-            .filter((l) => /sign|key/i.test(l))
-            .slice(0, 3)
-            .join(" | ")}`,
-          {
-            hint: "put the repository's own key beside it (repodata/repomd.xml.key), or --insecure for test repositories (not recommended)",
-          },
-        );
+        const why = r.tail.filter((l) => /signed with an unknown key|Signature verification failed|is unsigned|not signed/i.test(l)).map((l) => l.trim());
+        throw new DataError(`the repository signature could not be verified for ${where()}: ${[...new Set(why)].slice(0, 3).join(" | ")}`, {
+          hint: "put the repository's own key beside it (repodata/repomd.xml.key), or --insecure for test repositories (not recommended)",
+        });
       }
       if (r.code !== 0 || /xcimg-rc=/.test(text)) throw stepFailed(`zypper resolving the package lists from ${where()}`, r.tail, plan.rootimgdir);
     },
