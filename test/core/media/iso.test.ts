@@ -92,8 +92,11 @@ describe("xcimg image media <iso>", () => {
     expect((await sb.run("image", "set", "rhels9.4-x86_64-netboot-compute", "pkglist=/site/compute.pkglist")).code).toBe(0);
     execFileSync("rm", [join(tree, "old-only")]);
     writeFileSync(join(tree, "new-only"), "2\n");
+    // what a kill -9 in the middle of an earlier import left (its pid is gone)
+    mkdirSync(join(sb.installdir, ".xcimg-media.99999999/half"), { recursive: true });
     const r = await sb.run("--json", "image", "media", iso(tree, join(sb.dir, "b.iso")));
     expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`removing ${join(sb.installdir, ".xcimg-media.99999999")}, left by an interrupted image media`);
     const out = JSON.parse(r.stdout);
     expect(out.copied.replaced).toBe(true);
     const dir = join(sb.installdir, "rhels9.4", "x86_64");
