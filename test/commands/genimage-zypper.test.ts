@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binfmtHandler, hostArch } from "../../src/core/genimage/cross-arch";
 import { makeRpmRepo, mountsUnder } from "../helpers/rpm-repo";
-import { Sandbox } from "../helpers/sandbox";
+import { BIN, Sandbox } from "../helpers/sandbox";
 
 /**
  * genimage's SUSE backend through the compiled binary: `zypper --root` (Debian's zypper) from
@@ -50,6 +50,39 @@ function write(name: string, text: string): string {
   const p = join(lists(), name);
   writeFileSync(p, text);
   return p;
+}
+
+/**
+ * Run the binary in a new user namespace (with its own network namespace, which sysfs mounts
+ * need there) holding its own binfmt_misc instance (Linux 6.7+ gives each user namespace one):
+ * empty, or with qemu-user's handler for the other architecture registered — never this
+ * machine's, which stays as it is.
+ */
+async function inPrivateBinfmt(register: boolean, argv: string[], program = BIN) {
+  const q = hostArch() === "aarch64" ? "x86_64" : "aarch64";
+  // qemu's ELF magic/mask for aarch64 and x86_64 (as qemu-user-static's binfmt.d files register them)
+  const magic =
+    q === "aarch64"
+      ? "\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00"
+      : "\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x3e\\x00";
+  const mask =
+    q === "aarch64"
+      ? "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff"
+      : "\\xff\\xff\\xff\\xff\\xff\\xfe\\xfe\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff";
+  const script = [
+    "set -e",
+    'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || { echo "this test needs binfmt_misc in user namespaces (Linux 6.7+)" >&2; exit 99; }',
+    ...(register ? [`printf ':qemu-${q}:M::${magic}:${mask}:/usr/bin/qemu-${q}:F' > /proc/sys/fs/binfmt_misc/register`] : []),
+    'exec "$@"',
+  ].join("\n");
+  const proc = Bun.spawn(["unshare", "--user", "--map-root-user", "--mount", "--net", "--fork", "sh", "-c", script, "sh", program, ...argv], {
+    env: sb.env as Record<string, string>,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  if (code === 99) throw new Error(stderr);
+  return { code, stdout, stderr };
 }
 
 let hostBefore = "";
@@ -238,20 +271,48 @@ describe("genimage, SUSE family (zypper --root)", () => {
     expect(hostZypp()).toBe(hostBefore);
   }, 300_000);
 
-  test("another architecture without a binfmt handler is refused before anything is touched, naming qemu-user-static", async () => {
+  test("another architecture: refused without a binfmt handler, before anything is touched; built with one", async () => {
     const other = hostArch() === "aarch64" ? "x86_64" : "aarch64";
-    const before = await snapshot();
-    const r = await sb.bin(["genimage", IMG, "-a", other]);
-    if (binfmtHandler(other) === null) {
-      expect(r.stderr).toContain(`building a ${other} image on this ${hostArch()} machine needs a binfmt_misc handler for ${other}, and none is registered`);
-      expect(r.stderr).toContain("install qemu-user-static and binfmt-support");
-      expect(r.code).toBe(78);
-      expect(await snapshot()).toBe(before); // not even -a written back into the row
-      expect(existsSync(join(sb.installdir, `netboot/sle15.5/${other}`))).toBe(false);
-    } else {
-      // a handler is registered on this machine: genimage goes on to build (noarch packages)
-      expect(r.stderr).not.toContain("needs a binfmt_misc handler");
-      expect(r.code).toBe(0);
+    const IMG3 = `sle15.5-${other}-netboot-compute`;
+    write("cross.pkglist", "sle-a\n");
+    const dir3 = join(sb.installdir, `netboot/sle15.5/${other}`);
+    const set = await sb.bin([
+      "image",
+      "set",
+      IMG3,
+      "osvers=sle15.5",
+      `osarch=${other}`,
+      "profile=compute",
+      "provmethod=netboot",
+      `pkglist=${join(lists(), "cross.pkglist")}`,
+      `pkgdir=${suse}`,
+    ]);
+    expect(set.code).toBe(0);
+    const row = (await sb.bin(["image", "show", IMG3])).stdout;
+    // without a handler: the real binfmt_misc of a fresh user namespace is empty, whatever this machine has registered
+    const none = await inPrivateBinfmt(false, ["genimage", IMG3]);
+    expect(none.stderr).toContain(`building a ${other} image on this ${hostArch()} machine needs a binfmt_misc handler for ${other}, and none is registered`);
+    expect(none.stderr).toContain("install qemu-user-static and binfmt-support");
+    expect(none.code).toBe(78);
+    expect(existsSync(dir3)).toBe(false);
+    expect(existsSync(join(sb.installdir, `.cache/genimage/zypper/sle15.5-${other}`))).toBe(false);
+    expect((await sb.bin(["image", "show", IMG3])).stdout).toBe(row);
+    // the same on the machine itself when it has no handler (the usual case: nothing registered)
+    if (binfmtHandler(other) === null) expect((await sb.bin(["genimage", IMG3])).code).toBe(78);
+    // with qemu's handler registered (in that namespace only): genimage goes on and builds the tree
+    const built = await inPrivateBinfmt(true, ["genimage", IMG3]);
+    expect(built.stderr).not.toContain("needs a binfmt_misc handler");
+    // and that handler is a working one: an aarch64 program (libc6-arm64-cross's loader) runs through it
+    if (other === "aarch64") {
+      const run = await inPrivateBinfmt(true, ["--version"], "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1");
+      expect(run.stdout).toContain("stable release version");
+      expect(run.code).toBe(0);
+      const without = await inPrivateBinfmt(false, ["--version"], "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1");
+      expect(without.stderr).toContain("Exec format error");
     }
+    expect(built.code).toBe(0);
+    expect(rpmQa(join(dir3, "compute/rootimg"))).toEqual(["sle-a"]);
+    expect(readFileSync(join(dir3, "compute/.xcimg-genimage.rootimg/zypper/zypp.conf"), "utf8")).toContain(`arch = ${other}`);
+    expect(mountsUnder(sb.dir)).toEqual([]);
   }, 300_000);
 });
