@@ -21,6 +21,7 @@ PKGS=(
   qemu-system-x86 qemu-utils ipxe-qemu ovmf grub-common grub-efi-amd64-bin grub-pc-bin pxelinux syslinux-common
   qemu-user libc6-arm64-cross iproute2 debootstrap hyperfine ca-certificates
   debconf libxml2-utils curl wget dash shellcheck
+  zypper xorriso libarchive-tools
   nfs-ganesha nfs-ganesha-vfs
   dnsmasq-base kea-dhcp4-server isc-dhcp-server nginx-light ipxe
   mmdebstrap debian-archive-keyring dnf rpm createrepo-c gnupg

@@ -10,9 +10,8 @@ export const ExitCode = {
   PARTIAL: 1,
   /**
    * Something xCAT does that xcimg does not (yet): an xCAT command's subcommand, option or
-   * object type (cli/xcat/commands.ts: `nodeset <node> shell`, `lslite <noderange>`), genimage
-   * for SUSE (core/genimage/family.ts). Reached in test/cli/xcat/xcat-names.test.ts and
-   * test/commands/genimage-rpm.test.ts.
+   * object type (cli/xcat/commands.ts: `nodeset <node> shell`, `lslite <noderange>`). Reached
+   * in test/cli/xcat/xcat-names.test.ts.
    */
   NOT_IMPLEMENTED: 3,
   USAGE: 64,

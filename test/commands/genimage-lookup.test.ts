@@ -42,6 +42,25 @@ describe("genimage package list lookup (--dryrun)", () => {
     expect(r.stdout).toMatch(new RegExp(`and set .*pkglist=${join(custom, "compute.rhels9.pkglist")} on rhels9.4-x86_64-netboot-compute`));
   });
 
+  test("SLES 15: the built-in compute list through zypper, then the site's custom/netboot/sles list, which wins", async () => {
+    mkdirSync(join(sb.installdir, "sle15.5/x86_64/1/Module-Basesystem/repodata"), { recursive: true });
+    writeFileSync(join(sb.installdir, "sle15.5/x86_64/1/Module-Basesystem/repodata/repomd.xml.key"), "key\n");
+    const builtin = await sb.bin(["genimage", "-o", "sle15.5", "--dryrun"]);
+    expect(builtin.stderr).toBe("");
+    expect(builtin.code).toBe(0);
+    expect(builtin.stdout).toContain("genimage sle15.5-x86_64-netboot-compute (zypper, fresh) would run:");
+    expect(builtin.stdout).toContain("install --no-recommends 'aaa_base' 'bash' 'coreutils' 'udev' 'kernel-default'");
+    expect(builtin.stdout).toContain(`repositories: file://${join(sb.installdir, "sle15.5/x86_64/1/Module-Basesystem")}`); // xCAT's default pkgdir, media's module
+    const custom = join(sb.installdir, "custom/netboot/sles");
+    mkdirSync(custom, { recursive: true });
+    writeFileSync(join(custom, "compute.sle15.pkglist"), "site-sle-pkg\n");
+    const r = await sb.bin(["genimage", "-o", "sle15.5", "--dryrun"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("install --no-recommends 'site-sle-pkg'");
+    expect(r.stdout).toMatch(new RegExp(`and set .*pkglist=${join(custom, "compute.sle15.pkglist")} on sle15.5-x86_64-netboot-compute`));
+    expect(existsSync(join(sb.installdir, "netboot/sle15.5"))).toBe(false);
+  });
+
   test("--insecure is announced; an image that does not exist without -o is 66", async () => {
     const r = await sb.bin(["genimage", "-o", "debian12", "--dryrun", "--insecure"]);
     expect(r.stderr).toContain("--insecure: packages and repositories of debian12-x86_64-netboot-compute are NOT verified");

@@ -16,7 +16,12 @@ export interface RpmPackage {
   files?: Record<string, string>;
 }
 
-export function makeRpmRepo(dir: string, pkgs: RpmPackage[]): { repo: string; key: string } {
+/**
+ * `keyAt`: where the repository carries its public key — "top" (RPM-GPG-KEY-xcimg-test, as EL
+ * media do) or "repomd" (repodata/repomd.xml.key, as SUSE media and OBS repositories do, with the index signed
+ * in repodata/repomd.xml.asc).
+ */
+export function makeRpmRepo(dir: string, pkgs: RpmPackage[], opts: { keyAt?: "top" | "repomd" } = {}): { repo: string; key: string } {
   const gnupg = (which: string) => {
     const home = join(dir, `gnupg-${which}`);
     mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -66,9 +71,15 @@ export function makeRpmRepo(dir: string, pkgs: RpmPackage[]): { repo: string; ke
       });
     }
   }
-  const key = join(repo, "RPM-GPG-KEY-xcimg-test");
-  writeFileSync(key, execFileSync("gpg", ["--armor", "--export"], { env: { ...process.env, GNUPGHOME: homes.good } }));
   execFileSync("createrepo_c", ["-q", repo], { stdio: "ignore" });
+  const key = opts.keyAt === "repomd" ? join(repo, "repodata", "repomd.xml.key") : join(repo, "RPM-GPG-KEY-xcimg-test");
+  writeFileSync(key, execFileSync("gpg", ["--armor", "--export"], { env: { ...process.env, GNUPGHOME: homes.good } }));
+  // SUSE media and OBS sign the index too: repomd.xml.asc beside repomd.xml.key
+  if (opts.keyAt === "repomd")
+    execFileSync("gpg", ["--batch", "--armor", "--detach-sign", "-o", `${join(repo, "repodata", "repomd.xml")}.asc`, join(repo, "repodata", "repomd.xml")], {
+      env: { ...process.env, GNUPGHOME: homes.good },
+      stdio: "ignore",
+    });
   return { repo, key };
 }
 

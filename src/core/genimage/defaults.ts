@@ -34,6 +34,27 @@ iproute
 dhcp-client
 `;
 
+/**
+ * SUSE: a subset of xCAT's sles/compute.sle15.pkglist (aaa_base ... kernel-default, wicked,
+ * dhcp-client, openssh; docs/genimage.md) without its storage and editor tools. No systemd
+ * line: SLE 15's udev and wicked pull it in, and a plain name keeps the list valid on Leap.
+ */
+const SLES_COMPUTE = `# xcimg built-in: compute node, SLES 15 / openSUSE Leap 15
+aaa_base
+bash
+coreutils
+udev
+kernel-default
+dracut
+wicked
+dhcp-client
+openssh
+iproute2
+procps
+rsyslog
+timezone
+`;
+
 export function builtinPkgList(family: OsFamily, arch: string): { name: string; text: string } {
   if (family.backend === "debian") {
     const kernel = arch === "aarch64" ? "linux-image-arm64" : "linux-image-amd64";
@@ -41,5 +62,6 @@ export function builtinPkgList(family: OsFamily, arch: string): { name: string; 
       family.dir === "ubuntu" ? DEBIAN_COMPUTE.replace("linux-image-amd64", "linux-image-generic") : DEBIAN_COMPUTE.replace("linux-image-amd64", kernel);
     return { name: `built-in compute.${family.dir}.pkglist`, text };
   }
+  if (family.backend === "zypper") return { name: "built-in compute.sle15.pkglist", text: SLES_COMPUTE };
   return { name: "built-in compute.el.pkglist", text: EL_COMPUTE };
 }

@@ -12,6 +12,7 @@ import { sealNewTree } from "../image/tree-barrier";
 import { pickKernel } from "../pack/kernel";
 import { methodWhere } from "../provmethod/facts";
 import { abortReason } from "../remote/ssh";
+import { checkCrossArch } from "./cross-arch";
 import { debianBackend } from "./debian";
 import { osFamily } from "./family";
 import { readInputs } from "./inputs";
@@ -20,6 +21,7 @@ import type { Backend, BuildPlan } from "./plan";
 import { runPostinstall } from "./postinstall";
 import { writeRecord } from "./record";
 import { rpmBackend } from "./rpm";
+import { zypperBackend } from "./zypper";
 
 /**
  * `xcimg genimage`: build a diskless image's root tree from distribution packages (xCAT
@@ -106,7 +108,12 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
     noupdate: req.noupdate,
     insecure: req.insecure,
   };
-  const backend: Backend = family.backend === "debian" ? debianBackend(plan, log, signal) : rpmBackend(plan, log, signal);
+  const backend: Backend =
+    family.backend === "debian"
+      ? debianBackend(plan, log, signal)
+      : family.backend === "zypper"
+        ? zypperBackend(plan, log, signal)
+        : rpmBackend(plan, log, signal);
   if (req.insecure) log.warn(`--insecure: packages and repositories of ${img.name} are NOT verified against any signing key`);
 
   if (req.dryrun) {
@@ -143,6 +150,7 @@ export async function genimage(ctx: Context, req: GenimageRequest): Promise<Geni
     };
   }
 
+  checkCrossArch(arch);
   const lock = lockImageDir(ctx.config.installdir, rootimgdir, `xcimg genimage ${img.name}`);
   const hadDir = existsSync(rootimgdir);
   let built = false;

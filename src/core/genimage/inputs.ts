@@ -54,9 +54,10 @@ export function readInputs(config: Config, img: Image, family: OsFamily, osvers:
   const otherName = a.otherpkglist || profileFile(custom, osvers, arch, profile, "otherpkgs.pkglist") || "";
   const otherpkglist = otherName ? readPkgLists(otherName, "otherpkglist") : null;
   const defaultPkgdir = join(config.installdir, osvers, arch);
-  const pkgdir = a.pkgdir || (family.backend === "rpm" || existsSync(join(defaultPkgdir, "dists")) ? defaultPkgdir : "");
+  const rpmBased = family.backend !== "debian";
+  const pkgdir = a.pkgdir || (rpmBased || existsSync(join(defaultPkgdir, "dists")) ? defaultPkgdir : "");
   const otherpkgdir = a.otherpkgdir || "";
-  if (otherpkglist && !otherpkgdir && family.backend === "rpm") {
+  if (otherpkglist && !otherpkgdir && rpmBased) {
     throw new DataError(`otherpkglist ${otherName} is set but otherpkgdir is not`, {
       hint: `set otherpkgdir to the repository holding those packages ('xcimg image set ${img.name} otherpkgdir=/install/post/otherpkgs/${osvers}/${arch}')`,
     });

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DataError, NotFoundError } from "../errors";
 import { isDir } from "../fs/predicates";
 import { splitList } from "./pkglist";
@@ -14,7 +14,7 @@ import { splitList } from "./pkglist";
 export interface RpmRepo {
   id: string;
   baseurl: string;
-  /** RPM-GPG-KEY* files at the repository's top (installation media carry them there). */
+  /** Signing keys beside the repository (keysIn): RPM-GPG-KEY*, gpg-pubkey-*.asc, repodata/repomd.xml.key. */
   keys: string[];
 }
 
@@ -32,7 +32,7 @@ export function rpmRepos(list: string, prefix: string): RpmRepo[] {
         hint: `create one with 'createrepo_c ${entry}', or point pkgdir at the media's BaseOS/AppStream directory`,
       });
     }
-    for (const d of found) out.push({ id: `${prefix}${out.length + 1}`, baseurl: `file://${d}`, keys: [...keysIn(d), ...keysIn(entry)] });
+    for (const d of found) out.push({ id: `${prefix}${out.length + 1}`, baseurl: `file://${d}`, keys: keysUpTo(d, entry) });
   }
   return out;
 }
@@ -48,10 +48,26 @@ function repoDirs(dir: string, depth: number): string[] {
   return out;
 }
 
+/** The keys of a repository directory and of each directory above it up to the pkgdir entry (SUSE media keep theirs in 1/). */
+function keysUpTo(repoDir: string, entry: string): string[] {
+  const out: string[] = [];
+  for (let d = repoDir; ; d = dirname(d)) {
+    out.push(...keysIn(d));
+    if (d === entry || d.length <= entry.length || dirname(d) === d) break;
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * The signing keys media and repositories carry: RPM-GPG-KEY* at the top (RHEL family),
+ * gpg-pubkey-*.asc at the top and repodata/repomd.xml.key in each repository (SUSE media).
+ */
 function keysIn(dir: string): string[] {
-  return safeList(dir)
-    .filter((n) => n.startsWith("RPM-GPG-KEY"))
+  const top = safeList(dir)
+    .filter((n) => n.startsWith("RPM-GPG-KEY") || /^gpg-pubkey-.*\.asc$/.test(n))
     .map((n) => join(dir, n));
+  const repomd = join(dir, "repodata", "repomd.xml.key");
+  return existsSync(repomd) ? [...top, repomd] : top;
 }
 
 export interface AptSource {

@@ -7,6 +7,7 @@ import { finalizeCommon } from "./node-tree";
 import type { Pass } from "./pkglist";
 import type { Backend, BuildPlan } from "./plan";
 import { type RpmRepo, rpmRepos } from "./repos";
+import { missingMessage, privateRpmHome, treePackages } from "./rpmdb";
 
 /**
  * RHEL-family images with `dnf --installroot`, which runs on this Debian MN (Debian's dnf and
@@ -14,11 +15,7 @@ import { type RpmRepo, rpmRepos } from "./repos";
  * repositories of pkgdir/otherpkgdir (never the MN's, never the tree's), gpgcheck on with the
  * RPM-GPG-KEY* files found beside the repositories (--insecure turns it off, loudly).
  *
- * Debian's rpm keeps its database in ~/.rpmdb (its %_dbpath, Debian bug #1004863), which under
- * --installroot would put the image's database at <tree>/root/.rpmdb where the node's rpm never
- * looks. Every rpm/dnf step here runs with HOME set to a private directory whose .rpmmacros
- * says %_dbpath /var/lib/rpm, so the database is the tree's own /var/lib/rpm, as on EL.
- * Downloaded packages are kept in <installdir>/.cache/genimage/rpm/..., bind-mounted as the
+ * The database is the tree's own /var/lib/rpm, not Debian's ~/.rpmdb (rpmdb.ts). Downloaded packages are kept in <installdir>/.cache/genimage/rpm/..., bind-mounted as the
  * tree's /var/cache/dnf inside the step's namespace only.
  */
 export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): Backend {
@@ -36,9 +33,8 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
 
   function writeConfig(): void {
     mkdirSync(join(work, "repos.d"), { recursive: true });
-    mkdirSync(home, { recursive: true });
+    privateRpmHome(home);
     mkdirSync(dnfCache, { recursive: true });
-    writeFileSync(join(home, ".rpmmacros"), "%_dbpath /var/lib/rpm\n");
     const gpg = plan.insecure ? "0" : "1";
     writeFileSync(
       join(work, "dnf.conf"),
@@ -119,12 +115,9 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
       const text = r.tail.join("\n");
       const missing = [...text.matchAll(/No match for argument: (\S+)/g)].map((m) => m[1] as string);
       if (missing.length) {
-        throw new NotFoundError(
-          `package${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} in none of the repositories searched: ${where()}`,
-          {
-            hint: "fix the name in the pkglist/otherpkglist, or add the repository that has it to pkgdir/otherpkgdir",
-          },
-        );
+        throw new NotFoundError(missingMessage(missing, where()), {
+          hint: "fix the name in the pkglist/otherpkglist, or add the repository that has it to pkgdir/otherpkgdir",
+        });
       }
       if (r.code !== 0 || (/Error:|Failed to download metadata|Cannot download repomd/.test(text) && !/Operation aborted/.test(text))) {
         throw stepFailed(`dnf resolving the package lists from ${where()}`, r.tail, plan.rootimgdir);
@@ -158,24 +151,7 @@ export function rpmBackend(plan: BuildPlan, log: Logger, signal: AbortSignal): B
         throw stepFailed("dnf in the new tree", r.tail, plan.rootimgdir);
       }
     },
-    async packages() {
-      const r = await runIsolated(`rpm --root ${sq(plan.staging)} --dbpath /var/lib/rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'`, {
-        env: { HOME: home },
-        log,
-        signal,
-        label: "rpm -qa",
-        keepStdout: true,
-      });
-      if (r.code !== 0) throw stepFailed("rpm -qa", r.tail);
-      return r.stdout
-        .split("\n")
-        .filter((l) => l && !l.startsWith("gpg-pubkey\t"))
-        .map((l) => {
-          const [name = "", version = "", arch = ""] = l.split("\t");
-          return { name, version, arch };
-        })
-        .sort((a, b) => a.name.localeCompare(b.name));
-    },
+    packages: () => treePackages(plan.staging, home, log, signal),
     finalize: () => finalizeCommon(plan.staging),
   };
 }

@@ -27,8 +27,12 @@ export interface MethodFacts {
   readonly capture?: CaptureFacts;
   /** genimage builds trees for images of this method, and defines new images with it (xCAT genimage). */
   readonly genimage?: { readonly creates: true };
-  /** Images defined from OS media (`xcimg image media`, xCAT copycds) are of this method. */
-  readonly media?: { readonly creates: true };
+  /**
+   * `xcimg image media` (xCAT copycds): `creates` — the image it defines over the media is of
+   * this method (install); `sample` — it also defines a sample `<os>-<arch>-<method>-<profile>`
+   * image of this method with the media as pkgdir, for genimage to build (netboot, statelite).
+   */
+  readonly media?: { readonly creates?: true; readonly sample?: true };
 }
 
 const registered = new Map<ProvMethodName, MethodFacts>();

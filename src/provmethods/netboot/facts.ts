@@ -17,4 +17,6 @@ export const facts = {
   // -t diskless names a new image <osvers>-<arch>-netboot-<profile> (core/capture/plan.ts)
   capture: { type: "diskless", creates: true },
   genimage: { creates: true },
+  // copycds defines a sample <os>-<arch>-netboot-compute over the media (core/media/install-image.ts)
+  media: { sample: true },
 } as const satisfies MethodFacts;

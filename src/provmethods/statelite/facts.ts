@@ -30,4 +30,6 @@ export const facts = {
       { path: "etc/init.d/statelite", what: "the init script /etc/init.d/statelite" },
     ],
   },
+  // copycds defines a sample <os>-<arch>-statelite-compute over the media (core/media/install-image.ts)
+  media: { sample: true },
 } as const satisfies MethodFacts;

@@ -78,7 +78,9 @@ describe("lookup and families", () => {
     expect(osFamily("rhels9.4")).toMatchObject({ backend: "rpm", dir: "rh", version: "9.4" });
     expect(osFamily("rocky8.10")).toMatchObject({ backend: "rpm", dir: "rocky" });
     expect(() => osFamily("plan9")).toThrow(/no distribution family/);
-    expect(() => osFamily("sles15.5")).toThrow(/not built yet/);
+    // the SUSE names xCAT uses (copycds: sle15.5; leap15.5, opensuse-leap15.5, sles12.5): zypper, custom/netboot/sles
+    for (const v of ["sles15.5", "sle15.5", "leap15.5", "opensuse-leap15.5", "sles12.5"])
+      expect(osFamily(v)).toMatchObject({ backend: "zypper", dir: "sles", version: v.replace(/^\D+/, "") });
   });
 });
 
@@ -91,6 +93,13 @@ describe("repositories", () => {
     const r = rpmRepos(`${join(dir, "media")},https://mirror.invalid/el9/`, "pkgdir");
     expect(r.map((x) => x.baseurl)).toEqual([`file://${join(dir, "media/AppStream")}`, `file://${join(dir, "media/BaseOS")}`, "https://mirror.invalid/el9/"]);
     expect(r[0]?.keys).toEqual([join(dir, "media/RPM-GPG-KEY-test")]);
+    // SUSE media: each module's repodata/repomd.xml.key and the media's gpg-pubkey-*.asc
+    w("sle/1/Module-Basesystem/repodata/repomd.xml", "<x/>");
+    w("sle/1/Module-Basesystem/repodata/repomd.xml.key", "key");
+    w("sle/1/gpg-pubkey-39db7c82-5f68629b.asc", "key");
+    const sle = rpmRepos(join(dir, "sle"), "pkgdir");
+    expect(sle.map((x) => x.baseurl)).toEqual([`file://${join(dir, "sle/1/Module-Basesystem")}`]);
+    expect(sle[0]?.keys).toEqual([join(dir, "sle/1/Module-Basesystem/repodata/repomd.xml.key"), join(dir, "sle/1/gpg-pubkey-39db7c82-5f68629b.asc")]);
     expect(() => rpmRepos(join(dir, "empty"), "pkgdir")).toThrow(/holds no repository: no repodata/);
     expect(() => rpmRepos(join(dir, "missing"), "pkgdir")).toThrow(/does not exist/);
   });
