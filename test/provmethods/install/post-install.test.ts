@@ -155,6 +155,16 @@ describe("install: postscripts, first boot and the installed mark, without a dae
     expect(stat.stdout).toBe(`cn07: boot (local disk, xnba, installed: ${join(sb.installdir, "xcimg-installed", "cn07")} exists)\n`);
   }, 60000);
 
+  test("inside the target (kickstart %post, AutoYaST chrooted) without curl: busybox wget fetches, nc PUTs the mark", async () => {
+    rmSync(join(sb.installdir, "xcimg-installed", "cn07"));
+    expect(existsSync(join(target, "usr/bin/curl")) || existsSync(join(target, "bin/curl"))).toBe(false);
+    writeFileSync(join(target, "tmp/xcimg-post.sh"), readFileSync(join(base, "cn07+post")));
+    const run = Bun.spawnSync(["chroot", target, "/bin/sh", "/tmp/xcimg-post.sh", "/"], { stdout: "pipe", stderr: "pipe" });
+    expect(run.exitCode, run.stdout.toString() + run.stderr.toString()).toBe(0);
+    expect(readFileSync(join(target, "root/sitepost.out"), "utf8")).toBe("node=cn07 state=install args=2:hello:world\n".repeat(2));
+    expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^installed \d{4}-/);
+  }, 60000);
+
   test("a node cannot mark another node, nor put more than a few bytes", async () => {
     expect((await fetch(url("/install/xcimg-installed/cn08"), { method: "PUT", body: "x" })).status).toBe(403);
     expect(existsSync(join(sb.installdir, "xcimg-installed", "cn08"))).toBe(false);
