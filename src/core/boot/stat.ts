@@ -80,7 +80,12 @@ export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
       const l = head?.split("\n")[c.line] ?? "";
       if (!l.startsWith("#")) continue;
       const marker = head?.split("\n").find((x) => x.startsWith(DONE_MARKER_LINE));
-      found = { loader: c.loader === family(own) ? own : c.loader, file: c.file, headline: l.slice(1).trim(), marker: marker ? marker.slice(DONE_MARKER_LINE.length).trim() : null };
+      found = {
+        loader: c.loader === family(own) ? own : c.loader,
+        file: c.file,
+        headline: l.slice(1).trim(),
+        marker: marker ? marker.slice(DONE_MARKER_LINE.length).trim() : null,
+      };
       break;
     }
     if (!found) {

@@ -112,7 +112,8 @@ function fileLines(f: MemoryEntry): string {
   for (let n = 0; !end || data.includes(end); n++) end = `XCIMG_EOF_${createHash("sha256").update(`${n}\0${data}`).digest("hex").slice(0, 16)}`;
   const path = `/${f.name}`;
   const mode = (f.mode & 0o7777).toString(8);
-  if ((f.mode & 0o170000) === 0o120000) return `\tmkdir -p "$ROOT${path.slice(0, path.lastIndexOf("/"))}" && ln -sf ${shq(data)} "$ROOT"${shq(path)} || return 1`;
+  if ((f.mode & 0o170000) === 0o120000)
+    return `\tmkdir -p "$ROOT${path.slice(0, path.lastIndexOf("/"))}" && ln -sf ${shq(data)} "$ROOT"${shq(path)} || return 1`;
   const body = data.endsWith("\n") || data === "" ? data : `${data}\n`;
   return `\tput ${mode} ${shq(path)} <<'${end}' || return 1\n${body}${end}`;
 }

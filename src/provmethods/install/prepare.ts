@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { HostKeyStore } from "../../core/boot/hostkeys";
 import { firstMac } from "../../core/boot/mac";
 import { stateDir } from "../../core/boot/paths";
-import { authorizedKeys } from "../../core/boot/site";
 import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
+import { authorizedKeys } from "../../core/boot/site";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
@@ -168,8 +168,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       const { server, xcatmaster } = serverFor(ctx, a);
       // only an iPXE node with an address can mark itself: nginx's DAV location for it admits
       // that address alone (core/boot/node-acl.ts); the others keep network-booting the installer
-      const marker =
-        (a.netboot || "xnba") === "xnba" && a.ip ? { url: markerUrl(config, server, node), file: join(markerDir, node) } : undefined;
+      const marker = (a.netboot || "xnba") === "xnba" && a.ip ? { url: markerUrl(config, server, node), file: join(markerDir, node) } : undefined;
       const post = postInstallScript(config, ctx.db(), {
         node,
         attrs: a,

@@ -40,13 +40,7 @@ function synclistsDir(ctx: Context): string {
 }
 
 /** Stage and pack the synclists; returns the archive, or null when the image has none (an old archive is removed). */
-export async function packCloneSynclists(
-  ctx: Context,
-  img: Image,
-  tree: string,
-  s: CloneSynclists,
-  compression: "gzip" | "zstd",
-): Promise<string | null> {
+export async function packCloneSynclists(ctx: Context, img: Image, tree: string, s: CloneSynclists, compression: "gzip" | "zstd"): Promise<string | null> {
   const dir = synclistsDir(ctx);
   const out = join(dir, `${img.name}.tar.${SUFFIX[compression]}`);
   if (s.files.length === 0) {
@@ -87,4 +81,3 @@ export async function packCloneSynclists(
   }
   return out;
 }
-

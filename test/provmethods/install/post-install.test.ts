@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { openDb } from "../../../src/core/db/open";
 import { fakeDebianMedia } from "../../helpers/fake-media";
 import { createPasswdTable } from "../../helpers/install-site";
+import { type Nginx, startNginx } from "../../helpers/nginx";
 import { ROOT, Sandbox } from "../../helpers/sandbox";
 import { freePort, Sshd } from "../../helpers/sshd";
 
@@ -22,45 +23,10 @@ const IMG = "debian12.5.0-x86_64-install-compute";
 let sb: Sandbox;
 let base = "";
 let target = "";
-let nginx: ReturnType<typeof Bun.spawn> | undefined;
+let nginx: Nginx | undefined;
 let sshd: Sshd | undefined;
 let port = 0;
 let sshPort = 0;
-
-async function startNginx(): Promise<void> {
-  const dir = join(sb.dir, "nginx");
-  mkdirSync(dir, { recursive: true });
-  const conf = join(dir, "nginx.conf");
-  // docs/boot.md's server block, with the snippet xcimg writes
-  writeFileSync(
-    conf,
-    `user www-data; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    location /tftpboot/ { alias ${sb.tftpdir}/; }
-    include ${join(sb.dir, "db", "nginx-node-files.conf")};
-    location /install/  { alias ${sb.installdir}/; location ~ /\\. { deny all; } }
-  }
-}
-`,
-  );
-  const check = Bun.spawnSync(["nginx", "-t", "-c", conf, "-p", dir], { stderr: "pipe" });
-  expect(check.exitCode, check.stderr.toString()).toBe(0);
-  nginx = Bun.spawn(["nginx", "-c", conf, "-p", dir], { stdout: "ignore", stderr: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`);
-      return;
-    } catch {
-      await Bun.sleep(20);
-    }
-  }
-  throw new Error("nginx did not start");
-}
 
 const must = async (...argv: string[]) => {
   const r = await sb.run(...argv);
@@ -95,14 +61,23 @@ beforeAll(async () => {
   const db = openDb(sb.dbPath);
   createPasswdTable(db, [{ key: "system", username: "root", password: "cluster" }]);
   db.close();
-  await must("node", "set", "cn07", "groups=compute,all", "mac=52:54:00:12:34:07", "ip=127.0.0.1", "xcatmaster=127.0.0.1", "postscripts=sitepost hello world", "postbootscripts=firstup");
+  await must(
+    "node",
+    "set",
+    "cn07",
+    "groups=compute,all",
+    "mac=52:54:00:12:34:07",
+    "ip=127.0.0.1",
+    "xcatmaster=127.0.0.1",
+    "postscripts=sitepost hello world",
+    "postbootscripts=firstup",
+  );
   await must("node", "set", "cn08", "groups=compute,all", "mac=52:54:00:12:34:08", "ip=10.9.9.8", "xcatmaster=127.0.0.1");
   await must("boot", "cn07,cn08", "-o", IMG);
-  await startNginx();
+  nginx = await startNginx(sb, port);
 }, 120000);
 afterAll(async () => {
-  nginx?.kill("SIGQUIT");
-  await nginx?.exited;
+  await nginx?.stop();
   await sshd?.stop();
   sb?.cleanup();
   if (base) rmSync(base, { recursive: true, force: true });
@@ -129,7 +104,9 @@ describe("install: postscripts, first boot and the installed mark, without a dae
       "exit",
     ]);
     expect((await fetch(url("/install/autoinst/cn08+post"))).status).toBe(403); // another node's host key
-    expect((await must("boot", "cn07", "--stat")).stdout).toMatch(/^cn07: install debian12.5.0-x86_64-compute \(image debian12.5.0-x86_64-install-compute, xnba\)/);
+    expect((await must("boot", "cn07", "--stat")).stdout).toMatch(
+      /^cn07: install debian12.5.0-x86_64-compute \(image debian12.5.0-x86_64-install-compute, xnba\)/,
+    );
   });
 
   test("the installer's end: postscripts in the target with their arguments, then the node's own mark (PUT); --stat says boot", async () => {
@@ -149,7 +126,9 @@ describe("install: postscripts, first boot and the installed mark, without a dae
     expect(readlinkSync(join(target, "etc/systemd/system/multi-user.target.wants/xcimg-install-firstboot.service"))).toBe(
       "/etc/systemd/system/xcimg-install-firstboot.service",
     );
-    expect(readFileSync(join(target, "etc/systemd/system/xcimg-install-firstboot.service"), "utf8")).toContain("ExecStart=/bin/sh /etc/xcimg/install-firstboot.sh");
+    expect(readFileSync(join(target, "etc/systemd/system/xcimg-install-firstboot.service"), "utf8")).toContain(
+      "ExecStart=/bin/sh /etc/xcimg/install-firstboot.sh",
+    );
     expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^installed \d{4}-/);
     const stat = await must("boot", "cn07", "--stat");
     expect(stat.stdout).toBe(`cn07: boot (local disk, xnba, installed: ${join(sb.installdir, "xcimg-installed", "cn07")} exists)\n`);
