@@ -69,11 +69,15 @@ export function postInstallScript(config: Config, db: Db, i: PostInstallInput): 
   const s = nodeScriptFiles(config, db, { node: i.node, attrs: i.attrs, image: i.image, state: "install", master: i.master, mac: i.mac, systemd: false });
   // every script is fetched once, by the installer, into the target's /xcatpost: the installed
   // system may have neither curl nor wget, and its first boot must not depend on the network
+  // remoteshell is done here (the keys below); syncfiles is not: an install applies no synclists,
+  // so the node reports it as not run instead of "done by xcimg itself"
+  const builtIn = s.scripts.builtIn.filter((n) => n !== "syncfiles");
+  const skipped = [...s.scripts.missing, ...s.scripts.builtIn.filter((n) => n === "syncfiles")];
   const runnerEnv = [
     "# written by xcimg's install; read by /etc/xcimg/postscripts.sh",
     "XCIMG_POSTSCRIPTS_URL=''",
-    `XCIMG_SKIPPED=${shq(s.scripts.missing.join(" "))}`,
-    `XCIMG_BUILTIN=${shq(s.scripts.builtIn.join(" "))}`,
+    `XCIMG_SKIPPED=${shq(skipped.join(" "))}`,
+    `XCIMG_BUILTIN=${shq(builtIn.join(" "))}`,
     "",
   ].join("\n");
   const files: MemoryEntry[] = [

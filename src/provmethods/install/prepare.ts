@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { HostKeyStore } from "../../core/boot/hostkeys";
+import { type HostKey, HostKeyStore } from "../../core/boot/hostkeys";
 import { firstMac } from "../../core/boot/mac";
 import { stateDir } from "../../core/boot/paths";
 import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
@@ -129,12 +129,13 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
   }
   // the nodes' SSH host keys, as boot makes them for netboot nodes (core/boot/hostkeys.ts): the
   // installed system gets its key from <node>+post, so `xcimg node status` can trust it
-  const hostKeys = new HostKeyStore(stateDir(config));
+  const store = new HostKeyStore(stateDir(config));
+  const hostKeys = new Map<string, HostKey>();
   for (const node of texts.keys()) {
     const a = attrsOf.get(node) as Attrs;
-    hostKeys.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]);
+    hostKeys.set(node, store.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]));
   }
-  hostKeys.save();
+  store.save();
   const keys = authorizedKeys(config, ctx.log);
 
   for (const [node, keptText] of texts) {
@@ -175,7 +176,7 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         image: img,
         master: xcatmaster,
         mac: firstMac(node, a.mac),
-        hostKey: hostKeys.get(node),
+        hostKey: hostKeys.get(node) as HostKey,
         authorizedKeys: keys,
         markerUrl: marker?.url,
       });
