@@ -134,6 +134,13 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     writeFileSync(join(ps, "xcimg-mark"), '#!/bin/sh\necho "$0 $* node=$NODE state=$NODESETSTATE" >>/etc/xcimg-marks\n', { mode: 0o755 });
     let r = await sb.run("node", "set", "cn01", "postscripts=xcimg-mark post $HOME", "postbootscripts=xcimg-mark firstboot");
     expect(r.code, r.stderr).toBe(0);
+    // the image's synclist, applied at clone time after the overrides (it wins over the group's file)
+    const sync = join(sb.installdir, "custom/clone-sync");
+    mkdirSync(sync, { recursive: true });
+    writeFileSync(join(sync, "synced"), "synclist\n");
+    writeFileSync(join(sync, "clone.synclist"), `${sync}/synced -> /etc/xcimg-synced\n${sync}/synced -> /etc/xcimg-group-only\n`);
+    r = await sb.run("image", "set", IMAGE, `synclists=${join(sync, "clone.synclist")}`);
+    expect(r.code, r.stderr).toBe(0);
     r = await sb.run("clone", "cn01", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
     console.error(r.stdout);
@@ -186,6 +193,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
         "cat /etc/xcimg-override /etc/xcimg-group-only; stat -c %a /",
         // the first boot's unit may still be running when SSH answers
         "for i in $(seq 150); do test -f /var/lib/xcimg/postbootscripts.done && break; sleep 1; done; cat /etc/xcimg-marks /var/lib/xcimg/postbootscripts.done",
+        "cat /etc/xcimg-synced",
       ].join("; echo @@; "),
     );
     expect(out.code, out.err).toBe(0);
@@ -212,8 +220,9 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(parts[10]).toMatch(/^[0-9a-f]{32}$/);
     expect(parts[11]).toBe("probe");
     expect(Number(parts[12])).toBeGreaterThan(0);
-    expect(parts[13]).toBe("node\ngroup\n755");
+    expect(parts[13]).toBe("node\nsynclist\n755"); // the synclist's copy replaced the group override's
     expect(parts[14]).toMatch(/^\.\/xcimg-mark post \$HOME node=cn01 state=install\n\.\/xcimg-mark firstboot node=cn01 state=boot\nfinished=\S+\nfailed=$/);
+    expect(parts[15]).toBe("synclist");
   }, 1_800_000);
 
   test("a UEFI node (GRUB2 over the network): GRUB for x86_64-efi on the ESP with the image's tools, then it boots from its disk", async () => {

@@ -147,6 +147,7 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
         xcatmaster: a.xcatmaster,
         published,
         site,
+        doneMarker: flavor.doneMarker?.(n),
       };
       checkLoaderJob(ctx, job);
       planned.push({ n, job, net, extra, base });

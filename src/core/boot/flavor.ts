@@ -56,6 +56,11 @@ export interface BootFlavor {
   overlay?: OverlayFlavor;
   /** Files the method wrote for the node, listed before its loader files (install: the answer file). */
   nodeFiles?(node: string): string[];
+  /**
+   * A marker URL the node itself creates when its provisioning is done (install: the installer's
+   * HTTP PUT); while it exists the node's iPXE script boots the local disk (loaders.ts).
+   */
+  doneMarker?(n: NodeBootInput): { url: string; file: string } | undefined;
   /** More node attributes written with the boot rows, the same names for every node (sysclone: nodelist.status). */
   rowAttrs?: Attrs;
 }

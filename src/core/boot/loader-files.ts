@@ -32,6 +32,8 @@ export interface LoaderJob {
   xcatmaster?: string;
   published: PublishedImage;
   site: SiteSettings;
+  /** flavor.doneMarker: xnba scripts boot the local disk once it exists (loaders.ts). */
+  doneMarker?: { url: string; file: string };
 }
 
 /** Write the node's file for its loader and remove what other loaders had for it. */
@@ -42,6 +44,7 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   const httpPort = cfg["http.port"];
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
   const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files };
+  const xnbaInput = { ...input, doneMarker: j.doneMarker };
   const rm = (p: string) => files.remove(p);
   if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node, rm);
   if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
@@ -50,11 +53,11 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   if (j.loader === "xnba") {
     const base = `http://\${next-server}${portSuffix}/tftpboot`;
     const f = join(paths.xnbaDir, j.node);
-    files.write(f, xnbaConfig(input, base));
+    files.write(f, xnbaConfig(xnbaInput, base));
     written.push(f);
     const uefi = `${f}.uefi`;
     if (j.published.efiStub) {
-      files.write(uefi, xnbaConfig(input, base, { uefi: true }));
+      files.write(uefi, xnbaConfig(xnbaInput, base, { uefi: true }));
       written.push(uefi);
     } else rm(uefi);
     rm(`${f}.elilo`);

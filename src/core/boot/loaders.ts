@@ -20,7 +20,16 @@ export interface LoaderInput {
   /** Full kernel command line (with MYIPFN still in it). */
   kcmdline: string;
   files: BootFiles;
+  /**
+   * A per-node "done" marker (install: the installer PUTs it when it has finished): while the
+   * URL answers, the script boots the local disk instead; `file` is where the marker lies on
+   * the management node, named in a comment line so `boot --stat` can tell (stat.ts).
+   */
+  doneMarker?: { url: string; file: string };
 }
+
+/** The comment line of an iPXE script naming its done marker (read by stat.ts). */
+export const DONE_MARKER_LINE = "#local-once-exists ";
 
 /** iPXE's variable for the DHCP next-server, which xCAT puts where the MN address goes. */
 const NEXT_SERVER = "$" + "{next-server}";
@@ -41,6 +50,13 @@ export function xnbaConfig(i: LoaderInput, base: string, opts: { uefi?: boolean 
   const initrdArgs = opts.uefi ? names.map((n) => ` initrd=${n}`).join("") : "";
   let s = "#!gpxe\n";
   s += `#${i.currstate}\n`;
+  if (i.doneMarker) {
+    // imgfetch only downloads: whatever the marker holds is never executed, so a node that could
+    // write another's marker could at most make it boot its disk, never run its own script
+    s += `${DONE_MARKER_LINE}${i.doneMarker.file}\n`;
+    s += `imgfetch -n done ${i.doneMarker.url} && goto done || goto install\n`;
+    s += ":done\nimgfree done\nexit\n:install\n";
+  }
   s += `imgfetch -n kernel ${base}/${i.files.kernel}\n`;
   s += "imgload kernel\n";
   s += `imgargs kernel ${kcmd} BOOTIF=01-\${netX/mac:hexhyp}${initrdArgs}\n`;

@@ -33,13 +33,23 @@ function nodeLines(config: Config, node: string, ip: string): string[] {
   const files: [string, string][] = [
     [`/tftpboot/${overlayRel(node)}`, `${tftp}/${overlayRel(node)}`],
     [`/install/autoinst/${node}`, `${install}/autoinst/${node}`],
+    // an install node's end of install, with its host key (src/provmethods/install/post-install.ts)
+    [`/install/autoinst/${node}+post`, `${install}/autoinst/${node}+post`],
   ];
-  return files.map(([url, file]) => `location = ${url} { alias ${file}; allow ${ip}; deny all; }`);
+  return [
+    ...files.map(([url, file]) => `location = ${url} { alias ${file}; allow ${ip}; deny all; }`),
+    // the node's own "installed" marker: only it may PUT it, a few bytes, and what it holds is
+    // never run (the iPXE script only fetches it, core/boot/loaders.ts)
+    `location = /install/${MARKER_DIR}/${node} { alias ${install}/${MARKER_DIR}/${node}; dav_methods PUT; dav_access user:rw group:r; client_max_body_size 1k; allow ${ip}; deny all; }`,
+  ];
 }
 
-const HEADER = "# written by xcimg boot: each node's overlay and answer file only for its own address (docs/boot.md)";
-/** The node a line of ours is for (both of its lines end in the node's name). */
-const LINE_NODE = /^location = \/(?:tftpboot\/xcat\/overlay\/([^ ]+)\.cpio|install\/autoinst\/([^ ]+)) \{/;
+/** The directory under installdir that holds installed nodes' markers (src/provmethods/install/post-install.ts MARKER_DIR). */
+const MARKER_DIR = "xcimg-installed";
+
+const HEADER = "# written by xcimg boot: each node's overlay, answer file and installed marker only for its own address (docs/boot.md)";
+/** The node a line of ours is for (node names have no '+', core/names.ts). */
+const LINE_NODE = /^location = \/(?:tftpboot\/xcat\/overlay\/([^ ]+)\.cpio|install\/(?:autoinst|xcimg-installed)\/([^ +]+)(?:\+post)?) \{/;
 
 /**
  * Update the snippet for the nodes of one boot (their current hosts.ip), keeping every other

@@ -1,9 +1,10 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import { readNodes } from "../defs/node";
 import { DataError } from "../errors";
 import { safeNodeFileName } from "../names";
+import { DONE_MARKER_LINE } from "./loaders";
 import { bootPaths } from "./paths";
 
 /**
@@ -13,7 +14,10 @@ import { bootPaths } from "./paths";
  * script, the first of a GRUB2 or pxelinux file — and a node without a file is `offline`:
  * its firmware moves on to its next boot device. The file is the truth (it is what the node
  * fetches); chain.currstate and nodetype.provmethod name the image, and a row that no
- * longer matches its file is reported rather than trusted.
+ * longer matches its file is reported rather than trusted. An iPXE script that names a done
+ * marker (`#local-once-exists <file>`, loaders.ts: an install node's "installed" mark) boots the
+ * local disk while that file exists, so it is reported as `boot`, the way xCAT's `nodeset stat`
+ * says `boot` once xcatd has switched an installed node.
  */
 export interface NodeStat {
   node: string;
@@ -28,6 +32,8 @@ export interface NodeStat {
   /** The loader whose file was found (noderes.netboot's first, then the others), or the node's own when none was. */
   loader: string;
   file: string | null;
+  /** The done marker that turned the file's image boot into a local boot (an installed node). */
+  doneMarker?: string;
   /** chain.currstate when it differs from the file's headline (a hand edit, an interrupted boot). */
   rowState?: string;
 }
@@ -68,20 +74,29 @@ export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
     }
     const own = a.netboot || "xnba";
     const candidates = loaderFiles(ctx.config.tftpdir, node).sort((x, y) => Number(y.loader === family(own)) - Number(x.loader === family(own)));
-    let found: { loader: string; file: string; headline: string } | null = null;
+    let found: { loader: string; file: string; headline: string; marker: string | null } | null = null;
     for (const c of candidates) {
-      const headline = headlineOf(c.file, c.line);
-      if (headline === null) continue;
-      found = { loader: c.loader === family(own) ? own : c.loader, file: c.file, headline };
+      const head = headOf(c.file);
+      const l = head?.split("\n")[c.line] ?? "";
+      if (!l.startsWith("#")) continue;
+      const marker = head?.split("\n").find((x) => x.startsWith(DONE_MARKER_LINE));
+      found = {
+        loader: c.loader === family(own) ? own : c.loader,
+        file: c.file,
+        headline: l.slice(1).trim(),
+        marker: marker ? marker.slice(DONE_MARKER_LINE.length).trim() : null,
+      };
       break;
     }
     if (!found) {
       out.nodes.push({ node, state: "offline", next: "none", method: null, image: null, loader: own, file: null });
       continue;
     }
-    const state = found.headline;
+    const done = found.marker !== null && existsSync(found.marker);
+    const state = done ? "boot" : found.headline;
     const local = state === "boot";
-    const row = a.currstate ?? "";
+    // the file still says what it installs; chain.currstate stays the install's until the next nodeset
+    const row = done && a.currstate === found.headline ? "boot" : (a.currstate ?? "");
     const s: NodeStat = {
       node,
       state,
@@ -91,14 +106,15 @@ export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
       loader: found.loader,
       file: found.file,
     };
+    if (done) s.doneMarker = found.marker as string;
     if (row !== state) s.rowState = row || "(empty)";
     out.nodes.push(s);
   }
   return out;
 }
 
-/** The `#…` on line `line` (0-based) of the file's first 4 KiB; null when the file is not there or has none. */
-function headlineOf(file: string, line: number): string | null {
+/** The file's first 4 KiB; null when it is not there. */
+function headOf(file: string): string | null {
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -108,8 +124,7 @@ function headlineOf(file: string, line: number): string | null {
   try {
     const buf = Buffer.alloc(4096);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    const l = buf.subarray(0, n).toString("utf8").split("\n")[line] ?? "";
-    return l.startsWith("#") ? l.slice(1).trim() : null;
+    return buf.subarray(0, n).toString("utf8");
   } catch {
     return null;
   } finally {
@@ -123,7 +138,7 @@ export function statLine(s: NodeStat): string {
     s.next === "none"
       ? "no boot file: the firmware's next boot device"
       : s.next === "local"
-        ? `local disk, ${s.loader}`
+        ? `local disk, ${s.loader}${s.doneMarker ? `, installed: ${s.doneMarker} exists` : ""}`
         : `${s.image ? `image ${s.image}` : "image unknown"}, ${s.loader}`;
   const stale = s.rowState !== undefined ? `; chain.currstate says ${s.rowState}` : "";
   return `${s.node}: ${s.state} (${detail}${stale})`;

@@ -51,6 +51,7 @@ function installFlavor(ctx: Context, img: Image): BootFlavor {
     kcmdline: (n) => entry(n.node).baseKcmdline,
     // the volatile part of addkcmdline, as installKcmdline places it (installer.ts)
     bootKcmdline: (_base, n) => entry(n.node).kcmdline,
-    nodeFiles: (node) => [entry(node).autoinst],
+    nodeFiles: (node) => [entry(node).autoinst, entry(node).post],
+    doneMarker: (n) => entry(n.node).marker,
   };
 }

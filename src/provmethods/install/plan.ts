@@ -14,6 +14,7 @@ import { TRUSTED_TEMPLATES_KEY } from "../../core/template/secrets";
 import { dbTemplateTables, type TemplateTables } from "../../core/template/tables";
 import { httpPath } from "../../core/template/urls";
 import { splitAddKcmdline } from "./installer";
+import { POST_SUFFIX } from "./post-install";
 
 /** What every node of one install image shares: checked once, before any node is touched. */
 export interface InstallPlan {
@@ -146,6 +147,8 @@ export function renderAnswerFile(ctx: Context, plan: InstallPlan, node: string, 
       PROFILE: plan.profile,
       INSTALL_HOSTPORT: port === 80 ? server : `${server}:${port}`,
       MEDIA_URLPATH: plan.mediaPath,
+      // the node's end of install (post-install.ts), which the templates fetch and run
+      XCIMG_POST_URL: `http://${port === 80 ? server : `${server}:${port}`}${httpPath(join(config.installdir, "autoinst", node), config.installdir)}${POST_SUFFIX}`,
     },
     env: plan.env,
     allowCommands: plan.env.XCIMG_TEMPLATE_COMMANDS === "1",

@@ -1,7 +1,10 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { type HostKey, HostKeyStore } from "../../core/boot/hostkeys";
 import { firstMac } from "../../core/boot/mac";
+import { stateDir } from "../../core/boot/paths";
 import { servedPerms, writeServedFile } from "../../core/boot/served-perms";
+import { authorizedKeys } from "../../core/boot/site";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
@@ -13,6 +16,7 @@ import { safeNodeFileName } from "../../core/names";
 import { TemplatePolicyError } from "../../core/template/types";
 import { findInstaller, installKcmdline, splitAddKcmdline } from "./installer";
 import { planInstall, renderAnswerFile, serverFor } from "./plan";
+import { MARKER_DIR, markerUrl, POST_SUFFIX, postInstallScript } from "./post-install";
 
 /**
  * What a boot loader needs to start one node's installer: the boot-file writer (iPXE, GRUB2,
@@ -29,6 +33,10 @@ export interface InstallBootEntry {
   baseKcmdline: string;
   /** The rendered answer file, <installdir>/autoinst/<node>. */
   autoinst: string;
+  /** Its end of install (post-install.ts), <installdir>/autoinst/<node>+post. */
+  post: string;
+  /** The "installed" marker the node PUTs at the end (iPXE nodes with hosts.ip), and its URL. */
+  marker?: { url: string; file: string };
   /** chain.currstate as nodeset writes it: "install <os>-<arch>-<profile>". */
   currstate: string;
 }
@@ -107,11 +115,28 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
   copyAtomic(installer.kernel, join(bootDir, installer.kernelName));
   copyAtomic(installer.initrd, join(bootDir, installer.initrdName));
   const autoinstDir = join(config.installdir, "autoinst");
+  const markerDir = join(config.installdir, MARKER_DIR);
   try {
     mkdirSync(autoinstDir, { recursive: true, mode: 0o755 });
+    // the web server (its group) creates the markers by WebDAV PUT; nobody else may
+    mkdirSync(markerDir, { recursive: true, mode: 0o755 });
+    if (perms.gid !== undefined) {
+      chownSync(markerDir, 0, perms.gid);
+      chmodSync(markerDir, 0o770);
+    }
   } catch (e) {
-    throw new CantCreateError(fsError(e, `cannot create ${autoinstDir}`).message);
+    throw new CantCreateError(fsError(e, `cannot create ${autoinstDir} or ${markerDir}`).message);
   }
+  // the nodes' SSH host keys, as boot makes them for netboot nodes (core/boot/hostkeys.ts): the
+  // installed system gets its key from <node>+post, so `xcimg node status` can trust it
+  const store = new HostKeyStore(stateDir(config));
+  const hostKeys = new Map<string, HostKey>();
+  for (const node of texts.keys()) {
+    const a = attrsOf.get(node) as Attrs;
+    hostKeys.set(node, store.get(node, [a.ip ?? "", ...(a.hostnames ?? "").split(/[ ,]+/)]));
+  }
+  store.save();
+  const keys = authorizedKeys(config, ctx.log);
 
   for (const [node, keptText] of texts) {
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${entries.length} of ${texts.size} nodes`);
@@ -141,8 +166,26 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         addkcmdline: splitAddKcmdline(a.addkcmdline, img.attrs.boottarget ? undefined : img.attrs.addkcmdline).volatile,
       });
       const autoinst = join(autoinstDir, safeNodeFileName(node)); // the name may come from a restored or hand-edited table
+      const { server, xcatmaster } = serverFor(ctx, a);
+      // only an iPXE node with an address can mark itself: nginx's DAV location for it admits
+      // that address alone (core/boot/node-acl.ts); the others keep network-booting the installer
+      const marker = (a.netboot || "xnba") === "xnba" && a.ip ? { url: markerUrl(config, server, node), file: join(markerDir, node) } : undefined;
+      const post = postInstallScript(config, ctx.db(), {
+        node,
+        attrs: a,
+        image: img,
+        master: xcatmaster,
+        mac: firstMac(node, a.mac),
+        hostKey: hostKeys.get(node) as HostKey,
+        authorizedKeys: keys,
+        markerUrl: marker?.url,
+      });
+      if (post.warning) ctx.log.warn(post.warning);
       // atomic (a node fetching it sees the old file or the new one), with its final mode from the start
       writeServedFile(autoinst, text, perms);
+      writeServedFile(`${autoinst}${POST_SUFFIX}`, post.text, perms);
+      // a new install: the old "installed" mark would make the node boot its disk instead
+      rmSync(join(markerDir, node), { force: true });
       entries.push({
         node,
         kernel: `${relBoot}/${installer.kernelName}`,
@@ -150,6 +193,8 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
         kcmdline,
         baseKcmdline,
         autoinst,
+        post: `${autoinst}${POST_SUFFIX}`,
+        marker,
         currstate: `install ${osvers}-${arch}-${profile}`,
       });
     } catch (e) {

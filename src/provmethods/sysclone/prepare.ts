@@ -18,6 +18,7 @@ import { groupsOf, overrideChain, packOverride } from "./overrides";
 import { type ClonePlan, planFor, type TooSmall } from "./planner";
 import { describePostscript, type NodePostscripts, nodePostscripts } from "./postscripts";
 import { publishClone } from "./publish";
+import { packCloneSynclists, planCloneSynclists } from "./synclists";
 
 /**
  * `xcimg clone <noderange> -o <image>`: everything the nodes need to clone themselves at their
@@ -52,6 +53,8 @@ export interface NodeCloneInfo {
   loader: string;
   currstate: string;
   overrides: string[];
+  /** The image's synclists, applied onto the disk after the overrides (synclists.ts). */
+  synclists: string[];
   /** As the tables list them: `name args...`. */
   postscripts: string[];
   postbootscripts: string[];
@@ -86,6 +89,8 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const result: CloneResult = { image: img.name, dryRun: req.dryRun, plan, artifacts: null, nodes: [], failed: {}, lines: [] };
   const planLines = planText(plan, layout, img.name);
   for (const w of [...layout.warnings, ...layout.notCloned]) ctx.log.warn(w);
+  // parsed before anything is written: a bad synclist line stops the clone with its file and line
+  const synclists = planCloneSynclists(ctx, img);
 
   if (req.dryRun) {
     result.lines.push(
@@ -98,10 +103,11 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
         result.failed[node] = "is not a defined node";
         continue;
       }
-      const { info } = nodeInfo(ctx, img, node, a, null, currstate);
+      const { info } = nodeInfo(ctx, img, node, a, null, currstate, synclists.files);
       result.nodes.push(info);
       const extras = [
         info.overrides.length ? `overrides ${info.overrides.join(", ")}` : "",
+        info.synclists.length ? `synclists ${info.synclists.join(", ")}` : "",
         info.postscripts.length ? `postscripts ${info.postscripts.join(", ")}` : "",
         info.postbootscripts.length ? `postbootscripts ${info.postbootscripts.join(", ")}` : "",
       ].filter(Boolean);
@@ -123,6 +129,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
     built: artifacts.built,
   };
   const published = publishClone(cfg, img, artifacts);
+  const synclistArchive = await packCloneSynclists(ctx, img, artifacts.tree, synclists, tools.decompress);
   const mtime = Math.floor(statSync(artifacts.env).mtimeMs / 1000);
   const prepared = new Map<string, { info: NodeCloneInfo; scripts: NodePostscripts; overrideUrls: string[] }>();
   const packed = new Map<string, string>();
@@ -132,7 +139,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
     currstate,
     async prepare(nodes) {
       for (const { node, attrs: a } of nodes) {
-        const { info, scripts } = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate);
+        const { info, scripts } = nodeInfo(ctx, img, node, a, jobOf(a, img.name), currstate, synclists.files);
         const overrideUrls: string[] = [];
         for (const name of info.overrides) {
           let f = packed.get(name);
@@ -142,6 +149,8 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
           }
           overrideUrls.push(urlPath(cfg, f));
         }
+        // after the overrides: a synclist wins, as xCAT's syncfiles runs after the install
+        if (synclistArchive) overrideUrls.push(urlPath(cfg, synclistArchive));
         prepared.set(node, { info, scripts, overrideUrls });
       }
       return {};
@@ -212,7 +221,15 @@ export function newJob(): string {
   return `${t}-${randomBytes(3).toString("hex")}`;
 }
 
-function nodeInfo(ctx: Context, img: Image, node: string, a: Attrs, job: string | null, currstate: string): { info: NodeCloneInfo; scripts: NodePostscripts } {
+function nodeInfo(
+  ctx: Context,
+  img: Image,
+  node: string,
+  a: Attrs,
+  job: string | null,
+  currstate: string,
+  synclists: string[],
+): { info: NodeCloneInfo; scripts: NodePostscripts } {
   const ps = nodePostscripts(ctx.config, ctx.db(), img.attrs, a);
   const warnings: string[] = [];
   if (ps.missing.length) warnings.push(`postscripts not in ${join(ctx.config.installdir, "postscripts")}, skipped: ${ps.missing.join(", ")}`);
@@ -223,6 +240,7 @@ function nodeInfo(ctx: Context, img: Image, node: string, a: Attrs, job: string 
     loader: a.netboot || "xnba",
     currstate,
     overrides: overrideChain(ctx.config, img.name, groupsOf(a.groups), node),
+    synclists,
     postscripts: ps.run.map(describePostscript),
     postbootscripts: ps.boot.map(describePostscript),
     warnings,

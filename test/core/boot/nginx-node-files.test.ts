@@ -112,7 +112,7 @@ describe("per-node files behind a real nginx (workers as www-data)", () => {
     expect((await sb.run("boot", "elsewhere", "-o", IMG)).code).toBe(0);
     const text = readFileSync(file, "utf8");
     expect(text).not.toContain("elsewhere");
-    expect(text.split("\n").filter((l) => l.startsWith("location = ")).length).toBe(2);
+    expect(text.split("\n").filter((l) => l.startsWith("location = ")).length).toBe(4); // overlay, answer file, +post, marker
     expect((await sb.run("node", "set", "elsewhere", "ip=10.9.9.9")).code).toBe(0);
     expect((await sb.run("boot", "elsewhere", "-o", IMG)).code).toBe(0);
     expect(readFileSync(file, "utf8")).toContain("allow 10.9.9.9;");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeContext } from "../../../src/cli/context";
 import { loadConfig } from "../../../src/core/config/load";
@@ -57,7 +57,8 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
 
   test("xcimg boot renders each node's kickstart and copies vmlinuz/initrd.img from the media", async () => {
     const r = await sb.run("boot", "cn01,cn02.cluster", "-o", img);
-    expect(r.stderr).toBe("");
+    // install nodes get root's authorized_keys now (xCAT's remoteshell); this site has no key
+    expect(r.stderr.replace(/^Warning: no public key at .*\n/m, "")).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("cn01: install rhels9.4-x86_64-compute\ncn02.cluster: install rhels9.4-x86_64-compute\n");
     const boot = join(sb.tftpdir, "xcat", "osimage", img);
@@ -119,6 +120,8 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         baseKcmdline:
           "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
         autoinst: join(sb.installdir, "autoinst", "cn01"),
+        post: join(sb.installdir, "autoinst", "cn01+post"),
+        marker: undefined, // grub2: only iPXE scripts can ask for the installed mark
         currstate: "install rhels9.4-x86_64-compute",
       },
       {
@@ -129,6 +132,8 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
         kcmdline: "inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp ",
         baseKcmdline: "inst.repo=http://10.0.2.2:80/install/rhels9.4/x86_64 inst.ks=http://10.0.2.2:80/install/autoinst/cn02.cluster ip=dhcp ",
         autoinst: join(sb.installdir, "autoinst", "cn02.cluster"),
+        post: join(sb.installdir, "autoinst", "cn02.cluster+post"),
+        marker: undefined,
         currstate: "install rhels9.4-x86_64-compute",
       },
     ]);
@@ -149,6 +154,18 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
       expect(hash).toStartWith("$6$");
       expect(cryptMatches("cluster", hash)).toBe(true);
       expect(cryptMatches("wrong", hash)).toBe(false);
+      // the end of install: in %post (already chrooted), the node's +post, 0640 like the kickstart
+      const server = node === "cn01" ? "10.0.0.5" : "10.0.2.2";
+      const post = ks.slice(ks.indexOf("%post --log=/root/xcimg-install.log\n"));
+      expect(post.split("\n").slice(-3)).toEqual([
+        `{ curl -fsS -o /tmp/xcimg-post.sh http://${server}/install/autoinst/${node}+post || wget -q -O /tmp/xcimg-post.sh http://${server}/install/autoinst/${node}+post; } && sh /tmp/xcimg-post.sh /`,
+        "%end",
+        "",
+      ]);
+      const postFile = join(sb.installdir, "autoinst", `${node}+post`);
+      expect(Bun.spawnSync(["sh", "-n", postFile]).exitCode).toBe(0);
+      expect(statSync(postFile).mode & 0o777).toBe(statSync(join(sb.installdir, "autoinst", node)).mode & 0o777);
+      expect(readFileSync(postFile, "utf8")).toContain(`XCIMG_NODE='${node}'`);
     }
   });
 
@@ -253,6 +270,13 @@ describe("install boot preparation: SLES (AutoYaST) and Debian (preseed)", () =>
     );
     expect(xml).toContain(`<listentry>${media}<product>SLES</product><product_dir>/Product-SLES</product_dir></listentry>`);
     expect(xml).not.toContain("SAP");
+    // the end of install: a chroot script inside the installed system runs the node's +post
+    const script = /<chroot-scripts config:type="list">\s*<script>([\s\S]*?)<\/script>/.exec(xml)?.[1] ?? "";
+    expect(script).toContain('<chrooted config:type="boolean">true</chrooted>');
+    expect(script).toContain("<interpreter>shell</interpreter>");
+    expect(script).toContain(
+      "<source><![CDATA[\n{ curl -fsS -o /tmp/xcimg-post.sh http://10.0.0.5/install/autoinst/cn01+post || wget -q -O /tmp/xcimg-post.sh http://10.0.0.5/install/autoinst/cn01+post; } && sh /tmp/xcimg-post.sh /\n]]></source>",
+    );
   });
 
   test("Debian: netboot linux/initrd.gz, url= preseed, and the preseed passes debconf-set-selections --checkonly", async () => {
@@ -276,6 +300,11 @@ describe("install boot preparation: SLES (AutoYaST) and Debian (preseed)", () =>
       expect(preseed).toContain("d-i pkgsel/include string openssh-server chrony nfs-common rsync wget gawk");
       const hash = /root-password-crypted password (\S+)/.exec(preseed)?.[1] as string;
       expect(cryptMatches("cluster", hash)).toBe(true);
+      // the end of install, from debian-installer's own environment into /target
+      const server = n === "cn01" ? "10.0.0.5" : "10.0.2.2";
+      expect(preseed).toContain(
+        `\nd-i preseed/late_command string wget -q -O /tmp/xcimg-post.sh http://${server}/install/autoinst/${n}+post && sh /tmp/xcimg-post.sh /target\n`,
+      );
     }
     // the check is a real one: it complains about a malformed line
     writeFileSync(join(sb.dir, "bad.preseed"), "d-i netcfg/get_hostname\n");
