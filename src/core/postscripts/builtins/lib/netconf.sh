@@ -282,7 +282,7 @@ net_commit() {
 		cp -p /etc/network/interfaces /etc/network/interfaces.xcimg-orig
 	(cd "$STAGE" && find . -type f) | while IFS= read -r _rel; do
 		_dst=${_rel#.}
-		mkdir -p "${_dst%/*}" && cp -p "$STAGE$_rel" "$_dst.xcimg-new" && mv -f "$_dst.xcimg-new" "$_dst" || exit 1
+		mkdir -p "${_dst%/*}" && cp -p "$STAGE$_dst" "$_dst.xcimg-new" && mv -f "$_dst.xcimg-new" "$_dst" || exit 1
 		echo "$XCIMG_NAME: wrote $_dst"
 	done || die "cannot write the configuration (see above)"
 	rm -rf "$STAGE"
