@@ -2,6 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfig } from "../../../src/core/config/load";
+import { openDb } from "../../../src/core/db/open";
+import { findImage } from "../../../src/core/defs/image";
+import { readNodes } from "../../../src/core/defs/node";
+import { builtinFiles } from "../../../src/core/postscripts/builtins";
+import { exportLines, postscriptEnv } from "../../../src/core/postscripts/environment";
+import { RUNNER_PATH, RUNNER_SCRIPT } from "../../../src/core/postscripts/runner";
 import { type StaticServer, serveStatic } from "../../helpers/http-serve";
 import { defineNetbootImage } from "../../helpers/images";
 import { ROOT, Sandbox } from "../../helpers/sandbox";
@@ -29,7 +36,7 @@ beforeAll(async () => {
     expect(r.code, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
   };
   await ok("pack", image);
-  await ok("table", "set", "postscripts", "node=xcatdefaults", "postscripts=syslog,remoteshell,syncfiles,setupntp");
+  await ok("table", "set", "postscripts", "node=xcatdefaults", "postscripts=syslog,remoteshell,syncfiles,setupntp", "postbootscripts=otherpkgs");
   await ok("table", "set", "site", "key=ntpservers", "value=ntp1.example,<xcatmaster>");
   await ok("table", "set", "networks", "net=10.1.0.0,mask=255.255.255.0", "netname=net1", "gateway=10.1.0.1");
   await ok("table", "set", "networks", "net=10.2.0.0,mask=255.255.0.0", "netname=net2");
@@ -98,7 +105,8 @@ describe("boot gives each node the built-ins it lists and their variables", () =
     expect(mp).toContain("NICIPS='eth0!10.1.0.5,bond0!10.2.0.5,bond0.10!10.10.0.5'\n");
     expect(mp).toContain("NTPSERVERS='ntp1.example,<xcatmaster>'\n");
     expect(mp).toMatch(/NETWORKS_LINE1='netname=net1\|\|net=10\.1\.0\.0\|\|mask=255\.255\.255\.0\|\|.*gateway=10\.1\.0\.1\|\|/);
-    expect(readdirSync(join(root, "etc/xcimg/builtins")).sort()).toEqual(["confignetwork", "hardeths", "lib", "setupntp", "syslog"]);
+    expect(readdirSync(join(root, "etc/xcimg/builtins")).sort()).toEqual(["confignetwork", "hardeths", "lib", "otherpkgs", "setupntp", "syslog"]);
+    expect(read(root, "xcatpost/xcimg-postbootscripts.list")).toBe("'otherpkgs'\n");
     expect(read(root, "xcatpost/xcimg-postscripts.list")).toBe("'syslog'\n'setupntp'\n'confignetwork'\n'hardeths'\n");
     expect(read(root, "etc/xcimg/postscripts.env")).toContain("XCIMG_BUILTIN='remoteshell syncfiles'");
   });
@@ -288,4 +296,94 @@ describe("setupntp and syslog", () => {
     expect(r.log).toContain("noderes.syslog is 'ignore'");
     expect(existsSync(join(root, "etc/rsyslog.d"))).toBe(false);
   });
+});
+
+describe("otherpkgs", () => {
+  test("a diskless node: says so, installs nothing", () => {
+    const root = nodeRoot("cn01");
+    const r = runOn(root, ["'otherpkgs'"]);
+    expect(r.code, r.log).toBe(0);
+    expect(r.log).toContain("otherpkgs: a diskless node (netboot): nothing installed here");
+  });
+
+  /**
+   * A diskful node: this machine's own root under an overlay (a Debian with apt and dpkg),
+   * in a mount namespace of its own, so what apt installs lands in the overlay's upper layer.
+   * The packages are real .debs in a flat repository the test's HTTP server serves from
+   * <installdir>/post/otherpkgs, as the management node would; two #NEW_INSTALL_LIST#
+   * transactions, the second removing (--) what the first installed.
+   */
+  test("a diskful node: apt installs the otherpkglist from otherpkgdir over HTTP, one transaction per list", async () => {
+    const repo = join(sb.installdir, "post/otherpkgs/debian/x86_64");
+    mkdirSync(repo, { recursive: true });
+    for (const name of ["xcimg-hello", "xcimg-extra"]) {
+      const d = join(sb.dir, "debs", name);
+      mkdirSync(join(d, "DEBIAN"), { recursive: true });
+      mkdirSync(join(d, "usr/share/xcimg-test"), { recursive: true });
+      writeFileSync(join(d, "usr/share/xcimg-test", name), `${name}\n`);
+      writeFileSync(
+        join(d, "DEBIAN/control"),
+        `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: xcimg <test@xcimg.invalid>\nDescription: xcimg otherpkgs test\n`,
+      );
+      execFileSync("dpkg-deb", ["--build", "--root-owner-group", d, join(repo, `${name}_1.0_all.deb`)], { stdio: "ignore" });
+    }
+    execFileSync("sh", ["-c", `cd '${repo}' && dpkg-scanpackages -m . > Packages`], { stdio: ["ignore", "ignore", "ignore"] });
+    const list = join(sb.dir, "compute.otherpkgs.pkglist");
+    writeFileSync(list, "xcimg-hello\n#NEW_INSTALL_LIST#\nxcimg-extra\n--xcimg-hello\n");
+    let r = await sb.run("image", "set", "deb-install", "provmethod=install", "osvers=debian12", "osarch=x86_64", "profile=compute", `otherpkgdir=${repo}`, `otherpkglist=${list}`);
+    expect(r.code, r.stderr).toBe(0);
+    r = await sb.run("node", "set", "cn05", "groups=compute,all", "arch=x86_64", "provmethod=deb-install", "xcatmaster=127.0.0.1");
+    expect(r.code, r.stderr).toBe(0);
+
+    // the node's mypostscript as the management node renders it (install: a diskful node)
+    const config = loadConfig({ file: sb.config, env: {} });
+    const db = openDb(sb.dbPath);
+    const img = findImage(db, "deb-install");
+    if (!img) throw new Error("no image");
+    const vars = postscriptEnv(config, db, { node: "cn05", attrs: readNodes(db, ["cn05"]).get("cn05") ?? {}, image: img, state: "install", master: "127.0.0.1" });
+    db.close();
+    const env = exportLines(vars);
+    expect(env).toContain(`OTHERPKGDIR_URL='http://127.0.0.1:${server.port}/install/post/otherpkgs/debian/x86_64'`);
+    expect(env).toContain("OTHERPKGS1='xcimg-hello'\nexport OTHERPKGS1\nOTHERPKGS2='xcimg-extra,--xcimg-hello'\n");
+
+    const base = join(sb.dir, "diskful");
+    for (const d of ["upper", "work", "root"]) mkdirSync(join(base, d), { recursive: true });
+    const upper = join(base, "upper");
+    mkdirSync(join(upper, "xcatpost"), { recursive: true });
+    mkdirSync(join(upper, RUNNER_PATH, ".."), { recursive: true });
+    writeFileSync(join(upper, "xcatpost/mypostscript"), env);
+    writeFileSync(join(upper, "xcatpost/test.list"), "'otherpkgs'\n");
+    writeFileSync(join(upper, RUNNER_PATH), RUNNER_SCRIPT, { mode: 0o755 });
+    for (const f of builtinFiles(["otherpkgs"])) {
+      if ((f.mode & 0o170000) !== 0o100000) continue;
+      mkdirSync(join(upper, f.name, ".."), { recursive: true });
+      writeFileSync(join(upper, f.name), f.data ?? "", { mode: f.mode & 0o777 });
+    }
+    const m = join(base, "root");
+    const sh = [
+      "set -e",
+      `mount -t overlay overlay -o lowerdir=/,upperdir=${upper},workdir=${join(base, "work")} ${m}`,
+      `mount --rbind /dev ${m}/dev`,
+      `mount -t proc proc ${m}/proc`,
+      "set +e",
+      `chroot ${m} /bin/sh ${RUNNER_PATH} run /xcatpost/test.list; rc=$?`,
+      `chroot ${m} dpkg-query -W -f '\${Package} \${Status}\\n' xcimg-hello xcimg-extra`,
+      "exit $rc",
+    ].join("\n");
+    // not spawnSync: the HTTP server apt fetches from runs in this process
+    const p = Bun.spawn(["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c", sh], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const log = existsSync(join(upper, "var/log/xcat/xcat.log")) ? readFileSync(join(upper, "var/log/xcat/xcat.log"), "utf8") : "";
+    expect(code, log + stderr).toBe(0);
+    expect(log).toContain("otherpkgs: install xcimg-hello");
+    expect(log).toContain("otherpkgs: install xcimg-extra");
+    expect(log).toContain("otherpkgs: remove xcimg-hello");
+    expect(readFileSync(join(upper, "etc/apt/sources.list.d/xcimg-otherpkgs.list"), "utf8")).toBe(
+      `deb [trusted=yes] http://127.0.0.1:${server.port}/install/post/otherpkgs/debian/x86_64 ./\n`,
+    );
+    expect(readFileSync(join(upper, "usr/share/xcimg-test/xcimg-extra"), "utf8")).toBe("xcimg-extra\n");
+    expect(existsSync(join(upper, "usr/share/xcimg-test/xcimg-hello"))).toBe(false);
+    expect(stdout).toContain("xcimg-extra install ok installed");
+    expect(server.log).toContain("/install/post/otherpkgs/debian/x86_64/xcimg-extra_1.0_all.deb");
+  }, 120000);
 });
