@@ -84,8 +84,7 @@ export function nodePostscripts(
       else if (scripts.includes(p.name)) {
         into.push(p);
         if (!out.xcimg.includes(p.name)) out.xcimg.push(p.name);
-      }
-      else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
+      } else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
       else into.push(p);
     }
   };

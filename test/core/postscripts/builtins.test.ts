@@ -81,7 +81,8 @@ function nodeRoot(node: string): string {
 }
 
 /** A veth named eth0 (its peer up, so the link has carrier) with an address and a default route. */
-const VETH = "ip link add eth0 type veth peer name p0 && ip link set p0 up && ip link set eth0 up && ip addr add 10.0.9.7/24 dev eth0 && ip route add default via 10.0.9.1";
+const VETH =
+  "ip link add eth0 type veth peer name p0 && ip link set p0 up && ip link set eth0 up && ip addr add 10.0.9.7/24 dev eth0 && ip route add default via 10.0.9.1";
 
 /**
  * The runner's `run` (what updatenode -P does) on the list given, chrooted into root; with
@@ -164,12 +165,19 @@ describe("confignetwork: a static NIC, a bond of two NICs and a VLAN on the bond
       `${conn("bond0.10", "vlan")}\n[vlan]\nid=10\nparent=bond0\n\n[ipv4]\nmethod=manual\naddress1=10.10.0.5/24\n\n[ipv6]\nmethod=ignore\n`,
     );
     // NetworkManager ignores keyfiles others can read
-    expect(Bun.spawnSync(["stat", "-c", "%a", join(root, dir, "xcimg-eth0.nmconnection")]).stdout.toString().trim()).toBe("600");
+    expect(
+      Bun.spawnSync(["stat", "-c", "%a", join(root, dir, "xcimg-eth0.nmconnection")])
+        .stdout.toString()
+        .trim(),
+    ).toBe("600");
   });
 
   test("ifupdown: the stanzas of those interfaces replaced in /etc/network/interfaces, the others kept", () => {
     const root = nodeRoot("cn01");
-    writeFileSync(join(root, "etc/network/interfaces"), "auto lo\niface lo inet loopback\n\nauto eth0 eth3\niface eth0 inet dhcp\n    hostname cn01\n\niface eth3 inet dhcp\n");
+    writeFileSync(
+      join(root, "etc/network/interfaces"),
+      "auto lo\niface lo inet loopback\n\nauto eth0 eth3\niface eth0 inet dhcp\n    hostname cn01\n\niface eth3 inet dhcp\n",
+    );
     const r = runOn(root, ["'confignetwork' '--no-apply'"]); // busybox's ifup: ifupdown, found
     expect(r.code, r.log).toBe(0);
     expect(read(root, "etc/network/interfaces")).toBe(
@@ -234,7 +242,10 @@ describe("confignetwork: a static NIC, a bond of two NICs and a VLAN on the bond
   test("--apply sets the address, MTU and default route now, with ip", () => {
     const root = nodeRoot("cn04");
     const setup = "ip link add eth0 type veth peer name p0 && ip link set p0 up";
-    const r = runOn(root, ["'confignetwork' '--stack=networkd' '--apply'"], { setup, after: "ip -4 -o addr show dev eth0; ip -o link show dev eth0; ip -4 route show default" });
+    const r = runOn(root, ["'confignetwork' '--stack=networkd' '--apply'"], {
+      setup,
+      after: "ip -4 -o addr show dev eth0; ip -o link show dev eth0; ip -4 route show default",
+    });
     expect(r.code, r.log + r.out).toBe(0);
     expect(r.out).toContain("inet 10.1.0.9/24");
     expect(r.out).toContain("mtu 1400");
@@ -282,7 +293,7 @@ describe("setupntp and syslog", () => {
 
   test("syslog: the rsyslog drop-in forwarding everything to the master; SYSLOG=ignore leaves it alone", () => {
     let root = nodeRoot("cn01");
-    writeFileSync(join(root, "etc/rsyslog.conf"), "module(load=\"imuxsock\")\n");
+    writeFileSync(join(root, "etc/rsyslog.conf"), 'module(load="imuxsock")\n');
     let r = runOn(root, ["'syslog'"]);
     expect(r.code, r.log).toBe(0);
     expect(read(root, "etc/rsyslog.d/xcimg-remote.conf")).toBe(
@@ -330,7 +341,17 @@ describe("otherpkgs", () => {
     execFileSync("sh", ["-c", `cd '${repo}' && dpkg-scanpackages -m . > Packages`], { stdio: ["ignore", "ignore", "ignore"] });
     const list = join(sb.dir, "compute.otherpkgs.pkglist");
     writeFileSync(list, "xcimg-hello\n#NEW_INSTALL_LIST#\nxcimg-extra\n--xcimg-hello\n");
-    let r = await sb.run("image", "set", "deb-install", "provmethod=install", "osvers=debian12", "osarch=x86_64", "profile=compute", `otherpkgdir=${repo}`, `otherpkglist=${list}`);
+    let r = await sb.run(
+      "image",
+      "set",
+      "deb-install",
+      "provmethod=install",
+      "osvers=debian12",
+      "osarch=x86_64",
+      "profile=compute",
+      `otherpkgdir=${repo}`,
+      `otherpkglist=${list}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     r = await sb.run("node", "set", "cn05", "groups=compute,all", "arch=x86_64", "provmethod=deb-install", "xcatmaster=127.0.0.1");
     expect(r.code, r.stderr).toBe(0);
@@ -340,7 +361,13 @@ describe("otherpkgs", () => {
     const db = openDb(sb.dbPath);
     const img = findImage(db, "deb-install");
     if (!img) throw new Error("no image");
-    const vars = postscriptEnv(config, db, { node: "cn05", attrs: readNodes(db, ["cn05"]).get("cn05") ?? {}, image: img, state: "install", master: "127.0.0.1" });
+    const vars = postscriptEnv(config, db, {
+      node: "cn05",
+      attrs: readNodes(db, ["cn05"]).get("cn05") ?? {},
+      image: img,
+      state: "install",
+      master: "127.0.0.1",
+    });
     db.close();
     const env = exportLines(vars);
     expect(env).toContain(`OTHERPKGDIR_URL='http://127.0.0.1:${server.port}/install/post/otherpkgs/debian/x86_64'`);

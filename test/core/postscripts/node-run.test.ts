@@ -124,7 +124,9 @@ describe("boot writes each node's postscripts into its overlay", () => {
     ]) {
       expect(mp).toContain(`${line}\nexport ${line.split("=")[0]}\n`);
     }
-    expect(mp).toContain("# postscripts-start-here\n# syslog\n# sitepost default\n# imgscript\n# sitepost $HOME;rm a'b\n# confignetwork\n# postscripts-end-here\n");
+    expect(mp).toContain(
+      "# postscripts-start-here\n# syslog\n# sitepost default\n# imgscript\n# sitepost $HOME;rm a'b\n# confignetwork\n# postscripts-end-here\n",
+    );
     // secrets never reach the overlay: the root hash and site keys naming a password
     const all = overlay("cn01")
       .map((e) => e.data.toString())
@@ -146,12 +148,7 @@ describe("boot writes each node's postscripts into its overlay", () => {
       .map((e) => e.name.toString())
       .filter((n) => n.startsWith("etc/xcimg/builtins/"))
       .sort();
-    expect(builtins).toEqual([
-      "etc/xcimg/builtins/confignetwork",
-      "etc/xcimg/builtins/lib",
-      "etc/xcimg/builtins/lib/netconf.sh",
-      "etc/xcimg/builtins/syslog",
-    ]);
+    expect(builtins).toEqual(["etc/xcimg/builtins/confignetwork", "etc/xcimg/builtins/lib", "etc/xcimg/builtins/lib/netconf.sh", "etc/xcimg/builtins/syslog"]);
     expect(overlay("cn02").some((e) => e.name.toString() === "etc/xcimg/builtins/confignetwork")).toBe(false);
   });
 

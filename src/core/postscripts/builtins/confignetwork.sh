@@ -14,8 +14,9 @@
 # now with ip(8): the default on netboot and statelite nodes, whose network is already up
 # when postscripts run. Types xcimg does not configure (infiniband, bridge, ...) fail the script
 # before anything is written; `unused` is left alone, as xCAT does.
+# shellcheck disable=SC2034 # XCIMG_NAME, NET_TAG, NET_NUM, NET_PRIO, NET_STACK: read by lib/netconf.sh
 XCIMG_NAME=confignetwork NET_TAG=xcimg NET_NUM=10 NET_PRIO=100
-# shellcheck source=lib/netconf.sh
+# shellcheck source=lib/netconf.sh disable=SC1091
 . "${0%/*}/lib/netconf.sh"
 
 APPLY='' NET_STACK=''

@@ -6,8 +6,9 @@
 # /etc/network/interfaces; here the files are those of the node's stack (netconf.sh), so the
 # node keeps its address without a DHCP server. The address is already set: nothing is
 # applied. hardeths [--stack=networkd|nm|ifupdown]
+# shellcheck disable=SC2034 # XCIMG_NAME, NET_TAG, NET_NUM, NET_PRIO, NET_STACK: read by lib/netconf.sh
 XCIMG_NAME=hardeths NET_TAG=xcimg-hardeths NET_NUM=20 NET_PRIO=50
-# shellcheck source=lib/netconf.sh
+# shellcheck source=lib/netconf.sh disable=SC1091
 . "${0%/*}/lib/netconf.sh"
 
 NET_STACK=''
