@@ -11,6 +11,7 @@ import { exportLines, postscriptEnv } from "../../../src/core/postscripts/enviro
 import { RUNNER_PATH, RUNNER_SCRIPT } from "../../../src/core/postscripts/runner";
 import { type StaticServer, serveStatic } from "../../helpers/http-serve";
 import { defineNetbootImage } from "../../helpers/images";
+import { makeRpmRepo } from "../../helpers/rpm-repo";
 import { ROOT, Sandbox } from "../../helpers/sandbox";
 
 /**
@@ -309,6 +310,51 @@ describe("setupntp and syslog", () => {
   });
 });
 
+/**
+ * A diskful node: this machine's own root under an overlay (a Debian with apt, dpkg, dnf and
+ * rpm), in mount and PID namespaces of its own, so what a package manager installs lands in
+ * the overlay's upper layer. The node's mypostscript is rendered as the management node renders
+ * it (state install: a diskful node); the runner runs `line`, then `check` runs in the root.
+ */
+async function diskful(node: string, imageName: string, line: string, check: string) {
+  const config = loadConfig({ file: sb.config, env: {} });
+  const db = openDb(sb.dbPath);
+  const img = findImage(db, imageName);
+  if (!img) throw new Error(`no image ${imageName}`);
+  const vars = postscriptEnv(config, db, { node, attrs: readNodes(db, [node]).get(node) ?? {}, image: img, state: "install", master: "127.0.0.1" });
+  db.close();
+  const env = exportLines(vars);
+  const base = join(sb.dir, `diskful-${node}`);
+  for (const d of ["upper", "work", "root"]) mkdirSync(join(base, d), { recursive: true });
+  const upper = join(base, "upper");
+  mkdirSync(join(upper, "xcatpost"), { recursive: true });
+  mkdirSync(join(upper, RUNNER_PATH, ".."), { recursive: true });
+  writeFileSync(join(upper, "xcatpost/mypostscript"), env);
+  writeFileSync(join(upper, "xcatpost/test.list"), `${line}\n`);
+  writeFileSync(join(upper, RUNNER_PATH), RUNNER_SCRIPT, { mode: 0o755 });
+  for (const f of builtinFiles(["otherpkgs"])) {
+    if ((f.mode & 0o170000) !== 0o100000) continue;
+    mkdirSync(join(upper, f.name, ".."), { recursive: true });
+    writeFileSync(join(upper, f.name), f.data ?? "", { mode: f.mode & 0o777 });
+  }
+  const m = join(base, "root");
+  const sh = [
+    "set -e",
+    `mount -t overlay overlay -o lowerdir=/,upperdir=${upper},workdir=${join(base, "work")} ${m}`,
+    `mount --rbind /dev ${m}/dev`,
+    `mount -t proc proc ${m}/proc`,
+    "set +e",
+    `chroot ${m} /bin/sh ${RUNNER_PATH} run /xcatpost/test.list; rc=$?`,
+    `chroot ${m} ${check}`,
+    "exit $rc",
+  ].join("\n");
+  // not spawnSync: the HTTP server the package manager fetches from runs in this process
+  const p = Bun.spawn(["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c", sh], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const log = existsSync(join(upper, "var/log/xcat/xcat.log")) ? readFileSync(join(upper, "var/log/xcat/xcat.log"), "utf8") : "";
+  return { code, stdout, stderr, log, upper, env };
+}
+
 describe("otherpkgs", () => {
   test("a diskless node: says so, installs nothing", () => {
     const root = nodeRoot("cn01");
@@ -318,8 +364,6 @@ describe("otherpkgs", () => {
   });
 
   /**
-   * A diskful node: this machine's own root under an overlay (a Debian with apt and dpkg),
-   * in a mount namespace of its own, so what apt installs lands in the overlay's upper layer.
    * The packages are real .debs in a flat repository the test's HTTP server serves from
    * <installdir>/post/otherpkgs, as the management node would; two #NEW_INSTALL_LIST#
    * transactions, the second removing (--) what the first installed.
@@ -356,51 +400,9 @@ describe("otherpkgs", () => {
     r = await sb.run("node", "set", "cn05", "groups=compute,all", "arch=x86_64", "provmethod=deb-install", "xcatmaster=127.0.0.1");
     expect(r.code, r.stderr).toBe(0);
 
-    // the node's mypostscript as the management node renders it (install: a diskful node)
-    const config = loadConfig({ file: sb.config, env: {} });
-    const db = openDb(sb.dbPath);
-    const img = findImage(db, "deb-install");
-    if (!img) throw new Error("no image");
-    const vars = postscriptEnv(config, db, {
-      node: "cn05",
-      attrs: readNodes(db, ["cn05"]).get("cn05") ?? {},
-      image: img,
-      state: "install",
-      master: "127.0.0.1",
-    });
-    db.close();
-    const env = exportLines(vars);
+    const { code, stdout, stderr, log, upper, env } = await diskful("cn05", "deb-install", "'otherpkgs'", "dpkg -s xcimg-extra");
     expect(env).toContain(`OTHERPKGDIR_URL='http://127.0.0.1:${server.port}/install/post/otherpkgs/debian/x86_64'`);
     expect(env).toContain("OTHERPKGS1='xcimg-hello'\nexport OTHERPKGS1\nOTHERPKGS2='xcimg-extra,--xcimg-hello'\n");
-
-    const base = join(sb.dir, "diskful");
-    for (const d of ["upper", "work", "root"]) mkdirSync(join(base, d), { recursive: true });
-    const upper = join(base, "upper");
-    mkdirSync(join(upper, "xcatpost"), { recursive: true });
-    mkdirSync(join(upper, RUNNER_PATH, ".."), { recursive: true });
-    writeFileSync(join(upper, "xcatpost/mypostscript"), env);
-    writeFileSync(join(upper, "xcatpost/test.list"), "'otherpkgs'\n");
-    writeFileSync(join(upper, RUNNER_PATH), RUNNER_SCRIPT, { mode: 0o755 });
-    for (const f of builtinFiles(["otherpkgs"])) {
-      if ((f.mode & 0o170000) !== 0o100000) continue;
-      mkdirSync(join(upper, f.name, ".."), { recursive: true });
-      writeFileSync(join(upper, f.name), f.data ?? "", { mode: f.mode & 0o777 });
-    }
-    const m = join(base, "root");
-    const sh = [
-      "set -e",
-      `mount -t overlay overlay -o lowerdir=/,upperdir=${upper},workdir=${join(base, "work")} ${m}`,
-      `mount --rbind /dev ${m}/dev`,
-      `mount -t proc proc ${m}/proc`,
-      "set +e",
-      `chroot ${m} /bin/sh ${RUNNER_PATH} run /xcatpost/test.list; rc=$?`,
-      `chroot ${m} dpkg-query -W -f '\${Package} \${Status}\\n' xcimg-hello xcimg-extra`,
-      "exit $rc",
-    ].join("\n");
-    // not spawnSync: the HTTP server apt fetches from runs in this process
-    const p = Bun.spawn(["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c", sh], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    const log = existsSync(join(upper, "var/log/xcat/xcat.log")) ? readFileSync(join(upper, "var/log/xcat/xcat.log"), "utf8") : "";
     expect(code, log + stderr).toBe(0);
     expect(log).toContain("otherpkgs: install xcimg-hello");
     expect(log).toContain("otherpkgs: install xcimg-extra");
@@ -410,7 +412,35 @@ describe("otherpkgs", () => {
     );
     expect(readFileSync(join(upper, "usr/share/xcimg-test/xcimg-extra"), "utf8")).toBe("xcimg-extra\n");
     expect(existsSync(join(upper, "usr/share/xcimg-test/xcimg-hello"))).toBe(false);
-    expect(stdout).toContain("xcimg-extra install ok installed");
+    expect(stdout).toContain("Package: xcimg-extra\nStatus: install ok installed\n");
     expect(server.log).toContain("/install/post/otherpkgs/debian/x86_64/xcimg-extra_1.0_all.deb");
+  }, 120000);
+
+  test("a diskful node with dnf: the otherpkgdir as a repository, the package installed by rpm", async () => {
+    const { repo } = makeRpmRepo(join(sb.installdir, "post/otherpkgs/el9"), [{ name: "xcimg-rpmhello", sign: "unsigned" }]);
+    const list = join(sb.dir, "compute.el9.otherpkgs.pkglist");
+    writeFileSync(list, "xcimg-rpmhello\n");
+    let r = await sb.run(
+      "image",
+      "set",
+      "rpm-install",
+      "provmethod=install",
+      "osvers=rhels9",
+      "osarch=x86_64",
+      "profile=compute",
+      `otherpkgdir=${repo}`,
+      `otherpkglist=${list}`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    r = await sb.run("node", "set", "cn06", "groups=compute,all", "arch=x86_64", "provmethod=rpm-install", "xcatmaster=127.0.0.1");
+    expect(r.code, r.stderr).toBe(0);
+    const { code, stdout, stderr, log, upper } = await diskful("cn06", "rpm-install", "'otherpkgs' '--pm=dnf'", "rpm -q xcimg-rpmhello");
+    expect(code, log + stderr).toBe(0);
+    expect(readFileSync(join(upper, "etc/yum.repos.d/xcimg-otherpkgs.repo"), "utf8")).toBe(
+      `[xcimg-otherpkgs-1]\nname=xcimg otherpkgs 1\nbaseurl=http://127.0.0.1:${server.port}/install/post/otherpkgs/el9/repo\nenabled=1\ngpgcheck=0\nskip_if_unavailable=0\n\n`,
+    );
+    expect(log).toContain("otherpkgs: install xcimg-rpmhello");
+    expect(stdout).toContain("xcimg-rpmhello-1.0-1.noarch");
+    expect(readFileSync(join(upper, "usr/share/xcimg-test/xcimg-rpmhello"), "utf8")).toBe("xcimg-rpmhello\n");
   }, 120000);
 });
