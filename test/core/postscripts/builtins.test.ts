@@ -253,6 +253,17 @@ describe("confignetwork: a static NIC, a bond of two NICs and a VLAN on the bond
     expect(r.out).toContain("default via 10.1.0.1 dev eth0");
     expect(read(root, "etc/systemd/network/10-xcimg-eth0.network")).toContain("[Link]\nMTUBytes=1400\n");
   });
+
+  test("--apply on a node that has a default route (the one it booted by): the route stays, the files have the gateway", () => {
+    const root = nodeRoot("cn04");
+    const r = runOn(root, ["'confignetwork' '--stack=networkd' '--apply'"], { setup: VETH, after: "ip -4 route show default; ip -4 -o addr show dev eth0" });
+    expect(r.code, r.log + r.out).toBe(0);
+    expect(r.out).toContain("default via 10.0.9.1 dev eth0");
+    expect(r.out).not.toContain("default via 10.1.0.1");
+    expect(r.out).toContain("inet 10.1.0.9/24");
+    expect(r.log).toContain("confignetwork: eth0: gateway 10.1.0.1 not applied: the node already has a default route (the files have it)");
+    expect(read(root, "etc/systemd/network/10-xcimg-eth0.network")).toContain("Gateway=10.1.0.1\n");
+  });
 });
 
 describe("hardeths: the boot interface's current address as static configuration", () => {

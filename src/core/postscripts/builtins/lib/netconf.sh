@@ -290,7 +290,8 @@ net_commit() {
 }
 
 # net_apply NIC...: the planned configuration, now, with ip(8): bonds and their members, then
-# VLANs, then addresses and gateways (the stack's own files take over at the next boot)
+# VLANs, then addresses, and a gateway only where the node has no default route yet (the
+# stack's own files take over at the next boot)
 run_ip() { ip "$@" || die "ip $* failed"; }
 net_apply() {
 	for _n in "$@"; do
@@ -312,7 +313,18 @@ net_apply() {
 		run_ip link set "$_n" up
 		for _a in $(net_get "$_n" addrs); do run_ip addr replace "$_a" dev "$_n"; done
 		_g=$(net_get "$_n" gw)
-		[ -z "$_g" ] || run_ip route replace default via "$_g" dev "$_n"
+		# a default route the node already has (the one it booted and fetches its scripts by) stays
+		case $_g in
+		"") ;;
+		*:*) note "$_n: IPv6 gateway $_g: in the files only" ;;
+		*)
+			if [ -n "$(ip -4 route show default 2>/dev/null)" ]; then
+				note "$_n: gateway $_g not applied: the node already has a default route (the files have it)"
+			else
+				run_ip route add default via "$_g" dev "$_n"
+			fi
+			;;
+		esac
 		echo "$XCIMG_NAME: applied $_n: $(net_get "$_n" addrs)"
 	done
 }
