@@ -173,6 +173,29 @@ describe("confignetwork: a static NIC, a bond of two NICs and a VLAN on the bond
     ).toBe("600");
   });
 
+  test("ifcfg (RHEL's network-scripts); hardeths afterwards leaves confignetwork's interface alone", () => {
+    const root = nodeRoot("cn01");
+    const dir = "etc/sysconfig/network-scripts";
+    mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, dir, "ifup-eth"), "#!/bin/sh\n"); // initscripts: ifcfg is the stack, found
+    writeFileSync(join(root, dir, "ifcfg-eth0"), "DEVICE=eth0\nBOOTPROTO=dhcp\n");
+    const r = runOn(root, ["'confignetwork' '--no-apply'"]);
+    expect(r.code, r.log).toBe(0);
+    expect(readdirSync(join(root, dir)).sort()).toEqual(["ifcfg-bond0", "ifcfg-bond0.10", "ifcfg-eth0", "ifcfg-eth1", "ifcfg-eth2", "ifup-eth"]);
+    const f = (n: string) => read(root, `${dir}/ifcfg-${n}`);
+    const head = (n: string) => `# written by xcimg confignetwork\nDEVICE=${n}\nNAME=xcimg-${n}\nONBOOT=yes\nBOOTPROTO=none\n`;
+    expect(f("eth0")).toBe(`${head("eth0")}TYPE=Ethernet\nIPADDR=10.1.0.5\nPREFIX=24\nGATEWAY=10.1.0.1\n`);
+    expect(f("bond0")).toBe(`${head("bond0")}TYPE=Bond\nBONDING_MASTER=yes\nBONDING_OPTS="mode=802.3ad miimon=100"\nIPADDR=10.2.0.5\nPREFIX=16\n`);
+    expect(f("eth1")).toBe(`${head("eth1")}TYPE=Ethernet\nMASTER=bond0\nSLAVE=yes\n`);
+    expect(f("bond0.10")).toBe(`${head("bond0.10")}VLAN=yes\nPHYSDEV=bond0\nVLAN_ID=10\nIPADDR=10.10.0.5\nPREFIX=24\nMTU=9000\n`);
+    const before = f("eth0");
+    const h = runOn(root, ["'hardeths'"], { setup: VETH });
+    expect(h.code, h.log + h.out).toBe(0);
+    expect(f("eth0")).toBe(before);
+    expect(h.log).toContain("hardeths: ifcfg-eth0 is confignetwork's: left as it is");
+    expect(h.log).not.toContain("is now static");
+  });
+
   test("ifupdown: the stanzas of those interfaces replaced in /etc/network/interfaces, the others kept", () => {
     const root = nodeRoot("cn01");
     writeFileSync(

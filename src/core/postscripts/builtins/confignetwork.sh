@@ -9,7 +9,7 @@
 # A VLAN's id is the digits after the last `.` of its name or of `vlan` (xCAT's nicutils.sh), or
 # nicextraparams vlanid=<n>; its parent is its nicdevices entry or the name before the `.`.
 #
-#   confignetwork [--apply|--no-apply] [--stack=networkd|nm|ifupdown]
+#   confignetwork [--apply|--no-apply] [--stack=networkd|nm|ifupdown|ifcfg]
 # Files are written for the node's network stack (netconf.sh); --apply also sets the addresses
 # now with ip(8): the default on netboot and statelite nodes, whose network is already up
 # when postscripts run. Types xcimg does not configure (infiniband, bridge, ...) fail the script
@@ -27,7 +27,7 @@ for _arg in "$@"; do
 	--no-apply) APPLY= ;;
 	--stack=*) NET_STACK=${_arg#--stack=} ;;
 	-s) note "-s (the install NIC as static too): xcimg leaves the install NIC to hardeths" ;;
-	*) die "unknown argument '$_arg' (confignetwork [--apply|--no-apply] [--stack=networkd|nm|ifupdown])" ;;
+	*) die "unknown argument '$_arg' (confignetwork [--apply|--no-apply] [--stack=networkd|nm|ifupdown|ifcfg])" ;;
 	esac
 done
 

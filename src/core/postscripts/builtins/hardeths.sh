@@ -5,7 +5,7 @@
 # leaves by. xCAT's hardeths (xCAT/postscripts/hardeths) does the same for ifcfg and
 # /etc/network/interfaces; here the files are those of the node's stack (netconf.sh), so the
 # node keeps its address without a DHCP server. The address is already set: nothing is
-# applied. hardeths [--stack=networkd|nm|ifupdown]
+# applied. hardeths [--stack=networkd|nm|ifupdown|ifcfg]
 # shellcheck disable=SC2034 # XCIMG_NAME, NET_TAG, NET_NUM, NET_PRIO, NET_STACK: read by lib/netconf.sh
 XCIMG_NAME=hardeths NET_TAG=xcimg-hardeths NET_NUM=20 NET_PRIO=50
 # shellcheck source=lib/netconf.sh disable=SC1091
@@ -15,7 +15,7 @@ NET_STACK=''
 for _arg in "$@"; do
 	case $_arg in
 	--stack=*) NET_STACK=${_arg#--stack=} ;;
-	*) die "unknown argument '$_arg' (hardeths [--stack=networkd|nm|ifupdown])" ;;
+	*) die "unknown argument '$_arg' (hardeths [--stack=networkd|nm|ifupdown|ifcfg])" ;;
 	esac
 done
 command -v ip >/dev/null 2>&1 || die "no ip(8) on this node to read its addresses"
@@ -41,6 +41,7 @@ STACK=$(net_stack) || exit 1
 net_write "$STACK" "$@"
 net_commit "$STACK" "$@"
 for _nic in "$@"; do
+	case " ${NET_LEFT:-} " in *" $_nic "*) continue ;; esac
 	_g=$(net_get "$_nic" gw)
 	note "$_nic: $(net_get "$_nic" addrs)${_g:+ gateway $_g} is now static ($STACK)"
 done

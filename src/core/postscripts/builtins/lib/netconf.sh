@@ -7,9 +7,10 @@
 # row fails the script with nothing changed, never a half-written configuration.
 #
 # Stacks: systemd-networkd (/etc/systemd/network/10-xcimg-<nic>.{network,netdev}),
-# NetworkManager keyfiles (/etc/NetworkManager/system-connections/xcimg-<nic>.nmconnection)
-# and ifupdown (/etc/network/interfaces: xcimg's stanzas replace the ones for the same
-# interfaces; busybox's ifupdown has no `source`, so no interfaces.d).
+# NetworkManager keyfiles (/etc/NetworkManager/system-connections/xcimg-<nic>.nmconnection),
+# RHEL's ifcfg files (/etc/sysconfig/network-scripts/ifcfg-<nic>) and ifupdown
+# (/etc/network/interfaces: xcimg's stanzas replace the ones for the same interfaces;
+# busybox's ifupdown has no `source`, so no interfaces.d).
 # NET_TAG, NET_NUM and NET_PRIO keep each script's files apart: confignetwork's win over
 # hardeths' for an interface both configure (networkd's first match, NetworkManager's priority).
 
@@ -39,23 +40,26 @@ networkd_enabled() {
 # net_stack: the stack this node's configuration is written for (--stack= overrides)
 net_stack() {
 	case ${NET_STACK:-} in
-	networkd | nm | ifupdown)
+	networkd | nm | ifupdown | ifcfg)
 		echo "$NET_STACK"
 		return 0
 		;;
 	"") ;;
-	*) die "unknown --stack=$NET_STACK (networkd, nm or ifupdown)" ;;
+	*) die "unknown --stack=$NET_STACK (networkd, nm, ifupdown or ifcfg)" ;;
 	esac
 	if [ -x /usr/sbin/NetworkManager ] && [ -d /etc/NetworkManager ]; then
 		echo nm
 	elif networkd_enabled; then
 		echo networkd
-	elif [ -f /etc/network/interfaces ] || [ -x /sbin/ifup ]; then
+	elif [ -f /etc/sysconfig/network-scripts/ifup-eth ]; then
+		echo ifcfg
+	elif [ -f /etc/network/interfaces ] || { [ -x /sbin/ifup ] && [ ! -d /etc/sysconfig/network ]; }; then
+		# (SUSE's wicked has an ifup too, and /etc/sysconfig/network: not ifupdown)
 		echo ifupdown
 	elif [ -x /lib/systemd/systemd-networkd ] || [ -x /usr/lib/systemd/systemd-networkd ]; then
 		echo networkd
 	else
-		die "no network stack to configure (NetworkManager, systemd-networkd or ifupdown)"
+		die "no network stack to configure (NetworkManager, systemd-networkd, ifcfg or ifupdown)"
 	fi
 }
 
@@ -204,6 +208,45 @@ w_nm() {
 	chmod 600 "$_f"
 }
 
+# --- ifcfg (RHEL's initscripts) ---------------------------------------------------------------
+# /etc/sysconfig/network-scripts/ifcfg-<nic>: one file per interface, whoever writes it, so
+# hardeths leaves an interface confignetwork wrote alone (net_commit)
+w_ifcfg() {
+	_n=$1 _t=$(net_get "$1" type)
+	{
+		echo "# written by xcimg $XCIMG_NAME"
+		echo "DEVICE=$_n"
+		echo "NAME=$NET_TAG-$_n"
+		echo "ONBOOT=yes"
+		echo "BOOTPROTO=none"
+		case $_t in
+		bond) printf 'TYPE=Bond\nBONDING_MASTER=yes\nBONDING_OPTS="%s"\n' "$(net_get "$_n" bondopts)" ;;
+		vlan) printf 'VLAN=yes\nPHYSDEV=%s\nVLAN_ID=%s\n' "$(net_get "$_n" parent)" "$(net_get "$_n" vid)" ;;
+		*) echo "TYPE=Ethernet" ;;
+		esac
+		_m=$(net_get "$_n" master)
+		[ -z "$_m" ] || printf 'MASTER=%s\nSLAVE=yes\n' "$_m"
+		_i='' _v6=''
+		for _a in $(net_get "$_n" addrs); do
+			case $_a in
+			*:*) _v6="${_v6:+$_v6 }$_a" ;;
+			*)
+				printf 'IPADDR%s=%s\nPREFIX%s=%s\n' "$_i" "${_a%/*}" "$_i" "${_a#*/}"
+				_i=$((${_i:-0} + 1))
+				;;
+			esac
+		done
+		if [ -n "$_v6" ]; then
+			echo "IPV6INIT=yes"
+			echo "IPV6ADDR=${_v6%% *}"
+			[ "${_v6#* }" = "$_v6" ] || echo "IPV6ADDR_SECONDARIES=\"${_v6#* }\""
+		fi
+		_g=$(net_get "$_n" gw)
+		case $_g in *:* | "") ;; *) echo "GATEWAY=$_g" ;; esac
+		[ -z "$(net_get "$_n" mtu)" ] || echo "MTU=$(net_get "$_n" mtu)"
+	} >"$(stage "/etc/sysconfig/network-scripts/ifcfg-$_n")"
+}
+
 # --- ifupdown ----------------------------------------------------------------------------------
 w_ifupdown() {
 	_n=$1 _t=$(net_get "$1" type)
@@ -275,6 +318,19 @@ net_commit() {
 	shift
 	[ "$_stack" != ifupdown ] || ifupdown_merge "$@"
 	case $_stack in
+	ifcfg)
+		for _f in /etc/sysconfig/network-scripts/ifcfg-*; do
+			[ -f "$_f" ] || continue
+			_first=$(head -n 1 "$_f")
+			if [ "$_first" = "# written by xcimg $XCIMG_NAME" ]; then
+				rm -f "$_f"
+			elif [ "$XCIMG_NAME" = hardeths ] && [ "$_first" = "# written by xcimg confignetwork" ] && [ -f "$STAGE$_f" ]; then
+				rm -f "$STAGE$_f" # confignetwork's configuration of this interface wins
+				NET_LEFT="${NET_LEFT:-} ${_f##*/ifcfg-}"
+				echo "$XCIMG_NAME: ${_f##*/} is confignetwork's: left as it is"
+			fi
+		done
+		;;
 	networkd) rm -f "/etc/systemd/network/$NET_NUM-$NET_TAG-"* ;;
 	nm) rm -f "/etc/NetworkManager/system-connections/$NET_TAG-"*.nmconnection ;;
 	esac
