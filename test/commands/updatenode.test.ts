@@ -111,6 +111,18 @@ describe("updatenode", () => {
     expect(missing.stderr).toContain("nosuch is not in");
   }, 60000);
 
+  test("-P setupntp: xcimg's own script, sent with the runner (no file of that name in <installdir>/postscripts)", async () => {
+    mkdirSync(join(root(1), "etc/chrony"), { recursive: true });
+    const r = await sb.run("updatenode", "cn02", "-P", "setupntp");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("cn02: ok: ran setupntp\n");
+    expect(existsSync(join(sb.installdir, "postscripts/setupntp"))).toBe(false);
+    expect(readFileSync(join(root(1), "etc/xcimg/builtins/setupntp"), "utf8")).toContain("xcimg's built-in setupntp");
+    // no site.ntpservers: the node's management node
+    expect(readFileSync(join(root(1), "etc/chrony/chrony.conf"), "utf8")).toContain("\nserver 10.9.9.9 iburst\n");
+    expect(readFileSync(join(root(1), "var/log/xcat/xcat.log"), "utf8")).toContain("running updatenode setupntp (xcimg's built-in)");
+  }, 60000);
+
   test("-F: synclists onto running nodes; noderange entries only where named; APPEND once; MERGE; EXECUTEALWAYS runs", async () => {
     let r = await sb.run("updatenode", "cn01,cn02", "-F");
     expect(r.code, r.stderr).toBe(0);

@@ -64,6 +64,8 @@ describe("netboot in qemu", () => {
     script("sitepost", 'echo "site-postscript node=$NODE master=$MASTER arg=$1 state=$NODESETSTATE" >/dev/console');
     script("firstboot", 'echo "site-postbootscript node=$NODE os=$OSVER" >/dev/console');
     script("broken", 'echo "site-broken runs" >/dev/console; exit 5');
+    // what xcimg's own syslog (a built-in, not a file here) left running: busybox syslogd forwarding
+    script("checksyslog", 'echo "site-check syslogd-forwarding=$(ps w | grep -c "[s]yslogd -R $MASTER")" >/dev/console');
     const boot = async (postscripts: string) => {
       let r = await sb.run("node", "set", "cn01", `postscripts=${postscripts}`, "postbootscripts=firstboot");
       expect(r.code, r.stderr).toBe(0);
@@ -80,12 +82,14 @@ describe("netboot in qemu", () => {
       if (!vm.match) console.log(`${vm.exit}\n${vm.console.slice(-3000)}`);
       return vm;
     };
-    let vm = await boot("sitepost hello-arg");
+    let vm = await boot("syslog,sitepost hello-arg,checksyslog");
     expect(vm.console).toContain("site-postscript node=cn01 master=10.0.2.2 arg=hello-arg state=netboot");
     expect(vm.console).toContain("site-postbootscript node=cn01 os=bb1");
     expect(vm.match?.[0]).toMatch(/^xcimg: postscripts done: booted\s$/);
     expect(vm.console.indexOf("site-postscript")).toBeLessThan(vm.console.indexOf("site-postbootscript"));
     expect(site.server.log).toContain("/install/postscripts/sitepost");
+    expect(vm.console).toContain("site-check syslogd-forwarding=1");
+    expect(site.server.log).not.toContain("/install/postscripts/syslog");
 
     vm = await boot("broken,sitepost after-broken");
     expect(vm.console).toContain("site-broken runs");

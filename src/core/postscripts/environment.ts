@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { urlPath } from "../boot/paths";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import { orderedFrom } from "../db/row-order";
@@ -122,7 +123,10 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
 
   // OSIMAGE_VARS_EXPORT
   if (img.pkgdir) set("OSPKGDIR", img.pkgdir);
-  if (img.otherpkgdir) set("OTHERPKGDIR", img.otherpkgdir);
+  if (img.otherpkgdir) {
+    set("OTHERPKGDIR", img.otherpkgdir);
+    set("OTHERPKGDIR_URL", otherpkgUrls(config, i.master, img.otherpkgdir));
+  }
   const ospkgs = pkglistText(img.pkglist);
   if (ospkgs) set("OSPKGS", ospkgs);
   const other = pkglistText(img.otherpkglist);
@@ -143,6 +147,21 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
     set("NICNODE", i.node);
   }
   return vars;
+}
+
+/**
+ * xcimg's own variable for its otherpkgs: where the node fetches each otherpkgdir entry (comma
+ * list, as xCAT allows): an http(s) URL as it is, a directory of the management node through
+ * xcimg's HTTP server (xCAT's otherpkgs builds http://<server><dir> on the node instead).
+ */
+function otherpkgUrls(config: Config, master: string, otherpkgdir: string): string {
+  const host = master.includes(":") ? `[${master}]` : master;
+  return otherpkgdir
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => (/^https?:\/\//.test(d) ? d : `http://${host}:${config["http.port"]}${urlPath(config, d.replace(/\/+$/, ""))}`))
+    .join(",");
 }
 
 /** The variables as xCAT writes them: `K='v'` and `export K`, one pair per variable. */

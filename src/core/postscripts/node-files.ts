@@ -6,6 +6,7 @@ import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import type { Attrs } from "../defs/object";
 import { shq } from "../remote/shell";
+import { BUILTIN_SCRIPT_NAMES, builtinFiles } from "./builtins";
 import { type EnvInput, exportLines, postscriptEnv } from "./environment";
 import { BUILT_IN_NETBOOT, describePostscript, type NodePostscripts, nodePostscripts, postscriptLines } from "./order";
 import { RUNNER_PATH, RUNNER_SCRIPT } from "./runner";
@@ -19,6 +20,8 @@ import { RUNNER_PATH, RUNNER_SCRIPT } from "./runner";
  *   /xcatpost/xcimg-postbootscripts.list    the postbootscripts
  *   /etc/xcimg/postscripts.env              where to fetch the scripts, what xcimg skipped
  *   /etc/xcimg/postscripts.sh               the runner (runner.sh)
+ *   /etc/xcimg/builtins/<name>              xcimg's scripts for the xCAT default postscripts the
+ *                                           node lists (builtins.ts; the runner runs these, not a fetched file)
  *   xcimg-postscripts.service, xcimg-postbootscripts.service and their multi-user.target.wants
  *   links, for images with systemd (the initrd's /init hooks the runner into other inits)
  * The scripts themselves are fetched at boot over HTTP from <installdir>/postscripts, the same
@@ -85,7 +88,7 @@ export function postscriptsUrl(config: Config, master: string): string {
 }
 
 export function nodeScriptFiles(config: Config, db: Db, i: NodeScriptsInput): NodeScripts {
-  const scripts = nodePostscripts(config, db, i.image.attrs, i.attrs as Attrs, BUILT_IN_NETBOOT);
+  const scripts = nodePostscripts(config, db, i.image.attrs, i.attrs as Attrs, BUILT_IN_NETBOOT, BUILTIN_SCRIPT_NAMES);
   const vars = postscriptEnv(config, db, i);
   const runnerEnv = [
     "# written by xcimg boot; read by /etc/xcimg/postscripts.sh",
@@ -101,6 +104,7 @@ export function nodeScriptFiles(config: Config, db: Db, i: NodeScriptsInput): No
     { name: "xcatpost/xcimg-postbootscripts.list", mode: 0o100644, data: list(scripts.boot) },
     { name: "etc/xcimg/postscripts.env", mode: 0o100644, data: runnerEnv },
     { name: RUNNER_PATH.slice(1), mode: 0o100755, data: RUNNER_SCRIPT },
+    ...builtinFiles(scripts.xcimg),
   ];
   if (i.systemd) {
     const wants = "etc/systemd/system/multi-user.target.wants";

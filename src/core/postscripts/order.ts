@@ -18,7 +18,10 @@ import { shq } from "../remote/shell";
  * shell in between (`$`, `;` and backquotes stay literal).
  *
  * Some of xCAT's default postscripts do work xcimg does itself (BUILT_IN): they are listed as
- * such, never run without the xCAT environment they expect.
+ * such, never run without the xCAT environment they expect. Others xcimg provides as its own
+ * scripts (builtins.ts): a caller whose node side carries them passes their names
+ * (`scripts`), and those entries stay in the lists, in xCAT's order, whether or not
+ * <installdir>/postscripts has a file of that name (`xcimg` says which ones).
  */
 export const BUILT_IN = ["efibootloader", "update_network", "remoteshell"];
 
@@ -38,6 +41,8 @@ export interface NodePostscripts {
   run: Postscript[];
   boot: Postscript[];
   builtIn: string[];
+  /** Entries of run/boot that are xcimg's own scripts (builtins.ts), not <installdir>/postscripts files. */
+  xcimg: string[];
   /** Listed but not in <installdir>/postscripts (or not a plain file name). */
   missing: string[];
 }
@@ -69,13 +74,17 @@ export function nodePostscripts(
   image: { postscripts?: string; postbootscripts?: string },
   node: { postscripts?: string; postbootscripts?: string },
   builtIn: readonly string[] = BUILT_IN,
+  scripts: readonly string[] = [],
 ): NodePostscripts {
   const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" });
-  const out: NodePostscripts = { run: [], boot: [], builtIn: [], missing: [] };
+  const out: NodePostscripts = { run: [], boot: [], builtIn: [], xcimg: [], missing: [] };
   const sort = (list: Postscript[], into: Postscript[]) => {
     for (const p of list) {
       if (builtIn.includes(p.name)) out.builtIn.push(p.name);
-      else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
+      else if (scripts.includes(p.name)) {
+        into.push(p);
+        if (!out.xcimg.includes(p.name)) out.xcimg.push(p.name);
+      } else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
       else into.push(p);
     }
   };

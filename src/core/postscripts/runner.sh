@@ -10,7 +10,9 @@
 #                              when that is not systemd
 #
 # Each script runs from /xcatpost with xCAT's variables (/xcatpost/mypostscript) and its own
-# arguments, never through a shell: a list line is a shell word list written by the management
+# arguments, never through a shell. A name /etc/xcimg/builtins has (xcimg's own syslog,
+# setupntp, hardeths, confignetwork, otherpkgs: core/postscripts/builtins/) runs from there
+# and is not fetched: a list line is a shell word list written by the management
 # node with every word single-quoted. Output goes to /var/log/xcat/xcat.log, as on xCAT nodes.
 # The state the management node reads over SSH (`xcimg node status`) is /run/xcimg/postscripts.status:
 #   state=running|booted|failed  phase=...  current=<script>  failed=<scripts>  skipped=<names>
@@ -22,6 +24,7 @@ RUN=/run/xcimg
 STATUS=$RUN/postscripts.status
 RCS=$RUN/postscripts.rc
 LOG=/var/log/xcat/xcat.log
+BUILTINS=/etc/xcimg/builtins
 XCIMG_POSTSCRIPTS_URL='' XCIMG_SKIPPED='' XCIMG_BUILTIN=''
 # shellcheck disable=SC1091 # written per node by xcimg boot
 [ -f /etc/xcimg/postscripts.env ] && . /etc/xcimg/postscripts.env
@@ -87,19 +90,22 @@ run_list() {
 		_name=$1
 		shift
 		status current "$_name"
-		if [ "$_fetch" = yes ] && ! get "$_name"; then
+		_exec=./$_name _how=''
+		if [ -f "$BUILTINS/$_name" ]; then
+			_exec=$BUILTINS/$_name _how=" (xcimg's built-in)"
+		elif [ "$_fetch" = yes ] && ! get "$_name"; then
 			say "$_phase $_name: cannot fetch it from $XCIMG_POSTSCRIPTS_URL"
 			echo "$_phase $_name fetch-failed" >>"$RCS"
 			FAILED="$FAILED $_name"
 			continue
 		fi
-		log "running $_phase $_name${*:+ $*}"
+		log "running $_phase $_name${*:+ $*}$_how"
 		(
 			set -a
 			# shellcheck disable=SC1091 # xCAT's variables, rendered per node by xcimg
 			. "$POST/mypostscript"
 			set +a
-			cd "$POST" && exec "./$_name" "$@"
+			cd "$POST" && if [ -n "$_how" ]; then exec /bin/sh "$_exec" "$@"; else exec "$_exec" "$@"; fi
 		) </dev/null >>"$LOG" 2>&1
 		_rc=$?
 		echo "$_phase $_name $_rc" >>"$RCS"

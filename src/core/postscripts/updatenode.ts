@@ -16,6 +16,7 @@ import { imageSynclists, readSynclist } from "../synclist/locate";
 import { NodeTarget } from "../synclist/node-target";
 import type { Synclist } from "../synclist/parse";
 import { planSync } from "../synclist/plan";
+import { BUILTIN_SCRIPT_NAMES, builtinFiles } from "./builtins";
 import { exportLines, postscriptEnv } from "./environment";
 import { eachBounded, FANOUT } from "./fanout";
 import { BUILT_IN_NETBOOT, isPostscriptName, nodePostscripts, type Postscript, parsePostscripts, postscriptLines } from "./order";
@@ -29,7 +30,8 @@ import { NO_KEY } from "./trust";
  *   -k  root's authorized_keys on the node from the management node's keys (as boot writes them)
  *   -F  the node's image's synclists (its entries for every node and those whose noderange names it)
  *   -P  the named postscripts, or all of the node's postscripts then postbootscripts, each sent from
- *       <installdir>/postscripts with its mypostscript (UPDATENODE=1) and run by the same runner as at boot
+ *       <installdir>/postscripts with its mypostscript (UPDATENODE=1) and run by the same runner as at boot;
+ *       xcimg's own scripts for xCAT's default postscripts (builtins.ts) are sent instead of a file
  */
 export interface UpdateRequest {
   nodes: string[];
@@ -63,7 +65,7 @@ export async function updateNodes(ctx: Context, req: UpdateRequest): Promise<Nod
   const attrs = readNodes(db, req.nodes);
   if (req.scripts) {
     for (const p of req.scripts) {
-      if (!existsSync(join(ctx.config.installdir, "postscripts", p.name)))
+      if (!BUILTIN_SCRIPT_NAMES.includes(p.name) && !existsSync(join(ctx.config.installdir, "postscripts", p.name)))
         throw new NotFoundError(`${p.name} is not in ${join(ctx.config.installdir, "postscripts")}`, { hint: "copy the script there first" });
     }
   }
@@ -173,7 +175,7 @@ async function runScripts(ctx: Context, s: RemoteSession, node: string, a: Attrs
   let list: Postscript[];
   if (named) list = named;
   else {
-    const all = nodePostscripts(ctx.config, ctx.db(), img.attrs, a, BUILT_IN_NETBOOT);
+    const all = nodePostscripts(ctx.config, ctx.db(), img.attrs, a, BUILT_IN_NETBOOT, BUILTIN_SCRIPT_NAMES);
     if (all.missing.length) ctx.log.warn(`${node}: not in ${join(ctx.config.installdir, "postscripts")}, not run: ${all.missing.join(" ")}`);
     list = [...all.run, ...all.boot];
   }
@@ -181,8 +183,11 @@ async function runScripts(ctx: Context, s: RemoteSession, node: string, a: Attrs
   const vars = postscriptEnv(ctx.config, ctx.db(), { node, attrs: a, image: img, state, master: a.xcatmaster || ctx.config.master, updatenode: true });
   await upload(s, RUNNER_PATH, RUNNER_SCRIPT, 0o755);
   await upload(s, "/xcatpost/mypostscript", `# written by xcimg updatenode\n${exportLines(vars)}`, 0o600);
-  for (const name of new Set(list.map((p) => p.name)))
-    await upload(s, `/xcatpost/${name}`, readFileSync(join(ctx.config.installdir, "postscripts", name)), 0o755);
+  const names = new Set(list.map((p) => p.name));
+  const own = builtinFiles(names);
+  for (const f of own) await upload(s, `/${f.name}`, typeof f.data === "string" ? f.data : Buffer.from(f.data ?? ""), f.mode & 0o777);
+  for (const name of names)
+    if (!BUILTIN_SCRIPT_NAMES.includes(name)) await upload(s, `/xcatpost/${name}`, readFileSync(join(ctx.config.installdir, "postscripts", name)), 0o755);
   await upload(s, "/xcatpost/xcimg-updatenode.list", list.length ? `${postscriptLines(list)}\n` : "", 0o644);
   const r = await s.run(`/bin/sh ${RUNNER_PATH} run /xcatpost/xcimg-updatenode.list`, { signal: ctx.signal });
   const out = r.stdout.toString("utf8").trim().split("\n").pop() ?? "";

@@ -57,7 +57,7 @@ beforeAll(async () => {
     "mac=52:54:00:12:34:01",
     "ip=10.0.2.15",
     "xcatmaster=127.0.0.1",
-    "postscripts=sitepost $HOME;rm a'b,confignetwork",
+    "postscripts=sitepost $HOME;rm a'b,confignetwork,configib",
     "postbootscripts=firstup",
   );
   expect(r.code, r.stderr).toBe(0);
@@ -76,7 +76,8 @@ beforeAll(async () => {
   r = await sb.run("boot", "cn01,cn02", "-o", image);
   expect(r.code, r.stderr).toBe(0);
   // the boot names the scripts nobody provides, once, on the management node too
-  expect(r.stderr).toContain("syslog");
+  expect(r.stderr).toContain("configib");
+  expect(r.stderr).not.toContain("syslog");
 }, 120000);
 afterAll(() => {
   server?.stop();
@@ -95,7 +96,8 @@ function nodeRoot(node: string): string {
 }
 
 async function runOnNode(root: string, ...args: string[]): Promise<number> {
-  const p = Bun.spawn(["chroot", root, "/bin/sh", "/etc/xcimg/postscripts.sh", ...args], { stdout: "pipe", stderr: "pipe" });
+  // its own PID namespace: a daemon a script starts (busybox syslogd) ends with the run
+  const p = Bun.spawn(["unshare", "-p", "-f", "chroot", root, "/bin/sh", "/etc/xcimg/postscripts.sh", ...args], { stdout: "pipe", stderr: "pipe" });
   return await p.exited;
 }
 
@@ -122,21 +124,32 @@ describe("boot writes each node's postscripts into its overlay", () => {
     ]) {
       expect(mp).toContain(`${line}\nexport ${line.split("=")[0]}\n`);
     }
-    expect(mp).toContain("# postscripts-start-here\n# sitepost default\n# imgscript\n# sitepost $HOME;rm a'b\n# postscripts-end-here\n");
+    expect(mp).toContain(
+      "# postscripts-start-here\n# syslog\n# sitepost default\n# imgscript\n# sitepost $HOME;rm a'b\n# confignetwork\n# postscripts-end-here\n",
+    );
     // secrets never reach the overlay: the root hash and site keys naming a password
     const all = overlay("cn01")
       .map((e) => e.data.toString())
       .join("\n");
     expect(all).not.toContain("SECRETHASH");
     expect(all).not.toContain("topsecret");
-    expect(entry("cn01", "xcatpost/xcimg-postscripts.list")?.data.toString()).toBe("'sitepost' 'default'\n'imgscript'\n'sitepost' '$HOME;rm' 'a'\\''b'\n");
+    expect(entry("cn01", "xcatpost/xcimg-postscripts.list")?.data.toString()).toBe(
+      "'syslog'\n'sitepost' 'default'\n'imgscript'\n'sitepost' '$HOME;rm' 'a'\\''b'\n'confignetwork'\n",
+    );
     expect(entry("cn01", "xcatpost/xcimg-postbootscripts.list")?.data.toString()).toBe("'firstup'\n");
     const env = entry("cn01", "etc/xcimg/postscripts.env")?.data.toString() ?? "";
     expect(env).toContain(`XCIMG_POSTSCRIPTS_URL='http://127.0.0.1:${server.port}/install/postscripts'`);
-    expect(env).toContain("XCIMG_SKIPPED='syslog confignetwork'");
+    expect(env).toContain("XCIMG_SKIPPED='configib'");
     expect(env).toContain("XCIMG_BUILTIN='remoteshell'");
     expect((entry("cn01", "xcatpost/mypostscript")?.mode ?? 0) & 0o777).toBe(0o600);
     expect((entry("cn01", "etc/xcimg/postscripts.sh")?.mode ?? 0) & 0o777).toBe(0o755);
+    // xcimg's own scripts for the xCAT defaults the node lists, and only those
+    const builtins = overlay("cn01")
+      .map((e) => e.name.toString())
+      .filter((n) => n.startsWith("etc/xcimg/builtins/"))
+      .sort();
+    expect(builtins).toEqual(["etc/xcimg/builtins/confignetwork", "etc/xcimg/builtins/lib", "etc/xcimg/builtins/lib/netconf.sh", "etc/xcimg/builtins/syslog"]);
+    expect(overlay("cn02").some((e) => e.name.toString() === "etc/xcimg/builtins/confignetwork")).toBe(false);
   });
 
   test("the overlay stays 0640 to the web server's group, like the rest of it", () => {
@@ -157,12 +170,17 @@ describe("the runner on the node", () => {
     expect(readFileSync(join(root, "tmp/order.out"), "utf8")).toBe(`image script ran as imgscript in /xcatpost\npostboot cn01 ${image}\n`);
     const status = readFileSync(join(root, "run/xcimg/postscripts.status"), "utf8");
     expect(status).toContain("state=booted\n");
-    expect(status).toContain("skipped=syslog confignetwork\n");
+    expect(status).toContain("skipped=configib\n");
     expect(readFileSync(join(root, "run/xcimg/postscripts.rc"), "utf8")).toBe(
-      "postscript sitepost 0\npostscript imgscript 0\npostscript sitepost 0\npostbootscript firstup 0\n",
+      "postscript syslog 0\npostscript sitepost 0\npostscript imgscript 0\npostscript sitepost 0\npostscript confignetwork 0\npostbootscript firstup 0\n",
     );
     const log = readFileSync(join(root, "var/log/xcat/xcat.log"), "utf8");
-    expect(log).toContain("not run: syslog confignetwork");
+    expect(log).toContain("not run: configib");
+    // the built-ins ran from the overlay, not fetched: syslog forwards, confignetwork has no nics row
+    expect(log).toContain("running postscript syslog (xcimg's built-in)");
+    expect(log).toContain("syslog: forwarding to 127.0.0.1 (busybox syslogd -R)");
+    expect(log).toContain("confignetwork: the nics table has no row for cn01: nothing to configure");
+    expect(server.log).not.toContain("/install/postscripts/syslog");
     expect(log).toContain("done by xcimg itself, not run: remoteshell");
     expect(server.log).toContain("/install/postscripts/sitepost");
   }, 60000);
