@@ -55,6 +55,8 @@ export default leaf({
     for (const r of results) {
       for (const w of r.written) ctx.log.info(`wrote ${w}`);
       for (const [name, how] of Object.entries(r.loaders?.missing ?? {})) ctx.log.warn(`${name} is missing: ${how}`);
+      for (const [name, how] of Object.entries(r.loaders?.missingArm64 ?? {})) ctx.log.info(`${name} (arm64 UEFI clients) is missing: ${how}`);
+      for (const f of r.loaders?.kept ?? []) ctx.log.warn(`${f} was not written by xcimg: left as it is`);
       for (const [n, l] of Object.entries(r.nodes)) for (const h of l) lines.push(`${n}: ${h.mac}${h.ip ? ` ${h.ip}` : " (no fixed address)"}`);
       Object.assign(failed, r.failed);
       if (r.reload) reloads.add(r.reload);

@@ -6,7 +6,7 @@ import { NotFoundError, UsageError } from "../errors";
 import { tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { checkOrDiscard, commit, type Staged, stage } from "./activate";
 import { type BackendInfo, chooseBackend } from "./backend";
-import { type LoadersResult, publishLoaders } from "./loaders";
+import { type LoadersResult, publishDhcpLoaders } from "./loaders";
 import { MacLinks } from "./mac-links";
 import { type DhcpModel, type HostEntry, networkOf, sortHosts } from "./model";
 import { readNetworks } from "./networks";
@@ -74,7 +74,7 @@ export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutc
   }
   checkStaged(e, staged);
   const written = commit(staged);
-  const loaders = publishLoaders(m.settings);
+  const loaders = publishDhcpLoaders(m.settings);
   return { backend: e.info.name, written, nodes: {}, failed: {}, reload: written.length ? reloadFor(e, "base") : null, loaders };
 }
 
