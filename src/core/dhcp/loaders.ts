@@ -35,8 +35,16 @@ const pxe = (s: LoaderSettings) => s.biosLoader === "pxe";
 
 export const LOADER_SOURCES: LoaderSource[] = [
   // iPXE is always published: the UEFI HTTP-boot rule names xcat/xnba.efi whatever dhcpuefiloader says
-  { name: LOADER_NAMES.ipxeBios, candidates: ["/usr/lib/ipxe/undionly.kpxe", "/usr/share/ipxe/undionly.kpxe"], install: "apt-get install ipxe (RHEL: dnf install ipxe-bootimgs-x86)" },
-  { name: LOADER_NAMES.ipxeEfi, candidates: ["/usr/lib/ipxe/ipxe.efi", "/usr/share/ipxe/ipxe-x86_64.efi"], install: "apt-get install ipxe (RHEL: dnf install ipxe-bootimgs-x86)" },
+  {
+    name: LOADER_NAMES.ipxeBios,
+    candidates: ["/usr/lib/ipxe/undionly.kpxe", "/usr/share/ipxe/undionly.kpxe"],
+    install: "apt-get install ipxe (RHEL: dnf install ipxe-bootimgs-x86)",
+  },
+  {
+    name: LOADER_NAMES.ipxeEfi,
+    candidates: ["/usr/lib/ipxe/ipxe.efi", "/usr/share/ipxe/ipxe-x86_64.efi"],
+    install: "apt-get install ipxe (RHEL: dnf install ipxe-bootimgs-x86)",
+  },
   {
     name: LOADER_NAMES.pxelinux,
     candidates: ["/usr/lib/PXELINUX/pxelinux.0", "/usr/share/syslinux/pxelinux.0"],
