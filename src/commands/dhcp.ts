@@ -64,7 +64,7 @@ export default leaf({
     if (args.delete) for (const n of results.at(-1)?.written ?? []) lines.push(`removed ${n}`);
     for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
     for (const cmd of reloads) {
-      if (args.reload) runReload(cmd);
+      if (args.reload) await runReload(cmd);
       else ctx.log.info(`the server needs: ${cmd}   (or rerun with --reload)`);
     }
     const data = { results, failed, reload: [...reloads], reloaded: args.reload && reloads.size > 0 };

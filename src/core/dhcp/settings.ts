@@ -2,7 +2,7 @@ import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import { allRows, isDisabled } from "../db/rows";
 import { DataError } from "../errors";
-import { checked, isIpv4 } from "./values";
+import { checked, isIpv4, printableValue } from "./values";
 
 export const BACKENDS = ["dnsmasq", "kea", "dhcpd"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -16,6 +16,8 @@ export type Backend = (typeof BACKENDS)[number];
  * - domain, nameservers: the defaults a network row does not override
  * - dhcpbiosloader: xnba (iPXE, default) | pxe (pxelinux) — what plain BIOS PXE ROMs get
  * - dhcpuefiloader: xnba (iPXE, default) | grub2 (shim + signed GRUB) — what plain UEFI PXE firmware gets
+ * - dhcpcontrolsocket: Kea only, the path of kea-dhcp4's unix control socket; when set,
+ *   the rendered file declares it and `--reload` sends Kea `config-reload` over it
  */
 export interface DhcpSettings {
   backend: Backend | "auto";
@@ -29,6 +31,8 @@ export interface DhcpSettings {
   master: string;
   httpPort: number;
   tftpdir: string;
+  /** Kea's control socket (an absolute path), or undefined. */
+  controlSocket?: string;
 }
 
 function siteKeys(db: Db): (k: string) => string {
@@ -84,8 +88,18 @@ export function dhcpSettings(db: Db, config: Config): DhcpSettings {
       .split(/[ ,]+/)
       .filter((s) => s && s !== "<xcatmaster>")
       .map((s) => checked("IPv4 address", s, "site.nameservers")),
+    controlSocket: get("dhcpcontrolsocket") ? socketPath(get("dhcpcontrolsocket")) : undefined,
     ...loaderSettings(db, config),
     master: config.master,
     httpPort: config["http.port"],
   };
+}
+
+/** A unix socket path goes into Kea's JSON and is connected to: absolute, plain characters, within sun_path's 107 bytes. */
+function socketPath(v: string): string {
+  if (!/^\/[A-Za-z0-9._/-]{1,106}$/.test(v) || v.split("/").includes(".."))
+    throw new DataError(`site.dhcpcontrolsocket '${printableValue(v)}' is not an absolute socket path (letters, digits, . _ - /; at most 107 characters)`, {
+      hint: "xcimg table set site key=dhcpcontrolsocket value=/run/kea/kea4-ctrl-socket",
+    });
+  return v;
 }
