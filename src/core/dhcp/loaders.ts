@@ -81,6 +81,9 @@ export const LOADER_SOURCES: LoaderSource[] = [
   },
 ];
 
+/** Every name under tftpdir xcimg may publish a loader as: the site's files, not any image's or node's. */
+export const LOADER_FILES: readonly string[] = [...LOADER_SOURCES.map((l) => l.name), ...GRUB_REDIRECTS];
+
 export interface LoadersResult {
   /** Every loader in place (copied now or already the same). */
   published: string[];
