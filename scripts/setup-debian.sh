@@ -26,6 +26,8 @@ PKGS=(
   dnsmasq-base kea-dhcp4-server isc-dhcp-server nginx-light ipxe
   mmdebstrap debian-archive-keyring dnf rpm createrepo-c gnupg
   postgresql postgresql-client
+  # the Secure Boot chain xcimg publishes for dhcpuefiloader=grub2 (src/core/dhcp/loaders.ts)
+  shim-signed grub-efi-amd64-signed
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -55,6 +55,8 @@ export default leaf({
     for (const r of results) {
       for (const w of r.written) ctx.log.info(`wrote ${w}`);
       for (const [name, how] of Object.entries(r.loaders?.missing ?? {})) ctx.log.warn(`${name} is missing: ${how}`);
+      for (const [name, how] of Object.entries(r.loaders?.missingArm64 ?? {})) ctx.log.info(`${name} (arm64 UEFI clients) is missing: ${how}`);
+      for (const f of r.loaders?.kept ?? []) ctx.log.warn(`${f} was not written by xcimg: left as it is`);
       for (const [n, l] of Object.entries(r.nodes)) for (const h of l) lines.push(`${n}: ${h.mac}${h.ip ? ` ${h.ip}` : " (no fixed address)"}`);
       Object.assign(failed, r.failed);
       if (r.reload) reloads.add(r.reload);
@@ -62,7 +64,7 @@ export default leaf({
     if (args.delete) for (const n of results.at(-1)?.written ?? []) lines.push(`removed ${n}`);
     for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
     for (const cmd of reloads) {
-      if (args.reload) runReload(cmd);
+      if (args.reload) await runReload(cmd);
       else ctx.log.info(`the server needs: ${cmd}   (or rerun with --reload)`);
     }
     const data = { results, failed, reload: [...reloads], reloaded: args.reload && reloads.size > 0 };

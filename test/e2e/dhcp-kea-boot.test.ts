@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BACKEND_INFO, findBinary } from "../../src/core/dhcp/backend";
 import { type DhcpNetns, dhcpNetns, NS_NET } from "../helpers/dhcp-netns";
@@ -95,5 +95,37 @@ describe("DHCP from Kea, TFTP from dnsmasq (DHCP off), HTTP from nginx, in a nam
     await inNs("dhcp", "-d", "cn02", "--reload");
     await Bun.sleep(1000);
     expect(ns.probe("52:54:00:12:34:02")).toBeNull();
+  }, 240000);
+
+  test("the same BIOS node PXE-boots from ISC dhcpd on the files xcimg dhcp wrote for it", async () => {
+    const { sb } = site;
+    const ok = async (...a: string[]) => {
+      const r = await sb.run(...a);
+      expect(r.code, `${a.join(" ")}: ${r.stderr}`).toBe(0);
+      return r;
+    };
+    if (!findBinary(BACKEND_INFO.dhcpd.binary)) throw new Error(`dhcpd missing: apt-get install ${BACKEND_INFO.dhcpd.package} (scripts/setup-debian.sh)`);
+    // Kea off the bridge: one DHCP server answers (dnsmasq's TFTP and nginx stay)
+    const kea = ns.keaPid();
+    process.kill(kea, "SIGTERM");
+    for (let i = 0; i < 100 && existsSync(`/proc/${kea}`); i++) await Bun.sleep(100);
+    await ok("table", "set", "site", "key=dhcpbackend", "value=dhcpd");
+    await ok("dhcp", "-n");
+    await ok("dhcp", "cn01");
+    const dir = join(sb.dir, "dhcp");
+    expect(readFileSync(join(dir, "dhcpd.hosts"), "utf8")).toContain(
+      `host cn01 { hardware ethernet ${MAC}; fixed-address ${IP}; option host-name "cn01"; } # node cn01`,
+    );
+    await ns.startDhcpd(join(dir, "dhcpd.conf"));
+    expect(ns.probe("52:54:00:12:34:99")).toBeNull(); // deny unknown-clients
+
+    const vm = await ns.boot({ mac: MAC, until: /xcimg-node: [^\r\n]*[\r\n]/, timeoutMs: 150000 });
+    console.log(`ISC dhcpd + dnsmasq TFTP + nginx boot (iPXE, BIOS): userspace after ${vm.seconds.toFixed(1)} s`);
+    if (!vm.match)
+      console.log(`${vm.exit}\n${vm.console.slice(-3000)}\n--- dhcpd\n${ns.dhcpdLog().slice(-3000)}\n--- dnsmasq\n${ns.dnsmasqLog().slice(-2000)}`);
+    expect(vm.match?.[0]).toMatch(new RegExp(`^xcimg-node: hostname=cn01 root=tmpfs ip=${IP.replaceAll(".", "\\.")}/24\\s$`));
+    // two DHCP rounds, both answered by dhcpd: the iPXE ROM's (filename xcat/xnba/bymac: it sends user-class iPXE)
+    expect(ns.dhcpdLog()).toMatch(new RegExp(`DHCPACK on ${IP.replaceAll(".", "\\.")} to ${MAC} (\\(\\S+\\) )?via br0`));
+    expect(ns.nginxLog().split("GET /tftpboot/xcat/overlay/cn01.cpio HTTP").length).toBe(3); // once per boot
   }, 240000);
 });

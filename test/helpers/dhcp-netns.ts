@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootVm, type VmOptions, type VmResult } from "./qemu";
 import { BIN, type RunResult, type Sandbox } from "./sandbox";
@@ -25,6 +25,11 @@ export interface DhcpNetns {
   /** kea-dhcp4's process id (what dhcp.reload signals). */
   keaPid(): number;
   startDnsmasq(conf: string): Promise<void>;
+  /** Stop the running dnsmasq (a changed dnsmasq.conf needs a restart) and wait until it is gone. */
+  stopDnsmasq(): Promise<void>;
+  dhcpdLog(): string;
+  /** ISC dhcpd in the foreground on this file, listening on the bridge; leases in the work directory. */
+  startDhcpd(conf: string): Promise<void>;
   /** dnsmasq with DHCP and DNS off: TFTP from `tftpdir` on the bridge only (the TFTP server beside Kea). */
   startTftp(tftpdir: string): Promise<void>;
   /** kea-dhcp4 on this file, its lease file on a tmpfs of its own mount namespace; its pid in <workdir>/kea.pid. */
@@ -69,6 +74,7 @@ export function dhcpNetns(workdir: string): DhcpNetns {
   const dnsmasqLog = join(workdir, "dnsmasq.log");
   const nginxLog = join(workdir, "nginx-access.log");
   const keaLog = join(workdir, "kea.log");
+  const dhcpdLog = join(workdir, "dhcpd.log");
   let keaPid = 0;
   let probes = 0;
 
@@ -88,6 +94,25 @@ export function dhcpNetns(workdir: string): DhcpNetns {
     nginxLog: () => (existsSync(nginxLog) ? readFileSync(nginxLog, "utf8") : ""),
     keaLog: () => (existsSync(keaLog) ? readFileSync(keaLog, "utf8") : ""),
     keaPid: () => keaPid,
+    dhcpdLog: () => (existsSync(dhcpdLog) ? readFileSync(dhcpdLog, "utf8") : ""),
+    async stopDnsmasq() {
+      const pid = this.dnsmasqPid();
+      process.kill(pid, "SIGTERM");
+      await waitFor("dnsmasq's exit", () => !existsSync(`/proc/${pid}`));
+      rmSync(dnsmasqPidFile, { force: true });
+    },
+    async startDhcpd(conf) {
+      const leases = join(workdir, "dhcpd.leases");
+      writeFileSync(leases, "");
+      // -f: foreground (the test owns it); -d: log to stderr; -4 -cf -lf -pf: this file, leases and pid here
+      const p = Bun.spawn([...exec, "dhcpd", "-4", "-f", "-d", "-cf", conf, "-lf", leases, "-pf", join(workdir, "dhcpd.pid"), NS_NET.bridge], {
+        stdout: "ignore",
+        stderr: Bun.file(dhcpdLog),
+      });
+      pids.push(p.pid);
+      await waitFor("dhcpd", () => /Sending on\s+Socket\/fallback/.test(this.dhcpdLog()) || p.exitCode !== null);
+      if (p.exitCode !== null) throw new Error(`dhcpd exited with ${p.exitCode}: ${this.dhcpdLog().slice(-2000)}`);
+    },
     async startDnsmasq(conf) {
       // -k: foreground (the test owns the process); -u root: the sandbox's 0700 temp dirs
       const p = Bun.spawn([...exec, "dnsmasq", "-k", "-u", "root", "-C", conf, `--pid-file=${dnsmasqPidFile}`, `--log-facility=${dnsmasqLog}`], {
@@ -95,7 +120,8 @@ export function dhcpNetns(workdir: string): DhcpNetns {
         stderr: "pipe",
       });
       pids.push(p.pid);
-      await waitFor("dnsmasq", () => existsSync(dnsmasqPidFile) && /started|DHCP, IP range/.test(this.dnsmasqLog()));
+      const from = this.dnsmasqLog().length; // a restart appends to the same log
+      await waitFor("dnsmasq", () => existsSync(dnsmasqPidFile) && /started|DHCP, IP range/.test(this.dnsmasqLog().slice(from)));
     },
     async startTftp(tftpdir) {
       // -C /dev/null: not the machine's /etc/dnsmasq.conf; port=0: no DNS; no dhcp-range: no DHCP

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { openDb } from "../../src/core/db/open";
+import { LOADER_FILES } from "../../src/core/dhcp/loaders";
 import { allMethodFacts } from "../../src/core/provmethod/facts";
 import type { ProvMethodName } from "../../src/core/provmethod/names";
 import { imageTables, makeRootTree, treeListing } from "../helpers/bundle-sites";
@@ -285,7 +286,12 @@ describe("provmethod contract", () => {
         // what stays is the site's, not the image's: its lists and media (xCAT's rmimage keeps
         // them), the node's own boot files, and xcimg's state
         const mine = (f: string) =>
-          !f.startsWith("custom/") && !f.startsWith("rhels9.4/") && !f.startsWith(".xcimg/") && !f.includes("cn01") && !f.startsWith("xcat/xnba/nodes/");
+          !f.startsWith("custom/") &&
+          !f.startsWith("rhels9.4/") &&
+          !f.startsWith(".xcimg/") &&
+          !f.includes("cn01") &&
+          !f.startsWith("xcat/xnba/nodes/") &&
+          !LOADER_FILES.includes(f); // the first-stage loaders boot publishes (core/dhcp/loaders.ts)
         expect(filesBelow(b.installdir).filter(mine)).toEqual([]);
         expect(filesBelow(b.tftpdir).filter(mine)).toEqual([]);
         for (const p of placed) if (!p.startsWith(join(b.installdir, "custom"))) expect(existsSync(p), p).toBe(false);

@@ -5,6 +5,7 @@ import type { Image } from "../defs/image";
 import { requireAttr } from "../defs/image";
 import { NODE_TYPE, readNodes } from "../defs/node";
 import { type Attrs, writeObject } from "../defs/object";
+import { publishBootLoaders } from "../dhcp/loaders";
 import { DataError, fsError } from "../errors";
 import { safeNodeFileName } from "../names";
 import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
@@ -113,6 +114,7 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   // only now: a method that refuses the whole command in prepare (install's template policy) leaves the site as it was
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
+  publishBootLoaders(ctx); // once per run, not per node
   const files = new BootFileCache(stateDir(cfg));
   const grub2Inodes = new Grub2Links(paths.grub2Dir, (p) => files.exists(p));
   const hostKeys = new HostKeyStore(stateDir(cfg));

@@ -22,14 +22,22 @@ export interface BootRule {
   httpClient?: boolean;
 }
 
-/** Stable names under tftpdir for the loaders `xcimg dhcp -n` publishes (xCAT's own names for iPXE). */
+/**
+ * Stable names under tftpdir for the loaders `xcimg dhcp -n`, `boot` and `clone` publish
+ * (core/dhcp/loaders.ts): xCAT's own names for iPXE; shim's: it loads grubx64.efi (grubaa64.efi)
+ * from the directory it came from, so both sit at the TFTP root.
+ */
 export const LOADER_NAMES = {
   ipxeBios: "xcat/xnba.kpxe",
   ipxeEfi: "xcat/xnba.efi",
   pxelinux: "pxelinux.0",
-  grubEfi: "boot/grub2/x86_64-efi/core.efi",
-  grubArm64: "boot/grub2/arm64-efi/core.efi",
+  shimX64: "shimx64.efi",
+  grubX64: "grubx64.efi",
+  grubArm64: "grubaa64.efi",
 } as const;
+
+/** Where Debian's signed netboot GRUB looks for its one configuration file: its prefix is (tftp)/grub. */
+export const GRUB_REDIRECTS = ["grub/grub.cfg"] as const;
 
 /** The iPXE scripts every iPXE client fetches (BIOS, UEFI); they chain the MAC-keyed name. */
 export const BYMAC_SCRIPTS = { bios: "xcat/xnba/bymac", uefi: "xcat/xnba/bymac.uefi" } as const;
@@ -49,7 +57,7 @@ export function bootRules(s: DhcpSettings, server = s.master): BootRule[] {
     { name: "ipxe-bios", arch: [ARCH.bios], ipxe: true, filename: BYMAC_SCRIPTS.bios },
     { name: "ipxe-efi", arch: efi, ipxe: true, filename: BYMAC_SCRIPTS.uefi },
     { name: "bios", arch: [ARCH.bios], ipxe: false, filename: s.biosLoader === "pxe" ? LOADER_NAMES.pxelinux : LOADER_NAMES.ipxeBios },
-    { name: "efi64", arch: efi, ipxe: false, filename: s.uefiLoader === "grub2" ? LOADER_NAMES.grubEfi : LOADER_NAMES.ipxeEfi },
+    { name: "efi64", arch: efi, ipxe: false, filename: s.uefiLoader === "grub2" ? LOADER_NAMES.shimX64 : LOADER_NAMES.ipxeEfi },
     { name: "arm64", arch: [ARCH.efiArm64], ipxe: false, filename: LOADER_NAMES.grubArm64 },
     { name: "efi64-http", arch: [ARCH.efiX64Http], ipxe: false, filename: `${base}/${LOADER_NAMES.ipxeEfi}`, httpClient: true },
   ];

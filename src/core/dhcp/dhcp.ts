@@ -6,10 +6,11 @@ import { NotFoundError, UsageError } from "../errors";
 import { tempNameFor, writeFileAtomic } from "../fs/atomic";
 import { checkOrDiscard, commit, type Staged, stage } from "./activate";
 import { type BackendInfo, chooseBackend } from "./backend";
-import { type LoadersResult, publishLoaders } from "./loaders";
+import { type LoadersResult, publishDhcpLoaders } from "./loaders";
 import { MacLinks } from "./mac-links";
 import { type DhcpModel, type HostEntry, networkOf, sortHosts } from "./model";
 import { readNetworks } from "./networks";
+import { keaSocketReload } from "./reload";
 import { DHCPD, dhcpdConf, dhcpdHosts } from "./render-dhcpd";
 import { DNSMASQ, dnsmasqConf, dnsmasqHostFile } from "./render-dnsmasq";
 import { keaConf } from "./render-kea";
@@ -50,7 +51,13 @@ function env(ctx: Context, opts: { proxy?: boolean } = {}): Env {
   return { model, info, binary, links: new MacLinks(settings.tftpdir), reloadCmd: ctx.config["dhcp.reload"] || null };
 }
 
-const reloadFor = (e: Env, change: "base" | "added" | "removed") => (e.info.reload(change) === null ? null : (e.reloadCmd ?? e.info.reload(change)));
+/** The reload a change needs: none (dnsmasq's additions), config dhcp.reload, Kea's config-reload where its socket is configured, or the backend's own. */
+function reloadFor(e: Env, change: "base" | "added" | "removed"): string | null {
+  if (e.info.reload(change) === null) return null;
+  if (e.reloadCmd) return e.reloadCmd;
+  const socket = e.info.name === "kea" ? e.model.settings.controlSocket : undefined;
+  return socket ? keaSocketReload(socket) : e.info.reload(change);
+}
 
 /** `dhcp -n`: the base configuration, the first-stage loaders and the MAC-chain scripts. */
 export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutcome {
@@ -74,7 +81,7 @@ export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutc
   }
   checkStaged(e, staged);
   const written = commit(staged);
-  const loaders = publishLoaders(m.settings);
+  const loaders = publishDhcpLoaders(m.settings);
   return { backend: e.info.name, written, nodes: {}, failed: {}, reload: written.length ? reloadFor(e, "base") : null, loaders };
 }
 

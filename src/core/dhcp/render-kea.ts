@@ -5,8 +5,8 @@ import { ipToInt } from "./values";
 
 /**
  * Kea 2.2+ (kea-dhcp4): one JSON file, reservations inside their subnet (Kea has no
- * directory of host files, so every change rewrites the file and Kea reloads it on SIGHUP or
- * `config-reload`). Without a pool Kea leases nothing to unknown clients; reserved addresses
+ * directory of host files, so every change rewrites the file and Kea reloads it on SIGHUP or,
+ * with site.dhcpcontrolsocket, on `config-reload` over its control socket: reload.ts). Without a pool Kea leases nothing to unknown clients; reserved addresses
  * outside pools are still handed out. Boot rules are client classes on option 93 and
  * user-class (option 77); subnet ids are the network address, stable across rewrites.
  */
@@ -63,6 +63,7 @@ export function keaConf(m: DhcpModel): string {
       "valid-lifetime": s.lease,
       authoritative: true,
       "host-reservation-identifiers": ["hw-address"],
+      ...(s.controlSocket ? { "control-socket": { "socket-type": "unix", "socket-name": s.controlSocket } } : {}),
       "client-classes": classes,
       subnet4: subnets,
     },

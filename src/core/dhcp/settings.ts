@@ -2,7 +2,7 @@ import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
 import { allRows, isDisabled } from "../db/rows";
 import { DataError } from "../errors";
-import { checked, isIpv4 } from "./values";
+import { checked, isIpv4, printableValue } from "./values";
 
 export const BACKENDS = ["dnsmasq", "kea", "dhcpd"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -15,7 +15,9 @@ export type Backend = (typeof BACKENDS)[number];
  * - dhcplease: lease time in seconds (xCAT's default 43200)
  * - domain, nameservers: the defaults a network row does not override
  * - dhcpbiosloader: xnba (iPXE, default) | pxe (pxelinux) — what plain BIOS PXE ROMs get
- * - dhcpuefiloader: xnba (iPXE, default) | grub2 — what plain UEFI PXE firmware gets
+ * - dhcpuefiloader: xnba (iPXE, default) | grub2 (shim + signed GRUB) — what plain UEFI PXE firmware gets
+ * - dhcpcontrolsocket: Kea only, the path of kea-dhcp4's unix control socket; when set,
+ *   the rendered file declares it and `--reload` sends Kea `config-reload` over it
  */
 export interface DhcpSettings {
   backend: Backend | "auto";
@@ -29,15 +31,37 @@ export interface DhcpSettings {
   master: string;
   httpPort: number;
   tftpdir: string;
+  /** Kea's control socket (an absolute path), or undefined. */
+  controlSocket?: string;
 }
 
-export function dhcpSettings(db: Db, config: Config): DhcpSettings {
+function siteKeys(db: Db): (k: string) => string {
   const site = new Map(
     allRows(db, "site")
       .filter((r) => !isDisabled(r))
       .map((r) => [r.key as string, r.value ?? ""]),
   );
-  const get = (k: string) => (site.get(k) ?? "").trim();
+  return (k) => (site.get(k) ?? "").trim();
+}
+
+function pick<T extends string>(get: (k: string) => string, key: string, allowed: readonly T[]): T {
+  const v = get(key) || allowed[0];
+  if (!(allowed as readonly string[]).includes(v as string)) throw new DataError(`site.${key} '${v}' is not one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+/** The two loader choices and tftpdir alone: what `boot` and `clone` need to publish the loaders (no DHCP settings are checked). */
+export function loaderSettings(db: Db, config: Config): Pick<DhcpSettings, "tftpdir" | "biosLoader" | "uefiLoader"> {
+  const get = siteKeys(db);
+  return {
+    biosLoader: pick(get, "dhcpbiosloader", ["xnba", "pxe"] as const),
+    uefiLoader: pick(get, "dhcpuefiloader", ["xnba", "grub2"] as const),
+    tftpdir: config.tftpdir,
+  };
+}
+
+export function dhcpSettings(db: Db, config: Config): DhcpSettings {
+  const get = siteKeys(db);
   const backend = get("dhcpbackend") || "auto";
   if (backend !== "auto" && !(BACKENDS as readonly string[]).includes(backend)) {
     throw new DataError(`site.dhcpbackend '${backend}' is not one of auto, ${BACKENDS.join(", ")}`, {
@@ -51,11 +75,6 @@ export function dhcpSettings(db: Db, config: Config): DhcpSettings {
     .map((s) => s.slice(s.indexOf("|") + 1).trim())
     .filter(Boolean)
     .map((i) => checked("interface name", i, "site.dhcpinterfaces"));
-  const pick = <T extends string>(key: string, allowed: readonly T[]): T => {
-    const v = get(key) || allowed[0];
-    if (!(allowed as readonly string[]).includes(v as string)) throw new DataError(`site.${key} '${v}' is not one of ${allowed.join(", ")}`);
-    return v as T;
-  };
   if (!isIpv4(config.master))
     throw new DataError(`config master '${config.master}' must be the management node's IPv4 address for DHCP (next-server)`, {
       hint: 'set master = "10.0.0.1" in /etc/xcimg/xcimg.toml',
@@ -69,10 +88,18 @@ export function dhcpSettings(db: Db, config: Config): DhcpSettings {
       .split(/[ ,]+/)
       .filter((s) => s && s !== "<xcatmaster>")
       .map((s) => checked("IPv4 address", s, "site.nameservers")),
-    biosLoader: pick("dhcpbiosloader", ["xnba", "pxe"] as const),
-    uefiLoader: pick("dhcpuefiloader", ["xnba", "grub2"] as const),
+    controlSocket: get("dhcpcontrolsocket") ? socketPath(get("dhcpcontrolsocket")) : undefined,
+    ...loaderSettings(db, config),
     master: config.master,
     httpPort: config["http.port"],
-    tftpdir: config.tftpdir,
   };
+}
+
+/** A unix socket path goes into Kea's JSON and is connected to: absolute, plain characters, within sun_path's 107 bytes. */
+function socketPath(v: string): string {
+  if (!/^\/[A-Za-z0-9._/-]{1,106}$/.test(v) || v.split("/").includes(".."))
+    throw new DataError(`site.dhcpcontrolsocket '${printableValue(v)}' is not an absolute socket path (letters, digits, . _ - /; at most 107 characters)`, {
+      hint: "xcimg table set site key=dhcpcontrolsocket value=/run/kea/kea4-ctrl-socket",
+    });
+  return v;
 }

@@ -65,6 +65,9 @@ describe("xcimg clone through the shared boot loop", () => {
       expect(existsSync(tftp(`xcat/xnba/nodes/${n}`)), n).toBe(false);
       expect(existsSync(tftp(`xcat/overlay/${n}.cpio`)), n).toBe(false);
     }
+    // the first-stage loaders, published once by the shared loop (core/dhcp/loaders.ts), as `boot` does
+    if (existsSync("/usr/lib/ipxe/undionly.kpxe") || process.env.CI === "true")
+      expect(readFileSync(tftp("xcat/xnba.kpxe")).equals(readFileSync("/usr/lib/ipxe/undionly.kpxe"))).toBe(true);
     const keys = JSON.parse(readFileSync(join(sb.dir, "db", "ssh-host-keys.json"), "utf8"));
     expect(Object.keys(keys)).toEqual(["cn01"]);
     const cn01 = (await sb.run("node", "show", "cn01")).stdout;
