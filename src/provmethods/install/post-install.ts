@@ -89,7 +89,8 @@ export function postInstallScript(config: Config, db: Db, i: PostInstallInput): 
     { name: "etc/ssh/ssh_host_ed25519_key.pub", mode: 0o100644, data: `${i.hostKey.public}\n` },
   ];
   if (i.authorizedKeys) files.push({ name: "root/.ssh/authorized_keys", mode: 0o100600, data: i.authorizedKeys });
-  const names = [...new Set([...s.scripts.run, ...s.scripts.boot].map((p) => p.name))];
+  // xcimg's own built-ins (syslog, setupntp, …) come with the files above, not from the site's directory
+  const names = [...new Set([...s.scripts.run, ...s.scripts.boot].map((p) => p.name))].filter((n) => !s.scripts.xcimg.includes(n));
   const head = [
     "#!/bin/sh",
     `# written by xcimg boot for ${i.node}: its files, then xcimg's install end (post-install.sh)`,

@@ -42,6 +42,7 @@ beforeAll(async () => {
   rmSync(join(target, "lib/modules"), { recursive: true, force: true });
   writeFileSync(join(target, "bin/bash"), '#!/bin/sh\nexec /bin/sh "$@"\n', { mode: 0o755 });
   execFileSync("mknod", ["-m", "666", join(target, "dev/null"), "c", "1", "3"]);
+  mkdirSync(join(target, "etc/chrony"), { recursive: true }); // chrony's config directory: setupntp writes chrony.conf
   sshPort = await freePort();
   // the MN's key pair, as ssh.identity: +post puts the public half into root's authorized_keys
   mkdirSync(join(base, "mn"));
@@ -69,7 +70,7 @@ beforeAll(async () => {
     "mac=52:54:00:12:34:07",
     "ip=127.0.0.1",
     "xcatmaster=127.0.0.1",
-    "postscripts=sitepost hello world,syncfiles",
+    "postscripts=sitepost hello world,syncfiles,setupntp",
     "postbootscripts=firstup",
   );
   await must("node", "set", "cn08", "groups=compute,all", "mac=52:54:00:12:34:08", "ip=10.9.9.8", "xcatmaster=127.0.0.1");
@@ -120,7 +121,10 @@ describe("install: postscripts, first boot and the installed mark, without a dae
     expect(out).toContain(`installed: marked at http://127.0.0.1:${port}/install/xcimg-installed/cn07`);
     expect(readFileSync(join(target, "root/sitepost.out"), "utf8")).toBe("node=cn07 state=install args=2:hello:world\n");
     expect(existsSync(join(target, "root/firstup.out"))).toBe(false); // not before the first boot
-    expect(readFileSync(join(target, "var/lib/xcimg/postscripts.rc"), "utf8")).toBe("postscript sitepost 0\n");
+    expect(readFileSync(join(target, "var/lib/xcimg/postscripts.rc"), "utf8")).toBe("postscript sitepost 0\npostscript setupntp 0\n");
+    // xcimg's own setupntp came with +post (the site has no file of that name) and ran in the target
+    expect(readFileSync(join(target, "etc/chrony/chrony.conf"), "utf8")).toContain("server 127.0.0.1 iburst");
+    expect(readFileSync(script, "utf8")).not.toMatch(/^XCIMG_FETCH=.*setupntp/m);
     expect(readFileSync(join(target, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8")).toMatch(/^ssh-ed25519 \S+ root@cn07\n$/);
     expect(readFileSync(join(target, "root/.ssh/authorized_keys"), "utf8")).toContain(readFileSync(join(base, "mn", "id_ed25519.pub"), "utf8").trim());
     expect(readlinkSync(join(target, "etc/systemd/system/multi-user.target.wants/xcimg-install-firstboot.service"))).toBe(
