@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -14,7 +14,25 @@ export interface RpmPackage {
   sign: "good" | "unsigned" | "wrong";
   /** Extra files (absolute path → content), e.g. kernels under /boot. */
   files?: Record<string, string>;
+  /**
+   * A directory packaged whole (binaries, symlinks and modes as they are), e.g. a bootable
+   * busybox tree or a kernel with its modules; its top-level entries are the package's %files.
+   */
+  tree?: string;
 }
+
+/**
+ * What a package of prebuilt binaries needs from rpmbuild: the files as they are (no strip, no
+ * build-id links, no auto-generated requires such as kernel modules' kmod() ones) in a noarch
+ * package, and a fast payload compression (the kernel is most of it).
+ */
+const PREBUILT = [
+  "AutoReqProv: no",
+  "%define __os_install_post %{nil}",
+  "%define _build_id_links none",
+  "%define _binaries_in_noarch_packages_terminate_build 0",
+  "%define _binary_payload w1.gzdio",
+];
 
 /**
  * `keyAt`: where the repository carries its public key — "top" (RPM-GPG-KEY-xcimg-test, as EL
@@ -48,15 +66,18 @@ export function makeRpmRepo(dir: string, pkgs: RpmPackage[], opts: { keyAt?: "to
         "Summary: xcimg genimage test package",
         "License: MIT",
         "BuildArch: noarch",
+        ...(p.tree ? PREBUILT : []),
         "%description",
         "test",
         "%install",
         `mkdir -p %{buildroot}/usr/share/xcimg-test`,
         `echo ${p.name} > %{buildroot}/usr/share/xcimg-test/${p.name}`,
         ...Object.entries(p.files ?? {}).flatMap(([f, c]) => [`mkdir -p %{buildroot}$(dirname ${f})`, `echo ${c} > %{buildroot}${f}`]),
+        ...(p.tree ? [`cp -a ${p.tree}/. %{buildroot}/`] : []),
         "%files",
         `/usr/share/xcimg-test/${p.name}`,
         ...Object.keys(p.files ?? {}),
+        ...(p.tree ? readdirSync(p.tree).map((e) => `/${e}`) : []),
         "",
       ].join("\n"),
     );
