@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # xcimg's end of an install (xCAT's post.xcat and xcatinstallpost without xcatd), appended by
 # xcimg boot to each node's <installdir>/autoinst/<node>+post after that node's own part (its
 # files and XCIMG_* settings, post-install.ts). The node's kickstart %post, preseed
