@@ -11,6 +11,7 @@ import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
 import { mnConnect, mnTarget, sshCommand } from "../../core/sn/transport";
+import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
 import { renderServed } from "./render";
 
 export default leaf({
@@ -20,6 +21,7 @@ export default leaf({
     mn: { type: "string", description: "the management node (default: sn.mn / XCIMG_SN_MN)" },
     sn: { type: "string", description: "this SN's name(s) in noderes.servicenode/xcatmaster, comma-separated (default: sn.name, else the host name)" },
     dryRun: { type: "boolean", description: "show what would be fetched and rendered; change nothing" },
+    reload: { type: "boolean", description: "run the DHCP server's reload after a change (default: print it)" },
   },
   examples: [
     "xcimg sn sync                         # from a bootstrap script or a systemd timer (docs/service-nodes.md)",
@@ -31,14 +33,14 @@ export default leaf({
     const names = snNames(args.sn || ctx.config["sn.name"]);
     const lock = acquireLock(ctx.config.installdir, "sn sync", "xcimg sn sync");
     try {
-      return await sync(ctx, names, args.mn, Boolean(args.dryRun));
+      return await sync(ctx, names, args.mn, Boolean(args.dryRun), Boolean(args.reload));
     } finally {
       lock.release();
     }
   },
 });
 
-async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean) {
+async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean, reload: boolean) {
   const t = mnTarget(ctx, { mn });
   const staged = stagedDbPath(ctx.config);
   rmSync(staged, { force: true });
@@ -94,12 +96,16 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           changes: dryRun ? r.stats.changes : undefined,
         })),
         booted: [] as { node: string; currstate: string; loader: string }[],
+        dhcp: null as SnDhcpOutput | null,
         failed,
         problems,
       };
+      const dhcpPlan = planDhcp(ctx, db, names, [...served.nodes.keys(), ...served.noImage], problems);
       const partial = () => (Object.keys(failed).length || problems.length ? ExitCode.PARTIAL : ExitCode.OK);
       if (dryRun) {
+        result.dhcp = { ...dhcpPlan, written: [], removed: [], reload: [] };
         const lines = [...images].flatMap(([img, nodes]) => nodes.map((n) => `${n}: would boot ${img} from this SN`));
+        lines.push(...dhcpLines(dhcpPlan, true));
         return output(result, lines, partial());
       }
       const keys = await pullHostKeys(ctx, t, defs.snap);
@@ -108,12 +114,13 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const rendered = await renderServed({ ...ctx, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
+      result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, reload, failed, problems);
       db.close();
       closed = true;
       commitDefinitions(staged, ctx.config["db.path"]);
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
-      const lines = result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`);
+      const lines = [...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`), ...dhcpLines(dhcpPlan, false, failed)];
       return output(result, lines, partial());
     } finally {
       if (!closed) db.close();
