@@ -129,7 +129,7 @@ describe("sn sync: DHCP on the service node", () => {
     expect(text).not.toContain("10.8.0.0");
     expect(hostsOn(snDhcpDir())).toEqual(["cn01", "cn02", "cn04"]);
     // the MAC-chain script (it chains from ${next-server}: the SN) and the MAC links live in the SN's tftpdir
-    expect(readFileSync(join(sn.tftpdir, "xcat", "xnba", "bymac"), "utf8")).toContain("http://${next-server}/tftpboot/xcat/xnba/mac/");
+    expect(readFileSync(join(sn.tftpdir, "xcat", "xnba", "bymac"), "utf8")).toContain(`http://\${next-server}/tftpboot/xcat/xnba/mac/`);
     expect(readlinkSync(join(sn.tftpdir, "xcat", "xnba", "mac", "52-54-00-bb-00-01"))).toBe("../nodes/cn01");
     // what is active passes dnsmasq's own check
     const check = Bun.spawnSync([haveDnsmasq() as string, "--test", "-C", conf]);
