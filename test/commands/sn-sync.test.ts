@@ -189,7 +189,7 @@ describe("sn sync", () => {
       sn: string;
       nodes: string[];
       images: string[];
-      lastSync: { at: string; from?: string; images: string[] } | null;
+      lastSync: { at: string; from?: string; images: string[]; finished: { at: string; exit: number } | null } | null;
       behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
     };
     const status = async () => {
@@ -207,6 +207,9 @@ describe("sn sync", () => {
     expect(now.sn1?.lastSync?.images).toEqual([A]);
     expect(now.sn1?.lastSync?.from).toBe("127.0.0.1");
     expect(now.sn1?.behind).toEqual({ definitions: false, images: [] });
+    // sn1's sync ran to its end and said so; sn9's stopped at once (exit 66) and never did
+    expect(now.sn1?.lastSync?.finished?.exit).toBe(0);
+    expect(now.sn9?.lastSync?.finished).toBeNull();
     // sn2 serves cn02 (a pool) and cn03, and never synced
     expect(now.sn2?.nodes).toEqual(["cn02", "cn03"]);
     expect(now.sn2?.images).toEqual([A, B]);
@@ -221,7 +224,9 @@ describe("sn sync", () => {
     expect(later.sn1?.behind?.images.map((i) => i.image)).toEqual([A]);
     expect(later.sn1?.behind?.images[0]?.why).toStartWith("changed ");
     const text = await mn.run("sn", "status");
-    expect(text.stdout).toContain(`sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1; behind: definitions, ${A} (changed `);
+    expect(text.stdout).toContain(
+      `sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1, completed; behind: definitions, ${A} (changed `,
+    );
     expect(text.stdout).toContain("sn2: 2 node(s)");
     expect(text.stdout).toContain("never synced");
   });

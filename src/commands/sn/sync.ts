@@ -5,12 +5,13 @@ import type { Context } from "../../core/context";
 import { openDb } from "../../core/db/open";
 import { ExitCode, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
+import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
 import { postscriptsJob } from "../../core/sn/postscripts";
 import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
-import { mnConnect, mnTarget, sshCommand } from "../../core/sn/transport";
+import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
 import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
 import { renderServed } from "./render";
 
@@ -58,7 +59,24 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const ssh = sshCommand(t);
       for (const p of plans) {
         try {
-          const r = await pullImage({ image: p.image, host: t.host, from: p.from, dir: p.dir, ssh, dryRun, signal: ctx.signal });
+          // a directory the MN has not made yet (no clone prepared there): nothing to pull, the served copy stays
+          const own = await Promise.all(
+            p.own.map(async (d) => ((await mnRun(session, ["test", "-d", d.from as string])).code === 0 ? d : { ...d, from: null })),
+          );
+          const manifest =
+            p.manifest && (await mnRun(session, ["test", "-f", p.manifest.from as string])).code !== 0 ? { ...p.manifest, from: null } : p.manifest;
+          const r = await pullImage({
+            image: p.image,
+            host: t.host,
+            from: p.from,
+            dir: p.dir,
+            own,
+            resolve: p.resolve,
+            manifest,
+            ssh,
+            dryRun,
+            signal: ctx.signal,
+          });
           pulls.push(r);
           if (!ctx.quiet)
             ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
@@ -120,6 +138,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       commitDefinitions(staged, ctx.config["db.path"]);
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
+      await reportFinished(ctx, session, names, defs.snap.sha256, partial());
       const lines = [...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`), ...dhcpLines(dhcpPlan, false, failed)];
       return output(result, lines, partial());
     } finally {
@@ -130,4 +149,11 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
     if (!committed) rmSync(staged, { force: true });
     rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
   }
+}
+
+/** Tell the MN this sync ended, for its `sn status` (sync-record.ts); a failure to tell is only a warning. */
+async function reportFinished(ctx: Context, session: RemoteSession, names: string[], sha256: string, code: number): Promise<void> {
+  const argv = [ctx.config["sn.remote_xcimg"], "sn", "snapshot", "--sn", names.join(","), "--finished", sha256, "--exit", String(code)];
+  const r = await mnRun(session, argv).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+  if (r.code !== 0) ctx.log.warn(`could not tell the management node that this sync finished: ${r.stderr.trim().split("\n")[0] ?? ""}`);
 }
