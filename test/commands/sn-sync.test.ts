@@ -53,7 +53,7 @@ async function syncJson(extra: string[] = [], env: Record<string, string | undef
   return {
     ...r,
     data: data as {
-      images?: { image: string; received: number; files: number; switched: boolean; verified: string[]; changes?: string[] }[];
+      images?: { image: string; received: number; files: number; switched: boolean; unchanged: boolean; verified: string[]; changes?: string[] }[];
       booted?: { node: string }[];
       error?: { message: string };
     },
@@ -172,12 +172,15 @@ describe("sn sync", () => {
     const idle = await syncJson();
     expect(idle.code).toBe(0);
     expect(idle.data.images?.[0]?.files).toBe(0);
+    // nothing to change: the served generation stays as it is, nothing staged or re-read
+    expect(idle.data.images?.[0]).toMatchObject({ unchanged: true, switched: false });
     writeFileSync(join(treeA, "etc-motd"), "repacked\n");
     await ok(mn, "pack", A);
     const full = readFileSync(join(mnDirA(), "rootimg.cpio.gz")).length + (4 << 20);
     const again = await syncJson();
     expect(again.code).toBe(0);
     const moved = again.data.images?.[0]?.received ?? 0;
+    expect(again.data.images?.[0]).toMatchObject({ unchanged: false, switched: true });
     console.log(`sn sync: unchanged ${idle.data.images?.[0]?.received} bytes; after re-pack ${moved} bytes; image + tree ${full} bytes`);
     expect(moved).toBeLessThan(full / 2);
     expect(readFileSync(join(snDirA(), "rootimg", "etc-motd"), "utf8")).toBe("repacked\n");

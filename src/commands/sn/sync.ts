@@ -108,6 +108,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           from: r.from,
           dir: r.dir,
           switched: r.switched,
+          unchanged: r.unchanged ?? false,
           received: r.stats.received,
           files: r.stats.filesTransferred,
           verified: r.verified,

@@ -28,6 +28,8 @@ export interface ImagePull {
   /** Artifacts checked against the manifest, by name. */
   verified: string[];
   switched: boolean;
+  /** rsync found nothing to change: the served generation stays, nothing was staged. */
+  unchanged?: boolean;
 }
 
 /** Work files of MN-side commands that must never reach an SN. */
@@ -93,6 +95,14 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
     }
     return result;
   }
+  // the usual timer-driven sync changes nothing: compare first, and skip staging a hard-link
+  // copy of every file, re-reading every artifact and the exchange (docs/bench/sn.md)
+  const probe: RsyncStats = { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] };
+  if (source && (await unchanged(o, source, probe))) {
+    result.stats = { ...probe, filesTransferred: 0, changes: [] };
+    result.unchanged = true;
+    return result;
+  }
   const staged = stagedDirOf(o.dir);
   try {
     rmSync(staged, { recursive: true, force: true });
@@ -115,6 +125,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   const own = (o.own ?? []).filter((d) => d.from !== null);
   for (const d of own) add(result.stats, await stageOwn(o, d));
+  result.stats.received += probe.received; // the comparison crossed the wire too
   let manifest = join(staged, MANIFEST_FILE);
   if (o.manifest?.from) {
     manifest = `${staged}.manifest`;
@@ -145,6 +156,20 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   result.switched = true;
   return result;
+}
+
+/** True when rsync would change nothing in the served directory, its own dirs and its manifest. */
+async function unchanged(o: PullJob, source: string, stats: RsyncStats): Promise<boolean> {
+  const jobs: { source: string; dest: string }[] = [{ source, dest: `${o.dir}/` }];
+  for (const d of o.own ?? []) if (d.from) jobs.push({ source: remotePath(o.host, `${d.from.replace(/\/+$/, "")}/`), dest: `${d.dir}/` });
+  if (o.manifest?.from) jobs.push({ source: remotePath(o.host, o.manifest.from), dest: o.manifest.dest });
+  for (const j of jobs) {
+    if (!existsSync(j.dest)) return false;
+    const s = await rsyncPull({ ssh: o.ssh, source: j.source, dest: j.dest, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
+    add(stats, s);
+    if (s.changes.length || s.filesTransferred) return false;
+  }
+  return true;
 }
 
 async function stageOwn(o: PullJob, d: OwnDir): Promise<RsyncStats> {
