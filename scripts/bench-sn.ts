@@ -16,7 +16,7 @@
  */
 import { execFileSync, execSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { BIN, Sandbox } from "../test/helpers/sandbox";
@@ -167,7 +167,11 @@ place, so a node booting meanwhile can read a half-written image, and it checks 
 
 First full copy: ${mb(packed + treeBytes)} MB in ${firstSn.s.toFixed(1)} s = ${perSnMBs.toFixed(0)} MB/s per SN (loopback, one sync).
 `;
-  writeFileSync(join(ROOT, "docs", "bench", "sn.md"), md);
+  // the page's later sections (earlier runs, the analysis, the model) are kept as written
+  const page = join(ROOT, "docs", "bench", "sn.md");
+  const old = existsSync(page) ? readFileSync(page, "utf8") : "";
+  const rest = old.indexOf("\n## ");
+  writeFileSync(page, rest >= 0 ? `${md}${old.slice(rest)}` : md);
   console.log(md);
 } finally {
   await sshd.stop();

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from "node:path";
 import { BACKEND_INFO, findBinary } from "../../src/core/dhcp/backend";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
+import { readNewc } from "../helpers/newc";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
 
@@ -162,5 +163,40 @@ describe("sn sync: DHCP on the service node", () => {
     expect(r.data.problems?.join("\n")).toContain("DHCP not updated");
     expect(readFileSync(conf, "utf8")).toBe(before);
     expect(hostsOn(snDhcpDir())).toEqual(["cn01", "cn02"]);
+  }, 60000);
+});
+
+describe("two SNs of a pool", () => {
+  test("render cn02's boot files alike, file by file, up to their own address", async () => {
+    const sn2 = new Sandbox("snd-sn2");
+    try {
+      const toml = readFileSync(sn.config, "utf8")
+        .replaceAll(sn.dir, sn2.dir)
+        .replace('master = "10.9.0.1"', 'master = "10.9.0.2"')
+        .replace('name = "sn1"', 'name = "sn2"');
+      writeFileSync(sn2.config, toml);
+      const r = await sn2.bin(["--json", "sn", "sync"]);
+      expect(r.code, r.stderr).toBe(0);
+      const files = ["xcat/xnba/nodes/cn02", "xcat/xnba/nodes/cn02.uefi", "xcat/overlay/cn02.cpio", `xcat/osimage/${A}/rootimg.cpio.gz`];
+      // each SN's own address and directories are its own; everything else must be the same
+      const text = (sb: Sandbox, addr: string, b: Buffer) =>
+        b
+          .toString("latin1")
+          .replaceAll(sb.dir, "@SN@")
+          .replace(new RegExp(`${addr.replaceAll(".", "\\.")}(?![0-9])`, "g"), "@ADDR@");
+      const norm = (sb: Sandbox, addr: string, f: string) => {
+        const b = readFileSync(join(sb.tftpdir, f));
+        if (!f.endsWith(".cpio")) return text(sb, addr, b);
+        return readNewc(b)
+          .map((e) => `${e.name.toString()}\n${text(sb, addr, e.data)}`)
+          .join("\n--\n");
+      };
+      // sn1's files are from the tests above (this file's tests run in order)
+      const present = files.filter((f) => existsSync(join(sn.tftpdir, f)));
+      expect(present).toEqual(expect.arrayContaining(["xcat/xnba/nodes/cn02", "xcat/overlay/cn02.cpio", `xcat/osimage/${A}/rootimg.cpio.gz`]));
+      for (const f of present) expect(norm(sn2, "10.9.0.2", f), f).toBe(norm(sn, "10.9.0.1", f));
+    } finally {
+      sn2.cleanup();
+    }
   }, 60000);
 });
