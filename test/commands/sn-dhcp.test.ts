@@ -80,6 +80,8 @@ beforeAll(async () => {
   await node("cn03", "10.8.0.13", "servicenode=sn2");
   await node("cn04", "10.9.0.14");
   await node("cn05", "10.8.0.15", "servicenode=sn1");
+  // the MN's own node in sn1's subnet without a MAC: a warning on the SN, not sn1's failure
+  await ok(mn, "node", "set", "cn06", "groups=compute,all", "ip=10.9.0.16");
   await ok(mn, "boot", "cn01,cn02,cn03,cn04,cn05", "-o", A);
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
   sn = new Sandbox("snd-sn", '[dhcp]\ndir = "dhcp"');
@@ -108,7 +110,7 @@ describe("sn sync: DHCP on the service node", () => {
     const r = await syncJson(["--dry-run"]);
     expect(r.code, r.stderr).toBe(0);
     // without disjointdhcps: every node in the SN's subnets (xCAT's default), cn04 too; not cn03/cn05 (sn2's subnet)
-    expect(r.data.dhcp).toMatchObject({ disjoint: false, networks: ["spare", "mgmt"], nodes: ["cn01", "cn02", "cn04"] });
+    expect(r.data.dhcp).toMatchObject({ disjoint: false, networks: ["spare", "mgmt"], nodes: ["cn01", "cn02", "cn04", "cn06"] });
     expect(existsSync(snDhcpDir())).toBe(false);
     const text = await sn.bin(["sn", "sync", "--dry-run"]);
     expect(text.stdout).toContain("dhcp: would declare spare, mgmt");
@@ -119,7 +121,9 @@ describe("sn sync: DHCP on the service node", () => {
     if (!haveDnsmasq()) return;
     const r = await syncJson();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.data.dhcp?.nodes).toEqual(["cn01", "cn02", "cn04"]);
+    expect(r.data.dhcp?.nodes).toEqual(["cn01", "cn02", "cn04", "cn06"]);
+    expect(r.stderr).toContain("cn06: no DHCP entry on this SN: No MAC address");
+    expect(r.data.failed).toEqual({});
     const conf = join(snDhcpDir(), "dnsmasq.conf");
     golden("dnsmasq.conf", conf);
     golden("host-cn01", join(snDhcpDir(), "dnsmasq-hosts.d", "cn01"));
@@ -147,7 +151,9 @@ describe("sn sync: DHCP on the service node", () => {
     golden("host-cn02", join(snDhcpDir(), "dnsmasq-hosts.d", "cn02"));
     await ok(mn, "dhcp", "-n");
     const a = await mn.run("--json", "dhcp", "-a");
-    expect(a.code, a.stderr).toBe(0);
+    // cn06 has no MAC: the MN's own node fails there, as it would without service nodes
+    expect(a.code, a.stderr).toBe(1);
+    expect(Object.keys(JSON.parse(a.stdout).failed)).toEqual(["cn06"]);
     expect(JSON.parse(a.stdout).leftToSn).toEqual({ sn1: ["cn01", "cn02", "cn05"], sn2: ["cn02", "cn03"] });
     expect(hostsOn(join(mn.dir, "dhcp"))).toEqual(["cn04"]);
   }, 60000);

@@ -12,7 +12,14 @@ export type SnDhcpOutput = SnDhcpPlan & { backend?: string; written: string[]; r
  * installed, its checker refusing the configuration) leaves the server's previous
  * configuration active and makes the run partial; the boot files are already in place.
  */
-export function snDhcp(ctx: Context, plan: SnDhcpPlan, reload: boolean, failed: Record<string, string>, problems: string[]): SnDhcpOutput {
+export function snDhcp(
+  ctx: Context,
+  plan: SnDhcpPlan,
+  served: ReadonlySet<string>,
+  reload: boolean,
+  failed: Record<string, string>,
+  problems: string[],
+): SnDhcpOutput {
   const out: SnDhcpOutput = { ...plan, written: [], removed: [], reload: [] };
   if (plan.skipped) {
     ctx.log.debug(`dhcp: ${plan.skipped}`);
@@ -21,7 +28,11 @@ export function snDhcp(ctx: Context, plan: SnDhcpPlan, reload: boolean, failed: 
   try {
     const r = renderSnDhcp(ctx, plan);
     Object.assign(out, { backend: r.backend, written: r.written, removed: r.removed, reload: r.reload });
-    for (const [n, why] of Object.entries(r.failed)) failed[n] = `no DHCP entry: ${why}`;
+    // a node this SN does not serve (listed without disjointdhcps: it is in the SN's subnet) is the MN's problem: a warning here
+    for (const [n, why] of Object.entries(r.failed)) {
+      if (served.has(n)) failed[n] = `no DHCP entry: ${why}`;
+      else ctx.log.warn(`${n}: no DHCP entry on this SN: ${why}`);
+    }
     for (const [name, how] of Object.entries(r.missing)) ctx.log.warn(`${name} is missing: ${how}`);
     for (const cmd of r.reload) {
       if (reload) runReload(cmd);

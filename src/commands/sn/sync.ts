@@ -133,7 +133,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const rendered = await renderServed({ ...ctx, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
-      result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, reload, failed, problems);
+      result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
       db.close();
       closed = true;
       commitDefinitions(staged, ctx.config["db.path"]);
