@@ -7,11 +7,10 @@ import { offlineNodes } from "../core/boot/boot";
 import { localBootNodes } from "../core/boot/local-boot";
 import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
-import { siteSettings } from "../core/boot/site";
 import { ExitCode, NotImplementedError, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { findMethodFacts } from "../core/provmethod/facts";
-import { bySn, servingSns } from "../core/sn/served";
+import { snPartition, snReport } from "../core/sn/partition";
 import { statOutput } from "./boot-stat";
 
 export default leaf({
@@ -75,8 +74,8 @@ async function runAction(ctx: Context, act: Exclude<BootAction, { kind: "stat" }
   }
   const { groups, failed } = nodesByImage(ctx, nodes, act.osimage);
   // nodes behind a service node: their boot files are the SN's own (sn sync), unless it mounts this tftpdir
-  const serving = servingSns(ctx.db(), nodes);
-  const rowsOnly = siteSettings(ctx.db()).sharedTftp ? new Set<string>() : new Set(serving.keys());
+  const sns = snPartition(ctx.db(), nodes);
+  const rowsOnly = sns.rowsOnly;
   const booted: NodeBooted[] = [];
   const deferred: string[] = [];
   const imageErrors: XcimgError[] = [];
@@ -99,12 +98,13 @@ async function runAction(ctx: Context, act: Exclude<BootAction, { kind: "stat" }
   // one image and nothing could be done: its error, with its own exit code and hint
   if (booted.length === 0 && imageErrors.length === 1 && Object.keys(failed).length === nodes.length && groups.size === 1) throw imageErrors[0];
   for (const [n, reason] of Object.entries(failed)) ctx.log.error(`${n}: ${reason}`);
-  const snSync = bySn(serving, [...booted.map((b) => b.node), ...deferred]);
+  const { snSync, lines: left } = snReport(
+    sns,
+    booted.map((b) => b.node),
+    deferred,
+  );
   for (const [sn, list] of Object.entries(snSync)) ctx.log.info(`${sn}: run 'xcimg sn sync' on it for ${list.join(",")}`);
-  const lines = [
-    ...booted.map((b) => `${b.node}: ${b.currstate}`),
-    ...deferred.map((n) => `${n}: boot files left to service node ${(serving.get(n) ?? []).join(",")}`),
-  ];
+  const lines = [...booted.map((b) => `${b.node}: ${b.currstate}`), ...left];
   const code = Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK;
   return output({ booted, failed, rowsOnly: deferred, snSync }, lines, code);
 }

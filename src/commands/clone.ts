@@ -1,9 +1,11 @@
 import { leaf, output } from "../cli/command";
+import { withPrescripts } from "../cli/prescripts";
 import { imageOperation } from "../cli/shared";
 import { SSH_ARGS, sshFlags } from "../cli/ssh-args";
 import { ExitCode, UsageError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { afterImageChange } from "../core/provenance/hooks";
+import { snPartition, snReport } from "../core/sn/partition";
 import { parseSize } from "../provmethods/sysclone/size";
 import { followClones, isFinished, statusLine } from "../provmethods/sysclone/status";
 import type { CloneRequest } from "../provmethods/types";
@@ -54,8 +56,11 @@ export default leaf({
     if (args.diskSize && !args.dryRun) throw new UsageError("--disk-size only shapes the plan --dry-run prints: each node plans for its own disk");
     if (args.disk && !/^\/dev\/[A-Za-z0-9/_-]+$/.test(args.disk)) throw new UsageError(`--disk must name a device such as /dev/sda, not '${args.disk}'`);
     const { image, fn } = await imageOperation(ctx, args.osimage, "clone");
+    // nodes behind a service node: rows and host keys here, their boot files from the SN's sn sync (as boot does)
+    const sns = snPartition(ctx.db(), nodes);
     const req: CloneRequest = {
       nodes,
+      rowsOnly: args.update ? undefined : sns.rowsOnly,
       dryRun: args.dryRun,
       update: args.update,
       diskBytes: args.diskSize ? parseSize(args.diskSize) : undefined,
@@ -65,11 +70,23 @@ export default leaf({
       noDelete: args.noDelete,
       excludeFrom: args.excludeFrom,
     };
-    const result = await fn(ctx, image, req);
-    // clone made or reused the disk archive nodes download: the manifest lists it (docs/provenance.md)
-    if (!args.dryRun && !args.update) afterImageChange(ctx, image.name);
-    for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);
-    return output(result, result.lines, Object.keys(result.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
+    const prepare = async () => {
+      const result = await fn(ctx, image, req);
+      // clone made or reused the disk archive nodes download: the manifest lists it (docs/provenance.md)
+      if (!args.dryRun && !args.update) afterImageChange(ctx, image.name);
+      for (const [n, reason] of Object.entries(result.failed)) ctx.log.error(`${n}: ${reason}`);
+      const deferred = "rowsOnly" in result ? result.rowsOnly : [];
+      const lines = [...result.lines];
+      if (deferred.length) {
+        const report = snReport(sns, "nodes" in result ? result.nodes.map((n) => n.node) : [], deferred);
+        for (const [sn, list] of Object.entries(report.snSync)) ctx.log.info(`${sn}: run 'xcimg sn sync' on it for ${list.join(",")}`);
+        lines.push(...report.lines);
+        Object.assign(result, { snSync: report.snSync });
+      }
+      return output(result, lines, Object.keys(result.failed).length ? ExitCode.PARTIAL : ExitCode.OK);
+    };
+    // preparing clones is xCAT's `nodeset <nr> osimage=<sysclone image>`: its prescripts run around it
+    return args.dryRun || args.update ? prepare() : withPrescripts(ctx, nodes, `osimage=${args.osimage}`, prepare);
   },
 });
 

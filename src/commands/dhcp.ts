@@ -1,9 +1,11 @@
 import { leaf, output } from "../cli/command";
+import { listNodes } from "../core/defs/node";
 import { type DhcpOutcome, dhcpAdd, dhcpBase, dhcpQuery, dhcpRemove } from "../core/dhcp/dhcp";
 import { runReload } from "../core/dhcp/reload";
 import { ExitCode, UsageError } from "../core/errors";
 import { dbNodeSource } from "../core/noderange/db-source";
 import { expandNoderange } from "../core/noderange/index";
+import { mnDhcpNodes } from "../core/sn/dhcp";
 
 export default leaf({
   name: "dhcp",
@@ -38,6 +40,7 @@ export default leaf({
     if ((args.delete || (args.query && !args.all)) && !args.noderange) throw new UsageError(`${args.delete ? "-d" : "-q"} needs a noderange (or -a)`);
     const nodes = () => (args.noderange ? expandNoderange(args.noderange, dbNodeSource(ctx.db()), { env: ctx.env }) : ("all" as const));
     const results: DhcpOutcome[] = [];
+    let snNodes: Record<string, string[]> = {};
     if (args.query) {
       const r = dhcpQuery(ctx, nodes());
       for (const [n, reason] of Object.entries(r.failed)) ctx.log.error(`${n}: ${reason}`);
@@ -48,7 +51,14 @@ export default leaf({
     if (args.delete) {
       const list = nodes();
       results.push(dhcpRemove(ctx, list === "all" ? [] : list));
-    } else if (args.all || args.noderange) results.push(dhcpAdd(ctx, nodes()));
+    } else if (args.all || args.noderange) {
+      const list = nodes();
+      // site.disjointdhcps=1: nodes behind a service node get their entries from that SN's sn sync
+      const { kept, leftToSn } = mnDhcpNodes(ctx.db(), list === "all" ? listNodes(ctx.db()) : list);
+      snNodes = leftToSn;
+      for (const [sn, l] of Object.entries(leftToSn)) ctx.log.info(`${sn}: DHCP for ${l.join(",")} is left to it (site.disjointdhcps)`);
+      results.push(dhcpAdd(ctx, kept));
+    }
     const lines: string[] = [];
     const failed: Record<string, string> = {};
     const reloads = new Set<string>();
@@ -67,7 +77,7 @@ export default leaf({
       if (args.reload) await runReload(cmd);
       else ctx.log.info(`the server needs: ${cmd}   (or rerun with --reload)`);
     }
-    const data = { results, failed, reload: [...reloads], reloaded: args.reload && reloads.size > 0 };
+    const data = { results, failed, reload: [...reloads], reloaded: args.reload && reloads.size > 0, leftToSn: snNodes };
     return output(data, lines, Object.keys(failed).length ? ExitCode.PARTIAL : ExitCode.OK);
   },
 });

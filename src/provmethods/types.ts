@@ -57,6 +57,8 @@ export type BootOpResult = BootResult;
 /** clone: prepare nodes to clone themselves at their next network boot, or (update) bring running clones up to date. */
 export interface CloneRequest {
   nodes: string[];
+  /** Of those, the nodes a service node serves: rows and host keys only, as for boot (BootRequest.rowsOnly). */
+  rowsOnly?: ReadonlySet<string>;
   dryRun?: boolean;
   update?: boolean;
   diskBytes?: number;

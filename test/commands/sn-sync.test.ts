@@ -53,7 +53,7 @@ async function syncJson(extra: string[] = [], env: Record<string, string | undef
   return {
     ...r,
     data: data as {
-      images?: { image: string; received: number; files: number; switched: boolean; verified: string[]; changes?: string[] }[];
+      images?: { image: string; received: number; files: number; switched: boolean; unchanged: boolean; verified: string[]; changes?: string[] }[];
       booted?: { node: string }[];
       error?: { message: string };
     },
@@ -172,12 +172,15 @@ describe("sn sync", () => {
     const idle = await syncJson();
     expect(idle.code).toBe(0);
     expect(idle.data.images?.[0]?.files).toBe(0);
+    // nothing to change: the served generation stays as it is, nothing staged or re-read
+    expect(idle.data.images?.[0]).toMatchObject({ unchanged: true, switched: false });
     writeFileSync(join(treeA, "etc-motd"), "repacked\n");
     await ok(mn, "pack", A);
     const full = readFileSync(join(mnDirA(), "rootimg.cpio.gz")).length + (4 << 20);
     const again = await syncJson();
     expect(again.code).toBe(0);
     const moved = again.data.images?.[0]?.received ?? 0;
+    expect(again.data.images?.[0]).toMatchObject({ unchanged: false, switched: true });
     console.log(`sn sync: unchanged ${idle.data.images?.[0]?.received} bytes; after re-pack ${moved} bytes; image + tree ${full} bytes`);
     expect(moved).toBeLessThan(full / 2);
     expect(readFileSync(join(snDirA(), "rootimg", "etc-motd"), "utf8")).toBe("repacked\n");
@@ -189,7 +192,7 @@ describe("sn sync", () => {
       sn: string;
       nodes: string[];
       images: string[];
-      lastSync: { at: string; from?: string; images: string[] } | null;
+      lastSync: { at: string; from?: string; images: string[]; finished: { at: string; exit: number } | null } | null;
       behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
     };
     const status = async () => {
@@ -207,6 +210,9 @@ describe("sn sync", () => {
     expect(now.sn1?.lastSync?.images).toEqual([A]);
     expect(now.sn1?.lastSync?.from).toBe("127.0.0.1");
     expect(now.sn1?.behind).toEqual({ definitions: false, images: [] });
+    // sn1's sync ran to its end and said so; sn9's stopped at once (exit 66) and never did
+    expect(now.sn1?.lastSync?.finished?.exit).toBe(0);
+    expect(now.sn9?.lastSync?.finished).toBeNull();
     // sn2 serves cn02 (a pool) and cn03, and never synced
     expect(now.sn2?.nodes).toEqual(["cn02", "cn03"]);
     expect(now.sn2?.images).toEqual([A, B]);
@@ -221,7 +227,9 @@ describe("sn sync", () => {
     expect(later.sn1?.behind?.images.map((i) => i.image)).toEqual([A]);
     expect(later.sn1?.behind?.images[0]?.why).toStartWith("changed ");
     const text = await mn.run("sn", "status");
-    expect(text.stdout).toContain(`sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1; behind: definitions, ${A} (changed `);
+    expect(text.stdout).toContain(
+      `sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1, completed; behind: definitions, ${A} (changed `,
+    );
     expect(text.stdout).toContain("sn2: 2 node(s)");
     expect(text.stdout).toContain("never synced");
   });

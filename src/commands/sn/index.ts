@@ -6,5 +6,6 @@ export default defineCommand({
     sync: () => import("./sync").then((m) => m.default),
     snapshot: () => import("./snapshot").then((m) => m.default),
     status: () => import("./status").then((m) => m.default),
+    move: () => import("./move").then((m) => m.default),
   },
 });

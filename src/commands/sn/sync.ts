@@ -5,12 +5,14 @@ import type { Context } from "../../core/context";
 import { openDb } from "../../core/db/open";
 import { ExitCode, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
+import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
 import { postscriptsJob } from "../../core/sn/postscripts";
 import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
-import { mnConnect, mnTarget, sshCommand } from "../../core/sn/transport";
+import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
+import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
 import { renderServed } from "./render";
 
 export default leaf({
@@ -20,6 +22,7 @@ export default leaf({
     mn: { type: "string", description: "the management node (default: sn.mn / XCIMG_SN_MN)" },
     sn: { type: "string", description: "this SN's name(s) in noderes.servicenode/xcatmaster, comma-separated (default: sn.name, else the host name)" },
     dryRun: { type: "boolean", description: "show what would be fetched and rendered; change nothing" },
+    reload: { type: "boolean", description: "run the DHCP server's reload after a change (default: print it)" },
   },
   examples: [
     "xcimg sn sync                         # from a bootstrap script or a systemd timer (docs/service-nodes.md)",
@@ -31,14 +34,14 @@ export default leaf({
     const names = snNames(args.sn || ctx.config["sn.name"]);
     const lock = acquireLock(ctx.config.installdir, "sn sync", "xcimg sn sync");
     try {
-      return await sync(ctx, names, args.mn, Boolean(args.dryRun));
+      return await sync(ctx, names, args.mn, Boolean(args.dryRun), Boolean(args.reload));
     } finally {
       lock.release();
     }
   },
 });
 
-async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean) {
+async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean, reload: boolean) {
   const t = mnTarget(ctx, { mn });
   const staged = stagedDbPath(ctx.config);
   rmSync(staged, { force: true });
@@ -56,7 +59,24 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const ssh = sshCommand(t);
       for (const p of plans) {
         try {
-          const r = await pullImage({ image: p.image, host: t.host, from: p.from, dir: p.dir, ssh, dryRun, signal: ctx.signal });
+          // a directory the MN has not made yet (no clone prepared there): nothing to pull, the served copy stays
+          const own = await Promise.all(
+            p.own.map(async (d) => ((await mnRun(session, ["test", "-d", d.from as string])).code === 0 ? d : { ...d, from: null })),
+          );
+          const manifest =
+            p.manifest && (await mnRun(session, ["test", "-f", p.manifest.from as string])).code !== 0 ? { ...p.manifest, from: null } : p.manifest;
+          const r = await pullImage({
+            image: p.image,
+            host: t.host,
+            from: p.from,
+            dir: p.dir,
+            own,
+            resolve: p.resolve,
+            manifest,
+            ssh,
+            dryRun,
+            signal: ctx.signal,
+          });
           pulls.push(r);
           if (!ctx.quiet)
             ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
@@ -88,18 +108,23 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           from: r.from,
           dir: r.dir,
           switched: r.switched,
+          unchanged: r.unchanged ?? false,
           received: r.stats.received,
           files: r.stats.filesTransferred,
           verified: r.verified,
           changes: dryRun ? r.stats.changes : undefined,
         })),
         booted: [] as { node: string; currstate: string; loader: string }[],
+        dhcp: null as SnDhcpOutput | null,
         failed,
         problems,
       };
+      const dhcpPlan = planDhcp(ctx, db, names, [...served.nodes.keys(), ...served.noImage], problems);
       const partial = () => (Object.keys(failed).length || problems.length ? ExitCode.PARTIAL : ExitCode.OK);
       if (dryRun) {
+        result.dhcp = { ...dhcpPlan, written: [], removed: [], reload: [] };
         const lines = [...images].flatMap(([img, nodes]) => nodes.map((n) => `${n}: would boot ${img} from this SN`));
+        lines.push(...dhcpLines(dhcpPlan, true));
         return output(result, lines, partial());
       }
       const keys = await pullHostKeys(ctx, t, defs.snap);
@@ -108,12 +133,14 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const rendered = await renderServed({ ...ctx, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
+      result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
       db.close();
       closed = true;
       commitDefinitions(staged, ctx.config["db.path"]);
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
-      const lines = result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`);
+      await reportFinished(ctx, session, names, defs.snap.sha256, partial());
+      const lines = [...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`), ...dhcpLines(dhcpPlan, false, failed)];
       return output(result, lines, partial());
     } finally {
       if (!closed) db.close();
@@ -123,4 +150,11 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
     if (!committed) rmSync(staged, { force: true });
     rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
   }
+}
+
+/** Tell the MN this sync ended, for its `sn status` (sync-record.ts); a failure to tell is only a warning. */
+async function reportFinished(ctx: Context, session: RemoteSession, names: string[], sha256: string, code: number): Promise<void> {
+  const argv = [ctx.config["sn.remote_xcimg"], "sn", "snapshot", "--sn", names.join(","), "--finished", sha256, "--exit", String(code)];
+  const r = await mnRun(session, argv).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+  if (r.code !== 0) ctx.log.warn(`could not tell the management node that this sync finished: ${r.stderr.trim().split("\n")[0] ?? ""}`);
 }

@@ -9,7 +9,7 @@ import { type BackendInfo, chooseBackend } from "./backend";
 import { type LoadersResult, publishDhcpLoaders } from "./loaders";
 import { MacLinks } from "./mac-links";
 import { type DhcpModel, type HostEntry, networkOf, sortHosts } from "./model";
-import { readNetworks } from "./networks";
+import { type Network, readNetworks } from "./networks";
 import { keaSocketReload } from "./reload";
 import { DHCPD, dhcpdConf, dhcpdHosts } from "./render-dhcpd";
 import { DNSMASQ, dnsmasqConf, dnsmasqHostFile } from "./render-dnsmasq";
@@ -43,11 +43,20 @@ interface Env {
   reloadCmd: string | null;
 }
 
-function env(ctx: Context, opts: { proxy?: boolean } = {}): Env {
+/**
+ * Which subnets this server declares. A service node (core/sn/dhcp.ts, xCAT's disjointdhcps)
+ * keeps only the networks it serves; the management node takes them all.
+ */
+export interface DhcpScope {
+  networks?: (all: Network[]) => Network[];
+}
+
+function env(ctx: Context, opts: { proxy?: boolean } & DhcpScope = {}): Env {
   const db = ctx.db();
   const settings = dhcpSettings(db, ctx.config);
   const { info, binary } = chooseBackend(settings.backend, ctx.env);
-  const model: DhcpModel = { settings, networks: readNetworks(db), hosts: [], dir: ctx.config["dhcp.dir"], proxy: opts.proxy };
+  const all = readNetworks(db);
+  const model: DhcpModel = { settings, networks: opts.networks ? opts.networks(all) : all, hosts: [], dir: ctx.config["dhcp.dir"], proxy: opts.proxy };
   return { model, info, binary, links: new MacLinks(settings.tftpdir), reloadCmd: ctx.config["dhcp.reload"] || null };
 }
 
@@ -60,7 +69,7 @@ function reloadFor(e: Env, change: "base" | "added" | "removed"): string | null 
 }
 
 /** `dhcp -n`: the base configuration, the first-stage loaders and the MAC-chain scripts. */
-export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutcome {
+export function dhcpBase(ctx: Context, opts: { proxy?: boolean } & DhcpScope = {}): DhcpOutcome {
   const e = env(ctx, opts);
   if (opts.proxy && e.info.name !== "dnsmasq")
     throw new UsageError(`--proxy is dnsmasq's proxyDHCP mode; site.dhcpbackend is ${e.info.name}`, {
@@ -86,8 +95,8 @@ export function dhcpBase(ctx: Context, opts: { proxy?: boolean } = {}): DhcpOutc
 }
 
 /** `dhcp <noderange>` / `dhcp -a`: write the nodes' reservations; the others stay. */
-export function dhcpAdd(ctx: Context, nodes: readonly string[] | "all"): DhcpOutcome {
-  const e = env(ctx);
+export function dhcpAdd(ctx: Context, nodes: readonly string[] | "all", scope: DhcpScope = {}): DhcpOutcome {
+  const e = env(ctx, scope);
   const m = e.model;
   requireBase(e);
   const names = nodes === "all" ? listNodes(ctx.db()) : nodes;
@@ -112,8 +121,8 @@ export function dhcpAdd(ctx: Context, nodes: readonly string[] | "all"): DhcpOut
 }
 
 /** `dhcp -d <noderange>`: forget the nodes; the server then ignores their MACs. */
-export function dhcpRemove(ctx: Context, nodes: readonly string[]): DhcpOutcome {
-  const e = env(ctx);
+export function dhcpRemove(ctx: Context, nodes: readonly string[], scope: DhcpScope = {}): DhcpOutcome {
+  const e = env(ctx, scope);
   requireBase(e);
   const current = readEntries(e.info.name, e.model.dir);
   const gone = nodes.filter((n) => current.has(n));

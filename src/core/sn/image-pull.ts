@@ -28,6 +28,8 @@ export interface ImagePull {
   /** Artifacts checked against the manifest, by name. */
   verified: string[];
   switched: boolean;
+  /** rsync found nothing to change: the served generation stays, nothing was staged. */
+  unchanged?: boolean;
 }
 
 /** Work files of MN-side commands that must never reach an SN. */
@@ -48,6 +50,29 @@ export interface PullJob {
   signal?: AbortSignal;
   /** Adds this SN's own files to the staged copy before it is switched in. */
   prepare?(staged: string): void;
+  /**
+   * The directories the image's method keeps outside the image directory (its facts'
+   * ownFiles: sysclone's clone/<image> with the disk archive nodes fetch), each staged and
+   * switched the same way, after the image directory's digests and theirs are checked.
+   */
+  own?: OwnDir[];
+  /** A manifest artifact that is not under the image directory: where its staged copy is. */
+  resolve?(rel: string): string | undefined;
+  /**
+   * The image manifest when it lives beside the image directory, not in it (an image whose
+   * directory is its tree keeps `<dir>.xcimg-manifest.json`): fetched, checked against, and put
+   * in place after the switch. from null: the MN has none.
+   */
+  manifest?: { from: string | null; dest: string };
+}
+
+export interface OwnDir {
+  /** On the MN; null when the MN has none yet (nothing is pulled, the served copy stays). */
+  from: string | null;
+  /** Where it is served on this SN. */
+  dir: string;
+  /** Where it is staged: on the same filesystem as dir (the exchange is a rename). */
+  staged: string;
 }
 
 export async function pullImage(o: PullJob): Promise<ImagePull> {
@@ -60,12 +85,24 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
     verified: [],
     switched: false,
   };
-  if (o.dryRun && source) {
+  if (o.dryRun) {
     // compared with what is served now: exactly what a real run would fetch
-    result.stats = await rsyncPull({ ssh: o.ssh, source, dest: `${o.dir}/`, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
+    if (source) result.stats = await rsyncPull({ ssh: o.ssh, source, dest: `${o.dir}/`, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
+    for (const d of o.own ?? []) {
+      if (!d.from) continue;
+      const src = remotePath(o.host, `${d.from.replace(/\/+$/, "")}/`);
+      add(result.stats, await rsyncPull({ ssh: o.ssh, source: src, dest: `${d.dir}/`, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal }));
+    }
     return result;
   }
-  if (o.dryRun) return result;
+  // the usual timer-driven sync changes nothing: compare first, and skip staging a hard-link
+  // copy of every file, re-reading every artifact and the exchange (docs/bench/sn.md)
+  const probe: RsyncStats = { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] };
+  if (source && (await unchanged(o, source, probe))) {
+    result.stats = { ...probe, filesTransferred: 0, changes: [] };
+    result.unchanged = true;
+    return result;
+  }
   const staged = stagedDirOf(o.dir);
   try {
     rmSync(staged, { recursive: true, force: true });
@@ -86,7 +123,15 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   } else {
     mkdirSync(staged, { mode: 0o755 });
   }
-  result.verified = verifyArtifacts(staged, o.image);
+  const own = (o.own ?? []).filter((d) => d.from !== null);
+  for (const d of own) add(result.stats, await stageOwn(o, d));
+  result.stats.received += probe.received; // the comparison crossed the wire too
+  let manifest = join(staged, MANIFEST_FILE);
+  if (o.manifest?.from) {
+    manifest = `${staged}.manifest`;
+    add(result.stats, await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from), dest: manifest, signal: o.signal }));
+  }
+  result.verified = verifyArtifacts(staged, o.image, manifest, o.resolve);
   o.prepare?.(staged);
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
@@ -99,13 +144,76 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
     }
   }
   fsyncDir(dirname(o.dir));
+  // the image directory first: a node sent to the new archive by its boot files meets it only
+  // after the loader files are re-rendered, which comes after this (sn sync's render step)
+  for (const d of own) await switchIn(d.dir, d.staged);
+  if (o.manifest?.from) {
+    try {
+      renameSync(manifest, o.manifest.dest);
+    } catch (e) {
+      throw fsError(e, `cannot move ${manifest} to ${o.manifest.dest}`);
+    }
+  }
   result.switched = true;
   return result;
 }
 
+/** True when rsync would change nothing in the served directory, its own dirs and its manifest. */
+async function unchanged(o: PullJob, source: string, stats: RsyncStats): Promise<boolean> {
+  const jobs: { source: string; dest: string }[] = [{ source, dest: `${o.dir}/` }];
+  for (const d of o.own ?? []) if (d.from) jobs.push({ source: remotePath(o.host, `${d.from.replace(/\/+$/, "")}/`), dest: `${d.dir}/` });
+  if (o.manifest?.from) jobs.push({ source: remotePath(o.host, o.manifest.from), dest: o.manifest.dest });
+  for (const j of jobs) {
+    if (!existsSync(j.dest)) return false;
+    const s = await rsyncPull({ ssh: o.ssh, source: j.source, dest: j.dest, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
+    add(stats, s);
+    if (s.changes.length || s.filesTransferred) return false;
+  }
+  return true;
+}
+
+async function stageOwn(o: PullJob, d: OwnDir): Promise<RsyncStats> {
+  try {
+    rmSync(d.staged, { recursive: true, force: true });
+    mkdirSync(dirname(d.staged), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(d.dir), { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw fsError(e, `cannot prepare ${d.staged}`);
+  }
+  return rsyncPull({
+    ssh: o.ssh,
+    source: remotePath(o.host, `${(d.from as string).replace(/\/+$/, "")}/`),
+    dest: `${d.staged}/`,
+    linkDest: existsSync(d.dir) ? d.dir : undefined,
+    delete: true,
+    excludes: EXCLUDES,
+    signal: o.signal,
+  });
+}
+
+async function switchIn(dir: string, staged: string): Promise<void> {
+  if (existsSync(dir)) {
+    await exchangeDirs(dir, staged, `${staged}.aside`);
+    rmSync(staged, { recursive: true, force: true });
+  } else {
+    try {
+      renameSync(staged, dir);
+    } catch (e) {
+      throw fsError(e, `cannot move ${staged} to ${dir}`);
+    }
+  }
+  fsyncDir(dirname(dir));
+}
+
+function add(into: RsyncStats, s: RsyncStats): void {
+  into.received += s.received;
+  into.filesTransferred += s.filesTransferred;
+  into.transferredSize += s.transferredSize;
+  into.changes.push(...s.changes);
+}
+
 /** Every artifact the image manifest lists must be in the staged copy with its digest. */
-function verifyArtifacts(dir: string, image: string): string[] {
-  const mf = join(dir, MANIFEST_FILE);
+function verifyArtifacts(dir: string, image: string, mf: string, resolve?: (rel: string) => string | undefined): string[] {
   if (!existsSync(mf)) return [];
   let artifacts: Record<string, { sha256: string; size: number }>;
   try {
@@ -116,7 +224,8 @@ function verifyArtifacts(dir: string, image: string): string[] {
   const done: string[] = [];
   for (const [rel, want] of Object.entries(artifacts)) {
     if (rel.split("/").includes("..")) throw new DataError(`image ${image}: manifest names '${rel}', outside the image`);
-    const p = join(dir, rel);
+    const inDir = join(dir, rel);
+    const p = existsSync(inDir) ? inDir : (resolve?.(rel) ?? inDir);
     if (!existsSync(p))
       throw new DataError(`image ${image}: ${rel} is in its manifest but did not arrive`, { hint: "run 'xcimg image verify' on the management node" });
     const got = digestFile(p);

@@ -23,7 +23,8 @@ export interface SnStatus {
   sn: string;
   nodes: string[];
   images: string[];
-  lastSync: { at: string; from?: string; images: string[] } | null;
+  /** finished: when the SN reported the end of that sync, and its exit code; null when it did not (killed, lost the MN, or still running). */
+  lastSync: { at: string; from?: string; images: string[]; finished: { at: string; exit: number } | null } | null;
   /** null: never synced, it lags behind everything. */
   behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
 }
@@ -45,7 +46,7 @@ export function snStatus(config: Config, db: Db): SnStatus[] {
       sn,
       nodes,
       images,
-      lastSync: rec ? { at: rec.at, from: rec.from, images: Object.keys(rec.images).sort() } : null,
+      lastSync: rec ? { at: rec.at, from: rec.from, images: Object.keys(rec.images).sort(), finished: rec.finished ?? null } : null,
       behind: rec ? behind(config, db, rec, images, dbTime) : null,
     });
   }

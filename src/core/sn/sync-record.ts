@@ -13,8 +13,10 @@ import { imagesOf, servedNodes } from "./served";
  * What the MN knows of each SN's syncs, for `xcimg sn status`: `sn snapshot --sn <names>` (the
  * first step of every `sn sync`, run by the SN over SSH) notes which SN asked, when, and which
  * images the definitions it got make it serve. One file per SN in <MN state dir>/sn-syncs/, so
- * two SNs snapshotting at once never write the same file. It is when the sync started: the
- * SN's own exit code says whether it finished.
+ * two SNs snapshotting at once never write the same file. That is when the sync started; at
+ * its end the SN reports back (`sn snapshot --finished <sha256> --exit <code>`), and the record
+ * gets `finished`. A sync killed, or one that lost the MN, never reports: `finished` stays
+ * absent and `sn status` says the last sync did not complete.
  */
 export interface SyncRecord {
   /** The SN's first name, as it gave it. */
@@ -28,6 +30,8 @@ export interface SyncRecord {
   definitions: { sha256: string; size: number };
   /** image → the nodes of this SN that boot it, as the snapshot said. */
   images: Record<string, string[]>;
+  /** When the sync of this snapshot ended, and its exit code (0 all done, 1 partial). */
+  finished?: { at: string; exit: number };
 }
 
 function recordDir(config: Config): string {
@@ -63,6 +67,24 @@ export function recordSync(config: Config, db: Db, names: readonly string[], sna
   }
   writeFileAtomic(join(dir, `${sn}.json`), `${JSON.stringify(rec, null, 2)}\n`, 0o600);
   return rec;
+}
+
+/**
+ * `sn snapshot --finished`: the SN's sync of the snapshot with this digest ended with `exit`.
+ * A record of another snapshot (a newer sync started meanwhile) is left alone: false.
+ */
+export function recordFinished(config: Config, names: readonly string[], sha256: string, exit: number): boolean {
+  const file = join(recordDir(config), `${names[0] as string}.json`);
+  let rec: SyncRecord;
+  try {
+    rec = JSON.parse(readFileSync(file, "utf8")) as SyncRecord;
+  } catch {
+    return false;
+  }
+  if (rec.definitions?.sha256 !== sha256) return false;
+  rec.finished = { at: new Date().toISOString(), exit };
+  writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`, 0o600);
+  return true;
 }
 
 /** Every SN's last record; unreadable files are skipped (a record is a convenience, never a lock). */

@@ -10,8 +10,11 @@ import type { Db } from "../db/open";
 import { getImage, setImage } from "../defs/image";
 import { DataError, fsError, RemoteError, XcimgError } from "../errors";
 import { fsyncDir, writeFileAtomic } from "../fs/atomic";
+import { imageFacts } from "../image/method-facts";
 import { isInside, rootImgDir } from "../image/paths";
+import { manifestPath } from "../provenance/manifest";
 import type { RemoteSession, SshTarget } from "../remote/ssh";
+import type { OwnDir } from "./image-pull";
 import type { MnSnapshot } from "./mn-snapshot";
 import { remotePath, rsyncPull } from "./rsync";
 import { imagesOf, type ServedNodes } from "./served";
@@ -78,7 +81,16 @@ export interface ImagePlan {
   nodes: string[];
   from: string;
   dir: string;
+  /** The method's directories outside the image's (sysclone: clone/<image>), mirrored the same way. */
+  own: OwnDir[];
+  /** Where a manifest artifact outside the image directory is staged (its method's artifacts map). */
+  resolve(rel: string): string | undefined;
+  /** The manifest when it lies beside the image directory (images whose directory is the tree). */
+  manifest?: { from: string | null; dest: string };
 }
+
+/** Staged copies of the method's own directories: under installdir (one filesystem), hidden from the web server by the dot. */
+export const stageRoot = (cfg: Config) => join(cfg.installdir, ".xcimg-sn-stage");
 
 /**
  * Map each image's directory on the MN into this SN's installdir at the same relative path
@@ -95,7 +107,18 @@ export function planImages(db: Db, served: ServedNodes, mn: MnSnapshot, cfg: Con
       const from = rootImgDir(mnCfg, img);
       if (!isInside(from, mn.installdir))
         throw new DataError(`image ${image} lives in ${from}, outside the management node's installdir ${mn.installdir}: service nodes mirror installdir only`);
-      plans.push({ image, nodes, from, dir: join(cfg.installdir, relative(mn.installdir, from)) });
+      const facts = imageFacts(img.attrs.provmethod);
+      const staging = { ...cfg, installdir: stageRoot(cfg) } as Config;
+      const [mnOwn, snOwn, stOwn] = [mnCfg, cfg, staging].map((c) => facts.ownFiles?.(c, image) ?? []);
+      const own = (mnOwn as string[]).map((f, i) => {
+        if (!isInside(f, mn.installdir))
+          throw new DataError(`image ${image} keeps ${f} outside the management node's installdir: service nodes mirror installdir only`);
+        return { from: f, dir: (snOwn as string[])[i] as string, staged: (stOwn as string[])[i] as string };
+      });
+      const resolve = (rel: string) => facts.artifacts?.(staging, image).get(rel);
+      const mf = manifestPath(mnCfg, img);
+      const manifest = isInside(mf, from) ? undefined : { from: mf, dest: join(cfg.installdir, relative(mn.installdir, mf)) };
+      plans.push({ image, nodes, from, dir: join(cfg.installdir, relative(mn.installdir, from)), own, resolve, manifest });
     } catch (e) {
       if (!(e instanceof XcimgError)) throw e;
       for (const n of nodes) failed[n] = e.message;

@@ -8,5 +8,12 @@ import { updateNodes } from "./update";
  */
 export const clone: OperationFns["clone"] = async (ctx, img, r) => {
   if (r.update) return updateNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), ssh: r.ssh ?? {}, noDelete: r.noDelete, excludeFrom: r.excludeFrom });
-  return cloneNodes(ctx, img, { nodes: r.nodes, dryRun: Boolean(r.dryRun), diskBytes: r.diskBytes, disk: r.disk, waitSeconds: r.rebootAfter ?? 0 });
+  return cloneNodes(ctx, img, {
+    nodes: r.nodes,
+    dryRun: Boolean(r.dryRun),
+    diskBytes: r.diskBytes,
+    disk: r.disk,
+    waitSeconds: r.rebootAfter ?? 0,
+    rowsOnly: r.rowsOnly,
+  });
 };

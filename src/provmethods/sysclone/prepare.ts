@@ -45,6 +45,8 @@ export interface CloneRequest {
   disk?: string;
   /** Seconds a finished node waits for the switch to local boot before rebooting anyway (0: until it comes). */
   waitSeconds: number;
+  /** Nodes whose boot files their service node writes: rows and host keys only (core/boot/boot.ts BootOptions). */
+  rowsOnly?: ReadonlySet<string>;
 }
 
 export interface NodeCloneInfo {
@@ -67,6 +69,8 @@ export interface CloneResult {
   plan: ClonePlan | TooSmall;
   artifacts: { dir: string; env: string; envBytes: number; archive: string; archiveBytes: number; chunks: number; built: boolean } | null;
   nodes: NodeCloneInfo[];
+  /** Nodes prepared in the tables only: their service node writes their files. */
+  rowsOnly: string[];
   failed: Record<string, string>;
   lines: string[];
 }
@@ -86,7 +90,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const plan = planFor(layout, diskBytes, { entries });
   const attrs = readNodes(db, req.nodes);
   const currstate = `sysclone ${osvers}-${osarch}`;
-  const result: CloneResult = { image: img.name, dryRun: req.dryRun, plan, artifacts: null, nodes: [], failed: {}, lines: [] };
+  const result: CloneResult = { image: img.name, dryRun: req.dryRun, plan, artifacts: null, nodes: [], rowsOnly: [], failed: {}, lines: [] };
   const planLines = planText(plan, layout, img.name);
   for (const w of [...layout.warnings, ...layout.notCloned]) ctx.log.warn(w);
   // parsed before anything is written: a bad synclist line stops the clone with its file and line
@@ -189,8 +193,9 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
     },
     rowAttrs: { status: "installing", statustime: new Date().toISOString() },
   };
-  const booted = await bootNodes(ctx, img, req.nodes, flavor);
+  const booted = await bootNodes(ctx, img, req.nodes, flavor, { rowsOnly: req.rowsOnly });
   result.failed = booted.failed;
+  result.rowsOnly = booted.rowsOnly;
   for (const { node } of booted.booted) {
     const { info } = ready(node);
     result.nodes.push(info);

@@ -1,0 +1,127 @@
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { goldenGpt } from "../helpers/clone-layouts";
+import { BIN, Sandbox } from "../helpers/sandbox";
+import { Sshd } from "../helpers/sshd";
+
+/**
+ * `sn sync` of a sysclone image (issue #18): besides the image's tree, the SN mirrors what the
+ * method keeps outside it — clone/<image> with the clone environment and the disk archive nodes
+ * fetch — checked against the image manifest (which for such an image lies beside its tree),
+ * and switched in only when every digest matches. The MN's `sn status` then tells whether the
+ * sync completed. Real sshd on 127.0.0.1, the compiled binary on both sides.
+ */
+const IMG = "snclone";
+let mn: Sandbox;
+let sn: Sandbox;
+let sshd: Sshd;
+
+const sha = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
+const cloneOn = (sb: Sandbox, f: string) => join(sb.installdir, "sysclone", "clone", IMG, f);
+const manifestOn = (sb: Sandbox) => join(sb.installdir, "sysclone", "images", `${IMG}.xcimg-manifest.json`);
+
+async function ok(sb: Sandbox, ...argv: string[]) {
+  const r = await sb.run(...argv);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
+  return r;
+}
+
+type Sync = { images?: { image: string; verified: string[]; switched: boolean }[]; failed?: Record<string, string> };
+async function syncJson() {
+  const r = await sn.bin(["--json", "sn", "sync"]);
+  let data: Sync = {};
+  try {
+    data = JSON.parse(r.stdout);
+  } catch {
+    // a crash prints no JSON
+  }
+  return { ...r, data };
+}
+
+beforeAll(async () => {
+  expect(existsSync(BIN)).toBe(true);
+  mn = new Sandbox("snc-mn");
+  const tree = join(mn.installdir, "sysclone/images", IMG);
+  // the tools clone.sh runs inside the image (image-tools.ts): present as files is enough here
+  const tools = ["grub-install", "grub-mkconfig", "sfdisk", "blkid", "mkfs.ext4", "mkfs.vfat", "mkfs.xfs", "mkswap", "tar", "curl", "gzip"];
+  mkdirSync(join(tree, "usr/bin"), { recursive: true });
+  for (const t of tools) writeFileSync(join(tree, "usr/bin", t), "#!/bin/sh\n", { mode: 0o755 });
+  mkdirSync(join(tree, "usr/lib/grub/x86_64-efi"), { recursive: true });
+  mkdirSync(join(tree, "lib/systemd"), { recursive: true });
+  writeFileSync(join(tree, "lib/systemd/systemd"), "");
+  mkdirSync(join(tree, "boot"), { recursive: true });
+  writeFileSync(join(tree, "boot/vmlinuz-6.1.0-9-amd64"), "kernel");
+  mkdirSync(join(tree, "etc"), { recursive: true });
+  writeFileSync(join(tree, "etc/os-release"), 'ID=debian\nNAME="Debian GNU/Linux"\n');
+  await ok(mn, "image", "set", IMG, "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`);
+  await ok(mn, "node", "set", "cn01", "groups=all", "mac=52:54:00:dd:00:01", "servicenode=sn1", "xcatmaster=sn1");
+  const db = new Database(mn.dbPath);
+  const { layout, entries } = goldenGpt();
+  db.query("INSERT INTO xcimg_capture (imagename, node, disk_layout, files) VALUES (?, 'golden', ?, ?)").run(IMG, JSON.stringify(layout), entries);
+  db.close();
+  // on the MN: the archive and environment are built, cn01 gets its rows; its files are sn1's
+  await ok(mn, "clone", "cn01", "-o", IMG);
+  sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
+  sn = new Sandbox("snc-sn");
+  const snToml = [
+    `[ssh]`,
+    `identity = "${sshd.clientKey}"`,
+    `[sn]`,
+    `mn = "127.0.0.1"`,
+    `mn_port = ${sshd.port}`,
+    `known_hosts = "${sshd.knownHosts}"`,
+    `name = "sn1"`,
+    `remote_xcimg = "${BIN}"`,
+  ].join("\n");
+  writeFileSync(sn.config, `${readFileSync(sn.config, "utf8").replace('master = "10.0.2.2"', 'master = "10.9.0.1"')}\n${snToml}\n`);
+}, 120000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  mn?.cleanup();
+  sn?.cleanup();
+});
+
+describe("sn sync of a sysclone image", () => {
+  test("a manifest digest that does not match: the clone archive is not switched in", async () => {
+    const good = readFileSync(manifestOn(mn), "utf8");
+    const m = JSON.parse(good) as { artifacts: Record<string, { sha256: string }> };
+    expect(Object.keys(m.artifacts)).toContain("clone/rootimg.tar.gz");
+    (m.artifacts["clone/rootimg.tar.gz"] as { sha256: string }).sha256 = "0".repeat(64);
+    writeFileSync(manifestOn(mn), JSON.stringify(m));
+    try {
+      const r = await syncJson();
+      expect(r.code).toBe(1);
+      expect(r.data.failed?.cn01).toContain("clone/rootimg.tar.gz arrived with SHA-256");
+      expect(existsSync(cloneOn(sn, "rootimg.tar.gz"))).toBe(false);
+      expect(existsSync(join(sn.installdir, "sysclone", "images", IMG))).toBe(false);
+    } finally {
+      writeFileSync(manifestOn(mn), good);
+    }
+  }, 60000);
+
+  test("the tree, the clone archive and environment and the manifest arrive, checked", async () => {
+    const r = await syncJson();
+    // the SN does not write clone boot files yet (docs/service-nodes.md, "Not done yet"): cn01 is reported, exit 1
+    expect(r.code).toBe(1);
+    expect(Object.keys(r.data.failed ?? {})).toEqual(["cn01"]);
+    const img = r.data.images?.find((i) => i.image === IMG);
+    expect(img?.switched).toBe(true);
+    expect(img?.verified).toEqual(expect.arrayContaining(["clone/rootimg.tar.gz", "clone/cloneenv.cpio.gz", "clone/kernel"]));
+    for (const f of ["rootimg.tar.gz", "cloneenv.cpio.gz", "kernel"]) expect(sha(cloneOn(sn, f))).toBe(sha(cloneOn(mn, f)));
+    expect(readFileSync(manifestOn(sn), "utf8")).toBe(readFileSync(manifestOn(mn), "utf8"));
+    expect(readFileSync(join(sn.installdir, "sysclone", "images", IMG, "etc", "os-release"), "utf8")).toContain("ID=debian");
+    // nothing staged is left behind, and the web server never sees the staging area (leading dot)
+    expect(existsSync(join(sn.installdir, ".xcimg-sn-stage", "sysclone", "clone", IMG))).toBe(false);
+    // the sync ran to its end and told the MN, with its exit code
+    const st = await mn.run("--json", "sn", "status");
+    const sn1 = (JSON.parse(st.stdout) as { sns: { sn: string; lastSync: { finished: { exit: number } | null } | null }[] }).sns.find((s) => s.sn === "sn1");
+    expect(sn1?.lastSync?.finished?.exit).toBe(r.code);
+    expect((await mn.run("sn", "status")).stdout).toMatch(
+      /sn1: 1 node\(s\), image\(s\) snclone; last sync \S+ from 127\.0\.0\.1, completed with problems \(exit 1\)/,
+    );
+  }, 60000);
+});
