@@ -84,7 +84,7 @@ function publishFetched(config: Config, img: Image, dir: string, kernel: string,
   const version = pickKernel(tree, img.attrs.kernelver)?.version;
   if (!version) {
     throw new NotFoundError(`${basename(packed)} cannot be booted: no kernel in ${tree}/boot, so no /lib/modules to build its first-stage initrd from`, {
-      hint: `install the kernel in the image, or set its version: 'xcimg image set ${img.name} kernelver=<version>'`,
+      hint: `put the kernel into the image, or set its version: 'xcimg image set ${img.name} kernelver=<version>'`,
     });
   }
   const stage = firstStageInitrd(tree, version, img.attrs.osarch || "x86_64", basename(packed));
