@@ -74,6 +74,8 @@ export interface SiteScriptRows {
   siteVars: [string, string][];
   /** nics rows by node (null: the site has no nics table). */
   nics: Map<string, Record<string, string>> | null;
+  /** pkglistText of an image's lists, read once per list, not once per node. */
+  pkglist(files: string | undefined): string;
 }
 
 export function siteScriptRows(config: Config, db: Db): SiteScriptRows {
@@ -111,7 +113,16 @@ export function siteScriptRows(config: Config, db: Db): SiteScriptRows {
     // the first row of a node, as find() picked it
     for (const r of nicRows) if (r.node !== undefined && !nics.has(r.node)) nics.set(r.node, r);
   }
-  return { siteVars: vars, nics };
+  const lists = new Map<string, string>();
+  const pkglist = (files: string | undefined) => {
+    let text = lists.get(files ?? "");
+    if (text === undefined) {
+      text = pkglistText(files);
+      lists.set(files ?? "", text);
+    }
+    return text;
+  };
+  return { siteVars: vars, nics, pkglist };
 }
 
 export function postscriptEnv(config: Config, db: Db, i: EnvInput, shared: SiteScriptRows = siteScriptRows(config, db)): [string, string][] {
@@ -148,9 +159,9 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput, shared: SiteS
   // OSIMAGE_VARS_EXPORT
   if (img.pkgdir) set("OSPKGDIR", img.pkgdir);
   if (img.otherpkgdir) set("OTHERPKGDIR", img.otherpkgdir);
-  const ospkgs = pkglistText(img.pkglist);
+  const ospkgs = shared.pkglist(img.pkglist);
   if (ospkgs) set("OSPKGS", ospkgs);
-  const other = pkglistText(img.otherpkglist);
+  const other = shared.pkglist(img.otherpkglist);
   if (other) {
     const lists = other.split("#NEW_INSTALL_LIST#").map((s) => s.replace(/^,+|,+$/g, ""));
     for (const [n, l] of lists.entries()) set(`OTHERPKGS${n + 1}`, l);
