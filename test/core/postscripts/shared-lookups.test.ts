@@ -19,7 +19,10 @@ const config = () => ({ ...loadConfig({ env: {} }), installdir: join(dir, "insta
 const input = (node: string, ip: string) => ({
   node,
   attrs: { ip, groups: "compute,all", postscripts: "setupib" },
-  image: { name: "img", attrs: { osvers: "debian12", osarch: "x86_64", profile: "compute", postscripts: "syslog,missing1", pkglist: join(dir, "compute.pkglist") } },
+  image: {
+    name: "img",
+    attrs: { osvers: "debian12", osarch: "x86_64", profile: "compute", postscripts: "syslog,missing1", pkglist: join(dir, "compute.pkglist") },
+  },
   state: "netboot",
   master: "10.0.0.1",
   mac: "52:54:00:00:00:01",
