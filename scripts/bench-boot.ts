@@ -219,7 +219,7 @@ const keysTable = `The alternative for the costliest CPU step per node, measured
 `;
 const md = `# boot benchmark
 
-\`bun scripts/bench-boot.ts${baseRef ? ` --base ${baseRef}` : ""} --reps ${reps}${base === binDir ? "" : ` --dir ${base}`}\` on ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)}, ${fsDesc};
+\`bun scripts/bench-boot.ts${baseRef ? ` --base ${baseRef}` : ""} --reps ${reps}${base === binDir ? "" : ` --dir ${base}`}${K === 1000 ? "" : ` --keys ${K}`}\` on ${cpus().length} × ${cpus()[0]?.model.trim()}, ${new Date().toISOString().slice(0, 10)}, ${fsDesc};
 load average (1 min) ${load0.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after — a shared machine, so
 every cell is the median of ${reps} interleaved runs and rows compare within one run only.
 
