@@ -72,34 +72,51 @@ export interface MemoryEntry {
   rdevMinor?: number;
 }
 
-/** A complete newc archive of `entries`, in the order given. */
+/**
+ * A complete newc archive of `entries`, in the order given. Sized first and written into one
+ * buffer: `xcimg boot` builds one per node, and the three small buffers per entry this used
+ * to concatenate were a tenth of an unchanged 10,000-node boot.
+ */
 export function memoryCpio(entries: readonly MemoryEntry[], mtime: number): Buffer {
-  const parts: Buffer[] = [];
-  let ino = 0;
+  const datas: Uint8Array[] = [];
+  let total = headerLength(TRAILER.length);
   for (const e of entries) {
-    const data = e.data === undefined ? Buffer.alloc(0) : Buffer.from(e.data);
-    const name = Buffer.from(e.name);
-    parts.push(
-      encodeHeader(
-        {
-          ino: ++ino,
-          mode: e.mode,
-          uid: e.uid ?? 0,
-          gid: e.gid ?? 0,
-          nlink: (e.mode & 0o170000) === 0o040000 ? 2 : 1,
-          mtime: newcTime(mtime),
-          size: data.length,
-          rdevMajor: e.rdevMajor ?? 0,
-          rdevMinor: e.rdevMinor ?? 0,
-        },
-        name,
-      ),
-    );
-    if (data.length) parts.push(data, Buffer.alloc(pad4(data.length)));
+    const data = e.data === undefined ? EMPTY : typeof e.data === "string" ? Buffer.from(e.data) : e.data;
+    datas.push(data);
+    total += headerLength(Buffer.byteLength(e.name)) + data.length + pad4(data.length);
   }
-  parts.push(trailer());
-  return Buffer.concat(parts);
+  const out = Buffer.alloc(total); // zero-filled: NULs and padding
+  const t = newcTime(mtime);
+  let off = 0;
+  let ino = 0;
+  const put = (name: string, h: CpioHeader) => {
+    const nameLen = out.write(name, off + 110, "utf8");
+    out.write(NEWC_MAGIC, off, "latin1");
+    const fields = [h.ino, h.mode, h.uid, h.gid, h.nlink, h.mtime, h.size, 0, 0, h.rdevMajor, h.rdevMinor, nameLen + 1, 0];
+    for (let i = 0; i < fields.length; i++) putHex(out, off + 6 + i * 8, fields[i] as number);
+    off += headerLength(nameLen);
+  };
+  entries.forEach((e, i) => {
+    const data = datas[i] as Uint8Array;
+    put(e.name, {
+      ino: ++ino,
+      mode: e.mode,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      nlink: (e.mode & 0o170000) === 0o040000 ? 2 : 1,
+      mtime: t,
+      size: data.length,
+      rdevMajor: e.rdevMajor ?? 0,
+      rdevMinor: e.rdevMinor ?? 0,
+    });
+    out.set(data, off);
+    off += data.length + pad4(data.length);
+  });
+  put(TRAILER, { ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0 });
+  return out;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * A newc stream whose first entry gets another mode (type bits kept), owner and group: for

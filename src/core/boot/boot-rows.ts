@@ -1,5 +1,5 @@
 import type { Db } from "../db/open";
-import { rowsWhereIn, upsert } from "../db/rows";
+import { rowsWhereIn, upsertMany } from "../db/rows";
 import type { TableName } from "../db/tables";
 import type { Attrs, ObjectType } from "../defs/object";
 
@@ -31,14 +31,23 @@ export function writeNodeRows(db: Db, type: ObjectType, rows: { node: string; at
         rows.map((r) => r.node),
       ).map((r) => [r[key] as string, r]),
     );
+    const changed: Record<string, string | null>[] = [];
     for (const { node, attrs } of rows) {
       const cur = own.get(node);
       if (cur && cols.every((c) => (cur[c.column] ?? "") === (attrs[c.attr] ?? ""))) continue;
-      const values: Record<string, string | null> = {};
+      const values: Record<string, string | null> = { [key]: node };
       for (const c of cols) values[c.column] = attrs[c.attr] ? (attrs[c.attr] as string) : null;
-      upsert(db, table, { [key]: node }, values);
-      written++;
+      changed.push(values);
     }
+    // one SQL text for the table's rows (upsert built it anew per row; PostgreSQL gets many rows per statement)
+    upsertMany(
+      db,
+      table,
+      [key],
+      cols.map((c) => c.column),
+      changed,
+    );
+    written += changed.length;
   }
   return written;
 }

@@ -8,7 +8,7 @@ import { type Attrs, writeObject } from "../defs/object";
 import { publishBootLoaders } from "../dhcp/loaders";
 import { DataError, fsError } from "../errors";
 import { safeNodeFileName } from "../names";
-import { imageHasSystemd, nodeScriptFiles } from "../postscripts/node-files";
+import { imageHasSystemd, nodeScriptFiles, sharedScriptData } from "../postscripts/node-files";
 import { phaseTimer } from "../timing";
 import { BootFileCache } from "./boot-files";
 import { writeNodeRows } from "./boot-rows";
@@ -166,6 +166,8 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
     phase("save host keys (fsync)");
   }
 
+  // the site's rows every node's mypostscript repeats: read once, not once per node
+  const scriptData = ov?.postscripts ? sharedScriptData(cfg, db) : undefined;
   for (const { n, job, net, extra, base } of planned) {
     const { node, attrs: a } = n;
     if (opts.rowsOnly?.has(node)) {
@@ -177,7 +179,7 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
       const own: string[] = [];
       if (ov && facts && perms) {
         const master = a.xcatmaster || cfg.master;
-        const scripts = ov.postscripts ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }) : undefined;
+        const scripts = scriptData ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }, scriptData) : undefined;
         if (scripts?.warning) ctx.log.warn(scripts.warning);
         const identity: OverlayInput = {
           node,

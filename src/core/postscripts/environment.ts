@@ -65,9 +65,21 @@ export function pkglistText(files: string | undefined): string {
   return out.join(",");
 }
 
-export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, string][] {
-  const a = i.attrs;
-  const img = i.image.attrs;
+/**
+ * What postscriptEnv reads of the site's tables: the same for every node, so `xcimg boot` of
+ * 10,000 nodes reads them once (siteScriptRows) instead of once per node — the per-node site,
+ * networks and nics queries were a third of an unchanged boot's CPU time.
+ */
+export interface SiteScriptRows {
+  /** SITE keys, SITEMASTER, INSTALLDIR, TFTPDIR, NETWORKS_LINE*: in xCAT's order, before the node's own. */
+  siteVars: [string, string][];
+  /** nics rows by node (null: the site has no nics table). */
+  nics: Map<string, Record<string, string>> | null;
+  /** pkglistText of an image's lists, read once per list, not once per node. */
+  pkglist(files: string | undefined): string;
+}
+
+export function siteScriptRows(config: Config, db: Db): SiteScriptRows {
   const vars: [string, string][] = [];
   const set = (k: string, v: string | undefined) => vars.push([k, v ?? ""]);
 
@@ -95,6 +107,30 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
       set(`NETWORKS_LINE${n + 1}`, `${cols.map((c) => `${c}=${r[c]}`).join("||")}||comments=`);
     });
   }
+  const nicRows = optionalRows(db, "nics");
+  let nics: SiteScriptRows["nics"] = null;
+  if (nicRows) {
+    nics = new Map();
+    // the first row of a node, as find() picked it
+    for (const r of nicRows) if (r.node !== undefined && !nics.has(r.node)) nics.set(r.node, r);
+  }
+  const lists = new Map<string, string>();
+  const pkglist = (files: string | undefined) => {
+    let text = lists.get(files ?? "");
+    if (text === undefined) {
+      text = pkglistText(files);
+      lists.set(files ?? "", text);
+    }
+    return text;
+  };
+  return { siteVars: vars, nics, pkglist };
+}
+
+export function postscriptEnv(config: Config, db: Db, i: EnvInput, shared: SiteScriptRows = siteScriptRows(config, db)): [string, string][] {
+  const a = i.attrs;
+  const img = i.image.attrs;
+  const vars: [string, string][] = [...shared.siteVars];
+  const set = (k: string, v: string | undefined) => vars.push([k, v ?? ""]);
 
   set("NODE", i.node);
   set("IPADDR", a.ip);
@@ -127,9 +163,9 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
     set("OTHERPKGDIR", img.otherpkgdir);
     set("OTHERPKGDIR_URL", otherpkgUrls(config, i.master, img.otherpkgdir));
   }
-  const ospkgs = pkglistText(img.pkglist);
+  const ospkgs = shared.pkglist(img.pkglist);
   if (ospkgs) set("OSPKGS", ospkgs);
-  const other = pkglistText(img.otherpkglist);
+  const other = shared.pkglist(img.otherpkglist);
   if (other) {
     const lists = other.split("#NEW_INSTALL_LIST#").map((s) => s.replace(/^,+|,+$/g, ""));
     for (const [n, l] of lists.entries()) set(`OTHERPKGS${n + 1}`, l);
@@ -140,7 +176,7 @@ export function postscriptEnv(config: Config, db: Db, i: EnvInput): [string, str
     if (m) set(m[1] as string, m[2]);
   }
 
-  const nics = optionalRows(db, "nics")?.find((r) => r.node === i.node);
+  const nics = shared.nics?.get(i.node);
   if (nics) {
     for (const col of ["nicips", "nichostnamesuffixes", "nictypes", "niccustomscripts", "nicnetworks", "nicextraparams", "nicdevices"])
       set(col.toUpperCase(), nics[col]);

@@ -7,8 +7,8 @@ import type { Db } from "../db/open";
 import type { Attrs } from "../defs/object";
 import { shq } from "../remote/shell";
 import { BUILTIN_SCRIPT_NAMES, builtinFiles } from "./builtins";
-import { type EnvInput, exportLines, postscriptEnv } from "./environment";
-import { BUILT_IN_NETBOOT, describePostscript, type NodePostscripts, nodePostscripts, postscriptLines } from "./order";
+import { type EnvInput, exportLines, postscriptEnv, type SiteScriptRows, siteScriptRows } from "./environment";
+import { BUILT_IN_NETBOOT, describePostscript, type NodePostscripts, nodePostscripts, postscriptLines, type ScriptLookups, scriptLookups } from "./order";
 import { RUNNER_PATH, RUNNER_SCRIPT } from "./runner";
 
 /**
@@ -87,9 +87,19 @@ export function postscriptsUrl(config: Config, master: string): string {
   return `http://${host}:${config["http.port"]}${urlPath(config, join(config.installdir, "postscripts"))}`;
 }
 
-export function nodeScriptFiles(config: Config, db: Db, i: NodeScriptsInput): NodeScripts {
-  const scripts = nodePostscripts(config, db, i.image.attrs, i.attrs as Attrs, BUILT_IN_NETBOOT, BUILTIN_SCRIPT_NAMES);
-  const vars = postscriptEnv(config, db, i);
+/** The site-wide lookups of nodeScriptFiles, made once for a command that renders many nodes. */
+export interface SharedScriptData {
+  env: SiteScriptRows;
+  lookups: ScriptLookups;
+}
+
+export function sharedScriptData(config: Config, db: Db): SharedScriptData {
+  return { env: siteScriptRows(config, db), lookups: scriptLookups(config, db) };
+}
+
+export function nodeScriptFiles(config: Config, db: Db, i: NodeScriptsInput, shared: SharedScriptData = sharedScriptData(config, db)): NodeScripts {
+  const scripts = nodePostscripts(config, db, i.image.attrs, i.attrs as Attrs, BUILT_IN_NETBOOT, BUILTIN_SCRIPT_NAMES, shared.lookups);
+  const vars = postscriptEnv(config, db, i, shared.env);
   const runnerEnv = [
     "# written by xcimg boot; read by /etc/xcimg/postscripts.sh",
     `XCIMG_POSTSCRIPTS_URL=${shq(postscriptsUrl(config, i.master))}`,

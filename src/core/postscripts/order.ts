@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
-import { enabledRow } from "../db/rows";
+import { enabledRow, type Row } from "../db/rows";
 import { shq } from "../remote/shell";
 
 /**
@@ -68,6 +68,31 @@ export function parsePostscripts(...lists: (string | null | undefined)[]): Posts
   return out;
 }
 
+/**
+ * What nodePostscripts looks up that is the same for every node: the xcatdefaults row and
+ * which names <installdir>/postscripts holds. One per command, so `xcimg boot` of 10,000
+ * nodes makes one query and one stat per script name, not one per node.
+ */
+export interface ScriptLookups {
+  defaults: Row | null;
+  present(name: string): boolean;
+}
+
+export function scriptLookups(config: Config, db: Db): ScriptLookups {
+  const seen = new Map<string, boolean>();
+  return {
+    defaults: enabledRow(db, "postscripts", { node: "xcatdefaults" }),
+    present(name) {
+      let there = seen.get(name);
+      if (there === undefined) {
+        there = existsSync(join(config.installdir, "postscripts", name));
+        seen.set(name, there);
+      }
+      return there;
+    },
+  };
+}
+
 export function nodePostscripts(
   config: Config,
   db: Db,
@@ -75,8 +100,9 @@ export function nodePostscripts(
   node: { postscripts?: string; postbootscripts?: string },
   builtIn: readonly string[] = BUILT_IN,
   scripts: readonly string[] = [],
+  shared: ScriptLookups = scriptLookups(config, db),
 ): NodePostscripts {
-  const defaults = enabledRow(db, "postscripts", { node: "xcatdefaults" });
+  const { defaults } = shared;
   const out: NodePostscripts = { run: [], boot: [], builtIn: [], xcimg: [], missing: [] };
   const sort = (list: Postscript[], into: Postscript[]) => {
     for (const p of list) {
@@ -84,7 +110,7 @@ export function nodePostscripts(
       else if (scripts.includes(p.name)) {
         into.push(p);
         if (!out.xcimg.includes(p.name)) out.xcimg.push(p.name);
-      } else if (!NAME.test(p.name) || !existsSync(join(config.installdir, "postscripts", p.name))) out.missing.push(p.name);
+      } else if (!NAME.test(p.name) || !shared.present(p.name)) out.missing.push(p.name);
       else into.push(p);
     }
   };
