@@ -5,6 +5,7 @@ import type { Context } from "../../core/context";
 import { openDb } from "../../core/db/open";
 import { ExitCode, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
+import { SIGNATURE_SUFFIX } from "../../core/provenance/manifest";
 import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
 import { postscriptsJob } from "../../core/sn/postscripts";
@@ -12,6 +13,7 @@ import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
 import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
+import { pulledImageTrust } from "../../core/sn/trust";
 import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
 import { renderServed } from "./render";
 
@@ -65,6 +67,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           );
           const manifest =
             p.manifest && (await mnRun(session, ["test", "-f", p.manifest.from as string])).code !== 0 ? { ...p.manifest, from: null } : p.manifest;
+          const signed = manifest?.from ? (await mnRun(session, ["test", "-f", `${manifest.from}${SIGNATURE_SUFFIX}`])).code === 0 : false;
           const r = await pullImage({
             image: p.image,
             host: t.host,
@@ -72,7 +75,8 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
             dir: p.dir,
             own,
             resolve: p.resolve,
-            manifest,
+            manifest: manifest && { ...manifest, signed },
+            trust: pulledImageTrust(ctx, p.image),
             ssh,
             dryRun,
             signal: ctx.signal,

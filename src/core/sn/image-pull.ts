@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { DataError, fsError } from "../errors";
 import { fsyncDir } from "../fs/atomic";
 import { exchangeDirs } from "../fs/swap";
-import { MANIFEST_FILE } from "../provenance/manifest";
+import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "../provenance/manifest";
 import { digestFile } from "../provenance/tree-digest";
 import { type RsyncStats, remotePath, rsyncPull } from "./rsync";
 
@@ -63,7 +63,19 @@ export interface PullJob {
    * directory is its tree keeps `<dir>.xcimg-manifest.json`): fetched, checked against, and put
    * in place after the switch. from null: the MN has none.
    */
-  manifest?: { from: string | null; dest: string };
+  manifest?: { from: string | null; dest: string; signed?: boolean };
+  /**
+   * This SN's [trust] policy on the image manifest that arrived (null: the MN has none), judged
+   * after the digests and before anything is switched in; throws to refuse the image
+   * (core/sn/trust.ts). Unset: not judged ([trust] require = "off", and the postscripts).
+   */
+  trust?(manifest: PulledManifest | null): void;
+}
+
+export interface PulledManifest {
+  text: string;
+  /** The armored SSH signature beside it (`<manifest>.sig`), or null. */
+  signature: string | null;
 }
 
 export interface OwnDir {
@@ -130,8 +142,15 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   if (o.manifest?.from) {
     manifest = `${staged}.manifest`;
     add(result.stats, await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from), dest: manifest, signal: o.signal }));
+    rmSync(manifest + SIGNATURE_SUFFIX, { force: true });
+    if (o.manifest.signed)
+      add(
+        result.stats,
+        await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from + SIGNATURE_SUFFIX), dest: manifest + SIGNATURE_SUFFIX, signal: o.signal }),
+      );
   }
   result.verified = verifyArtifacts(staged, o.image, manifest, o.resolve);
+  o.trust?.(pulledManifest(manifest));
   o.prepare?.(staged);
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
@@ -150,6 +169,9 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   if (o.manifest?.from) {
     try {
       renameSync(manifest, o.manifest.dest);
+      // the signature goes with its manifest; an old one beside a new unsigned manifest would be a lie
+      if (existsSync(manifest + SIGNATURE_SUFFIX)) renameSync(manifest + SIGNATURE_SUFFIX, o.manifest.dest + SIGNATURE_SUFFIX);
+      else rmSync(o.manifest.dest + SIGNATURE_SUFFIX, { force: true });
     } catch (e) {
       throw fsError(e, `cannot move ${manifest} to ${o.manifest.dest}`);
     }
@@ -236,4 +258,10 @@ function verifyArtifacts(dir: string, image: string, mf: string, resolve?: (rel:
     done.push(rel);
   }
   return done;
+}
+
+function pulledManifest(path: string): PulledManifest | null {
+  if (!existsSync(path)) return null;
+  const sig = path + SIGNATURE_SUFFIX;
+  return { text: readFileSync(path, "utf8"), signature: existsSync(sig) ? readFileSync(sig, "utf8") : null };
 }
