@@ -62,10 +62,26 @@ beforeAll(async () => {
   await ok("table", "set", "nics", "node=cn02", "nicips=eth0!10.1.0.6|10.1.0.7", "nictypes=eth0!ethernet", "nicnetworks=eth0!net1");
   await node("cn03", "postscripts=confignetwork");
   await ok("table", "set", "nics", "node=cn03", "nicips=ib0!10.2.0.8", "nictypes=ib0!Infiniband", "nicnetworks=ib0!net2");
+  // hostile values that would land in files a shell reads (ifcfg, interfaces): refused
+  await ok("table", "set", "networks", "net=10.3.0.0,mask=255.255.255.0", "netname=net3", "gateway=10.3.0.1;reboot");
+  await node("cn05", "postscripts=confignetwork");
+  await ok("table", "set", "nics", "node=cn05", "nicips=eth0!10.3.0.5", "nictypes=eth0!ethernet", "nicnetworks=eth0!net3");
+  await node("cn06", "postscripts=confignetwork");
+  await ok(
+    "table",
+    "set",
+    "nics",
+    "node=cn06",
+    "nicips=bond0!10.2.0.6",
+    "nictypes=bond0!bond",
+    "nicdevices=bond0!eth1|eth2",
+    "nicnetworks=bond0!net2",
+    'nicextraparams=bond0!BONDING_OPTS=mode=$(touch /pwned)"',
+  );
   // one static NIC, applied now
   await node("cn04", "postscripts=confignetwork");
   await ok("table", "set", "nics", "node=cn04", "nicips=eth0!10.1.0.9", "nictypes=eth0!ethernet", "nicnetworks=eth0!net1", "nicextraparams=eth0!MTU=1400");
-  await ok("boot", "cn01,cn02,cn03,cn04", "-o", image);
+  await ok("boot", "cn01,cn02,cn03,cn04,cn05,cn06", "-o", image);
 }, 120000);
 afterAll(() => {
   server?.stop();
@@ -252,6 +268,8 @@ describe("confignetwork: a static NIC, a bond of two NICs and a VLAN on the bond
     for (const [node, message] of [
       ["cn02", "confignetwork: error: eth0: nicips has 2 address(es) but nicnetworks 1 network(s); each address needs its network"],
       ["cn03", "confignetwork: error: nictype 'infiniband' of ib0 is not one xcimg's confignetwork configures (ethernet, bond, vlan, unused)"],
+      ["cn05", "confignetwork: error: network net3: gateway '10.3.0.1;reboot' is not an address"],
+      ["cn06", `confignetwork: error: bond0: bonding option 'mode=$(touch' is not name=value with a plain value`],
     ] as const) {
       const root = nodeRoot(node);
       const r = runOn(root, ["'confignetwork' '--stack=networkd'"]);
@@ -448,6 +466,29 @@ describe("otherpkgs", () => {
     expect(existsSync(join(upper, "usr/share/xcimg-test/xcimg-hello"))).toBe(false);
     expect(stdout).toContain("Package: xcimg-extra\nStatus: install ok installed\n");
     expect(server.log).toContain("/install/post/otherpkgs/debian/x86_64/xcimg-extra_1.0_all.deb");
+  }, 120000);
+
+  test("a list word that would reach the package manager as an option: refused before any repository is written", async () => {
+    const list = join(sb.dir, "hostile.otherpkgs.pkglist");
+    writeFileSync(list, "xcimg-hello\n---y\n");
+    let r = await sb.run(
+      "image",
+      "set",
+      "opt-install",
+      "provmethod=install",
+      "osvers=debian12",
+      "osarch=x86_64",
+      "profile=compute",
+      `otherpkgdir=${join(sb.installdir, "post/otherpkgs/debian/x86_64")}`,
+      `otherpkglist=${list}`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    r = await sb.run("node", "set", "cn07", "groups=compute,all", "arch=x86_64", "provmethod=opt-install", "xcatmaster=127.0.0.1");
+    expect(r.code, r.stderr).toBe(0);
+    const { code, log, upper } = await diskful("cn07", "opt-install", "'otherpkgs'", "true");
+    expect(code).toBe(1);
+    expect(log).toContain("otherpkgs: error: '---y' in the otherpkglist is not a package name");
+    expect(existsSync(join(upper, "etc/apt/sources.list.d/xcimg-otherpkgs.list"))).toBe(false);
   }, 120000);
 
   test("a diskful node with dnf: the otherpkgdir as a repository, the package installed by rpm", async () => {

@@ -124,6 +124,12 @@ for _nic in $NICS; do
 		net_add "$_nic" addrs "$_ip/$_prefix"
 		_gw=$(network "$_net" gateway)
 		case $_gw in "<xcatmaster>" | "&lt;xcatmaster&gt;") _gw=${MASTER:-} ;; esac
+		# written unquoted into ifcfg and ifupdown files a shell reads: an address, nothing else
+		case $_gw in
+		"") ;;
+		*:*) case $_gw in *[!0-9A-Fa-f:]*) die "network $_net: gateway '$_gw' is not an address" ;; esac ;;
+		*) is_ipv4 "$_gw" || die "network $_net: gateway '$_gw' is not an address" ;;
+		esac
 		[ -n "$(net_get "$_nic" gw)" ] || [ -z "$_gw" ] || net_set "$_nic" gw "$_gw"
 		_mtu=$(network "$_net" mtu)
 		[ -z "$_mtu" ] || net_set "$_nic" mtu "$_mtu"
@@ -138,7 +144,9 @@ for _nic in $NICS; do
 	done
 	case $(net_get "$_nic" mtu) in *[!0-9]*) die "$_nic: MTU '$(net_get "$_nic" mtu)' is not a number" ;; esac
 	for _o in $(net_get "$_nic" bondopts); do
-		case $_o in [a-z]*=?*) ;; *) die "$_nic: bonding option '$_o' is not name=value" ;; esac
+		# name=value with a plain value (numbers, names, address lists such as arp_ip_target=+10.0.0.1,10.0.0.2):
+		# it lands inside BONDING_OPTS="…" in an ifcfg file, which initscripts source as shell
+		case $_o in [a-z]*=*[!A-Za-z0-9_.,:+-]* | [a-z]*=) die "$_nic: bonding option '$_o' is not name=value with a plain value" ;; [a-z]*=?*) ;; *) die "$_nic: bonding option '$_o' is not name=value" ;; esac
 	done
 	if [ "$_type" = vlan ]; then
 		_parent=$(attr "${NICDEVICES:-}" "$_nic")

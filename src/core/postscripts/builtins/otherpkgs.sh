@@ -10,6 +10,7 @@
 # (genimage's otherpkglist), so otherpkgs says so and changes nothing.
 #   otherpkgs [--pm=apt|dnf|yum|zypper]
 XCIMG_NAME=otherpkgs
+set -f # the lists' words are package names, never file patterns
 note() { echo "$XCIMG_NAME: $*"; }
 die() {
 	echo "$XCIMG_NAME: error: $*" >&2
@@ -56,6 +57,10 @@ while [ "$_i" -le "$OTHERPKGS_INDEX" ]; do
 	_l=""
 	eval "_l=\${OTHERPKGS$_i:-}"
 	for _p in $(printf '%s' "$_l" | tr ',' ' '); do
+		# what reaches the package manager must be a name, never an option (---y, -/-o): checked
+		# here, before any repository is written
+		case $_p in --*) _n=${_p#--} ;; -*) _n=${_p#-} ;; *) _n=${_p##*/} ;; esac
+		case $_n in -* | "") die "'$_p' in the otherpkglist is not a package name" ;; esac
 		case $_p in
 		*/*)
 			_d=${_p%/*}
@@ -122,6 +127,7 @@ while [ "$_i" -le "$OTHERPKGS_INDEX" ]; do
 		*) _inst="$_inst ${_p##*/}" ;;
 		esac
 	done
+
 	# shellcheck disable=SC2086 # package names, one word each
 	pm remove $_pre
 	# shellcheck disable=SC2086
