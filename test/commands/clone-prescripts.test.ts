@@ -1,9 +1,8 @@
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { goldenGpt } from "../helpers/clone-layouts";
 import { Sandbox } from "../helpers/sandbox";
+import { defineFakeSyscloneImage } from "../helpers/sysclone-image";
 
 /**
  * Preparing clones is xCAT's `nodeset <nr> osimage=<sysclone image>`, so the prescripts table's
@@ -16,24 +15,8 @@ let log: string;
 
 beforeAll(async () => {
   sb = new Sandbox("clone-prescripts");
-  const tree = join(sb.installdir, "sysclone/images", IMG);
-  // the tools clone.sh runs inside the image (image-tools.ts): present as files is enough here
-  const tools = ["grub-install", "grub-mkconfig", "sfdisk", "blkid", "mkfs.ext4", "mkfs.vfat", "mkfs.xfs", "mkswap", "tar", "curl", "gzip"];
-  mkdirSync(join(tree, "usr/bin"), { recursive: true });
-  for (const t of tools) writeFileSync(join(tree, "usr/bin", t), "#!/bin/sh\n", { mode: 0o755 });
-  mkdirSync(join(tree, "usr/lib/grub/x86_64-efi"), { recursive: true });
-  mkdirSync(join(tree, "lib/systemd"), { recursive: true });
-  writeFileSync(join(tree, "lib/systemd/systemd"), "");
-  mkdirSync(join(tree, "boot"), { recursive: true });
-  writeFileSync(join(tree, "boot/vmlinuz-6.1.0-9-amd64"), "kernel");
-  mkdirSync(join(tree, "etc"), { recursive: true });
-  writeFileSync(join(tree, "etc/os-release"), 'ID=debian\nNAME="Debian GNU/Linux"\n');
-  expect((await sb.run("image", "set", IMG, "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`)).code).toBe(0);
+  await defineFakeSyscloneImage(sb, IMG);
   for (const n of ["cn01", "cn02"]) expect((await sb.run("node", "set", n, "groups=compute,all", `mac=52:54:00:00:00:0${n.slice(-1)}`)).code).toBe(0);
-  const db = new Database(sb.dbPath);
-  const { layout, entries } = goldenGpt();
-  db.query("INSERT INTO xcimg_capture (imagename, node, disk_layout, files) VALUES (?, 'golden', ?, ?)").run(IMG, JSON.stringify(layout), entries);
-  db.close();
   const pre = join(sb.installdir, "prescripts");
   mkdirSync(pre, { recursive: true });
   log = join(sb.dir, "prescripts.log");

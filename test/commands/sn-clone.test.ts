@@ -1,9 +1,8 @@
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { goldenGpt } from "../helpers/clone-layouts";
 import { Sandbox } from "../helpers/sandbox";
+import { defineFakeSyscloneImage } from "../helpers/sysclone-image";
 
 /**
  * `xcimg clone` on the MN of a node behind a service node (issue #18): like `boot`
@@ -16,25 +15,9 @@ const tftp = (p: string) => join(sb.tftpdir, p);
 
 beforeAll(async () => {
   sb = new Sandbox("sn-clone");
-  const tree = join(sb.installdir, "sysclone/images", IMG);
-  // the tools clone.sh runs inside the image (image-tools.ts): present as files is enough here
-  const tools = ["grub-install", "grub-mkconfig", "sfdisk", "blkid", "mkfs.ext4", "mkfs.vfat", "mkfs.xfs", "mkswap", "tar", "curl", "gzip"];
-  mkdirSync(join(tree, "usr/bin"), { recursive: true });
-  for (const t of tools) writeFileSync(join(tree, "usr/bin", t), "#!/bin/sh\n", { mode: 0o755 });
-  mkdirSync(join(tree, "usr/lib/grub/x86_64-efi"), { recursive: true });
-  mkdirSync(join(tree, "lib/systemd"), { recursive: true });
-  writeFileSync(join(tree, "lib/systemd/systemd"), "");
-  mkdirSync(join(tree, "boot"), { recursive: true });
-  writeFileSync(join(tree, "boot/vmlinuz-6.1.0-9-amd64"), "kernel");
-  mkdirSync(join(tree, "etc"), { recursive: true });
-  writeFileSync(join(tree, "etc/os-release"), 'ID=debian\nNAME="Debian GNU/Linux"\n');
-  expect((await sb.run("image", "set", IMG, "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`)).code).toBe(0);
+  await defineFakeSyscloneImage(sb, IMG);
   expect((await sb.run("node", "set", "cn01", "groups=all", "mac=52:54:00:00:00:01", "servicenode=sn1", "xcatmaster=sn1")).code).toBe(0);
   expect((await sb.run("node", "set", "cn05", "groups=all", "mac=52:54:00:00:00:05")).code).toBe(0);
-  const db = new Database(sb.dbPath);
-  const { layout, entries } = goldenGpt();
-  db.query("INSERT INTO xcimg_capture (imagename, node, disk_layout, files) VALUES (?, 'golden', ?, ?)").run(IMG, JSON.stringify(layout), entries);
-  db.close();
 });
 afterAll(() => sb?.cleanup());
 

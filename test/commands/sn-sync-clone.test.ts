@@ -1,11 +1,10 @@
-import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { goldenGpt } from "../helpers/clone-layouts";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
+import { defineFakeSyscloneImage } from "../helpers/sysclone-image";
 
 /**
  * `sn sync` of a sysclone image (issue #18): besides the image's tree, the SN mirrors what the
@@ -44,24 +43,8 @@ async function syncJson() {
 beforeAll(async () => {
   expect(existsSync(BIN)).toBe(true);
   mn = new Sandbox("snc-mn");
-  const tree = join(mn.installdir, "sysclone/images", IMG);
-  // the tools clone.sh runs inside the image (image-tools.ts): present as files is enough here
-  const tools = ["grub-install", "grub-mkconfig", "sfdisk", "blkid", "mkfs.ext4", "mkfs.vfat", "mkfs.xfs", "mkswap", "tar", "curl", "gzip"];
-  mkdirSync(join(tree, "usr/bin"), { recursive: true });
-  for (const t of tools) writeFileSync(join(tree, "usr/bin", t), "#!/bin/sh\n", { mode: 0o755 });
-  mkdirSync(join(tree, "usr/lib/grub/x86_64-efi"), { recursive: true });
-  mkdirSync(join(tree, "lib/systemd"), { recursive: true });
-  writeFileSync(join(tree, "lib/systemd/systemd"), "");
-  mkdirSync(join(tree, "boot"), { recursive: true });
-  writeFileSync(join(tree, "boot/vmlinuz-6.1.0-9-amd64"), "kernel");
-  mkdirSync(join(tree, "etc"), { recursive: true });
-  writeFileSync(join(tree, "etc/os-release"), 'ID=debian\nNAME="Debian GNU/Linux"\n');
-  await ok(mn, "image", "set", IMG, "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`);
+  await defineFakeSyscloneImage(mn, IMG);
   await ok(mn, "node", "set", "cn01", "groups=all", "mac=52:54:00:dd:00:01", "servicenode=sn1", "xcatmaster=sn1");
-  const db = new Database(mn.dbPath);
-  const { layout, entries } = goldenGpt();
-  db.query("INSERT INTO xcimg_capture (imagename, node, disk_layout, files) VALUES (?, 'golden', ?, ?)").run(IMG, JSON.stringify(layout), entries);
-  db.close();
   // on the MN: the archive and environment are built, cn01 gets its rows; its files are sn1's
   await ok(mn, "clone", "cn01", "-o", IMG);
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
