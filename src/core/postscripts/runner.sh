@@ -5,7 +5,8 @@
 #   postscripts.sh post        fetch and run the postscripts      (xcimg-postscripts.service)
 #   postscripts.sh postboot    then the postbootscripts, report   (xcimg-postbootscripts.service)
 #   postscripts.sh all         both, for images without systemd   (inittab / rcS, see hook)
-#   postscripts.sh run LIST    run the scripts LIST names, already in /xcatpost (updatenode -P)
+#   postscripts.sh run LIST [PHASE]  run the scripts LIST names, already in /xcatpost
+#                              (updatenode -P; sysclone's clone.sh for a built-in, PHASE postscript)
 #   postscripts.sh hook ROOT   from the initrd's /init: start `all` from the image's own init
 #                              when that is not systemd
 #
@@ -188,7 +189,7 @@ run)
 	RCS=$RUN/updatenode.rc
 	rm -f "$STATUS" "$RCS"
 	status state running
-	run_list updatenode "$2" no
+	run_list "${3:-updatenode}" "$2" no
 	if [ -n "$FAILED" ]; then
 		status state failed
 		echo "failed:$FAILED"

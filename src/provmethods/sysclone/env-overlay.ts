@@ -20,7 +20,8 @@ export function identityFilesOf(input: OverlayInput): string[] {
     .map((e) => e.name);
 }
 
-export function envOverlay(input: OverlayInput, planEnv: string, mtime: number): Buffer {
+/** files: more of the plan (postscripts.ts cloneScriptFiles), their directories made as needed. */
+export function envOverlay(input: OverlayInput, planEnv: string, mtime: number, files: MemoryEntry[] = []): Buffer {
   const base = overlayEntries(input);
   const have = new Set(base.map((e) => e.name));
   const extra: MemoryEntry[] = [];
@@ -39,9 +40,14 @@ export function envOverlay(input: OverlayInput, planEnv: string, mtime: number):
     { name: "etc/systemd/system/xcimg-clone.target", mode: 0o100644, data: CLONE_TARGET },
     { name: "etc/systemd/system/xcimg-clone.service", mode: 0o100644, data: CLONE_SERVICE },
   );
+  for (const f of files) {
+    const parts = f.name.split("/").slice(0, -1);
+    for (let n = 1; n <= parts.length; n++) dir(parts.slice(0, n).join("/"), input.facts);
+    extra.push(f);
+  }
   // directories first, in path order, as the kernel needs them before their files
   const entries = [...base, ...extra];
   const dirs = entries.filter((e) => (e.mode & 0o170000) === 0o040000).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const files = entries.filter((e) => (e.mode & 0o170000) !== 0o040000);
-  return memoryCpio([...dirs, ...files], mtime);
+  const rest = entries.filter((e) => (e.mode & 0o170000) !== 0o040000);
+  return memoryCpio([...dirs, ...rest], mtime);
 }

@@ -16,7 +16,7 @@ import { renderPlanEnv } from "./node-plan";
 import { cloneKernelArgs } from "./node-script";
 import { groupsOf, overrideChain, packOverride } from "./overrides";
 import { type ClonePlan, planFor, type TooSmall } from "./planner";
-import { describePostscript, type NodePostscripts, nodePostscripts } from "./postscripts";
+import { clonePostscripts, cloneScriptFiles, describePostscript, type NodePostscripts } from "./postscripts";
 import { publishClone } from "./publish";
 import { packCloneSynclists, planCloneSynclists } from "./synclists";
 
@@ -188,7 +188,9 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
           tools,
           planOptions: { entries },
         });
-        return envOverlay(identity, planEnv, mtime);
+        // xcimg's built-ins the node lists, with the runner and mypostscript that run them (postscripts.ts)
+        const scriptFiles = cloneScriptFiles(cfg, db, { node: n.node, attrs: n.attrs, image: img, master: identity.master, mac: n.mac }, scripts);
+        return envOverlay(identity, planEnv, mtime, scriptFiles);
       },
     },
     rowAttrs: { status: "installing", statustime: new Date().toISOString() },
@@ -235,7 +237,7 @@ function nodeInfo(
   currstate: string,
   synclists: string[],
 ): { info: NodeCloneInfo; scripts: NodePostscripts } {
-  const ps = nodePostscripts(ctx.config, ctx.db(), img.attrs, a);
+  const ps = clonePostscripts(ctx.config, ctx.db(), img.attrs, a);
   const warnings: string[] = [];
   if (ps.missing.length) warnings.push(`postscripts not in ${join(ctx.config.installdir, "postscripts")}, skipped: ${ps.missing.join(", ")}`);
   if (!a.mac && !a.installnic) warnings.push("No MAC address available for this node");

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { servedPerms } from "../../../src/core/boot/served-perms";
 import { goldenGpt } from "../../helpers/clone-layouts";
+import { readNewc } from "../../helpers/newc";
 import { Sandbox } from "../../helpers/sandbox";
 
 /**
@@ -33,7 +34,7 @@ beforeAll(async () => {
   writeFileSync(join(tree, "etc/os-release"), 'ID=debian\nNAME="Debian GNU/Linux"\n');
   expect((await sb.run("image", "set", IMG, "provmethod=sysclone", "osvers=debian12", "osarch=x86_64", `rootimgdir=${tree}`)).code).toBe(0);
   const ok = [
-    ["cn01", "mac=52:54:00:00:00:01", "ip=10.0.0.11"],
+    ["cn01", "mac=52:54:00:00:00:01", "ip=10.0.0.11", "postscripts=syslog,mysite"],
     ["cn02"], // no MAC
     ["cn03", "mac=52:54:00:00:00:03", "serialport=0"], // no serialspeed: its command line fails
   ];
@@ -61,6 +62,16 @@ describe("xcimg clone through the shared boot loop", () => {
     expect(readFileSync(tftp("xcat/xnba/nodes/cn01"), "utf8")).toContain("xcimg.clone=");
     const overlay = statSync(tftp("xcat/overlay/cn01.cpio"));
     expect(overlay.mode & 0o7777).toBe(servedPerms(undefined).mode);
+    // xcimg's built-in syslog travels in the plan's directory with the runner and mypostscript;
+    // only the name nobody provides is reported (postscripts.test.ts runs them)
+    const entries = readNewc(readFileSync(tftp("xcat/overlay/cn01.cpio")));
+    const names = entries.map((e) => e.name.toString());
+    for (const f of ["builtins", "builtins/syslog", "postscripts.sh", "mypostscript"]) expect(names).toContain(`etc/xcimg/clone/${f}`);
+    expect(names.indexOf("etc/xcimg/clone/builtins")).toBeLessThan(names.indexOf("etc/xcimg/clone/builtins/syslog"));
+    const myps = entries.find((e) => e.name.toString() === "etc/xcimg/clone/mypostscript");
+    expect(myps?.data.toString()).toContain("NODE='cn01'");
+    expect(myps?.data.toString()).toContain("# postscripts-start-here\n# syslog\n# postscripts-end-here\n");
+    expect(r.stderr).toMatch(/cn01: postscripts not in \S+, skipped: mysite\n/);
     for (const n of ["cn02", "cn03", "cn04"]) {
       expect(existsSync(tftp(`xcat/xnba/nodes/${n}`)), n).toBe(false);
       expect(existsSync(tftp(`xcat/overlay/${n}.cpio`)), n).toBe(false);

@@ -8,7 +8,7 @@ import { upsert } from "../../../src/core/db/rows";
 import { normalizeLayout } from "../../../src/provmethods/sysclone/layout";
 import { renderPlanEnv } from "../../../src/provmethods/sysclone/node-plan";
 import { CLONE_SCRIPT } from "../../../src/provmethods/sysclone/node-script";
-import { nodePostscripts, parsePostscripts } from "../../../src/provmethods/sysclone/postscripts";
+import { clonePostscripts, cloneScriptFiles, nodePostscripts, parsePostscripts } from "../../../src/provmethods/sysclone/postscripts";
 import { goldenGpt, planInput } from "../../helpers/clone-layouts";
 import { type StaticServer, serveStatic } from "../../helpers/http-serve";
 
@@ -176,5 +176,95 @@ describe("clone.sh runs them", () => {
     expect(readFileSync(join(T, "var/lib/xcimg/postbootscripts.done"), "utf8")).toMatch(/^finished=\d{4}-\d\d-\d\dT[\d:]+Z\nfailed=broken\n$/);
     expect(readFileSync(join(T, "var/log/xcimg/postbootscripts.log"), "utf8")).toMatch(/\+ firstboot one \$HOME\n/);
     expect(() => lstatSync(wants)).toThrow();
+  });
+});
+
+/** A busybox root (the static busybox and its applets), as the shared runner and the built-ins need sed, awk, ip... */
+function busyboxRoot(T: string): void {
+  mkdirSync(join(T, "bin"), { recursive: true });
+  const bb = Bun.which("busybox");
+  if (!bb) throw new Error("no busybox on this machine (install busybox-static)");
+  copyFileSync(bb, join(T, "bin/busybox"));
+  Bun.spawnSync(["chmod", "755", join(T, "bin/busybox")]);
+  for (const d of ["sbin", "usr/bin", "usr/sbin", "dev", "run", "tmp", "etc/network", "etc/chrony", "etc/systemd/system"])
+    mkdirSync(join(T, d), { recursive: true });
+  const applets = Bun.spawnSync([join(T, "bin/busybox"), "--list-full"])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean);
+  for (const a of applets) if (!existsSync(join(T, a))) Bun.spawnSync(["ln", "-s", "/bin/busybox", join(T, a)]);
+  if (Bun.spawnSync(["mknod", "-m", "666", join(T, "dev/null"), "c", "1", "3"]).exitCode !== 0)
+    throw new Error("mknod /dev/null failed (the test runs as root)");
+  // the image's configuration the built-ins find: rsyslog (syslog), chrony (setupntp), ifupdown (hardeths)
+  writeFileSync(join(T, "etc/rsyslog.conf"), 'module(load="imuxsock")\n');
+  writeFileSync(join(T, "etc/network/interfaces"), "auto lo\niface lo inet loopback\n");
+}
+
+describe("xcimg's built-ins on a clone", () => {
+  test("syslog, setupntp, hardeths run from the plan through the shared runner in the new system; only a name nobody provides is skipped", async () => {
+    const config = { ...loadConfig({ env: {} }), installdir: join(dir, "install") };
+    const db = openDb(join(dir, "builtins.sqlite"));
+    upsert(db, "site", { key: "ntpservers" }, { value: "ntp1.example,<xcatmaster>" });
+    // the site's directory has a file named syslog (beforeAll): the built-in runs, not that file
+    const ps = clonePostscripts(config, db, {}, { postscripts: "syslog,setupntp,hardeths,mysite", postbootscripts: "otherpkgs" });
+    expect(ps.run.map((p) => p.name)).toEqual(["syslog", "setupntp", "hardeths"]);
+    expect(ps.xcimg).toEqual(["syslog", "setupntp", "hardeths", "otherpkgs"]);
+    expect(ps.missing).toEqual(["mysite"]);
+    const files = cloneScriptFiles(config, db, { node: "cn01", attrs: {}, image: { name: "golden-vm", attrs: {} }, master: "10.0.9.1" }, ps);
+    db.close();
+    expect(files.map((f) => f.name).sort()).toEqual(
+      ["postscripts.sh", "mypostscript", "builtins/syslog", "builtins/setupntp", "builtins/hardeths", "builtins/otherpkgs", "builtins/lib/netconf.sh"]
+        .map((n) => `etc/xcimg/clone/${n}`)
+        .sort(),
+    );
+    // the plan's directory in the clone environment, as the overlay carries it
+    const run = join(dir, "run-builtins");
+    for (const f of files) {
+      const to = join(run, f.name.slice("etc/xcimg/clone/".length));
+      mkdirSync(dirname(to), { recursive: true });
+      writeFileSync(to, f.data as string, { mode: f.mode & 0o777 });
+    }
+    writeFileSync(
+      join(run, "plan.env"),
+      renderPlanEnv(planInput(normalizeLayout(goldenGpt().layout, "golden-vm"), { httpPort: http.port, postscripts: ps.run, postbootscripts: ps.boot })),
+    );
+    writeFileSync(join(dir, "clone.sh"), CLONE_SCRIPT);
+    const T = join(dir, "target-builtins");
+    busyboxRoot(T);
+    // a network namespace with one NIC whose address hardeths makes static
+    const body = `T=${T}; FETCHER=curl; sleep() { :; }; postscripts; postbootscripts; echo "warnings:$WARNINGS"`;
+    const net =
+      "ip link add xc0 type veth peer name xc1 && ip addr add 10.1.0.5/24 dev xc0 && ip link set xc1 up && ip link set xc0 up && ip route add default via 10.1.0.1";
+    const p = Bun.spawn(
+      ["unshare", "-n", "dash", "-c", `${net} && XC_LIB=1 XC_DIR=${run} XC_RUN=${run}; . ${join(dir, "clone.sh")}; . ${run}/plan.env; ${body}`],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(code, err).toBe(0);
+    const log = readFileSync(join(T, "var/log/xcat/xcat.log"), "utf8");
+    expect(out.trim(), log).toBe("warnings:");
+    // not the site's recorder of that name: nothing was fetched for the built-ins
+    expect(existsSync(join(T, "xcatpost/ran"))).toBe(false);
+    expect(existsSync(join(T, "xcatpost/syslog"))).toBe(false);
+    expect(readFileSync(join(T, "etc/rsyslog.d/xcimg-remote.conf"), "utf8")).toBe(
+      "# written by xcimg's syslog postscript: every message to the management node too\n*.* @10.0.9.1\n",
+    );
+    expect(readFileSync(join(T, "etc/chrony/chrony.conf"), "utf8")).toContain("server ntp1.example iburst\nserver 10.0.9.1 iburst\n");
+    expect(readFileSync(join(T, "etc/network/interfaces"), "utf8")).toContain("10.1.0.5");
+    expect(log).toMatch(/running postscript syslog \(xcimg's built-in\)/);
+    expect(log).toMatch(/postscript hardeths exited 0/);
+    expect(err).toContain("xcimg-clone: postscripts: setupntp");
+    // otherpkgs, a postbootscript: listed for the first boot, its built-in in the new system
+    expect(readFileSync(join(T, "xcatpost/xcimg-postbootscripts.list"), "utf8")).toBe("'otherpkgs'\n");
+    expect(existsSync(join(T, "etc/xcimg/builtins/otherpkgs"))).toBe(true);
+    expect(readFileSync(join(T, "xcatpost/mypostscript"), "utf8")).toContain("NODE='cn01'");
+    // at the first boot the unit's runner hands it to the shared runner too (no otherpkgs list: nothing to install)
+    const boot = Bun.spawnSync(["/usr/sbin/chroot", T, "/xcatpost/xcimg-postbootscripts"], { env: { PATH: "/usr/bin:/bin" } });
+    expect(boot.exitCode, boot.stderr.toString()).toBe(0);
+    expect(readFileSync(join(T, "var/log/xcat/xcat.log"), "utf8")).toMatch(/running postbootscript otherpkgs \(xcimg's built-in\)/);
+    expect(readFileSync(join(T, "var/lib/xcimg/postbootscripts.done"), "utf8")).toMatch(/\nfailed=\n$/);
   });
 });

@@ -125,6 +125,30 @@ fetch_postscript() {
 	chmod 755 "$T/xcatpost/$1"
 }
 
+# A name xcimg provides itself (syslog, setupntp, ...: core/postscripts/builtins/) has its script
+# in the plan's directory, with the shared runner and the node's mypostscript (sysclone/postscripts.ts):
+# it is not fetched, and runs through that runner in the new system, as on netboot and install nodes.
+is_builtin() { [ -f "$XC_DIR/builtins/$1" ]; }
+
+# the runner, the built-ins and mypostscript into the new system, where the runner looks for them
+install_builtins() {
+	[ -z "${BUILTINS_IN:-}" ] || return 0
+	{ mkdir -p "$T/etc/xcimg" "$T/xcatpost" && rm -rf "$T/etc/xcimg/builtins" && cp -R "$XC_DIR/builtins" "$T/etc/xcimg/builtins" &&
+		cp "$XC_DIR/postscripts.sh" "$T/etc/xcimg/postscripts.sh" && cp "$XC_DIR/mypostscript" "$T/xcatpost/mypostscript" &&
+		chmod 600 "$T/xcatpost/mypostscript"; } || fail "cannot copy xcimg's built-in postscripts into the new system"
+	BUILTINS_IN=1
+}
+
+# run_builtin LINE: one built-in entry, by the runner's `run` mode (output in the new system's /var/log/xcat/xcat.log)
+run_builtin() {
+	install_builtins
+	printf '%s\n' "$1" >"$T/xcatpost/xcimg-clone-builtin.list"
+	chroot "$T" /bin/sh /etc/xcimg/postscripts.sh run /xcatpost/xcimg-clone-builtin.list postscript </dev/null >>"$LOG" 2>&1
+	_rc=$?
+	rm -f "$T/xcatpost/xcimg-clone-builtin.list"
+	return "$_rc"
+}
+
 # shellcheck disable=SC2120 # the positional parameters are each line's own, set with 'set --'
 postscripts() {
 	[ -n "$XC_POSTSCRIPTS" ] || return 0
@@ -133,6 +157,11 @@ postscripts() {
 		[ -n "$_line" ] || continue
 		eval "set -- $_line"
 		status postscripts "$*"
+		if is_builtin "$1"; then
+			log "+ postscript $* (xcimg's built-in)"
+			run_builtin "$_line" || WARNINGS="$WARNINGS postscript $1 failed (see /var/log/xcat/xcat.log on the disk);"
+			continue
+		fi
 		fetch_postscript "$1" || continue
 		log "+ postscript $*"
 		# xCAT's basic variables; the script runs from /xcatpost with its own arguments
@@ -164,7 +193,8 @@ postbootscripts() {
 	while IFS= read -r _line; do
 		[ -n "$_line" ] || continue
 		eval "set -- $_line"
-		if fetch_postscript "$1"; then printf '%s\n' "$_line" >>"$T/xcatpost/xcimg-postbootscripts.list"; fi
+		if is_builtin "$1"; then install_builtins; elif ! fetch_postscript "$1"; then continue; fi
+		printf '%s\n' "$_line" >>"$T/xcatpost/xcimg-postbootscripts.list"
 	done <<EOF
 $XC_POSTBOOTSCRIPTS
 EOF
@@ -188,7 +218,13 @@ while IFS= read -r line; do
 	echo "$(date '+%F %T') + $*" >>"$LOG"
 	name=$1
 	shift
-	(cd /xcatpost && exec "./$name" "$@") </dev/null >>"$LOG" 2>&1 || failed="$failed $name"
+	if [ -f "/etc/xcimg/builtins/$name" ]; then
+		# xcimg's built-in: through the shared runner, as at clone time
+		printf '%s\n' "$line" >/xcatpost/.xcimg-builtin.list
+		/bin/sh /etc/xcimg/postscripts.sh run /xcatpost/.xcimg-builtin.list postbootscript </dev/null >>"$LOG" 2>&1 || failed="$failed $name"
+	else
+		(cd /xcatpost && exec "./$name" "$@") </dev/null >>"$LOG" 2>&1 || failed="$failed $name"
+	fi
 done </xcatpost/xcimg-postbootscripts.list
 printf 'finished=%s\nfailed=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${failed# }" >/var/lib/xcimg/postbootscripts.done
 rm -f /etc/systemd/system/multi-user.target.wants/xcimg-postbootscripts.service
