@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from "node:path";
 import { type StaticServer, serveStatic } from "../helpers/http-serve";
 import { bootVm } from "../helpers/qemu";
-import { makeRpmRepo, mountsUnder } from "../helpers/rpm-repo";
+import { makeRpmRepo, mountsUnder, nodeRpmTree } from "../helpers/rpm-repo";
 import { ROOT, Sandbox } from "../helpers/sandbox";
 
 /**
@@ -13,13 +13,16 @@ import { ROOT, Sandbox } from "../helpers/sandbox";
  * package carries the test kernel (.cache/fixtures) with its virtio modules, another the
  * busybox userland of scripts/mkroot-busybox.sh, whose init prints the `xcimg-node:` line the
  * boot tests wait for, and then the running kernel's release. Signatures are verified (no
- * --insecure): the repository's key is imported into the tree's rpmdb. About 10 s under TCG.
+ * --insecure): the repository's key is imported into the tree's rpmdb. A third package carries
+ * an rpm for the node (Debian's, with EL's %_dbpath /var/lib/rpm), and the node's `rpm -qa` on
+ * the console must list what the MN reads in the tree's /var/lib/rpm: genimage wrote the
+ * database where the image's own rpm looks, not in Debian's ~/.rpmdb. About 10 s under TCG.
  */
 let sb: Sandbox;
 let server: StaticServer;
 let repo: string;
 const IMG = "rocky9.4-x86_64-netboot-compute";
-const PKGS = ["xcimg-test-busybox", "xcimg-test-kernel"];
+const PKGS = ["xcimg-test-busybox", "xcimg-test-kernel", "xcimg-test-rpm"];
 const tree = () => join(sb.installdir, "netboot/rocky9.4/x86_64/compute/rootimg");
 
 beforeAll(() => {
@@ -34,12 +37,17 @@ beforeAll(() => {
   const userland = join(sb.dir, "trees/busybox");
   const kernel = join(sb.dir, "trees/kernel");
   execFileSync("bash", [join(ROOT, "scripts/mkroot-busybox.sh"), userland], { stdio: ["ignore", "ignore", "pipe"] });
-  appendFileSync(join(userland, "etc/init.d/rcS"), 'echo "xcimg-uname: $(uname -r)"\n');
+  // the packaged rpm by its path: busybox's ash runs its own rpm applet (no database) for `rpm`
+  appendFileSync(
+    join(userland, "etc/init.d/rcS"),
+    ["/usr/bin/rpm -qa > /tmp/rpm-qa 2>&1", 'echo "xcimg-rpm-rc: $?"', "sed 's/^/xcimg-rpm: /' /tmp/rpm-qa", 'echo "xcimg-uname: $(uname -r)"', ""].join("\n"),
+  );
   mkdirSync(kernel);
   for (const d of ["boot", "lib"]) renameSync(join(userland, d), join(kernel, d));
   repo = makeRpmRepo(join(sb.dir, "rpms"), [
     { name: "xcimg-test-busybox", sign: "good", tree: userland },
     { name: "xcimg-test-kernel", sign: "good", tree: kernel },
+    { name: "xcimg-test-rpm", sign: "good", tree: nodeRpmTree(join(sb.dir, "trees/rpm")) },
   ]).repo;
   writeFileSync(join(sb.dir, "compute.pkglist"), `${PKGS.join("\n")}\n`);
 }, 180_000);
@@ -92,6 +100,15 @@ describe("genimage (dnf) → pack → boot in qemu", () => {
     }).trim();
     // an EdDSA header signature (rpm keeps non-RSA ones in DSAHEADER) whose long key ID ends in the key's short one
     for (const l of pkgs) expect(l).toMatch(new RegExp(`, Key ID [0-9a-f]{8}${keyid}$`, "i"));
+    // the database is the tree's /var/lib/rpm; Debian's default would have left it in /root/.rpmdb
+    expect(existsSync(join(tree(), "var/lib/rpm/rpmdb.sqlite"))).toBe(true);
+    expect(existsSync(join(tree(), "root/.rpmdb"))).toBe(false);
+    // what the node's own rpm must list: every NEVRA, the signing key's gpg-pubkey too
+    const hostQa = execFileSync("rpm", ["--root", tree(), "--dbpath", "/var/lib/rpm", "-qa"], { encoding: "utf8", env: { ...process.env, HOME: sb.dir } })
+      .split("\n")
+      .filter(Boolean)
+      .sort();
+    expect(hostQa).toHaveLength(PKGS.length + 1);
 
     r = await sb.bin(["pack", IMG]);
     expect(r.code, r.stderr).toBe(0);
@@ -121,5 +138,9 @@ describe("genimage (dnf) → pack → boot in qemu", () => {
     expect(vm.console).toMatch(/xcimg-node: hostname=cn01 root=tmpfs ip=10\.0\.2\.15\/24\s/);
     expect(vm.match?.[0]).toMatch(new RegExp(`^xcimg-uname: ${ver.replaceAll(".", "\\.")}\\s$`));
     expect(vm.console).toContain(`xcimg: node cn01, image ${IMG}`);
+    // the node's rpm (from xcimg-test-rpm, default %_dbpath) reads the database genimage wrote
+    expect(vm.console).toMatch(/xcimg-rpm-rc: 0\s/);
+    const nodeQa = [...vm.console.matchAll(/^xcimg-rpm: (.*?)\r?$/gm)].map((m) => m[1]).sort();
+    expect(nodeQa).toEqual(hostQa);
   }, 400_000);
 });

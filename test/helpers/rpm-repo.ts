@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /**
  * A real RPM repository for genimage's EL backend, made on this Debian machine with Debian's
@@ -110,4 +110,29 @@ export function mountsUnder(dir: string): string[] {
     .split("\n")
     .map((l) => l.split(" ")[1] ?? "")
     .filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
+
+/**
+ * A tree with this machine's (Debian's) rpm for a node: /usr/bin/rpm, the shared libraries
+ * `ldd` lists at the paths it names, and rpm's configuration as an EL rpm has it — rpmrc,
+ * popt aliases, the x86_64 platform macros, and the macros file with EL's default
+ * `%_dbpath /var/lib/rpm` instead of Debian's ~/.rpmdb (Debian bug #1004863), which also
+ * needs a bash the node may not have.
+ */
+export function nodeRpmTree(dir: string): string {
+  const put = (from: string, to = from) => {
+    mkdirSync(join(dir, dirname(to)), { recursive: true });
+    copyFileSync(from, join(dir, to)); // symlinks followed: the file itself where ldd names it
+  };
+  put("/usr/bin/rpm");
+  const libs = execFileSync("ldd", ["/usr/bin/rpm"], { encoding: "utf8" }).matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g);
+  for (const [, lib] of libs) if (lib) put(lib);
+  const conf = "/usr/lib/rpm";
+  for (const f of readdirSync(conf)) if (f === "rpmrc" || f.startsWith("rpmpopt-")) put(join(conf, f));
+  put(join(conf, "platform/x86_64-linux/macros"));
+  const macros = readFileSync(join(conf, "macros"), "utf8");
+  if (!/^%_dbpath\s.*$/m.test(macros)) throw new Error(`${conf}/macros sets no %_dbpath`);
+  writeFileSync(join(dir, conf, "macros"), macros.replace(/^%_dbpath\s.*$/m, "%_dbpath\t\t/var/lib/rpm"));
+  mkdirSync(join(dir, "var/lib/rpm"), { recursive: true });
+  return dir;
 }
