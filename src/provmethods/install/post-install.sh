@@ -85,7 +85,7 @@ _failed=$(sed -n 's/^failed=//p' "$ROOT/var/lib/xcimg/postscripts.status" 2>/dev
 say "postscripts run${_failed:+, failed: $_failed}"
 
 if [ -z "$XCIMG_MARK_URL" ]; then
-	say "no installed marker for this node (no hosts.ip, or not an iPXE node): it network-boots the installer again until 'xcimg boot $XCIMG_NODE boot'"
+	say "no installed marker for this node (the node has no hosts.ip): it network-boots the installer again until 'xcimg boot $XCIMG_NODE boot'"
 elif mark; then
 	say "installed: marked at $XCIMG_MARK_URL, the next boot starts the disk"
 else
