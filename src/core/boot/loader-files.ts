@@ -66,7 +66,10 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
     rm(`${f}.pxelinux`);
   } else if (j.loader.startsWith("grub2")) {
     const protocol = j.loader === "grub2-http" ? "http" : "tftp";
-    const text = grub2Config({ ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode }, myIp);
+    const text = grub2Config(
+      { ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode, node: j.node },
+      myIp,
+    );
     written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
   } else if (j.loader === "pxe") {
     const f = join(paths.pxelinuxDir, j.node);

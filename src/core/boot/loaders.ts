@@ -53,6 +53,9 @@ export const GRUB2_LOCAL_BOOT = [
   "exit",
 ];
 
+/** The variable a done marker sets for GRUB: `<var>=<node>`, in a GRUB environment block. */
+export const GRUB2_MARKER_VAR = "xcimg_done";
+
 /**
  * A done marker URL as GRUB's http module names it: (http,<host>[:<port>])<path>. GRUB 2.06
  * reads the port after a colon of the device name, so an IPv6 host cannot be written (null).
@@ -108,6 +111,8 @@ export interface Grub2Input extends LoaderInput {
   httpRoot: string;
   arch: string;
   debug?: boolean;
+  /** The node the file is for: a done marker counts only when it names it (GRUB2_MARKER_VAR). */
+  node?: string;
 }
 
 /** grub2: <tftpdir>/boot/grub2/<node>, hard-linked as grub.cfg-01-<mac> and grub.cfg-<HEXIP>. No newline after }. */
@@ -117,14 +122,20 @@ export function grub2Config(i: Grub2Input, myIp: string): string {
   const root = i.protocol === "http" ? i.httpRoot : "";
   let s = `#${i.currstate}\n`;
   const marker = i.doneMarker ? grub2MarkerPath(i.doneMarker.url) : null;
-  if (i.doneMarker && marker) s += `${DONE_MARKER_LINE}${i.doneMarker.file}\n`;
+  if (i.doneMarker && marker && i.node) s += `${DONE_MARKER_LINE}${i.doneMarker.file}\n`;
   if (i.debug) s += "set debug=all\n";
   s += "set timeout=5\n";
-  if (marker) {
-    // test -s opens the file (an HTTP GET; 404 is false) and only reads its size: whatever the
-    // marker holds is never run. `-e`/`-f` cannot see files on a network device (GRUB's netfs has no listing)
+  if (marker && i.node) {
+    // GRUB 2.06's http module opens a 404 (or 403) as a file with the error page's size, so
+    // `test -s` would call every node installed; `-e`/`-f` see no file on a network device at
+    // all. load_env reads the marker as a GRUB environment block (GRUB_MARKER_BLOCK) and takes
+    // only the one variable, which must name this node: an error page is no valid block, and
+    // whatever the marker holds is never run. An absent marker prints "invalid environment block".
     s += "insmod http\n";
-    s += `if [ -s ${marker} ]; then\n`;
+    s += "insmod loadenv\n";
+    s += `set ${GRUB2_MARKER_VAR}=\n`;
+    s += `load_env -f ${marker} ${GRUB2_MARKER_VAR}\n`;
+    s += `if [ "$${GRUB2_MARKER_VAR}" = "${i.node}" ]; then\n`;
     s += GRUB2_LOCAL_BOOT.map((l) => `    ${l}\n`).join("");
     s += "fi\n";
   }

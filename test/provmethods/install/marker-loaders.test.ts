@@ -11,8 +11,8 @@ import { freePort } from "../../helpers/sshd";
 
 /**
  * The installed marker for GRUB2 and pxelinux install nodes (iPXE's is post-install.test.ts):
- * a GRUB2 file tests the marker over HTTP before its menu and real grub-script-check (GRUB
- * 2.06, grub-common) accepts it; a pxelinux file only names it, and `xcimg boot <nr> boot
+ * a GRUB2 file reads the marker over HTTP (load_env) before its menu and real grub-script-check
+ * (GRUB 2.06, grub-common) accepts it; a pxelinux file only names it, and `xcimg boot <nr> boot
  * --if-marked` switches exactly the nodes whose marker a real nginx received by WebDAV PUT.
  */
 const IMG = "debian12.5.0-x86_64-install-compute";
@@ -58,14 +58,17 @@ afterAll(async () => {
 const marker = () => join(sb.installdir, "xcimg-installed", "cn07");
 
 describe("install: GRUB2 and pxelinux nodes boot their disk once installed", () => {
-  test("GRUB2: the marker is tested over HTTP before the menu; grub-script-check accepts the file", () => {
+  test("GRUB2: the marker is read over HTTP (load_env, it must name the node) before the menu; grub-script-check accepts the file", () => {
     const grub = readFileSync(join(sb.tftpdir, "boot", "grub2", "grub.cfg-01-52-54-00-12-34-07"), "utf8");
-    expect(grub.split("\n").slice(0, 6)).toEqual([
+    expect(grub.split("\n").slice(0, 9)).toEqual([
       "#install debian12.5.0-x86_64-compute",
       `#local-once-exists ${marker()}`,
       "set timeout=5",
       "insmod http",
-      `if [ -s (http,127.0.0.1:${port})/install/xcimg-installed/cn07 ]; then`,
+      "insmod loadenv",
+      "set xcimg_done=",
+      `load_env -f (http,127.0.0.1:${port})/install/xcimg-installed/cn07 xcimg_done`,
+      'if [ "$xcimg_done" = "cn07" ]; then',
       '    if [ "$grub_platform" = "efi" ]; then',
     ]);
     expect(grub).toContain("            boot\n        fi\n    fi\n    exit\nfi\nset default=");
@@ -92,7 +95,7 @@ describe("install: GRUB2 and pxelinux nodes boot their disk once installed", () 
     expect(none.stdout).toBe("");
     expect(readFileSync(pxe, "utf8")).toStartWith("#install ");
 
-    const put = await fetch(`http://127.0.0.1:${port}/install/xcimg-installed/cn07`, { method: "PUT", body: "installed 2026-12-02\n" });
+    const put = await fetch(`http://127.0.0.1:${port}/install/xcimg-installed/cn07`, { method: "PUT", body: "# GRUB Environment Block\nxcimg_done=cn07\n" });
     expect(put.status).toBe(201);
     expect((await must("boot", "cn07", "--stat")).stdout).toBe(
       `cn07: install debian12.5.0-x86_64-compute (image ${IMG}, pxe; ${marker()} exists, which pxe cannot test: 'xcimg boot cn07 boot --if-marked' switches it)\n`,
