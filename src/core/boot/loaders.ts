@@ -128,7 +128,7 @@ export function grub2Config(i: Grub2Input, myIp: string): string {
   if (marker && i.node) {
     // GRUB 2.06's http module opens a 404 (or 403) as a file with the error page's size, so
     // `test -s` would call every node installed; `-e`/`-f` see no file on a network device at
-    // all. load_env reads the marker as a GRUB environment block (GRUB_MARKER_BLOCK) and takes
+    // all. load_env reads the marker as a GRUB environment block (the node PUTs one, docs/install.md) and takes
     // only the one variable, which must name this node: an error page is no valid block, and
     // whatever the marker holds is never run. An absent marker prints "invalid environment block".
     s += "insmod http\n";
