@@ -7,6 +7,7 @@ import { offlineNodes } from "../core/boot/boot";
 import { localBootNodes } from "../core/boot/local-boot";
 import { writeNodeAcl } from "../core/boot/node-acl";
 import { nodesByImage } from "../core/boot/plan";
+import { bootStat } from "../core/boot/stat";
 import { ExitCode, NotImplementedError, UsageError, XcimgError } from "../core/errors";
 import { expandNoderangeInterruptibly } from "../core/noderange/interruptible";
 import { findMethodFacts } from "../core/provmethod/facts";
@@ -27,6 +28,10 @@ export default leaf({
     osimage: { type: "string", alias: "o", description: "the image the nodes boot next (default: each node's nodetype.provmethod)" },
     offline: { type: "boolean", description: "remove the nodes' boot configs instead" },
     stat: { type: "boolean", description: "show what each node boots next, from its boot file (xCAT nodeset stat)" },
+    ifMarked: {
+      type: "boolean",
+      description: "with boot: only the nodes whose boot file names a done marker that exists (installed pxelinux nodes; docs/boot.md)",
+    },
   },
   readOnly: (args) => args.stat || args.state === "stat",
   examples: [
@@ -36,12 +41,17 @@ export default leaf({
     "xcimg boot cn001 --offline",
     "xcimg boot cn[001-128] boot        # next boot from the local disk (xCAT nodeset boot)",
     "xcimg boot cn001 osimage=rocky9-x86_64-netboot-compute   # xCAT nodeset's forms: osimage=, boot, offline, stat",
+    "xcimg boot all boot --if-marked    # installed nodes whose marker exists boot their disk (a systemd .path unit runs this)",
     "xcimg boot compute --stat          # cn001: netboot rocky9-x86_64-compute (image rocky9-x86_64-netboot-compute, xnba)",
   ],
   async run(ctx, args) {
     const act = bootAction(args);
-    const nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
+    if (args.ifMarked && act.kind !== "local") throw new UsageError("--if-marked goes with the boot action: xcimg boot <noderange> boot --if-marked");
+    let nodes = await expandNoderangeInterruptibly(ctx, args.noderange);
     if (act.kind === "stat") return statOutput(ctx, nodes);
+    // the noderange's nodes whose done marker exists; the others (and their prescripts) are left alone
+    if (args.ifMarked) nodes = bootStat(ctx, nodes).nodes.flatMap((n) => (n.doneMarker ? [n.node] : []));
+    if (nodes.length === 0) return output({ booted: [], failed: {} }, [], ExitCode.OK);
     return withPrescripts(ctx, nodes, nodesetAction(act), () => runAction(ctx, act, nodes));
   },
 });

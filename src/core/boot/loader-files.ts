@@ -32,7 +32,10 @@ export interface LoaderJob {
   xcatmaster?: string;
   published: PublishedImage;
   site: SiteSettings;
-  /** flavor.doneMarker: xnba scripts boot the local disk once it exists (loaders.ts). */
+  /**
+   * flavor.doneMarker: xnba scripts and GRUB2 files boot the local disk once it exists
+   * (loaders.ts); a pxelinux file names it for `xcimg boot --stat`, which then writes its local boot (stat.ts).
+   */
   doneMarker?: { url: string; file: string };
 }
 
@@ -43,8 +46,7 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   const written: string[] = [];
   const httpPort = cfg["http.port"];
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
-  const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files };
-  const xnbaInput = { ...input, doneMarker: j.doneMarker };
+  const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files, doneMarker: j.doneMarker };
   const rm = (p: string) => files.remove(p);
   if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node, rm);
   if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
@@ -53,18 +55,21 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   if (j.loader === "xnba") {
     const base = `http://\${next-server}${portSuffix}/tftpboot`;
     const f = join(paths.xnbaDir, j.node);
-    files.write(f, xnbaConfig(xnbaInput, base));
+    files.write(f, xnbaConfig(input, base));
     written.push(f);
     const uefi = `${f}.uefi`;
     if (j.published.efiStub) {
-      files.write(uefi, xnbaConfig(xnbaInput, base, { uefi: true }));
+      files.write(uefi, xnbaConfig(input, base, { uefi: true }));
       written.push(uefi);
     } else rm(uefi);
     rm(`${f}.elilo`);
     rm(`${f}.pxelinux`);
   } else if (j.loader.startsWith("grub2")) {
     const protocol = j.loader === "grub2-http" ? "http" : "tftp";
-    const text = grub2Config({ ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode }, myIp);
+    const text = grub2Config(
+      { ...input, protocol, serverIp: myIp, httpPort, httpRoot: "/tftpboot", arch: j.arch, debug: j.site.debugMode, node: j.node },
+      myIp,
+    );
     written.push(...grub2.write(j.node, text, [`grub.cfg-01-${dashedMac(j.mac)}`, ...(j.ip ? [`grub.cfg-${hexIp(j.ip)}`] : [])]));
   } else if (j.loader === "pxe") {
     const f = join(paths.pxelinuxDir, j.node);
@@ -94,6 +99,10 @@ export function checkLoaderJob(ctx: Context, j: LoaderJob): string {
   safeBootLine("the kernel command line", j.kcmdline);
   safeBootLine("chain.currstate", j.currstate);
   for (const f of [j.files.kernel, ...j.files.initrds]) safeBootLine("a boot file path", f);
+  if (j.doneMarker) {
+    safeBootLine("the done marker URL", j.doneMarker.url);
+    safeBootLine("the done marker file", j.doneMarker.file);
+  }
   return myIp;
 }
 

@@ -28,8 +28,43 @@ export interface LoaderInput {
   doneMarker?: { url: string; file: string };
 }
 
-/** The comment line of an iPXE script naming its done marker (read by stat.ts). */
+/** The comment line of a loader file naming its done marker (read by stat.ts). */
 export const DONE_MARKER_LINE = "#local-once-exists ";
+
+/**
+ * GRUB2's "boot the local disk" (local-boot.ts GRUB2_BOOT, and a marked node's grub2Config): on
+ * UEFI first chainload the disk's removable-path loader, as firmware such as OVMF (and some
+ * vendors') shows its setup screen when a network boot option returns instead of trying the
+ * next one; then `exit` to the firmware and its next boot device. Every module it names is
+ * built into Debian's signed grubnetx64.efi (part_gpt fat chain search test minicmd), so it
+ * needs no unsigned module under Secure Boot.
+ */
+export const GRUB2_LOCAL_BOOT = [
+  'if [ "$grub_platform" = "efi" ]; then',
+  "    insmod part_gpt",
+  "    insmod fat",
+  "    insmod chain",
+  "    if search --no-floppy --file --set=esp /EFI/BOOT/BOOTX64.EFI; then",
+  "        set root=$esp",
+  "        chainloader /EFI/BOOT/BOOTX64.EFI",
+  "        boot",
+  "    fi",
+  "fi",
+  "exit",
+];
+
+/** The variable a done marker sets for GRUB: `<var>=<node>`, in a GRUB environment block. */
+export const GRUB2_MARKER_VAR = "xcimg_done";
+
+/**
+ * A done marker URL as GRUB's http module names it: (http,<host>[:<port>])<path>. GRUB 2.06
+ * reads the port after a colon of the device name, so an IPv6 host cannot be written (null).
+ */
+export function grub2MarkerPath(url: string): string | null {
+  const u = new URL(url);
+  if (u.protocol !== "http:" || u.hostname.includes(":") || u.hostname.startsWith("[")) return null;
+  return `(http,${u.hostname}${u.port ? `:${u.port}` : ""})${u.pathname}`;
+}
 
 /** iPXE's variable for the DHCP next-server, which xCAT puts where the MN address goes. */
 const NEXT_SERVER = "$" + "{next-server}";
@@ -76,6 +111,8 @@ export interface Grub2Input extends LoaderInput {
   httpRoot: string;
   arch: string;
   debug?: boolean;
+  /** The node the file is for: a done marker counts only when it names it (GRUB2_MARKER_VAR). */
+  node?: string;
 }
 
 /** grub2: <tftpdir>/boot/grub2/<node>, hard-linked as grub.cfg-01-<mac> and grub.cfg-<HEXIP>. No newline after }. */
@@ -84,8 +121,24 @@ export function grub2Config(i: Grub2Input, myIp: string): string {
   const efi = /x86/i.test(i.arch) ? "efi" : "";
   const root = i.protocol === "http" ? i.httpRoot : "";
   let s = `#${i.currstate}\n`;
+  const marker = i.doneMarker ? grub2MarkerPath(i.doneMarker.url) : null;
+  if (i.doneMarker && marker && i.node) s += `${DONE_MARKER_LINE}${i.doneMarker.file}\n`;
   if (i.debug) s += "set debug=all\n";
   s += "set timeout=5\n";
+  if (marker && i.node) {
+    // GRUB 2.06's http module opens a 404 (or 403) as a file with the error page's size, so
+    // `test -s` would call every node installed; `-e`/`-f` see no file on a network device at
+    // all. load_env reads the marker as a GRUB environment block (the node PUTs one, docs/install.md) and takes
+    // only the one variable, which must name this node: an error page is no valid block, and
+    // whatever the marker holds is never run. An absent marker prints "invalid environment block".
+    s += "insmod http\n";
+    s += "insmod loadenv\n";
+    s += `set ${GRUB2_MARKER_VAR}=\n`;
+    s += `load_env -f ${marker} ${GRUB2_MARKER_VAR}\n`;
+    s += `if [ "$${GRUB2_MARKER_VAR}" = "${i.node}" ]; then\n`;
+    s += GRUB2_LOCAL_BOOT.map((l) => `    ${l}\n`).join("");
+    s += "fi\n";
+  }
   s += 'set default="xCAT OS Deployment"\n';
   s += 'menuentry "xCAT OS Deployment" {\n';
   s += "    insmod http\n";
@@ -103,6 +156,9 @@ export function grub2Config(i: Grub2Input, myIp: string): string {
 export function pxelinuxConfig(i: LoaderInput, myIp: string, opts: { ipappend?: boolean } = {}): string {
   const kcmd = i.kcmdline.replaceAll("!myipfn!", myIp);
   let s = `#${i.currstate}\n`;
+  // pxelinux cannot test for a file: the comment names the marker so that `xcimg boot --stat`
+  // (stat.ts), run by hand or by a systemd .path unit when a marker appears, writes the node's local boot
+  if (i.doneMarker) s += `${DONE_MARKER_LINE}${i.doneMarker.file}\n`;
   s += "DEFAULT xCAT\n";
   s += "LABEL xCAT\n";
   s += ` KERNEL ${i.files.kernel}\n`;

@@ -7,7 +7,7 @@ import { DataError, fsError } from "../errors";
 import { writeFileIfChanged } from "../fs/atomic";
 import { safeNodeFileName } from "../names";
 import { Grub2Links, removePxelinux, removeXnba } from "./loader-files";
-import { dashedMac, hexIp } from "./loaders";
+import { dashedMac, GRUB2_LOCAL_BOOT, hexIp } from "./loaders";
 import { firstMac } from "./mac";
 import { bootPaths } from "./paths";
 
@@ -21,24 +21,7 @@ import { bootPaths } from "./paths";
  * the disk's removable-path loader (which clone installs), as not every firmware moves on.
  */
 export const XNBA_BOOT = "#!gpxe\n#boot\nexit\n";
-export const GRUB2_BOOT = [
-  "#boot",
-  "set timeout=5",
-  // UEFI: start the disk's own loader from here. Firmware such as OVMF (and some vendors')
-  // shows its setup screen when a network boot option returns instead of trying the next one.
-  'if [ "$grub_platform" = "efi" ]; then',
-  "    insmod part_gpt",
-  "    insmod fat",
-  "    insmod chain",
-  "    if search --no-floppy --file --set=esp /EFI/BOOT/BOOTX64.EFI; then",
-  "        set root=$esp",
-  "        chainloader /EFI/BOOT/BOOTX64.EFI",
-  "        boot",
-  "    fi",
-  "fi",
-  "exit",
-  "",
-].join("\n");
+export const GRUB2_BOOT = ["#boot", "set timeout=5", ...GRUB2_LOCAL_BOOT, ""].join("\n");
 export const PXELINUX_BOOT = "#boot\nDEFAULT xCAT\nLABEL xCAT\nLOCALBOOT 0\n";
 
 export function writeLocalBoot(

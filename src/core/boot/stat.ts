@@ -17,7 +17,11 @@ import { bootPaths } from "./paths";
  * longer matches its file is reported rather than trusted. An iPXE script that names a done
  * marker (`#local-once-exists <file>`, loaders.ts: an install node's "installed" mark) boots the
  * local disk while that file exists, so it is reported as `boot`, the way xCAT's `nodeset stat`
- * says `boot` once xcatd has switched an installed node.
+ * says `boot` once xcatd has switched an installed node. GRUB2 files test the marker the same
+ * way. pxelinux cannot test for a file: its file only names the marker, so such a node still
+ * boots what its file says, and is reported so, with the command that switches it
+ * (`xcimg boot <node> boot --if-marked`, which a systemd .path unit on the marker directory
+ * can run the moment a node PUTs its marker: docs/boot.md).
  */
 export interface NodeStat {
   node: string;
@@ -32,8 +36,10 @@ export interface NodeStat {
   /** The loader whose file was found (noderes.netboot's first, then the others), or the node's own when none was. */
   loader: string;
   file: string | null;
-  /** The done marker that turned the file's image boot into a local boot (an installed node). */
+  /** The done marker the file names and that exists: it turned the file's image boot into a local boot (an installed node), unless `untested`. */
   doneMarker?: string;
+  /** The file's loader cannot test its marker (pxelinux): the node boots the image until `boot --if-marked` rewrites the file. */
+  untested?: boolean;
   /** chain.currstate when it differs from the file's headline (a hand edit, an interrupted boot). */
   rowState?: string;
 }
@@ -55,6 +61,9 @@ function loaderFiles(tftpdir: string, node: string): { loader: string; file: str
 }
 
 const family = (loader: string) => (loader.startsWith("grub2") ? "grub2" : loader);
+
+/** The loader whose files cannot test a done marker themselves (loaders.ts pxelinuxConfig). */
+const UNTESTED = "pxe";
 
 export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
   const attrs = readNodes(ctx.db(), nodes);
@@ -92,7 +101,9 @@ export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
       out.nodes.push({ node, state: "offline", next: "none", method: null, image: null, loader: own, file: null });
       continue;
     }
-    const done = found.marker !== null && existsSync(found.marker);
+    const exists = found.marker !== null && existsSync(found.marker);
+    const untested = exists && family(found.loader) === UNTESTED;
+    const done = exists && !untested;
     const state = done ? "boot" : found.headline;
     const local = state === "boot";
     // the file still says what it installs; chain.currstate stays the install's until the next nodeset
@@ -106,7 +117,8 @@ export function bootStat(ctx: Context, nodes: readonly string[]): StatResult {
       loader: found.loader,
       file: found.file,
     };
-    if (done) s.doneMarker = found.marker as string;
+    if (exists) s.doneMarker = found.marker as string;
+    if (untested) s.untested = true;
     if (row !== state) s.rowState = row || "(empty)";
     out.nodes.push(s);
   }
@@ -141,5 +153,7 @@ export function statLine(s: NodeStat): string {
         ? `local disk, ${s.loader}${s.doneMarker ? `, installed: ${s.doneMarker} exists` : ""}`
         : `${s.image ? `image ${s.image}` : "image unknown"}, ${s.loader}`;
   const stale = s.rowState !== undefined ? `; chain.currstate says ${s.rowState}` : "";
+  if (s.untested)
+    return `${s.node}: ${s.state} (${detail}; ${s.doneMarker} exists, which ${s.loader} cannot test: 'xcimg boot ${s.node} boot --if-marked' switches it${stale})`;
   return `${s.node}: ${s.state} (${detail}${stale})`;
 }

@@ -37,7 +37,9 @@ fetch() {
 # mark: HTTP PUT of the node's own marker. debian-installer's busybox wget cannot PUT, so
 # without curl the request is written with nc (HTTP/1.0, one small body).
 mark() {
-	_body="installed $(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)"
+	# a GRUB environment block naming the node: GRUB2 files read it with load_env, iPXE only
+	# fetches it (core/boot/loaders.ts doneMarkerBody, GRUB2_MARKER_VAR)
+	_body=$(printf '# GRUB Environment Block\nxcimg_done=%s\n# installed %s\n' "$XCIMG_NODE" "$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)")
 	if command -v curl >/dev/null 2>&1; then
 		curl -fsS --connect-timeout 10 --max-time 60 -X PUT --data-binary "$_body" "$XCIMG_MARK_URL" >/dev/null
 		return
@@ -85,7 +87,7 @@ _failed=$(sed -n 's/^failed=//p' "$ROOT/var/lib/xcimg/postscripts.status" 2>/dev
 say "postscripts run${_failed:+, failed: $_failed}"
 
 if [ -z "$XCIMG_MARK_URL" ]; then
-	say "no installed marker for this node (no hosts.ip, or not an iPXE node): it network-boots the installer again until 'xcimg boot $XCIMG_NODE boot'"
+	say "no installed marker for this node (the node has no hosts.ip): it network-boots the installer again until 'xcimg boot $XCIMG_NODE boot'"
 elif mark; then
 	say "installed: marked at $XCIMG_MARK_URL, the next boot starts the disk"
 else

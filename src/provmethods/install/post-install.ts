@@ -55,7 +55,7 @@ export interface PostInstallInput {
   hostKey: HostKey;
   /** root's authorized_keys (core/boot/site.ts authorizedKeys): xCAT's remoteshell on install nodes. */
   authorizedKeys: string;
-  /** The node's marker URL, or undefined when it gets none (no hosts.ip, not an iPXE node). */
+  /** The node's marker URL, or undefined when it gets none (no hosts.ip). */
   markerUrl?: string;
 }
 

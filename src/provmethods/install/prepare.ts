@@ -167,9 +167,11 @@ export async function prepareInstall(ctx: Context, img: Image, nodes: string[]):
       });
       const autoinst = join(autoinstDir, safeNodeFileName(node)); // the name may come from a restored or hand-edited table
       const { server, xcatmaster } = serverFor(ctx, a);
-      // only an iPXE node with an address can mark itself: nginx's DAV location for it admits
-      // that address alone (core/boot/node-acl.ts); the others keep network-booting the installer
-      const marker = (a.netboot || "xnba") === "xnba" && a.ip ? { url: markerUrl(config, server, node), file: join(markerDir, node) } : undefined;
+      // only a node with an address can mark itself: nginx's DAV location for it admits that
+      // address alone (core/boot/node-acl.ts); the others keep network-booting the installer.
+      // iPXE scripts and GRUB2 files test for the marker themselves, pxelinux files name it for
+      // `xcimg boot --stat` (core/boot/stat.ts), which writes their local boot once it exists
+      const marker = a.ip ? { url: markerUrl(config, server, node), file: join(markerDir, node) } : undefined;
       const post = postInstallScript(config, ctx.db(), {
         node,
         attrs: a,

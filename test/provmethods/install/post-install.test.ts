@@ -133,7 +133,7 @@ describe("install: postscripts, first boot and the installed mark, without a dae
     expect(readFileSync(join(target, "etc/systemd/system/xcimg-install-firstboot.service"), "utf8")).toContain(
       "ExecStart=/bin/sh /etc/xcimg/install-firstboot.sh",
     );
-    expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^installed \d{4}-/);
+    expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^# GRUB Environment Block\nxcimg_done=cn07\n# installed \d{4}-/);
     const stat = await must("boot", "cn07", "--stat");
     expect(stat.stdout).toBe(`cn07: boot (local disk, xnba, installed: ${join(sb.installdir, "xcimg-installed", "cn07")} exists)\n`);
   }, 60000);
@@ -145,7 +145,7 @@ describe("install: postscripts, first boot and the installed mark, without a dae
     const run = Bun.spawnSync(["chroot", target, "/bin/sh", "/tmp/xcimg-post.sh", "/"], { stdout: "pipe", stderr: "pipe" });
     expect(run.exitCode, run.stdout.toString() + run.stderr.toString()).toBe(0);
     expect(readFileSync(join(target, "root/sitepost.out"), "utf8")).toBe("node=cn07 state=install args=2:hello:world\n".repeat(2));
-    expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^installed \d{4}-/);
+    expect(readFileSync(join(sb.installdir, "xcimg-installed", "cn07"), "utf8")).toMatch(/^# GRUB Environment Block\nxcimg_done=cn07\n# installed \d{4}-/);
   }, 60000);
 
   test("a node cannot mark another node, nor put more than a few bytes", async () => {

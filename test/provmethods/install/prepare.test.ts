@@ -121,7 +121,7 @@ describe("install boot preparation: RHEL-like (kickstart)", () => {
           "inst.repo=http://10.0.0.5:80/install/rhels9.4/x86_64 inst.ks=http://10.0.0.5:80/install/autoinst/cn01 ip=dhcp  inst.cmdline  console=tty0 console=ttyS0,115200",
         autoinst: join(sb.installdir, "autoinst", "cn01"),
         post: join(sb.installdir, "autoinst", "cn01+post"),
-        marker: undefined, // grub2: only iPXE scripts can ask for the installed mark
+        marker: undefined, // no hosts.ip: nginx could not tell its PUT from another node's
         currstate: "install rhels9.4-x86_64-compute",
       },
       {
