@@ -38,7 +38,7 @@ fetch() {
 # without curl the request is written with nc (HTTP/1.0, one small body).
 mark() {
 	# a GRUB environment block naming the node: GRUB2 files read it with load_env, iPXE only
-	# fetches it (core/boot/loaders.ts doneMarkerBody, GRUB2_MARKER_VAR)
+	# fetches it (core/boot/loaders.ts GRUB2_MARKER_VAR and grub2Config)
 	_body=$(printf '# GRUB Environment Block\nxcimg_done=%s\n# installed %s\n' "$XCIMG_NODE" "$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)")
 	if command -v curl >/dev/null 2>&1; then
 		curl -fsS --connect-timeout 10 --max-time 60 -X PUT --data-binary "$_body" "$XCIMG_MARK_URL" >/dev/null
