@@ -67,6 +67,8 @@ export interface CloneRequest {
   ssh?: SshFlags;
   noDelete?: boolean;
   excludeFrom?: string;
+  /** On a service node (`xcimg sn sync`): use the clone files as synced from the MN, never rebuild them (artifacts.ts syncedArtifacts). */
+  fromSync?: boolean;
 }
 export type CloneOpResult = SyscloneCloneResult | UpdateResult;
 

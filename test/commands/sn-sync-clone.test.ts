@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
@@ -46,7 +46,10 @@ beforeAll(async () => {
   await defineFakeSyscloneImage(mn, IMG);
   await ok(mn, "node", "set", "cn01", "groups=all", "mac=52:54:00:dd:00:01", "servicenode=sn1", "xcatmaster=sn1");
   // on the MN: the archive and environment are built, cn01 gets its rows; its files are sn1's
-  await ok(mn, "clone", "cn01", "-o", IMG);
+  await ok(mn, "node", "set", "cn02", "groups=all", "mac=52:54:00:dd:00:02", "servicenode=sn1", "xcatmaster=sn1");
+  await ok(mn, "clone", "cn01,cn02", "-o", IMG);
+  // cn02 has finished cloning: its status report switched it to local boot (status.ts)
+  await ok(mn, "node", "set", "cn02", "currstate=boot", "status=installed");
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
   sn = new Sandbox("snc-sn");
   const snToml = [
@@ -88,9 +91,8 @@ describe("sn sync of a sysclone image", () => {
 
   test("the tree, the clone archive and environment and the manifest arrive, checked", async () => {
     const r = await syncJson();
-    // the SN does not write clone boot files yet (docs/service-nodes.md, "Not done yet"): cn01 is reported, exit 1
-    expect(r.code).toBe(1);
-    expect(Object.keys(r.data.failed ?? {})).toEqual(["cn01"]);
+    expect(r.code).toBe(0);
+    expect(r.data.failed).toEqual({});
     const img = r.data.images?.find((i) => i.image === IMG);
     expect(img?.switched).toBe(true);
     expect(img?.verified).toEqual(expect.arrayContaining(["clone/rootimg.tar.gz", "clone/cloneenv.cpio.gz", "clone/kernel"]));
@@ -103,8 +105,26 @@ describe("sn sync of a sysclone image", () => {
     const st = await mn.run("--json", "sn", "status");
     const sn1 = (JSON.parse(st.stdout) as { sns: { sn: string; lastSync: { finished: { exit: number } | null } | null }[] }).sns.find((s) => s.sn === "sn1");
     expect(sn1?.lastSync?.finished?.exit).toBe(r.code);
-    expect((await mn.run("sn", "status")).stdout).toMatch(
-      /sn1: 1 node\(s\), image\(s\) snclone; last sync \S+ from 127\.0\.0\.1, completed with problems \(exit 1\)/,
-    );
+    expect((await mn.run("sn", "status")).stdout).toMatch(/sn1: 2 node\(s\), image\(s\) snclone; last sync \S+ from 127\.0\.0\.1, completed; up to date/);
+  }, 60000);
+
+  test("the SN renders the clone nodes: cn01 clones from the SN's synced archive, finished cn02 boots locally", async () => {
+    const archive = cloneOn(sn, "rootimg.tar.gz");
+    const before = statSync(archive);
+    const r = await syncJson();
+    expect(r.code).toBe(0);
+    // cn01's iPXE file and plan name its SN (noderes.xcatmaster sn1), and the archive is the SN's copy
+    const xnba = readFileSync(join(sn.tftpdir, "xcat", "xnba", "nodes", "cn01"), "utf8");
+    expect(xnba).toContain("#sysclone debian12-x86_64");
+    expect(xnba).toContain("imgurl=http://sn1:80/install/sysclone/clone/snclone/cloneenv.cpio.gz");
+    const overlay = readFileSync(join(sn.tftpdir, "xcat", "overlay", "cn01.cpio"), "latin1");
+    expect(overlay).toContain("XC_MASTER='sn1'");
+    expect(overlay).toContain(`XC_ARCHIVE='/install/sysclone/clone/${IMG}/rootimg.tar.gz'`);
+    // never rebuilt on the SN: same inode and mtime as synced, same digest as the MN's
+    const after = statSync(archive);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    expect(sha(archive)).toBe(sha(cloneOn(mn, "rootimg.tar.gz")));
+    // cn02 finished: local boot, not a new clone from the SN
+    expect(readFileSync(join(sn.tftpdir, "xcat", "xnba", "nodes", "cn02"), "utf8")).toBe("#!gpxe\n#boot\nexit\n");
   }, 60000);
 });

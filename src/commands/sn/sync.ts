@@ -119,6 +119,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           changes: dryRun ? r.stats.changes : undefined,
         })),
         booted: [] as { node: string; currstate: string; loader: string }[],
+        skipped: {} as Record<string, string>,
         dhcp: null as SnDhcpOutput | null,
         failed,
         problems,
@@ -137,6 +138,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const rendered = await renderServed({ ...ctx, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
+      result.skipped = rendered.skipped;
       result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
       db.close();
       closed = true;
@@ -144,7 +146,11 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
       await reportFinished(ctx, session, names, defs.snap.sha256, partial());
-      const lines = [...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`), ...dhcpLines(dhcpPlan, false, failed)];
+      const lines = [
+        ...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`),
+        ...Object.entries(result.skipped).map(([n, why]) => `${n}: ${why}`),
+        ...dhcpLines(dhcpPlan, false, failed),
+      ];
       return output(result, lines, partial());
     } finally {
       if (!closed) db.close();

@@ -230,6 +230,43 @@ export async function prepareArtifacts(ctx: Context, img: Image): Promise<CloneA
   }
 }
 
+/**
+ * On a service node: the clone files as `sn sync` mirrored them from the MN (checked against
+ * the image manifest there), taken as they are. Never rebuilt: the sync renews the tree's
+ * ctimes, so changedSince would say "edited" and the SN would pack its own archive, which is not
+ * the one the manifest lists. Missing files mean the sync did not bring them: an error, not a build.
+ */
+export function syncedArtifacts(ctx: Context, img: Image): CloneArtifacts {
+  const { tree, layout, tools, entries } = inspectImageForClone(ctx, img);
+  const dir = cloneDir(ctx.config, img.name);
+  const stamp = readStamp(join(dir, "stamp.json"));
+  const hint = { hint: "run 'xcimg clone' for the image's nodes on the management node, then 'xcimg sn sync' again" };
+  if (!stamp) throw new NotFoundError(`${join(dir, "stamp.json")} is missing or unreadable: the clone files of ${img.name} were not synced`, hint);
+  const env = join(dir, "cloneenv.cpio.gz");
+  const archive = join(dir, stamp.archive);
+  for (const f of [env, archive, `${archive}.sha256`, join(dir, "kernel")]) {
+    if (!existsSync(f)) throw new NotFoundError(`${f} is missing: the clone files of ${img.name} were not synced`, hint);
+  }
+  return {
+    image: img.name,
+    dir,
+    tree,
+    kernel: join(dir, "kernel"),
+    kernelVersion: stamp.kernel,
+    env,
+    envBytes: stamp.envBytes,
+    archive,
+    archiveBytes: stamp.archiveBytes,
+    chunkBytes: stamp.chunkBytes,
+    chunks: Math.max(1, Math.ceil(stamp.archiveBytes / stamp.chunkBytes)),
+    layout,
+    tools,
+    entries,
+    built: false,
+    seconds: 0,
+  };
+}
+
 /** One sha256 per chunk, one per line: what the node checks each downloaded range against. */
 export function chunkSums(file: string, chunkBytes: number): string {
   const fd = openSync(file, "r");

@@ -15,5 +15,6 @@ export const clone: OperationFns["clone"] = async (ctx, img, r) => {
     disk: r.disk,
     waitSeconds: r.rebootAfter ?? 0,
     rowsOnly: r.rowsOnly,
+    fromSync: r.fromSync,
   });
 };

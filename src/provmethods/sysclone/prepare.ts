@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { bootNodes } from "../../core/boot/boot";
+import { bootNodes, type NodeBooted } from "../../core/boot/boot";
 import { type BootFlavor, kcmdlineInput } from "../../core/boot/flavor";
 import { baseKcmdline } from "../../core/boot/kcmdline";
 import { bootPaths, urlPath } from "../../core/boot/paths";
@@ -9,7 +9,7 @@ import type { Context } from "../../core/context";
 import { type Image, requireAttr } from "../../core/defs/image";
 import { readNodes } from "../../core/defs/node";
 import type { Attrs } from "../../core/defs/object";
-import { type CloneArtifacts, inspectImageForClone, prepareArtifacts } from "./artifacts";
+import { type CloneArtifacts, inspectImageForClone, prepareArtifacts, syncedArtifacts } from "./artifacts";
 import { envOverlay, identityFilesOf } from "./env-overlay";
 import { planText } from "./format";
 import { renderPlanEnv } from "./node-plan";
@@ -47,6 +47,12 @@ export interface CloneRequest {
   waitSeconds: number;
   /** Nodes whose boot files their service node writes: rows and host keys only (core/boot/boot.ts BootOptions). */
   rowsOnly?: ReadonlySet<string>;
+  /**
+   * On a service node: the clone files are the MN's, as `sn sync` mirrored and checked them.
+   * The sync renews the tree's ctimes, which would make prepareArtifacts rebuild the archive on
+   * the SN — a different archive than the MN's manifest lists, and hours of work per sync.
+   */
+  fromSync?: boolean;
 }
 
 export interface NodeCloneInfo {
@@ -69,6 +75,8 @@ export interface CloneResult {
   plan: ClonePlan | TooSmall;
   artifacts: { dir: string; env: string; envBytes: number; archive: string; archiveBytes: number; chunks: number; built: boolean } | null;
   nodes: NodeCloneInfo[];
+  /** What the nodes got, with their files (sn sync: the SN's node ACL). */
+  booted: NodeBooted[];
   /** Nodes prepared in the tables only: their service node writes their files. */
   rowsOnly: string[];
   failed: Record<string, string>;
@@ -82,7 +90,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const osarch = requireAttr(img, "osarch");
   const profile = img.attrs.profile ?? "";
   const inspected = req.dryRun ? inspectImageForClone(ctx, img) : null;
-  const art: CloneArtifacts | null = req.dryRun ? null : await prepareArtifacts(ctx, img);
+  const art: CloneArtifacts | null = req.dryRun ? null : req.fromSync ? syncedArtifacts(ctx, img) : await prepareArtifacts(ctx, img);
   const layout = (inspected ?? art)?.layout as CloneArtifacts["layout"];
   const tools = (inspected ?? art)?.tools as CloneArtifacts["tools"];
   const entries = (inspected ?? art)?.entries ?? 0;
@@ -90,7 +98,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const plan = planFor(layout, diskBytes, { entries });
   const attrs = readNodes(db, req.nodes);
   const currstate = `sysclone ${osvers}-${osarch}`;
-  const result: CloneResult = { image: img.name, dryRun: req.dryRun, plan, artifacts: null, nodes: [], rowsOnly: [], failed: {}, lines: [] };
+  const result: CloneResult = { image: img.name, dryRun: req.dryRun, plan, artifacts: null, nodes: [], booted: [], rowsOnly: [], failed: {}, lines: [] };
   const planLines = planText(plan, layout, img.name);
   for (const w of [...layout.warnings, ...layout.notCloned]) ctx.log.warn(w);
   // parsed before anything is written: a bad synclist line stops the clone with its file and line
@@ -198,6 +206,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
   const booted = await bootNodes(ctx, img, req.nodes, flavor, { rowsOnly: req.rowsOnly });
   result.failed = booted.failed;
   result.rowsOnly = booted.rowsOnly;
+  result.booted = booted.booted;
   for (const { node } of booted.booted) {
     const { info } = ready(node);
     result.nodes.push(info);
