@@ -6,7 +6,7 @@ import { formatBytes } from "../../core/capture/progress";
 import { readCaptureRecord } from "../../core/capture/record";
 import type { Context } from "../../core/context";
 import type { Image } from "../../core/defs/image";
-import { fsError, NotFoundError } from "../../core/errors";
+import { ConfigError, fsError, NotFoundError } from "../../core/errors";
 import { copyAtomic, writeFileAtomic } from "../../core/fs/atomic";
 import { lockImageDir } from "../../core/fs/lock";
 import { isDir } from "../../core/fs/predicates";
@@ -242,6 +242,13 @@ export function syncedArtifacts(ctx: Context, img: Image): CloneArtifacts {
   const stamp = readStamp(join(dir, "stamp.json"));
   const hint = { hint: "run 'xcimg clone' for the image's nodes on the management node, then 'xcimg sn sync' again" };
   if (!stamp) throw new NotFoundError(`${join(dir, "stamp.json")} is missing or unreadable: the clone files of ${img.name} were not synced`, hint);
+  // stamp.json came over the wire: its archive name becomes a path and a node's URL, its sizes the chunk count
+  const sizes = [stamp.archiveBytes, stamp.chunkBytes, stamp.envBytes];
+  if (!/^rootimg\.tar\.(gz|zst)$/.test(String(stamp.archive)) || !sizes.every((n) => Number.isSafeInteger(n) && n > 0))
+    throw new ConfigError(
+      `${join(dir, "stamp.json")} is malformed (archive '${String(stamp.archive).slice(0, 40)}'): the clone files of ${img.name} are not used`,
+      hint,
+    );
   const env = join(dir, "cloneenv.cpio.gz");
   const archive = join(dir, stamp.archive);
   for (const f of [env, archive, `${archive}.sha256`, join(dir, "kernel")]) {
