@@ -43,6 +43,11 @@ export const CONFIG_SCHEMA = {
     description: "service nodes: this SN's names in noderes.servicenode/xcatmaster, comma-separated (default: its host name)",
   },
   "sn.remote_xcimg": { type: "string", default: "xcimg", description: "service nodes: the xcimg command on the management node" },
+  "sn.sync_command": {
+    type: "string",
+    default: "xcimg sn sync",
+    description: "service nodes: the shell command 'sn move --sync' runs on each service node over SSH",
+  },
   "trust.require": { type: "string", default: "warn", description: "signed | warn | off: what import and verify do with unsigned or unknown-signer images" },
 } as const satisfies Record<string, KeySpec>;
 

@@ -1,5 +1,5 @@
 import type { Db } from "../db/open";
-import { readNodes, setNodes } from "../defs/node";
+import { listNodes, readNodes, setNodes } from "../defs/node";
 import { NotFoundError, UsageError } from "../errors";
 import { serviceNodes, servingSns } from "./served";
 
@@ -90,6 +90,13 @@ export function syncsAfterMove(moves: readonly NodeMove[]): Record<string, strin
   const add = (sn: string, node: string) => out.set(sn, (out.get(sn) ?? new Set()).add(node));
   for (const m of moves) for (const sn of [...m.from, ...m.servicenode.split(",")]) add(sn, m.node);
   return Object.fromEntries([...out].sort(([a], [b]) => a.localeCompare(b)).map(([sn, s]) => [sn, [...s].sort()]));
+}
+
+/** The SNs the moved nodes left that now serve no node at all (their next sync finds nothing to render). */
+export function emptiedSns(db: Db, moves: readonly NodeMove[]): Set<string> {
+  const left = new Set(moves.flatMap((m) => m.from));
+  const still = new Set([...servingSns(db, listNodes(db)).values()].flat().map((s) => s.toLowerCase()));
+  return new Set([...left].filter((sn) => !still.has(sn.toLowerCase())));
 }
 
 const list = (nodes: readonly string[]) => (nodes.length > 5 ? `${nodes.slice(0, 5).join(", ")} and ${nodes.length - 5} more` : nodes.join(", "));
