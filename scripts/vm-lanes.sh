@@ -12,7 +12,7 @@ B=node_modules/.bin
 lanes=${XCIMG_VM_LANES:-$(nproc)}
 # longest first (minutes on 2 cores, measured in CI); files not listed run after these
 order=(clone-vm genimage-debian-boot install-preseed capture-vm statelite-qemu secureboot-qemu
-  dhcp-uefi-boot dhcp-kea-boot dhcp-dnsmasq-boot loaders-qemu netboot-qemu)
+  dhcp-uefi-boot dhcp-kea-boot sn-qemu dhcp-dnsmasq-boot loaders-qemu netboot-qemu)
 if [ $# -gt 0 ]; then
   files=("$@")
 else

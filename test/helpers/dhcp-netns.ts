@@ -43,6 +43,11 @@ export interface DhcpNetns {
   xcimg(sb: Sandbox, ...argv: string[]): Promise<RunResult>;
   /** A qemu node on the namespace's tap: firmware PXE against the servers in the namespace. */
   boot(o: Omit<VmOptions, "tftpdir" | "bootfile" | "netdev" | "prefix"> & { until: RegExp; timeoutMs: number }): Promise<VmResult>;
+  /**
+   * A point-to-point link to another namespace (a service node's uplink to its management
+   * node): a veth `up0` here with `here`/24, its peer `eth0` in `other` with `there`/24.
+   */
+  uplink(other: string, here: string, there: string): void;
   /** A DHCP client with this MAC on a veth in the namespace: the address it was offered, or null. */
   probe(mac: string): string | null;
   cleanup(): void;
@@ -50,7 +55,11 @@ export interface DhcpNetns {
 
 const ip = (...a: string[]) => execFileSync("ip", a, { stdio: ["ignore", "ignore", "pipe"] });
 
-export function dhcpNetns(workdir: string): DhcpNetns {
+/**
+ * `nodes: true` puts the qemu node's tap in a namespace of its own (`<name>-nodes`, a bridge
+ * joined to this one's by a veth): the nodes' network, which reaches nothing but the servers here.
+ */
+export function dhcpNetns(workdir: string, opts: { nodes?: boolean } = {}): DhcpNetns {
   const name = `xcimg-dhcp-${process.pid}`;
   const exec = ["ip", "netns", "exec", name];
   ip("netns", "add", name);
@@ -59,9 +68,23 @@ export function dhcpNetns(workdir: string): DhcpNetns {
   n("link", "add", NS_NET.bridge, "type", "bridge");
   n("addr", "add", `${NS_NET.mn}/24`, "dev", NS_NET.bridge);
   n("link", "set", NS_NET.bridge, "up");
-  n("tuntap", "add", "dev", NS_NET.tap, "mode", "tap");
-  n("link", "set", NS_NET.tap, "master", NS_NET.bridge);
-  n("link", "set", NS_NET.tap, "up");
+  const nodeNs = opts.nodes ? `${name}-nodes` : name;
+  if (opts.nodes) {
+    ip("netns", "add", nodeNs);
+    const m = (...a: string[]) => ip("-n", nodeNs, ...a);
+    m("link", "set", "lo", "up");
+    m("link", "add", NS_NET.bridge, "type", "bridge");
+    m("link", "set", NS_NET.bridge, "up");
+    n("link", "add", "nodes0", "type", "veth", "peer", "name", "uplink", "netns", nodeNs);
+    n("link", "set", "nodes0", "master", NS_NET.bridge);
+    n("link", "set", "nodes0", "up");
+    m("link", "set", "uplink", "master", NS_NET.bridge);
+    m("link", "set", "uplink", "up");
+  }
+  const t = (...a: string[]) => ip("-n", nodeNs, ...a);
+  t("tuntap", "add", "dev", NS_NET.tap, "mode", "tap");
+  t("link", "set", NS_NET.tap, "master", NS_NET.bridge);
+  t("link", "set", NS_NET.tap, "up");
   // a bridge has no carrier until a port has one (the tap gets it only while qemu runs), and
   // Kea opens no socket on an interface that is not RUNNING: a veth pair, both ends up, keeps
   // the bridge up as a management node's NIC is
@@ -200,7 +223,15 @@ export function dhcpNetns(workdir: string): DhcpNetns {
       return { code, stdout, stderr };
     },
     boot(o) {
-      return bootVm({ ...o, tftpdir: "", bootfile: "", netdev: `tap,id=n0,ifname=${NS_NET.tap},script=no,downscript=no`, prefix: exec });
+      const prefix = ["ip", "netns", "exec", nodeNs];
+      return bootVm({ ...o, tftpdir: "", bootfile: "", netdev: `tap,id=n0,ifname=${NS_NET.tap},script=no,downscript=no`, prefix });
+    },
+    uplink(other, here, there) {
+      n("link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", other);
+      n("addr", "add", `${here}/24`, "dev", "up0");
+      n("link", "set", "up0", "up");
+      ip("-n", other, "addr", "add", `${there}/24`, "dev", "eth0");
+      ip("-n", other, "link", "set", "eth0", "up");
     },
     probe(mac) {
       const veth = `p${probes}`;
@@ -240,10 +271,12 @@ export function dhcpNetns(workdir: string): DhcpNetns {
       } catch {
         // not started
       }
-      try {
-        ip("netns", "del", name);
-      } catch {
-        // already gone
+      for (const ns of new Set([name, nodeNs])) {
+        try {
+          ip("netns", "del", ns);
+        } catch {
+          // already gone
+        }
       }
     },
   };

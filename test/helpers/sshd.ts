@@ -18,6 +18,8 @@ export interface SshdOptions {
   address?: string;
   /** Port (default: a free one). */
   port?: number;
+  /** A network namespace to run in (`ip netns exec`): the address is one of its interfaces'. */
+  netns?: string;
 }
 
 export class Sshd {
@@ -29,6 +31,7 @@ export class Sshd {
   /** A known_hosts file that trusts this server (written at start). */
   readonly knownHosts: string;
   address = "127.0.0.1";
+  netns: string | undefined;
   private proc: ReturnType<typeof Bun.spawn> | null = null;
   stderr = "";
 
@@ -67,12 +70,14 @@ export class Sshd {
     writeFileSync(join(dir, "sshd_config"), `${cfg.join("\n")}\n`);
     const s = new Sshd(dir, port, type);
     s.address = address;
+    s.netns = opts.netns;
     const key = s.hostKeyPub.split(" ").slice(0, 2).join(" ");
     writeFileSync(s.knownHosts, `[${address}]:${port} ${key}\n`);
     mkdirSync(join(dir, "run"), { recursive: true });
     // private /run in a new mount namespace; exec keeps one pid for the listener
     const script = `mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f '${join(dir, "sshd_config")}'`;
-    s.proc = Bun.spawn(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script], { stdout: "ignore", stderr: "pipe" });
+    const inNetns = opts.netns ? ["ip", "netns", "exec", opts.netns] : [];
+    s.proc = Bun.spawn([...inNetns, "unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script], { stdout: "ignore", stderr: "pipe" });
     const errs = s.proc.stderr as ReadableStream<Uint8Array>;
     void (async () => {
       const dec = new TextDecoder();
@@ -105,7 +110,7 @@ export class Sshd {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (this.proc?.exitCode !== null && this.proc?.exitCode !== undefined) throw new Error(`sshd exited: ${this.stderr}`);
-      if (await banner(this.port, this.address)) return;
+      if (this.netns ? listening(this.netns, this.port) : await banner(this.port, this.address)) return;
       await Bun.sleep(50);
     }
     throw new Error(`sshd did not start on port ${this.port}: ${this.stderr}`);
@@ -164,6 +169,12 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** True once something listens on the port inside the namespace (the test's own process is outside it). */
+function listening(netns: string, port: number): boolean {
+  const r = Bun.spawnSync(["ip", "netns", "exec", netns, "ss", "-Hltn", `sport = :${port}`], { stdout: "pipe" });
+  return r.stdout.toString().trim() !== "";
 }
 
 /** True once something on the port answers with an SSH banner. */
