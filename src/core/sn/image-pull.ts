@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { DataError, fsError } from "../errors";
+import { DataError, fsError, IOFailure } from "../errors";
 import { fsyncDir } from "../fs/atomic";
 import { exchangeDirs } from "../fs/swap";
 import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "../provenance/manifest";
@@ -122,36 +122,45 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   } catch (e) {
     throw fsError(e, `cannot prepare ${staged}`);
   }
-  if (source) {
-    result.stats = await rsyncPull({
-      ssh: o.ssh,
-      source,
-      dest: `${staged}/`,
-      linkDest: existsSync(o.dir) ? o.dir : undefined,
-      delete: true,
-      excludes: EXCLUDES,
-      signal: o.signal,
-    });
-  } else {
-    mkdirSync(staged, { mode: 0o755 });
-  }
   const own = (o.own ?? []).filter((d) => d.from !== null);
-  for (const d of own) add(result.stats, await stageOwn(o, d));
-  result.stats.received += probe.received; // the comparison crossed the wire too
   let manifest = join(staged, MANIFEST_FILE);
-  if (o.manifest?.from) {
-    manifest = `${staged}.manifest`;
-    add(result.stats, await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from), dest: manifest, signal: o.signal }));
-    rmSync(manifest + SIGNATURE_SUFFIX, { force: true });
-    if (o.manifest.signed)
-      add(
-        result.stats,
-        await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from + SIGNATURE_SUFFIX), dest: manifest + SIGNATURE_SUFFIX, signal: o.signal }),
-      );
+  try {
+    if (source) {
+      result.stats = await rsyncPull({
+        ssh: o.ssh,
+        source,
+        dest: `${staged}/`,
+        linkDest: existsSync(o.dir) ? o.dir : undefined,
+        delete: true,
+        excludes: EXCLUDES,
+        signal: o.signal,
+      });
+    } else {
+      mkdirSync(staged, { mode: 0o755 });
+    }
+    for (const d of own) add(result.stats, await stageOwn(o, d));
+    result.stats.received += probe.received; // the comparison crossed the wire too
+    if (o.manifest?.from) {
+      manifest = `${staged}.manifest`;
+      add(result.stats, await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from), dest: manifest, signal: o.signal }));
+      rmSync(manifest + SIGNATURE_SUFFIX, { force: true });
+      if (o.manifest.signed)
+        add(
+          result.stats,
+          await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from + SIGNATURE_SUFFIX), dest: manifest + SIGNATURE_SUFFIX, signal: o.signal }),
+        );
+    }
+    result.verified = verifyArtifacts(staged, o.image, manifest, o.resolve);
+    o.trust?.(pulledManifest(manifest));
+    o.prepare?.(staged);
+  } catch (e) {
+    // nothing was switched in; a staged copy is never resumed (the next sync starts afresh), so
+    // keeping it would only hold the disk space a full disk needs back
+    for (const p of [staged, `${staged}.manifest`, `${staged}.manifest${SIGNATURE_SUFFIX}`, ...own.map((d) => d.staged)])
+      rmSync(p, { recursive: true, force: true });
+    if (e instanceof Error && /No space left on device|ENOSPC/.test(e.message)) throw diskFull(dirname(o.dir), e);
+    throw e;
   }
-  result.verified = verifyArtifacts(staged, o.image, manifest, o.resolve);
-  o.trust?.(pulledManifest(manifest));
-  o.prepare?.(staged);
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
     rmSync(staged, { recursive: true, force: true });
@@ -178,6 +187,21 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   result.switched = true;
   return result;
+}
+
+/** A full disk, said as one: where, how much is free now that the staged copy is gone, and why a sync needs room. */
+function diskFull(dir: string, cause: Error): IOFailure {
+  let free = "";
+  try {
+    const fs = statfsSync(dir);
+    free = ` (${Math.floor((fs.bavail * fs.bsize) / 1048576)} MiB free)`;
+  } catch {
+    // the size is a courtesy
+  }
+  return new IOFailure(`the disk holding ${dir} is full${free}: a sync stages the new generation beside the served one, which stays`, {
+    hint: "free space there, or give the SN's installdir a larger disk, then run 'xcimg sn sync' again",
+    cause,
+  });
 }
 
 /** True when rsync would change nothing in the served directory, its own dirs and its manifest. */
