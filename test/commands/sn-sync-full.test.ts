@@ -8,7 +8,7 @@ import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
 
 /**
- * `sn sync` onto a full disk: the SN's installdir is a 24 MiB tmpfs. The first sync of a small
+ * `sn sync` onto a full disk, and its progress line on a terminal: the SN's installdir is a 24 MiB tmpfs. The first sync of a small
  * image fits; after the MN's image grows past what is left, the next sync fails with a message
  * that says the disk is full, exit 1, and the SN keeps serving the previous generation byte for
  * byte, with no staged copy left to fill the disk further.
@@ -93,8 +93,18 @@ afterAll(async () => {
 
 describe("sn sync onto a full disk", () => {
   test("a sync that does not fit says the disk is full; the previous generation is still served", async () => {
+    // the first sync on a terminal (util-linux script gives it a pty): one progress line for the image
+    const tty = Bun.spawnSync(["script", "-qec", `${BIN} sn sync`, "/dev/null"], {
+      env: { ...process.env, XCIMG_CONFIG: sn.config, SSH_AUTH_SOCK: "" },
+      stdout: "pipe",
+    });
+    const screen = tty.stdout.toString();
+    expect(tty.exitCode, screen).toBe(0);
+    expect(screen).toMatch(new RegExp(String.raw`\r\x1b\[2K${A}: 100%, [\d.]+ MB at [\d.]+[kMG]?B/s`));
     const first = await sync();
     expect(first.code, first.stderr).toBe(0);
+    // not on a terminal (a timer's journal, --json): no progress drawing
+    expect(first.stderr).not.toContain("\x1b[2K");
     const before = served();
     expect(before).toContain("rootimg.cpio.gz");
     // the image grows past the 24 MiB: incompressible, so its tree and its archive both need the room

@@ -80,7 +80,9 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
             ssh,
             dryRun,
             signal: ctx.signal,
-          });
+            // drawn only on a TTY (the logger's rule); a timer's journal gets the summary line below
+            onProgress: (pr) => ctx.log.progress(`${p.image}: ${pr.percent}%, ${mb(pr.bytes)} at ${pr.rate}`),
+          }).finally(() => ctx.log.progressDone());
           pulls.push(r);
           if (!ctx.quiet)
             ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
@@ -168,3 +170,5 @@ async function reportFinished(ctx: Context, session: RemoteSession, names: strin
   const r = await mnRun(session, argv).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
   if (r.code !== 0) ctx.log.warn(`could not tell the management node that this sync finished: ${r.stderr.trim().split("\n")[0] ?? ""}`);
 }
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;

@@ -17,6 +17,8 @@ export interface RunToolOptions {
    * itself; SIGTERM for rsync, which then deletes its own temporary files.
    */
   killSignal?: NodeJS.Signals;
+  /** Each stdout chunk as it arrives (a progress reader), besides what is kept. */
+  onStdout?: (chunk: string) => void;
 }
 
 /**
@@ -25,14 +27,16 @@ export interface RunToolOptions {
  * is the caller's to judge.
  */
 export function runTool(argv: string[], opts: RunToolOptions = {}): Promise<ToolRun> {
-  const { signal, maxStdout = 1 << 20, killSignal = "SIGKILL" } = opts;
+  const { signal, maxStdout = 1 << 20, killSignal = "SIGKILL", onStdout } = opts;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
-      if (stdout.length < maxStdout) stdout += d.toString("utf8");
+      const text = d.toString("utf8");
+      if (stdout.length < maxStdout) stdout += text;
+      onStdout?.(text);
     });
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 1 << 16) stderr += d.toString("utf8");

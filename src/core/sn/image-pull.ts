@@ -5,7 +5,7 @@ import { fsyncDir } from "../fs/atomic";
 import { exchangeDirs } from "../fs/swap";
 import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "../provenance/manifest";
 import { digestFile } from "../provenance/tree-digest";
-import { type RsyncStats, remotePath, rsyncPull } from "./rsync";
+import { type RsyncProgress, type RsyncStats, remotePath, rsyncPull } from "./rsync";
 
 /**
  * One image's directory pulled from the management node and switched in whole. rsync fills a
@@ -48,6 +48,8 @@ export interface PullJob {
   ssh: string[];
   dryRun: boolean;
   signal?: AbortSignal;
+  /** The transfer's progress, for a progress line: percent of the image's data, rate. */
+  onProgress?: (p: RsyncProgress) => void;
   /** Adds this SN's own files to the staged copy before it is switched in. */
   prepare?(staged: string): void;
   /**
@@ -134,6 +136,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
         delete: true,
         excludes: EXCLUDES,
         signal: o.signal,
+        onProgress: o.onProgress,
       });
     } else {
       mkdirSync(staged, { mode: 0o755 });

@@ -29,6 +29,16 @@ export interface RsyncJob {
   delete?: boolean;
   excludes?: string[];
   signal?: AbortSignal;
+  /** Whole-transfer progress (rsync --info=progress2) as it changes. */
+  onProgress?: (p: RsyncProgress) => void;
+}
+
+export interface RsyncProgress {
+  /** Bytes of file data handled so far (sent, or matched by --link-dest and checksums). */
+  bytes: number;
+  percent: number;
+  /** rsync's own rate, e.g. "112.40MB/s". */
+  rate: string;
 }
 
 export function remotePath(host: string, path: string): string {
@@ -47,10 +57,12 @@ export async function rsyncPull(job: RsyncJob): Promise<RsyncStats> {
   if (job.delete) argv.push("--delete");
   if (job.linkDest) argv.push(`--link-dest=${job.linkDest}`);
   if (job.dryRun) argv.push("--dry-run");
+  if (job.onProgress) argv.push("--info=progress2");
   for (const x of job.excludes ?? []) argv.push(`--exclude=${x}`);
   argv.push(job.source, job.dest);
   // SIGTERM on abort: rsync then removes its own temporary files; --stats output can be long
-  const r = await runTool(argv, { signal: job.signal, maxStdout: 8 << 20, killSignal: "SIGTERM" });
+  const onStdout = job.onProgress && progressReader(job.onProgress);
+  const r = await runTool(argv, { signal: job.signal, maxStdout: 8 << 20, killSignal: "SIGTERM", onStdout });
   if (r.code !== 0 && r.code !== 24) {
     const tail = r.stderr.trim().split("\n").slice(-3).join(" ");
     // 255: ssh itself failed (host down, key refused); 5/10/12/35: connection and protocol
@@ -61,12 +73,29 @@ export async function rsyncPull(job: RsyncJob): Promise<RsyncStats> {
   return parseStats(r.stdout);
 }
 
+/**
+ * progress2 rewrites one line with \r ("  1,234,567  45%  12.30MB/s  0:00:01 (xfr#3, to-chk=2/9)")
+ * between the itemized lines; a chunk may end mid-line, so only whole lines are read.
+ */
+function progressReader(emit: (p: RsyncProgress) => void): (chunk: string) => void {
+  let rest = "";
+  return (chunk) => {
+    const parts = (rest + chunk).split(/[\r\n]/);
+    rest = parts.pop() ?? "";
+    for (const l of parts) {
+      const m = /^\s*([\d,]+)\s+(\d+)%\s+(\S+\/s)/.exec(l);
+      if (m) emit({ bytes: Number((m[1] as string).replaceAll(",", "")), percent: Number(m[2]), rate: m[3] as string });
+    }
+  };
+}
+
 function parseStats(out: string): RsyncStats {
   const num = (re: RegExp) => {
     const m = re.exec(out);
     return m ? Number((m[1] as string).replace(/[,.]/g, "")) : 0;
   };
-  const changes = out.split("\n").filter((l) => /^[<>ch.*][fdLDS+.]/.test(l) && !/^\.d\.\.t\.{6} /.test(l) && !/^\.d {9}/.test(l));
+  // progress2's \r-rewritten line sits between itemized lines: split on both
+  const changes = out.split(/[\r\n]+/).filter((l) => /^[<>ch.*][fdLDS+.]/.test(l) && !/^\.d\.\.t\.{6} /.test(l) && !/^\.d {9}/.test(l));
   return {
     received: num(/^Total bytes received: ([\d,.]+)/m),
     filesTransferred: num(/^Number of regular files transferred: ([\d,.]+)/m),
