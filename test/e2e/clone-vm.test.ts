@@ -156,7 +156,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
       disk: cloneDisk,
       reboot: true,
     });
-    r = await sb.run("clone", "cn01", "--wait", "--timeout", "720", "--port", String(clonePort));
+    r = await sb.run("clone", "cn01", "--wait", "--timeout", "1500", "--port", String(clonePort));
     const ours = clone.console.split(/\r?\n/).filter((l) => /xcimg(-clone)?:/.test(l));
     console.error(ours.join("\n"));
     if (r.code !== 0) console.error(clone.console.slice(-6000));
@@ -259,7 +259,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
       firmware: "uefi",
     });
     try {
-      r = await sb.run("clone", "cn03", "--wait", "--timeout", "720", "--port", String(port));
+      r = await sb.run("clone", "cn03", "--wait", "--timeout", "1500", "--port", String(port));
       console.error(
         vm.console
           .split(/\r?\n/)
