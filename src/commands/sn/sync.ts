@@ -11,7 +11,7 @@ import { type ImagePull, pullImage } from "../../core/sn/image-pull";
 import { postscriptsJob } from "../../core/sn/postscripts";
 import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
-import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
+import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullBundleRecord, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
 import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
 import { pulledImageTrust } from "../../core/sn/trust";
 import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
@@ -68,10 +68,12 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
           const manifest =
             p.manifest && (await mnRun(session, ["test", "-f", p.manifest.from as string])).code !== 0 ? { ...p.manifest, from: null } : p.manifest;
           const signed = manifest?.from ? (await mnRun(session, ["test", "-f", `${manifest.from}${SIGNATURE_SUFFIX}`])).code === 0 : false;
+          // an image with no directory of its own on the MN (install: it points at its media)
+          const from = (await mnRun(session, ["test", "-d", p.from])).code === 0 ? p.from : null;
           const r = await pullImage({
             image: p.image,
             host: t.host,
-            from: p.from,
+            from,
             dir: p.dir,
             own,
             resolve: p.resolve,
@@ -135,8 +137,9 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
         return output(result, lines, partial());
       }
       const keys = await pullHostKeys(ctx, t, defs.snap);
+      await pullBundleRecord(ctx, session, t, defs.snap);
       ctx.log.debug(`${keys} node host key(s) from the management node`);
-      db.write(() => localiseImages(db, plans));
+      db.write(() => localiseImages(db, plans, defs.snap.installdir, ctx.config.installdir));
       const rendered = await renderServed({ ...ctx, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));

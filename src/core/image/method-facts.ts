@@ -28,6 +28,12 @@ export interface ImageFacts {
   /** What the method keeps for an image outside its directory; `image rm --files` removes it too. */
   ownFiles?(config: Config, image: string): string[];
   /**
+   * Directories the image's nodes read that other images may share (install media in
+   * linuximage.pkgdir and otherpkgdir, the site's templates): a service node mirrors them
+   * with the image (core/sn/sync.ts); `image rm` never removes them.
+   */
+  sharedDirs?(config: Config, img: Image): string[];
+  /**
    * The files nodes boot or clone from, for the manifest (docs/provenance.md): name in the
    * manifest → path. Without it: pack's and liteimg's outputs in the image directory.
    */

@@ -112,7 +112,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   // the usual timer-driven sync changes nothing: compare first, and skip staging a hard-link
   // copy of every file, re-reading every artifact and the exchange (docs/bench/sn.md)
   const probe: RsyncStats = { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] };
-  if (source && (await unchanged(o, source, probe))) {
+  if (await unchanged(o, source, probe)) {
     result.stats = { ...probe, filesTransferred: 0, changes: [] };
     result.unchanged = true;
     return result;
@@ -208,8 +208,10 @@ function diskFull(dir: string, cause: Error): IOFailure {
 }
 
 /** True when rsync would change nothing in the served directory, its own dirs and its manifest. */
-async function unchanged(o: PullJob, source: string, stats: RsyncStats): Promise<boolean> {
-  const jobs: { source: string; dest: string }[] = [{ source, dest: `${o.dir}/` }];
+async function unchanged(o: PullJob, source: string | null, stats: RsyncStats): Promise<boolean> {
+  // no directory on the MN (an install image): the served one is what an earlier sync made
+  if (!source && !existsSync(o.dir)) return false;
+  const jobs: { source: string; dest: string }[] = source ? [{ source, dest: `${o.dir}/` }] : [];
   for (const d of o.own ?? []) if (d.from) jobs.push({ source: remotePath(o.host, `${d.from.replace(/\/+$/, "")}/`), dest: `${d.dir}/` });
   if (o.manifest?.from) jobs.push({ source: remotePath(o.host, o.manifest.from), dest: o.manifest.dest });
   for (const j of jobs) {

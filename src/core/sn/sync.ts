@@ -14,6 +14,7 @@ import { imageFacts } from "../image/method-facts";
 import { isInside, rootImgDir } from "../image/paths";
 import { manifestPath } from "../provenance/manifest";
 import type { RemoteSession, SshTarget } from "../remote/ssh";
+import { bundleFilesList } from "../template/provenance";
 import type { OwnDir } from "./image-pull";
 import type { MnSnapshot } from "./mn-snapshot";
 import { remotePath, rsyncPull } from "./rsync";
@@ -101,6 +102,8 @@ export function planImages(db: Db, served: ServedNodes, mn: MnSnapshot, cfg: Con
   const plans: ImagePlan[] = [];
   const failed: Record<string, string> = {};
   const mnCfg = { ...cfg, installdir: mn.installdir, tftpdir: mn.tftpdir } as Config;
+  // a directory several images share (one media for two install images) is mirrored once
+  const sharedTaken = new Set<string>();
   for (const [image, nodes] of imagesOf(served)) {
     try {
       const img = getImage(db, image);
@@ -115,6 +118,16 @@ export function planImages(db: Db, served: ServedNodes, mn: MnSnapshot, cfg: Con
           throw new DataError(`image ${image} keeps ${f} outside the management node's installdir: service nodes mirror installdir only`);
         return { from: f, dir: (snOwn as string[])[i] as string, staged: (stOwn as string[])[i] as string };
       });
+      for (const f of facts.sharedDirs?.(mnCfg, img) ?? []) {
+        if (!isInside(f, mn.installdir))
+          throw new DataError(`image ${image} reads ${f}, outside the management node's installdir: service nodes mirror installdir only`, {
+            hint: "keep install media and package directories under installdir (xcimg image media copies them there)",
+          });
+        if (sharedTaken.has(f)) continue;
+        const rel = relative(mn.installdir, f);
+        own.push({ from: f, dir: join(cfg.installdir, rel), staged: join(stageRoot(cfg), "shared", rel) });
+      }
+      for (const d of own) sharedTaken.add(d.from);
       const resolve = (rel: string) => facts.artifacts?.(staging, image).get(rel);
       const mf = manifestPath(mnCfg, img);
       const manifest = isInside(mf, from) ? undefined : { from: mf, dest: join(cfg.installdir, relative(mn.installdir, mf)) };
@@ -127,9 +140,35 @@ export function planImages(db: Db, served: ServedNodes, mn: MnSnapshot, cfg: Con
   return { plans, failed };
 }
 
-/** The snapshot names images by the MN's paths: point the synced ones at this SN's copies. */
-export function localiseImages(db: Db, plans: readonly ImagePlan[]): void {
-  for (const p of plans) if (getImage(db, p.image).attrs.rootimgdir) setImage(db, p.image, { rootimgdir: p.dir });
+/** linuximage attributes that name files under the MN's installdir (comma lists allowed). */
+const PATH_ATTRS = ["pkgdir", "otherpkgdir", "template", "pkglist", "otherpkglist", "exlist", "postinstall", "synclists"] as const;
+
+/**
+ * The snapshot names images by the MN's paths: point the synced ones at this SN's copies —
+ * rootimgdir at the image's directory here, and every other path under the MN's installdir
+ * at the same place under this SN's (the mirror keeps relative paths), so an install image's
+ * media and templates are read from the SN's copies.
+ */
+export function localiseImages(db: Db, plans: readonly ImagePlan[], mnInstalldir: string, snInstalldir: string): void {
+  const local = (v: string) =>
+    v
+      .split(",")
+      .map((p) => {
+        const t = p.trim();
+        return t.startsWith("/") && isInside(t, mnInstalldir) ? join(snInstalldir, relative(mnInstalldir, t)) : p;
+      })
+      .join(",");
+  for (const p of plans) {
+    const attrs = getImage(db, p.image).attrs;
+    const set: Record<string, string> = {};
+    if (attrs.rootimgdir) set.rootimgdir = p.dir;
+    if (mnInstalldir !== snInstalldir)
+      for (const k of PATH_ATTRS) {
+        const v = attrs[k];
+        if (v && local(v) !== v) set[k] = local(v);
+      }
+    if (Object.keys(set).length) setImage(db, p.image, set);
+  }
 }
 
 /**
@@ -156,6 +195,30 @@ export async function pullHostKeys(ctx: Context, t: SshTarget, mn: MnSnapshot): 
   } catch (e) {
     if (e instanceof XcimgError) throw e;
     throw new DataError(`cannot merge the management node's node host keys: ${(e as Error).message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Which template contents came from bundles (core/template/provenance.ts) is recorded on the
+ * MN, not in the files: without the record, a template a bundle brought into custom/install
+ * would render on the SN as the site's own, with the site's trust (commands, secrets). The
+ * SN takes the MN's lines and keeps its own.
+ */
+export async function pullBundleRecord(ctx: Context, s: RemoteSession, t: SshTarget, mn: MnSnapshot): Promise<void> {
+  const theirs = bundleFilesList(mn.installdir);
+  if ((await mnRun(s, ["test", "-f", theirs])).code !== 0) return;
+  const tmp = mkdtempSync(join(tmpdir(), "xcimg-sn-bundles-"));
+  try {
+    const got = join(tmp, "bundle-files");
+    await rsyncPull({ ssh: sshCommand(t), source: remotePath(t.host, theirs), dest: got, signal: ctx.signal });
+    const mine = bundleFilesList(ctx.config.installdir);
+    const lines = new Set(existsSync(mine) ? readFileSync(mine, "utf8").split("\n") : []);
+    for (const l of readFileSync(got, "utf8").split("\n")) lines.add(l);
+    lines.delete("");
+    mkdirSync(join(ctx.config.installdir, ".xcimg"), { recursive: true, mode: 0o700 });
+    writeFileAtomic(mine, [...lines].map((l) => `${l}\n`).join(""), 0o644, { fsync: true });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

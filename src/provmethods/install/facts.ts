@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { MethodFacts } from "../../core/provmethod/facts";
 
 /** What core asks about install images (src/core/provmethod/facts.ts). */
@@ -15,6 +16,23 @@ export const facts = {
     hooks: () => import("./bundle").then((m) => m.hooks),
   },
   // no tree: the image points at its copied media (pkgdir) and a template
-  image: { home: "profile", tree: null, customDir: "diskful" },
+  image: {
+    home: "profile",
+    tree: null,
+    customDir: "diskful",
+    // what an installing node fetches from its server besides its answer file: the media
+    // (planInstall's pkgdir default), other package directories, and the site's templates and
+    // package lists, which the server renders answer files from
+    sharedDirs: (config, img) => {
+      const { osvers, osarch } = img.attrs;
+      const media = img.attrs.pkgdir || (osvers && osarch ? join(config.installdir, osvers, osarch) : "");
+      const list = (v: string | undefined) =>
+        (v ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.startsWith("/"));
+      return [...new Set([...list(media), ...list(img.attrs.otherpkgdir), join(config.installdir, "custom", "install")])];
+    },
+  },
   media: { creates: true },
 } as const satisfies MethodFacts;
