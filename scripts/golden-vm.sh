@@ -25,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G="$PWD/.cache/golden"
-RECIPE=3 # bump when the recipe below changes: the cached root tree is rebuilt
+RECIPE=4 # bump when the recipe below changes: the cached root tree is rebuilt
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ROOT_UUID=6a1d3a5e-0c1b-4d2e-9f3a-7b5c4d3e2f10
 SWAP_UUID=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60
@@ -43,7 +43,7 @@ if [ "$(cat "$G/rootfs.stamp" 2>/dev/null)" != "$RECIPE" ]; then
   rm -rf "$G/rootfs" "$G/disk.img"
   started=$(date +%s)
   debootstrap --variant=minbase \
-    --include=systemd-sysv,udev,openssh-server,linux-image-cloud-amd64,initramfs-tools,fdisk,iproute2,kmod,procps,grub-pc-bin,grub-efi-amd64-bin,grub2-common,efibootmgr,dosfstools,rsync,libcap2-bin,attr,zstd \
+    --include=systemd-sysv,udev,openssh-server,linux-image-cloud-amd64,initramfs-tools,fdisk,iproute2,kmod,procps,grub-pc-bin,grub-efi-amd64-bin,grub2-common,efibootmgr,dosfstools,rsync,libcap2-bin,attr,zstd,shim-signed,grub-efi-amd64-signed \
     bookworm "$G/rootfs" "$MIRROR" >"$G/debootstrap.log" 2>&1 || { tail -20 "$G/debootstrap.log" >&2; exit 1; }
   R="$G/rootfs"
   echo golden >"$R/etc/hostname"

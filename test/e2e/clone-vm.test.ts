@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GoldenVm } from "../helpers/golden-vm";
 import { type StaticServer, serveStatic } from "../helpers/http-serve";
 import { freePort, type LoginTarget, ssh } from "../helpers/node-login";
-import { Vm } from "../helpers/qemu";
+import { OVMF_MS_VARS, Vm } from "../helpers/qemu";
 import { Sandbox } from "../helpers/sandbox";
+import { installSignedNetChain } from "../helpers/secureboot";
 
 /**
  * End to end, seed 000: the golden Debian 12 VM (GPT: BIOS boot, ESP, swap, ext4 root) is
@@ -225,7 +225,7 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(parts[15]).toBe("synclist");
   }, 1_800_000);
 
-  test("a UEFI node (GRUB2 over the network): GRUB for x86_64-efi on the ESP with the image's tools, then it boots from its disk", async () => {
+  test("a UEFI node with Secure Boot enforced: shim → signed GRUB over the network, the signed chain onto its ESP, then it boots from its disk", async () => {
     await clone?.stop(); // keep the cores for this one; cn01's disk stays for the update test
     clone = null;
     const disk = blankDisk("cn03.img", GOLDEN_DISK + 512 * 1024 * 1024);
@@ -244,41 +244,61 @@ describe("clone of a captured golden node onto diskful VMs", () => {
     expect(r.code).toBe(0);
     r = await sb.run("clone", "cn03", "-o", IMAGE);
     expect(r.code, r.stderr).toBe(0);
-    // the site's one network GRUB for UEFI nodes (docs/boot.md), as the loaders test makes it
-    execFileSync("grub-mknetdir", [`--net-directory=${sb.tftpdir}`, "--subdir=boot/grub2", "-d", "/usr/lib/grub/x86_64-efi"], { stdio: "ignore" });
+    // the site's signed network chain (docs/boot.md "Secure Boot"): Debian's shim and netboot GRUB
+    installSignedNetChain(sb.tftpdir);
+    const vars = join(sb.dir, "cn03-vars.fd");
+    copyFileSync(OVMF_MS_VARS, vars); // Microsoft's keys enrolled, Secure Boot on
     const port = await freePort();
     const started = performance.now();
     const vm = new Vm({
       tftpdir: sb.tftpdir,
-      bootfile: "boot/grub2/x86_64-efi/core.efi",
+      bootfile: "shimx64.efi",
       mac: "52:54:00:12:34:13",
       sshPort: port,
       memMiB: 1536,
       disk,
       reboot: true,
       firmware: "uefi",
+      secureBootVars: vars,
     });
     try {
       r = await sb.run("clone", "cn03", "--wait", "--timeout", "1500", "--port", String(port));
       console.error(
         vm.console
           .split(/\r?\n/)
-          .filter((l) => /xcimg(-clone)?:/.test(l))
+          .filter((l) => /xcimg(-clone)?:|Secure boot/.test(l))
           .join("\n"),
       );
       if (r.code !== 0) console.error(vm.console.slice(-6000));
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/cn03: booted/);
-      console.error(`UEFI: PXE to clone booted from its disk: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      console.error(`UEFI Secure Boot: PXE to clone booted from its disk: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      // the clone environment came up through the signed network chain, the clone from its disk's
+      expect(vm.console.match(/Secure boot enabled/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
       const out = await ssh(
         target("cn03", "52:54:00:12:34:13"),
         port,
-        "hostname; test -d /sys/firmware/efi && echo uefi; ls /boot/efi/EFI/BOOT/; findmnt -n -o FSTYPE /boot/efi",
+        [
+          "hostname",
+          "test -d /sys/firmware/efi && echo uefi",
+          // the SecureBoot variable's last byte: 1 when the firmware enforces it
+          "od -An -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | awk '{print $NF}'",
+          "dmesg | grep -c 'Secure boot enabled'",
+          "ls /boot/efi/EFI/BOOT/ /boot/efi/EFI/debian/",
+          "findmnt -n -o FSTYPE /boot/efi",
+        ].join("; echo @@; "),
       );
       expect(out.code, out.err).toBe(0);
-      expect(out.out).toMatch(/^cn03\nuefi\n/);
-      expect(out.out).toMatch(/BOOTX64\.EFI/i);
-      expect(out.out).toContain("vfat");
+      const parts = out.out.split("@@\n").map((p) => p.trim());
+      expect(parts[0]).toBe("cn03");
+      expect(parts[1]).toBe("uefi");
+      expect(parts[2]).toBe("1");
+      expect(Number(parts[3])).toBeGreaterThan(0);
+      // the removable path starts shim (BOOTX64.EFI), which loads the signed GRUB beside it
+      expect(parts[4]).toMatch(/BOOTX64\.EFI/i);
+      expect(parts[4]).toMatch(/grubx64\.efi/);
+      expect(parts[4]).toMatch(/shimx64\.efi/);
+      expect(parts[5]).toBe("vfat");
     } finally {
       await vm.stop();
     }

@@ -1,39 +1,28 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
 import { bootVm, OVMF_MS_VARS } from "../helpers/qemu";
-import { ROOT } from "../helpers/sandbox";
+import { installSignedNetChain } from "../helpers/secureboot";
 
 /**
  * A node with Secure Boot enforced (OVMF secboot + Microsoft's keys) boots an xcimg image over
  * the network through the signed chain docs/boot.md describes: OVMF checks Debian's shim
  * (signed by Microsoft's UEFI CA), shim checks Debian's netboot GRUB, GRUB in lockdown asks
  * shim to check the kernel (Debian's, signed), then runs xcimg's per-node grub.cfg-01-<mac>.
- * Initrds are not signature-checked by this chain. A kernel whose bytes changed is refused.
+ * Initrds are not signature-checked by this chain. A kernel whose bytes changed is refused; a
+ * GRUB signed by nobody is refused by the firmware itself, which proves enforcement is on.
  * The loader binaries are Debian's, extracted by scripts/fixtures.sh into .cache/secureboot.
  */
-const SB = join(ROOT, ".cache/secureboot");
 let site: NetbootSite;
 beforeAll(async () => {
-  if (!existsSync(join(SB, "grubx64.efi"))) throw new Error("no signed shim/GRUB: run scripts/fixtures.sh (scripts/test.sh does)");
   site = await netbootSite("secureboot-qemu");
   const r = await site.sb.run("pack", site.image);
   if (r.code !== 0) throw new Error(r.stderr);
-  const t = site.sb.tftpdir;
-  copyFileSync(join(SB, "shimx64.efi"), join(t, "shimx64.efi"));
-  copyFileSync(join(SB, "grubx64.efi"), join(t, "grubx64.efi")); // shim loads grubx64.efi from its own directory
-  // Debian's signed netboot GRUB reads (tftp)/grub/grub.cfg only: the one-time site file of
-  // docs/boot.md "Secure Boot" sends it on to xcimg's per-node file
-  mkdirSync(join(t, "grub"));
-  writeFileSync(join(t, "grub/grub.cfg"), SITE_GRUB_CFG);
+  installSignedNetChain(site.sb.tftpdir);
 });
 afterAll(() => site?.cleanup());
-
-/** docs/boot.md "Secure Boot": the MAC as xcimg names the file (grub.cfg-01-aa-bb-...). */
-const SITE_GRUB_CFG = `regexp --set=1:m1 --set=2:m2 --set=3:m3 --set=4:m4 --set=5:m5 --set=6:m6 '^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$' "$net_default_mac"
-configfile ($root)/boot/grub2/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6
-`;
 
 const UNTIL = /xcimg-node: [^\r\n]*[\r\n]|bad shim signature|Verification failed|Kernel panic|grub> /;
 
@@ -67,6 +56,32 @@ describe("Secure Boot", () => {
     if (!vm.match?.[0].startsWith("xcimg-node")) console.log(`${vm.exit}\n${vm.console.slice(-4000)}`);
     expect(vm.console).toContain("Secure boot enabled");
     expect(vm.match?.[0]).toMatch(/^xcimg-node: hostname=cn05 root=tmpfs ip=10\.0\.2\.15\/24\s$/);
+  }, 300000);
+
+  test("an unsigned GRUB is refused by the firmware itself (enforcement is on), and starts with Secure Boot off", async () => {
+    // grub-mknetdir's core.efi: the same GRUB, built here and signed by nobody
+    const t = site.sb.tftpdir;
+    execFileSync("grub-mknetdir", [`--net-directory=${t}`, "--subdir=unsigned", "-d", "/usr/lib/grub/x86_64-efi"], { stdio: "ignore" });
+    const vars = join(site.sb.dir, "unsigned-vars.fd");
+    copyFileSync(OVMF_MS_VARS, vars);
+    const boot = (secureBootVars?: string) =>
+      bootVm({
+        tftpdir: t,
+        bootfile: "unsigned/x86_64-efi/core.efi",
+        mac: "52:54:00:12:34:07",
+        until: /Access Denied|Welcome to GRUB|grub> /,
+        timeoutMs: 120000,
+        firmware: "uefi",
+        secureBootVars,
+        nicRom: false,
+      });
+    const refused = await boot(vars);
+    if (refused.match?.[0] !== "Access Denied") console.log(`${refused.exit}\n${refused.console.slice(-3000)}`);
+    expect(refused.match?.[0]).toBe("Access Denied");
+    expect(refused.console).toMatch(/BdsDxe: failed to load Boot\d+ "UEFI PXEv4[^\n]*: Access Denied/);
+    const off = await boot();
+    expect(off.match?.[0]).not.toBe("Access Denied");
+    expect(off.match).not.toBeNull();
   }, 300000);
 
   test("a kernel changed by one byte is refused by GRUB through shim", async () => {

@@ -326,6 +326,7 @@ export const DEBIAN_TOOLS: ImageTools = {
   grubPc: true,
   grubEfi: true,
   shim: null,
+  secureBoot: false,
   efiId: "debian",
   efiLabel: "Debian GNU/Linux",
   initrdCmd: "update-initramfs -u -k all",

@@ -21,6 +21,12 @@ export interface ImageTools {
   grubEfi: boolean;
   /** A signed shim in the image's ESP (EL, SUSE): registered with efibootmgr instead. */
   shim: string | null;
+  /**
+   * The image can make a disk that boots with Secure Boot enforced: a signed shim in its ESP
+   * (EL, SUSE), or Debian's and Ubuntu's shim-signed and grub-efi-amd64-signed, which their
+   * grub-install puts on the ESP (shim as BOOTX64.EFI, the signed GRUB beside it).
+   */
+  secureBoot: boolean;
   efiId: string;
   efiLabel: string;
   /** The command that rebuilds the initramfs, when the image has one. */
@@ -72,6 +78,9 @@ export function inspectTools(tree: string, layout: SourceLayout): ImageTools {
   const efiId = efiDirs.find((d) => d.toLowerCase() === (os.ID ?? "").toLowerCase()) ?? efiDirs[0] ?? (os.ID || "linux");
   const shimFile = ["shimx64.efi", "shim.efi"].find((f) => statIn(tree, `boot/efi/EFI/${efiId}/${f}`)?.isFile());
   const shim = shimFile ? `\\EFI\\${efiId}\\${shimFile}` : null;
+  const signedDebian = Boolean(
+    statIn(tree, "usr/lib/shim/shimx64.efi.signed")?.isFile() && statIn(tree, "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")?.isFile(),
+  );
   const cfgDir = grub2 ? "/boot/grub2" : "/boot/grub";
   // EL8 on UEFI keeps the real grub.cfg in the ESP; EL9 keeps a stub there that loads /boot/grub2/grub.cfg
   let cfg = `${cfgDir}/grub.cfg`;
@@ -115,6 +124,7 @@ export function inspectTools(tree: string, layout: SourceLayout): ImageTools {
     grubPc,
     grubEfi,
     shim,
+    secureBoot: shim !== null || signedDebian,
     efiId,
     efiLabel: os.NAME || efiId,
     initrdCmd,

@@ -58,6 +58,22 @@ part_size() { # <partition index 1..n> → MiB, or empty for an extended partiti
 	esac
 }
 
+# The firmware's SecureBoot variable: 4 bytes of attributes, then 1 when Secure Boot is enforced.
+# XC_EFIVARS is for tests; on a node it is the firmware's own.
+secure_boot_enforced() {
+	_v="${XC_EFIVARS:-/sys/firmware/efi/efivars}/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+	[ -r "$_v" ] || return 1
+	[ "$(od -An -tu1 -j4 -N1 "$_v" 2>/dev/null | tr -d ' ')" = 1 ]
+}
+
+# A disk that must boot with Secure Boot enforced needs the image's signed chain, or the node
+# would be left with a disk its firmware refuses to start.
+check_secure_boot() {
+	secure_boot_enforced || return 0
+	[ -n "$XC_SECUREBOOT" ] || fail "this node enforces Secure Boot, but the image has no signed shim and GRUB (Debian, Ubuntu: shim-signed and grub-efi-amd64-signed; EL, SUSE: shim in the ESP), so its disk would not boot. Install them on the golden node and capture again. The disk was not touched"
+	log "Secure Boot is enforced: the image's signed shim and GRUB go onto the ESP"
+}
+
 check_before_writing() {
 	pick_disk
 	status checking "disk $DISK, $DISK_BYTES bytes"
@@ -71,6 +87,7 @@ check_before_writing() {
 		FIRMWARE=uefi
 		[ -n "$XC_ESP" ] || fail "this node boots UEFI, but the golden layout has no EFI system partition. The disk was not touched"
 		[ -n "$XC_GRUB_EFI$XC_SHIM" ] || fail "this node boots UEFI, but the image has neither GRUB's x86_64-efi modules nor a shim to boot from. The disk was not touched"
+		check_secure_boot
 	else
 		FIRMWARE=bios
 		[ "$XC_LABEL" = gpt ] && [ -z "$XC_BIOSBOOT" ] && fail "this node boots BIOS, but the golden GPT layout has no BIOS boot partition for GRUB. The disk was not touched"
