@@ -326,7 +326,7 @@ export const DEBIAN_TOOLS: ImageTools = {
   grubPc: true,
   grubEfi: true,
   shim: null,
-  secureBoot: false,
+  secureBoot: null,
   efiId: "debian",
   efiLabel: "Debian GNU/Linux",
   initrdCmd: "update-initramfs -u -k all",

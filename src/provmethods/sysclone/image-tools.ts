@@ -22,11 +22,13 @@ export interface ImageTools {
   /** A signed shim in the image's ESP (EL, SUSE): registered with efibootmgr instead. */
   shim: string | null;
   /**
-   * The image can make a disk that boots with Secure Boot enforced: a signed shim in its ESP
-   * (EL, SUSE), or Debian's and Ubuntu's shim-signed and grub-efi-amd64-signed, which their
-   * grub-install puts on the ESP (shim as BOOTX64.EFI, the signed GRUB beside it).
+   * How the image makes a disk that boots with Secure Boot enforced: "grub-install" when it has
+   * Debian's and Ubuntu's shim-signed and grub-efi-amd64-signed, which their grub-install puts
+   * on the ESP (shim as BOOTX64.EFI, the signed GRUB beside it); "shim" when only its ESP's
+   * signed shim and GRUB (EL, SUSE) can: their grub2-install would build an unsigned GRUB, so
+   * the shim is registered instead even when GRUB's modules are there; null when it cannot.
    */
-  secureBoot: boolean;
+  secureBoot: "grub-install" | "shim" | null;
   efiId: string;
   efiLabel: string;
   /** The command that rebuilds the initramfs, when the image has one. */
@@ -124,7 +126,7 @@ export function inspectTools(tree: string, layout: SourceLayout): ImageTools {
     grubPc,
     grubEfi,
     shim,
-    secureBoot: shim !== null || signedDebian,
+    secureBoot: signedDebian ? "grub-install" : shim ? "shim" : null,
     efiId,
     efiLabel: os.NAME || efiId,
     initrdCmd,

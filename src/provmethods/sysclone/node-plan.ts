@@ -231,7 +231,7 @@ export function renderPlanEnv(i: NodePlanInput): string {
   set("XC_GRUB_PC", i.tools.grubPc ? 1 : "");
   set("XC_GRUB_EFI", i.tools.grubEfi ? 1 : "");
   set("XC_SHIM", i.tools.shim ?? "");
-  set("XC_SECUREBOOT", i.tools.secureBoot ? 1 : "");
+  set("XC_SECUREBOOT", i.tools.secureBoot ?? "");
   set("XC_EFI_ID", i.tools.efiId);
   set("XC_EFI_LABEL", i.tools.efiLabel.replace(/'/g, ""));
 

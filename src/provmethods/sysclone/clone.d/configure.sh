@@ -100,7 +100,7 @@ bootloader() {
 	if [ -n "$FIXED_INITRD" ] && [ -n "$XC_INITRD_CMD" ]; then in_target "rebuilding the initramfs" "$XC_INITRD_CMD"; fi
 	if [ "$FIRMWARE" = bios ]; then
 		in_target "installing GRUB for BIOS on $DISK" "$XC_GRUB_INSTALL --target=i386-pc --recheck $DISK"
-	elif [ -n "$XC_GRUB_EFI" ]; then
+	elif [ -n "$XC_GRUB_EFI" ] && ! { [ "$XC_SECUREBOOT" = shim ] && secure_boot_enforced; }; then
 		_nv=
 		[ -w /sys/firmware/efi/efivars ] || _nv=--no-nvram
 		in_target "installing GRUB for UEFI" "$XC_GRUB_INSTALL --target=x86_64-efi --efi-directory=$XC_ESP_MOUNT --bootloader-id=$XC_EFI_ID --recheck $_nv"
