@@ -56,7 +56,7 @@ function writePerms(path: string, buf: Buffer, p: FilePerms): boolean {
 }
 
 /** ino, size, mtime, ctime, mode, gid: any write, chmod, chown or replacement changes one (ctime cannot be set back). */
-function signature(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number; mode: number; gid: number }): string {
+export function signature(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number; mode: number; gid: number }): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.gid}`;
 }
 
@@ -82,12 +82,17 @@ function digest(buf: Buffer): string {
 export class BootFileCache implements BootFileWriter {
   readonly file: string;
   private readonly listings = new Map<string, Set<string>>();
-  private readonly known: Record<string, string>;
+  private loaded: Record<string, string> | null = null;
   private dirty = false;
   written = 0;
 
   constructor(stateDir: string) {
     this.file = join(stateDir, "boot-files.json");
+  }
+
+  /** Read on first use: a run whose nodes are all unchanged (node-record.ts) never parses it. */
+  private get known(): Record<string, string> {
+    if (this.loaded) return this.loaded;
     let known: Record<string, string> = {};
     try {
       const parsed = JSON.parse(readFileSync(this.file, "utf8")) as unknown;
@@ -95,7 +100,8 @@ export class BootFileCache implements BootFileWriter {
     } catch {
       // absent or unreadable: every file is read and compared, and the record is rebuilt
     }
-    this.known = Object.assign(Object.create(null) as Record<string, string>, known);
+    this.loaded = Object.assign(Object.create(null) as Record<string, string>, known);
+    return this.loaded;
   }
 
   private listing(dir: string): Set<string> {
@@ -138,6 +144,12 @@ export class BootFileCache implements BootFileWriter {
     return true;
   }
 
+  /** The lstat signature this run recorded for `path` when it wrote it or found it identical (saves node-record.ts a second lstat). */
+  signatureOf(path: string): string | undefined {
+    const v = this.loaded?.[path];
+    return v === undefined ? undefined : v.slice(0, v.lastIndexOf(":"));
+  }
+
   remove(path: string): boolean {
     if (!this.exists(path)) return false;
     this.listing(dirname(path)).delete(basename(path));
@@ -156,6 +168,7 @@ export class BootFileCache implements BootFileWriter {
 
   /** Not fsynced: a lost record only means the next run reads and compares. */
   save(): void {
+    if (!this.loaded) return;
     // files removed by others (boot --offline, an admin) leave the record with the listing
     for (const path of Object.keys(this.known)) {
       const names = this.listings.get(dirname(path));

@@ -1,5 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { buildId } from "../build-id";
 import type { Context } from "../context";
 import type { Image } from "../defs/image";
 import { requireAttr } from "../defs/image";
@@ -21,6 +22,8 @@ import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux
 import type { BootFiles } from "./loaders";
 import { dashedMac, hexIp } from "./loaders";
 import { bootMac, firstMac } from "./mac";
+import { inputsDigest, nodeDigest } from "./node-inputs";
+import { NodeRecord } from "./node-record";
 import { type NodeNetwork, nodeOverlay, type OverlayInput } from "./overlay";
 import { bootPaths, overlayRel, stateDir } from "./paths";
 import { servedPerms } from "./served-perms";
@@ -168,25 +171,64 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
 
   // the site's rows every node's mypostscript repeats: read once, not once per node
   const scriptData = ov?.postscripts ? sharedScriptData(cfg, db) : undefined;
+  /** What boot writes into the node's rows (below), the same for every node but its command line and initrds. */
+  const rowAttrsOf = (r: (typeof rows)[number]): Attrs => ({
+    provmethod: img.name,
+    os: osvers,
+    arch: osarch,
+    profile,
+    currstate,
+    kernel: published.kernel,
+    initrd: r.initrd,
+    kcmdline: r.kcmdline,
+    ...flavor.rowAttrs,
+  });
+  // A method whose per-node output is all computed above (kcmdline, extra) can have an
+  // unchanged node skipped (node-record.ts); one that builds files of its own in prepare,
+  // nodeFiles or build renders every node every time.
+  const record = buildId && !flavor.prepare && !flavor.nodeFiles && !ov?.build ? new NodeRecord(stateDir(cfg)) : undefined;
+  const runKey = record
+    ? inputsDigest(buildId, cfg, img.name, img.attrs, currstate, published, facts, systemd, perms, keys, site, scriptInputs(cfg, img, scriptData))
+    : "";
+  let unchanged = 0;
   for (const { n, job, net, extra, base } of planned) {
-    const { node, attrs: a } = n;
+    const { node } = n;
+    const row = { node, kcmdline: base, initrd: job.files.initrds.join(",") };
     if (opts.rowsOnly?.has(node)) {
       result.rowsOnly.push(node);
-      rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
+      rows.push(row);
+      record?.forget(node);
+      continue;
+    }
+    // The node's attributes as this run leaves them: what its next run reads back (so an
+    // unchanged re-run finds the same inputs) and, as with xCAT's mypostscript made at boot
+    // from the tables nodeset updated, what its postscripts' variables are made of.
+    const a = afterRun(n.attrs, rowAttrsOf(row));
+    const hostKey = ov ? hostKeys.get(node, hostKeyNames(a)) : undefined;
+    // job.published and job.site are the run's, already in runKey
+    const key = record ? nodeDigest(runKey, node, [a, { ...job, published: 0, site: 0 }, net, extra, hostKey, scriptData?.env.nics?.get(node)]) : "";
+    const kept = record?.kept(node, key);
+    if (kept) {
+      unchanged++;
+      if (kept.warning) ctx.log.warn(kept.warning);
+      result.booted.push({ node, currstate, loader: job.loader, files: kept.files, ip: a.ip });
+      rows.push(row);
       continue;
     }
     try {
       const own: string[] = [];
-      if (ov && facts && perms) {
+      let warning: string | undefined;
+      if (ov && facts && perms && hostKey) {
         const master = a.xcatmaster || cfg.master;
         const scripts = scriptData ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }, scriptData) : undefined;
-        if (scripts?.warning) ctx.log.warn(scripts.warning);
+        warning = scripts?.warning;
+        if (warning) ctx.log.warn(warning);
         const identity: OverlayInput = {
           node,
           image: img.name,
           master,
           net,
-          hostKey: hostKeys.get(node, hostKeyNames(a)),
+          hostKey,
           authorizedKeys: keys,
           facts,
           extra: extra?.files,
@@ -200,31 +242,23 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
       own.push(...(flavor.nodeFiles?.(node) ?? []));
       const written = writeLoader(ctx, job, paths, grub2Inodes, files);
       result.booted.push({ node, currstate, loader: job.loader, files: [...own, ...written], ip: a.ip });
-      rows.push({ node, kcmdline: base, initrd: job.files.initrds.join(",") });
+      rows.push(row);
+      record?.note(node, key, [...own, ...written], warning, (f) => files.signatureOf(f));
     } catch (e) {
+      record?.forget(node);
       failed(node, e);
     }
   }
 
-  phase(`write ${files.written} files for ${planned.length} nodes`);
+  phase(`write ${files.written} files for ${planned.length} nodes, ${unchanged} unchanged since their last boot`);
   files.save();
+  record?.save();
   let changedRows = 0;
   db.write(() => {
-    const attrsOf = (r: (typeof rows)[number]) => ({
-      provmethod: img.name,
-      os: osvers,
-      arch: osarch,
-      profile,
-      currstate,
-      kernel: published.kernel,
-      initrd: r.initrd,
-      kcmdline: r.kcmdline,
-      ...flavor.rowAttrs,
-    });
     changedRows = writeNodeRows(
       db,
       NODE_TYPE,
-      rows.map((r) => ({ node: r.node, attrs: attrsOf(r) })),
+      rows.map((r) => ({ node: r.node, attrs: rowAttrsOf(r) })),
     );
   });
   phase(`write ${changedRows} changed rows`);
@@ -268,6 +302,33 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): OfflineRes
     for (const { node } of result.offline) if (attrs.has(node)) writeObject(db, NODE_TYPE, node, { currstate: "offline" });
   });
   return result;
+}
+
+/**
+ * What every node's postscript files are made of besides the node itself: the site rows, the
+ * xcatdefaults postscripts, the image's package lists and which scripts <installdir>/postscripts
+ * holds (core/postscripts/node-files.ts reads exactly these through SharedScriptData).
+ */
+function scriptInputs(cfg: Context["config"], img: Image, data: ReturnType<typeof sharedScriptData> | undefined): unknown {
+  if (!data) return null;
+  let present: string[] = [];
+  try {
+    present = readdirSync(join(cfg.installdir, "postscripts")).sort();
+  } catch {
+    // no postscripts directory: none present
+  }
+  return [data.env.siteVars, data.lookups.defaults, data.env.pkglist(img.attrs.pkglist), data.env.pkglist(img.attrs.otherpkglist), present];
+}
+
+/**
+ * The node's attributes with boot's own values in place, always in the same key order (its
+ * other attributes as read, then boot's), so that the next run, which reads boot's values back
+ * from the tables, builds the very same object (node-inputs.ts nodeDigest).
+ */
+function afterRun(read: Attrs, written: Attrs): Attrs {
+  const a: Attrs = {};
+  for (const k in read) if (!(k in written)) a[k] = read[k] as string;
+  return Object.assign(a, written);
 }
 
 /** The names and addresses known_hosts lists a node's key under. */
