@@ -3,14 +3,17 @@ import { join } from "node:path";
 import { leaf, output } from "../../cli/command";
 import type { Context } from "../../core/context";
 import { openDb } from "../../core/db/open";
-import { ExitCode, XcimgError } from "../../core/errors";
+import { ExitCode, UsageError, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
 import { SIGNATURE_SUFFIX } from "../../core/provenance/manifest";
 import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
+import { placedImages, placedNodes, servingNow } from "../../core/sn/placed";
 import { postscriptsJob } from "../../core/sn/postscripts";
+import { findStale, keepStale, pruneStale, type StaleReport, staleLines } from "../../core/sn/prune";
 import { requireRsync } from "../../core/sn/rsync";
 import { servedNodes, snNames } from "../../core/sn/served";
+import { readServedRecord, type ServedRecord, writeServedRecord } from "../../core/sn/served-record";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullBundleRecord, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
 import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
 import { pulledImageTrust } from "../../core/sn/trust";
@@ -25,26 +28,47 @@ export default leaf({
     sn: { type: "string", description: "this SN's name(s) in noderes.servicenode/xcatmaster, comma-separated (default: sn.name, else the host name)" },
     dryRun: { type: "boolean", description: "show what would be fetched and rendered; change nothing" },
     reload: { type: "boolean", description: "run the DHCP server's reload after a change (default: print it)" },
+    prune: {
+      type: "boolean",
+      description: "after a complete sync, remove the images, clone archives and node boot files earlier syncs placed here that this SN no longer serves",
+    },
+    force: { type: "boolean", description: "with --prune: also remove a stale image whose nodes mount its tree over NFS (running nodes may still use it)" },
   },
   examples: [
     "xcimg sn sync                         # from a bootstrap script or a systemd timer (docs/service-nodes.md)",
     "XCIMG_SN_MN=mn1 XCIMG_MASTER=10.1.0.1 xcimg sn sync --sn sn1",
     "xcimg --json sn sync --dry-run",
+    "xcimg sn sync --prune                 # also remove what it no longer serves (the report says what)",
   ],
   async run(ctx, args) {
+    if (args.force && !args.prune) throw new UsageError("--force only applies with --prune", { hint: "xcimg sn sync --prune --force" });
     requireRsync();
     const names = snNames(args.sn || ctx.config["sn.name"]);
     const lock = acquireLock(ctx.config.installdir, "sn sync", "xcimg sn sync");
     try {
-      return await sync(ctx, names, args.mn, Boolean(args.dryRun), Boolean(args.reload));
+      return await sync(ctx, names, args.mn, {
+        dryRun: Boolean(args.dryRun),
+        reload: Boolean(args.reload),
+        prune: Boolean(args.prune),
+        force: Boolean(args.force),
+      });
     } finally {
       lock.release();
     }
   },
 });
 
-async function sync(ctx: Context, names: string[], mn: string | undefined, dryRun: boolean, reload: boolean) {
+interface SyncOptions {
+  dryRun: boolean;
+  reload: boolean;
+  prune: boolean;
+  force: boolean;
+}
+
+async function sync(ctx: Context, names: string[], mn: string | undefined, { dryRun, reload, prune, force }: SyncOptions) {
   const t = mnTarget(ctx, { mn });
+  // what earlier syncs placed here: the only things a prune may remove
+  const prev = readServedRecord(ctx.config);
   const staged = stagedDbPath(ctx.config);
   rmSync(staged, { force: true });
   const session = await mnConnect(ctx, t);
@@ -125,6 +149,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
         booted: [] as { node: string; currstate: string; loader: string }[],
         skipped: {} as Record<string, string>,
         dhcp: null as SnDhcpOutput | null,
+        stale: { images: [], nodes: [] } as StaleReport,
         failed,
         problems,
       };
@@ -132,10 +157,16 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       const partial = () => (Object.keys(failed).length || problems.length ? ExitCode.PARTIAL : ExitCode.OK);
       if (dryRun) {
         result.dhcp = { ...dhcpPlan, written: [], removed: [], reload: [] };
+        result.stale = findStale(ctx.config, prev, servingNow(ctx.config, served, plans, prev));
+        warnStale(ctx, result.stale, false, true);
         const lines = [...images].flatMap(([img, nodes]) => nodes.map((n) => `${n}: would boot ${img} from this SN`));
         lines.push(...dhcpLines(dhcpPlan, true));
         return output(result, lines, partial());
       }
+      // recorded before anything is rendered: a sync killed from here on still knows what it switched in
+      const synced = new Set(pulls.filter((r) => r.switched || r.unchanged).map((r) => r.image));
+      const placed: ServedRecord = { images: { ...prev.images, ...placedImages(ctx.config, db, plans, synced, prev) }, nodes: prev.nodes };
+      writeServedRecord(ctx.config, placed);
       const keys = await pullHostKeys(ctx, t, defs.snap);
       await pullBundleRecord(ctx, session, t, defs.snap);
       ctx.log.debug(`${keys} node host key(s) from the management node`);
@@ -145,11 +176,21 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
       result.skipped = rendered.skipped;
       result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
+      const next: ServedRecord = { images: placedImages(ctx.config, db, plans, synced, prev), nodes: placedNodes(rendered.booted, served, prev) };
       db.close();
       closed = true;
       commitDefinitions(staged, ctx.config["db.path"]);
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
+      const now = servingNow(ctx.config, served, plans, prev, next);
+      result.stale = findStale(ctx.config, prev, now);
+      const complete = partial() === ExitCode.OK;
+      if (prune && complete) pruneStale(ctx.config, ctx.log, result.stale, now, force, problems);
+      else if (prune && (result.stale.images.length || result.stale.nodes.length))
+        ctx.log.warn("not pruning: this sync did not complete (exit 1), so what it no longer serves is kept until a sync that does");
+      writeServedRecord(ctx.config, keepStale(next, prev, result.stale));
+      warnStale(ctx, result.stale, prune && complete, false);
+      for (const p of problems) if (p.includes("not pruned")) ctx.log.error(p);
       await reportFinished(ctx, session, names, defs.snap.sha256, partial());
       const lines = [
         ...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`),
@@ -165,6 +206,13 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, dryRu
     if (!committed) rmSync(staged, { force: true });
     rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
   }
+}
+
+/** A warning per stale item still held (with how to remove it), an info line per item removed. */
+function warnStale(ctx: Context, stale: StaleReport, pruned: boolean, dryRun: boolean): void {
+  const { warn, info } = staleLines(stale, pruned, dryRun);
+  for (const l of warn) ctx.log.warn(l);
+  if (!ctx.quiet) for (const l of info) ctx.log.info(l);
 }
 
 /** Tell the MN this sync ended, for its `sn status` (sync-record.ts); a failure to tell is only a warning. */

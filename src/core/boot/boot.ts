@@ -18,7 +18,7 @@ import { type BootFlavor, type NodeBootInput, NodeError, nodeBootInput, type Ove
 import { HostKeyStore } from "./hostkeys";
 import { inspectImage } from "./image-facts";
 import { fullKcmdline, KcmdlineError } from "./kcmdline";
-import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removePxelinux, removeXnba, rmQuiet, writeLoader } from "./loader-files";
+import { checkLoaderJob, Grub2Links, LoaderError, type LoaderJob, removeNodeBootFiles, writeLoader } from "./loader-files";
 import type { BootFiles } from "./loaders";
 import { dashedMac, hexIp } from "./loaders";
 import { bootMac, firstMac } from "./mac";
@@ -283,16 +283,11 @@ export function offlineNodes(ctx: Context, nodes: readonly string[]): OfflineRes
     try {
       const a = attrs.get(node) ?? {};
       // every name is checked before the first unlink, so a bad MAC removes nothing at all
-      const ov = join(cfg.tftpdir, overlayRel(node));
+      overlayRel(node);
       const mac = firstMac(node, a.mac);
       if (mac) dashedMac(mac);
       if (a.ip) hexIp(a.ip);
-      const removed: string[] = [];
-      removed.push(...removeXnba(paths.xnbaDir, node));
-      removed.push(...grub2.removeNode(node));
-      removed.push(...removePxelinux(paths.pxelinuxDir, node, mac, a.ip));
-      if (rmQuiet(ov)) removed.push(ov);
-      result.offline.push({ node, removed });
+      result.offline.push({ node, removed: removeNodeBootFiles(cfg.tftpdir, grub2, { node, mac, ip: a.ip }) });
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       result.failed[node] = e.message;

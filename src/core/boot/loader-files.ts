@@ -7,7 +7,7 @@ import { safeNodeFileName } from "../names";
 import { type BootFileWriter, directFiles } from "./boot-files";
 import { safeBootLine, safeHost, safeIp, safeMac } from "./boot-values";
 import { type BootFiles, dashedMac, grub2Config, hexIp, pxelinuxConfig, xnbaConfig } from "./loaders";
-import type { bootPaths } from "./paths";
+import { bootPaths, overlayRel } from "./paths";
 import type { PublishedImage } from "./publish";
 import type { SiteSettings } from "./site";
 
@@ -175,6 +175,28 @@ export class Grub2Links {
       return false;
     }
   }
+}
+
+/**
+ * Every boot file of one node under tftpdir: its xnba scripts, its GRUB2 file with every name
+ * linked to it, its pxelinux file with its MAC and IP names, and its identity overlay. `boot
+ * --offline` and a service node's `sn sync --prune` (core/sn/prune.ts) both remove a node this
+ * way; `rm` may refuse a path (prune keeps a MAC name that now belongs to another node).
+ */
+export function removeNodeBootFiles(
+  tftpdir: string,
+  grub2: Grub2Links,
+  n: { node: string; mac?: string; ip?: string },
+  rm: (p: string) => boolean = rmQuiet,
+): string[] {
+  const paths = bootPaths(tftpdir);
+  const removed: string[] = [];
+  removed.push(...removeXnba(paths.xnbaDir, n.node, rm));
+  removed.push(...grub2.removeNode(n.node));
+  removed.push(...removePxelinux(paths.pxelinuxDir, n.node, n.mac, n.ip, rm));
+  const ov = join(tftpdir, overlayRel(n.node));
+  if (rm(ov)) removed.push(ov);
+  return removed;
 }
 
 export function removeXnba(dir: string, node: string, rm: (p: string) => boolean = rmQuiet): string[] {
