@@ -129,8 +129,11 @@ export class BootFileCache implements BootFileWriter {
       const st = lstatSync(path, { throwIfNoEntry: false });
       if (st?.isFile() && (st.mode & 0o7777) === perms.mode && (perms.gid === undefined || st.gid === perms.gid) && st.size === buf.length) {
         const sig = signature(st);
-        if (this.known[path] === `${sig}:${sum}`) return false;
-        if (readFileSync(path).equals(buf)) {
+        const rec = this.known[path];
+        if (rec === `${sig}:${sum}`) return false;
+        // untouched since it was recorded with another digest (a switch to another image): it
+        // differs, and reading it back to find out would cost a read per file
+        if (!rec?.startsWith(`${sig}:`) && readFileSync(path).equals(buf)) {
           this.record(path, `${sig}:${sum}`);
           return false;
         }
