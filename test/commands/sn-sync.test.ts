@@ -193,7 +193,7 @@ describe("sn sync", () => {
       nodes: string[];
       images: string[];
       lastSync: { at: string; from?: string; images: string[]; finished: { at: string; exit: number } | null } | null;
-      behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
+      behind: { definitions: boolean | null; tables: string[] | null; images: { image: string; why: string }[] } | null;
     };
     const status = async () => {
       const r = await mn.run("--json", "sn", "status");
@@ -209,7 +209,7 @@ describe("sn sync", () => {
     expect(now.sn1?.nodes).toEqual(["cn01", "cn02"]);
     expect(now.sn1?.lastSync?.images).toEqual([A]);
     expect(now.sn1?.lastSync?.from).toBe("127.0.0.1");
-    expect(now.sn1?.behind).toEqual({ definitions: false, images: [] });
+    expect(now.sn1?.behind).toEqual({ definitions: false, tables: [], images: [] });
     // sn1's sync ran to its end and said so; sn9's stopped at once (exit 66) and never did
     expect(now.sn1?.lastSync?.finished?.exit).toBe(0);
     expect(now.sn9?.lastSync?.finished).toBeNull();
@@ -224,11 +224,13 @@ describe("sn sync", () => {
     await ok(mn, "node", "set", "cn01", "groups=compute,all,rack1");
     const later = await status();
     expect(later.sn1?.behind?.definitions).toBe(true);
+    // which tables: the node's groups live in nodelist; nothing else changed
+    expect(later.sn1?.behind?.tables).toEqual(["nodelist"]);
     expect(later.sn1?.behind?.images.map((i) => i.image)).toEqual([A]);
     expect(later.sn1?.behind?.images[0]?.why).toStartWith("changed ");
     const text = await mn.run("sn", "status");
     expect(text.stdout).toContain(
-      `sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1, completed; behind: definitions, ${A} (changed `,
+      `sn1: 2 node(s), image(s) ${A}; last sync ${later.sn1?.lastSync?.at} from 127.0.0.1, completed; behind: tables nodelist, ${A} (changed `,
     );
     expect(text.stdout).toContain("sn2: 2 node(s)");
     expect(text.stdout).toContain("never synced");

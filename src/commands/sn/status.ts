@@ -19,7 +19,8 @@ export default leaf({
 function line(s: SnStatus): string {
   const head = `${s.sn}: ${s.nodes.length} node(s)${s.images.length ? `, image(s) ${s.images.join(",")}` : ""}`;
   if (!s.lastSync || !s.behind) return `${head}; never synced`;
-  const lag = [...(s.behind.definitions ? ["definitions"] : []), ...s.behind.images.map((i) => `${i.image} (${i.why})`)];
+  const defs = s.behind.tables?.length ? [`tables ${s.behind.tables.join(",")}`] : s.behind.definitions ? ["definitions"] : [];
+  const lag = [...defs, ...s.behind.images.map((i) => `${i.image} (${i.why})`)];
   const f = s.lastSync.finished;
   const end = f ? (f.exit === 0 ? "completed" : `completed with problems (exit ${f.exit})`) : "did not complete (or is running)";
   return `${head}; last sync ${s.lastSync.at}${s.lastSync.from ? ` from ${s.lastSync.from}` : ""}, ${end}; ${lag.length ? `behind: ${lag.join(", ")}` : "up to date"}`;

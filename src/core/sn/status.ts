@@ -11,13 +11,14 @@ import { manifestPath } from "../provenance/manifest";
 import { isProvMethodName } from "../provmethod/names";
 import { serviceNodes, servingSns } from "./served";
 import { readSyncRecords, type SyncRecord } from "./sync-record";
+import { changedTables, tableDigests } from "./table-digests";
 
 /**
  * `xcimg sn status` on the MN: each service node (served.ts serviceNodes), the nodes it serves,
  * its last sync as the MN noted it (sync-record.ts), and what it lags behind — images whose
  * manifest or top-level files (the packed image, kernel, initrds) changed on the MN since, images
- * it serves now that its last sync did not carry, and definitions written since (SQLite's file
- * times; a PostgreSQL MN cannot tell).
+ * it serves now that its last sync did not carry, and the tables whose rows differ from the
+ * snapshot it got (table-digests.ts; for a record of an older version, SQLite's file times).
  */
 export interface SnStatus {
   sn: string;
@@ -26,7 +27,13 @@ export interface SnStatus {
   /** finished: when the SN reported the end of that sync, and its exit code; null when it did not (killed, lost the MN, or still running). */
   lastSync: { at: string; from?: string; images: string[]; finished: { at: string; exit: number } | null } | null;
   /** null: never synced, it lags behind everything. */
-  behind: { definitions: boolean | null; images: { image: string; why: string }[] } | null;
+  behind: {
+    /** Definitions changed since (null: cannot tell — a record of an older version on a PostgreSQL MN). */
+    definitions: boolean | null;
+    /** The tables that differ from the snapshot it got (null: its record predates table digests). */
+    tables: string[] | null;
+    images: { image: string; why: string }[];
+  } | null;
 }
 
 export function snStatus(config: Config, db: Db): SnStatus[] {
@@ -37,6 +44,11 @@ export function snStatus(config: Config, db: Db): SnStatus[] {
   const serving = servingSns(db, all);
   const attrs = readNodes(db, all);
   const dbTime = definitionsTime(config);
+  let now: Record<string, string> | undefined;
+  const tablesNow = () => {
+    now ??= tableDigests(db);
+    return now;
+  };
   const out: SnStatus[] = [];
   for (const [key, sn] of [...sns].sort(([a], [b]) => a.localeCompare(b))) {
     const nodes = all.filter((n) => serving.get(n)?.some((s) => s.toLowerCase() === key)).sort();
@@ -47,7 +59,7 @@ export function snStatus(config: Config, db: Db): SnStatus[] {
       nodes,
       images,
       lastSync: rec ? { at: rec.at, from: rec.from, images: Object.keys(rec.images).sort(), finished: rec.finished ?? null } : null,
-      behind: rec ? behind(config, db, rec, images, dbTime) : null,
+      behind: rec ? behind(config, db, rec, images, dbTime, tablesNow) : null,
     });
   }
   return out;
@@ -57,7 +69,14 @@ function latest(recs: SyncRecord[]): SyncRecord | undefined {
   return recs.sort((a, b) => b.at.localeCompare(a.at))[0];
 }
 
-function behind(config: Config, db: Db, rec: SyncRecord, images: string[], dbTime: number | null): NonNullable<SnStatus["behind"]> {
+function behind(
+  config: Config,
+  db: Db,
+  rec: SyncRecord,
+  images: string[],
+  dbTime: number | null,
+  tablesNow: () => Record<string, string>,
+): NonNullable<SnStatus["behind"]> {
   const at = Date.parse(rec.at);
   const lag: { image: string; why: string }[] = [];
   for (const image of images) {
@@ -73,7 +92,11 @@ function behind(config: Config, db: Db, rec: SyncRecord, images: string[], dbTim
       lag.push({ image, why: e.message });
     }
   }
-  return { definitions: dbTime === null ? null : dbTime > at, images: lag };
+  if (rec.tables) {
+    const tables = changedTables(rec.tables, tablesNow());
+    return { definitions: tables.length > 0, tables, images: lag };
+  }
+  return { definitions: dbTime === null ? null : dbTime > at, tables: null, images: lag };
 }
 
 /** The newest mtime of the image's manifest and the files at the top of its directory (what pack and capture rewrite). */

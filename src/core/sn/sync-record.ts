@@ -3,11 +3,13 @@ import { join } from "node:path";
 import { stateDir } from "../boot/paths";
 import type { Config } from "../config/schema";
 import type { Db } from "../db/open";
+import { openDbReadOnly } from "../db/open-readonly";
 import { fsError, NotFoundError } from "../errors";
 import { writeFileAtomic } from "../fs/atomic";
 import { safeNodeFileName } from "../names";
 import type { MnSnapshot } from "./mn-snapshot";
 import { imagesOf, servedNodes } from "./served";
+import { tableDigests } from "./table-digests";
 
 /**
  * What the MN knows of each SN's syncs, for `xcimg sn status`: `sn snapshot --sn <names>` (the
@@ -30,6 +32,8 @@ export interface SyncRecord {
   definitions: { sha256: string; size: number };
   /** image → the nodes of this SN that boot it, as the snapshot said. */
   images: Record<string, string[]>;
+  /** Each table's digest in the snapshot (table-digests.ts), for `sn status` to name the tables changed since; absent in records of older versions. */
+  tables?: Record<string, string>;
   /** When the sync of this snapshot ended, and its exit code (0 all done, 1 partial). */
   finished?: { at: string; exit: number };
 }
@@ -58,7 +62,15 @@ export function recordSync(config: Config, db: Db, names: readonly string[], sna
     if (!(e instanceof NotFoundError)) throw e;
   }
   const from = process.env.SSH_CONNECTION?.split(" ")[0];
-  const rec: SyncRecord = { sn, names: [...names], at: new Date().toISOString(), from, definitions: { sha256: snap.sha256, size: snap.size }, images };
+  // the snapshot's own tables, not the live ones: a write since VACUUM INTO is not in what the SN got
+  const copy = openDbReadOnly(snap.path);
+  let tables: Record<string, string>;
+  try {
+    tables = tableDigests(copy);
+  } finally {
+    copy.close();
+  }
+  const rec: SyncRecord = { sn, names: [...names], at: new Date().toISOString(), from, definitions: { sha256: snap.sha256, size: snap.size }, images, tables };
   const dir = recordDir(config);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -19,6 +19,8 @@ const SUITES = [
   "test/cli/list-edit.test.ts",
   "test/cli/stanza.test.ts",
   "test/cli/tabdump.test.ts",
+  // sn status's per-table digests: a PostgreSQL MN's tables against their SQLite snapshot
+  "test/core/sn/table-digests.test.ts",
   // table-hostile and noderange-hostile plant their rows with bun:sqlite directly: SQLite only
 ];
 
