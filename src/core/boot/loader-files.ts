@@ -1,4 +1,4 @@
-import { existsSync, linkSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../context";
 import { fsError } from "../errors";
@@ -212,6 +212,12 @@ export function removePxelinux(dir: string, node: string, mac?: string, ip?: str
 }
 
 function replaceSymlink(target: string, path: string): void {
+  // already the link: left alone, so its stat signature holds and an unchanged node stays unchanged (node-record.ts)
+  try {
+    if (lstatSync(path).isSymbolicLink() && readlinkSync(path) === target) return;
+  } catch {
+    // absent: made below
+  }
   const tmp = tempNameFor(path);
   try {
     symlinkSync(target, tmp);

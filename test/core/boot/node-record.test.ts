@@ -145,3 +145,32 @@ describe("an unchanged node is not rendered again; any change to what its files 
     expect(r.stderr).toMatch(/for 4 nodes, 0 unchanged/);
   });
 });
+
+describe("grub2 and pxelinux nodes (hard links, symlinks) are skipped and re-rendered the same way", () => {
+  async function bootOthers(): Promise<number> {
+    const r = await sb.bin(["-v", "boot", "others", "-o", IMG]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /write \d+ files for 2 nodes, (\d+) unchanged since their last boot/.exec(r.stderr);
+    if (!m) throw new Error(`no boot phase line in: ${r.stderr}`);
+    return Number(m[1]);
+  }
+
+  test("an unchanged re-run keeps their links; a new MAC is rendered", async () => {
+    await ok("node", "set", "gn1", "groups=others,all", "netboot=grub2", "arch=x86_64", "mac=52:54:00:00:02:01", "ip=10.9.0.21");
+    await ok("node", "set", "pn1", "groups=others,all", "netboot=pxe", "arch=x86_64", "mac=52:54:00:00:02:02", "ip=10.9.0.22");
+    expect(await bootOthers()).toBe(0);
+    const grubLink = tftp("boot/grub2/grub.cfg-01-52-54-00-00-02-01");
+    const pxeLink = tftp("pxelinux.cfg/01-52-54-00-00-02-02");
+    const before = [lstatSync(grubLink).ino, lstatSync(pxeLink).ino];
+    expect(await bootOthers()).toBe(2);
+    expect([lstatSync(grubLink).ino, lstatSync(pxeLink).ino]).toEqual(before);
+    const ipLink = tftp("pxelinux.cfg/0A090016"); // 10.9.0.22
+    const ipIno = lstatSync(ipLink).ino;
+    await ok("node", "set", "pn1", "mac=52:54:00:00:02:03");
+    expect(await bootOthers()).toBe(1);
+    expect(lstatSync(tftp("pxelinux.cfg/01-52-54-00-00-02-03")).isSymbolicLink()).toBe(true);
+    // rendered again, its IP name already pointed at it: left alone, not re-made
+    expect(lstatSync(ipLink).ino).toBe(ipIno);
+    expect(await bootOthers()).toBe(2);
+  });
+});
