@@ -118,6 +118,9 @@ describe("sn sync onto a full disk", () => {
     expect(served()).toBe(before);
     // nothing staged is left behind to keep the disk full
     expect(readdirSync(snImageDir()).filter((f) => f.includes("xcimg-sn-new"))).toEqual([]);
+    // nor a partial file for a resume (rsync keeps one on a write error too): the disk must get its room back
+    const partials = join(sn.installdir, ".xcimg-sn-partial");
+    expect(existsSync(partials) ? readdirSync(partials) : []).toEqual([]);
     const df = execFileSync("df", ["-B1", "--output=used", sn.installdir], { encoding: "utf8" }).split("\n")[1]?.trim();
     expect(Number(df)).toBeLessThan(12 << 20);
   }, 120_000);

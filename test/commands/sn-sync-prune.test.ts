@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { partialDirOf } from "../../src/core/sn/partial";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { BIN, Sandbox } from "../helpers/sandbox";
 import { Sshd } from "../helpers/sshd";
@@ -199,6 +200,10 @@ describe("sn sync: what the SN no longer serves", () => {
       join(snDir("pra"), "rootimg.cpio.gz"),
     ];
     const sums = keep.map(sha);
+    // what an interrupted sync of the stale image left for a resume goes with it
+    const partial = partialDirOf(join(sn.installdir, ".xcimg-sn-partial"), snDir("prb"));
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, "rootimg.cpio.gz"), "part of a file\n");
     const r = await sync("--prune");
     if (r.code !== 0) console.log(r.stderr);
     expect(r.code).toBe(0);
@@ -208,6 +213,7 @@ describe("sn sync: what the SN no longer serves", () => {
     expect(existsSync(join(sn.tftpdir, "xcat", "overlay", "cn03.cpio"))).toBe(false);
     expect(existsSync(snDir("prb"))).toBe(false);
     expect(existsSync(published(B))).toBe(false);
+    expect(existsSync(partial)).toBe(false);
     // no trash left beside them, and a removed image is never left half-deleted under its name
     expect(readdirSync(join(sn.installdir, "netboot", "prb", "x86_64"))).toEqual(["site-extra"]);
     expect(readdirSync(join(sn.tftpdir, "xcat", "osimage")).filter((n) => n.startsWith("."))).toEqual([]);

@@ -8,6 +8,7 @@ import { acquireLock } from "../../core/fs/lock";
 import { SIGNATURE_SUFFIX } from "../../core/provenance/manifest";
 import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
+import { partialRoot } from "../../core/sn/partial";
 import { placedImages, placedNodes, servingNow } from "../../core/sn/placed";
 import { postscriptsJob } from "../../core/sn/postscripts";
 import { findStale, keepStale, pruneStale, type StaleReport, staleLines } from "../../core/sn/prune";
@@ -99,6 +100,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
             host: t.host,
             from,
             dir: p.dir,
+            partials: partialRoot(ctx.config),
             own,
             resolve: p.resolve,
             manifest: manifest && { ...manifest, signed },

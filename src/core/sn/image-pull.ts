@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { DataError, fsError, IOFailure } from "../errors";
+import { DataError, fsError, InterruptedError, IOFailure, RemoteError } from "../errors";
 import { fsyncDir } from "../fs/atomic";
 import { exchangeDirs } from "../fs/swap";
 import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "../provenance/manifest";
 import { digestFile } from "../provenance/tree-digest";
+import { dropPartials, partialDirOf, preparePartialRoot } from "./partial";
 import { type RsyncProgress, type RsyncStats, remotePath, rsyncPull } from "./rsync";
 
 /**
@@ -16,7 +17,11 @@ import { type RsyncProgress, type RsyncStats, remotePath, rsyncPull } from "./rs
  * staged directory and the served one in one step (core/fs/swap.ts) and the old generation
  * is removed. A sync killed anywhere before the exchange leaves the served directory as it
  * was; the next sync starts its staged copy afresh (a half-filled one could share inodes with
- * the served files, and rsync changing a shared file's mode would change the served one).
+ * the served files, and rsync changing a shared file's mode would change the served one). What
+ * it resumes is the file rsync was receiving when a signal or a lost connection stopped it:
+ * rsync keeps that fresh file in a partial dir outside the staged copy (core/sn/partial.ts) and
+ * the next sync uses it as the basis for that file. Partials go once the image is switched in
+ * or found unchanged, and on any failure that is not an interruption (a full disk, a digest).
  */
 export interface ImagePull {
   image: string;
@@ -45,6 +50,8 @@ export interface PullJob {
   /** The directory on the MN; null when the MN has none (the staged copy starts empty). */
   from: string | null;
   dir: string;
+  /** The root of the partial dirs (partialRoot(cfg)): where an interrupted transfer's file waits for the next sync. */
+  partials: string;
   ssh: string[];
   dryRun: boolean;
   signal?: AbortSignal;
@@ -112,7 +119,12 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   // the usual timer-driven sync changes nothing: compare first, and skip staging a hard-link
   // copy of every file, re-reading every artifact and the exchange (docs/bench/sn.md)
   const probe: RsyncStats = { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] };
+  const own = (o.own ?? []).filter((d) => d.from !== null);
+  // every served directory this pull may leave a partial for (a sysclone image's archive is in its own dir)
+  const partialsOf = [o.dir, ...own.map((d) => d.dir)];
   if (await unchanged(o, source, probe)) {
+    // the MN went back to what is served: a partial of another version helps no one
+    dropPartials(o.partials, partialsOf);
     result.stats = { ...probe, filesTransferred: 0, changes: [] };
     result.unchanged = true;
     return result;
@@ -124,7 +136,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   } catch (e) {
     throw fsError(e, `cannot prepare ${staged}`);
   }
-  const own = (o.own ?? []).filter((d) => d.from !== null);
+  preparePartialRoot(o.partials);
   let manifest = join(staged, MANIFEST_FILE);
   try {
     if (source) {
@@ -133,6 +145,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
         source,
         dest: `${staged}/`,
         linkDest: existsSync(o.dir) ? o.dir : undefined,
+        partialDir: partialDirOf(o.partials, o.dir),
         delete: true,
         excludes: EXCLUDES,
         signal: o.signal,
@@ -161,7 +174,12 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
     // keeping it would only hold the disk space a full disk needs back
     for (const p of [staged, `${staged}.manifest`, `${staged}.manifest${SIGNATURE_SUFFIX}`, ...own.map((d) => d.staged)])
       rmSync(p, { recursive: true, force: true });
-    if (e instanceof Error && /No space left on device|ENOSPC/.test(e.message)) throw diskFull(dirname(o.dir), e);
+    const full = e instanceof Error && /No space left on device|ENOSPC/.test(e.message);
+    // the partial is kept only for what stopped the transfer from outside (a signal, the MN
+    // lost), which the next sync resumes; after a full disk it would keep the disk full, and
+    // after a digest or trust failure its data is suspect
+    if (full || !(e instanceof InterruptedError || e instanceof RemoteError)) dropPartials(o.partials, partialsOf);
+    if (full) throw diskFull(dirname(o.dir), e as Error);
     throw e;
   }
   if (existsSync(o.dir)) {
@@ -188,6 +206,8 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
       throw fsError(e, `cannot move ${manifest} to ${o.manifest.dest}`);
     }
   }
+  // rsync consumed the partials it resumed; one for a file that did not come again (removed on the MN) would stay forever
+  dropPartials(o.partials, partialsOf);
   result.switched = true;
   return result;
 }
@@ -236,6 +256,7 @@ async function stageOwn(o: PullJob, d: OwnDir): Promise<RsyncStats> {
     source: remotePath(o.host, `${(d.from as string).replace(/\/+$/, "")}/`),
     dest: `${d.staged}/`,
     linkDest: existsSync(d.dir) ? d.dir : undefined,
+    partialDir: partialDirOf(o.partials, d.dir),
     delete: true,
     excludes: EXCLUDES,
     signal: o.signal,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Config } from "../config/schema";
 import type { PullJob } from "./image-pull";
 import type { MnSnapshot } from "./mn-snapshot";
+import { partialRoot } from "./partial";
 
 /**
  * Nodes fetch their postscripts over HTTP from <installdir>/postscripts on the server that
@@ -17,6 +18,7 @@ export function postscriptsJob(cfg: Config, mn: MnSnapshot, host: string, ssh: s
     host,
     from: mn.postscripts ? join(mn.installdir, "postscripts") : null,
     dir: join(cfg.installdir, "postscripts"),
+    partials: partialRoot(cfg),
     ssh,
     dryRun,
     signal,

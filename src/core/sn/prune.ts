@@ -7,6 +7,7 @@ import { XcimgError } from "../errors";
 import { StagedRemoval } from "../fs/removal";
 import { isInside } from "../image/paths";
 import type { Logger } from "../log";
+import { dropPartials, partialRoot } from "./partial";
 import type { ServedRecord } from "./served-record";
 
 /**
@@ -128,6 +129,8 @@ export function pruneStale(cfg: Config, log: Logger, stale: StaleReport, now: Se
     try {
       for (const p of [...i.dirs, ...i.files]) staged.add(p);
       staged.commit();
+      // a partial an interrupted sync left for it would otherwise wait forever for a resume
+      dropPartials(partialRoot(cfg), i.dirs);
       i.removed = true;
     } catch (e) {
       if (!(e instanceof XcimgError)) throw e;

@@ -1,4 +1,4 @@
-import { CantCreateError, IOFailure, RemoteError } from "../errors";
+import { CantCreateError, InterruptedError, IOFailure, RemoteError } from "../errors";
 import { runTool } from "../proc/run-tool";
 import { shq } from "../remote/shell";
 
@@ -25,6 +25,12 @@ export interface RsyncJob {
   source: string;
   dest: string;
   linkDest?: string;
+  /**
+   * Absolute; outside dest and anything served. A transfer cut by a signal or a lost connection
+   * leaves the file it was receiving there, and the next run with the same dir resumes inside it
+   * (core/sn/partial.ts). Its parent must exist.
+   */
+  partialDir?: string;
   dryRun?: boolean;
   delete?: boolean;
   excludes?: string[];
@@ -56,18 +62,22 @@ export async function rsyncPull(job: RsyncJob): Promise<RsyncStats> {
   const argv = ["rsync", "-aHAX", "--numeric-ids", "--stats", "--itemize-changes", "-e", job.ssh.map(shq).join(" ")];
   if (job.delete) argv.push("--delete");
   if (job.linkDest) argv.push(`--link-dest=${job.linkDest}`);
+  if (job.partialDir && !job.dryRun) argv.push(`--partial-dir=${job.partialDir}`);
   if (job.dryRun) argv.push("--dry-run");
   if (job.onProgress) argv.push("--info=progress2");
   for (const x of job.excludes ?? []) argv.push(`--exclude=${x}`);
   argv.push(job.source, job.dest);
-  // SIGTERM on abort: rsync then removes its own temporary files; --stats output can be long
+  // SIGTERM on abort: rsync then moves the file it was receiving to partialDir (or removes its
+  // temporary file without one); SIGKILL would leave nothing to resume. --stats output can be long
   const onStdout = job.onProgress && progressReader(job.onProgress);
   const r = await runTool(argv, { signal: job.signal, maxStdout: 8 << 20, killSignal: "SIGTERM", onStdout });
   if (r.code !== 0 && r.code !== 24) {
     const tail = r.stderr.trim().split("\n").slice(-3).join(" ");
-    // 255: ssh itself failed (host down, key refused); 5/10/12/35: connection and protocol
-    if (r.code === 255 || r.code === 10 || r.code === 12 || r.code === 35)
+    // 255: ssh itself failed (host down, key refused); 10/12/30/35: connection, protocol, timeout
+    if (r.code === 255 || r.code === 10 || r.code === 12 || r.code === 30 || r.code === 35)
       throw new RemoteError(`rsync from ${job.source} lost the management node (exit ${r.code}): ${tail}`);
+    // 20: rsync itself got SIGTERM/SIGINT/SIGHUP from outside (a stopped unit, Ctrl-C)
+    if (r.code === 20) throw new InterruptedError(`rsync from ${job.source} was stopped by a signal: ${tail}`);
     throw new IOFailure(`rsync from ${job.source} failed (exit ${r.code}): ${tail}`);
   }
   return parseStats(r.stdout);
