@@ -25,6 +25,7 @@ let sshd: Sshd;
 type Stale = {
   images: { image: string; dirs: string[]; files: string[]; nfsRoot: boolean; removed: boolean; kept?: string }[];
   nodes: { node: string; files: string[]; removed: boolean }[];
+  generations: { image: string; dir: string; removed: boolean }[];
 };
 const sha = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
 const snDir = (osvers: string) => join(sn.installdir, "netboot", osvers, "x86_64", "compute");
@@ -137,7 +138,7 @@ describe("sn sync: what the SN no longer serves", () => {
     const r = await sync();
     if (r.code !== 0) console.log(r.stderr);
     expect(r.code).toBe(0);
-    expect(r.data.stale).toEqual({ images: [], nodes: [] });
+    expect(r.data.stale).toEqual({ images: [], nodes: [], generations: [] });
     for (const n of ["cn01", "cn03", "cn04"].map((n) => (n === "cn03" ? join(sn.tftpdir, "pxelinux.cfg", n) : xnba(n)))) expect(existsSync(n)).toBe(true);
     expect(existsSync(join(snDir("prb"), "rootimg.cpio.gz"))).toBe(true);
     expect(existsSync(join(snDir("prl"), "rootimg", "etc", "hostname"))).toBe(true);
@@ -225,7 +226,7 @@ describe("sn sync: what the SN no longer serves", () => {
     expect(r.stderr).toContain("cn03: no longer served by this SN: removed its boot files");
     // pruned: the next sync finds nothing stale
     const again = await sync();
-    expect(again.data.stale).toEqual({ images: [], nodes: [] });
+    expect(again.data.stale).toEqual({ images: [], nodes: [], generations: [] });
   }, 90000);
 
   test("a node deleted on the MN whose image is an NFS root: its files go, the image stays without --force", async () => {

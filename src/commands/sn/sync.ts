@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { leaf, output } from "../../cli/command";
 import type { Context } from "../../core/context";
 import { openDb } from "../../core/db/open";
+import { getImage } from "../../core/defs/image";
 import { ExitCode, UsageError, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
+import { treeIsNfsRoot } from "../../core/image/tree-barrier";
 import { SIGNATURE_SUFFIX } from "../../core/provenance/manifest";
 import type { RemoteSession } from "../../core/remote/ssh";
 import { type ImagePull, pullImage } from "../../core/sn/image-pull";
@@ -33,7 +35,10 @@ export default leaf({
       type: "boolean",
       description: "after a complete sync, remove the images, clone archives and node boot files earlier syncs placed here that this SN no longer serves",
     },
-    force: { type: "boolean", description: "with --prune: also remove a stale image whose nodes mount its tree over NFS (running nodes may still use it)" },
+    force: {
+      type: "boolean",
+      description: "with --prune: also remove a stale NFS-root image and the replaced generations kept for NFS-root nodes (running nodes may still use them)",
+    },
   },
   examples: [
     "xcimg sn sync                         # from a bootstrap script or a systemd timer (docs/service-nodes.md)",
@@ -101,6 +106,8 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
             from,
             dir: p.dir,
             partials: partialRoot(ctx.config),
+            // running NFS-root nodes hold the served generation's inodes: it is kept, not removed
+            keepOld: treeIsNfsRoot(getImage(db, p.image)),
             own,
             resolve: p.resolve,
             manifest: manifest && { ...manifest, signed },
@@ -112,6 +119,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
             onProgress: (pr) => ctx.log.progress(`${p.image}: ${pr.percent}%, ${mb(pr.bytes)} at ${pr.rate}`),
           }).finally(() => ctx.log.progressDone());
           pulls.push(r);
+          if (r.kept) ctx.log.info(`${p.image}: its nodes mount it over NFS: the generation it replaced stays at ${r.kept} for the nodes still running it`);
           if (!ctx.quiet)
             ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
         } catch (e) {
@@ -151,7 +159,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
         booted: [] as { node: string; currstate: string; loader: string }[],
         skipped: {} as Record<string, string>,
         dhcp: null as SnDhcpOutput | null,
-        stale: { images: [], nodes: [] } as StaleReport,
+        stale: { images: [], nodes: [], generations: [] } as StaleReport,
         failed,
         problems,
       };
@@ -167,7 +175,8 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
       }
       // recorded before anything is rendered: a sync killed from here on still knows what it switched in
       const synced = new Set(pulls.filter((r) => r.switched || r.unchanged).map((r) => r.image));
-      const placed: ServedRecord = { images: { ...prev.images, ...placedImages(ctx.config, db, plans, synced, prev) }, nodes: prev.nodes };
+      const kept = new Map(pulls.flatMap((r) => (r.kept ? [[r.image, r.kept] as const] : [])));
+      const placed: ServedRecord = { images: { ...prev.images, ...placedImages(ctx.config, db, plans, synced, prev, kept) }, nodes: prev.nodes };
       writeServedRecord(ctx.config, placed);
       const keys = await pullHostKeys(ctx, t, defs.snap);
       await pullBundleRecord(ctx, session, t, defs.snap);
@@ -178,17 +187,18 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
       result.skipped = rendered.skipped;
       result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
-      const next: ServedRecord = { images: placedImages(ctx.config, db, plans, synced, prev), nodes: placedNodes(rendered.booted, served, prev) };
+      const next: ServedRecord = { images: placedImages(ctx.config, db, plans, synced, prev, kept), nodes: placedNodes(rendered.booted, served, prev) };
       db.close();
       closed = true;
       commitDefinitions(staged, ctx.config["db.path"]);
       committed = true;
       for (const [n, why] of Object.entries(failed)) ctx.log.error(`${n}: ${why}`);
       const now = servingNow(ctx.config, served, plans, prev, next);
-      result.stale = findStale(ctx.config, prev, now);
+      // `placed`: what earlier syncs left, and the generations this one kept
+      result.stale = findStale(ctx.config, placed, now);
       const complete = partial() === ExitCode.OK;
       if (prune && complete) pruneStale(ctx.config, ctx.log, result.stale, now, force, problems);
-      else if (prune && (result.stale.images.length || result.stale.nodes.length))
+      else if (prune && (result.stale.images.length || result.stale.nodes.length || result.stale.generations.length))
         ctx.log.warn("not pruning: this sync did not complete (exit 1), so what it no longer serves is kept until a sync that does");
       writeServedRecord(ctx.config, keepStale(next, prev, result.stale));
       warnStale(ctx, result.stale, prune && complete, false);

@@ -33,6 +33,8 @@ export interface ImagePull {
   /** Artifacts checked against the manifest, by name. */
   verified: string[];
   switched: boolean;
+  /** PullJob.keepOld: where the generation it replaced is kept for the nodes that still mount it. */
+  kept?: string;
   /** rsync found nothing to change: the served generation stays, nothing was staged. */
   unchanged?: boolean;
 }
@@ -44,12 +46,25 @@ function stagedDirOf(dir: string): string {
   return join(dirname(dir), `.${basename(dir)}.xcimg-sn-new`);
 }
 
+/** A replaced NFS-root generation, beside the served one and hidden from the web server by the dot; the time says which is older. */
+export function keptGenerationOf(dir: string, now = new Date()): string {
+  return join(dirname(dir), `.${basename(dir)}.xcimg-sn-kept.${now.toISOString().replace(/[-:.]/g, "")}`);
+}
+
 export interface PullJob {
   image: string;
   host: string;
   /** The directory on the MN; null when the MN has none (the staged copy starts empty). */
   from: string | null;
   dir: string;
+  /**
+   * Nodes mount the served tree itself over NFS (statelite without a ramdisk): the generation
+   * the switch replaces is renamed aside and kept, not removed. An NFS client's handles name
+   * inodes, not paths, so nodes running on it keep a working root (with the default
+   * no_subtree_check export option) until they reboot into the new one; removing it would
+   * leave them with stale handles on their root file system.
+   */
+  keepOld?: boolean;
   /** The root of the partial dirs (partialRoot(cfg)): where an interrupted transfer's file waits for the next sync. */
   partials: string;
   ssh: string[];
@@ -184,7 +199,16 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
-    rmSync(staged, { recursive: true, force: true });
+    if (o.keepOld) {
+      // after the exchange `staged` is the old generation: the same inodes its nodes hold
+      const kept = keptGenerationOf(o.dir);
+      try {
+        renameSync(staged, kept);
+      } catch (e) {
+        throw fsError(e, `cannot keep the previous generation of ${o.dir} at ${kept}`);
+      }
+      result.kept = kept;
+    } else rmSync(staged, { recursive: true, force: true });
   } else {
     try {
       renameSync(staged, o.dir);

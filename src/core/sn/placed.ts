@@ -37,7 +37,14 @@ function planPaths(cfg: Config, p: ImagePlan): { dirs: string[]; files: string[]
 }
 
 /** The images of this sync: those switched in (or found unchanged) with what they hold now, the rest as recorded. */
-export function placedImages(cfg: Config, db: Db, plans: readonly ImagePlan[], synced: ReadonlySet<string>, prev: ServedRecord): Record<string, RecordedImage> {
+export function placedImages(
+  cfg: Config,
+  db: Db,
+  plans: readonly ImagePlan[],
+  synced: ReadonlySet<string>,
+  prev: ServedRecord,
+  kept: ReadonlyMap<string, string> = new Map(),
+): Record<string, RecordedImage> {
   const out: Record<string, RecordedImage> = {};
   for (const p of plans) {
     const old = prev.images[p.image];
@@ -45,12 +52,19 @@ export function placedImages(cfg: Config, db: Db, plans: readonly ImagePlan[], s
       if (old) out[p.image] = old;
       continue;
     }
+    // the generations kept for NFS clients, the one this switch replaced included, while they are there
+    const generations = union(old?.kept ?? [], kept.has(p.image) ? [kept.get(p.image) as string] : []);
     const { dirs, files } = planPaths(cfg, p);
     const img = getImage(db, p.image);
     // an image whose directory is its tree keeps the node's recorded `/` beside it, made when it is booted here
     if (imageFacts(img.attrs.provmethod).tree === ".") files.push(topRecordPath(p.dir));
     const nfsRoot = treeIsNfsRoot(img);
-    out[p.image] = { dirs: union(old?.dirs ?? [], dirs), files: union(old?.files ?? [], files), ...(nfsRoot ? { nfsRoot } : {}) };
+    out[p.image] = {
+      dirs: union(old?.dirs ?? [], dirs),
+      files: union(old?.files ?? [], files),
+      ...(nfsRoot ? { nfsRoot } : {}),
+      ...(generations.length ? { kept: generations } : {}),
+    };
   }
   // served, but not planned this time (a bad rootimgdir): what an earlier sync placed stays theirs
   for (const [image, rec] of Object.entries(prev.images)) if (!(image in out) && plans.every((p) => p.image !== image)) out[image] = rec;

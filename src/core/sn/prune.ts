@@ -36,9 +36,19 @@ export interface StaleNode {
   kept?: string;
 }
 
+/** A generation of an NFS-root image that a switch replaced and kept (image-pull.ts keepOld): nodes may still mount it. */
+export interface KeptGeneration {
+  image: string;
+  dir: string;
+  removed: boolean;
+  /** Why it is still there (no --force, a failed removal). */
+  kept?: string;
+}
+
 export interface StaleReport {
   images: StaleImage[];
   nodes: StaleNode[];
+  generations: KeptGeneration[];
 }
 
 /** What the sync that just ran serves: a path any of these use is never stale. */
@@ -62,7 +72,7 @@ function confined(cfg: Config, p: string): boolean {
 const overlaps = (a: string, b: string) => isInside(a, b) || isInside(b, a);
 
 export function findStale(cfg: Config, prev: ServedRecord, now: ServingNow): StaleReport {
-  const out: StaleReport = { images: [], nodes: [] };
+  const out: StaleReport = { images: [], nodes: [], generations: [] };
   const inUse = new Set(now.inUse);
   const free = (p: string) => confined(cfg, p) && there(p) && !now.inUse.some((u) => overlaps(p, u));
   for (const [image, rec] of Object.entries(prev.images)) {
@@ -78,6 +88,9 @@ export function findStale(cfg: Config, prev: ServedRecord, now: ServingNow): Sta
     const files = rec.files.filter((p) => confined(cfg, p) && there(p) && !inUse.has(p));
     if (files.length) out.nodes.push({ node, image: rec.image, files, removed: false });
   }
+  // every image's, served or not: which nodes still run on one, only their admin knows
+  for (const [image, rec] of Object.entries(prev.images))
+    for (const dir of rec.kept ?? []) if (confined(cfg, dir) && there(dir)) out.generations.push({ image, dir, removed: false });
   out.images.sort((a, b) => a.image.localeCompare(b.image));
   out.nodes.sort((a, b) => a.node.localeCompare(b.node));
   return out;
@@ -139,11 +152,34 @@ export function pruneStale(cfg: Config, log: Logger, stale: StaleReport, now: Se
       problems.push(`image ${i.image} not pruned: ${e.message}`);
     }
   }
+  for (const g of stale.generations) {
+    if (!force) {
+      g.kept = "nodes may still mount it over NFS (add --force once they have rebooted)";
+      continue;
+    }
+    const staged = new StagedRemoval();
+    try {
+      staged.add(g.dir);
+      staged.commit();
+      g.removed = true;
+    } catch (e) {
+      if (!(e instanceof XcimgError)) throw e;
+      staged.rollback();
+      g.kept = e.message;
+      problems.push(`image ${g.image}: previous generation ${g.dir} not pruned: ${e.message}`);
+    }
+  }
 }
 
 /** The record to keep after this sync: what it serves now, plus what is stale and was not removed. */
 export function keepStale(next: ServedRecord, prev: ServedRecord, stale: StaleReport): ServedRecord {
   for (const i of stale.images) if (!i.removed) next.images[i.image] = { ...(prev.images[i.image] as ServedRecord["images"][string]) };
+  const gone = new Set(stale.generations.filter((g) => g.removed).map((g) => g.dir));
+  for (const rec of Object.values(next.images)) {
+    if (!rec.kept) continue;
+    rec.kept = rec.kept.filter((d) => !gone.has(d));
+    if (rec.kept.length === 0) delete rec.kept;
+  }
   for (const n of stale.nodes) if (!n.removed) next.nodes[n.node] = { ...(prev.nodes[n.node] as ServedRecord["nodes"][string]) };
   return next;
 }
@@ -162,6 +198,12 @@ export function staleLines(stale: StaleReport, pruned: boolean, dryRun: boolean)
     if (n.removed) info.push(`${head}: removed its boot files (${n.files.length} file(s))`);
     else if (pruned && n.kept) warn.push(`${head}: its boot files were kept: ${n.kept}`);
     else warn.push(`${head}: its boot files are left in place (${dryRun ? "'sn sync --prune' would remove them" : "--prune removes them"})`);
+  }
+  for (const g of stale.generations) {
+    const head = `image ${g.image}: a previous generation is kept at ${g.dir} for nodes that may still mount it over NFS`;
+    if (g.removed) info.push(`image ${g.image}: removed the previous generation ${g.dir}`);
+    else if (pruned && g.kept) warn.push(`${head}: ${g.kept}`);
+    else warn.push(`${head} (remove it once they have rebooted: ${dryRun ? "'sn sync --prune --force' would remove it" : "--prune --force removes it"})`);
   }
   for (const i of stale.images) {
     const head = `image ${i.image}: no node of this SN boots it`;

@@ -25,6 +25,8 @@ export interface RecordedImage {
   files: string[];
   /** Its nodes mount the tree itself over NFS (the method's facts): running nodes may hold it open. */
   nfsRoot?: boolean;
+  /** Generations a switch replaced and kept for the nodes still mounting them over NFS (image-pull.ts keepOld). */
+  kept?: string[];
 }
 
 export interface RecordedNode {
@@ -58,7 +60,8 @@ export function readServedRecord(cfg: Config): ServedRecord {
   const r = (raw ?? {}) as { images?: unknown; nodes?: unknown };
   for (const [name, v] of Object.entries(typeof r.images === "object" && r.images ? r.images : {})) {
     const i = (v ?? {}) as Record<string, unknown>;
-    out.images[name] = { dirs: paths(i.dirs), files: paths(i.files), ...(i.nfsRoot === true ? { nfsRoot: true } : {}) };
+    const kept = paths(i.kept);
+    out.images[name] = { dirs: paths(i.dirs), files: paths(i.files), ...(i.nfsRoot === true ? { nfsRoot: true } : {}), ...(kept.length ? { kept } : {}) };
   }
   for (const [name, v] of Object.entries(typeof r.nodes === "object" && r.nodes ? r.nodes : {})) {
     const n = (v ?? {}) as Record<string, unknown>;
