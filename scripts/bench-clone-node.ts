@@ -18,10 +18,10 @@
  *   bun scripts/bench-clone-node.ts [--size-mb 384] [--reps 3]
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { CHUNK_BYTES, chunkSums } from "../src/provmethods/sysclone/artifacts";
-import { CLONE_SCRIPT } from "../src/provmethods/sysclone/node-script";
+import { cloneDownload, startNginx, writeCloneScript } from "./bench-clone-shared";
 
 const root = join(import.meta.dir, "..");
 const arg = (name: string, dflt: number) => {
@@ -32,9 +32,7 @@ const SIZE_MIB = arg("--size-mb", 384);
 const REPS = arg("--reps", 3);
 const cache = join(root, ".cache", "bench-clone-node");
 const imgDir = join(cache, "install", "sysclone", "clone", "bench");
-// the script the node gets (clone.sh with its clone.d/ phases inlined), sourced with XC_LIB=1
-const CLONE_SH = join(mkdtempSync(join(tmpdir(), "xcimg-bench-clone-sh-")), "clone.sh");
-writeFileSync(CLONE_SH, CLONE_SCRIPT);
+const CLONE_SH = writeCloneScript();
 
 function sh(cmd: string): string {
   const p = Bun.spawnSync(["bash", "-c", cmd], { stdout: "pipe", stderr: "pipe" });
@@ -65,28 +63,10 @@ for (const a of Object.values(archives)) {
   sh(`cat ${a.file} > /dev/null`); // page cache warm, as on a management node serving many nodes
 }
 
-// ---- nginx, as in bench-clone-http.ts --------------------------------------------------------------
-const ngx = ["/usr/sbin/nginx", Bun.which("nginx")].find((p) => p && existsSync(p));
-if (!ngx) throw new Error("nginx is not installed (scripts/setup-debian.sh)");
-const ndir = mkdtempSync(join(tmpdir(), "xcimg-bench-nginx-"));
-const port = (() => {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-})();
-const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${ndir}/${t};`).join("\n");
-writeFileSync(
-  join(ndir, "nginx.conf"),
-  `daemon off;\nworker_processes auto;\npid ${ndir}/nginx.pid;\nerror_log ${ndir}/error.log warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  default_type application/octet-stream;\n${temps}\n  server {\n    listen 127.0.0.1:${port};\n    location /install/ { alias ${join(cache, "install")}/; }\n  }\n}\n`,
-);
-const nginx = Bun.spawn([ngx, "-p", ndir, "-e", join(ndir, "error.log"), "-c", join(ndir, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
-for (let i = 0; i < 100; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${port}/install/sysclone/clone/bench/rootimg.tar.zst.sha256`)).status === 200) break;
-  } catch {}
-  await Bun.sleep(100);
-}
+// ---- nginx ---------------------------------------------------------------------------------------
+const nginx = await startNginx(join(cache, "install"), "/install/sysclone/clone/bench/rootimg.tar.zst");
+if (!nginx) throw new Error("nginx is not installed (scripts/setup-debian.sh)");
+const port = nginx.port;
 
 // ---- the clients -------------------------------------------------------------------------------------
 type Mode = "curl" | "stream_ranges" | "stream_archive";
@@ -98,12 +78,9 @@ function client(mode: Mode, kind: keyof typeof archives): { s: number; cpu: numb
   const run = mkdtempSync(join("/dev/shm", "xcimg-bench-node-"));
   let cmd: string;
   if (mode === "curl") cmd = `curl -s http://127.0.0.1:${port}${urlPath} | ${a.decompress} > /dev/null`;
-  else {
-    const plan = `XC_MASTER=127.0.0.1 XC_HTTP_PORT=${port} XC_ARCHIVE=${urlPath} XC_ARCHIVE_BYTES=${bytes} XC_CHUNK_BYTES=${CHUNK_BYTES} XC_CHUNKS=${Math.ceil(bytes / CHUNK_BYTES)}`;
-    cmd = `dash -c 'XC_LIB=1 XC_RUN=${run}; . ${CLONE_SH}; ${plan}; pick_fetcher; SUMS_OK=; fetch "$XC_ARCHIVE.sha256" "$XC_RUN/sums" && SUMS_OK=1; [ -n "$SUMS_OK" ] || exit 9; ${mode} | ${a.decompress} > /dev/null'`;
-  }
+  else cmd = cloneDownload({ cloneSh: CLONE_SH, run, port, urlPath, bytes, stream: mode, sink: `| ${a.decompress} > /dev/null` });
   const t = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%U %S", "sh", "-c", cmd], { stdout: "ignore", stderr: "pipe" });
+  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%U %S", mode === "curl" ? "sh" : "dash", "-c", cmd], { stdout: "ignore", stderr: "pipe" });
   const s = (performance.now() - t) / 1000;
   rmSync(run, { recursive: true, force: true });
   if (r.exitCode !== 0) throw new Error(`${mode} ${kind} failed: ${r.stderr.toString()}`);
@@ -123,9 +100,7 @@ for (let rep = 0; rep < REPS; rep++) {
     }
   }
 }
-nginx.kill("SIGQUIT");
-await nginx.exited;
-rmSync(ndir, { recursive: true, force: true });
+await nginx.stop();
 
 const median = (xs: number[]) => {
   const v = [...xs].sort((a, b) => a - b);
