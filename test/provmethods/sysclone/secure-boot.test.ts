@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspectTools } from "../../../src/provmethods/sysclone/image-tools";
@@ -97,6 +97,17 @@ describe("clone.sh on a node that enforces Secure Boot", () => {
     const deb = await bootloaderSteps({ secureBoot: "grub-install" }, efivars(1));
     expect(deb.out).toContain("installing GRUB for UEFI");
     expect(deb.out).not.toContain("registering");
+  });
+
+  test("the clone log, status file and console keep an EFI path's backslashes (dash's echo made \\r a carriage return)", async () => {
+    const run = mkdtempSync(join(dir, "run-"));
+    const script = `XC_LIB=1 XC_DIR=${run} XC_RUN=${run}; . ${join(dir, "clone.sh")}; log 'registering \\EFI\\rocky\\shimx64.efi'; status running 'at \\EFI\\rocky'`;
+    const p = Bun.spawn(["dash", "-c", script], { stdout: "pipe", stderr: "pipe" });
+    const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code, err).toBe(0);
+    expect(readFileSync(join(run, "clone.log"), "utf8")).toContain("registering \\EFI\\rocky\\shimx64.efi\n");
+    expect(readFileSync(join(run, "clone.status"), "utf8")).toContain("message=at \\EFI\\rocky\n");
+    expect(err).toContain("xcimg-clone: running: at \\EFI\\rocky\n");
   });
 
   test("an image with one goes on; Secure Boot off or no variable asks for nothing", async () => {

@@ -20,7 +20,8 @@ REST=0
 WARNINGS=
 
 has() { command -v "$1" >/dev/null 2>&1; }
-log() { echo "$(date '+%H:%M:%S' 2>/dev/null) $*" >>"$LOG"; }
+# printf, not echo: dash's echo turns the \r of an EFI path (\EFI\rocky) into a carriage return
+log() { printf '%s %s\n' "$(date '+%H:%M:%S' 2>/dev/null)" "$*" >>"$LOG"; }
 
 # status <state> [percent] <message>: one small file replaced atomically, and the console
 status() {
@@ -34,13 +35,13 @@ status() {
 		echo "node=${XC_NODE:-}"
 		echo "state=$_st"
 		echo "percent=$_pc"
-		echo "message=$*"
+		printf 'message=%s\n' "$*"
 		echo "disk=$DISK"
 		echo "updated=$(date +%s 2>/dev/null)"
 	} >"$STATUS.tmp" && mv -f "$STATUS.tmp" "$STATUS"
 	log "status $_st${_pc:+ $_pc%} $*"
 	# stderr: stdout may be the image stream (stream_archive); systemd sends both to the console
-	echo "xcimg-clone: $_st${_pc:+ $_pc%}${*:+: $*}" >&2
+	printf '%s\n' "xcimg-clone: $_st${_pc:+ $_pc%}${*:+: $*}" >&2
 }
 
 fail() {
