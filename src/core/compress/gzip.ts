@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { release } from "./buffer-pool";
 import { compressPiece } from "./codec";
 import { spawnCompressWorker } from "./spawn";
 import type { FromWorker, ToWorker } from "./worker";
@@ -56,6 +57,7 @@ export class ParallelGzip {
           const m = e.data;
           if (m.type === "error") return this.fail(new Error(`gzip worker: ${m.message}`));
           if (m.type !== "out") return;
+          if (m.input) release(m.input); // the block's buffer, handed back: free it now
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);
           p?.resolve(m.data);

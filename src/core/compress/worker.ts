@@ -18,9 +18,10 @@ export type ToWorker =
   | { type: "chunk"; id: number; data: Uint8Array }
   | { type: "end"; id: number };
 
+/** `input`: the piece's or chunk's buffer handed back for reuse (compress/buffer-pool.ts). */
 export type FromWorker =
-  | { type: "out"; id: number; data: Uint8Array; last: boolean }
-  | { type: "ack"; id: number }
+  | { type: "out"; id: number; data: Uint8Array; last: boolean; input?: ArrayBuffer }
+  | { type: "ack"; id: number; input: ArrayBuffer }
   | { type: "error"; id: number; message: string };
 
 declare const self: Worker;
@@ -41,11 +42,10 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   try {
     if (m.type === "piece") {
       const out = compressPiece(m.algo, m.level, m.data as Uint8Array<ArrayBuffer>);
-      post({ type: "out", id: m.id, data: out, last: true }, [out.buffer as ArrayBuffer]);
-      // the piece's 8 MiB and zlib's buffers are garbage now; collected only under heap
-      // pressure, they made pack's peak memory grow with the tree (docs/bench/memory.md).
-      // A young-generation collection per piece costs far less than compressing it.
-      Bun.gc(false);
+      const input = m.data.buffer as ArrayBuffer;
+      // both move, neither is copied nor left as garbage here: the output to be written, the
+      // input back to the sender's pool
+      post({ type: "out", id: m.id, data: out, last: true, input }, [out.buffer as ArrayBuffer, input]);
     } else if (m.type === "begin") {
       streamId = m.id;
       stream =
@@ -62,7 +62,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     } else if (m.type === "chunk") {
       if (!stream || streamId !== m.id) throw new Error(`chunk for unknown stream ${m.id}`);
       const id = m.id;
-      stream.write(m.data, () => post({ type: "ack", id }));
+      const input = m.data.buffer as ArrayBuffer;
+      // once zlib has consumed the chunk its buffer goes back to the sender's pool
+      stream.write(m.data, () => post({ type: "ack", id, input }, [input]));
     } else if (m.type === "end") {
       if (!stream || streamId !== m.id) throw new Error(`end of unknown stream ${m.id}`);
       stream.end();

@@ -11,6 +11,27 @@ const S_IFLNK = 0o120000;
 const WHOLE_FILE = 1 << 20;
 const CHUNK = 8 << 20;
 
+/**
+ * The buffers every entry is read into, reused from one to the next: the sink copies what it
+ * keeps (compress.ts), and a fresh buffer per file was garbage that grew pack's memory.
+ */
+class ReadBuffers {
+  private entry = Buffer.alloc(WHOLE_FILE + 8192);
+  private chunk: Buffer | null = null;
+
+  /** `n` bytes for a whole entry (header, data, padding); contents are stale. */
+  forEntry(n: number): Buffer {
+    if (n > this.entry.length) this.entry = Buffer.alloc(n);
+    return this.entry.subarray(0, n);
+  }
+
+  /** `n` bytes (≤ CHUNK + 3) of a big file; contents are stale. */
+  forChunk(n: number): Buffer {
+    this.chunk ??= Buffer.alloc(CHUNK + 4);
+    return this.chunk.subarray(0, n);
+  }
+}
+
 /** Files newc cannot carry (size field is 32 bits). */
 export function tooBigForCpio(entries: readonly TreeEntry[]): TreeEntry[] {
   return entries.filter((e) => (e.mode & S_IFMT) === S_IFREG && e.size > NEWC_MAX_SIZE);
@@ -33,6 +54,7 @@ export function assertFitsCpio(entries: readonly TreeEntry[]): void {
  */
 export async function writeCpio(root: string, entries: readonly TreeEntry[], sink: ArchiveSink, signal?: AbortSignal): Promise<number> {
   const rootBuf = Buffer.from(root);
+  const bufs = new ReadBuffers();
   let total = 0;
   for (const e of entries) {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new InterruptedError("interrupted");
@@ -61,16 +83,17 @@ export async function writeCpio(root: string, entries: readonly TreeEntry[], sin
     };
     const hlen = headerLength(e.rel.length);
     if (link || size <= WHOLE_FILE) {
-      const buf = Buffer.alloc(hlen + size + pad4(size));
+      const buf = bufs.forEntry(hlen + size + pad4(size));
       encodeHeader(header, e.rel).copy(buf, 0);
       if (link) link.copy(buf, hlen);
       else if (size > 0) readExactly(abs, e, buf, hlen, size);
+      buf.fill(0, hlen + size); // the padding (the buffer holds the previous entry)
       await sink.write(buf);
       total += buf.length;
     } else {
       await sink.write(encodeHeader(header, e.rel));
       total += hlen;
-      total += await streamFile(abs, e, size, sink);
+      total += await streamFile(abs, e, size, sink, bufs);
     }
     await sink.boundary();
   }
@@ -99,7 +122,7 @@ function readExactly(abs: Buffer, e: TreeEntry, buf: Buffer, off: number, size: 
   }
 }
 
-async function streamFile(abs: Buffer, e: TreeEntry, size: number, sink: ArchiveSink): Promise<number> {
+async function streamFile(abs: Buffer, e: TreeEntry, size: number, sink: ArchiveSink, bufs: ReadBuffers): Promise<number> {
   let fd: number;
   try {
     fd = openSync(abs, "r");
@@ -111,7 +134,8 @@ async function streamFile(abs: Buffer, e: TreeEntry, size: number, sink: Archive
     while (pos < size) {
       const want = Math.min(CHUNK, size - pos);
       const last = pos + want === size;
-      const buf = Buffer.alloc(want + (last ? pad4(size) : 0));
+      const buf = bufs.forChunk(want + (last ? pad4(size) : 0));
+      buf.fill(0, want);
       let got = 0;
       while (got < want) {
         const n = readSync(fd, buf, got, want - got, pos + got);

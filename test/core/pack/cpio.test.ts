@@ -16,7 +16,7 @@ class MemorySink implements ArchiveSink {
   chunks: Uint8Array[] = [];
   boundaries = 0;
   write(c: Uint8Array) {
-    this.chunks.push(c);
+    this.chunks.push(new Uint8Array(c)); // a sink copies what it keeps: the writer reuses its buffers
   }
   boundary() {
     this.boundaries++;
