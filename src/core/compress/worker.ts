@@ -28,6 +28,13 @@ declare const self: Worker;
 
 let stream: Compressor | null = null;
 let streamId = -1;
+/**
+ * The stream's writes and its end, one after the other: a write handed to the compressor while
+ * the previous one is still being compressed changes where zstd cuts its blocks (and an end()
+ * queued behind pending writes adds an empty block), so the same input would not always give
+ * the same bytes. Pack's archives must (test/core/pack/cpio.test.ts).
+ */
+let queue: Promise<void> = Promise.resolve();
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []) {
   self.postMessage(msg, transfer);
@@ -61,13 +68,26 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       stream.on("error", (e: Error) => fail(id, e));
     } else if (m.type === "chunk") {
       if (!stream || streamId !== m.id) throw new Error(`chunk for unknown stream ${m.id}`);
+      const s = stream;
       const id = m.id;
-      const input = m.data.buffer as ArrayBuffer;
+      const data = m.data;
+      const input = data.buffer as ArrayBuffer;
       // once zlib has consumed the chunk its buffer goes back to the sender's pool
-      stream.write(m.data, () => post({ type: "ack", id, input }, [input]));
+      queue = queue.then(
+        () =>
+          new Promise<void>((done) =>
+            s.write(data, () => {
+              post({ type: "ack", id, input }, [input]);
+              done();
+            }),
+          ),
+      );
     } else if (m.type === "end") {
       if (!stream || streamId !== m.id) throw new Error(`end of unknown stream ${m.id}`);
-      stream.end();
+      const s = stream;
+      queue = queue.then(() => {
+        s.end();
+      });
       stream = null;
     }
   } catch (e) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, execSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,6 +166,33 @@ describe("parallel compression into independent members", () => {
       expect(readFileSync(join(x, "var/lib/big.bin")).equals(readFileSync(join(tree, "var/lib/big.bin")))).toBe(true);
       expect(readFileSync(join(x, "usr/share/doc/pkg/README"), "utf8")).toBe("docs\n");
     }, 60000);
+  }
+});
+
+describe("compressed archives are the same bytes every time", () => {
+  // a file over the stream threshold (32 MiB) goes through one worker in 8 MiB chunks; its
+  // writes used to overlap when chunks came faster than zstd took them, and the bytes varied
+  const same = join(dir, "same-tree");
+  beforeAll(() => {
+    mkdirSync(join(same, "var"), { recursive: true });
+    writeFileSync(join(same, "var/big.bin"), Buffer.concat([randomBytes(12 << 20), Buffer.alloc(28 << 20, 7)]));
+    for (let i = 0; i < 20; i++) writeFileSync(join(same, `var/f${i}`), randomBytes(5000));
+  });
+  for (const compression of ["gzip", "zstd"] as const) {
+    test(`${compression}: three packs of one tree, one digest`, async () => {
+      const w = walkTree(same, noFilter);
+      const sums = new Set<string>();
+      for (let i = 0; i < 3; i++) {
+        const out = join(dir, `same-${i}.cpio.${compression}`);
+        const fd = openSync(out, "w");
+        const sink = createSink({ fd, compression, pieceSize: 1 << 20, workers: 2 });
+        await writeCpio(same, w.entries, sink);
+        await sink.finish();
+        closeSync(fd);
+        sums.add(createHash("sha256").update(readFileSync(out)).digest("hex"));
+      }
+      expect(sums.size).toBe(1);
+    }, 120000);
   }
 });
 
