@@ -318,6 +318,19 @@ export async function connect(t: SshTarget, opts: { signal?: AbortSignal; log?: 
       opts.signal?.removeEventListener("abort", onAbort);
       resolve();
     });
+    // A connection closed in the middle of the handshake (a node's sshd going down as it
+    // reboots, after its banner) emits neither 'error' nor 'ready', and ssh2 clears its
+    // readyTimeout on close: without this the promise never settled, and `clone --wait`
+    // hung for good on a node that answered a moment later.
+    client.once("close", () => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      reject(
+        rejection ??
+          new RemoteError(`the connection to ${describeTarget(t)} closed before SSH was ready`, {
+            hint: "is the node (re)booting? sshd went away mid-handshake",
+          }),
+      );
+    });
     client.once("error", (err: Error & { level?: string; code?: string }) => {
       opts.signal?.removeEventListener("abort", onAbort);
       client.end();
