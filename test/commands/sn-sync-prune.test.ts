@@ -254,4 +254,33 @@ describe("sn sync: what the SN no longer serves", () => {
     expect(existsSync(join(snDir("pra"), "rootimg.cpio.gz"))).toBe(true);
     expect(existsSync(xnba("cn01"))).toBe(true);
   }, 90000);
+
+  test("every node moved away: without --prune an error that says what is left; with it, all withdrawn", async () => {
+    await ok(mn, "sn", "move", "cn01,cn02", "sn2");
+    const before = snFiles();
+    const r = await sync();
+    expect(r.code).toBe(66);
+    expect(r.data.error?.message).toContain("no node names this service node");
+    expect(r.data.error?.message).toContain("earlier syncs left the boot files of 2 node(s) here (cn01, cn02)");
+    expect(r.stderr).toContain("'xcimg sn sync --prune' withdraws");
+    expect(snFiles()).toBe(before);
+    const p = await sync("--prune");
+    expect(p.code).toBe(0);
+    expect(p.stderr).toContain("no node names this SN any more (sn1): withdrawing what earlier syncs left for 2 node(s)");
+    expect(p.data.stale?.nodes).toMatchObject([
+      { node: "cn01", removed: true },
+      { node: "cn02", removed: true },
+    ]);
+    expect(p.data.stale?.images).toMatchObject([{ image: A, removed: true }]);
+    expect(existsSync(xnba("cn01"))).toBe(false);
+    expect(existsSync(join(sn.tftpdir, "boot", "grub2", "cn02"))).toBe(false);
+    expect(existsSync(snDir("pra"))).toBe(false);
+    // the admin's own files are still not the SN's to remove
+    expect(readFileSync(join(sn.installdir, "netboot", "mine", "notes.txt"), "utf8")).toBe("the admin's\n");
+    expect(existsSync(xnba("cn99"))).toBe(true);
+    // nothing left of earlier syncs: an empty SN is the plain error again
+    const again = await sync("--prune");
+    expect(again.code).toBe(66);
+    expect(again.data.error?.message).not.toContain("earlier syncs");
+  }, 90000);
 });
