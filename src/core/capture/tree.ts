@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsError, IOFailure } from "../errors";
 import type { Logger } from "../log";
@@ -220,9 +220,15 @@ export function dropState(p: TreePaths, w: Which): void {
  * still incremental.
  */
 export function touchTreeState(p: TreePaths): void {
+  const f = stateFile(p, "tree");
   try {
-    const now = new Date();
-    utimesSync(stateFile(p, "tree"), now, now);
+    // Rewritten, not utimes(new Date()): the file gets its time from the kernel's clock, the
+    // one that stamped those ctimes, so it is never older than they are. A JavaScript Date is
+    // cut to the millisecond, and a ctime set in the same millisecond was then "newer" than
+    // the state: the next capture went full (seen in CI after capture-hostile's attacks).
+    const text = readFileSync(f);
+    writeFileSync(`${f}.tmp`, text, { mode: 0o644 });
+    renameSync(`${f}.tmp`, f);
   } catch {
     // no state: the next capture is a full one anyway
   }
