@@ -15,7 +15,7 @@ import { type RsyncProgress, type RsyncStats, remotePath, rsyncPull } from "./rs
  * files cross the network; the staged files are checked against the image manifest's SHA-256
  * digests when the MN has one (docs/provenance.md); then renameat2(RENAME_EXCHANGE) swaps the
  * staged directory and the served one in one step (core/fs/swap.ts) and the old generation
- * is removed. A sync killed anywhere before the exchange leaves the served directory as it
+ * is removed (renamed aside and kept instead for an NFS root: PullJob.keepOld). A sync killed anywhere before the exchange leaves the served directory as it
  * was; the next sync starts its staged copy afresh (a half-filled one could share inodes with
  * the served files, and rsync changing a shared file's mode would change the served one). What
  * it resumes is the file rsync was receiving when a signal or a lost connection stopped it:
