@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { dirname, join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { pointSnAtMn } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -74,17 +75,7 @@ beforeAll(async () => {
   await ok(mn, "boot", "cn02", "-o", N);
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
   sn = new Sandbox("snnfs-sn");
-  const toml = [
-    `[ssh]`,
-    `identity = "${sshd.clientKey}"`,
-    `[sn]`,
-    `mn = "127.0.0.1"`,
-    `mn_port = ${sshd.port}`,
-    `known_hosts = "${sshd.knownHosts}"`,
-    `name = "sn1"`,
-    `remote_xcimg = "${BIN}"`,
-  ].join("\n");
-  writeFileSync(sn.config, `${readFileSync(sn.config, "utf8").replace('master = "10.0.2.2"', 'master = "10.9.0.1"')}\n${toml}\n`);
+  pointSnAtMn(sn, sshd, { master: "10.9.0.1" });
 }, 120000);
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { partialDirOf } from "../../src/core/sn/partial";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { pointSnAtMn } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -110,17 +111,7 @@ beforeAll(async () => {
   await ok(mn, "boot", "cn04", "-o", L);
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config}`] });
   sn = new Sandbox("snprune-sn");
-  const toml = [
-    `[ssh]`,
-    `identity = "${sshd.clientKey}"`,
-    `[sn]`,
-    `mn = "127.0.0.1"`,
-    `mn_port = ${sshd.port}`,
-    `known_hosts = "${sshd.knownHosts}"`,
-    `name = "sn1"`,
-    `remote_xcimg = "${BIN}"`,
-  ].join("\n");
-  writeFileSync(sn.config, `${readFileSync(sn.config, "utf8").replace('master = "10.0.2.2"', 'master = "10.9.0.1"')}\n${toml}\n`);
+  pointSnAtMn(sn, sshd, { master: "10.9.0.1" });
   // the admin's own things on the SN, which no sync made: never touched, whatever is stale
   put(join(sn.installdir, "netboot", "mine", "notes.txt"), "the admin's\n");
   put(join(sn.installdir, "netboot", "prb", "x86_64", "site-extra", "keep"), "the admin's too\n");

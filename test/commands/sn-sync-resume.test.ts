@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { partialDirOf } from "../../src/core/sn/partial";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { pointSnAtMn } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -126,19 +127,8 @@ beforeAll(async () => {
   chmodSync(join(wrap, "rsync"), 0o755);
   sshd = await Sshd.start({ config: [`SetEnv XCIMG_CONFIG=${mn.config} PATH=${wrap}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`] });
   sn = new Sandbox("snres-sn");
-  writeFileSync(
-    sn.config,
-    `${readFileSync(sn.config, "utf8")}
-[ssh]
-identity = "${sshd.clientKey}"
-[sn]
-mn = "127.0.0.1"
-mn_port = ${sshd.port}
-known_hosts = "${sshd.knownHosts}"
-name = "sn1"
-remote_xcimg = "${BIN}"
-`,
-  );
+  pointSnAtMn(sn, sshd);
+
   const first = await sync();
   expect(first.code, first.stderr).toBe(0);
   expect(first.image?.switched).toBe(true);

@@ -2,10 +2,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { leaf, output } from "../../cli/command";
 import type { Context } from "../../core/context";
-import type { Db } from "../../core/db/open";
 import { openDb } from "../../core/db/open";
 import { getImage } from "../../core/defs/image";
-import { ExitCode, NotFoundError, UsageError, XcimgError } from "../../core/errors";
+import { ExitCode, UsageError, XcimgError } from "../../core/errors";
 import { acquireLock } from "../../core/fs/lock";
 import { treeIsNfsRoot } from "../../core/image/tree-barrier";
 import { SIGNATURE_SUFFIX } from "../../core/provenance/manifest";
@@ -16,7 +15,7 @@ import { placedImages, placedNodes, servingNow } from "../../core/sn/placed";
 import { postscriptsJob } from "../../core/sn/postscripts";
 import { findStale, keepStale, pruneStale, type StaleReport, staleLines } from "../../core/sn/prune";
 import { requireRsync } from "../../core/sn/rsync";
-import { type ServedNodes, servedNodes, snNames } from "../../core/sn/served";
+import { servedOrEmptied, snNames } from "../../core/sn/served";
 import { readServedRecord, type ServedRecord, writeServedRecord } from "../../core/sn/served-record";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullBundleRecord, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
 import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
@@ -85,7 +84,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
     const db = openDb(staged);
     let closed = false;
     try {
-      const served = servedOrEmptied(ctx, db, names, prev, prune);
+      const served = servedOrEmptied(db, names, Object.keys(prev.nodes), prune, (m) => ctx.log.warn(m));
       const { plans, failed } = planImages(db, served, defs.snap, ctx.config);
       for (const n of served.noImage) failed[n] = "names no image in nodetype.provmethod on the management node";
       const pulls: ImagePull[] = [];
@@ -218,31 +217,6 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
     session.close();
     if (!committed) rmSync(staged, { force: true });
     rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
-  }
-}
-
-/**
- * The nodes this SN serves. None at all is an error (exit 66: a wrong name, or nodes not set up
- * yet), and nothing changes — unless earlier syncs left nodes here: `sn move` took them all
- * away. Then the error says so, and with --prune the sync goes on with no node, so that the
- * stale report and the prune withdraw their boot files and images (and the DHCP render their
- * entries). Without --prune they stay: a mistaken sn.name must not empty a working SN.
- */
-function servedOrEmptied(ctx: Context, db: Db, names: string[], prev: ServedRecord, prune: boolean): ServedNodes {
-  try {
-    return servedNodes(db, names);
-  } catch (e) {
-    const before = Object.keys(prev.nodes);
-    if (!(e instanceof NotFoundError) || before.length === 0) throw e;
-    if (!prune)
-      throw new NotFoundError(
-        `${e.message}; earlier syncs left the boot files of ${before.length} node(s) here (${before.slice(0, 5).join(", ")}${before.length > 5 ? ", ..." : ""})`,
-        {
-          hint: "if they moved to another SN for good, 'xcimg sn sync --prune' withdraws their boot files, DHCP entries and images here",
-        },
-      );
-    ctx.log.warn(`no node names this SN any more (${names.join(", ")}): withdrawing what earlier syncs left for ${before.length} node(s)`);
-    return { names: [...names], nodes: new Map(), noImage: [] };
   }
 }
 

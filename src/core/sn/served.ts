@@ -59,6 +59,31 @@ export function servedNodes(db: Db, names: readonly string[]): ServedNodes {
   return { names: [...names], nodes, noImage };
 }
 
+/**
+ * The nodes this SN serves (servedNodes). None at all is an error (exit 66: a wrong name, or
+ * nodes not set up yet), and nothing changes — unless earlier syncs left nodes here (`before`,
+ * from its record, served-record.ts): `sn move` took them all away. Then the error says so,
+ * and with `prune` the sync goes on with no node, so that the stale report and the prune
+ * withdraw their boot files and images (and the DHCP render their entries). Without it they
+ * stay: a mistaken sn.name must not empty a working SN.
+ */
+export function servedOrEmptied(db: Db, names: readonly string[], before: readonly string[], prune: boolean, warn: (m: string) => void): ServedNodes {
+  try {
+    return servedNodes(db, names);
+  } catch (e) {
+    if (!(e instanceof NotFoundError) || before.length === 0) throw e;
+    if (!prune)
+      throw new NotFoundError(
+        `${e.message}; earlier syncs left the boot files of ${before.length} node(s) here (${before.slice(0, 5).join(", ")}${before.length > 5 ? ", ..." : ""})`,
+        {
+          hint: "if they moved to another SN for good, 'xcimg sn sync --prune' withdraws their boot files, DHCP entries and images here",
+        },
+      );
+    warn(`no node names this SN any more (${names.join(", ")}): withdrawing what earlier syncs left for ${before.length} node(s)`);
+    return { names: [...names], nodes: new Map(), noImage: [] };
+  }
+}
+
 /** image → its nodes, sorted. */
 export function imagesOf(served: ServedNodes): Map<string, string[]> {
   const out = new Map<string, string[]>();

@@ -1,0 +1,24 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { BIN, type Sandbox } from "./sandbox";
+import type { Sshd } from "./sshd";
+
+/**
+ * Point a service node's sandbox at its management node behind `sshd` (a real sshd on
+ * 127.0.0.1 whose sessions run the compiled xcimg): the [ssh] key and the [sn] settings
+ * every `sn sync` test needs, and optionally the SN's own address (`master`).
+ */
+export function pointSnAtMn(sn: Sandbox, sshd: Sshd, opts: { name?: string; master?: string } = {}): void {
+  let toml = readFileSync(sn.config, "utf8");
+  if (opts.master) toml = toml.replace('master = "10.0.2.2"', `master = "${opts.master}"`);
+  const lines = [
+    "[ssh]",
+    `identity = "${sshd.clientKey}"`,
+    "[sn]",
+    'mn = "127.0.0.1"',
+    `mn_port = ${sshd.port}`,
+    `known_hosts = "${sshd.knownHosts}"`,
+    `name = "${opts.name ?? "sn1"}"`,
+    `remote_xcimg = "${BIN}"`,
+  ];
+  writeFileSync(sn.config, `${toml}\n${lines.join("\n")}\n`);
+}
