@@ -5,6 +5,7 @@ import { BACKEND_INFO, findBinary } from "../../src/core/dhcp/backend";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { readNewc } from "../helpers/newc";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { servedBootDir } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -183,7 +184,17 @@ describe("two SNs of a pool", () => {
       writeFileSync(sn2.config, toml);
       const r = await sn2.bin(["--json", "sn", "sync"]);
       expect(r.code, r.stderr).toBe(0);
-      const files = ["xcat/xnba/nodes/cn02", "xcat/xnba/nodes/cn02.uefi", "xcat/overlay/cn02.cpio", `xcat/osimage/${A}/rootimg.cpio.gz`];
+      // one generation on both: its id comes from the files' names, sizes and mtimes, not from either SN
+      const gen = servedBootDir(sn, A);
+      expect(servedBootDir(sn2, A)).toBe(gen);
+      const files = [
+        "xcat/xnba/nodes/cn02",
+        "xcat/xnba/nodes/cn02.uefi",
+        "xcat/overlay/cn02.cpio",
+        `${gen}/rootimg.cpio.gz`,
+        `${gen}/kernel`,
+        `${gen}/initrd-stateless.gz`,
+      ];
       // each SN's own address and directories are its own; everything else must be the same
       const text = (sb: Sandbox, addr: string, b: Buffer) =>
         b
@@ -199,7 +210,7 @@ describe("two SNs of a pool", () => {
       };
       // sn1's files are from the tests above (this file's tests run in order)
       const present = files.filter((f) => existsSync(join(sn.tftpdir, f)));
-      expect(present).toEqual(expect.arrayContaining(["xcat/xnba/nodes/cn02", "xcat/overlay/cn02.cpio", `xcat/osimage/${A}/rootimg.cpio.gz`]));
+      expect(present).toEqual(expect.arrayContaining(["xcat/xnba/nodes/cn02", "xcat/overlay/cn02.cpio", `${gen}/rootimg.cpio.gz`, `${gen}/kernel`]));
       for (const f of present) expect(norm(sn2, "10.9.0.2", f), f).toBe(norm(sn, "10.9.0.1", f));
     } finally {
       sn2.cleanup();

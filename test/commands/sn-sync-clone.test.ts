@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { servedBootDir } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 import { defineFakeSyscloneImage } from "../helpers/sysclone-image";
 
@@ -119,7 +120,12 @@ describe("sn sync of a sysclone image", () => {
     expect(xnba).toContain("imgurl=http://sn1:80/install/sysclone/clone/snclone/cloneenv.cpio.gz");
     const overlay = readFileSync(join(sn.tftpdir, "xcat", "overlay", "cn01.cpio"), "latin1");
     expect(overlay).toContain("XC_MASTER='sn1'");
-    expect(overlay).toContain(`XC_ARCHIVE='/install/sysclone/clone/${IMG}/rootimg.tar.gz'`);
+    // the archive and its chunk sums from the generation of cn01's clone environment (core/boot/generations.ts)
+    const gen = servedBootDir(sn, IMG);
+    expect(overlay).toContain(`XC_ARCHIVE='/tftpboot/${gen}/rootimg.tar.gz'`);
+    expect(statSync(join(sn.tftpdir, gen, "rootimg.tar.gz")).ino).toBe(statSync(archive).ino);
+    expect(readFileSync(join(sn.tftpdir, gen, "rootimg.tar.gz.sha256"))).toEqual(readFileSync(`${archive}.sha256`));
+    expect(xnba).toContain(`/tftpboot/${gen}/cloneenv.cpio.gz`);
     // never rebuilt on the SN: same inode and mtime as synced, same digest as the MN's
     const after = statSync(archive);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { partialDirOf } from "../../src/core/sn/partial";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { BIN, Sandbox } from "../helpers/sandbox";
-import { pointSnAtMn } from "../helpers/sn-site";
+import { pointSnAtMn, servedBootDir } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -27,7 +27,7 @@ const mnDir = () => join(mn.installdir, "netboot", "snres", "x86_64", "compute")
 const snDir = () => join(sn.installdir, "netboot", "snres", "x86_64", "compute");
 const staged = () => join(sn.installdir, "netboot", "snres", "x86_64", ".compute.xcimg-sn-new");
 const partialDir = () => partialDirOf(join(sn.installdir, ".xcimg-sn-partial"), snDir());
-const osimageCopy = () => join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz");
+const osimageCopy = () => join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz");
 
 async function ok(sb: Sandbox, ...argv: string[]) {
   const r = await sb.run(...argv);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { readNewc } from "../helpers/newc";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { servedBootDir } from "../helpers/sn-site";
 import { Sshd } from "../helpers/sshd";
 
 /**
@@ -144,7 +145,7 @@ describe("sn sync", () => {
     expect(r.data.booted?.map((b) => b.node).sort()).toEqual(["cn01", "cn02"]);
     // the image, byte for byte; the other image and cn03's files are not here
     expect(sha(join(snDirA(), "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
-    expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
+    expect(sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
     expect(existsSync(join(sn.installdir, "netboot", "snb"))).toBe(false);
     expect(existsSync(join(sn.tftpdir, "xcat", "osimage", B))).toBe(false);
     expect(existsSync(join(sn.tftpdir, "xcat", "xnba", "nodes", "cn03"))).toBe(false);
@@ -184,7 +185,7 @@ describe("sn sync", () => {
     console.log(`sn sync: unchanged ${idle.data.images?.[0]?.received} bytes; after re-pack ${moved} bytes; image + tree ${full} bytes`);
     expect(moved).toBeLessThan(full / 2);
     expect(readFileSync(join(snDirA(), "rootimg", "etc-motd"), "utf8")).toBe("repacked\n");
-    expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
+    expect(sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
   }, 60000);
 
   test("sn status on the MN: each SN's last sync, and what changed on the MN since", async () => {
@@ -279,7 +280,7 @@ describe("sn sync", () => {
   });
 
   test("killed with -9 mid-transfer: the previous complete image is still served; the next sync completes", async () => {
-    const served = sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"));
+    const served = sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"));
     const servedDir = sha(join(snDirA(), "rootimg.cpio.gz"));
     writeFileSync(join(treeA, "huge"), randomBytes(64 << 20));
     await ok(mn, "pack", A);
@@ -298,12 +299,12 @@ describe("sn sync", () => {
     process.kill(-(proc.pid as number), "SIGKILL"); // xcimg and its rsync/ssh, as systemd kills a unit
     await exited;
     expect(sawPartial).toBe(true);
-    expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(served);
+    expect(sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"))).toBe(served);
     expect(sha(join(snDirA(), "rootimg.cpio.gz"))).toBe(servedDir);
     expect(existsSync(join(snDirA(), "rootimg", "huge"))).toBe(false);
     const next = await syncJson();
     expect(next.code).toBe(0);
-    expect(sha(join(sn.tftpdir, "xcat", "osimage", A, "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
+    expect(sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
     expect(existsSync(staged)).toBe(false);
   }, 120000);
   test("an image whose files do not match its manifest is not switched in: exit 1, the other nodes done", async () => {

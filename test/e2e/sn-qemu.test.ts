@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type DhcpNetns, dhcpNetns, NS_NET } from "../helpers/dhcp-netns";
 import { type NetbootSite, netbootSite } from "../helpers/netboot-site";
 import { BIN, Sandbox } from "../helpers/sandbox";
+import { servedBootDir } from "../helpers/sn-site";
 import { freePort, Sshd } from "../helpers/sshd";
 
 /**
@@ -130,6 +131,7 @@ afterAll(async () => {
 
 describe("a node boots from its service node, three namespaces", () => {
   let firstBytes = 0;
+  let firstGen = "";
 
   test("sn sync pulls the image; dnsmasq and nginx on the SN boot the node", async () => {
     const r = await snSync();
@@ -145,7 +147,8 @@ describe("a node boots from its service node, three namespaces", () => {
     console.log(`node booted from the SN in ${vm.seconds.toFixed(1)} s; first sync received ${firstBytes} bytes`);
     expect(vm.console).toContain("xcimg-gen: gen1");
     expect(ns.dnsmasqLog()).toContain(`DHCPACK(${NS_NET.bridge}) ${IP} ${MAC} cn01`);
-    expect(ns.nginxLog()).toContain(`GET /tftpboot/xcat/osimage/${site.image}/kernel HTTP`);
+    firstGen = servedBootDir(sn, site.image);
+    expect(ns.nginxLog()).toContain(`GET /tftpboot/${firstGen}/kernel HTTP`);
   }, 420_000);
 
   test("the image changes on the MN: the next sync moves the change, the node boots it", async () => {
@@ -157,8 +160,13 @@ describe("a node boots from its service node, three namespaces", () => {
     expect(img?.switched).toBe(true);
     console.log(`after a re-pack: ${img?.received} bytes received (first sync ${firstBytes})`);
     expect(img?.received ?? 0).toBeLessThan(firstBytes / 2);
+    // the node's loader file names the new generation; the one it booted before stays for nodes still on it
+    const gen = servedBootDir(sn, site.image);
+    expect(gen).not.toBe(firstGen);
+    expect(existsSync(join(sn.tftpdir, firstGen, "kernel"))).toBe(true);
     const vm = await bootNode();
     expect(vm.console).toContain("xcimg-gen: gen2");
+    expect(ns.nginxLog()).toContain(`GET /tftpboot/${gen}/rootimg.cpio.gz HTTP`);
   }, 420_000);
 
   test("the MN's link goes down: sn sync exits 69 and says so; the node still boots from the SN", async () => {

@@ -1,4 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generations } from "../../src/core/boot/generations";
 import { BIN, type Sandbox } from "./sandbox";
 import type { Sshd } from "./sshd";
 
@@ -21,4 +23,14 @@ export function pointSnAtMn(sn: Sandbox, sshd: Sshd, opts: { name?: string; mast
     `remote_xcimg = "${BIN}"`,
   ];
   writeFileSync(sn.config, `${toml}\n${lines.join("\n")}\n`);
+}
+
+/**
+ * Where an SN serves an image's boot files: `sn sync` publishes them into generation directories
+ * (src/core/boot/generations.ts), so the current one, relative to the TFTP root.
+ */
+export function servedBootDir(sb: Sandbox, image: string): string {
+  const current = generations(join(sb.tftpdir, "xcat", "osimage", image))[0];
+  if (!current) throw new Error(`no generation of ${image}'s boot files under ${sb.tftpdir}`);
+  return `xcat/osimage/${image}/${current.name}`;
 }

@@ -182,7 +182,8 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
       await pullBundleRecord(ctx, session, t, defs.snap);
       ctx.log.debug(`${keys} node host key(s) from the management node`);
       db.write(() => localiseImages(db, plans, defs.snap.installdir, ctx.config.installdir));
-      const rendered = await renderServed({ ...ctx, db: () => db }, images);
+      // generation directories: a node booting while this sync switches an image gets the old or the new files, never both (core/boot/generations.ts)
+      const rendered = await renderServed({ ...ctx, config: { ...ctx.config, "boot.generations": true }, db: () => db }, images);
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
       result.skipped = rendered.skipped;

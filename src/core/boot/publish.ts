@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { Config } from "../config/schema";
 import type { Image } from "../defs/image";
 import { DataError, fsError, NotFoundError } from "../errors";
@@ -9,6 +9,7 @@ import { FIRST_STAGE_INITRD, fetchedArchive, firstStageInitrd } from "../initrd/
 import { bootInitrd } from "../initrd/stateless";
 import { pickKernel } from "../pack/kernel";
 import { findPackedImage, isKernelUnpackable, PACKED_IMAGE } from "../pack/outputs";
+import { placeGeneration } from "./generations";
 import { alignGzipAfter } from "./initrd-align";
 
 /**
@@ -71,13 +72,15 @@ export function publishImage(config: Config, img: Image): PublishedImage {
     { name: "initrd-stateless.gz", data: alignGzipAfter(bootInitrd(0), statSync(packed).size) },
   ];
   const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === FIRST_STAGE_INITRD);
-  return { ...pub, packed };
+  // imgurl= names the copy of the node's generation when there is one (generations.ts)
+  return { ...pub, packed: config["boot.generations"] ? join(pub.dir, packedName) : packed };
 }
 
 /**
  * A squashfs or tar image: the loader hands the kernel the first stage (built from the image
  * tree: its busybox or the management node's, its modules, GNU tar) and the node's overlay;
- * the node fetches the packed image itself from imgurl=, so it is not published under tftpdir.
+ * the node fetches the packed image itself from imgurl=, so it is not published under tftpdir
+ * (but in a generation directory, with `boot.generations`).
  */
 function publishFetched(config: Config, img: Image, dir: string, kernel: string, packed: string): PublishedImage {
   const tree = join(dir, "rootimg");
@@ -90,8 +93,9 @@ function publishFetched(config: Config, img: Image, dir: string, kernel: string,
   const stage = firstStageInitrd(tree, version, img.attrs.osarch || "x86_64", basename(packed));
   // the node's uncompressed overlay follows it: see initrd-align.ts (UEFI iPXE)
   const files: BootFileSource[] = [{ name: FIRST_STAGE_INITRD, data: alignGzipAfter(stage.data, 0) }];
-  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === "initrd-stateless.gz");
-  return { ...pub, packed, fetched: true };
+  const name = basename(packed);
+  const pub = publishBootFiles(config, img, kernel, files, (n) => PACKED_IMAGE.test(n) || n === "initrd-stateless.gz", [{ name, src: packed }]);
+  return { ...pub, packed: pub.servedAt[name] ?? packed, fetched: true };
 }
 
 /**
@@ -99,6 +103,11 @@ function publishFetched(config: Config, img: Image, dir: string, kernel: string,
  * statelite alike): sources are hard-linked (copied across filesystems), generated files
  * written only when their bytes changed, and names `stale` matches that are not part of
  * this set removed (an old packed image of another format).
+ *
+ * With `boot.generations` they go into a generation directory instead (generations.ts), and
+ * so do `served`: files nodes fetch by URL rather than through the loader (a squashfs image,
+ * a clone archive and its sums), so that a node gets them from the same generation as its
+ * kernel. `servedAt` says where nodes fetch each: the generation's link, or the source itself.
  */
 export function publishBootFiles(
   config: Config,
@@ -106,25 +115,35 @@ export function publishBootFiles(
   kernel: string,
   files: BootFileSource[],
   stale: (name: string) => boolean = () => false,
-): Omit<PublishedImage, "packed"> {
-  const out = bootFilesDir(config, img.name);
+  served: { name: string; src: string }[] = [],
+): Omit<PublishedImage, "packed"> & { servedAt: Record<string, string> } {
+  const root = bootFilesDir(config, img.name);
   try {
-    mkdirSync(out, { recursive: true, mode: 0o755 });
+    mkdirSync(root, { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw fsError(e, `cannot create ${out}`);
+    throw fsError(e, `cannot create ${root}`);
   }
-  const rel = (f: string) => `xcat/osimage/${img.name}/${f}`;
-  let mtime = mtimeOf(kernel);
-  for (const f of [{ name: "kernel", src: kernel } as BootFileSource, ...files]) {
-    const dst = join(out, f.name);
-    if ("src" in f) {
-      if (!sameFile(f.src, dst)) linkOrCopyAtomic(f.src, dst);
-      mtime = Math.max(mtime, mtimeOf(f.src));
-    } else if (!existsSync(dst) || !readFileSync(dst).equals(f.data)) writeFileAtomic(dst, f.data);
+  const all: BootFileSource[] = [{ name: "kernel", src: kernel }, ...files];
+  let mtime = 0;
+  for (const f of all) if ("src" in f) mtime = Math.max(mtime, mtimeOf(f.src));
+  const servedAt: Record<string, string> = {};
+  let out = root;
+  if (config["boot.generations"]) {
+    out = placeGeneration(root, [...all, ...served], config["boot.generation_grace"]);
+    for (const f of served) servedAt[f.name] = join(out, f.name);
+  } else {
+    for (const f of all) {
+      const dst = join(out, f.name);
+      if ("src" in f) {
+        if (!sameFile(f.src, dst)) linkOrCopyAtomic(f.src, dst);
+      } else if (!existsSync(dst) || !readFileSync(dst).equals(f.data)) writeFileAtomic(dst, f.data);
+    }
+    const names = new Set(files.map((f) => f.name));
+    for (const n of safeList(out)) if (!names.has(n) && n !== "kernel" && stale(n)) rmSync(join(out, n), { force: true });
+    for (const f of served) servedAt[f.name] = f.src;
   }
-  const names = new Set(files.map((f) => f.name));
-  for (const n of safeList(out)) if (!names.has(n) && n !== "kernel" && stale(n)) rmSync(join(out, n), { force: true });
-  return { dir: out, kernel: rel("kernel"), initrds: files.map((f) => rel(f.name)), efiStub: hasEfiStub(kernel), mtime };
+  const rel = (f: string) => relative(config.tftpdir, join(out, f));
+  return { dir: out, kernel: rel("kernel"), initrds: files.map((f) => rel(f.name)), efiStub: hasEfiStub(kernel), mtime, servedAt };
 }
 
 function mtimeOf(f: string): number {
@@ -143,11 +162,16 @@ function safeList(dir: string): string[] {
   }
 }
 
-/** Refresh an image's published files after a pack, if it was published before. */
-export function republishIfPublished(config: Config, img: Image): boolean {
+/**
+ * Refresh an image's published files after a pack, if it was published before. With
+ * `boot.generations` the loader files name a generation, which a pack must not change: the
+ * nodes move to the new one at the next `xcimg boot` (or `sn sync`), all files together.
+ */
+export function republishIfPublished(config: Config, img: Image): "refreshed" | "generations" | false {
   if (!existsSync(bootFilesDir(config, img.name))) return false;
+  if (config["boot.generations"]) return "generations";
   publishImage(config, img);
-  return true;
+  return "refreshed";
 }
 
 /** xCAT's test: "PE\0\0" followed by the x86-64 machine type in the first 512 bytes. */

@@ -22,6 +22,17 @@ export const CONFIG_SCHEMA = {
   "ssh.known_hosts": { type: "path", default: "~/.ssh/known_hosts", description: "known_hosts checked on every connection" },
   "ssh.port": { type: "port", default: 22, description: "SSH port of golden and cloned nodes" },
   "http.port": { type: "port", default: 80, description: "port of the web server that serves installdir and tftpdir" },
+  "boot.generations": {
+    type: "boolean",
+    default: false,
+    description:
+      "publish each image's boot files into a generation directory the loader files name, so a node booting during a change gets old or new files, never a mix (sn sync always does; xcimg pack then leaves nodes on theirs until xcimg boot)",
+  },
+  "boot.generation_grace": {
+    type: "integer",
+    default: 900,
+    description: "seconds a replaced generation of boot files is kept for nodes still booting or cloning from it (beyond the one just replaced)",
+  },
   "dhcp.dir": { type: "path", default: "/etc/xcimg/dhcp", description: "where xcimg dhcp writes the DHCP server's configuration (docs/dhcp.md)" },
   "dhcp.reload": { type: "string", default: "", description: "command dhcp --reload runs instead of the backend's systemctl reload" },
   "trust.allowed_signers": {

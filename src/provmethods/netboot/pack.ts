@@ -19,7 +19,10 @@ export async function pack(ctx: Context, img: Image, req: PackRequest): Promise<
   }
   const r = await packRootImage(ctx, img, opts);
   try {
-    if (republishIfPublished(ctx.config, img)) ctx.log.info(`Refreshed the boot files of ${img.name} in ${ctx.config.tftpdir}/xcat/osimage/${img.name}`);
+    const done = republishIfPublished(ctx.config, img);
+    if (done === "refreshed") ctx.log.info(`Refreshed the boot files of ${img.name} in ${ctx.config.tftpdir}/xcat/osimage/${img.name}`);
+    if (done === "generations")
+      ctx.log.info(`${img.name}'s nodes boot their published generation (boot.generations): run 'xcimg boot' on them to move them to this pack`);
   } catch (e) {
     // the pack itself succeeded; nodes keep booting what was published before
     if (!(e instanceof XcimgError)) throw e;

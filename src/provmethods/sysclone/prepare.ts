@@ -183,7 +183,7 @@ export async function cloneNodes(ctx: Context, img: Image, req: CloneRequest): P
           profile,
           master: identity.master,
           httpPort: cfg["http.port"],
-          archive: { urlPath: urlPath(cfg, artifacts.archive), bytes: artifacts.archiveBytes, chunkBytes: artifacts.chunkBytes, chunks: artifacts.chunks },
+          archive: { urlPath: urlPath(cfg, published.archive), bytes: artifacts.archiveBytes, chunkBytes: artifacts.chunkBytes, chunks: artifacts.chunks },
           loaderUrlPath: loaderUrl(cfg, info.loader, n.node),
           waitSeconds: req.waitSeconds,
           disk: req.disk,
