@@ -65,12 +65,25 @@ function timed<T>(fn: () => T): { s: number; v: T } {
 interface SyncRun {
   s: number;
   received: number;
+  /** sn sync only: seconds per phase, the image's (compare, transfer, ...) and the sync's (definitions, render, ...). */
+  phases?: Record<string, number>;
+}
+
+interface SyncJson {
+  images: { image: string; received: number; seconds: Record<string, number> }[];
+  definitions: { size: number };
+  seconds: Record<string, number>;
 }
 
 function snSync(sn: Sandbox): SyncRun {
-  const r = timed(() => JSON.parse(run(sn, "--json", "sn", "sync")) as { images: { received: number }[]; definitions: { size: number } });
+  const r = timed(() => JSON.parse(run(sn, "--json", "sn", "sync")) as SyncJson);
+  const img = r.v.images.find((i) => i.image === IMG)?.seconds ?? {};
+  // "images" holds the image's phases (and the postscripts' pull): the rest of it is the MN round trips around them
+  const inImage = Object.values(img).reduce((a, v) => a + v, 0);
+  const { images = 0, ...sync } = r.v.seconds;
+  const phases = { ...sync, ...img, "other image work (MN checks, postscripts)": images - inImage };
   // the definitions snapshot crosses the wire too (rsync of the whole file: it is new each time)
-  return { s: r.s, received: r.v.images.reduce((a, i) => a + i.received, 0) + r.v.definitions.size };
+  return { s: r.s, received: r.v.images.reduce((a, i) => a + i.received, 0) + r.v.definitions.size, phases };
 }
 
 function xcatRsync(sshd: Sshd, mnInstall: string, dest: string): SyncRun {
@@ -80,6 +93,17 @@ function xcatRsync(sshd: Sshd, mnInstall: string, dest: string): SyncRun {
   );
   const m = /^Total bytes received: ([\d,.]+)/m.exec(r.v);
   return { s: r.s, received: m ? Number((m[1] as string).replace(/[,.]/g, "")) : Number.NaN };
+}
+
+/** One column per sync, one row per phase, in seconds. */
+function phaseTable(runs: [string, SyncRun][]): string {
+  const names = [...new Set(runs.flatMap(([, r]) => Object.keys(r.phases ?? {})))];
+  const head = `| phase | ${runs.map(([n]) => n).join(" | ")} |\n|---|${runs.map(() => "---|").join("")}`;
+  const rows = names.map(
+    (p) => `| ${p} | ${runs.map(([, r]) => (r.phases?.[p] === undefined ? "" : `${(r.phases[p] as number).toFixed(2)} s`)).join(" | ")} |`,
+  );
+  const wall = `| wall time | ${runs.map(([, r]) => `${r.s.toFixed(2)} s`).join(" | ")} |`;
+  return [head, ...rows, wall].join("\n");
 }
 
 const mn = new Sandbox("bench-sn-mn");
@@ -137,7 +161,7 @@ try {
   const row = (name: string, r: SyncRun) => `| ${name} | ${r.s.toFixed(2)} s | ${mb(r.received)} MB |`;
   const changeSn = [changeSn1, againSn2];
   const changeXcat = [againXcat, againXcat2];
-  const avg = (l: SyncRun[], k: keyof SyncRun) => l.reduce((a, r) => a + r[k], 0) / l.length;
+  const avg = (l: SyncRun[], k: "s" | "received") => l.reduce((a, r) => a + r[k], 0) / l.length;
   const ratioTime = avg(changeSn, "s") / avg(changeXcat, "s");
   const ratioBytes = avg(changeSn, "received") / avg(changeXcat, "received");
   const perSnMBs = (packed + treeBytes) / 1e6 / firstSn.s;
@@ -166,6 +190,15 @@ exchange and the rendering of the node's boot files. xCAT's rsync updates the se
 place, so a node booting meanwhile can read a half-written image, and it checks nothing.
 
 First full copy: ${mb(packed + treeBytes)} MB in ${firstSn.s.toFixed(1)} s = ${perSnMBs.toFixed(0)} MB/s per SN (loopback, one sync).
+
+Where each \`sn sync\` spent its time (\`--json\` \`seconds\`; the process start and SSH login are the rest of the wall time):
+
+${phaseTable([
+  ["first copy", firstSn],
+  ["change 1", changeSn1],
+  ["change 2", againSn2],
+  ["nothing changed", noop],
+])}
 `;
   // the page's later sections (earlier runs, the analysis, the model) are kept as written
   const page = join(ROOT, "docs", "bench", "sn.md");

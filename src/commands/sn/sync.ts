@@ -18,7 +18,7 @@ import { requireRsync } from "../../core/sn/rsync";
 import { servedOrEmptied, snNames } from "../../core/sn/served";
 import { readServedRecord, type ServedRecord, writeServedRecord } from "../../core/sn/served-record";
 import { commitDefinitions, fetchDefinitions, localiseImages, planImages, pullBundleRecord, pullHostKeys, stagedDbPath } from "../../core/sn/sync";
-import { mnConnect, mnRun, mnTarget, sshCommand } from "../../core/sn/transport";
+import { mnConnect, mnRun, mnTarget, sshCommand, startMux } from "../../core/sn/transport";
 import { pulledImageTrust } from "../../core/sn/trust";
 import { dhcpLines, planDhcp, type SnDhcpOutput, snDhcp } from "./dhcp";
 import { renderServed } from "./render";
@@ -72,15 +72,20 @@ interface SyncOptions {
 }
 
 async function sync(ctx: Context, names: string[], mn: string | undefined, { dryRun, reload, prune, force }: SyncOptions) {
-  const t = mnTarget(ctx, { mn });
+  const pinned = mnTarget(ctx, { mn });
   // what earlier syncs placed here: the only things a prune may remove
   const prev = readServedRecord(ctx.config);
   const staged = stagedDbPath(ctx.config);
   rmSync(staged, { force: true });
-  const session = await mnConnect(ctx, t);
+  const session = await mnConnect(ctx, pinned);
+  // after the host key was checked above: one connection for every rsync of this sync
+  const mux = startMux(pinned);
+  const t = mux.target;
   let committed = false;
   try {
+    const clock = phaseClock();
     const defs = await fetchDefinitions(ctx, session, t, staged, names);
+    clock.mark("definitions");
     const db = openDb(staged);
     let closed = false;
     try {
@@ -122,6 +127,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
           if (r.kept) ctx.log.info(`${p.image}: its nodes mount it over NFS: the generation it replaced stays at ${r.kept} for the nodes still running it`);
           if (!ctx.quiet)
             ctx.log.info(`${p.image}: ${dryRun ? "would fetch" : "fetched"} ${r.stats.filesTransferred} file(s), ${r.stats.received} bytes received`);
+          ctx.log.debug(`${p.image}: ${phaseLine(r.seconds)}`);
         } catch (e) {
           if (!(e instanceof XcimgError) || e.exitCode === ExitCode.UNAVAILABLE || e.exitCode === ExitCode.INTERRUPTED) throw e;
           ctx.log.error(`${p.image}: ${e.message}`);
@@ -139,6 +145,7 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
         ctx.log.error(`postscripts: ${e.message}`);
         problems.push(`postscripts not updated: ${e.message}`);
       }
+      clock.mark("images");
       const images = new Map(plans.map((p) => [p.image, p.nodes.filter((n) => !failed[n])]));
       const result = {
         mn: t.host,
@@ -155,7 +162,9 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
           files: r.stats.filesTransferred,
           verified: r.verified,
           changes: dryRun ? r.stats.changes : undefined,
+          seconds: r.seconds,
         })),
+        seconds: clock.seconds,
         booted: [] as { node: string; currstate: string; loader: string }[],
         skipped: {} as Record<string, string>,
         dhcp: null as SnDhcpOutput | null,
@@ -183,11 +192,14 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
       ctx.log.debug(`${keys} node host key(s) from the management node`);
       db.write(() => localiseImages(db, plans, defs.snap.installdir, ctx.config.installdir));
       // generation directories: a node booting while this sync switches an image gets the old or the new files, never both (core/boot/generations.ts)
+      clock.mark("keys");
       const rendered = await renderServed({ ...ctx, config: { ...ctx.config, "boot.generations": true }, db: () => db }, images);
+      clock.mark("render");
       Object.assign(failed, rendered.failed);
       result.booted = rendered.booted.map((b) => ({ node: b.node, currstate: b.currstate, loader: b.loader }));
       result.skipped = rendered.skipped;
       result.dhcp = snDhcp({ ...ctx, db: () => db }, dhcpPlan, new Set([...served.nodes.keys(), ...served.noImage]), reload, failed, problems);
+      clock.mark("dhcp");
       const next: ServedRecord = { images: placedImages(ctx.config, db, plans, synced, prev, kept), nodes: placedNodes(rendered.booted, served, prev) };
       db.close();
       closed = true;
@@ -204,6 +216,8 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
       writeServedRecord(ctx.config, keepStale(next, prev, result.stale));
       warnStale(ctx, result.stale, prune && complete, false);
       for (const p of problems) if (p.includes("not pruned")) ctx.log.error(p);
+      clock.mark("commit");
+      ctx.log.debug(`sn sync: ${phaseLine(clock.seconds)}`);
       await reportFinished(ctx, session, names, defs.snap.sha256, partial());
       const lines = [
         ...result.booted.map((b) => `${b.node}: ${b.currstate} (from this SN)`),
@@ -216,9 +230,30 @@ async function sync(ctx: Context, names: string[], mn: string | undefined, { dry
     }
   } finally {
     session.close();
+    mux.close();
     if (!committed) rmSync(staged, { force: true });
     rmSync(join(staged, "..", ".sn-snapshot.db.new-journal"), { force: true });
   }
+}
+
+/** Seconds per phase of the whole sync, in order (docs/bench/sn.md reads them from --json). */
+function phaseClock() {
+  const seconds: Record<string, number> = {};
+  let t0 = performance.now();
+  return {
+    seconds,
+    mark(name: string) {
+      const now = performance.now();
+      seconds[name] = Math.round(now - t0) / 1000;
+      t0 = now;
+    },
+  };
+}
+
+function phaseLine(seconds: Record<string, number | undefined>): string {
+  return Object.entries(seconds)
+    .map(([k, v]) => `${k} ${(v ?? 0).toFixed(2)} s`)
+    .join(", ");
 }
 
 /** A warning per stale item still held (with how to remove it), an info line per item removed. */

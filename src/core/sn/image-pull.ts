@@ -37,6 +37,22 @@ export interface ImagePull {
   kept?: string;
   /** rsync found nothing to change: the served generation stays, nothing was staged. */
   unchanged?: boolean;
+  /**
+   * Seconds per phase (docs/bench/sn.md): compare (the dry run against what is served),
+   * transfer (staging with --link-dest, own dirs, manifest), verify (manifest digests, trust),
+   * switch (the exchanges) and removeOld (deleting the replaced generation).
+   */
+  seconds: Partial<Record<"compare" | "transfer" | "verify" | "switch" | "removeOld", number>>;
+}
+
+/** Time one phase of a pull into `into`. */
+async function timed<T>(into: ImagePull["seconds"], phase: keyof ImagePull["seconds"], f: () => T | Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    into[phase] = Math.round(performance.now() - t0) / 1000 + (into[phase] ?? 0);
+  }
 }
 
 /** Work files of MN-side commands that must never reach an SN. */
@@ -120,6 +136,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
     stats: { received: 0, filesTransferred: 0, transferredSize: 0, changes: [] },
     verified: [],
     switched: false,
+    seconds: {},
   };
   if (o.dryRun) {
     // compared with what is served now: exactly what a real run would fetch
@@ -137,7 +154,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   const own = (o.own ?? []).filter((d) => d.from !== null);
   // every served directory this pull may leave a partial for (a sysclone image's archive is in its own dir)
   const partialsOf = [o.dir, ...own.map((d) => d.dir)];
-  if (await unchanged(o, source, probe)) {
+  if (await timed(result.seconds, "compare", () => unchanged(o, source, probe))) {
     // the MN went back to what is served: a partial of another version helps no one
     dropPartials(o.partials, partialsOf);
     result.stats = { ...probe, filesTransferred: 0, changes: [] };
@@ -153,6 +170,12 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   preparePartialRoot(o.partials);
   let manifest = join(staged, MANIFEST_FILE);
+  let t0 = performance.now();
+  const phase = (name: keyof ImagePull["seconds"]) => {
+    const now = performance.now();
+    result.seconds[name] = Math.round(now - t0) / 1000;
+    t0 = now;
+  };
   try {
     if (source) {
       result.stats = await rsyncPull({
@@ -181,9 +204,11 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
           await rsyncPull({ ssh: o.ssh, source: remotePath(o.host, o.manifest.from + SIGNATURE_SUFFIX), dest: manifest + SIGNATURE_SUFFIX, signal: o.signal }),
         );
     }
+    phase("transfer");
     result.verified = verifyArtifacts(staged, o.image, manifest, o.resolve);
     o.trust?.(pulledManifest(manifest));
     o.prepare?.(staged);
+    phase("verify");
   } catch (e) {
     // nothing was switched in; a staged copy is never resumed (the next sync starts afresh), so
     // keeping it would only hold the disk space a full disk needs back
@@ -199,6 +224,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   }
   if (existsSync(o.dir)) {
     await exchangeDirs(o.dir, staged, `${staged}.aside`);
+    phase("switch");
     if (o.keepOld) {
       // after the exchange `staged` is the old generation: the same inodes its nodes hold
       const kept = keptGenerationOf(o.dir);
@@ -208,7 +234,10 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
         throw fsError(e, `cannot keep the previous generation of ${o.dir} at ${kept}`);
       }
       result.kept = kept;
-    } else rmSync(staged, { recursive: true, force: true });
+    } else {
+      rmSync(staged, { recursive: true, force: true });
+      phase("removeOld");
+    }
   } else {
     try {
       renameSync(staged, o.dir);
@@ -219,7 +248,7 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   fsyncDir(dirname(o.dir));
   // the image directory first: a node sent to the new archive by its boot files meets it only
   // after the loader files are re-rendered, which comes after this (sn sync's render step)
-  for (const d of own) await switchIn(d.dir, d.staged);
+  for (const d of own) await timed(result.seconds, "switch", () => switchIn(d.dir, d.staged));
   if (o.manifest?.from) {
     try {
       renameSync(manifest, o.manifest.dest);

@@ -1,4 +1,7 @@
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Context } from "../context";
 import { ConfigError, RemoteError } from "../errors";
 import { shq } from "../remote/shell";
@@ -51,10 +54,53 @@ export async function mnRun(s: RemoteSession, argv: string[]): Promise<{ code: n
   return { code, stdout, stderr };
 }
 
+/** An SSH target whose rsync runs may share one connection (startMux). */
+export type MnTarget = SshTarget & { controlPath?: string };
+
 /** OpenSSH client argv for rsync -e: the same pinned key, no prompts. */
-export function sshCommand(t: SshTarget): string[] {
+export function sshCommand(t: MnTarget): string[] {
   const argv = ["ssh", "-p", String(t.port), "-l", t.user, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"];
   argv.push("-o", `UserKnownHostsFile=${t.knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR");
   if (existsSync(t.identity)) argv.push("-i", t.identity);
+  // a client of startMux's master; ControlMaster=no: if the master is gone, ssh connects on its own
+  if (t.controlPath) argv.push("-o", `ControlPath=${t.controlPath}`, "-o", "ControlMaster=no");
   return argv;
+}
+
+/**
+ * One SSH connection for all the rsync runs of a sync. A sync runs rsync 5–8 times (the
+ * definitions, the comparison, the transfer, the manifest, host keys, ...); each would log in
+ * again, ~0.36 s apiece on loopback against ~0.14 s through a master (docs/bench/sn.md). The
+ * master is started here, backgrounded with its output closed (a master that rsync's own ssh
+ * started would hold rsync's stderr open after rsync exits), in a private directory; close()
+ * stops it. A master that cannot start only costs the logins: the target is returned as is.
+ * One killed with the sync exits by itself after ControlPersist's idle time.
+ */
+export function startMux(t: SshTarget): { target: MnTarget; close(): void } {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), "xcimg-sn-ssh-"));
+  } catch {
+    return { target: t, close() {} };
+  }
+  const controlPath = join(dir, "mn");
+  const r = spawnSync(
+    sshCommand(t)[0] as string,
+    [...sshCommand(t).slice(1), "-M", "-N", "-f", "-o", `ControlPath=${controlPath}`, "-o", "ControlPersist=60", t.host],
+    {
+      stdio: "ignore",
+      timeout: 30_000,
+    },
+  );
+  if (r.status !== 0 || !existsSync(controlPath)) {
+    rmSync(dir, { recursive: true, force: true });
+    return { target: t, close() {} };
+  }
+  return {
+    target: { ...t, controlPath },
+    close() {
+      spawnSync("ssh", ["-o", `ControlPath=${controlPath}`, "-O", "exit", t.host], { stdio: "ignore", timeout: 10_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
