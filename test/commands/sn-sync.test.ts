@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineNetbootImage, fakeKernels } from "../helpers/images";
 import { readNewc } from "../helpers/newc";
@@ -186,6 +186,41 @@ describe("sn sync", () => {
     expect(moved).toBeLessThan(full / 2);
     expect(readFileSync(join(snDirA(), "rootimg", "etc-motd"), "utf8")).toBe("repacked\n");
     expect(sha(join(sn.tftpdir, servedBootDir(sn, A), "rootimg.cpio.gz"))).toBe(sha(join(mnDirA(), "rootimg.cpio.gz")));
+  }, 60000);
+
+  test("a mode, owner or xattr change on the MN lands on the new generation only: the served files' inodes are not changed in place", async () => {
+    // the SN stages a changed image as hard links of the served one (core/sn/link-farm.ts)
+    for (const f of ["etc-motd", "big"]) writeFileSync(join(treeA, `attr-${f}`), `${f}\n`);
+    await ok(mn, "pack", A);
+    expect((await syncJson()).code).toBe(0);
+    const served = (f: string) => join(snDirA(), "rootimg", f);
+    // the served inodes, held by a second name as a node holds them by an open file or an NFS handle
+    const held = (f: string) => join(sn.dir, `held-${f}`);
+    for (const f of ["attr-etc-motd", "attr-big", "big"]) linkSync(served(f), held(f));
+    const before = (f: string) => lstatSync(held(f));
+    const unchangedIno = lstatSync(served("etc-motd")).ino;
+    const was = Object.fromEntries(["attr-etc-motd", "attr-big", "big"].map((f) => [f, before(f)]));
+    chmodSync(join(treeA, "attr-etc-motd"), 0o600);
+    chownSync(join(treeA, "attr-big"), 4242, 4242);
+    execFileSync("setfattr", ["-n", "user.xcimg", "-v", "1", join(treeA, "big")]);
+    await ok(mn, "pack", A);
+    const r = await syncJson();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.data.images?.[0]).toMatchObject({ switched: true });
+    // the new generation has the MN's attributes
+    expect(lstatSync(served("attr-etc-motd")).mode & 0o777).toBe(0o600);
+    expect(lstatSync(served("attr-big")).uid).toBe(4242);
+    expect(execFileSync("getfattr", ["--only-values", "-n", "user.xcimg", served("big")]).toString()).toBe("1");
+    // the old inodes kept theirs: nothing of the new generation reached them before (or after) the switch
+    for (const f of Object.keys(was)) {
+      const now = before(f);
+      const then = was[f] as import("node:fs").Stats;
+      expect(`${f} ${now.mode} ${now.uid}:${now.gid}`).toBe(`${f} ${then.mode} ${then.uid}:${then.gid}`);
+      expect(lstatSync(served(f)).ino, f).not.toBe(now.ino);
+    }
+    expect(() => execFileSync("getfattr", ["--only-values", "-n", "user.xcimg", held("big")], { stdio: "pipe" })).toThrow();
+    // an unchanged file is the same inode in both generations: linked, not copied
+    expect(lstatSync(served("etc-motd")).ino).toBe(unchangedIno);
   }, 60000);
 
   test("sn status on the MN: each SN's last sync, and what changed on the MN since", async () => {

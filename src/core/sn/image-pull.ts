@@ -5,6 +5,7 @@ import { fsyncDir } from "../fs/atomic";
 import { exchangeDirs } from "../fs/swap";
 import { MANIFEST_FILE, SIGNATURE_SUFFIX } from "../provenance/manifest";
 import { digestFile } from "../provenance/tree-digest";
+import { linkFarm } from "./link-farm";
 import { dropPartials, partialDirOf, preparePartialRoot } from "./partial";
 import { type RsyncProgress, type RsyncStats, remotePath, rsyncPull } from "./rsync";
 
@@ -154,7 +155,9 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   const own = (o.own ?? []).filter((d) => d.from !== null);
   // every served directory this pull may leave a partial for (a sysclone image's archive is in its own dir)
   const partialsOf = [o.dir, ...own.map((d) => d.dir)];
-  if (await timed(result.seconds, "compare", () => unchanged(o, source, probe))) {
+  // what the comparison found per destination: the served image directory's list stages the link farm
+  const found = new Map<string, string[]>();
+  if (await timed(result.seconds, "compare", () => unchanged(o, source, probe, found))) {
     // the MN went back to what is served: a partial of another version helps no one
     dropPartials(o.partials, partialsOf);
     result.stats = { ...probe, filesTransferred: 0, changes: [] };
@@ -178,11 +181,13 @@ export async function pullImage(o: PullJob): Promise<ImagePull> {
   };
   try {
     if (source) {
+      const listed = found.get(`${o.dir}/`);
+      const farm = existsSync(o.dir) && listed !== undefined && (await linkFarm(o.dir, staged, listed, o.signal));
       result.stats = await rsyncPull({
         ssh: o.ssh,
         source,
         dest: `${staged}/`,
-        linkDest: existsSync(o.dir) ? o.dir : undefined,
+        linkDest: !farm && existsSync(o.dir) ? o.dir : undefined,
         partialDir: partialDirOf(o.partials, o.dir),
         delete: true,
         excludes: EXCLUDES,
@@ -281,7 +286,7 @@ function diskFull(dir: string, cause: Error): IOFailure {
 }
 
 /** True when rsync would change nothing in the served directory, its own dirs and its manifest. */
-async function unchanged(o: PullJob, source: string | null, stats: RsyncStats): Promise<boolean> {
+async function unchanged(o: PullJob, source: string | null, stats: RsyncStats, found: Map<string, string[]>): Promise<boolean> {
   // no directory on the MN (an install image): the served one is what an earlier sync made
   if (!source && !existsSync(o.dir)) return false;
   const jobs: { source: string; dest: string }[] = source ? [{ source, dest: `${o.dir}/` }] : [];
@@ -291,6 +296,7 @@ async function unchanged(o: PullJob, source: string | null, stats: RsyncStats): 
     if (!existsSync(j.dest)) return false;
     const s = await rsyncPull({ ssh: o.ssh, source: j.source, dest: j.dest, dryRun: true, delete: true, excludes: EXCLUDES, signal: o.signal });
     add(stats, s);
+    found.set(j.dest, s.changes);
     if (s.changes.length || s.filesTransferred) return false;
   }
   return true;
