@@ -1,0 +1,60 @@
+/**
+ * The writer thread of `xcimg boot` (file-writer.ts starts it): does the file jobs the main
+ * thread queues, in the order queued, while the main thread renders the next nodes. Listed as
+ * an extra entry point in scripts/build.ts so the compiled binary embeds it.
+ *
+ * Protocol: one init message with the shared counters and the result port, then batches. After
+ * each batch its results go out on the port and CTL_DONE becomes the batch's number, so the
+ * main thread can wait for it with Atomics.wait without an event loop turn. After the first
+ * failure every later batch is skipped (the main thread stops the run, as the sequential loop
+ * did at that file).
+ */
+import {
+  type BatchResult,
+  batchJobs,
+  CTL_DONE,
+  CTL_FAILED,
+  FileJobError,
+  JobRunner,
+  resultText,
+  type WorkerBatch,
+  type WorkerInit,
+  type WriteDone,
+} from "./file-jobs";
+
+declare const self: Worker;
+
+let ctl: Int32Array | undefined;
+let port: MessagePort | undefined;
+const runner = new JobRunner();
+
+self.onmessage = (e: MessageEvent<WorkerInit | WorkerBatch>) => {
+  const m = e.data;
+  if ("ctl" in m) {
+    ctl = new Int32Array(m.ctl);
+    port = m.port;
+    return;
+  }
+  const c = ctl as Int32Array;
+  const out: BatchResult = { seq: m.seq, text: "" };
+  const done: WriteDone[] = [];
+  if (Atomics.load(c, CTL_FAILED) === 0) {
+    for (const job of batchJobs(m)) {
+      try {
+        const r = runner.run(job);
+        if (r) done.push(r);
+      } catch (err) {
+        out.failure =
+          err instanceof FileJobError
+            ? err.failure
+            : { code: (err as NodeJS.ErrnoException)?.code, message: String((err as Error)?.message ?? err), what: `cannot write ${job.path}` };
+        Atomics.store(c, CTL_FAILED, 1);
+        break;
+      }
+    }
+  }
+  out.text = resultText(done);
+  port?.postMessage(out);
+  Atomics.store(c, CTL_DONE, m.seq);
+  Atomics.notify(c, CTL_DONE);
+};
