@@ -152,6 +152,12 @@ export class BootFileCache implements BootFileWriter {
     }
   }
 
+  /** The writer thread, started now (before the first file) when writes are threaded; for work to hand it besides files (host keys). */
+  thread(): FileWriterThread | null {
+    if (this.threaded) this.writer ??= new FileWriterThread();
+    return this.writer;
+  }
+
   private done(r: WriteDone): void {
     this.record(r.path, r.rec);
     if (r.wrote) this.written++;

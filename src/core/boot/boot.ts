@@ -166,7 +166,14 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   }
   phase(`check ${nodes.length} nodes`);
   if (ov) {
-    for (const p of planned) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
+    // a first boot of many nodes: the writer thread makes half of the new keys meanwhile
+    const thread = files.thread();
+    const missing = thread ? planned.filter((p) => !hostKeys.has(p.n.node)) : [];
+    const theirs = missing.slice(Math.ceil(missing.length / 2));
+    const made = theirs.length ? thread?.makeKeys(theirs.map((p) => `root@${p.n.node}`)) : undefined;
+    const mine = new Set(theirs);
+    for (const p of planned) if (!mine.has(p)) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
+    if (made) for (const [i, k] of made().entries()) hostKeys.adopt((theirs[i] as Planned).n.node, k, hostKeyNames((theirs[i] as Planned).n.attrs));
     phase(`make ${hostKeys.created} host keys`);
     hostKeys.save();
     result.hostKeysCreated = hostKeys.created;

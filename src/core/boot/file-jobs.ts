@@ -44,6 +44,8 @@ export interface JobFailure {
 /** The writer worker's protocol (file-worker.ts): shared counters, then batches answered on a port. */
 export const CTL_DONE = 0;
 export const CTL_FAILED = 1;
+/** How many host-key requests the worker has answered (KeysRequest). */
+export const CTL_KEYS = 2;
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;
@@ -61,6 +63,15 @@ export interface WorkerBatch {
   meta: Float64Array;
   text: string;
   bytes: ArrayBuffer;
+}
+
+/** Host keys to make (their comments), answered on the port with a KeysResult in the same order. */
+export interface KeysRequest {
+  keys: string[];
+}
+
+export interface KeysResult {
+  keys: { private: string; public: string }[];
 }
 
 /** The writes' outcomes of one batch, in order: path, record value and "1" when written, each NUL-terminated. */

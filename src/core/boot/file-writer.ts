@@ -1,5 +1,17 @@
 import { receiveMessageOnPort } from "node:worker_threads";
-import { BatchBuilder, type BatchResult, CTL_DONE, CTL_FAILED, type FileJob, type JobFailure, resultsOf, type WorkerInit, type WriteDone } from "./file-jobs";
+import {
+  BatchBuilder,
+  type BatchResult,
+  CTL_DONE,
+  CTL_FAILED,
+  CTL_KEYS,
+  type FileJob,
+  type JobFailure,
+  type KeysResult,
+  resultsOf,
+  type WorkerInit,
+  type WriteDone,
+} from "./file-jobs";
 
 /**
  * The main thread's side of the writer thread (file-worker.ts): `xcimg boot` of 10,000 nodes
@@ -22,7 +34,7 @@ function spawnWriter(): Worker {
 
 export class FileWriterThread {
   private readonly worker = spawnWriter();
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(16));
   private readonly port: MessagePort;
   private readonly batch = new BatchBuilder();
   private sent = 0;
@@ -48,6 +60,20 @@ export class FileWriterThread {
 
   private waitFor(seq: number): void {
     for (let done = Atomics.load(this.ctl, CTL_DONE); done < seq; done = Atomics.load(this.ctl, CTL_DONE)) Atomics.wait(this.ctl, CTL_DONE, done, 1000);
+  }
+
+  /**
+   * Asks the thread for host keys (newEd25519HostKey of each comment); the function returned
+   * waits for them. Asked before any file job, so no batch result comes first on the port.
+   */
+  makeKeys(comments: string[]): () => KeysResult["keys"] {
+    this.worker.postMessage({ keys: comments });
+    return () => {
+      for (let n = Atomics.load(this.ctl, CTL_KEYS); n < 1; n = Atomics.load(this.ctl, CTL_KEYS)) Atomics.wait(this.ctl, CTL_KEYS, n, 1000);
+      const m = receiveMessageOnPort(this.port as never);
+      if (!m || !("keys" in (m.message as object))) throw new Error("internal: the writer thread did not answer with host keys");
+      return (m.message as KeysResult).keys;
+    };
   }
 
   failed(): boolean {
