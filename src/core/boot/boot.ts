@@ -167,9 +167,10 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   phase(`check ${nodes.length} nodes`);
   if (ov) {
     // a first boot of many nodes: the writer thread makes half of the new keys meanwhile
-    const thread = files.thread();
-    const missing = thread ? planned.filter((p) => !hostKeys.has(p.n.node)) : [];
-    const theirs = missing.slice(Math.ceil(missing.length / 2));
+    // (only then is the thread started before the first file: an unchanged re-run starts none)
+    const missing = planned.filter((p) => !hostKeys.has(p.n.node));
+    const thread = missing.length >= THREADED_FROM ? files.thread() : null;
+    const theirs = thread ? missing.slice(Math.ceil(missing.length / 2)) : [];
     const made = theirs.length ? thread?.makeKeys(theirs.map((p) => `root@${p.n.node}`)) : undefined;
     const mine = new Set(theirs);
     for (const p of planned) if (!mine.has(p)) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
