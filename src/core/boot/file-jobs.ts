@@ -46,6 +46,8 @@ export const CTL_DONE = 0;
 export const CTL_FAILED = 1;
 /** How many host-key requests the worker has answered (KeysRequest). */
 export const CTL_KEYS = 2;
+/** Set by the worker once it has its init message: a worker that never starts is an error, not a wait. */
+export const CTL_READY = 3;
 
 export interface WorkerInit {
   ctl: SharedArrayBuffer;

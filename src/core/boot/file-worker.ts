@@ -19,6 +19,7 @@ import {
   CTL_DONE,
   CTL_FAILED,
   CTL_KEYS,
+  CTL_READY,
   FileJobError,
   JobRunner,
   type KeysRequest,
@@ -41,6 +42,7 @@ self.onmessage = (e: MessageEvent<WorkerInit | WorkerBatch | KeysRequest>) => {
   if ("ctl" in m) {
     ctl = new Int32Array(m.ctl);
     port = m.port;
+    Atomics.store(ctl, CTL_READY, 1);
     return;
   }
   const c = ctl as Int32Array;

@@ -1,10 +1,12 @@
 import { receiveMessageOnPort } from "node:worker_threads";
+import { InternalError } from "../errors";
 import {
   BatchBuilder,
   type BatchResult,
   CTL_DONE,
   CTL_FAILED,
   CTL_KEYS,
+  CTL_READY,
   type FileJob,
   type JobFailure,
   type KeysResult,
@@ -59,7 +61,18 @@ export class FileWriterThread {
   }
 
   private waitFor(seq: number): void {
-    for (let done = Atomics.load(this.ctl, CTL_DONE); done < seq; done = Atomics.load(this.ctl, CTL_DONE)) Atomics.wait(this.ctl, CTL_DONE, done, 1000);
+    this.waitUntil(CTL_DONE, seq);
+  }
+
+  /** Blocks until ctl[i] >= n. A thread that never started (a binary built without its entry point) is an error after 30 s, not a hang. */
+  private waitUntil(i: number, n: number): void {
+    const started = performance.now();
+    for (let v = Atomics.load(this.ctl, i); v < n; v = Atomics.load(this.ctl, i)) {
+      Atomics.wait(this.ctl, i, v, 1000);
+      if (Atomics.load(this.ctl, CTL_READY) === 0 && performance.now() - started > 30_000) {
+        throw new InternalError("boot's writer thread did not start (core/boot/file-worker.ts missing from the binary?)");
+      }
+    }
   }
 
   /**
@@ -69,7 +82,7 @@ export class FileWriterThread {
   makeKeys(comments: string[]): () => KeysResult["keys"] {
     this.worker.postMessage({ keys: comments });
     return () => {
-      for (let n = Atomics.load(this.ctl, CTL_KEYS); n < 1; n = Atomics.load(this.ctl, CTL_KEYS)) Atomics.wait(this.ctl, CTL_KEYS, n, 1000);
+      this.waitUntil(CTL_KEYS, 1);
       const m = receiveMessageOnPort(this.port as never);
       if (!m || !("keys" in (m.message as object))) throw new Error("internal: the writer thread did not answer with host keys");
       return (m.message as KeysResult).keys;
