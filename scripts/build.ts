@@ -18,7 +18,7 @@ const targets: [string, string][] = [["bun-linux-x64", "xcimg"]];
 if (!hostOnly) targets.push(["bun-linux-arm64", "xcimg-linux-arm64"]);
 
 /** Extra entry points: worker scripts must be compiled in by path (bun.md §3). */
-const entries = ["src/main.ts", "src/core/compress/worker.ts", "src/core/noderange/worker.ts", "src/core/db/pg-worker.ts"];
+const entries = ["src/main.ts", "src/core/compress/worker.ts", "src/core/noderange/worker.ts", "src/core/db/pg-worker.ts", "src/core/boot/file-worker.ts"];
 
 /**
  * What the binary is made of, as one digest of every file under src/ (src/core/build-id.ts):

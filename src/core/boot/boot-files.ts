@@ -1,6 +1,9 @@
-import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fsError } from "../errors";
 import { writeFileAtomic, writeFileIfChanged } from "../fs/atomic";
+import { type FileJob, FileJobError, type JobFailure, JobRunner, type WriteDone, type WriteJob } from "./file-jobs";
+import { FileWriterThread } from "./file-writer";
 import { replaceServedFile } from "./served-perms";
 
 /** Mode and group a per-node file gets (served-perms.ts decides them for secret-bearing files). */
@@ -16,15 +19,20 @@ export interface FilePerms {
  * directFiles, which is the plain stat-read-compare-rename path.
  */
 export interface BootFileWriter {
-  /** Put `data` at `path` unless it already holds exactly that; true when it wrote. */
-  write(path: string, data: string | Uint8Array, perms?: FilePerms): boolean;
+  /** Put `data` at `path` unless it already holds exactly that (BootFileCache may still be doing it when this returns). */
+  write(path: string, data: string | Uint8Array, perms?: FilePerms): void;
   /** Remove the file if it is there; true when it was. */
   remove(path: string): boolean;
   exists(path: string): boolean;
+  /** Before a caller touches files itself (grub2's links, pxelinux's symlinks): everything asked for so far is done. */
+  settle?(): void;
 }
 
 export const directFiles: BootFileWriter = {
-  write: (path, data, perms) => (perms ? writePerms(path, toBuf(data), perms) : writeFileIfChanged(path, data)),
+  write: (path, data, perms) => {
+    if (perms) writePerms(path, toBuf(data), perms);
+    else writeFileIfChanged(path, data);
+  },
   remove: unlinkQuiet,
   exists: (path) => statSync(path, { throwIfNoEntry: false }) !== undefined,
 };
@@ -55,17 +63,10 @@ function writePerms(path: string, buf: Buffer, p: FilePerms): boolean {
   return true;
 }
 
-/** ino, size, mtime, ctime, mode, gid: any write, chmod, chown or replacement changes one (ctime cannot be set back). */
-export function signature(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number; mode: number; gid: number }): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.gid}`;
-}
-
-function digest(buf: Buffer): string {
-  return Bun.SHA256.hash(buf, "base64") as unknown as string;
-}
+export { signature } from "./file-jobs";
 
 /**
- * The per-node files of one `xcimg boot`, with two shortcuts that keep 10,000 nodes fast and
+ * The per-node files of one `xcimg boot`, with shortcuts that keep 10,000 nodes fast and
  * change nothing about what ends up on disk:
  *
  * - each boot directory is listed once, so a file that is not there costs no stat and a
@@ -77,16 +78,24 @@ function digest(buf: Buffer): string {
  *   same digest is left alone without being read: a re-run is one stat per file. Anything
  *   that touched the file since (a write, chmod, chown, a replacement) changes its ctime,
  *   which nobody can set back, so it is read and compared as before. The record is a cache:
- *   lost or stale, files are read and compared.
+ *   lost or stale, files are read and compared;
+ * - with `threaded`, the writes and removals go to a writer thread (file-writer.ts) in the
+ *   order they were asked for, while the caller renders the next nodes: what each write did is
+ *   known after settle(), and a failed system call is thrown there (or by check()).
  */
 export class BootFileCache implements BootFileWriter {
   readonly file: string;
   private readonly listings = new Map<string, Set<string>>();
   private loaded: Record<string, string> | null = null;
   private dirty = false;
+  private readonly runner = new JobRunner();
+  private writer: FileWriterThread | null = null;
   written = 0;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly threaded = false,
+  ) {
     this.file = join(stateDir, "boot-files.json");
   }
 
@@ -121,30 +130,62 @@ export class BootFileCache implements BootFileWriter {
     return this.listing(dirname(path)).has(basename(path));
   }
 
-  write(path: string, data: string | Uint8Array, perms: FilePerms = { mode: 0o644 }): boolean {
-    const buf = toBuf(data);
-    const sum = digest(buf);
-    if (this.exists(path)) {
-      // lstat: a symlink planted in its place is replaced, never followed
-      const st = lstatSync(path, { throwIfNoEntry: false });
-      if (st?.isFile() && (st.mode & 0o7777) === perms.mode && (perms.gid === undefined || st.gid === perms.gid) && st.size === buf.length) {
-        const sig = signature(st);
-        const rec = this.known[path];
-        if (rec === `${sig}:${sum}`) return false;
-        // untouched since it was recorded with another digest (a switch to another image): it
-        // differs, and reading it back to find out would cost a read per file
-        if (!rec?.startsWith(`${sig}:`) && readFileSync(path).equals(buf)) {
-          this.record(path, `${sig}:${sum}`);
-          return false;
-        }
-      }
+  write(path: string, data: string | Uint8Array, perms: FilePerms = { mode: 0o644 }): void {
+    const names = this.listing(dirname(path));
+    const name = basename(path);
+    const job: WriteJob = { kind: "write", path, data, mode: perms.mode, gid: perms.gid, exists: names.has(name), rec: this.known[path] };
+    names.add(name);
+    this.run(job);
+  }
+
+  private run(job: FileJob): void {
+    if (this.threaded) {
+      this.writer ??= new FileWriterThread();
+      this.writer.queue(job);
+      return;
     }
-    replaceServedFile(path, buf, perms);
-    this.listing(dirname(path)).add(basename(path));
-    const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st) this.record(path, `${signature(st)}:${sum}`);
-    this.written++;
-    return true;
+    try {
+      const r = this.runner.run(job);
+      if (r) this.done(r);
+    } catch (e) {
+      throw e instanceof FileJobError ? rebuilt(e.failure) : e;
+    }
+  }
+
+  /** The writer thread, started now (before the first file) when writes are threaded; for work to hand it besides files (host keys). */
+  thread(): FileWriterThread | null {
+    if (this.threaded) this.writer ??= new FileWriterThread();
+    return this.writer;
+  }
+
+  private done(r: WriteDone): void {
+    this.record(r.path, r.rec);
+    if (r.wrote) this.written++;
+  }
+
+  /** Everything asked for is done (on disk, recorded); throws the first failed system call. */
+  settle(): void {
+    const w = this.writer;
+    if (!w) return;
+    const failure = w.settle((r) => this.done(r));
+    if (failure) throw rebuilt(failure);
+  }
+
+  /** Throws as soon as the writer thread has reported a failure, so a run stops near where the sequential one would have. */
+  check(): void {
+    if (this.writer?.failed()) this.settle();
+  }
+
+  /** Stops the writer thread, after what was queued (a run that failed elsewhere). */
+  close(): void {
+    const w = this.writer;
+    this.writer = null;
+    if (!w) return;
+    try {
+      w.settle((r) => this.done(r));
+    } finally {
+      w.stop();
+    }
   }
 
   /** The lstat signature this run recorded for `path` when it wrote it or found it identical (saves node-record.ts a second lstat). */
@@ -160,7 +201,8 @@ export class BootFileCache implements BootFileWriter {
       delete this.known[path];
       this.dirty = true;
     }
-    return unlinkQuiet(path);
+    this.run({ kind: "remove", path });
+    return true;
   }
 
   private record(path: string, value: string): void {
@@ -171,6 +213,7 @@ export class BootFileCache implements BootFileWriter {
 
   /** Not fsynced: a lost record only means the next run reads and compares. */
   save(): void {
+    this.settle();
     if (!this.loaded) return;
     // files removed by others (boot --offline, an admin) leave the record with the listing
     for (const path of Object.keys(this.known)) {
@@ -184,4 +227,8 @@ export class BootFileCache implements BootFileWriter {
     writeFileAtomic(this.file, JSON.stringify(this.known), 0o600, { fsync: false });
     this.dirty = false;
   }
+}
+
+function rebuilt(f: JobFailure): Error {
+  return fsError(Object.assign(new Error(f.message), { code: f.code }), f.what);
 }

@@ -29,6 +29,9 @@ import { bootPaths, overlayRel, stateDir } from "./paths";
 import { servedPerms } from "./served-perms";
 import { authorizedKeys, type SiteSettings, siteSettings } from "./site";
 
+/** From this many nodes on, boot's files are written by a second thread (file-writer.ts); fewer are not worth its start. */
+const THREADED_FROM = 200;
+
 export interface NodeBooted {
   node: string;
   currstate: string;
@@ -118,7 +121,8 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   const paths = bootPaths(cfg.tftpdir);
   for (const d of Object.values(paths)) mkdirQuiet(d);
   publishBootLoaders(ctx); // once per run, not per node
-  const files = new BootFileCache(stateDir(cfg));
+  // many nodes: their files are written by a second thread while this one renders (file-writer.ts)
+  const files = new BootFileCache(stateDir(cfg), ready.length >= THREADED_FROM);
   const grub2Inodes = new Grub2Links(paths.grub2Dir, (p) => files.exists(p));
   const hostKeys = new HostKeyStore(stateDir(cfg));
   phase("load host keys and the boot-file record");
@@ -162,7 +166,15 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
   }
   phase(`check ${nodes.length} nodes`);
   if (ov) {
-    for (const p of planned) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
+    // a first boot of many nodes: the writer thread makes half of the new keys meanwhile
+    // (only then is the thread started before the first file: an unchanged re-run starts none)
+    const missing = planned.filter((p) => !hostKeys.has(p.n.node));
+    const thread = missing.length >= THREADED_FROM ? files.thread() : null;
+    const theirs = thread ? missing.slice(Math.ceil(missing.length / 2)) : [];
+    const made = theirs.length ? thread?.makeKeys(theirs.map((p) => `root@${p.n.node}`)) : undefined;
+    const mine = new Set(theirs);
+    for (const p of planned) if (!mine.has(p)) hostKeys.get(p.n.node, hostKeyNames(p.n.attrs));
+    if (made) for (const [i, k] of made().entries()) hostKeys.adopt((theirs[i] as Planned).n.node, k, hostKeyNames((theirs[i] as Planned).n.attrs));
     phase(`make ${hostKeys.created} host keys`);
     hostKeys.save();
     result.hostKeysCreated = hostKeys.created;
@@ -191,64 +203,84 @@ export async function bootNodes(ctx: Context, img: Image, nodes: readonly string
     ? inputsDigest(buildId, cfg, img.name, img.attrs, currstate, published, facts, systemd, perms, keys, site, scriptInputs(cfg, img, scriptData))
     : "";
   let unchanged = 0;
-  for (const { n, job, net, extra, base } of planned) {
-    const { node } = n;
-    const row = { node, kcmdline: base, initrd: job.files.initrds.join(",") };
-    if (opts.rowsOnly?.has(node)) {
-      result.rowsOnly.push(node);
-      rows.push(row);
-      record?.forget(node);
-      continue;
-    }
-    // The node's attributes as this run leaves them: what its next run reads back (so an
-    // unchanged re-run finds the same inputs) and, as with xCAT's mypostscript made at boot
-    // from the tables nodeset updated, what its postscripts' variables are made of.
-    const a = afterRun(n.attrs, rowAttrsOf(row));
-    const hostKey = ov ? hostKeys.get(node, hostKeyNames(a)) : undefined;
-    // job.published and job.site are the run's, already in runKey
-    const key = record ? nodeDigest(runKey, node, [a, { ...job, published: 0, site: 0 }, net, extra, hostKey, scriptData?.env.nics?.get(node)]) : "";
-    const kept = record?.kept(node, key);
-    if (kept) {
-      unchanged++;
-      if (kept.warning) ctx.log.warn(kept.warning);
-      result.booted.push({ node, currstate, loader: job.loader, files: kept.files, ip: a.ip });
-      rows.push(row);
-      continue;
-    }
-    try {
-      const own: string[] = [];
-      let warning: string | undefined;
-      if (ov && facts && perms && hostKey) {
-        const master = a.xcatmaster || cfg.master;
-        const scripts = scriptData ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }, scriptData) : undefined;
-        warning = scripts?.warning;
-        if (warning) ctx.log.warn(warning);
-        const identity: OverlayInput = {
-          node,
-          image: img.name,
-          master,
-          net,
-          hostKey,
-          authorizedKeys: keys,
-          facts,
-          extra: extra?.files,
-          postscripts: scripts?.files,
-        };
-        const overlay = ov.build ? ov.build(identity, n) : nodeOverlay(identity, published.mtime);
-        const path = join(cfg.tftpdir, overlayRel(node));
-        files.write(path, overlay, perms);
-        own.push(path);
+  // In node order, what each node's outcome becomes once its files are on disk (settle below):
+  // its entry in the result, its rows, its record.
+  const outcomes: (() => void)[] = [];
+  try {
+    for (const { n, job, net, extra, base } of planned) {
+      const { node } = n;
+      const row = { node, kcmdline: base, initrd: job.files.initrds.join(",") };
+      if (opts.rowsOnly?.has(node)) {
+        outcomes.push(() => {
+          result.rowsOnly.push(node);
+          rows.push(row);
+        });
+        record?.forget(node);
+        continue;
       }
-      own.push(...(flavor.nodeFiles?.(node) ?? []));
-      const written = writeLoader(ctx, job, paths, grub2Inodes, files);
-      result.booted.push({ node, currstate, loader: job.loader, files: [...own, ...written], ip: a.ip });
-      rows.push(row);
-      record?.note(node, key, [...own, ...written], warning, (f) => files.signatureOf(f));
-    } catch (e) {
-      record?.forget(node);
-      failed(node, e);
+      // The node's attributes as this run leaves them: what its next run reads back (so an
+      // unchanged re-run finds the same inputs) and, as with xCAT's mypostscript made at boot
+      // from the tables nodeset updated, what its postscripts' variables are made of.
+      const a = afterRun(n.attrs, rowAttrsOf(row));
+      const hostKey = ov ? hostKeys.get(node, hostKeyNames(a)) : undefined;
+      // job.published and job.site are the run's, already in runKey
+      const key = record ? nodeDigest(runKey, node, [a, { ...job, published: 0, site: 0 }, net, extra, hostKey, scriptData?.env.nics?.get(node)]) : "";
+      const kept = record?.kept(node, key);
+      if (kept) {
+        unchanged++;
+        if (kept.warning) ctx.log.warn(kept.warning);
+        outcomes.push(() => {
+          result.booted.push({ node, currstate, loader: job.loader, files: kept.files, ip: a.ip });
+          rows.push(row);
+        });
+        continue;
+      }
+      try {
+        const own: string[] = [];
+        let warning: string | undefined;
+        if (ov && facts && perms && hostKey) {
+          const master = a.xcatmaster || cfg.master;
+          const scripts = scriptData ? nodeScriptFiles(cfg, db, { node, attrs: a, image: img, state, master, mac: job.mac, systemd }, scriptData) : undefined;
+          warning = scripts?.warning;
+          if (warning) ctx.log.warn(warning);
+          const identity: OverlayInput = {
+            node,
+            image: img.name,
+            master,
+            net,
+            hostKey,
+            authorizedKeys: keys,
+            facts,
+            extra: extra?.files,
+            postscripts: scripts?.files,
+          };
+          const overlay = ov.build ? ov.build(identity, n) : nodeOverlay(identity, published.mtime);
+          const path = join(cfg.tftpdir, overlayRel(node));
+          files.write(path, overlay, perms);
+          own.push(path);
+        }
+        if (flavor.nodeFiles) {
+          files.settle(); // the method writes its files itself
+          own.push(...flavor.nodeFiles(node));
+        }
+        const written = writeLoader(ctx, job, paths, grub2Inodes, files);
+        const all = [...own, ...written];
+        outcomes.push(() => {
+          result.booted.push({ node, currstate, loader: job.loader, files: all, ip: a.ip });
+          rows.push(row);
+          record?.note(node, key, all, warning, (f) => files.signatureOf(f));
+        });
+      } catch (e) {
+        record?.forget(node);
+        failed(node, e);
+      }
+      files.check();
     }
+    files.settle();
+  } finally {
+    files.close();
   }
+  for (const o of outcomes) o();
 
   phase(`write ${files.written} files for ${planned.length} nodes, ${unchanged} unchanged since their last boot`);
   files.save();

@@ -67,6 +67,14 @@ export class HostKeyStore {
     return { private: k.private, public: k.public };
   }
 
+  /** A key made elsewhere (the writer thread) for a node that has none, as get() would have made it. */
+  adopt(node: string, key: HostKey, names: string[] = []): void {
+    if (this.keys[node]) return;
+    this.keys[node] = { ...key, names: [node, ...names.filter((n) => n && n !== node)] };
+    this.created++;
+    this.dirty = true;
+  }
+
   has(node: string): boolean {
     return Object.hasOwn(this.keys, node);
   }

@@ -48,6 +48,9 @@ export function writeLoader(ctx: Context, j: LoaderJob, paths: ReturnType<typeof
   const portSuffix = httpPort === 80 ? "" : `:${httpPort}`;
   const input = { currstate: j.currstate, kcmdline: j.kcmdline, files: j.files, doneMarker: j.doneMarker };
   const rm = (p: string) => files.remove(p);
+  // grub2's links and pxelinux's symlinks are made and removed here, not through `files`: what
+  // was asked of `files` before (a writer thread may still be at it) is done first
+  if (j.loader !== "xnba" || files.exists(join(paths.grub2Dir, j.node))) files.settle?.();
   if (j.loader !== "xnba") removeXnba(paths.xnbaDir, j.node, rm);
   if (!j.loader.startsWith("grub2")) grub2.removeNode(j.node);
   if (j.loader !== "pxe") removePxelinux(paths.pxelinuxDir, j.node, j.mac, j.ip, rm);
