@@ -25,6 +25,8 @@ export async function linkFarm(served: string, staged: string, changes: readonly
     if (type === "d") continue; // cp -al makes new directories
     // rsync writes unusual bytes in a name as \#ooo; devices and fifos are not worth a copy
     if (path.includes("\\#") || type === "D" || type === "S") return false;
+    // names come from the MN's rsync: never one that could leave the staged copy
+    if (path.startsWith("/") || path.split("/").includes("..")) return false;
     own.push(path);
   }
   const r = await runTool(["cp", "-al", "--", served, staged], { signal });

@@ -34,6 +34,12 @@ function replace(path: string, data: string, mtime: number): void {
 
 const MIN = 60_000;
 
+/** Place version v of a one-file image at time `at`: a new kernel, then its generation. */
+const placer = (src: string, root: string) => (v: number, at: number) => {
+  replace(join(src, "kernel"), `kernel-${v}`, 1000 + v);
+  return placeGeneration(root, [{ name: "kernel", src: join(src, "kernel") }], 900, at);
+};
+
 describe("generation directories", () => {
   test("a generation holds links of the sources and the generated files; a changed source makes a new one and the old keeps its bytes", () => {
     const { src, root } = site();
@@ -80,10 +86,7 @@ describe("generation directories", () => {
   test("the current and the replaced generation stay; older ones go once their successor has been current longer than the grace", () => {
     const { src, root } = site();
     const t0 = Date.now();
-    const place = (v: number, at: number) => {
-      replace(join(src, "kernel"), `kernel-${v}`, 1000 + v);
-      return placeGeneration(root, [{ name: "kernel", src: join(src, "kernel") }], 900, at);
-    };
+    const place = placer(src, root);
     const g1 = place(1, t0);
     const g2 = place(2, t0 + MIN);
     const g3 = place(3, t0 + 2 * MIN);
@@ -97,10 +100,7 @@ describe("generation directories", () => {
   test("a switch back to an earlier generation makes it current again", () => {
     const { src, root } = site();
     const t0 = Date.now();
-    const place = (v: number, at: number) => {
-      replace(join(src, "kernel"), `kernel-${v}`, 1000 + v);
-      return placeGeneration(root, [{ name: "kernel", src: join(src, "kernel") }], 900, at);
-    };
+    const place = placer(src, root);
     const g1 = place(1, t0);
     const g2 = place(2, t0 + MIN);
     expect(place(1, t0 + 2 * MIN)).toBe(g1);
